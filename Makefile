@@ -1,0 +1,35 @@
+# Two entry points: `make book` and `make test`. Both create ./.venv and install into it.
+# torch is installed first, pinned to the CPU build that this project's machines carry;
+# override with e.g. `make test TORCH=torch` on a machine where you want another build.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PROFILE ?= book
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.i2v-installed
+
+.PHONY: book test install contact-sheet benchmarks clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(PY) book/build.py --profile $(PROFILE)
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+contact-sheet: $(STAMP)
+	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/synthetic_fps.py
+
+clean:
+	rm -rf _build

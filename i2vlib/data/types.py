@@ -1,0 +1,48 @@
+"""The one record every data source yields: a :class:`Clip` of aligned face frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Clip:
+    """One video of one person showing one expression, neutral frame first.
+
+    ``frames``      T x H x W x 3 uint8 RGB (grayscale sources are replicated to 3 channels).
+    ``landmarks``   T x 68 x 2 float32 pixel coordinates (x, y) in iBUG-68 order, or None.
+    ``intensity``   T float32 true expression intensity in [0, 1], or None (unknown for real data).
+    ``masks``       T x H x W bool mouth masks (convex hull of landmarks 48-67), or None.
+    ``frame_names`` file stems of the frames on disk (or ``"%04d" % t``).
+    ``meta``        anything else: profile name, crop box, source path, mixed intensities...
+    """
+
+    frames: np.ndarray
+    expression: str
+    identity: str
+    video_id: str
+    split: str = "train"
+    landmarks: np.ndarray | None = None
+    intensity: np.ndarray | None = None
+    masks: np.ndarray | None = None
+    frame_names: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.frame_names:
+            self.frame_names = [f"{t:04d}" for t in range(len(self.frames))]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the frames."""
+        return self.frames.shape[1], self.frames.shape[2]
+
+    @property
+    def neutral(self) -> np.ndarray:
+        """The first frame, the neutral face every method starts from."""
+        return self.frames[0]

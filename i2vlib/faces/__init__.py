@@ -1,0 +1,1 @@
+"""Faces: landmark backends, alignment and cropping, mouth masks, face embeddings."""
