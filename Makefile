@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 contact-sheet: $(STAMP)
-	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png
+	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/synthetic_fps.py

@@ -87,7 +87,7 @@ def _jaw(s, a):
     y = top + (s["chin_y"] + 0.07 * a["jaw_drop"] - top) * sin**0.9
     # Puffed cheeks bulge outwards most at mouth height (points 3-5 and 11-13).
     bulge = np.exp(-(((phi - 0.55) / 0.35) ** 2)) + np.exp(-(((phi - (np.pi - 0.55)) / 0.35) ** 2))
-    x = x * (1.0 + 0.16 * a["cheek_puff"] * bulge)
+    x = x * (1.0 + 0.2 * a["cheek_puff"] * bulge)
     return np.stack([x, y], axis=1)
 
 

@@ -216,3 +216,18 @@ class SyntheticBenchmark:
         """Iterate over the first ``n`` videos of a split (see :meth:`video`)."""
         for i in range(n):
             yield self.video(split, i, **kwargs)
+
+
+def contact_sheet(bench: SyntheticBenchmark, identities=(9, 19, 29), expressions=EXPRESSIONS,
+                  intensities=(0.0, 0.25, 0.5, 0.75, 1.0)) -> np.ndarray:
+    """A labelled grid: one row per expression, one block of intensities per identity (no jitter, no noise)."""
+    from ..render import frame_grid, intensity_labels
+
+    blocks = []
+    for k, ident in enumerate(identities):
+        rows = [[bench.frame(ident, {e: a})[0] for a in intensities] for e in expressions]
+        blocks.append(frame_grid(rows, row_labels=list(expressions) if k == 0 else None,
+                                 col_labels=[f"#{ident} {s}" if j == 0 else s
+                                             for j, s in enumerate(intensity_labels(intensities))]))
+    gap = np.full((blocks[0].shape[0], 8, 3), 255, np.uint8)
+    return np.concatenate(sum(([b, gap] for b in blocks), [])[:-1], axis=1)

@@ -1,0 +1,228 @@
+"""What the methods train on: (neutral, target) pairs, (a - da, a, a + da) triplets, fixed-length clips.
+
+A *source* is any sequence of :class:`Clip` (the synthetic benchmark's
+:class:`SyntheticVideos`, or a folder reader). The datasets here draw training examples
+from a source; random transforms are drawn once per clip so that every frame of one
+example gets the same crop and the same flip (the landmarks and masks follow).
+
+Intensity labels: ``"true"`` uses the clip's ground truth (synthetic data), ``"position"``
+uses Fan et al.'s label a = t / (T - 1) from the frame's place in the video.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from .. import EXPRESSIONS
+from ..errors import I2VError
+from .synthetic import SyntheticBenchmark, check_expressions
+from .types import Clip
+
+# iBUG-68 index of each point's mirror image under a horizontal flip.
+FLIP_68 = np.array(
+    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
+    + [45, 44, 43, 42, 47, 46] + [39, 38, 37, 36, 41, 40]
+    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65]
+)
+
+
+class SyntheticVideos:
+    """The first ``n`` videos of a split of the benchmark, as a sequence of clips (rendered once, cached)."""
+
+    def __init__(self, bench: SyntheticBenchmark, split: str, n: int, expressions=EXPRESSIONS,
+                 profiles=("linear",), cache: int = 4096):
+        self.bench, self.split, self.n = bench, split, n
+        self.expressions, self.profiles = check_expressions(expressions), tuple(profiles)
+        bench.identities(split)  # validates the split name
+        self._cache: OrderedDict[int, Clip] = OrderedDict()
+        self._cache_size = cache
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> Clip:
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        i %= self.n
+        if i not in self._cache:
+            self._cache[i] = self.bench.video(self.split, i, expressions=self.expressions, profiles=self.profiles)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(i)
+        return self._cache[i]
+
+
+def labels(clip: Clip, kind: str = "true") -> np.ndarray:
+    """Per-frame intensity labels: the ground truth, or Fan et al.'s position label t / (T - 1)."""
+    if kind == "position":
+        return np.linspace(0.0, 1.0, len(clip)).astype(np.float32)
+    if kind == "true":
+        if clip.intensity is None:
+            raise I2VError(f"clip {clip.video_id} has no true intensities; use position labels")
+        return np.asarray(clip.intensity, dtype=np.float32)
+    raise I2VError(f"unknown label kind {kind!r}; choose 'true' or 'position'")
+
+
+def resample(clip: Clip, length: int) -> Clip:
+    """``length`` frames uniformly (down- or up-)sampled from the clip, neutral first, peak last."""
+    if length < 2:
+        raise I2VError(f"a clip needs at least 2 frames, got {length}")
+    idx = np.round(np.linspace(0, len(clip) - 1, length)).astype(int)
+    return select(clip, idx)
+
+
+def select(clip: Clip, idx) -> Clip:
+    """The sub-clip made of frames ``idx`` (ground truth follows)."""
+    idx = np.asarray(idx)
+    pick = lambda x: None if x is None else np.asarray(x)[idx]  # noqa: E731
+    return replace(clip, frames=clip.frames[idx], landmarks=pick(clip.landmarks), intensity=pick(clip.intensity),
+                   masks=pick(clip.masks), frame_names=[clip.frame_names[i] for i in idx])
+
+
+@dataclass
+class ClipTransform:
+    """A random crop (then resize back to ``size``) and horizontal flip, drawn once per clip."""
+
+    size: int
+    crop: tuple[float, float] = (0.9, 1.0)  # side of the square crop as a fraction of the frame
+    flip: bool = True
+
+    def __call__(self, clip: Clip, rng: np.random.Generator) -> Clip:
+        h, w = clip.size
+        side = int(round(min(h, w) * rng.uniform(*self.crop)))
+        y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        flip = self.flip and rng.random() < 0.5
+        return crop_clip(clip, (x0, y0, x0 + side, y0 + side), self.size, flip)
+
+
+def crop_clip(clip: Clip, box, size: int, flip: bool = False) -> Clip:
+    """Crop every frame (and mask) with one box, resize to ``size``, optionally mirror; landmarks follow."""
+    from PIL import Image
+
+    x0, y0, x1, y1 = box
+    scale = size / (x1 - x0)
+
+    def resize(a, resample):
+        im = Image.fromarray(a).crop((x0, y0, x1, y1)).resize((size, size), resample)
+        out = np.asarray(im)
+        return out[:, ::-1] if flip else out
+
+    frames = np.stack([resize(f, Image.BILINEAR) for f in clip.frames])
+    masks = None
+    if clip.masks is not None:
+        masks = np.stack([resize(m.astype(np.uint8) * 255, Image.NEAREST) > 127 for m in clip.masks])
+    lms = None
+    if clip.landmarks is not None:
+        # Pixel centres: x_new + 0.5 = (x_old + 0.5 - x0) * scale.
+        lms = (np.asarray(clip.landmarks, dtype=np.float32) + 0.5 - (x0, y0)) * scale - 0.5
+        if flip:
+            lms = lms[:, FLIP_68]
+            lms[..., 0] = size - 1 - lms[..., 0]
+    return replace(clip, frames=np.ascontiguousarray(frames), landmarks=lms, masks=masks,
+                   meta={**clip.meta, "crop": [x0, y0, x1, y1], "flip": bool(flip)})
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """uint8 (...) x H x W x 3 -> float (...) x 3 x H x W in [-1, 1] (the generators' range)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(127.5).sub_(1.0)
+    return x.movedim(-1, -3)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Inverse of :func:`to_tensor`."""
+    return x.detach().movedim(-3, -1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+
+
+class _ClipExamples(torch.utils.data.Dataset):
+    """Base: ``per_clip`` examples from each clip of a source, reproducible from (seed, index)."""
+
+    def __init__(self, source, per_clip: int = 5, label: str = "true", transform: ClipTransform | None = None,
+                 seed: int = 0):
+        if len(source) == 0:
+            raise I2VError("the data source has no clips")
+        self.source, self.per_clip, self.label = source, per_clip, label
+        self.transform, self.seed = transform, seed
+
+    def __len__(self) -> int:
+        return len(self.source) * self.per_clip
+
+    def _clip(self, index: int) -> tuple[Clip, np.random.Generator]:
+        rng = np.random.default_rng([self.seed, index])
+        clip = self.source[index // self.per_clip]
+        if len(clip) < 2:
+            raise I2VError(f"clip {clip.video_id} has {len(clip)} frame(s); training needs at least 2")
+        return (self.transform(clip, rng) if self.transform else clip), rng
+
+    def _frame(self, clip: Clip, t: int) -> dict:
+        out = {"image": to_tensor(clip.frames[t])}
+        if clip.landmarks is not None:
+            out["landmarks"] = torch.from_numpy(np.asarray(clip.landmarks[t], dtype=np.float32))
+        if clip.masks is not None:
+            out["mask"] = torch.from_numpy(np.asarray(clip.masks[t])).unsqueeze(0).float()
+        return out
+
+    def _common(self, clip: Clip) -> dict:
+        return {"neutral": to_tensor(clip.frames[0]),
+                "expression": EXPRESSIONS.index(clip.expression) if clip.expression in EXPRESSIONS else -1}
+
+
+class PairDataset(_ClipExamples):
+    """(neutral, target, a): AffineGAN pairs the first frame with ``per_clip`` random frames (paper §4)."""
+
+    def __getitem__(self, index: int) -> dict:
+        clip, rng = self._clip(index)
+        t = int(rng.integers(1, len(clip)))
+        out = {**self._common(clip), **{f"target_{k}" if k != "image" else "target": v
+                                        for k, v in self._frame(clip, t).items()}}
+        out["a"] = torch.tensor(labels(clip, self.label)[t])
+        return out
+
+
+class TripletDataset(_ClipExamples):
+    """(a - da, a, a + da) for Fan et al.'s temporal regulariser (Eq. 5), ``da`` = 0.1.
+
+    Picks a frame t and the frames whose labels are nearest to a(t) -+ da; returns the
+    three targets and their labels (the labels of real frames, so ``a_minus`` is about a - da).
+    """
+
+    def __init__(self, source, da: float = 0.1, **kwargs):
+        super().__init__(source, **kwargs)
+        self.da = da
+
+    def __getitem__(self, index: int) -> dict:
+        clip, rng = self._clip(index)
+        lab = labels(clip, self.label)
+        t = int(rng.integers(1, len(clip)))
+        near = lambda a: int(np.argmin(np.abs(lab - a)))  # noqa: E731
+        ts = [near(lab[t] - self.da), t, near(lab[t] + self.da)]
+        out = self._common(clip)
+        out["targets"] = torch.stack([to_tensor(clip.frames[i]) for i in ts])
+        out["a"] = torch.from_numpy(lab[ts].copy())
+        if clip.landmarks is not None:
+            out["landmarks"] = torch.from_numpy(np.asarray(clip.landmarks, dtype=np.float32)[ts])
+        return out
+
+
+class ClipDataset(_ClipExamples):
+    """Fixed-length clips (``length`` frames, uniformly resampled) for temporal/refinement networks."""
+
+    def __init__(self, source, length: int = 10, **kwargs):
+        kwargs.setdefault("per_clip", 1)
+        super().__init__(source, **kwargs)
+        if length < 2:
+            raise I2VError(f"a clip needs at least 2 frames, got {length}")
+        self.length = length
+
+    def __getitem__(self, index: int) -> dict:
+        clip, _ = self._clip(index)
+        clip = resample(clip, self.length)
+        out = self._common(clip)
+        out["frames"] = to_tensor(clip.frames)
+        out["a"] = torch.from_numpy(labels(clip, self.label))
+        if clip.landmarks is not None:
+            out["landmarks"] = torch.from_numpy(np.asarray(clip.landmarks, dtype=np.float32))
+        return out
