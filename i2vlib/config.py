@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import I2VError
 
 PROFILES = {
-    "smoke": {"image_size": 64, "videos": 2, "frames": 8, "identities": 6, "device": "cpu"},
+    "smoke": {"image_size": 64, "videos": 2, "frames": 8, "identities": 40, "device": "cpu"},
     "book": {"image_size": 64, "videos": 24, "frames": 16, "identities": 3000, "device": "auto"},
     "paper": {"image_size": 128, "videos": 200, "frames": 24, "identities": 3000, "device": "auto"},
 }

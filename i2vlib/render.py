@@ -973,3 +973,35 @@ def plot_losses(log, keys=None, smooth: float = 0.0, separate: bool = False, log
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def download_link(path, text: str | None = None, preview: bool = True):
+    """Kernel-free HTML that shows a saved GIF/PNG and offers the file (and its sidecar) for download.
+
+    The file travels inside the page as a ``data:`` URI, so the published book needs no
+    separate download folder. Meant for small files (the book's clips are tens of kB).
+    """
+    from IPython.display import HTML
+
+    path = Path(path)
+    if not path.is_file():
+        raise I2VError(f"no such file to offer for download: {path}")
+    mime = {".gif": "image/gif", ".png": "image/png", ".mp4": "video/mp4", ".json": "application/json"}
+    kind = mime.get(path.suffix.lower(), "application/octet-stream")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    parts = []
+    if preview and kind.startswith("image/"):
+        parts.append(f'<img src="data:{kind};base64,{data}" alt="{_html.escape(path.name)}" '
+                     'style="image-rendering:pixelated;width:192px">')
+    links = [f'<a download="{_html.escape(path.name)}" href="data:{kind};base64,{data}">'
+             f'{_html.escape(text or "download " + path.name)}</a>']
+    side = sidecar_path(path)
+    if side.is_file():
+        side_data = base64.b64encode(side.read_bytes()).decode("ascii")
+        links.append(f'<a download="{_html.escape(side.name)}" href="data:application/json;base64,{side_data}">'
+                     f'{_html.escape(side.name)}</a>')
+    parts.append("<div>" + " &middot; ".join(links) + "</div>")
+    return HTML('<div class="i2v-download">' + "".join(parts) + "</div>")

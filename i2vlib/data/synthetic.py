@@ -229,5 +229,6 @@ def contact_sheet(bench: SyntheticBenchmark, identities=(9, 19, 29), expressions
         blocks.append(frame_grid(rows, row_labels=list(expressions) if k == 0 else None,
                                  col_labels=[f"#{ident} {s}" if j == 0 else s
                                              for j, s in enumerate(intensity_labels(intensities))]))
-    gap = np.full((blocks[0].shape[0], 8, 3), 255, np.uint8)
-    return np.concatenate(sum(([b, gap] for b in blocks), [])[:-1], axis=1)
+    h = max(b.shape[0] for b in blocks)  # label fonts may shrink differently per block
+    blocks = [np.pad(b, ((h - b.shape[0], 0), (0, 8), (0, 0)), constant_values=255) for b in blocks]
+    return np.concatenate(blocks, axis=1)[:, :-8]
