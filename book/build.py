@@ -1,0 +1,186 @@
+#!/usr/bin/env python
+"""Execute every chapter notebook with papermill, then build the HTML with Jupyter Book.
+
+    python book/build.py [--profile smoke|book|paper] [--out DIR] [--only GLOB] [--skip-html]
+
+1. The book sources (_config.yml, _toc.yml, book/, notebooks/) are copied to OUT/src, so
+   the committed notebooks stay free of outputs.
+2. Every notebook named in _toc.yml is executed there with papermill (kernel ``python3`` of
+   this interpreter, cwd = the notebook's folder, parameter ``PROFILE``); each chapter's
+   wall time is printed. A failing cell stops the build with a message naming the
+   notebook and the cell. The kernel sees ``I2V_REPO_ROOT`` (the repository root), so a
+   chapter can find shared caches such as ``_build/runs`` from its copied location.
+3. ``jupyter-book build OUT/src --path-output OUT -W --keep-going --all`` turns the
+   executed sources into HTML under OUT/_build/html (warnings are errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks")
+IGNORE = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "build.py")
+SUFFIXES = (".ipynb", ".md", ".rst")
+
+sys.path.insert(0, str(ROOT))
+from i2vlib.config import PROFILES  # noqa: E402  (only the profile names; no torch import)
+
+
+class BuildError(Exception):
+    """A one-line reason the build stopped."""
+
+
+def toc_files(toc_path: Path) -> list[str]:
+    """Every document of the table of contents, in reading order, as paths without suffix."""
+    import yaml
+
+    toc = yaml.safe_load(toc_path.read_text())
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    found.append(str(node[key]))
+            for key in ("glob",):
+                if key in node:
+                    found.extend(sorted(str(p.relative_to(ROOT).with_suffix(""))
+                                        for s in SUFFIXES for p in ROOT.glob(node[key] + s)))
+            for value in node.values():
+                if isinstance(value, list):
+                    for item in value:
+                        walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def resolve(entry: str) -> Path:
+    """The file behind a toc entry (entries may omit the suffix)."""
+    candidates = [ROOT / entry] if Path(entry).suffix in SUFFIXES else [ROOT / (entry + s) for s in SUFFIXES]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise BuildError(f"_toc.yml names {entry!r} but no such .ipynb/.md file exists")
+
+
+def copy_sources(src: Path, keep: set[Path]) -> None:
+    """Copy the book sources into ``src``; files in ``keep`` (already executed) stay as they are."""
+    if not keep and src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:
+        origin = ROOT / name
+        if origin.is_file():
+            shutil.copy2(origin, src / name)
+        elif origin.is_dir():
+            saved = {p: p.read_bytes() for p in keep if p.exists()}
+            shutil.copytree(origin, src / name, ignore=IGNORE, dirs_exist_ok=True)
+            for path, data in saved.items():
+                path.write_bytes(data)
+
+
+def check_parameters_cell(nb_path: Path, rel: str) -> None:
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code or "parameters" not in code[0].get("metadata", {}).get("tags", []):
+        raise BuildError(f"{rel}: the first code cell must be tagged 'parameters' (see DESIGN.md)")
+
+
+def execute(nb_path: Path, rel: str, profile: str) -> None:
+    """Run one notebook in place with papermill; a failing cell becomes a BuildError."""
+    import papermill as pm
+
+    check_parameters_cell(nb_path, rel)
+    try:
+        pm.execute_notebook(str(nb_path), str(nb_path), parameters={"PROFILE": profile},
+                            kernel_name="python3", cwd=str(nb_path.parent), progress_bar=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no kernel chatter
+    except pm.PapermillExecutionError as err:
+        first = next((line for line in err.source.splitlines() if line.strip()), "")
+        reason = (err.evalue or "").strip().splitlines()
+        raise BuildError(
+            f"{rel}: cell {err.cell_index} (In [{err.exec_count}]: {first[:70]!r}) raised "
+            f"{err.ename}: {reason[0] if reason else ''}\n  full traceback in {nb_path}") from None
+    except Exception as err:  # kernel died, timeout, missing kernel ...
+        raise BuildError(f"{rel}: execution failed: {type(err).__name__}: {err}".splitlines()[0]) from None
+
+
+def build_html(src: Path, out: Path) -> Path:
+    jb = Path(sys.executable).with_name("jupyter-book")
+    if not jb.exists():
+        raise BuildError(f"jupyter-book is not installed next to {sys.executable} (pip install -e '.[book]')")
+    cmd = [str(jb), "build", str(src), "--path-output", str(out), "-W", "--keep-going", "--all", "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
+        raise BuildError("jupyter-book build failed (warnings are errors): see the messages above")
+    return out / "_build" / "html" / "index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Execute the chapter notebooks and build the i2v book.")
+    parser.add_argument("--profile", default="book", help="smoke | book | paper (default: book)")
+    parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
+    parser.add_argument("--only", metavar="NOTEBOOK_GLOB",
+                        help="execute only the toc notebooks matching this glob (others keep earlier outputs)")
+    parser.add_argument("--skip-html", action="store_true", help="execute the notebooks, skip jupyter-book")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.profile not in PROFILES:
+            raise BuildError(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
+        out = Path(args.out).resolve()
+        src = out / "src"
+        notebooks = [p for p in map(resolve, toc_files(ROOT / "_toc.yml")) if p.suffix == ".ipynb"]
+        rels = [p.relative_to(ROOT).as_posix() for p in notebooks]
+        selected = [r for r in rels if not args.only or fnmatch.fnmatch(r, args.only)]
+        if args.only and not selected:
+            raise BuildError(f"--only {args.only!r} matches none of: {', '.join(rels)}")
+
+        # Make the kernel this interpreter's: prefer the environment's kernelspec over a user one.
+        os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
+        os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        os.environ["I2V_REPO_ROOT"] = str(ROOT)
+
+        keep = {src / r for r in rels if r not in selected}
+        copy_sources(src, keep)
+        print(f"book sources copied to {src}; executing {len(selected)} notebook(s), profile {args.profile!r}",
+              flush=True)
+        total = time.perf_counter()
+        for rel in selected:
+            start = time.perf_counter()
+            print(f"  {rel} ...", end=" ", flush=True)
+            try:
+                execute(src / rel, rel, args.profile)
+            finally:
+                print(f"{time.perf_counter() - start:7.1f} s", flush=True)
+        print(f"notebooks executed in {time.perf_counter() - total:.1f} s", flush=True)
+
+        if not args.skip_html:
+            start = time.perf_counter()
+            index = build_html(src, out)
+            print(f"HTML built in {time.perf_counter() - start:.1f} s; total {time.perf_counter() - total:.1f} s")
+            print(f"open the book: file://{index}")
+    except BuildError as err:
+        print(f"build.py: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
