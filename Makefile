@@ -29,7 +29,7 @@ contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96
 
 benchmarks: $(STAMP)
-	$(PY) benchmarks/synthetic_fps.py
+	$(PY) benchmarks/synthetic_fps.py --out benchmarks/results/synthetic_fps.json
 
 clean:
 	rm -rf _build

@@ -117,6 +117,19 @@ def execute(nb_path: Path, rel: str, profile: str) -> None:
             f"{err.ename}: {reason[0] if reason else ''}\n  full traceback in {nb_path}") from None
     except Exception as err:  # kernel died, timeout, missing kernel ...
         raise BuildError(f"{rel}: execution failed: {type(err).__name__}: {err}".splitlines()[0]) from None
+    hide_injected_parameters(nb_path)
+
+
+def hide_injected_parameters(nb_path: Path) -> None:
+    """Keep papermill's injected-parameters cell out of the published page (the chapter prints its profile)."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, nb_path)
 
 
 def build_html(src: Path, out: Path) -> Path:
