@@ -44,10 +44,10 @@ def _umask() -> int:
 def write_json(path, obj) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, default=_json_default))
+        tmp.write_text(json.dumps(obj, indent=1, default=json_default))
 
 
-def _json_default(o):
+def json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     if isinstance(o, np.generic):

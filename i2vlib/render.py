@@ -46,7 +46,7 @@ import numpy as np
 
 from . import __version__
 from .errors import I2VError
-from .io import _json_default, atomic_path
+from .io import atomic_path, json_default
 
 __all__ = [
     "as_frames",
@@ -318,7 +318,7 @@ def save_video(frames, path, fps: float = 8, **meta) -> Path:
         digits = max(4, len(str(t - 1)))
         side["files"] = [f"{i:0{digits}d}.png" for i in range(t)]
     try:
-        side_text = json.dumps(side, indent=1, default=_json_default, allow_nan=False)
+        side_text = json.dumps(side, indent=1, default=json_default, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise I2VError(f"sidecar metadata is not JSON serialisable: {e}") from None
 

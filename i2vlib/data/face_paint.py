@@ -115,7 +115,9 @@ class _Pen:
 
 
 def _rgb(c) -> tuple:
-    return tuple(np.clip(np.asarray(c), 0, 255).astype(int).tolist())
+    if isinstance(c, np.ndarray):
+        c = c.tolist()
+    return tuple(min(255, max(0, int(v))) for v in c)
 
 
 def _mix(a, b, t):
@@ -319,11 +321,18 @@ def _soft_effects(img, s, look, act, to_px, size):
     if blush > 0.01 or shine > 0.01:
         sigma = 0.07 * size * look["scale"]
         r = np.arange(size, dtype=np.float32)
-        red = np.array([225, 80, 85], dtype=np.float32)
-        for side in (-1, 1):
-            cx, cy = to_px(np.array([[side * (s["eye_dx"] + 0.05), s["nose_y"] + 0.02]]))[0]
-            gy = np.exp(-((r - cy) ** 2) / (2 * sigma**2))[:, None, None]
-            g = gy * np.exp(-((r - cx) ** 2) / (2 * sigma**2))[None, :, None]
-            top = np.exp(-((r - cy + 0.5 * sigma) ** 2) / sigma**2)[:, None, None]  # the bulge catches light above
-            img = img + g * blush * (red - img) + g * top * shine * (255.0 - img)
+        centres = to_px(np.array([[side * (s["eye_dx"] + 0.05), s["nose_y"] + 0.02] for side in (-1, 1)]))
+        red_alpha = np.zeros((size, size), np.float32)
+        white_alpha = np.zeros((size, size), np.float32)
+        for cx, cy in centres:
+            gy = np.exp(-((r - cy) ** 2) / (2 * sigma**2))
+            g = np.outer(gy, np.exp(-((r - cx) ** 2) / (2 * sigma**2)))
+            top = np.exp(-((r - cy + 0.5 * sigma) ** 2) / sigma**2)  # the bulge catches light above
+            red_alpha += blush * g
+            white_alpha += shine * g * top[:, None]
+        img = (img * (1.0 - red_alpha - white_alpha)[..., None] + red_alpha[..., None] * _BLUSH
+               + white_alpha[..., None] * 255.0)
     return img * _shade(tuple(look["light"]), size)
+
+
+_BLUSH = np.array([225, 80, 85], dtype=np.float32)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import I2VError
-from ..io import IMAGE_SUFFIXES, _json_default, read_image
+from ..io import IMAGE_SUFFIXES, json_default, read_image
 from .types import Clip
 
 FORMAT, VERSION = "i2v-affinegan", 1
@@ -299,7 +299,7 @@ def _write_clip(tmp: Path, clip: Clip, seen: set) -> tuple[str, str]:
             "identity": str(clip.identity), "frames": names,
             "landmarks": None if landmarks is None else np.round(landmarks.astype(np.float64), 2).tolist(),
             "intensity": None if intensity is None else [round(float(a), 6) for a in intensity],
-            "meta": clip.meta or {}}, default=_json_default)
+            "meta": clip.meta or {}}, default=json_default)
     except (TypeError, ValueError) as e:
         raise I2VError(f"clip {key}: meta is not JSON-serialisable ({e})") from None
 
