@@ -31,12 +31,21 @@ def main(argv=None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (``i2v: error: ...``) like every other error."""
+
+    def error(self, message):
+        command = self.prog.removeprefix("i2v").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"i2v: error: {where}{message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .data.profiles import PROFILES
 
-    p = argparse.ArgumentParser(prog="i2v", description="Facial image-to-video translation: the i2v book's tools.")
+    p = _Parser(prog="i2v", description="Facial image-to-video translation: the i2v book's tools.")
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("synth", help="write synthetic expression videos in the AffineGAN folder layout")
     s.add_argument("out", help="output folder (must not exist, or be empty, unless --overwrite)")

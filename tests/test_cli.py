@@ -124,3 +124,10 @@ def test_contact_sheet(tmp_path):
     w, h = Image.open(tmp_path / "sheet.png").size
     assert h > 7 * 48 and w > 10 * 48
     assert_one_line_error(i2v("contact-sheet", tmp_path / "x.png", "--identities", 99999), "out of range")
+
+
+def test_usage_mistakes_are_one_line_too(tmp_path):
+    assert_one_line_error(i2v("synth", tmp_path / "o", "--videos", 0), "--videos", "at least 1")
+    assert_one_line_error(i2v("synth"), "required")
+    assert_one_line_error(i2v("transmogrify"), "invalid choice")
+    assert not (tmp_path / "o").exists()
