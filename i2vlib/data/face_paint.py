@@ -189,8 +189,8 @@ def _hair_front(pen, s, look):
     outer = _ellipse(0, ey, fw * 1.08, ey - top, 24, np.pi, 2 * np.pi)  # left temple -> over -> right temple
     if style == "bald":
         for side in (-1, 1):  # a little hair above the ears
-            pen.polygon([(side * fw * 1.03, ey - 0.12), (side * fw * 0.93, ey - 0.1),
-                         (side * fw * 0.95, ey + 0.06), (side * fw * 1.05, ey + 0.08)], hair)
+            pen.polygon(_smooth([(side * fw * 1.03, ey - 0.12), (side * fw * 0.95, ey - 0.1),
+                                 (side * fw * 0.96, ey + 0.06), (side * fw * 1.05, ey + 0.08)]), hair)
         return
     line_y = {"short": ey - 0.3, "long": ey - 0.28, "fringe": ey - 0.19, "side-part": ey - 0.27}[style]
     x = np.linspace(fw * 0.98, -fw * 0.98, 15)
