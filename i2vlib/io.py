@@ -84,3 +84,21 @@ def write_image(path, image: np.ndarray) -> None:
 def _pil_format(suffix: str) -> str:
     return {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
             ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}.get(suffix.lower(), "PNG")
+
+
+def as_image(image) -> np.ndarray:
+    """An image path or array as a contiguous H x W x 3 uint8 array (gray is replicated, alpha dropped)."""
+    if isinstance(image, (str, Path)):
+        return read_image(image)
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise I2VError(f"expected a uint8 image, got dtype {image.dtype}")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.ndim == 3 and image.shape[2] in (3, 4):
+        image = image[:, :, :3]
+    elif image.ndim == 3 and image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    else:
+        raise I2VError(f"expected an H x W or H x W x 3 image, got shape {tuple(image.shape)}")
+    return np.ascontiguousarray(image)

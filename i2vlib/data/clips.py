@@ -101,29 +101,22 @@ class ClipTransform:
 
 def crop_clip(clip: Clip, box, size: int, flip: bool = False) -> Clip:
     """Crop every frame (and mask) with one box, resize to ``size``, optionally mirror; landmarks follow."""
-    from PIL import Image
+    from ..faces.align import box_transform, crop
 
-    x0, y0, x1, y1 = box
-    scale = size / (x1 - x0)
-
-    def resize(a, resample):
-        im = Image.fromarray(a).crop((x0, y0, x1, y1)).resize((size, size), resample)
-        out = np.asarray(im)
-        return out[:, ::-1] if flip else out
-
-    frames = np.stack([resize(f, Image.BILINEAR) for f in clip.frames])
-    masks = None
-    if clip.masks is not None:
-        masks = np.stack([resize(m.astype(np.uint8) * 255, Image.NEAREST) > 127 for m in clip.masks])
+    frames = np.stack([crop(f, box, size) for f in clip.frames])
+    masks = None if clip.masks is None else np.stack([crop(m, box, size) for m in clip.masks])
     lms = None
     if clip.landmarks is not None:
-        # Pixel centres: x_new + 0.5 = (x_old + 0.5 - x0) * scale.
-        lms = (np.asarray(clip.landmarks, dtype=np.float32) + 0.5 - (x0, y0)) * scale - 0.5
-        if flip:
+        lms = np.stack([box_transform(lm, box, size) for lm in clip.landmarks]).astype(np.float32)
+    if flip:
+        frames = frames[:, :, ::-1]
+        masks = None if masks is None else masks[:, :, ::-1]
+        if lms is not None:
             lms = lms[:, FLIP_68]
             lms[..., 0] = size - 1 - lms[..., 0]
-    return replace(clip, frames=np.ascontiguousarray(frames), landmarks=lms, masks=masks,
-                   meta={**clip.meta, "crop": [x0, y0, x1, y1], "flip": bool(flip)})
+    return replace(clip, frames=np.ascontiguousarray(frames), landmarks=lms,
+                   masks=None if masks is None else np.ascontiguousarray(masks),
+                   meta={**clip.meta, "crop": [int(v) for v in box], "flip": bool(flip)})
 
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:

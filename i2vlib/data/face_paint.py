@@ -241,7 +241,7 @@ def _wrinkles(pen, s, look, act, lm):
 
 def _eyes(pen, s, look, act, lm):
     skin = look["skin"]
-    for side, eye in ((-1, lm[36:42]), (1, lm[42:48])):
+    for eye in (lm[36:42], lm[42:48]):
         cx = eye[[0, 3], 0].mean()
         upper = _smooth(eye[[0, 1, 2, 3]], closed=False)
         lower = _smooth(eye[[3, 4, 5, 0]], closed=False)

@@ -134,7 +134,7 @@ def _stack(frames: list[np.ndarray], paths) -> np.ndarray:
 def _read_video(path: Path, max_frames: int | None = None) -> np.ndarray:
     import imageio.v3 as iio
 
-    from ..faces.landmarks import as_image
+    from ..io import as_image
 
     frames = []
     try:

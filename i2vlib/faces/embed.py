@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .landmarks import as_image, dlib_face_recognizer, get_backend
+from ..io import as_image
+from .landmarks import dlib_face_recognizer, get_backend
 
 
 def face_descriptor(image, landmarks=None, jitters: int = 0) -> np.ndarray:

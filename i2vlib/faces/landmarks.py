@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import I2VError
+from ..io import as_image  # noqa: F401  (re-exported: backends take paths or arrays)
 
 BACKENDS = ("dlib", "face-alignment", "ground-truth")
 
@@ -43,26 +44,6 @@ class Face:
 
 class NoFaceError(I2VError):
     """The image holds no face the backend can find."""
-
-
-def as_image(image) -> np.ndarray:
-    """Check an image and return it as a contiguous H x W x 3 uint8 array (gray is replicated)."""
-    if isinstance(image, (str, Path)):
-        from ..io import read_image
-
-        return read_image(image)
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise I2VError(f"expected a uint8 image, got dtype {image.dtype}")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    elif image.ndim == 3 and image.shape[2] in (3, 4):
-        image = image[:, :, :3]
-    elif image.ndim == 3 and image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
-    else:
-        raise I2VError(f"expected an H x W or H x W x 3 image, got shape {tuple(image.shape)}")
-    return np.ascontiguousarray(image)
 
 
 def get_backend(name: str = "dlib"):
