@@ -34,8 +34,6 @@ import math
 import numbers
 import os
 import re
-import shutil
-import tempfile
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -46,7 +44,7 @@ import numpy as np
 
 from . import __version__
 from .errors import I2VError
-from .io import atomic_path, json_default
+from .io import atomic_dir, atomic_path, json_default
 
 __all__ = [
     "as_frames",
@@ -401,29 +399,10 @@ def _save_folder(frames: np.ndarray, path: Path, names: list[str], side_text: st
         raise I2VError(f"{path} exists and is not a folder")
     if path.is_dir() and not _replaceable_folder(path):
         raise I2VError(f"folder {path} holds other files; refusing to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = None
-    try:
+    with atomic_dir(path) as tmp:
         for f, name in zip(frames, names):
             _write_png(f, tmp / name)
         (tmp / FOLDER_SIDECAR).write_text(side_text)
-        if path.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.rmdir(old)
-            os.replace(path, old)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            if old is not None:
-                os.replace(old, path)
-                old = None
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_video(path) -> np.ndarray:

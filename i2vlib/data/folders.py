@@ -14,10 +14,7 @@ The AffineGAN layout, which the embedded benchmark exports and ``i2v prepare`` w
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import I2VError
-from ..io import IMAGE_SUFFIXES, json_default, read_image
+from ..io import IMAGE_SUFFIXES, atomic_dir, json_default, read_image
 from .types import Clip
 
 FORMAT, VERSION = "i2v-affinegan", 1
@@ -220,9 +217,7 @@ def write_affinegan(root, clips: Iterable[Clip], overwrite: bool = False) -> Pat
         raise I2VError(f"{root} exists and is not a folder")
     if root.exists() and any(root.iterdir()) and not overwrite:
         raise I2VError(f"{root} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.writing-", dir=root.parent))
-    try:
+    with atomic_dir(root) as tmp:
         seen: set[str] = set()
         with open(tmp / "metadata.json", "w") as meta:
             meta.write(json.dumps({"format": FORMAT, "version": VERSION})[:-1] + ', "videos": {')
@@ -232,25 +227,7 @@ def write_affinegan(root, clips: Iterable[Clip], overwrite: bool = False) -> Pat
             meta.write("\n}}\n")
         if not seen:
             raise I2VError(f"no clips to write to {root}")
-        _replace_dir(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return root
-
-
-def _replace_dir(new: Path, root: Path) -> None:
-    if not root.exists():
-        os.rename(new, root)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
-    os.rename(root, old / "x")
-    try:
-        os.rename(new, root)
-    except BaseException:
-        os.rename(old / "x", root)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _safe_name(name, what: str) -> str:
