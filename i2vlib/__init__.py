@@ -19,4 +19,14 @@ EXPRESSIONS = (
     "drum-cheeks",
 )
 
-__all__ = ["__version__", "EXPRESSIONS", "I2VError"]
+
+
+def load(path, device: str = "cpu"):
+    """A trained model from a run directory or checkpoint, behind the one generation API
+    (``model.generate(image, intensities, expression=...)``); see :mod:`i2vlib.api`."""
+    from .api import load as _load
+
+    return _load(path, device)
+
+
+__all__ = ["__version__", "EXPRESSIONS", "I2VError", "load"]

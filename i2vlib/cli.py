@@ -3,6 +3,8 @@
     i2v synth OUT --videos N --size S [--expressions ...] [--profile ...] [--seed K]
     i2v prepare SRC OUT --size S [--landmarks dlib|face-alignment]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
+    i2v train METHOD --data synthetic|PATH --profile smoke|book|paper --out RUN_DIR [--resume] [--steps N] [--size S]
+    i2v generate RUN_DIR_OR_CHECKPOINT IMAGE --intensities A ... --out OUT.gif|OUT.mp4|FOLDER
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
 no half-written output.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from . import EXPRESSIONS, __version__
 from .errors import I2VError
@@ -79,6 +82,38 @@ def _parser() -> argparse.ArgumentParser:
                    help="benchmark identity indices (default: three test identities)")
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(run=_contact_sheet)
+
+    t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
+    t.add_argument("method", help="method to train (affinegan)")
+    t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
+    t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
+    t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--steps", type=_positive, help="training steps (default: the profile's)")
+    t.add_argument("--size", type=_positive, help="image size in pixels: 64, 128 or 256 (default: the profile's)")
+    t.add_argument("--expressions", nargs="+", metavar="NAME", help="expressions (default: happy)")
+    t.add_argument("--seed", type=int, help="seed of weights and batches (default 0)")
+    t.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="options",
+                   help="further options, values as JSON, e.g. mix=\"bottleneck\" batch=8 detach_a=true")
+    t.add_argument("--device", default="auto", help="auto (default: cuda, mps, then cpu), cpu, cuda, ...")
+    t.add_argument("--compile", action="store_true", help="torch.compile the generator")
+    t.add_argument("--checkpoint-every", type=_positive, help="steps between checkpoints (default: the profile's)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=_train)
+
+    g = sub.add_parser("generate", help="render a video from one face image and a list of intensities")
+    g.add_argument("model", help="run directory or checkpoint file")
+    g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
+                                 "or synthetic:K for the neutral face of test identity K")
+    g.add_argument("--intensities", nargs="+", type=float, metavar="A",
+                   help="one frame per intensity in [0, 1] (default: 16 values from 0 to 1)")
+    g.add_argument("--expression", help="expression to render (needed when the model knows several)")
+    g.add_argument("--mix", nargs="+", default=[], metavar="EXPR=A,A,...",
+                   help="mix expressions instead, e.g. happy=0,0.5,1 surprise=0,0.2,0.4")
+    g.add_argument("--out", required=True, help="output .gif, .mp4, or a folder of PNGs")
+    g.add_argument("--fps", type=float, default=8.0)
+    g.add_argument("--device", default="cpu")
+    g.set_defaults(run=_generate)
     return p
 
 
@@ -137,6 +172,95 @@ def _contact_sheet(args) -> None:
             raise I2VError(f"identity index {i} out of range 0..{bench.n_identities - 1}")
     write_image(args.out, contact_sheet(bench, args.identities))
     print(f"wrote {args.out}")
+
+
+def _options(items) -> dict:
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise I2VError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value  # a bare word such as mix=bottleneck
+    return out
+
+
+def _train(args) -> None:
+    from .config import check_data, profile
+    from .hub import CHECKPOINT
+    from .models import get_method
+    from .train import train
+
+    method = get_method(args.method)
+    profile(args.profile)  # validates the name
+    options = _options(args.options)
+    options.update({k: v for k, v in {"data": check_data(args.data), "steps": args.steps, "image_size": args.size,
+                                      "expressions": args.expressions, "seed": args.seed}.items() if v is not None})
+    config = method.default_config(args.profile, **options)
+    if args.resume and not (Path(args.out) / CHECKPOINT).exists():
+        raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
+    info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
+                 progress=not args.quiet, checkpoint_every=args.checkpoint_every)
+    print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
+          f"({info.get('examples_per_second', 0):.1f} pairs/s) -> {args.out}")
+
+
+def _generate(args) -> None:
+    import numpy as np
+
+    from .api import load
+    from .render import save_video
+
+    model = load(args.model, device=args.device)
+    if args.mix and (args.intensities or args.expression):
+        raise I2VError("give either --intensities (with --expression) or --mix, not both")
+    if args.mix:
+        intensities = {}
+        for item in args.mix:
+            name, sep, values = item.partition("=")
+            try:
+                intensities[name] = [float(v) for v in values.split(",")] if sep and values else None
+            except ValueError:
+                intensities[name] = None
+            if not intensities[name]:
+                raise I2VError(f"--mix expects EXPR=A,A,..., got {item!r}")
+    else:
+        intensities = args.intensities if args.intensities is not None else list(np.linspace(0, 1, 16))
+    image = _image_argument(args.image, model.image_size)
+    frames = model.generate(image, intensities, expression=args.expression)
+    meta = {"method": model.method, "checkpoint_hash": model.checkpoint_hash, "model": str(args.model),
+            "step": model.step, "image": str(args.image)}
+    if isinstance(intensities, dict):
+        meta["mix"] = {k: [float(x) for x in v] for k, v in intensities.items()}
+    else:
+        meta["intensities"] = [float(x) for x in intensities]
+        meta["expression"] = args.expression or model.expressions[0]
+    save_video(frames, args.out, fps=args.fps, **meta)
+    print(f"wrote {len(frames)} frames to {args.out}")
+
+
+def _image_argument(text: str, size: int):
+    """A path, or ``synthetic:K``: the neutral face of test identity K of the benchmark."""
+    if not text.startswith("synthetic"):
+        if not Path(text).is_file():
+            raise I2VError(f"no such image: {text}")
+        return text
+    from .data.synthetic import SyntheticBenchmark
+
+    bench = SyntheticBenchmark(size)
+    _, _, k = text.partition(":")
+    ids = bench.identities("test")
+    try:
+        index = int(k or 0)
+    except ValueError:
+        raise I2VError(f"expected synthetic:K with K an integer, got {text!r}") from None
+    if not 0 <= index < len(ids):
+        raise I2VError(f"synthetic:K needs 0 <= K < {len(ids)}")
+    return bench.frame(int(ids[index]), {"happy": 0.0})[0]
 
 
 if __name__ == "__main__":

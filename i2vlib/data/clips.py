@@ -121,7 +121,7 @@ def crop_clip(clip: Clip, box, size: int, flip: bool = False) -> Clip:
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:
     """uint8 (...) x H x W x 3 -> float (...) x 3 x H x W in [-1, 1] (the generators' range)."""
-    x = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(127.5).sub_(1.0)
+    x = torch.from_numpy(np.asarray(frames, dtype=np.float32).copy()).div_(127.5).sub_(1.0)
     return x.movedim(-1, -3)
 
 

@@ -1,0 +1,120 @@
+"""AffineGAN speed, printed as JSON: training throughput and slider latency.
+
+    python benchmarks/affinegan_speed.py [--device auto] [--threads 2] [--out benchmarks/results/affinegan_speed.json]
+
+``train``: pairs per second of full training steps (Eq. 12: three encoder passes, two
+decoder passes, three discriminators, both optimiser updates) with the book profile's
+network widths, at 64 and 128 px. Batches come from the pre-rendered synthetic benchmark;
+``data_ms`` is the time to assemble one batch, reported apart.
+
+``slider``: milliseconds to render frames once the encoder features of the face are cached
+(what moving the intensity slider costs): one frame and a 16-frame clip, at 64, 128, 256 px.
+Weights are random: latency does not depend on training. Target: one 128-px frame < 20 ms on
+2 CPU cores. Every figure is the median of ``--repeats`` measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from i2vlib import __version__  # noqa: E402
+from i2vlib.config import resolve_device  # noqa: E402
+from i2vlib.data.synthetic import SyntheticBenchmark  # noqa: E402
+from i2vlib.models import affinegan as ag  # noqa: E402
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def train_throughput(size: int, device: torch.device, steps: int, repeats: int, batch: int) -> dict:
+    cfg = ag.default_config("book", image_size=size, videos=16, batch=batch)
+    torch.manual_seed(0)
+    tr = ag.Trainer(cfg)
+    tr.nets.to(device)
+    rng = np.random.default_rng(0)
+    for i in range(len(tr.source())):  # render the clips once, like a long run does
+        tr.source()[i]
+    t = time.perf_counter()
+    batches = [tr.batch(rng) for _ in range(steps)]
+    data_ms = (time.perf_counter() - t) / steps * 1000
+    batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else None
+    kwargs = {"autocast": amp} if amp else {}
+    tr.step(batches[0], **kwargs)  # warm-up
+    rates = []
+    for _ in range(repeats):
+        _sync(device)
+        t = time.perf_counter()
+        for b in batches:
+            tr.step(b, **kwargs)
+        _sync(device)
+        rates.append(steps * cfg["batch"] / (time.perf_counter() - t))
+    return {"pairs_per_second": round(float(np.median(rates)), 1), "batch": cfg["batch"], "ngf": cfg["ngf"],
+            "step_ms": round(1000 * cfg["batch"] / float(np.median(rates)), 1), "data_ms": round(data_ms, 1)}
+
+
+def slider_latency(size: int, device: torch.device, repeats: int) -> dict:
+    cfg = ag.default_config("book", image_size=size)
+    torch.manual_seed(0)
+    gen = ag.Generator(ag.AffineGenerator(cfg), cfg, device=str(device))
+    face = SyntheticBenchmark(size).frame(9, {"happy": 0.0})[0]
+    gen.generate(face, [0.0])  # encodes once; later calls hit the cache
+
+    def median_ms(intensities):
+        times = []
+        for r in range(repeats):
+            _sync(device)
+            t = time.perf_counter()
+            gen.generate(face, intensities)
+            _sync(device)
+            times.append((time.perf_counter() - t) * 1000)
+        return round(float(np.median(times)), 2)
+
+    gen.generate(face, list(np.linspace(0, 1, 16)))
+    return {"frame_ms": median_ms([0.5]), "clip16_ms": median_ms(list(np.linspace(0, 1, 16))), "ngf": cfg["ngf"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the book's machines have 2 cores)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10, help="training steps per measurement")
+    ap.add_argument("--batch", type=int, help="pairs per step (default: the book profile's)")
+    ap.add_argument("--train-sizes", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--slider-sizes", type=int, nargs="+", default=[64, 128, 256])
+    ap.add_argument("--out", type=Path, help="also write the JSON here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(resolve_device(args.device))
+    result = {
+        "benchmark": "affinegan_speed", "i2vlib": __version__, "torch": torch.__version__,
+        "python": platform.python_version(), "device": str(device),
+        "device_name": torch.cuda.get_device_name() if device.type == "cuda" else (platform.processor() or platform.machine()),
+        "cores_available": os.cpu_count(), "threads_used": args.threads, "repeats": args.repeats,
+        "train": {str(s): train_throughput(s, device, args.steps, args.repeats, args.batch
+                                           or ag.PROFILE_DEFAULTS["book"]["batch"]) for s in args.train_sizes},
+        "slider": {str(s): slider_latency(s, device, max(args.repeats, 20)) for s in args.slider_sizes},
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

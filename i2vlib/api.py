@@ -1,0 +1,158 @@
+"""The one generation API shared by every method (DESIGN.md, "One API for all methods").
+
+    model = i2vlib.load("run_dir_or_checkpoint")
+    frames = model.generate(image, intensities=[0, .25, .5, 1.0], expression="happy")
+    frames = model.generate(image, intensities={"happy": [...], "surprise": [...]})  # mixing
+
+A method subclasses :class:`Generator` and implements ``_encode`` (image -> features, run
+once per image and cached) and ``_decode`` (features + one intensity per expression ->
+frames), so moving a slider costs one decoder pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from .errors import I2VError
+from .io import as_image
+
+
+def load(path, device: str = "cpu") -> Generator:
+    """The generator saved in a run directory or checkpoint file, ready to ``generate``."""
+    from . import hub
+    from .config import resolve_device
+    from .models import get_method
+
+    ckpt = hub.read_checkpoint(path)
+    gen = get_method(ckpt["method"]).Generator.from_checkpoint(ckpt, resolve_device(device))
+    gen.step, gen.checkpoint_hash = int(ckpt["step"]), hub.file_hash(ckpt["path"])
+    return gen
+
+
+def check_intensities(intensities, expressions, expression=None) -> dict[str, np.ndarray]:
+    """Validate the ``intensities`` argument of :meth:`Generator.generate` as ``{expression: (T,) array}``.
+
+    A list is one expression (``expression``, or the model's only one); a dict mixes several.
+    Values must be finite and in [0, 1]; every list must be non-empty and of the same length.
+    """
+    if isinstance(intensities, dict):
+        if expression is not None:
+            raise I2VError("pass either expression=... with a list of intensities, or a dict {expression: list}")
+        if not intensities:
+            raise I2VError("the intensities dict is empty")
+        mix = dict(intensities)
+    else:
+        if expression is None:
+            if len(expressions) != 1:
+                raise I2VError(f"this model knows several expressions ({', '.join(expressions)}); "
+                               "pass expression=... or a dict of intensities")
+            expression = expressions[0]
+        mix = {expression: intensities}
+    out = {}
+    for name, values in mix.items():
+        if name not in expressions:
+            raise I2VError(f"this model cannot render {name!r}; it knows {', '.join(expressions)}")
+        if isinstance(values, (str, bytes)):
+            raise I2VError(f"intensities of {name!r} must be numbers, got a string")
+        try:
+            a = np.asarray(values, dtype=np.float64).reshape(-1) if not np.isscalar(values) else \
+                np.array([float(values)])
+        except (TypeError, ValueError):
+            raise I2VError(f"intensities of {name!r} must be numbers") from None
+        if a.size == 0:
+            raise I2VError(f"no intensities given for {name!r}: pass at least one value in [0, 1]")
+        if not np.all(np.isfinite(a)):
+            raise I2VError(f"intensities of {name!r} contain NaN or infinity")
+        if a.min() < 0 or a.max() > 1:
+            raise I2VError(f"intensities must lie in [0, 1]; got {a.min():g} ... {a.max():g} for {name!r}")
+        out[name] = a
+    if len({len(a) for a in out.values()}) > 1:
+        raise I2VError("every expression of a mix needs the same number of intensities")
+    return out
+
+
+def prepare_image(image, size: int) -> np.ndarray:
+    """An image path or array as a ``size`` x ``size`` RGB uint8 array.
+
+    A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``.
+    """
+    from .faces.align import resize
+
+    img = as_image(image)
+    h, w = img.shape[:2]
+    if h != w:
+        s = min(h, w)
+        top, left = (h - s) // 2, (w - s) // 2
+        img = img[top:top + s, left:left + s]
+    return resize(img, (size, size)) if img.shape[0] != size else img
+
+
+class Generator:
+    """Base class of every method's generator. Subclasses set ``method``, ``expressions``,
+    ``image_size``, ``config`` and implement ``_encode`` and ``_decode``."""
+
+    method: str = "?"
+    expressions: tuple[str, ...] = ()
+    image_size: int = 64
+    batch_size: int = 16
+    step: int | None = None              # training steps behind the weights (set by load)
+    checkpoint_hash: str | None = None   # sha1 prefix of the checkpoint file (set by load)
+
+    def __init__(self, config: dict, device: str = "cpu"):
+        self.config = dict(config)
+        self.device = torch.device(device)
+        self._cache: OrderedDict = OrderedDict()
+
+    # -- to implement -------------------------------------------------------------------
+    def _encode(self, x: torch.Tensor, expressions: tuple[str, ...]):
+        """Features of one image tensor (1, 3, S, S) in [-1, 1] for the given expressions."""
+        raise NotImplementedError
+
+    def _decode(self, features, a: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Frames (T, 3, S, S) in [-1, 1] for intensities ``a`` ({expression: (T,) tensor})."""
+        raise NotImplementedError
+
+    # -- the API ------------------------------------------------------------------------
+    def tensor(self, image) -> torch.Tensor:
+        """An image (path or array) as the (1, 3, S, S) tensor in [-1, 1] the networks take."""
+        from .data.clips import to_tensor
+
+        return to_tensor(prepare_image(image, self.image_size)).unsqueeze(0).to(self.device)
+
+    def features(self, image, expressions) -> object:
+        """Encoder features of ``image``, computed once and cached (a few images are kept)."""
+        img = prepare_image(image, self.image_size)
+        key = (hashlib.sha1(img.tobytes()).hexdigest(), tuple(expressions))
+        if key not in self._cache:
+            from .data.clips import to_tensor
+
+            with torch.inference_mode():
+                self._cache[key] = self._encode(to_tensor(img).unsqueeze(0).to(self.device), tuple(expressions))
+            if len(self._cache) > 8:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        return self._cache[key]
+
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+        """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1])."""
+        from .data.clips import to_uint8
+
+        mix = check_intensities(intensities, self.expressions, expression)
+        feats = self.features(image, tuple(mix))
+        n = len(next(iter(mix.values())))
+        chunks = []
+        with torch.inference_mode():
+            for s in range(0, n, self.batch_size):
+                a = {e: torch.as_tensor(v[s:s + self.batch_size], dtype=torch.float32, device=self.device)
+                     for e, v in mix.items()}
+                chunks.append(self._decode(feats, a))
+        out = torch.cat(chunks).float()
+        return out if as_tensor else to_uint8(out)
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.method} {self.image_size}px "
+                f"expressions={','.join(self.expressions)} device={self.device}>")

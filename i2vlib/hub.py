@@ -1,0 +1,99 @@
+"""The checkpoint format: one ``torch.save`` file, read back with ``weights_only=True``.
+
+    {"format": "i2v-checkpoint", "format_version": 1, "library_version": "0.1.0",
+     "method": "affinegan", "config": {...}, "step": 2000,
+     "weights": {net: state_dict}, "optimizers": {...}, "schedulers": {...},
+     "rng": {"torch": ByteTensor, "cuda": [ByteTensor, ...]}}
+
+A run directory holds ``checkpoint.pt`` (the latest), ``run.json`` and ``losses.csv``;
+:func:`read_checkpoint` accepts the directory or the file. Only plain containers, numbers,
+strings and tensors are stored, so loading never unpickles code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .errors import I2VError
+from .io import atomic_path
+
+FORMAT = "i2v-checkpoint"
+FORMAT_VERSION = 1
+CHECKPOINT = "checkpoint.pt"
+
+
+def checkpoint_path(path) -> Path:
+    """``path`` itself if it is a file, ``path/checkpoint.pt`` if it is a run directory."""
+    path = Path(path)
+    if path.is_dir():
+        ckpt = path / CHECKPOINT
+        if not ckpt.is_file():
+            raise I2VError(f"{path} holds no {CHECKPOINT}: not a run directory, or its training has not "
+                           "reached the first checkpoint")
+        return ckpt
+    if not path.exists():
+        raise I2VError(f"no such checkpoint or run directory: {path}")
+    return path
+
+
+def save_checkpoint(path, method: str, config: dict, step: int, weights: dict, **state) -> Path:
+    """Write a checkpoint atomically (a crash mid-write leaves the previous one intact)."""
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
+               "method": method, "config": json.loads(json.dumps(config)), "step": int(step),
+               "weights": weights, **state}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """Load and validate a checkpoint; a wrong, corrupt or foreign file is one clear error."""
+    ckpt_path = checkpoint_path(path)
+    try:
+        ckpt = torch.load(ckpt_path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, AttributeError,
+            KeyError, IndexError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise I2VError(f"{ckpt_path} is not a readable i2v checkpoint (corrupt, truncated or foreign file: "
+                       f"{first[:160]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise I2VError(f"{ckpt_path} is not an i2v checkpoint (a torch file without the i2v header; "
+                       "foreign weights cannot be loaded)")
+    if ckpt.get("format_version", 0) > FORMAT_VERSION:
+        raise I2VError(f"{ckpt_path} was written by a newer i2vlib ({ckpt.get('library_version')}); upgrade i2vlib")
+    for key in ("method", "config", "weights", "step"):
+        if key not in ckpt:
+            raise I2VError(f"{ckpt_path} is an incomplete i2v checkpoint (no {key!r})")
+    ckpt["path"] = str(ckpt_path)
+    return ckpt
+
+
+def load_weights(module: torch.nn.Module, state: dict, where: str = "checkpoint") -> None:
+    """``module.load_state_dict(state)`` with a one-line error when the shapes or names differ."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        detail = " ".join(str(e).split())[:200]
+        raise I2VError(f"{where}: weights do not fit the model its config describes ({detail})") from None
+
+
+def file_hash(path) -> str:
+    """sha1 prefix of a file's bytes: names the exact weights behind an exported video."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:12]
+
+
+def config_hash(config: dict) -> str:
+    """A short, stable hash of a configuration (the key of cached runs)."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]

@@ -1,0 +1,143 @@
+"""Shared network blocks: U-Net encoder and decoder, PatchGAN discriminator, MLP critic.
+
+The U-Net follows the pix2pix generator (Isola et al., CVPR 2017) that AffineGAN and Fan et al.
+build on: 4x4 convolutions with stride 2 halve the size at every level until 1x1, so a
+256-px image takes 8 levels (the papers' "8-layer" encoders), 128 px takes 7 and 64 px 6.
+The encoder returns the features of *every* level; the decoder consumes such a list, so a
+method can mix two encoders' features level by level (``f0 + a * f_delta``) before decoding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .errors import I2VError
+
+
+def unet_levels(size: int) -> int:
+    """Levels of a U-Net that halves ``size`` down to 1x1 (8 at 256 px, 7 at 128, 6 at 64)."""
+    if size < 16 or size & (size - 1):
+        raise I2VError(f"image size must be a power of two of at least 16 px, got {size}")
+    return int(math.log2(size))
+
+
+def _channels(ngf: int, levels: int) -> list[int]:
+    """Channels per level: ngf, 2 ngf, 4 ngf, then 8 ngf (pix2pix)."""
+    return [ngf * min(2 ** i, 8) for i in range(levels)]
+
+
+def _norm(kind: str, ch: int) -> nn.Module:
+    if kind == "instance":
+        return nn.InstanceNorm2d(ch, affine=True)
+    if kind == "batch":
+        return nn.BatchNorm2d(ch)
+    if kind == "none":
+        return nn.Identity()
+    raise I2VError(f"unknown norm {kind!r}; choose instance, batch or none")
+
+
+class UNetEncoder(nn.Module):
+    """Image (N, C, S, S) -> list of features, level 1 (S/2) ... level L (1x1).
+
+    Conv-Norm-LeakyReLU(0.2) blocks; no norm on the first level (pix2pix) nor on the 1x1
+    bottleneck, where instance statistics over one pixel would erase the code.
+    """
+
+    def __init__(self, in_ch: int = 3, ngf: int = 64, levels: int = 8, norm: str = "instance"):
+        super().__init__()
+        ch = _channels(ngf, levels)
+        self.channels = ch
+        blocks = []
+        prev = in_ch
+        for i, c in enumerate(ch):
+            layers = [nn.Conv2d(prev, c, 4, 2, 1, bias=True)]
+            if 0 < i < levels - 1:
+                layers.append(_norm(norm, c))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            blocks.append(nn.Sequential(*layers))
+            prev = c
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        return feats
+
+
+class UNetDecoder(nn.Module):
+    """List of level features (as :class:`UNetEncoder` returns) -> image in [-1, 1].
+
+    Up-convolutions (ReLU, ConvTranspose 4x4 stride 2, Norm) from the bottleneck; each level's
+    output is concatenated with the skip features of the level above, as in U-Net.
+    """
+
+    def __init__(self, out_ch: int = 3, ngf: int = 64, levels: int = 8, norm: str = "instance"):
+        super().__init__()
+        ch = _channels(ngf, levels)
+        self.channels = ch
+        ups = []
+        for i in range(levels - 1, 0, -1):
+            c_in = ch[i] if i == levels - 1 else 2 * ch[i]
+            ups.append(nn.Sequential(nn.ReLU(inplace=False), nn.ConvTranspose2d(c_in, ch[i - 1], 4, 2, 1),
+                                     _norm(norm, ch[i - 1])))
+        self.ups = nn.ModuleList(ups)
+        self.out = nn.Sequential(nn.ReLU(inplace=False), nn.ConvTranspose2d(2 * ch[0], out_ch, 4, 2, 1), nn.Tanh())
+
+    def forward(self, feats: list[torch.Tensor], return_hidden: bool = False):
+        x = feats[-1]
+        hidden = []
+        for up, skip in zip(self.ups, reversed(feats[:-1])):
+            x = torch.cat([up(x), skip], dim=1)
+            hidden.append(x)
+        y = self.out(x)
+        return (y, hidden) if return_hidden else y
+
+
+class PatchDiscriminator(nn.Module):
+    """Three-layer convolutional discriminator (both papers): a map of real/fake logits."""
+
+    def __init__(self, in_ch: int, ndf: int = 64, norm: str = "instance"):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_ch, ndf, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, 2 * ndf, 4, 2, 1), _norm(norm, 2 * ndf), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(2 * ndf, 1, 4, 1, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MLP(nn.Module):
+    """Three-layer perceptron with LeakyReLU (AffineGAN's discriminator on the intensity a)."""
+
+    def __init__(self, in_dim: int, hidden: int = 64, out_dim: int = 1):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2, inplace=True),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2, inplace=True),
+                                 nn.Linear(hidden, out_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def init_weights(module: nn.Module, gain: float = 0.02) -> nn.Module:
+    """N(0, 0.02) weights and zero biases for convolutions and linear layers (pix2pix/DCGAN)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

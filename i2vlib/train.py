@@ -1,0 +1,238 @@
+"""The one training loop, shared by every method.
+
+A method supplies a ``Trainer`` (its networks ``nets``, ``optimizers``, ``schedulers``, a
+``batch(rng)`` sampler and one ``step(batch, autocast)``); :func:`train` does the rest:
+device, seeds, bf16 autocast on CUDA, optional ``torch.compile``, progress, the loss log,
+atomic checkpoints every N steps, resume, and stopping on a non-finite loss.
+
+Batches are drawn from ``numpy.random.default_rng([seed, step])``, and the torch RNG state
+is saved in every checkpoint, so a resumed run continues exactly as an uninterrupted one.
+
+A run directory::
+
+    RUN_DIR/checkpoint.pt   weights, config, optimiser/scheduler/RNG state (i2vlib.hub)
+    RUN_DIR/losses.csv      one row per step: step, seconds, one column per loss term
+    RUN_DIR/run.json        method, config, progress, timings (rewritten at every checkpoint)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__, hub
+from .config import resolve_device
+from .errors import I2VError
+from .io import atomic_path, write_json
+from .models import get_method
+
+
+class NonFiniteLoss(I2VError):
+    """A loss became NaN or infinite; the run stopped and kept its last good checkpoint."""
+
+
+def train(config: dict, out, resume: bool = False, device: str = "auto", compile: bool = False,
+          progress: bool = True, checkpoint_every: int | None = None) -> dict:
+    """Train ``config["method"]`` to ``config["steps"]`` steps into run directory ``out``.
+
+    ``resume=True`` continues from ``out/checkpoint.pt`` (or starts afresh if there is none);
+    ``resume=False`` refuses a directory that already holds a run. The number of steps may
+    grow on resume; every other option must match the checkpoint's. Returns ``run.json``.
+    """
+    method = get_method(config.get("method", "?"))
+    config = method.default_config(config.get("profile", "book"),
+                                   **{k: v for k, v in config.items() if k not in ("method", "profile")})
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise I2VError(f"--out {out} is a file; give a directory")
+    ckpt_file = out / hub.CHECKPOINT
+    if ckpt_file.exists() and not resume:
+        raise I2VError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    if out.exists() and not resume and any(out.iterdir()):
+        raise I2VError(f"{out} is not empty; choose a new or empty --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+    device = torch.device(resolve_device(device))
+    cuda = device.type == "cuda"
+    torch.manual_seed(config["seed"])
+    trainer = method.Trainer(config)
+    start, elapsed = 0, 0.0
+    if ckpt_file.exists():
+        start, elapsed = _restore(trainer, config, ckpt_file)
+    trainer.nets.to(device)
+    for opt in trainer.optimizers.values():  # optimiser state follows its parameters
+        for state in opt.state.values():
+            for k, v in state.items():
+                if torch.is_tensor(v) and k != "step":
+                    state[k] = v.to(device)
+    if cuda:
+        trainer.nets.to(memory_format=torch.channels_last)
+    if compile:
+        trainer.compile()
+    autocast = (functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda
+                else contextlib.nullcontext)
+
+    every = checkpoint_every or config.get("checkpoint_every") or max(1, config["steps"] // 10)
+    total = config["steps"]
+    log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start)
+    info = {"method": config["method"], "config": config, "library_version": __version__,
+            "config_hash": hub.config_hash(config), "device": str(device), "steps": total}
+    last_good = start
+    bar = _progress(progress, start, total, config["method"])
+    t0 = time.perf_counter() - elapsed
+    try:
+        for step in range(start, total):
+            batch = trainer.batch(np.random.default_rng([config["seed"], step]))
+            batch = {k: _to(v, device, cuda) for k, v in batch.items()}
+            values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
+            bad = [k for k, v in values.items() if not math.isfinite(v)]
+            if bad:
+                raise NonFiniteLoss(
+                    f"non-finite loss at step {step + 1} ({', '.join(f'{k}={values[k]}' for k in bad)}); "
+                    f"training stopped. The last good checkpoint (step {last_good}) is kept in {out}")
+            log.write(step + 1, time.perf_counter() - t0, values)
+            if bar is not None:
+                bar.update(1)
+                if (step + 1) % 10 == 0 or step + 1 == total:
+                    bar.set_postfix({k: f"{values[k]:.3g}" for k in list(values)[:6]}, refresh=False)
+            if (step + 1) % every == 0 or step + 1 == total:
+                log.flush()
+                _save(trainer, config, step + 1, time.perf_counter() - t0, ckpt_file)
+                last_good = step + 1
+                info.update(_progress_info(step + 1, total, time.perf_counter() - t0, config))
+                write_json(out / "run.json", info)
+    finally:
+        log.close()
+        if bar is not None:
+            bar.close()
+    if start >= total and (out / "run.json").exists():  # nothing to do: the run was already complete
+        info = json.loads((out / "run.json").read_text())
+    return info
+
+
+def _to(v, device, cuda):
+    if not torch.is_tensor(v):
+        return v
+    v = v.to(device, non_blocking=True)
+    return v.contiguous(memory_format=torch.channels_last) if cuda and v.ndim == 4 else v
+
+
+def _progress(enabled, start, total, name):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=start, desc=f"train {name}", unit="step", dynamic_ncols=True)
+
+
+def _progress_info(step, total, seconds, config) -> dict:
+    per_step = config.get("batch", 1)
+    return {"step": step, "finished": step >= total, "seconds": round(seconds, 2),
+            "examples_per_second": round(step * per_step / max(seconds, 1e-9), 2)}
+
+
+def _save(trainer, config, step, seconds, path) -> None:
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    hub.save_checkpoint(
+        path, config["method"], config, step,
+        weights={k: {n: t.detach().cpu() for n, t in net.state_dict().items()} for k, net in trainer.nets.items()},
+        optimizers={k: o.state_dict() for k, o in trainer.optimizers.items()},
+        schedulers={k: s.state_dict() for k, s in trainer.schedulers.items()},
+        rng=rng, seconds=float(seconds))
+
+
+def _restore(trainer, config, path) -> tuple[int, float]:
+    ckpt = hub.read_checkpoint(path)
+    if ckpt["method"] != config["method"]:
+        raise I2VError(f"{path} holds a {ckpt['method']} run, not {config['method']}")
+    old = {k: v for k, v in ckpt["config"].items() if k != "steps"}
+    new = json.loads(json.dumps({k: v for k, v in config.items() if k != "steps"}))
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if changed:
+        raise I2VError(f"cannot resume {path.parent}: its run used different settings ({', '.join(changed)}); "
+                       "choose another --out")
+    for k, net in trainer.nets.items():
+        hub.load_weights(net, ckpt["weights"][k], str(path))
+    for k, o in trainer.optimizers.items():
+        o.load_state_dict(ckpt["optimizers"][k])
+    for k, s in trainer.schedulers.items():
+        s.load_state_dict(ckpt["schedulers"][k])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    if "cuda" in ckpt["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+    return int(ckpt["step"]), float(ckpt.get("seconds", 0.0))
+
+
+class _LossLog:
+    """``losses.csv``: appends one row per step; on resume, drops rows after the checkpoint's step."""
+
+    def __init__(self, path: Path, names, keep_until: int):
+        self.path, self.names = path, list(names)
+        rows = []
+        if keep_until > 0 and path.exists():
+            with open(path, newline="") as f:
+                for row in csv.DictReader(f):
+                    try:
+                        if int(row["step"]) <= keep_until and None not in row.values():
+                            rows.append(row)
+                    except (KeyError, TypeError, ValueError):
+                        continue  # a row cut short by a kill
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, ["step", "seconds", *self.names])
+            w.writeheader()
+            w.writerows(rows)
+        self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, ["step", "seconds", *self.names])
+
+    def write(self, step: int, seconds: float, values: dict) -> None:
+        self.writer.writerow({"step": step, "seconds": f"{seconds:.3f}",
+                              **{k: f"{values[k]:.6g}" for k in self.names if k in values}})
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def read_losses(run_dir) -> list[dict]:
+    """The loss log of a run as a list of dicts (numbers as floats)."""
+    path = Path(run_dir) / "losses.csv"
+    if not path.exists():
+        raise I2VError(f"{run_dir} has no losses.csv")
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+
+
+def runs_root() -> Path:
+    """Where chapters cache trained runs: ``$I2V_REPO_ROOT/_build/runs`` (or ``./_build/runs``)."""
+    import os
+
+    return Path(os.environ.get("I2V_REPO_ROOT", ".")) / "_build" / "runs"
+
+
+def cached_run(config: dict, root=None, progress: bool = True, device: str = "auto") -> Path:
+    """Train ``config`` once and reuse it: the run lives in ``root/<method>-<config hash>``.
+
+    A finished run is returned as is; an interrupted one is resumed; a changed config (any
+    option, the number of steps included) gets a new directory and trains anew.
+    """
+    method = get_method(config.get("method", "?"))
+    full = method.default_config(config.get("profile", "book"),
+                                 **{k: v for k, v in config.items() if k not in ("method", "profile")})
+    out = Path(root or runs_root()) / f"{full['method']}-{hub.config_hash(full)}"
+    info = out / "run.json"
+    if info.exists() and json.loads(info.read_text()).get("finished"):
+        return out
+    train(full, out, resume=True, device=device, progress=progress)
+    return out

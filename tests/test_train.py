@@ -1,0 +1,192 @@
+"""The training loop: checkpoints, exact resume, SIGKILL, non-finite losses, bad files, the CLI."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import i2vlib
+from i2vlib import I2VError, hub
+from i2vlib.models import affinegan as ag
+from i2vlib.train import NonFiniteLoss, cached_run, read_losses, train
+
+from test_cli import assert_one_line_error, i2v
+
+
+def _cfg(**kw):
+    return ag.default_config("smoke", **kw)
+
+
+def _steps(run):
+    with open(run / "losses.csv", newline="") as f:
+        return [int(r["step"]) for r in csv.DictReader(f)]
+
+
+def test_train_checkpoint_load_generate_round_trip(tmp_path):
+    info = train(_cfg(steps=4), tmp_path / "run", progress=False)
+    assert info["finished"] and info["step"] == 4 and info["examples_per_second"] > 0
+    assert _steps(tmp_path / "run") == [1, 2, 3, 4]
+    ckpt = hub.read_checkpoint(tmp_path / "run")
+    assert ckpt["method"] == "affinegan" and ckpt["library_version"] == i2vlib.__version__
+    assert ckpt["config"]["steps"] == 4 and set(ckpt["weights"]) == {"generator", "d_global", "d_local", "d_alpha"}
+    model = i2vlib.load(tmp_path / "run")
+    assert model.step == 4 and len(model.checkpoint_hash) == 12
+    frames = model.generate("synthetic" and np.zeros((64, 64, 3), np.uint8), [0, 0.5, 1])
+    assert frames.shape == (3, 64, 64, 3)
+    assert i2vlib.load(tmp_path / "run" / "checkpoint.pt").step == 4
+    rows = read_losses(tmp_path / "run")
+    assert len(rows) == 4 and {"r1", "r2", "d_a", "a_mean"} <= set(rows[0])
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, monkeypatch):
+    train(_cfg(steps=6), tmp_path / "a", progress=False, checkpoint_every=3)
+    real_step, calls = ag.Trainer.step, []
+
+    def interrupted(self, batch, autocast=None):
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # stopped during step 5, after the checkpoint of step 3
+        calls.append(1)
+        return real_step(self, batch)
+
+    monkeypatch.setattr(ag.Trainer, "step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(steps=6), tmp_path / "b", progress=False, checkpoint_every=3)
+    monkeypatch.setattr(ag.Trainer, "step", real_step)
+    assert hub.read_checkpoint(tmp_path / "b")["step"] == 3
+    train(_cfg(steps=6), tmp_path / "b", resume=True, progress=False, checkpoint_every=3)
+    wa, wb = hub.read_checkpoint(tmp_path / "a")["weights"], hub.read_checkpoint(tmp_path / "b")["weights"]
+    for net in wa:
+        for k in wa[net]:
+            assert torch.equal(wa[net][k], wb[net][k]), (net, k)
+    assert _steps(tmp_path / "b") == list(range(1, 7))
+
+
+def test_a_finished_run_is_not_retrained_and_cached_runs_key_on_the_config(tmp_path):
+    run = cached_run(_cfg(steps=2), root=tmp_path, progress=False)
+    stamp = (run / "checkpoint.pt").stat().st_mtime_ns
+    assert cached_run(_cfg(steps=2), root=tmp_path, progress=False) == run
+    assert (run / "checkpoint.pt").stat().st_mtime_ns == stamp
+    other = cached_run(_cfg(steps=2, mix="bottleneck"), root=tmp_path, progress=False)
+    assert other != run and other.name.startswith("affinegan-")
+
+
+def test_refuses_to_overwrite_or_resume_with_other_settings(tmp_path):
+    train(_cfg(steps=2), tmp_path / "run", progress=False)
+    with pytest.raises(I2VError, match="already holds a run"):
+        train(_cfg(steps=2), tmp_path / "run", progress=False)
+    with pytest.raises(I2VError, match="different settings.*mix"):
+        train(_cfg(steps=4, mix="bottleneck"), tmp_path / "run", resume=True, progress=False)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_step = ag.Trainer.step
+
+    def step(self, batch, autocast=None):
+        out = real_step(self, batch)
+        if self.optimizers["g"].state and self._calls >= 4:
+            out["r1"] = torch.tensor(float("nan"))
+        self._calls += 1
+        return out
+
+    monkeypatch.setattr(ag.Trainer, "_calls", 0, raising=False)
+    monkeypatch.setattr(ag.Trainer, "step", step)
+    with pytest.raises(NonFiniteLoss, match=r"non-finite loss at step 5 \(r1=nan\).*checkpoint \(step 4\)"):
+        train(_cfg(steps=10), tmp_path / "run", progress=False, checkpoint_every=2)
+    assert hub.read_checkpoint(tmp_path / "run")["step"] == 4
+
+
+def test_corrupt_wrong_and_foreign_files_are_clear_errors(tmp_path):
+    train(_cfg(steps=1), tmp_path / "run", progress=False)
+    good = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    (tmp_path / "noise.pt").write_bytes(os.urandom(2000))
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, tmp_path / "foreign.pt")
+    torch.save({"x": np.random.default_rng(0)}, tmp_path / "code.pt")  # needs unpickling of arbitrary objects
+    for name, words in [("cut.pt", "not a readable"), ("noise.pt", "not a readable"),
+                        ("foreign.pt", "not an i2v checkpoint"), ("code.pt", "not a readable"),
+                        ("missing.pt", "no such checkpoint"), ("", "holds no checkpoint.pt")]:
+        with pytest.raises(I2VError, match=words):
+            i2vlib.load(tmp_path / name if name else tmp_path)
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    ckpt["config"]["ngf"] = 16
+    torch.save(ckpt, tmp_path / "mismatch.pt")
+    with pytest.raises(I2VError, match="do not fit"):
+        i2vlib.load(tmp_path / "mismatch.pt")
+    ckpt["method"] = "stylegan"
+    torch.save(ckpt, tmp_path / "method.pt")
+    with pytest.raises(I2VError, match="unknown method"):
+        i2vlib.load(tmp_path / "method.pt")
+
+
+def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "i2vlib.cli", "train", "affinegan", "--profile", "smoke", "--out", str(run),
+           "--steps", "400", "--checkpoint-every", "5", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        info = run / "run.json"
+        if info.exists() and json.loads(info.read_text())["step"] >= 10:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # kill between checkpoints, most likely mid-step
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = max(_steps(run))
+    saved = hub.read_checkpoint(run)["step"]
+    assert 10 <= saved <= killed_at < 400 and killed_at - saved < 5 + 1
+    assert not [p for p in run.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
+    r = i2v("train", "affinegan", "--profile", "smoke", "--out", run, "--steps", "20", "--resume", "--quiet")
+    # more steps than the first command asked for are refused only if other settings changed
+    assert r.returncode == 0, r.stderr
+    assert _steps(run) == list(range(1, 21))
+    assert hub.read_checkpoint(run)["step"] == 20
+
+
+def test_cli_train_and_generate(tmp_path):
+    run = tmp_path / "run"
+    r = i2v("train", "affinegan", "--profile", "smoke", "--out", run, "--steps", "2", "--quiet")
+    assert r.returncode == 0 and "trained affinegan to step 2" in r.stdout, r.stderr
+    r = i2v("generate", run, "synthetic:1", "--intensities", "0", "0.5", "1", "--out", tmp_path / "v.gif")
+    assert r.returncode == 0, r.stderr
+    side = json.loads((tmp_path / "v.gif.json").read_text())
+    assert side["intensities"] == [0, 0.5, 1] and side["method"] == "affinegan" and side["step"] == 2
+    assert side["checkpoint_hash"] == hub.file_hash(run / "checkpoint.pt")
+    r = i2v("generate", run, "synthetic:1", "--mix", "happy=0,1", "--out", tmp_path / "frames")
+    assert r.returncode == 0 and len(list((tmp_path / "frames").glob("*.png"))) == 2
+
+
+@pytest.mark.parametrize("args,words", [
+    (["train", "nomethod", "--out", "{t}/r"], ["unknown method"]),
+    (["train", "affinegan", "--profile", "huge", "--out", "{t}/r"], ["unknown profile"]),
+    (["train", "affinegan", "--data", "{t}/nowhere", "--out", "{t}/r"], ["unknown data"]),
+    (["train", "affinegan", "--profile", "smoke", "--out", "{t}/r", "--resume"], ["nothing to resume"]),
+    (["train", "affinegan", "--profile", "smoke", "--out", "{t}/r", "--set", "mix"], ["KEY=VALUE"]),
+    (["train", "affinegan", "--profile", "smoke", "--out", "{t}/r", "--size", "100"], ["power of two"]),
+    (["generate", "{t}/nowhere", "synthetic", "--out", "{t}/v.gif"], ["no such checkpoint"]),
+    (["generate", "{run}", "{t}/none.png", "--out", "{t}/v.gif"], ["no such image"]),
+    (["generate", "{run}", "synthetic", "--intensities", "nan", "--out", "{t}/v.gif"], ["NaN"]),
+    (["generate", "{run}", "synthetic", "--intensities", "-1", "--out", "{t}/v.gif"], ["[0, 1]"]),
+    (["generate", "{run}", "synthetic", "--expression", "anger", "--out", "{t}/v.gif"], ["cannot render"]),
+    (["generate", "{run}", "synthetic", "--out", "{t}/v.xyz"], []),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words, smoke_run):
+    args = [a.format(t=tmp_path, run=smoke_run) for a in args]
+    r = i2v(*args)
+    assert_one_line_error(r, *words)
+    assert not (tmp_path / "v.gif").exists() and not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("smoke") / "run"
+    train(_cfg(steps=1), run, progress=False)
+    return run
