@@ -30,6 +30,7 @@ contact-sheet: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/synthetic_fps.py --out benchmarks/results/synthetic_fps.json
+	$(PY) benchmarks/affinegan_speed.py --out benchmarks/results/affinegan_speed.json
 
 clean:
 	rm -rf _build
