@@ -15,12 +15,12 @@ loss pushing the inferred intensities towards U(0, 1); weights 1, 1, 100, 10, 10
 The networks are U-Nets (``i2vlib.nn``); the "latent code" is the list of features of every
 level. Options reproduce the public code's variants and the paper's ablations:
 
-``mix``          ``"bottleneck"`` (default): f0 + a f_delta on the 1x1 latent code, the skip
-                 connections carry E0's features (the paper's Fig. 2); ``"skips"``: mixed at
-                 every level, as the public code does.
-``project``      which features enter Eq. 5: ``"mixed"`` (default: the mixed code, so Eq. 5 is
-                 the exact inverse of Eq. 2) or ``"bottleneck"`` (the public code, which mixes
-                 at every level but projects only the 1x1 code).
+``mix``          ``"skips"`` (default): Eq. 3 read literally on a U-Net, E0(I0) + a E_delta(I0)
+                 at every level (as the public code does); ``"bottleneck"``: only the 1x1 code
+                 is mixed and the skip connections carry E0's features.
+``project``      which features enter Eq. 5: ``"bottleneck"`` (default: the 1x1 latent code of
+                 the paper's Fig. 2, as the public code does) or ``"mixed"`` (every mixed level,
+                 so that Eq. 5 inverts Eq. 2 exactly on everything the decoder sees).
 ``denominator``  ``"squared"`` (default, Eq. 5: f_delta^T f_delta + eps) or ``"norm"``
                  (the public code: ||f_delta|| + eps).
 ``detach_a``     False (default): Lr1 trains the encoders through a. True: the public code's
@@ -65,7 +65,7 @@ def default_config(profile: str = "book", **overrides) -> dict:
     cfg = {
         "method": NAME, "profile": profile, "data": "synthetic", "seed": 0,
         "image_size": prof["image_size"], "expressions": ["happy"], "train_profiles": ["linear"],
-        "norm": "instance", "mix": "bottleneck", "project": "mixed", "denominator": "squared", "eps": 1e-6,
+        "norm": "instance", "mix": "skips", "project": "bottleneck", "denominator": "squared", "eps": 1e-6,
         "detach_a": False, "estimator": "projection",
         "weights": {"g": 1.0, "l": 1.0, "r1": 100.0, "r2": 10.0, "a": 100.0},
         "lr": 2e-4, "betas": [0.5, 0.999], "decay_from": 0.5,
