@@ -8,7 +8,8 @@ network widths, at 64 and 128 px. Batches come from the pre-rendered synthetic b
 ``data_ms`` is the time to assemble one batch, reported apart.
 
 ``slider``: milliseconds to render frames once the encoder features of the face are cached
-(what moving the intensity slider costs): one frame and a 16-frame clip, at 64, 128, 256 px.
+(what moving the intensity slider costs): one frame and a 16-frame clip, at 64, 128, 256 px, with
+the book profile's widths (ngf 16, the chapter's models) and the paper's (ngf 64).
 Weights are random: latency does not depend on training. Target: one 128-px frame < 20 ms on
 2 CPU cores. Every figure is the median of ``--repeats`` measurements.
 """
@@ -66,8 +67,8 @@ def train_throughput(size: int, device: torch.device, steps: int, repeats: int, 
             "step_ms": round(1000 * cfg["batch"] / float(np.median(rates)), 1), "data_ms": round(data_ms, 1)}
 
 
-def slider_latency(size: int, device: torch.device, repeats: int) -> dict:
-    cfg = ag.default_config("book", image_size=size)
+def slider_latency(size: int, device: torch.device, repeats: int, profile: str = "book") -> dict:
+    cfg = ag.default_config(profile, image_size=size)
     torch.manual_seed(0)
     gen = ag.Generator(ag.AffineGenerator(cfg), cfg, device=str(device))
     face = SyntheticBenchmark(size).frame(9, {"happy": 0.0})[0]
@@ -108,6 +109,8 @@ def main() -> None:
         "train": {str(s): train_throughput(s, device, args.steps, args.repeats, args.batch
                                            or ag.PROFILE_DEFAULTS["book"]["batch"]) for s in args.train_sizes},
         "slider": {str(s): slider_latency(s, device, max(args.repeats, 20)) for s in args.slider_sizes},
+        "slider_paper_widths": {str(s): slider_latency(s, device, max(args.repeats, 20), "paper")
+                                for s in args.slider_sizes},
     }
     text = json.dumps(result, indent=2)
     print(text)
