@@ -59,6 +59,8 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     if out.exists() and not resume and any(out.iterdir()):
         raise I2VError(f"{out} is not empty; choose a new or empty --out")
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(f".{hub.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
+        stale.unlink(missing_ok=True)
 
     device = torch.device(resolve_device(device))
     cuda = device.type == "cuda"

@@ -143,12 +143,12 @@ def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_chec
     killed_at = max(_steps(run))
     saved = hub.read_checkpoint(run)["step"]
     assert 10 <= saved <= killed_at < 400 and killed_at - saved < 5 + 1
-    assert not [p for p in run.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
+    # A kill during a checkpoint write may leave the write's temporary file, never a broken checkpoint.pt.
     r = i2v("train", "affinegan", "--profile", "smoke", "--out", run, "--steps", "20", "--resume", "--quiet")
-    # more steps than the first command asked for are refused only if other settings changed
     assert r.returncode == 0, r.stderr
     assert _steps(run) == list(range(1, 21))
     assert hub.read_checkpoint(run)["step"] == 20
+    assert not [p for p in run.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
 
 
 def test_cli_train_and_generate(tmp_path):
