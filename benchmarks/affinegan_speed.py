@@ -17,7 +17,6 @@ Weights are random: latency does not depend on training. Target: one 128-px fram
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -28,7 +27,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from report import emit  # noqa: E402
 from i2vlib import __version__  # noqa: E402
 from i2vlib.config import resolve_device  # noqa: E402
 from i2vlib.data.synthetic import SyntheticBenchmark  # noqa: E402
@@ -112,11 +113,7 @@ def main() -> None:
         "slider_paper_widths": {str(s): slider_latency(s, device, max(args.repeats, 20), "paper")
                                 for s in args.slider_sizes},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ The renderer is single-threaded; a DataLoader with W workers scales it about W t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -20,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from report import emit  # noqa: E402
 from i2vlib import EXPRESSIONS, __version__  # noqa: E402
 from i2vlib.data.synthetic import SyntheticBenchmark, jitter_track  # noqa: E402
 
@@ -71,11 +72,7 @@ def main() -> None:
         "frames_per_second": {str(s): median(frames_per_second, s, args) for s in args.sizes},
         "video_frames_per_second": {str(s): median(video_frames_per_second, s, args) for s in args.sizes},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
