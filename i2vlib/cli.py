@@ -5,6 +5,7 @@
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
     i2v train METHOD --data synthetic|PATH --profile smoke|book|paper --out RUN_DIR [--resume] [--steps N] [--size S]
     i2v generate RUN_DIR_OR_CHECKPOINT IMAGE --intensities A ... --out OUT.gif|OUT.mp4|FOLDER
+    i2v evaluate RUN_DIR_OR_CHECKPOINT --data synthetic|PATH [--split test] [--videos N] --out metrics.json
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
 no half-written output.
@@ -114,6 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--fps", type=float, default=8.0)
     g.add_argument("--device", default="cpu")
     g.set_defaults(run=_generate)
+
+    e = sub.add_parser("evaluate", help="score a trained model on test videos (ACD, landmarks, intensity, PSNR/SSIM)")
+    e.add_argument("model", help="run directory or checkpoint file")
+    e.add_argument("--data", default="synthetic", help="synthetic (default), or a folder (AffineGAN layout, CK+, ...)")
+    e.add_argument("--split", default="test", help="split to evaluate (default test)")
+    e.add_argument("--videos", type=_positive, help="number of videos (default: 10 per expression; a folder: all)")
+    e.add_argument("--instrument", choices=["auto", "synthetic", "dlib"], default="auto",
+                   help="how faces are measured (auto: synthetic for the benchmark, dlib for real faces)")
+    e.add_argument("--seed", type=int, default=0, help="benchmark seed (synthetic data)")
+    e.add_argument("--out", required=True, help="metrics JSON file to write")
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(run=_evaluate)
     return p
 
 
@@ -241,6 +254,21 @@ def _generate(args) -> None:
         meta["expression"] = args.expression or model.expressions[0]
     save_video(frames, args.out, fps=args.fps, **meta)
     print(f"wrote {len(frames)} frames to {args.out}")
+
+
+def _evaluate(args) -> None:
+    from .api import load
+    from .evaluate import evaluate, table
+    from .io import write_json
+
+    model = load(args.model, device=args.device)
+    result = evaluate(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
+                      seed=args.seed)
+    result = {"model": str(args.model), "checkpoint_hash": getattr(model, "checkpoint_hash", None),
+              "step": getattr(model, "step", None), **result}
+    write_json(args.out, result)
+    print(table({model.method: result}))
+    print(f"wrote {args.out}")
 
 
 def _image_argument(text: str, size: int):

@@ -1,0 +1,331 @@
+"""Evaluate any generator on test videos: the protocol behind ``i2v evaluate``.
+
+For every test video: take its neutral (first) frame, ask the generator for one frame per
+ground-truth intensity, and measure the generated video and the ground-truth video with
+the same instrument (:mod:`i2vlib.instruments`). Scores are computed per video
+(:mod:`i2vlib.metrics`) and averaged over videos; the **reference** row is the same
+computation with the ground-truth video in place of the generated one, as the papers
+report it.
+
+The generator is anything with ``method``, ``expressions``, ``image_size`` and
+``generate(image, intensities, expression=...) -> T x H x W x 3 uint8`` (the API of
+:func:`i2vlib.load`); nothing else about it is assumed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import EXPRESSIONS, __version__, metrics
+from .errors import I2VError
+
+SCORE_KEYS = ("acd_i", "acd_c", "acd_g", "undetected_rate", "landmark_rho", "landmark_error",
+              "intensity_rho", "intensity_mae", "expression_accuracy", "l1", "psnr", "ssim")
+
+DESCRIPTIONS = {
+    "acd_i": "mean L2 distance of each frame's identity features to the input face's (lower: identity kept)",
+    "acd_c": "mean L2 distance over all pairs of frames of a video (lower: consistent; a still video scores best)",
+    "acd_g": "mean L2 distance of each frame's features to the ground-truth frame of the same intensity",
+    "undetected_rate": "share of frames in which the instrument found no face (left out of every score)",
+    "landmark_rho": "Spearman rho of requested intensity vs landmark distance to the first frame (Fan et al. Fig. 3)",
+    "landmark_error": "mean distance (px) of the measured landmarks to those measured on the ground-truth frame",
+    "intensity_rho": "Spearman rho of requested vs measured intensity",
+    "intensity_mae": "mean |requested - measured intensity|",
+    "expression_accuracy": "share of frames with requested intensity >= 0.5 whose strongest measured expression "
+                           "is the requested one (and shows a strength of at least 0.1)",
+    "l1": "mean absolute pixel error vs the ground-truth frame (grey levels, 0-255)",
+    "psnr": "PSNR (dB) of the video's pooled MSE vs the ground truth; null = identical (infinite)",
+    "ssim": "mean SSIM vs the ground-truth frames",
+}
+
+
+# ---------------------------------------------------------------------------- data
+
+def _synthetic_clips(split, videos, size, seed, expressions, profiles, frames):
+    from .data.synthetic import SyntheticBenchmark
+
+    bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32))
+    bench.identities(split)  # validates the split name
+    for i in range(videos):
+        clip = bench.video(split, i, expressions=expressions, profiles=profiles)
+        yield clip, bench.identity(int(clip.identity)).curve[clip.expression]
+
+
+def _folder_clips(path, split, videos, size, expressions):
+    """Clips of a folder (any layout :func:`open_dataset` reads), round-robin over expressions."""
+    from .data.folders import open_dataset
+    from .faces.align import resize
+
+    data = open_dataset(path)
+    if split is not None and split in data.splits:
+        data = data.filter(split=split)
+    elif split is not None and len(data.splits) > 1:
+        raise I2VError(f"no split {split!r} under {path}; available: {', '.join(data.splits)}")
+    # A folder with one split (e.g. prepared real videos, all "train") is evaluated whole;
+    # the result names the split its clips came from.
+    usable = [e for e in data.expressions if e in expressions]
+    if not usable:
+        raise I2VError(f"the clips under {path} show {', '.join(data.expressions)}; the model renders only "
+                       f"{', '.join(expressions)}")
+    by_expr = {e: [r for r in data.refs if r.expression == e] for e in usable}
+    order = [refs[i] for i in range(max(map(len, by_expr.values()))) for refs in by_expr.values() if i < len(refs)]
+    order = order[:videos] if videos else order
+    for ref in order:
+        clip = ref.load()
+        if len(clip) < 2:
+            continue
+        if clip.size != (size, size):
+            h, w = clip.size
+            clip.frames = np.stack([resize(f, (size, size)) for f in clip.frames])
+            clip.landmarks = None if clip.landmarks is None else \
+                (clip.landmarks + 0.5) * np.array([size / w, size / h], np.float32) - 0.5
+        yield clip, _curve_from_meta(clip)
+
+
+def _curve_from_meta(clip):
+    """The response curvature of a clip exported from the synthetic benchmark (else None)."""
+    meta = clip.meta or {}
+    if meta.get("source") != "synthetic" or "seed" not in meta:
+        return None
+    try:
+        from .data.synthetic import make_identity
+
+        return make_identity(int(meta["seed"]), int(clip.identity)).curve[clip.expression]
+    except (ValueError, KeyError):
+        return None
+
+
+def _is_synthetic_folder(path) -> bool:
+    import json
+
+    meta = Path(path) / "metadata.json"
+    if not meta.is_file():
+        return False
+    try:
+        videos = json.loads(meta.read_text()).get("videos", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(videos) and all((v.get("meta") or {}).get("source") == "synthetic" for v in videos.values())
+
+
+def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int | None = None, size: int = 64,
+                      seed: int = 0, expressions=EXPRESSIONS, profiles=("linear",), frames=None):
+    """The test videos :func:`evaluate` uses, in its order: ``(clip, response curvature or None)`` pairs.
+
+    The benchmark: its first ``videos`` (default 10 per expression) videos of ``split``, the
+    expression cycling through ``expressions``. A folder: its clips of ``split`` showing one of
+    ``expressions``, taken in turn from each expression, resized to ``size``.
+    """
+    from .config import check_data
+    from .data.synthetic import check_expressions
+
+    data = check_data(str(data))
+    expressions = tuple(expressions)
+    if data == "synthetic":
+        check_expressions(expressions)
+        return _synthetic_clips(split, videos or 10 * len(expressions), size, seed, expressions, tuple(profiles),
+                                frames)
+    return _folder_clips(data, split, videos, size, expressions)
+
+
+# ---------------------------------------------------------------------------- one video
+
+def score_video(frames, clip, requested, measured, measured_gt, curve=None) -> dict:
+    """Every per-video score of ``frames`` (generated, or the ground truth itself for the reference).
+
+    ``measured`` / ``measured_gt``: instrument measurements of ``frames`` and of the
+    ground-truth frames; ``curve``: the identity's response curvature (synthetic data) to turn
+    a measured visible strength into a measured intensity.
+    """
+    from .instruments.synthetic import inverse_response, strongest_expression
+
+    requested = np.asarray(requested, dtype=np.float64)
+    out = metrics.acd(measured.embedding, measured_gt.embedding[0], measured_gt.embedding)
+    out["landmark_rho"] = metrics.landmark_monotonicity(requested, measured.landmarks)
+    out["landmark_error"] = metrics.landmark_error(measured.landmarks, measured_gt.landmarks)
+    measured_a = None
+    out["intensity_rho"] = out["intensity_mae"] = out["expression_accuracy"] = math.nan
+    if measured.strength is not None and clip.expression in measured.expressions:
+        e = measured.expressions.index(clip.expression)
+        r = measured.strength[:, e].astype(np.float64)
+        measured_a = r if curve is None else np.where(np.isnan(r), np.nan, inverse_response(r, curve))
+        fid = metrics.intensity_fidelity(requested, measured_a)
+        out["intensity_rho"], out["intensity_mae"] = fid["rho"], fid["mae"]
+        strong = (requested >= 0.5) & measured.face
+        if strong.any():
+            out["expression_accuracy"] = float(np.mean(strongest_expression(measured.strength[strong]) == e))
+    out.update(metrics.pixel_metrics(frames, clip.frames))
+    out["trajectory"] = metrics.landmark_trajectory(measured.landmarks)
+    out["measured_intensity"] = measured_a
+    out["undetected_frames"] = int((~measured.face).sum())
+    return out
+
+
+def _aggregate(rows: list[dict]) -> dict:
+    out = metrics.mean_over_videos(rows, [k for k in SCORE_KEYS if k != "undetected_rate"])
+    frames = sum(len(r["trajectory"]) for r in rows)
+    out["undetected_rate"] = sum(r["undetected_frames"] for r in rows) / frames if frames else math.nan
+    # PSNR: infinite for a video identical to the truth; average the finite ones, or report inf.
+    psnrs = [r["psnr"] for r in rows if not math.isnan(r["psnr"])]
+    finite = [p for p in psnrs if math.isfinite(p)]
+    out["psnr"] = float(np.mean(finite)) if finite else (math.inf if psnrs else math.nan)
+    return {k: out[k] for k in SCORE_KEYS}
+
+
+# ---------------------------------------------------------------------------- the protocol
+
+def choose_instrument(data: str, instrument: str = "auto"):
+    """``auto``: the synthetic instrument for the benchmark (or a folder exported from it), dlib otherwise."""
+    from .instruments import INSTRUMENTS, get_instrument
+
+    if not isinstance(instrument, str):
+        return instrument  # an instrument object
+    if instrument == "auto":
+        instrument = "synthetic" if data == "synthetic" or _is_synthetic_folder(data) else "dlib"
+    if instrument not in INSTRUMENTS:
+        raise I2VError(f"unknown instrument {instrument!r}; choose auto or one of {', '.join(INSTRUMENTS)}")
+    return get_instrument(instrument)
+
+
+def evaluate(generator, data: str = "synthetic", split: str = "test", videos: int | None = None,
+             instrument="auto", seed: int = 0, profiles=("linear",), frames: tuple[int, int] | None = None,
+             expressions=None, per_video: bool = True, progress: bool = True) -> dict:
+    """Render every test video from its neutral frame at the ground-truth intensities and score it.
+
+    ``data``: ``"synthetic"`` (the benchmark; ``seed``, ``profiles`` and ``frames`` choose its
+    videos) or a folder (the AffineGAN layout, CK+, MUG, videos). ``videos``: how many (default:
+    10 per expression on the benchmark, all clips of a folder). ``instrument``: ``auto``,
+    ``synthetic``, ``dlib`` or an instrument object. Real data without true intensities uses Fan
+    et al.'s position labels t / (T - 1). Returns a JSON-ready dict (NaN and infinity become None):
+    ``scores``, ``reference`` (ground-truth videos), ``per_expression``, ``calibration`` and,
+    with ``per_video``, every video's scores and landmark trajectory.
+    """
+    from tqdm.auto import tqdm
+
+    from .config import check_data
+    from .data.clips import labels
+
+    start = time.perf_counter()
+    for attr in ("method", "expressions", "image_size", "generate"):
+        if not hasattr(generator, attr):
+            raise I2VError(f"{type(generator).__name__} is not a generator: it has no {attr!r}")
+    size = int(generator.image_size)
+    gen_exprs = tuple(generator.expressions)
+    exprs = tuple(expressions) if expressions is not None else gen_exprs
+    if not exprs or not set(exprs) <= set(gen_exprs):
+        raise I2VError(f"cannot evaluate expressions {', '.join(exprs) or '(none)'}: the model renders "
+                       f"{', '.join(gen_exprs) or 'nothing'}")
+    if videos is not None and videos < 1:
+        raise I2VError(f"--videos must be at least 1, got {videos}")
+    data = check_data(str(data))
+    inst = choose_instrument(data, instrument)
+    source = evaluation_videos(data, split, videos, size, seed, exprs, profiles, frames)
+
+    rows, refs, label_kinds, curves, splits = [], [], set(), [], set()
+    for clip, curve in tqdm(source, total=videos or None, desc=f"evaluate {generator.method}", unit="video",
+                            disable=not progress):
+        kind = "true" if clip.intensity is not None else "position"
+        label_kinds.add(kind)
+        curves.append(curve is not None)
+        requested = labels(clip, kind)
+        out = generator.generate(clip.frames[0], [float(a) for a in requested], expression=clip.expression)
+        out = _check_frames(out, len(clip), size, generator)
+        m_gt = inst.measure(clip.frames, neutral=clip.frames[0])
+        m_gen = inst.measure(out, neutral=clip.frames[0])          # strengths read against the input face
+        splits.add(clip.split)
+        info = {"video_id": clip.video_id, "expression": clip.expression, "identity": clip.identity,
+                "frames": len(clip), "intensities": requested}
+        rows.append({**info, **score_video(out, clip, requested, m_gen, m_gt, curve)})
+        refs.append({**info, **score_video(clip.frames, clip, requested, m_gt, m_gt, curve)})
+    if not rows:
+        raise I2VError(f"no videos to evaluate in {data} (split {split!r})")
+
+    result = {
+        "method": generator.method, "data": data, "split": ", ".join(sorted(splits)), "videos": len(rows),
+        "frames": int(sum(r["frames"] for r in rows)), "instrument": inst.name, "image_size": size,
+        "seed": seed if data == "synthetic" else None,
+        "expressions": sorted({r["expression"] for r in rows}, key=lambda e: (EXPRESSIONS + (e,)).index(e)),
+        "intensity_labels": "true" if label_kinds == {"true"} else "position" if label_kinds == {"position"}
+        else "mixed",
+        "intensity_measure": None if not any(r["measured_intensity"] is not None for r in rows) else
+        "a, from the visible strength and each identity's response curve" if all(curves) else
+        "visible strength (the identities' response curves are unknown)",
+        "scores": _aggregate(rows), "reference": _aggregate(refs),
+        "per_expression": {},
+        "calibration": {},
+        "descriptions": DESCRIPTIONS,
+        "i2vlib": __version__,
+    }
+    for e in result["expressions"]:
+        sel = [i for i, r in enumerate(rows) if r["expression"] == e]
+        result["per_expression"][e] = {"videos": len(sel), "scores": _aggregate([rows[i] for i in sel]),
+                                       "reference": _aggregate([refs[i] for i in sel])}
+    for name, rs in (("scores", rows), ("reference", refs)):
+        req = np.concatenate([r["intensities"] for r in rs])
+        meas = [r["measured_intensity"] for r in rs]
+        if all(m is not None for m in meas):
+            result["calibration"][name] = metrics.calibration_curve(req, np.concatenate(meas))
+    if per_video:
+        result["per_video"] = [
+            {**{k: r[k] for k in ("video_id", "expression", "identity", "frames", "intensities")},
+             "scores": {k: r[k] for k in SCORE_KEYS}, "reference": {k: g[k] for k in SCORE_KEYS},
+             "trajectory": r["trajectory"], "reference_trajectory": g["trajectory"],
+             "measured_intensity": r["measured_intensity"], "reference_measured_intensity": g["measured_intensity"]}
+            for r, g in zip(rows, refs)]
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    return to_json(result)
+
+
+def _check_frames(out, t: int, size: int, generator) -> np.ndarray:
+    try:
+        import torch
+
+        if isinstance(out, torch.Tensor):
+            raise I2VError(f"{generator.method}: generate() returned a tensor; evaluation needs uint8 frames")
+    except ImportError:  # pragma: no cover
+        pass
+    out = np.asarray(out)
+    if out.dtype != np.uint8 or out.shape != (t, size, size, 3):
+        raise I2VError(f"{generator.method}: generate() returned {out.dtype} {out.shape}; expected "
+                       f"{t} x {size} x {size} x 3 uint8 (one frame per intensity)")
+    return out
+
+
+def to_json(obj):
+    """Arrays to lists, numpy scalars to Python numbers, NaN and infinity to None (recursively)."""
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_json(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def table(results: dict, keys=SCORE_KEYS, reference: bool = True) -> str:
+    """A plain-text table of ``{name: evaluate(...) result}`` (one row per method, plus the reference)."""
+    rows = [(name, r["scores"]) for name, r in results.items()]
+    if reference and results:
+        rows.append(("reference (ground truth)", next(iter(results.values()))["reference"]))
+    width = max(len(n) for n, _ in rows)
+    cols = [max(8, len(k)) + 2 for k in keys]
+    head = " " * width + "".join(f"{k:>{c}s}" for k, c in zip(keys, cols))
+
+    def fmt(v, c):
+        return f"{'-':>{c}s}" if v is None else f"{v:{c}.3f}"
+
+    return "\n".join([head] + [f"{n:<{width}s}" + "".join(fmt(s.get(k), c) for k, c in zip(keys, cols))
+                               for n, s in rows])

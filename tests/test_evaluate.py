@@ -1,0 +1,206 @@
+"""The evaluation protocol (`i2vlib.evaluate`, `i2v evaluate`) with generators whose scores are known.
+
+The fakes implement only the generation API (method, expressions, image_size, generate), so
+these tests do not depend on any trained model; the last test runs `i2v evaluate` on a tiny
+model trained by `i2v train` in the smoke profile.
+"""
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from i2vlib import EXPRESSIONS
+from i2vlib.data.folders import write_affinegan
+from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.errors import I2VError
+from i2vlib.evaluate import SCORE_KEYS, evaluate, table
+
+N = 7  # one test video per expression
+FRAMES = (6, 10)
+
+
+class Oracle:
+    """Returns the ground-truth video of the neutral frame it is given (it has seen the answers)."""
+
+    method, expressions, image_size = "oracle", EXPRESSIONS, 64
+
+    def __init__(self, clips):
+        self.videos = {c.frames[0].tobytes(): c for c in clips}
+
+    def generate(self, image, intensities, expression=None):
+        clip = self.videos[np.asarray(image).tobytes()]
+        assert expression == clip.expression
+        np.testing.assert_allclose(intensities, clip.intensity, atol=1e-6)
+        return clip.frames.copy()
+
+
+class Copy:
+    """Returns the input frame once per intensity: identity kept perfectly, no expression at all."""
+
+    method, expressions, image_size = "copy", EXPRESSIONS, 64
+
+    def generate(self, image, intensities, expression=None):
+        return np.repeat(np.asarray(image)[None], len(intensities), axis=0)
+
+
+class HalfBlank(Oracle):
+    """The oracle, but every other frame after the first is a flat grey image without a face."""
+
+    method = "half-blank"
+
+    def generate(self, image, intensities, expression=None):
+        out = super().generate(image, intensities, expression)
+        out[1::2] = 128
+        return out
+
+
+@pytest.fixture(scope="module")
+def clips():
+    bench = SyntheticBenchmark(size=64, seed=0, frames=FRAMES)
+    return [bench.video("test", i) for i in range(N)]
+
+
+@pytest.fixture(scope="module")
+def results(clips):
+    kw = {"videos": N, "frames": FRAMES, "progress": False}
+    return {"oracle": evaluate(Oracle(clips), **kw), "copy": evaluate(Copy(), **kw),
+            "half-blank": evaluate(HalfBlank(clips), **kw)}
+
+
+def test_the_oracle_scores_the_reference_row(results):
+    r = results["oracle"]
+    assert r["method"] == "oracle" and r["videos"] == N and r["instrument"] == "synthetic"
+    assert r["expressions"] == list(EXPRESSIONS) and r["intensity_labels"] == "true"
+    s, ref = r["scores"], r["reference"]
+    for k in SCORE_KEYS:
+        assert s[k] == ref[k], k
+    assert s["acd_g"] == 0 and s["l1"] == 0 and s["ssim"] == pytest.approx(1.0) and s["landmark_error"] == 0
+    assert s["psnr"] is None                    # identical videos: infinite PSNR, stored as null
+    assert s["undetected_rate"] == 0
+    assert s["acd_i"] > 0 and s["acd_c"] > 0     # expressions move the features, even for the truth
+    # Head jitter moves the landmarks too, so even the truth is not perfectly monotone (see the chapter).
+    assert s["landmark_rho"] > 0.5 and s["intensity_rho"] > 0.9 and s["intensity_mae"] < 0.1
+
+
+def test_the_metrics_separate_copy_from_truth(results):
+    copy, truth = results["copy"]["scores"], results["oracle"]["scores"]
+    assert copy["acd_i"] == 0 and copy["acd_c"] == 0     # a still video is "perfect" for ACD-I and ACD-C ...
+    assert copy["landmark_rho"] == 0 and copy["intensity_rho"] == 0   # ... and shows no expression
+    assert copy["acd_g"] > truth["acd_g"] and copy["l1"] > truth["l1"] and copy["ssim"] < truth["ssim"]
+    assert copy["intensity_mae"] > 3 * truth["intensity_mae"]
+    assert copy["expression_accuracy"] < truth["expression_accuracy"]
+    assert results["copy"]["reference"] == results["oracle"]["reference"]  # the reference is the truth's
+
+
+def test_frames_without_a_face_are_counted_not_scored(results, clips):
+    r = results["half-blank"]
+    blank = sum(len(range(1, len(c), 2)) for c in clips)
+    assert r["scores"]["undetected_rate"] == pytest.approx(blank / sum(len(c) for c in clips))
+    assert r["reference"]["undetected_rate"] == 0
+    # The remaining frames are the truth's: ACD-G stays 0 (no random vector stands in for the blanks).
+    assert r["scores"]["acd_g"] == 0
+    per = r["per_video"][0]
+    assert per["trajectory"][1] is None and per["measured_intensity"][1] is None
+
+
+def test_per_expression_calibration_and_per_video_records(results, clips):
+    r = results["oracle"]
+    assert set(r["per_expression"]) == set(EXPRESSIONS)
+    assert all(v["videos"] == 1 for v in r["per_expression"].values())
+    cal = r["calibration"]["scores"]
+    assert sum(cal["count"]) == sum(len(c) for c in clips) and len(cal["centre"]) == 10
+    pv = r["per_video"]
+    assert [p["video_id"] for p in pv] == [c.video_id for c in clips]
+    assert all(len(p["trajectory"]) == len(c) and p["trajectory"][0] == 0 for p, c in zip(pv, clips))
+    json.dumps(r, allow_nan=False)               # strict JSON: no NaN or Infinity anywhere
+    text = table({k: results[k] for k in ("oracle", "copy")}, keys=("acd_i", "acd_g", "psnr"))
+    assert "reference (ground truth)" in text and "copy" in text
+
+
+def test_bad_generators_and_arguments_are_clear_errors(clips):
+    class Wrong(Copy):
+        def generate(self, image, intensities, expression=None):
+            return np.zeros((len(intensities), 32, 32, 3), np.uint8)
+
+    with pytest.raises(I2VError, match="expected .* 64 x 64 x 3 uint8"):
+        evaluate(Wrong(), videos=1, progress=False)
+    with pytest.raises(I2VError, match="not a generator"):
+        evaluate(object(), videos=1, progress=False)
+    with pytest.raises(I2VError, match="unknown split"):
+        evaluate(Copy(), split="holdout", videos=1, progress=False)
+    with pytest.raises(I2VError, match="unknown data"):
+        evaluate(Copy(), data="imagenet", videos=1, progress=False)
+    with pytest.raises(I2VError, match="unknown instrument"):
+        evaluate(Copy(), instrument="openface", videos=1, progress=False)
+    with pytest.raises(I2VError, match="renders"):
+        evaluate(Copy(), expressions=["smug"], videos=1, progress=False)
+
+
+def test_a_folder_exported_from_the_benchmark(tmp_path, clips):
+    root = write_affinegan(tmp_path / "synth", clips[:3])
+    r = evaluate(Oracle(clips), data=str(root), split="test", progress=False)
+    assert r["instrument"] == "synthetic" and r["videos"] == 3 and r["seed"] is None
+    assert r["intensity_measure"].startswith("a, from")     # response curves found from the metadata
+    assert r["scores"]["acd_g"] == 0 and r["scores"]["intensity_mae"] < 0.1
+    one_split = evaluate(Copy(), data=str(root), split="train", progress=False)
+    assert one_split["split"] == "test"          # a folder with one split is evaluated whole, and says so
+    both = write_affinegan(tmp_path / "both", [clips[0], replace(clips[1], split="train")])
+    with pytest.raises(I2VError, match="no split 'val'"):
+        evaluate(Copy(), data=str(both), split="val", progress=False)
+
+
+def test_dlib_instrument_on_a_folder(tmp_path, clips):
+    root = write_affinegan(tmp_path / "synth", clips[:2])
+    r = evaluate(Copy(), data=str(root), instrument="dlib", progress=False)
+    assert r["instrument"] == "dlib" and r["intensity_measure"] is None
+    s = r["scores"]
+    assert s["intensity_mae"] is None and s["expression_accuracy"] is None   # dlib reads no expressions
+    assert s["acd_i"] == 0 and s["landmark_rho"] == 0                         # a still video, measured by dlib
+    assert 0 < r["reference"]["acd_i"] < 0.6                                  # dlib: same person below ~0.6
+
+
+# ---------------------------------------------------------------------------- the command
+
+def i2v(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "i2vlib.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path):
+    run = tmp_path / "run"
+    r = i2v("train", "affinegan", "--data", "synthetic", "--profile", "smoke", "--steps", 5, "--out", run, "--quiet")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "metrics.json"
+    r = i2v("evaluate", run, "--data", "synthetic", "--split", "test", "--videos", 2, "--out", out)
+    assert r.returncode == 0, r.stderr
+    m = json.loads(out.read_text())
+    assert m["method"] == "affinegan" and m["videos"] == 2 and m["instrument"] == "synthetic"
+    assert set(m["scores"]) == set(SCORE_KEYS) == set(m["reference"])
+    assert m["reference"]["acd_g"] == 0 and m["reference"]["undetected_rate"] == 0
+    assert 0 <= m["scores"]["undetected_rate"] <= 1
+    assert str(out) in r.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temporary leftovers
+
+
+def test_i2v_evaluate_errors_are_one_line(tmp_path):
+    from test_cli import assert_one_line_error
+
+    out = tmp_path / "m.json"
+    assert_one_line_error(i2v("evaluate", tmp_path / "nothing", "--out", out), "nothing")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert_one_line_error(i2v("evaluate", bad, "--out", out), "bad.pt")
+    assert_one_line_error(i2v("evaluate", bad, "--videos", 0, "--out", out), "--videos")
+    assert_one_line_error(i2v("evaluate", bad), "--out")
+    assert not out.exists()
+
+
+def test_math_is_finite_where_it_should_be(results):
+    for name in ("oracle", "copy"):
+        for k in ("acd_i", "acd_c", "landmark_rho", "l1", "ssim"):
+            assert results[name]["scores"][k] is not None and math.isfinite(results[name]["scores"][k])
