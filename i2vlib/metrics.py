@@ -269,7 +269,10 @@ def psnr(generated, ground_truth) -> float:
 
 def ssim(generated, ground_truth) -> float:
     """Mean structural similarity (Wang et al. 2004, scikit-image, 7x7 window, colour) over frames."""
-    from skimage.metrics import structural_similarity
+    try:
+        from skimage.metrics import structural_similarity
+    except ImportError:
+        raise I2VError("SSIM needs scikit-image: pip install 'i2vlib[faces]'") from None
 
     a, b = _pair(generated, ground_truth)
     win = min(7, a.shape[1], a.shape[2])
