@@ -38,7 +38,7 @@ def test_train_checkpoint_load_generate_round_trip(tmp_path):
     assert ckpt["config"]["steps"] == 4 and set(ckpt["weights"]) == {"generator", "d_global", "d_local", "d_alpha"}
     model = i2vlib.load(tmp_path / "run")
     assert model.step == 4 and len(model.checkpoint_hash) == 12
-    frames = model.generate("synthetic" and np.zeros((64, 64, 3), np.uint8), [0, 0.5, 1])
+    frames = model.generate(np.zeros((64, 64, 3), np.uint8), [0, 0.5, 1])
     assert frames.shape == (3, 64, 64, 3)
     assert i2vlib.load(tmp_path / "run" / "checkpoint.pt").step == 4
     rows = read_losses(tmp_path / "run")
