@@ -7,7 +7,7 @@ import importlib
 
 from ..errors import I2VError
 
-METHODS = {"affinegan": "i2vlib.models.affinegan"}
+METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.baselines"}
 
 
 def get_method(name: str):

@@ -42,6 +42,7 @@ from torch import nn
 from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import MLP, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
+from .common import linear_decay, requires_grad, training_source
 
 NAME = "affinegan"
 
@@ -199,9 +200,7 @@ class Trainer:
             "d": torch.optim.Adam([*self.d_global.parameters(), *self.d_local.parameters(),
                                    *self.d_alpha.parameters()], lr=lr, betas=betas),
         }
-        steps, start = self.cfg["steps"], int(self.cfg["decay_from"] * self.cfg["steps"])
-        decay = lambda s: 1.0 if s < start else max(0.0, (steps - s) / max(1, steps - start))  # noqa: E731
-        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in self.optimizers.items()}
+        self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
         self.local_weight = torch.tensor([0.0 if e in NO_MOUTH else 1.0 for e in self.cfg["expressions"]])
         self._data = None
 
@@ -271,59 +270,11 @@ class Trainer:
                 "a_mean": a.mean(), "a_std": a.std() if len(a) > 1 else a.new_zeros(())}
 
     def _requires_grad(self, flag: bool) -> None:
-        for net in (self.d_global, self.d_local, self.d_alpha):
-            for p in net.parameters():
-                p.requires_grad_(flag)
+        requires_grad((self.d_global, self.d_local, self.d_alpha), flag)
 
     def compile(self) -> None:
         for net in (self.generator.e0, self.generator.e_delta, self.generator.decoder):
             net.compile()
-
-
-def training_source(cfg: dict):
-    """Training clips for ``cfg``: synthetic (train split, ``videos`` per expression) or a folder."""
-    from ..config import check_data
-
-    data = check_data(cfg["data"])
-    if data == "synthetic":
-        from ..data.clips import SyntheticVideos
-        from ..data.synthetic import SyntheticBenchmark
-
-        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]))
-        return SyntheticVideos(bench, "train", cfg["videos"] * len(cfg["expressions"]),
-                               expressions=cfg["expressions"], profiles=cfg["train_profiles"])
-    from ..data.folders import open_dataset
-
-    ds = open_dataset(data, size=cfg["image_size"])
-    have = set(ds.expressions)
-    missing = [e for e in cfg["expressions"] if e not in have]
-    if missing:
-        raise I2VError(f"{data} has no videos of {', '.join(missing)} (it has {', '.join(sorted(have)) or 'none'})")
-    ds = ds.filter(split="train" if "train" in ds.splits else None, expressions=cfg["expressions"])
-    if len(ds) == 0:
-        raise I2VError(f"{data} has no training videos")
-    return _WithMasks(ds)
-
-
-class _WithMasks:
-    """Clips of a folder, with mouth masks from the landmarks where the folder has none."""
-
-    def __init__(self, ds):
-        self.ds = ds
-
-    def __len__(self):
-        return len(self.ds)
-
-    def __getitem__(self, i):
-        from dataclasses import replace
-
-        from ..faces.masks import mouth_mask
-
-        clip = self.ds[i]
-        if clip.masks is None and clip.landmarks is not None:
-            h, w = clip.frames.shape[1:3]
-            clip = replace(clip, masks=np.stack([mouth_mask(lm, (h, w)) for lm in clip.landmarks]))
-        return clip
 
 
 # ----------------------------------------------------------------------------------------------
