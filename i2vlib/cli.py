@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(run=_contact_sheet)
 
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
-    t.add_argument("method", help="method to train (affinegan)")
+    t.add_argument("method", help="method to train: affinegan, fan or convlstm")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
     t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
                                  "or synthetic:K for the neutral face of test identity K")
     g.add_argument("--intensities", nargs="+", type=float, metavar="A",
-                   help="one frame per intensity in [0, 1] (default: 16 values from 0 to 1)")
+                   help="one frame per intensity in [0, 1] (default: 16 values from 0 to 1; the convlstm baseline: its 10)")
     g.add_argument("--expression", help="expression to render (needed when the model knows several)")
     g.add_argument("--mix", nargs="+", default=[], metavar="EXPR=A,A,...",
                    help="mix expressions instead, e.g. happy=0,0.5,1 surprise=0,0.2,0.4")
@@ -219,7 +219,7 @@ def _train(args) -> None:
     info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
                  progress=not args.quiet, checkpoint_every=args.checkpoint_every)
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
-          f"({info.get('examples_per_second', 0):.1f} pairs/s) -> {args.out}")
+          f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
 
 
 def _generate(args) -> None:
@@ -242,7 +242,8 @@ def _generate(args) -> None:
             if not intensities[name]:
                 raise I2VError(f"--mix expects EXPR=A,A,..., got {item!r}")
     else:
-        intensities = args.intensities if args.intensities is not None else list(np.linspace(0, 1, 16))
+        default = getattr(model, "supported_intensities", np.linspace(0, 1, 16))  # a fixed-length baseline's own
+        intensities = args.intensities if args.intensities is not None else [float(a) for a in default]
     image = _image_argument(args.image, model.image_size)
     frames = model.generate(image, intensities, expression=args.expression)
     meta = {"method": model.method, "checkpoint_hash": model.checkpoint_hash, "model": str(args.model),

@@ -141,3 +141,30 @@ def init_weights(module: nn.Module, gain: float = 0.02) -> nn.Module:
 
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+class ConvLSTMCell(nn.Module):
+    """Convolutional LSTM cell (Shi et al., NeurIPS 2015, Eq. 3): the gates of an LSTM computed by one
+    convolution over ``[x, h]``, so the state keeps its spatial layout::
+
+        i, f, o, g = split(conv([x, h]))
+        c' = sigmoid(f) * c + sigmoid(i) * tanh(g),   h' = sigmoid(o) * tanh(c')
+
+    (without the paper's peephole terms, as common implementations). ``forward(x, state=None)``
+    returns ``(h', (h', c'))``; a missing state is zeros.
+    """
+
+    def __init__(self, in_ch: int, hidden_ch: int, kernel: int = 3):
+        super().__init__()
+        self.hidden_ch = hidden_ch
+        self.gates = nn.Conv2d(in_ch + hidden_ch, 4 * hidden_ch, kernel, padding=kernel // 2)
+
+    def forward(self, x: torch.Tensor, state=None):
+        if state is None:
+            z = x.new_zeros(x.shape[0], self.hidden_ch, *x.shape[2:])
+            state = (z, z)
+        h, c = state
+        i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, (h, c)

@@ -42,6 +42,7 @@ from torch import nn
 from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import MLP, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
+from ..evaluate import expression_progress, reconstruction_psnr, test_clips  # noqa: F401 (the chapters' helpers)
 from .common import linear_decay, requires_grad, training_source
 
 NAME = "affinegan"
@@ -344,17 +345,6 @@ class Generator(api.Generator):
 # ----------------------------------------------------------------------------------------------
 # Measurements the chapters make on a trained model
 # ----------------------------------------------------------------------------------------------
-def test_clips(model: Generator, profile: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
-               expressions=None) -> list:
-    """``n`` benchmark videos of unseen test identities, cycling over the model's expressions."""
-    from ..data.synthetic import SyntheticBenchmark
-
-    bench = SyntheticBenchmark(model.image_size, seed=seed)
-    expressions = tuple(expressions or model.expressions)
-    return [bench.video("test", i, expression=expressions[i % len(expressions)], profile=profile, n_frames=frames)
-            for i in range(n)]
-
-
 def intensity_agreement(model: Generator, clips) -> dict:
     """Eq. 5 on every frame of real test videos against the true intensities.
 
@@ -372,39 +362,3 @@ def intensity_agreement(model: Generator, clips) -> dict:
     t, i = np.concatenate(true), np.concatenate(inferred)
     return {"true": t, "inferred": i, "rho": spearman(t, i), "rho_per_video": float(np.nanmean(per_video)),
             "in_unit_range": float(np.mean((i >= 0) & (i <= 1))), "mae": float(np.abs(t - i).mean())}
-
-
-def reconstruction_psnr(model: Generator, clips) -> float:
-    """PSNR (dB) of f(I0, 0) against I0 over the neutral frames of ``clips`` (Eq. 3 at a = 0)."""
-    from ..metrics import psnr
-
-    neutral = np.stack([c.frames[0] for c in clips])
-    rebuilt = np.stack([model.generate(c.frames[0], [0.0], expression=c.expression)[0] for c in clips])
-    return psnr(rebuilt, neutral)
-
-
-def expression_progress(model: Generator, clips, a=None) -> dict:
-    """How the generated face moves with ``a``, read by the benchmark's expression instrument.
-
-    For each clip, frames are generated from its neutral frame at ``a`` (default 0, 0.125, ..., 1)
-    and the synthetic instrument reads the strength of the clip's expression in each, against
-    the neutral face. Returns the mean Spearman rho between ``a`` and the measured strength
-    (monotone progress toward the expression, Fig. 3's claim), the mean measured strength at
-    a = 1, and that of the true peak frames (what a = 1 should reach).
-    """
-    from ..instruments import get_instrument
-    from ..metrics import spearman
-
-    a = np.linspace(0, 1, 9) if a is None else np.asarray(a, float)
-    inst = get_instrument("synthetic")
-    rhos, at_one, true_peak = [], [], []
-    for clip in clips:
-        k = inst.expressions.index(clip.expression)
-        frames = model.generate(clip.frames[0], a, expression=clip.expression)
-        strength = inst.measure(frames, neutral=clip.frames[0]).strength[:, k]
-        rhos.append(spearman(a, strength))
-        at_one.append(strength[-1])
-        peak = int(np.argmax(clip.intensity))
-        true_peak.append(inst.measure(clip.frames[peak:peak + 1], neutral=clip.frames[0]).strength[0, k])
-    return {"rho": float(np.nanmean(rhos)), "strength_at_1": float(np.nanmean(at_one)),
-            "true_peak_strength": float(np.nanmean(true_peak))}
