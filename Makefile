@@ -30,7 +30,8 @@ contact-sheet: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/synthetic_fps.py --out benchmarks/results/synthetic_fps.json
-	$(PY) benchmarks/affinegan_speed.py --out benchmarks/results/affinegan_speed.json
+	$(PY) benchmarks/speed.py --method affinegan --out benchmarks/results/affinegan_speed.json
+	$(PY) benchmarks/speed.py --method fan --out benchmarks/results/fan_speed.json
 
 clean:
 	rm -rf _build

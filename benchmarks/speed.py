@@ -1,15 +1,18 @@
-"""AffineGAN speed, printed as JSON: training throughput and slider latency.
+"""Training throughput and slider latency of a method, printed as JSON.
 
-    python benchmarks/affinegan_speed.py [--device auto] [--threads 2] [--out benchmarks/results/affinegan_speed.json]
+    python benchmarks/speed.py --method affinegan|fan [--device auto] [--threads 2]
+                               [--out benchmarks/results/METHOD_speed.json]
 
-``train``: pairs per second of full training steps (Eq. 12: three encoder passes, two
-decoder passes, three discriminators, both optimiser updates) with the book profile's
-network widths, at 64 and 128 px. Batches come from the pre-rendered synthetic benchmark;
-``data_ms`` is the time to assemble one batch, reported apart.
+``train``: training examples per second of full training steps with the book profile's network
+widths, at 64 and 128 px. For AffineGAN an example is a (neutral, target) pair (Eq. 12: three
+encoder passes, two decoder passes, three discriminators); for Fan et al. a frame V(a) with its
+two neighbours V(a -+ 0.1) of R_t (two encoder passes, three decoder passes, two discriminators).
+Batches come from the pre-rendered synthetic benchmark; ``data_ms`` is the time to assemble
+one batch, reported apart.
 
 ``slider``: milliseconds to render frames once the encoder features of the face are cached
 (what moving the intensity slider costs): one frame and a 16-frame clip, at 64, 128, 256 px, with
-the book profile's widths (ngf 16, the chapter's models) and the paper's (ngf 64).
+the book profile's widths (ngf 16, the chapters' models) and the paper's (ngf 64).
 Weights are random: latency does not depend on training. Target: one 128-px frame < 20 ms on
 2 CPU cores. Every figure is the median of ``--repeats`` measurements.
 """
@@ -33,7 +36,7 @@ from report import emit  # noqa: E402
 from i2vlib import __version__  # noqa: E402
 from i2vlib.config import resolve_device  # noqa: E402
 from i2vlib.data.synthetic import SyntheticBenchmark  # noqa: E402
-from i2vlib.models import affinegan as ag  # noqa: E402
+from i2vlib.models import get_method  # noqa: E402
 
 
 def _sync(device):
@@ -41,10 +44,10 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def train_throughput(size: int, device: torch.device, steps: int, repeats: int, batch: int) -> dict:
-    cfg = ag.default_config("book", image_size=size, videos=16, batch=batch)
+def train_throughput(method, size: int, device: torch.device, steps: int, repeats: int, batch: int) -> dict:
+    cfg = method.default_config("book", image_size=size, videos=16, batch=batch)
     torch.manual_seed(0)
-    tr = ag.Trainer(cfg)
+    tr = method.Trainer(cfg)
     tr.nets.to(device)
     rng = np.random.default_rng(0)
     for i in range(len(tr.source())):  # render the clips once, like a long run does
@@ -64,14 +67,14 @@ def train_throughput(size: int, device: torch.device, steps: int, repeats: int, 
             tr.step(b, **kwargs)
         _sync(device)
         rates.append(steps * cfg["batch"] / (time.perf_counter() - t))
-    return {"pairs_per_second": round(float(np.median(rates)), 1), "batch": cfg["batch"], "ngf": cfg["ngf"],
+    return {"examples_per_second": round(float(np.median(rates)), 1), "batch": cfg["batch"], "ngf": cfg["ngf"],
             "step_ms": round(1000 * cfg["batch"] / float(np.median(rates)), 1), "data_ms": round(data_ms, 1)}
 
 
-def slider_latency(size: int, device: torch.device, repeats: int, profile: str = "book") -> dict:
-    cfg = ag.default_config(profile, image_size=size)
+def slider_latency(method, size: int, device: torch.device, repeats: int, profile: str = "book") -> dict:
+    cfg = method.default_config(profile, image_size=size)
     torch.manual_seed(0)
-    gen = ag.Generator(ag.AffineGenerator(cfg), cfg, device=str(device))
+    gen = method.Generator(method.Trainer(cfg).generator, cfg, device=str(device))
     face = SyntheticBenchmark(size).frame(9, {"happy": 0.0})[0]
     gen.generate(face, [0.0])  # encodes once; later calls hit the cache
 
@@ -91,26 +94,28 @@ def slider_latency(size: int, device: torch.device, repeats: int, profile: str =
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--method", default="affinegan", choices=["affinegan", "fan"])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the book's machines have 2 cores)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10, help="training steps per measurement")
-    ap.add_argument("--batch", type=int, help="pairs per step (default: the book profile's)")
+    ap.add_argument("--batch", type=int, help="examples per step (default: the book profile's)")
     ap.add_argument("--train-sizes", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--slider-sizes", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(resolve_device(args.device))
+    method = get_method(args.method)
     result = {
-        "benchmark": "affinegan_speed", "i2vlib": __version__, "torch": torch.__version__,
+        "benchmark": f"{args.method}_speed", "i2vlib": __version__, "torch": torch.__version__,
         "python": platform.python_version(), "device": str(device),
         "device_name": torch.cuda.get_device_name() if device.type == "cuda" else (platform.processor() or platform.machine()),
         "cores_available": os.cpu_count(), "threads_used": args.threads, "repeats": args.repeats,
-        "train": {str(s): train_throughput(s, device, args.steps, args.repeats, args.batch
-                                           or ag.PROFILE_DEFAULTS["book"]["batch"]) for s in args.train_sizes},
-        "slider": {str(s): slider_latency(s, device, max(args.repeats, 20)) for s in args.slider_sizes},
-        "slider_paper_widths": {str(s): slider_latency(s, device, max(args.repeats, 20), "paper")
+        "train": {str(s): train_throughput(method, s, device, args.steps, args.repeats, args.batch
+                                           or method.PROFILE_DEFAULTS["book"]["batch"]) for s in args.train_sizes},
+        "slider": {str(s): slider_latency(method, s, device, max(args.repeats, 20)) for s in args.slider_sizes},
+        "slider_paper_widths": {str(s): slider_latency(method, s, device, max(args.repeats, 20), "paper")
                                 for s in args.slider_sizes},
     }
     emit(result, args.out)
