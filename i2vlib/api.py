@@ -107,6 +107,11 @@ class Generator:
         self.device = torch.device(device)
         self._cache: OrderedDict = OrderedDict()
 
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Generator:
+        """The generator of a checkpoint read by :func:`i2vlib.hub.read_checkpoint`."""
+        raise NotImplementedError
+
     # -- to implement -------------------------------------------------------------------
     def _encode(self, x: torch.Tensor, expressions: tuple[str, ...]):
         """Features of one image tensor (1, 3, S, S) in [-1, 1] for the given expressions."""
@@ -156,3 +161,29 @@ class Generator:
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.method} {self.image_size}px "
                 f"expressions={','.join(self.expressions)} device={self.device}>")
+
+
+class NetworkGenerator(Generator):
+    """A generator backed by one trained network ``net``, built from the config by ``network``.
+
+    Subclasses set ``method``, ``network`` (the module class) and ``check_config`` (the
+    method's config validation); the checkpoint's ``generator`` weights are loaded into it.
+    """
+
+    network: type = torch.nn.Module
+    check_config = staticmethod(dict)
+
+    def __init__(self, net: torch.nn.Module, config: dict, device: str = "cpu"):
+        super().__init__(config, device)
+        self.net = net.to(self.device).eval()
+        self.expressions = tuple(config["expressions"])
+        self.image_size = int(config["image_size"])
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, device="cpu") -> NetworkGenerator:
+        from .hub import load_weights
+
+        cfg = cls.check_config(dict(ckpt["config"]))
+        net = cls.network(cfg)
+        load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))
+        return cls(net, cfg, device)

@@ -281,25 +281,12 @@ class Trainer:
 # ----------------------------------------------------------------------------------------------
 # Generation: the one API
 # ----------------------------------------------------------------------------------------------
-class Generator(api.Generator):
+class Generator(api.NetworkGenerator):
     """A trained AffineGAN behind :class:`i2vlib.api.Generator`, plus :meth:`infer_intensity` (Eq. 5)."""
 
     method = NAME
-
-    def __init__(self, net: AffineGenerator, config: dict, device="cpu"):
-        super().__init__(config, device)
-        self.net = net.to(self.device).eval()
-        self.expressions = tuple(config["expressions"])
-        self.image_size = int(config["image_size"])
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Generator:
-        cfg = check_config(dict(ckpt["config"]))
-        net = AffineGenerator(cfg)
-        from ..hub import load_weights
-
-        load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))
-        return cls(net, cfg, device)
+    network = AffineGenerator
+    check_config = staticmethod(check_config)
 
     def _labels(self, expression: str, n: int = 1) -> torch.Tensor:
         return torch.full((n,), self.expressions.index(expression), dtype=torch.long, device=self.device)

@@ -200,26 +200,16 @@ class Trainer:
 # ----------------------------------------------------------------------------------------------
 # Generation: the one API, restricted to the fixed clip the baseline was trained to render
 # ----------------------------------------------------------------------------------------------
-class Generator(api.Generator):
+class Generator(api.NetworkGenerator):
     """A trained ConvLSTM baseline behind :class:`i2vlib.api.Generator`: it renders only a = 0.1, ..., 1.0."""
 
     method = NAME
+    network = ConvLSTMGenerator
+    check_config = staticmethod(check_config)
 
     def __init__(self, net: ConvLSTMGenerator, config: dict, device="cpu"):
-        super().__init__(config, device)
-        self.net = net.to(self.device).eval()
-        self.expressions = tuple(config["expressions"])
-        self.image_size = int(config["image_size"])
+        super().__init__(net, config, device)
         self.supported_intensities = positions(net.length)
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Generator:
-        from ..hub import load_weights
-
-        cfg = check_config(dict(ckpt["config"]))
-        net = ConvLSTMGenerator(cfg)
-        load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))
-        return cls(net, cfg, device)
 
     def _encode(self, x, expressions):
         feats = self.net.encoder(x)

@@ -293,25 +293,12 @@ class Trainer:
 # ----------------------------------------------------------------------------------------------
 # Generation: the one API
 # ----------------------------------------------------------------------------------------------
-class Generator(api.Generator):
+class Generator(api.NetworkGenerator):
     """A trained Fan et al. model behind :class:`i2vlib.api.Generator`; mixing is Eq. 7."""
 
     method = NAME
-
-    def __init__(self, net: FanGenerator, config: dict, device="cpu"):
-        super().__init__(config, device)
-        self.net = net.to(self.device).eval()
-        self.expressions = tuple(config["expressions"])
-        self.image_size = int(config["image_size"])
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Generator:
-        from ..hub import load_weights
-
-        cfg = check_config(dict(ckpt["config"]))
-        net = FanGenerator(cfg)
-        load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))
-        return cls(net, cfg, device)
+    network = FanGenerator
+    check_config = staticmethod(check_config)
 
     def _encode(self, x, expressions):
         return {"f0": self.net.e0(x), "e": {name: self.net.e[name](x) for name in expressions}}
