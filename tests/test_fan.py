@@ -161,7 +161,7 @@ def test_position_labels_follow_the_frame_index():
 
 def test_config_errors_are_clear():
     for kw, words in [({"labels": "frame"}, "labels"), ({"weights": {"z": 1}}, "weight"),
-                      ({"weights": {"t": -1}}, ">= 0"), ({"delta_a": 0}, "delta_a"),
+                      ({"weights": {"t": -1}}, ">= 0"), ({"delta_a": 0}, "delta_a"), ({"jitter": -1}, "jitter"),
                       ({"expressions": ["happy", "happy"]}, "distinct"), ({"colour": 1}, "unknown fan option")]:
         with pytest.raises(I2VError, match=words):
             fan.default_config("smoke", **kw)
@@ -192,3 +192,15 @@ def test_cli_trains_and_generates_a_mix(tmp_path):
     r = i2v("train", "fan", "--profile", "smoke", "--set", "weights={\"q\": 1}", "--out", tmp_path / "bad")
     assert_one_line_error(r, "weight")
     assert not (tmp_path / "bad" / "checkpoint.pt").exists()
+
+
+def test_training_videos_are_registered_by_default_and_jitter_brings_head_motion_back():
+    from i2vlib.models.common import training_source
+
+    def wobble(cfg):
+        clip = training_source(cfg)[0]
+        return float(np.abs(np.diff(clip.landmarks[:, 27:31], axis=0)).max())   # the nose bridge: no expression moves it
+
+    still = fan.default_config("smoke")
+    assert still["jitter"] == 0 and wobble(still) == 0
+    assert wobble(fan.default_config("smoke", jitter=1.0)) > 0.1

@@ -63,7 +63,7 @@ def default_config(profile: str = "book", **overrides) -> dict:
     prof = run_profile(profile)
     cfg = {
         "method": NAME, "profile": profile, "data": "synthetic", "seed": 0,
-        "image_size": prof["image_size"], "expressions": ["happy"], "train_profiles": ["linear"],
+        "image_size": prof["image_size"], "expressions": ["happy"], "train_profiles": ["linear"], "jitter": 0.0,
         "norm": "instance", "length": LENGTH, "weights": {"g": 1.0, "r": 100.0},
         "betas": [0.5, 0.999], "decay_from": 0.5,
         **PROFILE_DEFAULTS[profile],

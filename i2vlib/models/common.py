@@ -12,7 +12,11 @@ from ..errors import I2VError
 
 
 def training_source(cfg: dict):
-    """Training clips for ``cfg``: synthetic (train split, ``videos`` per expression) or a folder."""
+    """Training clips for ``cfg``: synthetic (train split, ``videos`` per expression) or a folder.
+
+    ``cfg["jitter"]`` (default 1, the benchmark's small head motion) scales the head motion of
+    synthetic training videos; 0 gives registered faces, as face-aligned datasets provide.
+    """
     from ..config import check_data
 
     data = check_data(cfg["data"])
@@ -20,7 +24,8 @@ def training_source(cfg: dict):
         from ..data.clips import SyntheticVideos
         from ..data.synthetic import SyntheticBenchmark
 
-        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]))
+        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]),
+                                   jitter=float(cfg.get("jitter", 1.0)))
         return SyntheticVideos(bench, "train", cfg["videos"] * len(cfg["expressions"]),
                                expressions=cfg["expressions"], profiles=cfg["train_profiles"])
     from ..data.folders import open_dataset
