@@ -379,3 +379,27 @@ def expression_progress(model, clips, a=None) -> dict:
         true_peak.append(inst.measure(clip.frames[peak:peak + 1], neutral=clip.frames[0]).strength[0, k])
     return {"rho": float(np.nanmean(rhos)), "strength_at_1": float(np.nanmean(at_one)),
             "true_peak_strength": float(np.nanmean(true_peak))}
+
+
+def landmark_curves(models: dict, clips, intensities=None, instrument="synthetic") -> dict:
+    """Fan et al.'s Fig. 3: the landmark distance of every frame to the input frame, per video.
+
+    Each clip is resampled to ``len(intensities) + 1`` frames (the neutral input first); every
+    model of ``models`` ({name: generator}) renders ``intensities`` (default a = 0.1, ..., 1.0, the
+    paper's ten frames) from that input, and one instrument measures the input followed by the
+    frames. Returns ``{"ground truth": (N, T + 1) array, name: (N, T + 1) array, ...}``.
+    """
+    from .data.clips import resample
+    from .instruments import get_instrument
+
+    a = np.round(np.linspace(0.1, 1.0, 10), 6) if intensities is None else np.asarray(intensities, float)
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    out = {"ground truth": [], **{name: [] for name in models}}
+    for clip in clips:
+        truth = resample(clip, len(a) + 1).frames
+        made = {"ground truth": truth[1:], **{name: m.generate(truth[0], a, expression=clip.expression)
+                                              for name, m in models.items()}}
+        for name, frames in made.items():
+            lm = inst.measure(np.concatenate([truth[:1], frames]), neutral=truth[0]).landmarks
+            out[name].append(metrics.landmark_trajectory(lm))
+    return {name: np.array(v) for name, v in out.items()}

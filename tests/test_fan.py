@@ -204,3 +204,21 @@ def test_training_videos_are_registered_by_default_and_jitter_brings_head_motion
     still = fan.default_config("smoke")
     assert still["jitter"] == 0 and wobble(still) == 0
     assert wobble(fan.default_config("smoke", jitter=1.0)) > 0.1
+
+
+def test_fig3_landmark_curves_start_at_zero_and_match_the_truth_for_a_perfect_model():
+    from i2vlib.data.clips import resample
+    from i2vlib.data.synthetic import SyntheticBenchmark
+    from i2vlib.evaluate import landmark_curves
+
+    clips = [SyntheticBenchmark(64).video("test", k, expression="happy", n_frames=14) for k in range(2)]
+
+    class Oracle:  # renders the true frames at the ten positions
+        def generate(self, image, intensities, expression=None):
+            clip = next(c for c in clips if np.array_equal(c.frames[0], image))
+            return resample(clip, len(intensities) + 1).frames[1:]
+
+    curves = landmark_curves({"oracle": Oracle()}, clips)
+    assert curves["ground truth"].shape == (2, 11) and np.all(curves["ground truth"][:, 0] == 0)
+    np.testing.assert_array_equal(curves["oracle"], curves["ground truth"])
+    assert np.all(curves["ground truth"][:, -1] > curves["ground truth"][:, 1])   # the smile moves the landmarks

@@ -26,6 +26,10 @@ level. Options reproduce the public code's variants and the paper's ablations:
 ``detach_a``     False (default): Lr1 trains the encoders through a. True: the public code's
                  ``float(alpha)``; a is then shaped by the adversarial loss alone.
 ``estimator``    ``"projection"`` (Eq. 5) or ``"mlp"`` (§4.2 ablation: an MLP on [f0, f_t, f_delta]).
+``jitter``       head motion of the synthetic training videos: 0 (default) registered faces, 1 the
+                 benchmark's small random head motion, which no generator can predict from I0; trained
+                 on it, our book-profile models blurred the eyes and the discriminators painted coloured
+                 artefacts over them (test videos keep their head motion).
 ``expressions``  one expression (the paper trains one model per expression) or several: then
                  E_delta also sees the expression as one-hot label planes (the "unified model"
                  the paper sketches after Eq. 6), and expressions can be mixed at test time.
@@ -71,7 +75,7 @@ def default_config(profile: str = "book", **overrides) -> dict:
         "method": NAME, "profile": profile, "data": "synthetic", "seed": 0,
         "image_size": prof["image_size"], "expressions": ["happy"], "train_profiles": ["linear"],
         "norm": "instance", "mix": "skips", "project": "bottleneck", "denominator": "squared", "eps": 1e-6,
-        "detach_a": False, "estimator": "projection",
+        "detach_a": False, "estimator": "projection", "jitter": 0.0,
         "weights": {"g": 1.0, "l": 1.0, "r1": 100.0, "r2": 10.0, "a": 100.0},
         "betas": [0.5, 0.999], "decay_from": 0.5,
         **PROFILE_DEFAULTS[profile],
@@ -102,6 +106,8 @@ def check_config(cfg: dict) -> dict:
     for key in ("steps", "batch", "ngf", "ndf", "videos"):
         if int(cfg[key]) < 1:
             raise I2VError(f"affinegan option {key} must be a positive integer, got {cfg[key]!r}")
+    if float(cfg["jitter"]) < 0:
+        raise I2VError(f"affinegan option jitter must be >= 0, got {cfg['jitter']!r}")
     return cfg
 
 
