@@ -35,7 +35,7 @@ from torch import nn
 from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import ConvLSTMCell, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
-from .common import linear_decay, requires_grad, training_source
+from .common import apply_overrides, linear_decay, requires_grad, training_source
 
 NAME = "convlstm"
 LENGTH = 10
@@ -68,15 +68,7 @@ def default_config(profile: str = "book", **overrides) -> dict:
         "betas": [0.5, 0.999], "decay_from": 0.5,
         **PROFILE_DEFAULTS[profile],
     }
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key not in cfg:
-            raise I2VError(f"unknown convlstm option {key!r}; known: {', '.join(sorted(cfg))}")
-        if key == "weights":
-            value = {**cfg["weights"], **value}
-        cfg[key] = value
-    return check_config(cfg)
+    return check_config(apply_overrides(NAME, cfg, overrides))
 
 
 def check_config(cfg: dict) -> dict:

@@ -11,6 +11,25 @@ import torch
 from ..errors import I2VError
 
 
+def apply_overrides(method: str, cfg: dict, overrides: dict) -> dict:
+    """``cfg`` updated with ``overrides``: ``None`` values are skipped, an unknown option is an error,
+    and ``weights`` (a dict of loss weights) is merged into the defaults."""
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in cfg:
+            raise I2VError(f"unknown {method} option {key!r}; known: {', '.join(sorted(cfg))}")
+        if key == "weights":
+            if not isinstance(value, dict):
+                raise I2VError(f"{method} option weights must be a dict of loss weights, got {value!r}")
+            unknown = set(value) - set(cfg["weights"])
+            if unknown:
+                raise I2VError(f"unknown {method} loss weight(s) {sorted(unknown)}; known: {', '.join(cfg['weights'])}")
+            value = {**cfg["weights"], **value}
+        cfg[key] = value
+    return cfg
+
+
 def training_source(cfg: dict):
     """Training clips for ``cfg``: synthetic (train split, ``videos`` per expression) or a folder.
 

@@ -41,7 +41,7 @@ from torch import nn
 from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
-from .common import linear_decay, requires_grad, training_source
+from .common import apply_overrides, linear_decay, requires_grad, training_source
 
 NAME = "fan"
 
@@ -73,18 +73,7 @@ def default_config(profile: str = "book", **overrides) -> dict:
         "betas": [0.5, 0.999], "decay_from": 0.5,
         **PROFILE_DEFAULTS[profile],
     }
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key not in cfg:
-            raise I2VError(f"unknown fan option {key!r}; known: {', '.join(sorted(cfg))}")
-        if key == "weights":
-            unknown = set(value) - set(WEIGHTS)
-            if unknown:
-                raise I2VError(f"unknown fan loss weight(s) {sorted(unknown)}; known: {', '.join(WEIGHTS)}")
-            value = {**cfg["weights"], **value}
-        cfg[key] = value
-    return check_config(cfg)
+    return check_config(apply_overrides(NAME, cfg, overrides))
 
 
 def check_config(cfg: dict) -> dict:
