@@ -223,18 +223,63 @@ def runs_root() -> Path:
     return Path(os.environ.get("I2V_REPO_ROOT", ".")) / "_build" / "runs"
 
 
+def _run_dir(config: dict, root=None) -> tuple[dict, Path]:
+    method = get_method(config.get("method", "?"))
+    full = method.default_config(config.get("profile", "book"),
+                                 **{k: v for k, v in config.items() if k not in ("method", "profile")})
+    return full, Path(root or runs_root()) / f"{full['method']}-{hub.config_hash(full)}"
+
+
+def _finished(out: Path) -> bool:
+    info = out / "run.json"
+    return info.exists() and bool(json.loads(info.read_text()).get("finished"))
+
+
 def cached_run(config: dict, root=None, progress: bool = True, device: str = "auto") -> Path:
     """Train ``config`` once and reuse it: the run lives in ``root/<method>-<config hash>``.
 
     A finished run is returned as is; an interrupted one is resumed; a changed config (any
     option, the number of steps included) gets a new directory and trains anew.
     """
-    method = get_method(config.get("method", "?"))
-    full = method.default_config(config.get("profile", "book"),
-                                 **{k: v for k, v in config.items() if k not in ("method", "profile")})
-    out = Path(root or runs_root()) / f"{full['method']}-{hub.config_hash(full)}"
-    info = out / "run.json"
-    if info.exists() and json.loads(info.read_text()).get("finished"):
-        return out
-    train(full, out, resume=True, device=device, progress=progress)
+    full, out = _run_dir(config, root)
+    if not _finished(out):
+        train(full, out, resume=True, device=device, progress=progress)
     return out
+
+
+def cached_runs(configs, root=None, device: str = "auto", workers: int | None = None) -> list[Path]:
+    """:func:`cached_run` for several configurations, the missing ones trained side by side.
+
+    On a CPU, small models train faster as parallel one-thread processes than one after the other
+    with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
+    side took about 0.7 of the time of the same two run in turn with two threads each);
+    ``workers`` defaults to the number of cores (one at a time on a GPU).
+    Returns the run directories in the order of ``configs``.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    resolved = [_run_dir(c, root) for c in configs]
+    todo = list({str(out): (full, out) for full, out in resolved if not _finished(out)}.values())
+    cores = os.cpu_count() or 1
+    if workers is None:
+        workers = cores if resolve_device(device) == "cpu" else 1
+    workers = max(1, min(workers, len(todo)))
+    if workers == 1:
+        for full, out in todo:
+            train(full, out, resume=True, device=device, progress=True)
+    else:
+        print(f"training {len(todo)} runs in {workers} parallel processes: "
+              + ", ".join(out.name for _, out in todo), flush=True)
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            jobs = [pool.submit(_train_worker, full, str(out), device, max(1, cores // workers)) for full, out in todo]
+            for job in jobs:
+                print(f"  finished {job.result()}", flush=True)
+    return [out for _, out in resolved]
+
+
+def _train_worker(config: dict, out: str, device: str, threads: int) -> str:
+    torch.set_num_threads(threads)
+    train(config, out, resume=True, device=device, progress=False)
+    return Path(out).name

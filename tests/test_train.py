@@ -190,3 +190,18 @@ def smoke_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("smoke") / "run"
     train(_cfg(steps=1), run, progress=False)
     return run
+
+
+def test_cached_runs_trains_the_missing_runs_side_by_side_and_keeps_the_order(tmp_path):
+    from i2vlib.train import cached_runs
+
+    done = cached_run(_cfg(steps=2), root=tmp_path, progress=False)
+    stamp = (done / "checkpoint.pt").stat().st_mtime_ns
+    configs = [_cfg(steps=3), _cfg(steps=2), _cfg(steps=3, mix="bottleneck"), _cfg(steps=3)]
+    runs = cached_runs(configs, root=tmp_path, device="cpu", workers=2)
+    assert runs[1] == done and runs[0] == runs[3] and len(set(runs)) == 3
+    assert (done / "checkpoint.pt").stat().st_mtime_ns == stamp               # a finished run is not retrained
+    for run, cfg in zip(runs, configs):
+        info = json.loads((run / "run.json").read_text())
+        assert info["finished"] and info["step"] == cfg["steps"] and _steps(run) == list(range(1, cfg["steps"] + 1))
+    assert cached_runs(configs, root=tmp_path, device="cpu", workers=2) == runs
