@@ -47,7 +47,7 @@ from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import MLP, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
 from ..evaluate import expression_progress, reconstruction_psnr, test_clips  # noqa: F401 (the chapters' helpers)
-from .common import apply_overrides, linear_decay, requires_grad, training_source
+from .common import ClipSource, apply_overrides, linear_decay, requires_grad
 
 NAME = "affinegan"
 
@@ -179,7 +179,7 @@ def intensity(f0: torch.Tensor, ft: torch.Tensor, fd: torch.Tensor, eps: float =
 # ----------------------------------------------------------------------------------------------
 # Training: networks, optimisers and one step (Eq. 12); the loop lives in i2vlib.train
 # ----------------------------------------------------------------------------------------------
-class Trainer:
+class Trainer(ClipSource):
     """What the training loop needs: ``nets``, ``optimizers``, ``schedulers``, ``batch``, ``step``."""
 
     loss_names = ("d_g", "d_l", "d_a", "g_g", "g_l", "r1", "r2", "g_a", "a_mean", "a_std")
@@ -201,14 +201,7 @@ class Trainer:
         }
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
         self.local_weight = torch.tensor([0.0 if e in NO_MOUTH else 1.0 for e in self.cfg["expressions"]])
-        self._data = None
 
-    # -- data ---------------------------------------------------------------------------
-    def source(self):
-        """The training clips: the synthetic benchmark's train split, or a folder's train split."""
-        if self._data is None:
-            self._data = training_source(self.cfg)
-        return self._data
 
     def batch(self, rng: np.random.Generator) -> dict:
         """``batch`` (neutral, target) pairs from random training videos (paper §3.1: pairs from several videos)."""

@@ -35,7 +35,7 @@ from torch import nn
 from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import ConvLSTMCell, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
-from .common import apply_overrides, linear_decay, requires_grad, training_source
+from .common import ClipSource, apply_overrides, linear_decay, requires_grad
 
 NAME = "convlstm"
 LENGTH = 10
@@ -133,7 +133,7 @@ class ConvLSTMGenerator(nn.Module):
 # ----------------------------------------------------------------------------------------------
 # Training: networks, optimisers and one step; the loop lives in i2vlib.train
 # ----------------------------------------------------------------------------------------------
-class Trainer:
+class Trainer(ClipSource):
     """What the training loop needs: ``nets``, ``optimizers``, ``schedulers``, ``batch``, ``step``."""
 
     loss_names = ("d_g", "g_g", "r")
@@ -147,15 +147,13 @@ class Trainer:
         self.optimizers = {"g": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
                            "d": torch.optim.Adam(self.d_global.parameters(), lr=lr, betas=betas)}
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
-        self._data = None
 
     def batch(self, rng: np.random.Generator) -> dict:
         """``batch`` random training clips, each resampled to 1 + ``length`` frames (§4.1)."""
         from ..data.clips import resample, to_tensor
 
-        if self._data is None:
-            self._data = training_source(self.cfg)
-        clips = [resample(self._data[int(rng.integers(len(self._data)))], self.cfg["length"] + 1)
+        data = self.source()
+        clips = [resample(data[int(rng.integers(len(data)))], self.cfg["length"] + 1)
                  for _ in range(self.cfg["batch"])]
         return {"neutral": torch.stack([to_tensor(c.frames[0]) for c in clips]),
                 "target": torch.stack([to_tensor(c.frames[1:]) for c in clips])}

@@ -30,6 +30,17 @@ def apply_overrides(method: str, cfg: dict, overrides: dict) -> dict:
     return cfg
 
 
+class ClipSource:
+    """For a ``Trainer``: ``source()``, the training clips of ``self.cfg``, opened on first use."""
+
+    _data = None
+
+    def source(self):
+        if self._data is None:
+            self._data = training_source(self.cfg)
+        return self._data
+
+
 def training_source(cfg: dict):
     """Training clips for ``cfg``: synthetic (train split, ``videos`` per expression) or a folder.
 

@@ -41,7 +41,7 @@ from torch import nn
 from .. import EXPRESSIONS, api, losses
 from ..errors import I2VError
 from ..nn import PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
-from .common import apply_overrides, linear_decay, requires_grad, training_source
+from .common import ClipSource, apply_overrides, linear_decay, requires_grad
 
 NAME = "fan"
 
@@ -190,7 +190,7 @@ def landmark_loss(predicted: torch.Tensor, target: torch.Tensor, image_size: int
 # ----------------------------------------------------------------------------------------------
 # Training: networks, optimisers and one step of Eq. 6; the loop lives in i2vlib.train
 # ----------------------------------------------------------------------------------------------
-class Trainer:
+class Trainer(ClipSource):
     """What the training loop needs: ``nets``, ``optimizers``, ``schedulers``, ``batch``, ``step``."""
 
     loss_names = ("d_g", "d_l", "g_g", "g_l", "r", "k", "t")
@@ -208,12 +208,6 @@ class Trainer:
             "d": torch.optim.Adam([*self.d_global.parameters(), *self.d_local.parameters()], lr=lr, betas=betas),
         }
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
-        self._data = None
-
-    def source(self):
-        if self._data is None:
-            self._data = training_source(self.cfg)
-        return self._data
 
     def batch(self, rng: np.random.Generator) -> dict:
         """``batch`` frames from random training clips: (first frame, frame t, a(t), landmarks, mouth mask)."""
