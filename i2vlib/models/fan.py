@@ -244,8 +244,9 @@ class Trainer(ClipSource):
             a3 = torch.cat([a, (a - da).clamp(0, 1), (a + da).clamp(0, 1)]) if w["t"] > 0 else a
             r3 = len(a3) // n
             feats = G.mix([f.repeat(r3, 1, 1, 1) for f in f0], [(a3, [e.repeat(r3, 1, 1, 1) for e in fe])])
-            frames, points = G.decode(feats, landmarks=True)
+            frames, hidden = G.decoder(feats, return_hidden=True)
             v = frames[:n]
+            points = G.landmark_head(hidden[-1][:n], G.image_size) if w["k"] > 0 else None   # only V(a) has K(a)
 
         self._requires_grad(True)
         with autocast():
@@ -262,7 +263,7 @@ class Trainer(ClipSource):
             g_g = losses.gan_g(self.d_global(v))
             g_l = losses.gan_g(self.d_local(v * m), has_mouth) if w["l"] > 0 else zero
             r = losses.l1(v, y)
-            k = landmark_loss(points[:n], batch["landmarks"], G.image_size, batch["has_landmarks"]) \
+            k = landmark_loss(points, batch["landmarks"], G.image_size, batch["has_landmarks"]) \
                 if w["k"] > 0 else zero
             t = temporal_regulariser(v, frames[n:2 * n], frames[2 * n:]) if w["t"] > 0 else zero
             g_loss = w["g"] * g_g + w["l"] * g_l + w["r"] * r + w["k"] * k + w["t"] * t
