@@ -97,7 +97,8 @@ def check_parameters_cell(nb_path: Path, rel: str) -> None:
     nb = nbformat.read(nb_path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not code or "parameters" not in code[0].get("metadata", {}).get("tags", []):
-        raise BuildError(f"{rel}: the first code cell must be tagged 'parameters' (see DESIGN.md)")
+        raise BuildError(f"{rel}: the first code cell must be tagged 'parameters': it holds the chapter's settings, "
+                         "and papermill puts the run's PROFILE in a new cell right after it")
 
 
 def execute(nb_path: Path, rel: str, profile: str) -> None:

@@ -1,12 +1,14 @@
-"""The one generation API shared by every method (DESIGN.md, "One API for all methods").
+"""The one generation API shared by every method.
 
     model = i2vlib.load("run_dir_or_checkpoint")
     frames = model.generate(image, intensities=[0, .25, .5, 1.0], expression="happy")
     frames = model.generate(image, intensities={"happy": [...], "surprise": [...]})  # mixing
 
-A method subclasses :class:`Generator` and implements ``_encode`` (image -> features, run
-once per image and cached) and ``_decode`` (features + one intensity per expression ->
-frames), so moving a slider costs one decoder pass.
+A method subclasses :class:`Model` and implements ``_encode`` (image -> features, run once per
+image and cached) and ``_decode`` (features + one intensity per expression -> frames), so moving
+a slider costs one decoder pass. A method that renders a whole clip at once (a refiner that sees
+every frame, a recurrent baseline) overrides ``_decode_clip`` instead; a one-frame call still
+goes through ``_decode``.
 """
 
 from __future__ import annotations
@@ -21,20 +23,20 @@ from .errors import I2VError
 from .io import as_image
 
 
-def load(path, device: str = "cpu") -> Generator:
-    """The generator saved in a run directory or checkpoint file, ready to ``generate``."""
-    from . import hub
+def load(path, device: str = "cpu") -> Model:
+    """The model saved in a run directory or checkpoint file, ready to ``generate``."""
+    from . import checkpoint
     from .config import resolve_device
     from .models import get_method
 
-    ckpt = hub.read_checkpoint(path)
-    gen = get_method(ckpt["method"]).Generator.from_checkpoint(ckpt, resolve_device(device))
-    gen.step, gen.checkpoint_hash = int(ckpt["step"]), hub.file_hash(ckpt["path"])
-    return gen
+    ckpt = checkpoint.read_checkpoint(path)
+    model = get_method(ckpt["method"]).Model.from_checkpoint(ckpt, resolve_device(device))
+    model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])
+    return model
 
 
 def check_intensities(intensities, expressions, expression=None) -> dict[str, np.ndarray]:
-    """Validate the ``intensities`` argument of :meth:`Generator.generate` as ``{expression: (T,) array}``.
+    """Validate the ``intensities`` argument of :meth:`Model.generate` as ``{expression: (T,) array}``.
 
     A list is one expression (``expression``, or the model's only one); a dict mixes several.
     Values must be finite and in [0, 1]; every list must be non-empty and of the same length.
@@ -91,14 +93,16 @@ def prepare_image(image, size: int) -> np.ndarray:
     return resize(img, (size, size)) if img.shape[0] != size else img
 
 
-class Generator:
-    """Base class of every method's generator. Subclasses set ``method``, ``expressions``,
-    ``image_size``, ``config`` and implement ``_encode`` and ``_decode``."""
+class Model:
+    """Base class of every method's trained model. Subclasses set ``method``, ``expressions``,
+    ``image_size``, ``config`` and implement ``_encode`` and ``_decode`` (or ``_decode_clip``)."""
 
     method: str = "?"
     expressions: tuple[str, ...] = ()
     image_size: int = 64
     batch_size: int = 16
+    mixes: bool = True                   # False: one expression at a time (``single_reason`` says why)
+    single_reason: str = ""
     step: int | None = None              # training steps behind the weights (set by load)
     checkpoint_hash: str | None = None   # sha1 prefix of the checkpoint file (set by load)
 
@@ -108,8 +112,8 @@ class Generator:
         self._cache: OrderedDict = OrderedDict()
 
     @classmethod
-    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Generator:
-        """The generator of a checkpoint read by :func:`i2vlib.hub.read_checkpoint`."""
+    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
+        """The model of a checkpoint read by :func:`i2vlib.checkpoint.read_checkpoint`."""
         raise NotImplementedError
 
     # -- to implement -------------------------------------------------------------------
@@ -146,32 +150,37 @@ class Generator:
         """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1])."""
         from .data.clips import to_uint8
 
+        if not self.mixes and isinstance(intensities, dict) and len(intensities) > 1:
+            raise I2VError(f"{self.single_reason or f'this {self.method} model'} cannot mix expressions "
+                           f"({', '.join(map(str, intensities))})")
         mix = check_intensities(intensities, self.expressions, expression)
         feats = self.features(image, tuple(mix))
-        n = len(next(iter(mix.values())))
-        chunks = []
         with torch.inference_mode():
-            for s in range(0, n, self.batch_size):
-                a = {e: torch.as_tensor(v[s:s + self.batch_size], dtype=torch.float32, device=self.device)
-                     for e, v in mix.items()}
-                chunks.append(self._decode(feats, a))
-        out = torch.cat(chunks).float()
+            a = {e: torch.as_tensor(v, dtype=torch.float32, device=self.device) for e, v in mix.items()}
+            out = self._decode_clip(feats, a).float()
         return out if as_tensor else to_uint8(out)
+
+    def _decode_clip(self, features, a: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A whole clip (T, 3, S, S): by default ``_decode`` on chunks of ``batch_size`` frames."""
+        n = len(next(iter(a.values())))
+        return torch.cat([self._decode(features, {e: v[s:s + self.batch_size] for e, v in a.items()})
+                          for s in range(0, n, self.batch_size)])
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.method} {self.image_size}px "
                 f"expressions={','.join(self.expressions)} device={self.device}>")
 
 
-class NetworkGenerator(Generator):
-    """A generator backed by one trained network ``net``, built from the config by ``network``.
+class NetworkModel(Model):
+    """A model backed by one trained network ``net``, built from the config by ``network``.
 
-    Subclasses set ``method``, ``network`` (the module class) and ``check_config`` (the
-    method's config validation); the checkpoint's ``generator`` weights are loaded into it.
+    Subclasses set ``method``, ``network`` (the module class) and ``default_config`` (the
+    method's config builder, which also upgrades configs written by older versions); the
+    checkpoint's ``generator`` weights are loaded into it.
     """
 
     network: type = torch.nn.Module
-    check_config = staticmethod(dict)
+    default_config = staticmethod(lambda profile, **config: config)
 
     def __init__(self, net: torch.nn.Module, config: dict, device: str = "cpu"):
         super().__init__(config, device)
@@ -180,10 +189,33 @@ class NetworkGenerator(Generator):
         self.image_size = int(config["image_size"])
 
     @classmethod
-    def from_checkpoint(cls, ckpt: dict, device="cpu") -> NetworkGenerator:
-        from .hub import load_weights
+    def from_checkpoint(cls, ckpt: dict, device="cpu") -> NetworkModel:
+        from .checkpoint import load_weights
 
-        cfg = cls.check_config(dict(ckpt["config"]))
+        from .models import full_config
+
+        cfg = full_config(ckpt["config"], where=ckpt.get("path", "checkpoint"))
         net = cls.network(cfg)
         load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))
         return cls(net, cfg, device)
+
+
+class MixingModel(NetworkModel):
+    """A network ``decoder(e0(I) + sum_k a_k residual_k(I))``: AffineGAN (Eq. 3) and Fan et al. (Eq. 7).
+
+    The network provides ``e0``, ``residual(x, expression_index)``, ``mix`` and ``decoder``; the
+    encoders run once per image, a slider step is one ``mix`` and one decoder pass.
+    """
+
+    def _encode(self, x, expressions):
+        index = {e: torch.full((len(x),), self.expressions.index(e), dtype=torch.long, device=x.device)
+                 for e in expressions}
+        return {"f0": self.net.e0(x), "residual": {e: self.net.residual(x, index[e]) for e in expressions}}
+
+    def _mixed(self, feats, a):
+        n = len(next(iter(a.values())))
+        f0 = [f.expand(n, *f.shape[1:]) for f in feats["f0"]]
+        return self.net.mix(f0, [(a[e], feats["residual"][e]) for e in a])
+
+    def _decode(self, feats, a):
+        return self.net.decoder(self._mixed(feats, a))

@@ -1,6 +1,6 @@
 """The ``i2v`` command.
 
-    i2v synth OUT --videos N --size S [--expressions ...] [--profile ...] [--seed K]
+    i2v synth OUT --videos N --size S [--expressions ...] [--curves ...] [--seed K]
     i2v prepare SRC OUT --size S [--landmarks dlib|face-alignment]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
     i2v train METHOD --data synthetic|PATH --profile smoke|book|paper --out RUN_DIR [--resume] [--steps N] [--size S]
@@ -45,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .data.profiles import PROFILES
+    from .data.curves import CURVES
 
     p = _Parser(prog="i2v", description="Facial image-to-video translation: the i2v book's tools.")
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=_positive, default=64, help="frame size in pixels (default 64)")
     s.add_argument("--expressions", nargs="+", default=list(EXPRESSIONS), metavar="NAME",
                    help=f"expressions to write (default: all of {', '.join(EXPRESSIONS)})")
-    s.add_argument("--profile", nargs="+", default=["linear"], metavar="NAME",
-                   help=f"intensity profiles, cycled over the videos ({', '.join(PROFILES)}; default linear)")
+    s.add_argument("--curves", nargs="+", default=["linear"], metavar="NAME",
+                   help=f"intensity curves, cycled over the videos ({', '.join(CURVES)}; default linear)")
+    s.add_argument("--profile", nargs="*", help=argparse.SUPPRESS)  # the old name of --curves: a clear error
     s.add_argument("--splits", nargs="+", default=["train", "test"], metavar="SPLIT",
                    help="identity-disjoint splits to write (train, val, test; default train test)")
     s.add_argument("--frames", nargs=2, type=_positive, default=[8, 32], metavar=("MIN", "MAX"),
@@ -107,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
                                  "or synthetic:K for the neutral face of test identity K")
     g.add_argument("--intensities", nargs="+", type=float, metavar="A",
-                   help="one frame per intensity in [0, 1] (default: 16 values from 0 to 1; the convlstm baseline: its 10)")
+                   help="one frame per intensity in [0, 1] "
+                        "(default: 16 values from 0 to 1; the convlstm baseline: its 10)")
     g.add_argument("--expression", help="expression to render (needed when the model knows several)")
     g.add_argument("--mix", nargs="+", default=[], metavar="EXPR=A,A,...",
                    help="mix expressions instead, e.g. happy=0,0.5,1 surprise=0,0.2,0.4")
@@ -141,14 +143,15 @@ def _positive(text: str) -> int:
 
 
 def _synth(args) -> None:
+    from .data.curves import check_curves
     from .data.folders import write_affinegan
-    from .data.profiles import PROFILES
     from .data.synthetic import SPLITS, SyntheticBenchmark, check_expressions
 
+    if args.profile is not None:
+        raise I2VError("i2v synth takes the intensity curves as --curves (e.g. --curves linear ease); "
+                       "--profile is the run profile of i2v train")
     expressions = check_expressions(args.expressions)
-    for name in args.profile:
-        if name not in PROFILES:
-            raise I2VError(f"unknown intensity profile {name!r}; choose one of {', '.join(PROFILES)}")
+    curves = check_curves(args.curves)
     for split in args.splits:
         if split not in SPLITS:
             raise I2VError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
@@ -158,8 +161,8 @@ def _synth(args) -> None:
     def clips():
         for split in args.splits:
             for expression in expressions:
-                for i in range(args.videos):
-                    yield bench.video(split, i, expression=expression, profiles=tuple(args.profile))
+                for i in range(args.videos):  # video i of each expression follows the i-th curve, in turn
+                    yield bench.video(split, i, expression=expression, curve=curves[i % len(curves)])
 
     start = time.perf_counter()
     root = write_affinegan(args.out, clips(), overwrite=args.overwrite)
@@ -204,7 +207,7 @@ def _options(items) -> dict:
 
 def _train(args) -> None:
     from .config import check_data, profile
-    from .hub import CHECKPOINT
+    from .checkpoint import CHECKPOINT
     from .models import get_method
     from .train import train
 

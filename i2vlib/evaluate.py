@@ -22,6 +22,7 @@ import numpy as np
 
 from . import EXPRESSIONS, __version__, metrics
 from .errors import I2VError
+from .io import to_json
 
 SCORE_KEYS = ("acd_i", "acd_c", "acd_g", "undetected_rate", "landmark_rho", "landmark_error",
               "intensity_rho", "intensity_mae", "expression_accuracy", "l1", "psnr", "ssim")
@@ -45,14 +46,14 @@ DESCRIPTIONS = {
 
 # ---------------------------------------------------------------------------- data
 
-def _synthetic_clips(split, videos, size, seed, expressions, profiles, frames):
+def _synthetic_clips(split, videos, size, seed, expressions, curves, frames):
     from .data.synthetic import SyntheticBenchmark
 
     bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32))
     bench.identities(split)  # validates the split name
     for i in range(videos):
-        clip = bench.video(split, i, expressions=expressions, profiles=profiles)
-        yield clip, bench.identity(int(clip.identity)).curve[clip.expression]
+        clip = bench.video(split, i, expressions=expressions, curves=curves)
+        yield clip, bench.identity(int(clip.identity)).curvature[clip.expression]
 
 
 def _folder_clips(path, split, videos, size, expressions):
@@ -83,10 +84,10 @@ def _folder_clips(path, split, videos, size, expressions):
             clip.frames = np.stack([resize(f, (size, size)) for f in clip.frames])
             clip.landmarks = None if clip.landmarks is None else \
                 (clip.landmarks + 0.5) * np.array([size / w, size / h], np.float32) - 0.5
-        yield clip, _curve_from_meta(clip)
+        yield clip, _curvature_from_meta(clip)
 
 
-def _curve_from_meta(clip):
+def _curvature_from_meta(clip):
     """The response curvature of a clip exported from the synthetic benchmark (else None)."""
     meta = clip.meta or {}
     if meta.get("source") != "synthetic" or "seed" not in meta:
@@ -94,7 +95,7 @@ def _curve_from_meta(clip):
     try:
         from .data.synthetic import make_identity
 
-        return make_identity(int(meta["seed"]), int(clip.identity)).curve[clip.expression]
+        return make_identity(int(meta["seed"]), int(clip.identity)).curvature[clip.expression]
     except (ValueError, KeyError):
         return None
 
@@ -113,12 +114,13 @@ def _is_synthetic_folder(path) -> bool:
 
 
 def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int | None = None, size: int = 64,
-                      seed: int = 0, expressions=EXPRESSIONS, profiles=("linear",), frames=None):
+                      seed: int = 0, expressions=EXPRESSIONS, curves=("linear",), frames=None):
     """The test videos :func:`evaluate` uses, in its order: ``(clip, response curvature or None)`` pairs.
 
     The benchmark: its first ``videos`` (default 10 per expression) videos of ``split``, the
-    expression cycling through ``expressions``. A folder: its clips of ``split`` showing one of
-    ``expressions``, taken in turn from each expression, resized to ``size``.
+    expression cycling through ``expressions``, the intensity curve through ``curves``. A folder:
+    its clips of ``split`` showing one of ``expressions``, taken in turn from each expression,
+    resized to ``size``.
     """
     from .config import check_data
     from .data.synthetic import check_expressions
@@ -127,18 +129,18 @@ def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int 
     expressions = tuple(expressions)
     if data == "synthetic":
         check_expressions(expressions)
-        return _synthetic_clips(split, videos or 10 * len(expressions), size, seed, expressions, tuple(profiles),
+        return _synthetic_clips(split, videos or 10 * len(expressions), size, seed, expressions, tuple(curves),
                                 frames)
     return _folder_clips(data, split, videos, size, expressions)
 
 
 # ---------------------------------------------------------------------------- one video
 
-def score_video(frames, clip, requested, measured, measured_gt, curve=None) -> dict:
+def score_video(frames, clip, requested, measured, measured_gt, curvature=None) -> dict:
     """Every per-video score of ``frames`` (generated, or the ground truth itself for the reference).
 
     ``measured`` / ``measured_gt``: instrument measurements of ``frames`` and of the
-    ground-truth frames; ``curve``: the identity's response curvature (synthetic data) to turn
+    ground-truth frames; ``curvature``: the identity's response curvature (synthetic data) to turn
     a measured visible strength into a measured intensity.
     """
     from .instruments.synthetic import inverse_response, strongest_expression
@@ -152,7 +154,7 @@ def score_video(frames, clip, requested, measured, measured_gt, curve=None) -> d
     if measured.strength is not None and clip.expression in measured.expressions:
         e = measured.expressions.index(clip.expression)
         r = measured.strength[:, e].astype(np.float64)
-        measured_a = r if curve is None else np.where(np.isnan(r), np.nan, inverse_response(r, curve))
+        measured_a = r if curvature is None else np.where(np.isnan(r), np.nan, inverse_response(r, curvature))
         fid = metrics.intensity_fidelity(requested, measured_a)
         out["intensity_rho"], out["intensity_mae"] = fid["rho"], fid["mae"]
         strong = (requested >= 0.5) & measured.face
@@ -192,12 +194,12 @@ def choose_instrument(data: str, instrument: str = "auto"):
 
 
 def evaluate(generator, data: str = "synthetic", split: str = "test", videos: int | None = None,
-             instrument="auto", seed: int = 0, profiles=("linear",), frames: tuple[int, int] | None = None,
+             instrument="auto", seed: int = 0, curves=("linear",), frames: tuple[int, int] | None = None,
              expressions=None, per_video: bool = True, progress: bool = True) -> dict:
     """Render every test video from its neutral frame at the ground-truth intensities and score it.
 
-    ``data``: ``"synthetic"`` (the benchmark; ``seed``, ``profiles`` and ``frames`` choose its
-    videos) or a folder (the AffineGAN layout, CK+, MUG, videos). ``videos``: how many (default:
+    ``data``: ``"synthetic"`` (the benchmark; ``seed``, the intensity ``curves`` and ``frames`` choose
+    its videos) or a folder (the AffineGAN layout, CK+, MUG, videos). ``videos``: how many (default:
     10 per expression on the benchmark, all clips of a folder). ``instrument``: ``auto``,
     ``synthetic``, ``dlib`` or an instrument object. Real data without true intensities uses Fan
     et al.'s position labels t / (T - 1). Returns a JSON-ready dict (NaN and infinity become None):
@@ -223,14 +225,14 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         raise I2VError(f"--videos must be at least 1, got {videos}")
     data = check_data(str(data))
     inst = choose_instrument(data, instrument)
-    source = evaluation_videos(data, split, videos, size, seed, exprs, profiles, frames)
+    source = evaluation_videos(data, split, videos, size, seed, exprs, curves, frames)
 
-    rows, refs, label_kinds, curves, splits = [], [], set(), [], set()
-    for clip, curve in tqdm(source, total=videos or None, desc=f"evaluate {generator.method}", unit="video",
+    rows, refs, label_kinds, curvature_known, splits = [], [], set(), [], set()
+    for clip, curvature in tqdm(source, total=videos or None, desc=f"evaluate {generator.method}", unit="video",
                             disable=not progress):
         kind = "true" if clip.intensity is not None else "position"
         label_kinds.add(kind)
-        curves.append(curve is not None)
+        curvature_known.append(curvature is not None)
         requested = labels(clip, kind)
         out = generator.generate(clip.frames[0], [float(a) for a in requested], expression=clip.expression)
         out = _check_frames(out, len(clip), size, generator)
@@ -239,8 +241,8 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         splits.add(clip.split)
         info = {"video_id": clip.video_id, "expression": clip.expression, "identity": clip.identity,
                 "frames": len(clip), "intensities": requested}
-        rows.append({**info, **score_video(out, clip, requested, m_gen, m_gt, curve)})
-        refs.append({**info, **score_video(clip.frames, clip, requested, m_gt, m_gt, curve)})
+        rows.append({**info, **score_video(out, clip, requested, m_gen, m_gt, curvature)})
+        refs.append({**info, **score_video(clip.frames, clip, requested, m_gt, m_gt, curvature)})
     if not rows:
         raise I2VError(f"no videos to evaluate in {data} (split {split!r})")
 
@@ -252,7 +254,7 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         "intensity_labels": "true" if label_kinds == {"true"} else "position" if label_kinds == {"position"}
         else "mixed",
         "intensity_measure": None if not any(r["measured_intensity"] is not None for r in rows) else
-        "a, from the visible strength and each identity's response curve" if all(curves) else
+        "a, from the visible strength and each identity's response curve" if all(curvature_known) else
         "visible strength (the identities' response curves are unknown)",
         "scores": _aggregate(rows), "reference": _aggregate(refs),
         "per_expression": {},
@@ -295,26 +297,6 @@ def _check_frames(out, t: int, size: int, generator) -> np.ndarray:
     return out
 
 
-def to_json(obj):
-    """Arrays to lists, numpy scalars to Python numbers, NaN and infinity to None (recursively)."""
-    if isinstance(obj, dict):
-        return {str(k): to_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_json(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 def table(results: dict, keys=SCORE_KEYS, reference: bool = True) -> str:
     """A plain-text table of ``{name: evaluate(...) result}`` (one row per method, plus the reference)."""
     rows = [(name, r["scores"]) for name, r in results.items()]
@@ -334,14 +316,15 @@ def table(results: dict, keys=SCORE_KEYS, reference: bool = True) -> str:
 # ---------------------------------------------------------------------------- quick measurements
 # What the chapters measure on any trained generator, besides the full protocol above.
 
-def test_clips(model, profile: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
+def test_clips(model, curve: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
                expressions=None) -> list:
-    """``n`` benchmark videos of unseen test identities, cycling over the model's expressions."""
+    """``n`` benchmark videos of unseen test identities following the intensity ``curve``, cycling over
+    the model's expressions."""
     from .data.synthetic import SyntheticBenchmark
 
     bench = SyntheticBenchmark(model.image_size, seed=seed)
     expressions = tuple(expressions or model.expressions)
-    return [bench.video("test", i, expression=expressions[i % len(expressions)], profile=profile, n_frames=frames)
+    return [bench.video("test", i, expression=expressions[i % len(expressions)], curve=curve, n_frames=frames)
             for i in range(n)]
 
 

@@ -1,12 +1,20 @@
-"""Small file helpers: atomic writes and image reading with clear errors."""
+"""Small shared helpers: atomic writes, JSON conversion, images, loss logs -- all with one-line errors.
+
+Every module that writes a file, converts pixel values or reads a loss log uses these, so
+each rule (what a valid image is, how NaN reaches JSON, where a run keeps its losses)
+lives in one place.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
+import math
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -72,19 +80,85 @@ def _umask() -> int:
 
 
 def write_json(path, obj) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
+    """Write ``obj`` as indented JSON, atomically (converted by :func:`to_json`, so NaN is written as null)."""
+    text = json.dumps(to_json(obj), indent=1, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, default=json_default))
+        tmp.write_text(text)
+
+
+def to_json(obj):
+    """``obj`` in JSON types, recursively: arrays and tuples to lists, numpy scalars to Python ones,
+    paths to strings, mapping keys to strings, NaN and infinity to None. Other objects are returned
+    as they are (``json.dumps`` then rejects what it cannot write)."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_json(obj.tolist())
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
 
 
 def json_default(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    """A ``json.dumps(default=json_default)`` hook: :func:`to_json` for the objects json cannot write itself."""
+    out = to_json(o)
+    if out is o:
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return out
+
+
+# --------------------------------------------------------------------------- images
+
+_FLOAT_TOLERANCE = 1e-3  # floats this far outside [0, 1] are clipped, further is an error
+
+
+def to_numpy(x) -> np.ndarray:
+    """A numpy view of ``x``; torch tensors are detached and moved to the CPU (torch is not imported)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def to_uint8(a: np.ndarray, what: str = "image values") -> np.ndarray:
+    """Pixel values of any shape as uint8: bool, float in [0, 1] or integers in [0, 255], range-checked."""
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if np.issubdtype(a.dtype, np.floating):
+        if a.size and not np.isfinite(a).all():
+            raise I2VError(f"{what} contain NaN or infinite values")
+        if a.size:
+            lo, hi = float(a.min()), float(a.max())
+            if lo < -_FLOAT_TOLERANCE or hi > 1 + _FLOAT_TOLERANCE:
+                hint = " (map [-1, 1] outputs with (x + 1) / 2)" if lo < 0 else ""
+                raise I2VError(f"float {what} must lie in [0, 1]; got values in [{lo:.3g}, {hi:.3g}]{hint}")
+        return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.integer):
+        if a.size:
+            lo, hi = int(a.min()), int(a.max())
+            if lo < 0 or hi > 255:
+                raise I2VError(f"integer {what} must lie in [0, 255]; got values in [{lo}, {hi}]")
+        return a.astype(np.uint8)
+    raise I2VError(f"{what} have unsupported dtype {a.dtype}; expected uint8 or float in [0, 1]")
+
+
+def to_rgb(a: np.ndarray, what: str = "image") -> np.ndarray:
+    """``... x H x W x C`` with C in (1, 3) -> ``... x H x W x 3``; channels-first input gets a hint."""
+    if a.shape[-1] == 1:
+        return np.repeat(a, 3, axis=-1)
+    if a.shape[-1] == 3:
+        return a
+    if a.ndim >= 3 and a.shape[-3] in (1, 3):
+        raise I2VError(f"{what} look channels-first {tuple(a.shape)}; expected channels last (... x H x W x 3)")
+    raise I2VError(f"{what} must have 3 (RGB) channels in the last axis; got shape {tuple(a.shape)}")
 
 
 def read_image(path, gray_to_rgb: bool = True) -> np.ndarray:
@@ -116,19 +190,82 @@ def _pil_format(suffix: str) -> str:
             ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}.get(suffix.lower(), "PNG")
 
 
-def as_image(image) -> np.ndarray:
-    """An image path or array as a contiguous H x W x 3 uint8 array (gray is replicated, alpha dropped)."""
+def as_image(image, what: str = "image", convert: bool = False) -> np.ndarray:
+    """An image path, array or tensor as a contiguous H x W x 3 uint8 array.
+
+    Arrays may be H x W or H x W x 1 (gray, replicated), H x W x 3, or H x W x 4 (alpha
+    dropped, as reading an RGBA file does). Values must be uint8 -- a face detector should
+    not guess a range -- unless ``convert``: then bool, float in [0, 1] and integers in
+    [0, 255] are converted too (model outputs, frames to render). ``what`` names the input
+    in the one-line :class:`I2VError` messages.
+    """
     if isinstance(image, (str, Path)):
         return read_image(image)
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise I2VError(f"expected a uint8 image, got dtype {image.dtype}")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    elif image.ndim == 3 and image.shape[2] in (3, 4):
-        image = image[:, :, :3]
-    elif image.ndim == 3 and image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
+    a = to_numpy(image)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or 0 in a.shape:
+        raise I2VError(f"{what} must be H x W x 3; got shape {tuple(a.shape)}")
+    if a.dtype != np.uint8 and not convert:
+        raise I2VError(f"expected a uint8 {what}, got dtype {a.dtype}")
+    if a.shape[-1] == 4:
+        a = a[..., :3]
+    return np.ascontiguousarray(to_rgb(to_uint8(a, what + " values"), what))
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """An H x W x 3 uint8 image encoded as PNG, in memory."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- loss logs
+
+
+def read_losses(source) -> list[dict]:
+    """A training loss log as a list of dicts, one per logged step, numbers as floats.
+
+    ``source``: a run directory (its ``losses.csv``), a CSV file, a list of dicts (one per
+    step) or a dict of columns. Empty and non-numeric values are left out of their row, so a
+    term not logged at some step is missing there (a plot shows a gap).
+    """
+    if isinstance(source, (str, Path)):
+        with open(_loss_csv(source), newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    elif isinstance(source, Mapping):
+        try:
+            lengths = {len(v) for v in source.values()}
+        except TypeError:
+            raise I2VError("a log given as a dict must map each column to a sequence of values") from None
+        if len(lengths) > 1:
+            raise I2VError("log columns differ in length")
+        rows = [dict(zip(source, values)) for values in zip(*source.values())]
     else:
-        raise I2VError(f"expected an H x W or H x W x 3 image, got shape {tuple(image.shape)}")
-    return np.ascontiguousarray(image)
+        try:
+            rows = [dict(r) for r in source]
+        except (TypeError, ValueError):
+            raise I2VError("a log must be a run directory, a CSV path, a list of dicts or a dict of columns") from None
+    return [{str(k): x for k, v in row.items() if k is not None and (x := _number(v)) is not None} for row in rows]
+
+
+def _loss_csv(source) -> Path:
+    path = Path(source)
+    if path.is_file():
+        return path
+    if (path / "losses.csv").is_file():
+        return path / "losses.csv"
+    raise I2VError(f"no such log file: {path}" if path.suffix.lower() == ".csv" else f"{source} has no losses.csv")
+
+
+def _number(v) -> float | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None

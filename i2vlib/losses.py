@@ -16,7 +16,7 @@ def _per_sample(logits: torch.Tensor, target: float) -> torch.Tensor:
     return loss.flatten(1).mean(1)
 
 
-def _weighted_mean(x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+def weighted_mean(x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
     if weight is None:
         return x.mean()
     weight = weight.to(x.dtype)
@@ -25,12 +25,12 @@ def _weighted_mean(x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor
 
 def gan_d(real_logits: torch.Tensor, fake_logits: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Discriminator loss ``-log D(real) - log(1 - D(fake))``, averaged over samples (``weight``: 0/1 per sample)."""
-    return _weighted_mean(_per_sample(real_logits, 1.0) + _per_sample(fake_logits, 0.0), weight)
+    return weighted_mean(_per_sample(real_logits, 1.0) + _per_sample(fake_logits, 0.0), weight)
 
 
 def gan_g(fake_logits: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Generator loss ``-log D(fake)`` (non-saturating form of ``log(1 - D(fake))``)."""
-    return _weighted_mean(_per_sample(fake_logits, 1.0), weight)
+    return weighted_mean(_per_sample(fake_logits, 1.0), weight)
 
 
 def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -126,6 +126,22 @@ class MLP(nn.Module):
         return self.net(x)
 
 
+def mix(f0: list[torch.Tensor], terms, levels=None) -> list[torch.Tensor]:
+    """``f0 + sum_k a_k f_k`` level by level (AffineGAN Eq. 2, Fan et al. Eq. 7).
+
+    ``terms`` = [(a (N,), f_k), ...] with ``f_k`` a list of level features like ``f0``;
+    ``levels`` (default: every level) are the levels mixed, the others keep ``f0``.
+    """
+    mixed = range(len(f0)) if levels is None else set(levels)
+    out = []
+    for level, f in enumerate(f0):
+        if level in mixed:
+            for a, fk in terms:
+                f = f + a.to(f.dtype).view(-1, 1, 1, 1) * fk[level]
+        out.append(f)
+    return out
+
+
 def init_weights(module: nn.Module, gain: float = 0.02) -> nn.Module:
     """N(0, 0.02) weights and zero biases for convolutions and linear layers (pix2pix/DCGAN)."""
     for m in module.modules():

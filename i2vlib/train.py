@@ -1,7 +1,8 @@
 """The one training loop, shared by every method.
 
-A method supplies a ``Trainer`` (its networks ``nets``, ``optimizers``, ``schedulers``, a
-``batch(rng)`` sampler and one ``step(batch, autocast)``); :func:`train` does the rest:
+A method supplies a ``Trainer`` (a :class:`~i2vlib.models.gan.GANTrainer`: networks ``nets``,
+``optimizers``, ``schedulers``, a ``batch(rng)`` sampler and one ``step(batch, autocast)``);
+:func:`train` does the rest:
 device, seeds, bf16 autocast on CUDA, optional ``torch.compile``, progress, the loss log,
 atomic checkpoints every N steps, resume, and stopping on a non-finite loss.
 
@@ -10,7 +11,7 @@ is saved in every checkpoint, so a resumed run continues exactly as an uninterru
 
 A run directory::
 
-    RUN_DIR/checkpoint.pt   weights, config, optimiser/scheduler/RNG state (i2vlib.hub)
+    RUN_DIR/checkpoint.pt   weights, config, optimiser/scheduler/RNG state (i2vlib.checkpoint)
     RUN_DIR/losses.csv      one row per step: step, seconds, one column per loss term
     RUN_DIR/run.json        method, config, progress, timings (rewritten at every checkpoint)
 """
@@ -28,11 +29,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, hub
-from .config import resolve_device
+from . import __version__
+from . import checkpoint
+from .config import config_hash, resolve_device
 from .errors import I2VError
-from .io import atomic_path, write_json
-from .models import get_method
+from .io import atomic_path, read_losses, write_json  # noqa: F401 (read_losses: the loss log's reader)
+from .models import full_config, get_method
 
 
 class NonFiniteLoss(I2VError):
@@ -48,18 +50,17 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     grow on resume; every other option must match the checkpoint's. Returns ``run.json``.
     """
     method = get_method(config.get("method", "?"))
-    config = method.default_config(config.get("profile", "book"),
-                                   **{k: v for k, v in config.items() if k not in ("method", "profile")})
+    config = full_config(config)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise I2VError(f"--out {out} is a file; give a directory")
-    ckpt_file = out / hub.CHECKPOINT
+    ckpt_file = out / checkpoint.CHECKPOINT
     if ckpt_file.exists() and not resume:
         raise I2VError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if out.exists() and not resume and any(out.iterdir()):
         raise I2VError(f"{out} is not empty; choose a new or empty --out")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(f".{hub.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
+    for stale in out.glob(f".{checkpoint.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
         stale.unlink(missing_ok=True)
 
     device = torch.device(resolve_device(device))
@@ -86,7 +87,7 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     total = config["steps"]
     log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start)
     info = {"method": config["method"], "config": config, "library_version": __version__,
-            "config_hash": hub.config_hash(config), "device": str(device), "steps": total}
+            "config_hash": config_hash(config), "device": str(device), "steps": total}
     last_good = start
     bar = _progress(progress, start, total, config["method"])
     t0 = time.perf_counter() - elapsed
@@ -145,7 +146,7 @@ def _save(trainer, config, step, seconds, path) -> None:
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
-    hub.save_checkpoint(
+    checkpoint.save_checkpoint(
         path, config["method"], config, step,
         weights={k: {n: t.detach().cpu() for n, t in net.state_dict().items()} for k, net in trainer.nets.items()},
         optimizers={k: o.state_dict() for k, o in trainer.optimizers.items()},
@@ -154,17 +155,17 @@ def _save(trainer, config, step, seconds, path) -> None:
 
 
 def _restore(trainer, config, path) -> tuple[int, float]:
-    ckpt = hub.read_checkpoint(path)
+    ckpt = checkpoint.read_checkpoint(path)
     if ckpt["method"] != config["method"]:
         raise I2VError(f"{path} holds a {ckpt['method']} run, not {config['method']}")
-    old = {k: v for k, v in ckpt["config"].items() if k != "steps"}
+    old = {k: v for k, v in full_config(ckpt["config"], where=str(path)).items() if k != "steps"}
     new = json.loads(json.dumps({k: v for k, v in config.items() if k != "steps"}))
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if changed:
         raise I2VError(f"cannot resume {path.parent}: its run used different settings ({', '.join(changed)}); "
                        "choose another --out")
     for k, net in trainer.nets.items():
-        hub.load_weights(net, ckpt["weights"][k], str(path))
+        checkpoint.load_weights(net, ckpt["weights"][k], str(path))
     for k, o in trainer.optimizers.items():
         o.load_state_dict(ckpt["optimizers"][k])
     for k, s in trainer.schedulers.items():
@@ -207,15 +208,6 @@ class _LossLog:
         self.file.close()
 
 
-def read_losses(run_dir) -> list[dict]:
-    """The loss log of a run as a list of dicts (numbers as floats)."""
-    path = Path(run_dir) / "losses.csv"
-    if not path.exists():
-        raise I2VError(f"{run_dir} has no losses.csv")
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
-
-
 def runs_root() -> Path:
     """Where chapters cache trained runs: ``$I2V_REPO_ROOT/_build/runs`` (or ``./_build/runs``)."""
     import os
@@ -224,10 +216,8 @@ def runs_root() -> Path:
 
 
 def _run_dir(config: dict, root=None) -> tuple[dict, Path]:
-    method = get_method(config.get("method", "?"))
-    full = method.default_config(config.get("profile", "book"),
-                                 **{k: v for k, v in config.items() if k not in ("method", "profile")})
-    return full, Path(root or runs_root()) / f"{full['method']}-{hub.config_hash(full)}"
+    full = full_config(config)
+    return full, Path(root or runs_root()) / f"{full['method']}-{config_hash(full)}"
 
 
 def _finished(out: Path) -> bool:

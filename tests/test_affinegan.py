@@ -52,7 +52,7 @@ def test_eq5_recovers_a_planted_intensity_exactly():
 def test_eq5_on_network_codes_recovers_the_mixing_intensity():
     net, _ = _net()
     x = torch.rand(3, 3, 64, 64) * 2 - 1
-    f0, fd = net.e0(x), net.encode_delta(x)
+    f0, fd = net.e0(x), net.residual(x)
     a = torch.tensor([0.1, 0.5, 0.8])
     ft = net.mix(f0, [(a, fd)])                                          # f_t := f0 + a f_delta at every level
     assert torch.allclose(net.infer(f0, ft, fd), a, atol=1e-4)
@@ -61,7 +61,7 @@ def test_eq5_on_network_codes_recovers_the_mixing_intensity():
 def test_bottleneck_mixing_leaves_the_skips_alone():
     net, _ = _net(mix="bottleneck")
     x = torch.rand(1, 3, 64, 64) * 2 - 1
-    f0, fd = net.e0(x), net.encode_delta(x)
+    f0, fd = net.e0(x), net.residual(x)
     m = net.mix(f0, [(torch.tensor([1.0]), fd)])
     assert all(torch.equal(a, b) for a, b in zip(m[:-1], f0[:-1])) and not torch.equal(m[-1], f0[-1])
 
@@ -95,8 +95,8 @@ def test_detached_a_gets_no_gradient_from_the_reconstruction():
         torch.manual_seed(0)
         tr = ag.Trainer(cfg)
         b = tr.batch(np.random.default_rng(0))
-        G = tr.generator
-        f0, fd, ft = G.e0(b["neutral"]), G.encode_delta(b["neutral"]), G.e0(b["target"])
+        G = tr.nets["generator"]
+        f0, fd, ft = G.e0(b["neutral"]), G.residual(b["neutral"]), G.e0(b["target"])
         a = G.infer(f0, ft, fd)
         fake = G.decoder(G.mix(f0, [(a.detach() if detach else a, fd)]))
         gt = torch.autograd.grad(losses.l1(fake, b["target"]), ft[0], allow_unused=True)[0]
@@ -105,7 +105,7 @@ def test_detached_a_gets_no_gradient_from_the_reconstruction():
 
 def _generator(**kw):
     net, cfg = _net(**kw)
-    return ag.Generator(net, cfg)
+    return ag.Model(net, cfg)
 
 
 def test_generate_at_zero_is_the_reconstruction_path_and_shapes():

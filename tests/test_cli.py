@@ -31,7 +31,7 @@ def assert_one_line_error(result, *words):
 def test_synth_writes_the_affinegan_layout_and_reads_back(tmp_path):
     out = tmp_path / "synth"
     r = i2v("synth", out, "--videos", 2, "--size", 64, "--expressions", "happy", "close-eyes",
-            "--profile", "linear", "unordered", "--frames", 6, 9, "--seed", 3)
+            "--curves", "linear", "unordered", "--frames", 6, 9, "--seed", 3)
     assert r.returncode == 0, r.stderr
     assert "wrote 8 videos" in r.stdout
     for expr in ("happy", "close-eyes"):
@@ -45,18 +45,19 @@ def test_synth_writes_the_affinegan_layout_and_reads_back(tmp_path):
                 assert Image.open(frames[0]).size == (64, 64)
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["format"] == "i2v-affinegan" and len(meta["videos"]) == 8
+    assert {v["meta"]["curve"] for v in meta["videos"].values()} == {"linear", "unordered"}
 
     data = read_affinegan(out)
     assert len(data) == 8 and set(data.expressions) == {"happy", "close-eyes"}
     bench = SyntheticBenchmark(size=64, seed=3, frames=(6, 9))
     for clip in data:
         index = int(clip.video_id.split("_v")[1])
-        truth = bench.video(clip.split, index, expression=clip.expression, profiles=("linear", "unordered"))
+        truth = bench.video(clip.split, index, expression=clip.expression, curve=("linear", "unordered")[index % 2])
         np.testing.assert_array_equal(clip.frames, truth.frames)
         np.testing.assert_allclose(clip.intensity, truth.intensity, atol=1e-6)
         np.testing.assert_allclose(clip.landmarks, truth.landmarks, atol=0.006)
         np.testing.assert_array_equal(clip.masks, truth.masks)
-        assert clip.identity == truth.identity
+        assert clip.identity == truth.identity and clip.meta["curve"] == truth.meta["curve"]
 
 
 def test_synth_is_deterministic(tmp_path):
@@ -71,7 +72,8 @@ def test_synth_is_deterministic(tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     (["--expressions", "happy", "smug"], ["unknown expression", "smug"]),
-    (["--profile", "zigzag"], ["unknown intensity profile", "zigzag"]),
+    (["--curves", "zigzag"], ["unknown intensity curve", "zigzag"]),
+    (["--profile", "linear"], ["--curves", "run profile"]),   # the old name of --curves
     (["--splits", "holdout"], ["unknown split", "holdout"]),
     (["--size", "16"], ["at least 32"]),
 ])

@@ -14,7 +14,7 @@ from i2vlib.faces.masks import mouth_mask
 @pytest.fixture(scope="module")
 def source():
     bench = SyntheticBenchmark(size=64, seed=0, n_identities=100, frames=(10, 14))
-    return SyntheticVideos(bench, "train", 6, expressions=("happy", "surprise"), profiles=("linear", "periodic"))
+    return SyntheticVideos(bench, "train", 6, expressions=("happy", "surprise"), curves=("linear", "periodic"))
 
 
 def test_flip_permutation_is_an_involution_that_mirrors_a_symmetric_face():
@@ -57,7 +57,7 @@ def test_pairs(source):
 
 
 def test_position_labels_are_fan_labels_and_differ_from_truth_on_periodic_videos(source):
-    periodic = next(c for c in source if c.meta["profile"] == "periodic")
+    periodic = next(c for c in source if c.meta["curve"] == "periodic")
     pos = labels(periodic, "position")
     np.testing.assert_allclose(pos, np.arange(len(periodic)) / (len(periodic) - 1))
     assert np.abs(pos - labels(periodic, "true")).max() > 0.3

@@ -9,7 +9,7 @@ import torch
 import i2vlib
 from i2vlib import I2VError
 from i2vlib.data.synthetic import SyntheticBenchmark
-from i2vlib.models import baselines as bl
+from i2vlib.models import convlstm as bl
 from i2vlib.nn import ConvLSTMCell
 from i2vlib.train import train
 
@@ -63,12 +63,12 @@ def test_one_training_step_moves_every_network_and_reports_finite_losses():
     b = tr.batch(np.random.default_rng(0))
     assert b["neutral"].shape == (2, 3, 64, 64) and b["target"].shape == (2, 10, 3, 64, 64)
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in tr.nets.items()}
-    lstm = [p.detach().clone() for p in tr.generator.lstm.parameters()]
+    lstm = [p.detach().clone() for p in tr.nets["generator"].lstm.parameters()]
     out = tr.step(b)
     assert set(out) == set(tr.loss_names) and all(torch.isfinite(v) for v in out.values())
     for k, net in tr.nets.items():
         assert any(not torch.equal(a, p) for a, p in zip(before[k], net.parameters())), k
-    assert all(not torch.equal(a, p) for a, p in zip(lstm, tr.generator.lstm.parameters()))  # the ConvLSTM learns
+    assert all(not torch.equal(a, p) for a, p in zip(lstm, tr.nets["generator"].lstm.parameters()))  # the ConvLSTM learns
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ def _model(**kw):
     net, cfg = _net(**kw)
     for p in net.parameters():  # untrained but not trivial: residual encoders that really differ
         p.data.add_(0.05 * torch.randn_like(p))
-    return fan.Generator(net, cfg)
+    return fan.Model(net, cfg)
 
 
 def _face(k=0):
@@ -142,14 +142,14 @@ def test_a_zero_weight_removes_its_term_fig4_ablations(off):
     name = {"l": "g_l", "k": "k", "t": "t"}[off]
     assert out[name] == 0 and out["r"] > 0
     if off == "l":
-        before = {k: v.clone() for k, v in tr.d_local.state_dict().items()}
+        before = {k: v.clone() for k, v in tr.nets["d_local"].state_dict().items()}
         tr.step(tr.batch(np.random.default_rng(2)))
-        assert all(torch.equal(before[k], v) for k, v in tr.d_local.state_dict().items())   # D_l never trains
+        assert all(torch.equal(before[k], v) for k, v in tr.nets["d_local"].state_dict().items())   # D_l never trains
 
 
 def test_position_labels_follow_the_frame_index():
     tr = fan.Trainer(fan.default_config("smoke"))
-    clips = tr.source()
+    clips = tr.sampler().source
     b = tr.batch(np.random.default_rng(3))
     for i in range(len(b["a"])):
         clip = next(c for c in (clips[j] for j in range(len(clips))) if np.array_equal(
@@ -195,7 +195,7 @@ def test_cli_trains_and_generates_a_mix(tmp_path):
 
 
 def test_training_videos_are_registered_by_default_and_jitter_brings_head_motion_back():
-    from i2vlib.models.common import training_source
+    from i2vlib.data.sampling import training_source
 
     def wobble(cfg):
         clip = training_source(cfg)[0]

@@ -27,7 +27,7 @@ def make_clip(i, expression="happy", split="train", t=4, landmarks=True, masks=F
     return Clip(frames=rng.integers(0, 256, (t, H, W, 3), dtype=np.uint8), expression=expression,
                 identity=f"id{i % 2}", video_id=f"v{i}", split=split, landmarks=lm,
                 intensity=np.linspace(0, 1, t, dtype=np.float32) if landmarks else None,
-                masks=rng.random((t, H, W)) > 0.5 if masks else None, meta=meta or {"profile": "linear", "i": i}, **kw)
+                masks=rng.random((t, H, W)) > 0.5 if masks else None, meta=meta or {"curve": "linear", "i": i}, **kw)
 
 
 def save(path, array):
@@ -53,7 +53,7 @@ def test_affinegan_round_trip(tmp_path):
     assert patch.dtype == np.uint8 and set(np.unique(patch)) <= {0, 255}
 
     meta = json.loads((root / "metadata.json").read_text())
-    assert meta["format"] == "i2v-affinegan" and meta["version"] == 1
+    assert meta["format"] == "i2v-affinegan" and meta["version"] == 2
     entry = meta["videos"]["happy/test/v1"]
     assert entry["identity"] == "id1" and entry["frames"] == ["0000", "0001", "0002", "0003"]
     assert np.shape(entry["landmarks"]) == (4, 68, 2) and len(entry["intensity"]) == 4
@@ -68,7 +68,7 @@ def test_affinegan_round_trip(tmp_path):
         assert (r.expression, r.split, r.identity, r.frame_names) == (c.expression, c.split, c.identity,
                                                                        c.frame_names)
         np.testing.assert_array_equal(r.frames, c.frames)
-        assert r.meta["profile"] == "linear" and r.meta["i"] == c.meta["i"]
+        assert r.meta["curve"] == "linear" and r.meta["i"] == c.meta["i"]
         if c.landmarks is None:
             assert r.landmarks is None and r.intensity is None and r.masks is None
             continue
@@ -86,6 +86,24 @@ def test_affinegan_round_trip(tmp_path):
     assert small.frames.shape == (4, 16, 16, 3) and small.masks.shape == (4, 16, 16)
     np.testing.assert_allclose(small.landmarks[..., 0], (clips[2].landmarks[..., 0] + 0.5) * 16 / W - 0.5,
                                atol=0.01)
+
+
+def test_version_1_metadata_reads_the_old_profile_key_as_the_intensity_curve(tmp_path):
+    # Version 1 (before the rename) stored a synthetic video's intensity curve as meta["profile"].
+    root = write_affinegan(tmp_path / "old", [make_clip(0, meta={"curve": "ease", "source": "synthetic"}),
+                                              make_clip(1, meta={"i": 1})])
+    path = root / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["version"] = 1
+    meta["videos"]["happy/train/v0"]["meta"] = {"profile": "ease", "source": "synthetic"}
+    path.write_text(json.dumps(meta))
+    got = {c.video_id: c.meta for c in read_affinegan(root)}
+    assert got["v0"]["curve"] == "ease" and "profile" not in got["v0"] and got["v0"]["source"] == "synthetic"
+    assert got["v1"]["i"] == 1 and "curve" not in got["v1"]
+    # Version 2 keeps whatever "profile" a writer put in meta: only version 1 used it for the curve.
+    meta["version"] = 2
+    path.write_text(json.dumps(meta))
+    assert read_affinegan(root)[0].meta["profile"] == "ease" and "curve" not in read_affinegan(root)[0].meta
 
 
 def test_existing_root_and_overwrite(tmp_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from i2vlib import EXPRESSIONS, I2VError
-from i2vlib.data.profiles import PROFILES, intensity_profile
-from i2vlib.data.synthetic import Pose, SyntheticBenchmark, response
+from i2vlib.data.curves import CURVES, intensity_curve
+from i2vlib.data.synthetic import Pose, SyntheticBenchmark, draw_face, response
 from i2vlib.faces.masks import mouth_mask
 
 
@@ -34,12 +34,12 @@ def test_splits_are_identity_disjoint_and_cover_everyone(bench):
 
 
 def test_video_ground_truth_shapes(bench):
-    clip = bench.video("val", 0, expression="surprise", profile="periodic", n_frames=12)
+    clip = bench.video("val", 0, expression="surprise", curve="periodic", n_frames=12)
     assert clip.frames.shape == (12, 64, 64, 3) and clip.frames.dtype == np.uint8
     assert clip.landmarks.shape == (12, 68, 2)
     assert clip.masks.shape == (12, 64, 64) and clip.masks.dtype == bool
     assert clip.intensity.shape == (12,) and clip.intensity[0] == 0
-    assert clip.expression == "surprise" and clip.meta["profile"] == "periodic"
+    assert clip.expression == "surprise" and clip.meta["curve"] == "periodic"
     assert (clip.landmarks > 0).all() and (clip.landmarks < 63).all()
 
 
@@ -51,6 +51,10 @@ def test_renders_at_every_size_with_landmarks_in_proportion(bench, size):
     _, lm64 = bench.frame(5, {"happy": 0.5})
     # Same face at every size: landmarks scale with the image (pixel centres at integers).
     np.testing.assert_allclose((lm + 0.5) / size, (lm64 + 0.5) / 64, atol=1e-6)
+    # frame() is draw_face() for the benchmark's size
+    drawn, drawn_lm = draw_face(b.identity(5), {"happy": 0.5}, size)
+    np.testing.assert_array_equal(drawn, image)
+    np.testing.assert_array_equal(drawn_lm, lm)
 
 
 def test_mouth_opening_grows_with_intensity_in_landmarks_and_pixels(bench):
@@ -112,18 +116,18 @@ def test_mixing_two_expressions_differs_from_each_alone(bench):
         assert np.abs(mix.astype(int) - alone).mean() > 0.5
 
 
-def test_intensity_profiles():
+def test_intensity_curves():
     rng = np.random.default_rng(0)
-    for name in PROFILES:
-        a = intensity_profile(name, 16, rng)
+    for name in CURVES:
+        a = intensity_curve(name, 16, rng)
         assert a.shape == (16,) and a[0] == 0 and a.min() >= 0 and a.max() <= 1, name
-    assert np.all(np.diff(intensity_profile("linear", 9)) > 0)
-    assert np.all(np.diff(intensity_profile("ease", 9)) > 0)
-    assert intensity_profile("incomplete", 9, rng).max() < 0.81
-    periodic = intensity_profile("periodic", 24, rng)
+    assert np.all(np.diff(intensity_curve("linear", 9)) > 0)
+    assert np.all(np.diff(intensity_curve("ease", 9)) > 0)
+    assert intensity_curve("incomplete", 9, rng).max() < 0.81
+    periodic = intensity_curve("periodic", 24, rng)
     assert (np.diff(periodic) < 0).any() and periodic.max() > 0.9
-    unordered = intensity_profile("unordered", 12, rng)
-    np.testing.assert_allclose(np.sort(unordered), intensity_profile("linear", 12), atol=1e-6)
+    unordered = intensity_curve("unordered", 12, rng)
+    np.testing.assert_allclose(np.sort(unordered), intensity_curve("linear", 12), atol=1e-6)
     assert not np.all(np.diff(unordered) > 0)
 
 
@@ -137,11 +141,15 @@ def test_response_is_monotone_from_0_to_1():
 def test_bad_input_is_a_clear_error(bench):
     with pytest.raises(I2VError, match="unknown expression 'smirk'"):
         bench.frame(0, {"smirk": 0.5})
-    with pytest.raises(I2VError, match="unknown intensity profile"):
-        bench.video("train", 0, profile="zigzag")
+    with pytest.raises(I2VError, match="unknown intensity curve 'zigzag'"):
+        bench.video("train", 0, curve="zigzag")
+    with pytest.raises(I2VError, match="unknown intensity curve 'zigzag'"):
+        bench.video("train", 0, curves=("linear", "zigzag"))
+    with pytest.raises(I2VError, match="unknown intensity curve 'zigzag'"):
+        intensity_curve("zigzag", 8)
     with pytest.raises(I2VError, match="unknown split"):
         bench.video("holdout", 0)
     with pytest.raises(I2VError, match="at least 32"):
         SyntheticBenchmark(size=16)
     with pytest.raises(I2VError, match="at least 2 frames"):
-        intensity_profile("linear", 1)
+        intensity_curve("linear", 1)

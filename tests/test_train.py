@@ -13,7 +13,8 @@ import pytest
 import torch
 
 import i2vlib
-from i2vlib import I2VError, hub
+from i2vlib import I2VError
+from i2vlib import checkpoint as hub
 from i2vlib.models import affinegan as ag
 from i2vlib.train import NonFiniteLoss, cached_run, read_losses, train
 

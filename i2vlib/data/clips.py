@@ -19,6 +19,7 @@ import torch
 
 from .. import EXPRESSIONS
 from ..errors import I2VError
+from .curves import check_curves
 from .synthetic import SyntheticBenchmark, check_expressions
 from .types import Clip
 
@@ -31,12 +32,16 @@ FLIP_68 = np.array(
 
 
 class SyntheticVideos:
-    """The first ``n`` videos of a split of the benchmark, as a sequence of clips (rendered once, cached)."""
+    """The first ``n`` videos of a split of the benchmark, as a sequence of clips (rendered once, cached).
+
+    The expression of video ``i`` cycles through ``expressions``, its intensity curve through
+    ``curves`` (names from :data:`~.curves.CURVES`).
+    """
 
     def __init__(self, bench: SyntheticBenchmark, split: str, n: int, expressions=EXPRESSIONS,
-                 profiles=("linear",), cache: int = 4096):
+                 curves=("linear",), cache: int = 4096):
         self.bench, self.split, self.n = bench, split, n
-        self.expressions, self.profiles = check_expressions(expressions), tuple(profiles)
+        self.expressions, self.curves = check_expressions(expressions), check_curves(curves)
         bench.identities(split)  # validates the split name
         self._cache: OrderedDict[int, Clip] = OrderedDict()
         self._cache_size = cache
@@ -49,7 +54,7 @@ class SyntheticVideos:
             raise IndexError(i)
         i %= self.n
         if i not in self._cache:
-            self._cache[i] = self.bench.video(self.split, i, expressions=self.expressions, profiles=self.profiles)
+            self._cache[i] = self.bench.video(self.split, i, expressions=self.expressions, curves=self.curves)
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(i)

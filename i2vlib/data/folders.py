@@ -25,7 +25,8 @@ from ..errors import I2VError
 from ..io import IMAGE_SUFFIXES, atomic_dir, json_default, read_image
 from .types import Clip
 
-FORMAT, VERSION = "i2v-affinegan", 1
+# Version 2 names a synthetic video's intensity curve meta["curve"]; version 1 called it meta["profile"].
+FORMAT, VERSION = "i2v-affinegan", 2
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".gif", ".webm", ".mkv", ".m4v")
 UNLABELLED = "unlabelled"
 CKPLUS_EMOTIONS = {0: "neutral", 1: "anger", 2: "contempt", 3: "disgust", 4: "fear",
@@ -92,7 +93,9 @@ class ClipRef:
     def load(self, size: int | None = None) -> Clip:
         """Read the frames (and masks, landmarks) into a :class:`Clip`; ``size`` resizes to size x size."""
         if isinstance(self.frames, Path):
-            frames = _read_video(self.frames, self.max_frames)
+            from ..render.export import read_video
+
+            frames = read_video(self.frames, self.max_frames)
             names = [f"{t:04d}" for t in range(len(frames))]
         else:
             frames = _stack([read_image(p) for p in self.frames], self.frames)
@@ -126,27 +129,6 @@ def _stack(frames: list[np.ndarray], paths) -> np.ndarray:
     if len(shapes) > 1:
         raise I2VError(f"the frames of {Path(paths[0]).parent} differ in size: {sorted(shapes)}")
     return np.stack(frames)
-
-
-def _read_video(path: Path, max_frames: int | None = None) -> np.ndarray:
-    import imageio.v3 as iio
-
-    from ..io import as_image
-
-    frames = []
-    try:
-        for frame in iio.imiter(path):
-            frames.append(as_image(np.asarray(frame, dtype=np.uint8)))
-            if max_frames and len(frames) >= max_frames:
-                break
-    except I2VError:
-        raise
-    except Exception as e:  # imageio raises many types, with ffmpeg's log attached
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise I2VError(f"cannot read video {path}: {type(e).__name__}: {first}") from None
-    if not frames:
-        raise I2VError(f"video {path} has no frames")
-    return _stack(frames, [path])
 
 
 class FolderDataset(Sequence):
@@ -300,6 +282,8 @@ def read_affinegan(root, split: str | None = None, expressions=None, size: int |
     Frames may be gray or RGB, any size (``size`` resizes them to size x size), named in
     any order that sorts naturally (``img_2`` before ``img_10``); the first is the neutral.
     Without ``metadata.json`` landmarks and intensities are None and identity = video id.
+    Files written before version 2 keep a synthetic video's intensity curve under
+    ``meta["profile"]``; it is read as ``meta["curve"]``.
     """
     root = _existing_dir(root)
     videos = _read_metadata(root)
@@ -318,6 +302,7 @@ def read_affinegan(root, split: str | None = None, expressions=None, size: int |
 
 
 def _read_metadata(root: Path) -> dict:
+    """The ``videos`` entries of ``root/metadata.json`` (``{}`` without one), upgraded to :data:`VERSION`."""
     path = root / "metadata.json"
     if not path.is_file():
         return {}
@@ -327,7 +312,20 @@ def _read_metadata(root: Path) -> dict:
         raise I2VError(f"cannot read {path}: {type(e).__name__}: {e}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("videos"), dict):
         raise I2VError(f"{path} is not an {FORMAT} metadata file")
-    return data["videos"]
+    videos, version = data["videos"], data.get("version", 1)
+    if not isinstance(version, int) or version < 2:
+        videos = {key: _upgrade_v1(entry) for key, entry in videos.items()}
+    return videos
+
+
+def _upgrade_v1(entry):
+    """A version-1 video entry with its ``meta["profile"]`` (the intensity curve) renamed ``meta["curve"]``."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("meta"), dict):
+        return entry
+    meta = dict(entry["meta"])
+    if "profile" in meta and "curve" not in meta:
+        meta["curve"] = meta.pop("profile")
+    return dict(entry, meta=meta)
 
 
 def _affinegan_ref(expression, split, vid_dir: Path, frames: list[Path], videos: dict) -> ClipRef:

@@ -4,8 +4,8 @@ The licensed datasets of the papers (CK+, CK++, MUG, Cheeks&Eyes) cannot ship, s
 book's default data is drawn here. Each identity is a random face shape
 (:mod:`face_shape`) and look (:mod:`face_paint`); each of the seven expressions is a
 recipe of action units whose strength follows a non-linear, identity-specific response
-to the intensity ``a`` in [0, 1]; each video follows an intensity profile
-(:mod:`profiles`) with a little head jitter. Every frame comes with its 68 landmarks,
+to the intensity ``a`` in [0, 1]; each video follows an intensity curve
+(:mod:`curves`) with a little head jitter. Every frame comes with its 68 landmarks,
 its true intensity, expression and identity, so claims the papers could only argue
 ("the inferred intensity tracks the true one") can be measured.
 
@@ -25,7 +25,7 @@ from .. import EXPRESSIONS
 from ..errors import I2VError
 from ..faces.masks import mouth_mask
 from . import face_paint, face_shape
-from .profiles import PROFILES, intensity_profile
+from .curves import check_curves, intensity_curve
 from .types import Clip
 
 SPLITS = ("train", "val", "test")
@@ -63,7 +63,7 @@ class Identity:
     shape: dict
     look: dict
     gain: dict   # action -> multiplier of its peak strength (0.75-1.25)
-    curve: dict  # expression -> curvature k of the response r(a)
+    curvature: dict  # expression -> curvature k of the response r(a)
 
     @property
     def split(self) -> str:
@@ -85,7 +85,7 @@ def actions(identity: Identity, intensities: dict) -> dict:
     """Action-unit strengths for a mix of expressions {name: a} (the sum of their recipes)."""
     act = face_shape.neutral_actions()
     for name, a in intensities.items():
-        r = float(response(min(max(float(a), 0.0), 1.0), identity.curve[name]))
+        r = float(response(min(max(float(a), 0.0), 1.0), identity.curvature[name]))
         for unit, weight, onset, full in RECIPES[name]:
             ramp = min(max((r - onset) / (full - onset), 0.0), 1.0)
             act[unit] += weight * identity.gain[unit] * ramp
@@ -100,7 +100,7 @@ def make_identity(seed: int, index: int) -> Identity:
         shape=face_shape.sample_shape(rng),
         look=face_paint.sample_look(rng),
         gain={a: float(rng.uniform(0.75, 1.25)) for a in face_shape.ACTIONS},
-        curve={e: float(rng.uniform(-1.5, 2.0)) for e in RECIPES},
+        curvature={e: float(rng.uniform(-1.5, 2.0)) for e in RECIPES},
     )
 
 
@@ -122,7 +122,7 @@ class Pose:
         return lambda p: np.asarray(p) @ m.T + t
 
 
-def render(identity: Identity, intensities: dict, size: int = 64, pose: Pose | None = None,
+def draw_face(identity: Identity, intensities: dict, size: int = 64, pose: Pose | None = None,
            rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One frame of ``identity`` showing the mix ``{expression: a}``.
 
@@ -182,34 +182,35 @@ class SyntheticBenchmark:
         """(image, landmarks) of one identity (index or Identity) for a mix {expression: a}."""
         if not isinstance(identity, Identity):
             identity = self.identity(identity)
-        return render(identity, intensities, self.size, pose, rng)
+        return draw_face(identity, intensities, self.size, pose, rng)
 
-    def video(self, split: str, index: int, expression: str | None = None, profile: str | None = None,
-              n_frames: int | None = None, expressions=EXPRESSIONS, profiles=("linear",)) -> Clip:
+    def video(self, split: str, index: int, expression: str | None = None, curve: str | None = None,
+              n_frames: int | None = None, expressions=EXPRESSIONS, curves=("linear",)) -> Clip:
         """Video ``index`` of a split. Unless given, the expression cycles through ``expressions``,
-        the profile through ``profiles``; identity and length are drawn from the seed."""
+        the intensity curve (:data:`~.curves.CURVES`) through ``curves``; identity and length are
+        drawn from the seed."""
         expressions = check_expressions(expressions)
         expression = expression or expressions[index % len(expressions)]
         check_expressions([expression])
-        profile = profile or profiles[(index // len(expressions)) % len(profiles)]
-        if profile not in PROFILES:
-            raise I2VError(f"unknown intensity profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        curves = check_curves(curves)
+        curve = curve or curves[(index // len(expressions)) % len(curves)]
+        check_curves([curve])
         rng = np.random.default_rng([self.seed, SPLITS.index(split) if split in SPLITS else 9,
                                      EXPRESSIONS.index(expression), index])
         ids = self.identities(split)
         ident = self.identity(ids[rng.integers(len(ids))])
         n = n_frames or int(rng.integers(self.frames[0], self.frames[1] + 1))
-        a = intensity_profile(profile, n, rng)
+        a = intensity_curve(curve, n, rng)
         poses = jitter_track(n, rng, self.jitter) if self.jitter else [Pose()] * n
         noise_rng = rng if self.noise else None
-        frames, lms = zip(*(render(ident, {expression: float(a_t)}, self.size, p, noise_rng)
+        frames, lms = zip(*(draw_face(ident, {expression: float(a_t)}, self.size, p, noise_rng)
                             for a_t, p in zip(a, poses)))
         lms = np.stack(lms)
         return Clip(
             frames=np.stack(frames), expression=expression, identity=f"{ident.index:05d}",
             video_id=f"id{ident.index:05d}_v{index:04d}", split=split, landmarks=lms, intensity=a,
             masks=np.stack([mouth_mask(lm, (self.size, self.size)) for lm in lms]),
-            meta={"profile": profile, "source": "synthetic", "seed": self.seed, "size": self.size},
+            meta={"curve": curve, "source": "synthetic", "seed": self.seed, "size": self.size},
         )
 
     def videos(self, split: str, n: int, **kwargs):

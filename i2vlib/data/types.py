@@ -16,7 +16,7 @@ class Clip:
     ``intensity``   T float32 true expression intensity in [0, 1], or None (unknown for real data).
     ``masks``       T x H x W bool mouth masks (convex hull of landmarks 48-67), or None.
     ``frame_names`` file stems of the frames on disk (or ``"%04d" % t``).
-    ``meta``        anything else: profile name, crop box, source path, mixed intensities...
+    ``meta``        anything else: intensity-curve name, crop box, source path, mixed intensities...
     """
 
     frames: np.ndarray

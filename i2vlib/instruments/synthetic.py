@@ -7,9 +7,9 @@ resized to 64 px for the networks; landmarks are mapped back to the frames' pixe
 
 Intensity: a face shows how *strong* an expression looks, its visible strength ``r`` (the
 benchmark's response ``r = r_k(a)``), read against the same person's neutral face; it does
-not show the intensity ``a`` that was asked for: the person's response curve ``k`` is invisible. On the benchmark the
-curve of each identity is known, so :func:`inverse_response` turns a measured ``r`` into
-a measured ``a``.
+not show the intensity ``a`` that was asked for: the curvature ``k`` of the person's response
+is invisible. On the benchmark each identity's curvature is known, so :func:`inverse_response`
+turns a measured ``r`` into a measured ``a``.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import EXPRESSIONS
-from ..data.synthetic import Pose, SyntheticBenchmark, render, response
+from ..data.synthetic import Pose, SyntheticBenchmark, draw_face, response
 from .nets import SIZE, build, n_parameters
 from .synthetic import SyntheticInstrument, inverse_response, save_weights, strongest_expression
 
@@ -58,9 +58,9 @@ def random_view(ident, rng: np.random.Generator, a: float | None = None) -> dict
     e = EXPRESSIONS[rng.integers(len(EXPRESSIONS))]
     if a is None:
         a = 0.0 if rng.random() < 0.1 else float(rng.uniform(0, 1))
-    image, lm = render(ident, {e: a}, SIZE, random_pose(rng), rng)
+    image, lm = draw_face(ident, {e: a}, SIZE, random_pose(rng), rng)
     strength = np.zeros(len(EXPRESSIONS), np.float32)
-    strength[EXPRESSIONS.index(e)] = float(response(a, ident.curve[e]))
+    strength[EXPRESSIONS.index(e)] = float(response(a, ident.curvature[e]))
     return {"image": image, "landmarks": lm, "strength": strength, "expression": e, "a": a}
 
 
@@ -249,7 +249,7 @@ def assess(instrument, videos: int = 70, triplets: int = 1000, negatives: int = 
         ok = m.face
         lm_err.extend(np.linalg.norm(m.landmarks[ok] - clip.landmarks[ok], axis=-1).mean(axis=-1))
         e = EXPRESSIONS.index(clip.expression)
-        k = bench.identity(int(clip.identity)).curve[clip.expression]
+        k = bench.identity(int(clip.identity)).curvature[clip.expression]
         r_true = response(clip.intensity, k)
         st_err.extend(np.abs(m.strength[ok, e] - r_true[ok]))
         a_err.extend(np.abs(inverse_response(m.strength[ok, e], k) - clip.intensity[ok]))

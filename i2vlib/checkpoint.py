@@ -91,9 +91,3 @@ def file_hash(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:12]
-
-
-def config_hash(config: dict) -> str:
-    """A short, stable hash of a configuration (the key of cached runs)."""
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]

@@ -1,6 +1,6 @@
-"""Intensity profiles: how the true expression intensity evolves over a video.
+"""Intensity curves: how the true expression intensity evolves over a video.
 
-Every profile starts at the neutral face (a = 0) and stays in [0, 1]:
+Every curve starts at the neutral face (a = 0) and stays in [0, 1]:
 
 ``linear``      rises at constant speed to the peak, a_t = t / (T - 1)
 ``ease``        rises slowly, fast, then slowly again (smoothstep)
@@ -11,6 +11,10 @@ Every profile starts at the neutral face (a = 0) and stays in [0, 1]:
 Fan et al. label frame t of T by its position, a = (t - 1)/(T - 1) (1-based t); that
 label is right only for ``linear``. AffineGAN's claim is that its inferred intensity
 stays right for the others (its Fig. 7d); the benchmark knows the truth and can check.
+
+(Not to be confused with a *run profile*, :data:`i2vlib.config.PROFILES`, which sets a
+run's budget, nor with an identity's *response curvature*, which maps ``a`` to how
+strongly the face shows it.)
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ import numpy as np
 
 from ..errors import I2VError
 
-PROFILES = ("linear", "ease", "incomplete", "periodic", "unordered")
+CURVES = ("linear", "ease", "incomplete", "periodic", "unordered")
 
 
-def intensity_profile(name: str, n_frames: int, rng: np.random.Generator | None = None) -> np.ndarray:
-    """True intensities (``n_frames`` floats in [0, 1], first = 0) of a video with profile ``name``."""
-    if name not in PROFILES:
-        raise I2VError(f"unknown intensity profile {name!r}; choose one of {', '.join(PROFILES)}")
+def check_curves(names) -> tuple[str, ...]:
+    """Validate intensity-curve names against :data:`CURVES`."""
+    names = tuple(names)
+    bad = [n for n in names if n not in CURVES]
+    if bad or not names:
+        raise I2VError(f"unknown intensity curve {', '.join(map(repr, bad)) or '(none given)'}; "
+                       f"choose one of {', '.join(CURVES)}")
+    return names
+
+
+def intensity_curve(name: str, n_frames: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """True intensities (``n_frames`` floats in [0, 1], first = 0) of a video following curve ``name``."""
+    check_curves([name])
     if n_frames < 2:
         raise I2VError(f"a video needs at least 2 frames, got {n_frames}")
     rng = rng if rng is not None else np.random.default_rng(0)

@@ -1,0 +1,157 @@
+"""The one sampler layer: every trainer draws its batches here.
+
+A *source* is a sequence of :class:`~.types.Clip` (synthetic videos or a folder). A
+:class:`Sampler` draws examples from it with a ``numpy.random.Generator`` (the training loop
+seeds one per step, so a batch depends only on (seed, step)):
+
+``pairs``   (neutral, target) frame pairs, optionally with the target's intensity label, Fan et
+            al.'s label triplet (a - da, a, a + da) of Eq. 5, and its landmarks;
+``clips``   fixed-length clips, uniformly resampled (ConvLSTM; a refiner);
+``jumps``   (frame t, frame t + k) pairs with random t and k (FRGAN's G_M, §3.2).
+
+With ``augment=True`` every example gets the clip-consistent random crop and flip of
+:class:`~.clips.ClipTransform`, drawn once per clip, so that its frames, landmarks and masks
+move together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..errors import I2VError
+from .clips import ClipTransform, labels, resample, to_tensor
+
+
+def training_source(cfg: dict):
+    """Training clips for a method config: synthetic (train split, ``videos`` per expression) or a folder."""
+    from ..config import check_data
+
+    data = check_data(cfg["data"])
+    if data == "synthetic":
+        from .clips import SyntheticVideos
+        from .synthetic import SyntheticBenchmark
+
+        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]),
+                                   jitter=float(cfg["jitter"]))
+        return SyntheticVideos(bench, "train", cfg["videos"] * len(cfg["expressions"]),
+                               expressions=cfg["expressions"], curves=cfg["train_curves"])
+    from .folders import open_dataset
+
+    ds = open_dataset(data, size=cfg["image_size"])
+    have = set(ds.expressions)
+    missing = [e for e in cfg["expressions"] if e not in have]
+    if missing:
+        raise I2VError(f"{data} has no videos of {', '.join(missing)} (it has {', '.join(sorted(have)) or 'none'})")
+    ds = ds.filter(split="train" if "train" in ds.splits else None, expressions=cfg["expressions"])
+    if len(ds) == 0:
+        raise I2VError(f"{data} has no training videos")
+    return WithMasks(ds)
+
+
+class WithMasks:
+    """Clips of a folder, with mouth masks from the landmarks where the folder has none."""
+
+    def __init__(self, ds):
+        self.ds = ds
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        from ..faces.masks import mouth_mask
+
+        clip = self.ds[i]
+        if clip.masks is None and clip.landmarks is not None:
+            h, w = clip.frames.shape[1:3]
+            clip = replace(clip, masks=np.stack([mouth_mask(lm, (h, w)) for lm in clip.landmarks]))
+        return clip
+
+
+class Sampler:
+    """Batches of training examples from the clips of ``source``.
+
+    ``expressions`` maps each clip's expression to the index the batch carries (``expression``).
+    """
+
+    def __init__(self, source, expressions, augment: bool = False):
+        if len(source) == 0:
+            raise I2VError("the data source has no clips")
+        self.source, self.expressions = source, list(expressions)
+        self.transform = None
+        if augment:
+            self.transform = ClipTransform(source[0].size[0])
+
+    def clip(self, rng: np.random.Generator):
+        """One random clip (cropped and flipped when augmenting)."""
+        clip = self.source[int(rng.integers(len(self.source)))]
+        return self.transform(clip, rng) if self.transform else clip
+
+    def pairs(self, rng: np.random.Generator, n: int, first: int = 1, label: str | None = None,
+              delta_a: float | None = None, landmarks: bool = False) -> dict:
+        """``n`` (neutral, target) pairs: the clip's frame 0 and a random frame t >= ``first``.
+
+        Keys: ``neutral``, ``target``, ``mask`` (the target's mouth, zeros if unknown), ``expression``;
+        with ``label`` (``"true"`` or ``"position"``) also ``a``, the target's intensity, and with
+        ``delta_a`` the triplet ``a_minus``, ``a_plus`` = a -+ delta_a clipped to [0, 1] (Fan et al. Eq. 5);
+        with ``landmarks`` also ``landmarks`` (N, 68, 2) and ``has_landmarks``.
+        """
+        rows = {k: [] for k in ("neutral", "target", "mask", "expression", "a", "landmarks", "has_landmarks")}
+        for _ in range(n):
+            clip = self.clip(rng)
+            t = int(rng.integers(first, len(clip)))
+            rows["neutral"].append(to_tensor(clip.frames[0]))
+            rows["target"].append(to_tensor(clip.frames[t]))
+            m = clip.masks[t] if clip.masks is not None else np.zeros(clip.frames.shape[1:3], bool)
+            rows["mask"].append(torch.from_numpy(np.asarray(m)).float()[None])
+            rows["expression"].append(self.expressions.index(clip.expression))
+            if label:
+                rows["a"].append(float(labels(clip, label)[t]))
+            if landmarks:
+                lm = clip.landmarks[t] if clip.landmarks is not None else np.zeros((68, 2))
+                rows["landmarks"].append(torch.as_tensor(np.asarray(lm), dtype=torch.float32))
+                rows["has_landmarks"].append(clip.landmarks is not None)
+        batch = {k: torch.stack(rows[k]) for k in ("neutral", "target", "mask")}
+        batch["expression"] = torch.tensor(rows["expression"])
+        if label:
+            batch["a"] = torch.tensor(rows["a"])
+            if delta_a is not None:
+                batch["a_minus"] = (batch["a"] - delta_a).clamp(0, 1)
+                batch["a_plus"] = (batch["a"] + delta_a).clamp(0, 1)
+        if landmarks:
+            batch["landmarks"] = torch.stack(rows["landmarks"])
+            batch["has_landmarks"] = torch.tensor(rows["has_landmarks"])
+        return batch
+
+    def clips(self, rng: np.random.Generator, n: int, length: int) -> dict:
+        """``n`` clips resampled to ``length`` frames: ``neutral`` (frame 0) and ``target`` (frames 1 ...)."""
+        picked = [resample(self.clip(rng), length) for _ in range(n)]
+        return {"neutral": torch.stack([to_tensor(c.frames[0]) for c in picked]),
+                "target": torch.stack([to_tensor(c.frames[1:]) for c in picked]),
+                "expression": torch.tensor([self.expressions.index(c.expression) for c in picked])}
+
+    def jumps(self, rng: np.random.Generator, n: int, max_k: int | None = None) -> dict:
+        """``n`` pairs (frame t, frame t + k) with random t and k >= 1 (``k <= max_k``): ``source``,
+        ``target``, their indices ``t`` and ``k``, and the landmarks of both when the clip has them."""
+        rows = {k: [] for k in ("source", "target", "t", "k", "source_landmarks", "target_landmarks")}
+        for _ in range(n):
+            clip = self.clip(rng)
+            if len(clip) < 2:
+                raise I2VError(f"clip {clip.video_id} has {len(clip)} frame(s); a jump needs at least 2")
+            k = int(rng.integers(1, min(len(clip) - 1, max_k or len(clip)) + 1))
+            t = int(rng.integers(0, len(clip) - k))
+            rows["source"].append(to_tensor(clip.frames[t]))
+            rows["target"].append(to_tensor(clip.frames[t + k]))
+            rows["t"].append(t)
+            rows["k"].append(k)
+            if clip.landmarks is not None:
+                rows["source_landmarks"].append(torch.as_tensor(clip.landmarks[t], dtype=torch.float32))
+                rows["target_landmarks"].append(torch.as_tensor(clip.landmarks[t + k], dtype=torch.float32))
+        batch = {"source": torch.stack(rows["source"]), "target": torch.stack(rows["target"]),
+                 "t": torch.tensor(rows["t"]), "k": torch.tensor(rows["k"])}
+        if len(rows["source_landmarks"]) == n:
+            batch["source_landmarks"] = torch.stack(rows["source_landmarks"])
+            batch["target_landmarks"] = torch.stack(rows["target_landmarks"])
+        return batch

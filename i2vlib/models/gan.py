@@ -1,0 +1,191 @@
+"""The GAN trainer base every method builds on.
+
+A method declares
+
+* its config: ``options`` (its own options and loss ``weights``), ``choices`` (allowed values),
+  ``profile_changes`` (where its budget differs from :data:`i2vlib.config.PROFILES`) and ``check``;
+* its networks: ``build()`` returns them by name; ``critics`` names the discriminators;
+* its data: ``sample(rng)`` returns one batch (through :class:`i2vlib.data.sampling.Sampler`);
+* its losses: ``forward(batch)`` runs the generator once, ``d_terms(batch, out)`` and
+  ``g_terms(batch, out)`` return named loss terms as zero-argument functions; ``d_losses`` and
+  ``g_losses`` map each name to its weight key and its equation in the paper.
+
+The base does the rest: weights (a weight of 0 removes the term *and its computation*), the
+critics frozen during the generator's half, Adam optimisers with pix2pix's linear decay,
+``critic_steps`` critic updates per generator update, autocast, ``torch.compile``, and stages:
+a net listed in ``frozen`` gets no optimiser (a later stage trains on an earlier one's output).
+The training loop (:mod:`i2vlib.train`) owns checkpoints, resume, logs and progress.
+
+One step::
+
+    out = forward(batch)                                   # generator, once
+    critics learn:   sum_i w_i * d_term_i   (critic_steps times, on out detached)
+    generators learn: sum_j w_j * g_term_j  (critics frozen)
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import check_training, training_config
+
+
+class GANTrainer:
+    """Base of a method's ``Trainer``: what :func:`i2vlib.train.train` needs (``nets``, ``optimizers``,
+    ``schedulers``, ``loss_names``, ``batch``, ``step``, ``compile``)."""
+
+    name = "?"
+    options: dict = {}
+    choices: dict = {}
+    profile_changes: dict = {}
+    critics: tuple[str, ...] = ()
+    frozen: tuple[str, ...] = ()
+    d_losses: dict[str, tuple[str, str]] = {}   # term -> (weight key, equation)
+    g_losses: dict[str, tuple[str, str]] = {}
+    monitors: tuple[str, ...] = ()               # logged values that are not losses
+
+    # -- config -------------------------------------------------------------------------
+    @classmethod
+    def default_config(cls, profile: str = "book", **overrides) -> dict:
+        """The full configuration of a run: the paper's settings plus the profile's budget."""
+        return cls.check_config(training_config(cls.name, profile, cls.options, cls.profile_changes, overrides))
+
+    @classmethod
+    def check_config(cls, cfg: dict) -> dict:
+        """Shared checks (:func:`i2vlib.config.check_training`), then the method's :meth:`check`."""
+        return cls.check(check_training(cfg, cls.choices))
+
+    @classmethod
+    def check(cls, cfg: dict) -> dict:
+        return cfg
+
+    # -- to implement -------------------------------------------------------------------
+    def build(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator) -> dict:
+        raise NotImplementedError
+
+    def forward(self, batch: dict) -> dict:
+        raise NotImplementedError
+
+    def d_terms(self, batch: dict, out: dict) -> dict:
+        return {}
+
+    def g_terms(self, batch: dict, out: dict) -> dict:
+        raise NotImplementedError
+
+    def monitor(self, batch: dict, out: dict) -> dict:
+        return {}
+
+    # -- the base -----------------------------------------------------------------------
+    def __init__(self, cfg: dict):
+        self.cfg = self.check_config(dict(cfg))
+        self.nets = nn.ModuleDict(self.build())
+        for name in self.frozen:
+            self.nets[name].requires_grad_(False).eval()
+        lr, betas = self.cfg["lr"], tuple(self.cfg["betas"])
+        generators = [k for k in self.nets if k not in self.critics and k not in self.frozen]
+        groups = {"g": generators, "d": list(self.critics)}
+        self.optimizers = {k: torch.optim.Adam([p for n in names for p in self.nets[n].parameters()], lr=lr,
+                                               betas=betas) for k, names in groups.items() if names}
+        self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
+        self._sampler = None
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        return (*self.d_losses, *self.g_losses, *self.monitors)
+
+    def weight(self, key: str) -> float:
+        """The weight of loss ``key`` in the config (terms with weight 0 are never computed)."""
+        return float(self.cfg["weights"][key])
+
+    def uses(self, term: str) -> bool:
+        """Whether loss term ``term`` is computed (its weight is not 0)."""
+        key = (self.d_losses.get(term) or self.g_losses[term])[0]
+        return self.weight(key) > 0
+
+    def sampler(self):
+        """The :class:`~i2vlib.data.sampling.Sampler` over this config's training clips, opened on first use."""
+        if self._sampler is None:
+            from ..data.sampling import Sampler, training_source
+
+            self._sampler = Sampler(training_source(self.cfg), self.cfg["expressions"], self.cfg["augment"])
+        return self._sampler
+
+    def batch(self, rng: np.random.Generator) -> dict:
+        return self.sample(rng)
+
+    def step(self, batch: dict, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+        """One GAN step: the critics' half (``critic_steps`` times), then the generators' half."""
+        with autocast():
+            out = self.forward(batch)
+        values = {}
+        if self.d_losses:
+            self._critics_learn(True)
+            for _ in range(int(self.cfg["critic_steps"])):
+                with autocast():
+                    values.update(self._update("d", self.d_losses, self.d_terms(batch, out)))
+            self._critics_learn(False)
+        with autocast():
+            values.update(self._update("g", self.g_losses, self.g_terms(batch, out)))
+        for s in self.schedulers.values():
+            s.step()
+        values.update(self.monitor(batch, out))
+        return values
+
+    def _update(self, group: str, declared: dict, terms: dict) -> dict:
+        values, total = {}, None
+        for name, (key, _) in declared.items():
+            w = self.weight(key)
+            if w == 0:
+                values[name] = torch.zeros(())
+                continue
+            values[name] = terms[name]()
+            total = w * values[name] if total is None else total + w * values[name]
+        if total is not None:
+            opt = self.optimizers[group]
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+        return values
+
+    def _critics_learn(self, flag: bool) -> None:
+        for name in self.critics:
+            self.nets[name].requires_grad_(flag)
+
+    def compile(self) -> None:
+        """``torch.compile`` every part of the generators (their parts are called one by one in training)."""
+        for name, net in self.nets.items():
+            if name not in self.critics:
+                for part in _parts(net):
+                    part.compile()
+
+    @classmethod
+    def loss_table(cls) -> list[dict]:
+        """The loss terms as rows (half, term, weight key, equation): what the chapters print."""
+        return [{"half": half, "term": term, "weight": key, "equation": eq}
+                for half, declared in (("critics", cls.d_losses), ("generator", cls.g_losses))
+                for term, (key, eq) in declared.items()]
+
+
+def _parts(net: nn.Module):
+    for child in net.children():
+        if isinstance(child, (nn.ModuleDict, nn.ModuleList)):
+            yield from _parts(child)
+        else:
+            yield child
+
+
+def linear_decay(optimizers: dict, steps: int, decay_from: float) -> dict:
+    """Constant learning rate, then linear decay to 0 over the last ``1 - decay_from`` of the steps (pix2pix)."""
+    start = int(decay_from * steps)
+
+    def factor(s: int) -> float:
+        return 1.0 if s < start else max(0.0, (steps - s) / max(1, steps - start))
+
+    return {k: torch.optim.lr_scheduler.LambdaLR(o, factor) for k, o in optimizers.items()}

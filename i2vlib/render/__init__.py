@@ -1,0 +1,51 @@
+"""Rendering and export: grids, GIF/MP4/PNG files with a JSON sidecar, animations, scrubbers.
+
+Frames everywhere are ``T x H x W x 3`` uint8 arrays. Every function here also accepts a
+list of ``H x W x 3`` arrays, float arrays in ``[0, 1]``, integer arrays in ``[0, 255]`` and
+one-channel frames (``T x H x W x 1``), and converts them with :func:`as_frames`.
+Anything else (an empty sequence, frames of different sizes, NaN, channels-first
+tensors) is an :class:`~i2vlib.errors.I2VError` with a one-line message.
+
+One module per concern, all names re-exported here (``from i2vlib import render``):
+
+* :mod:`.frames` -- :func:`as_frames`, :func:`intensity_labels`.
+* :mod:`.export` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
+  a JSON sidecar, written atomically), :func:`read_video`, :func:`sidecar_path`,
+  :func:`read_sidecar`, :func:`download_link`.
+* :mod:`.grid` -- :func:`frame_grid`: labelled contact sheets with Pillow.
+* :mod:`.figures` -- matplotlib: :func:`show_frames`, :func:`animation`,
+  :func:`to_jshtml` (plays with no kernel), :func:`plot_losses` (training curves).
+* :mod:`.scrub` -- :func:`scrubber` / :class:`Scrubber`: a static HTML+JS intensity
+  slider that works with no kernel (the published book).
+* :mod:`.widgets` -- :func:`live_slider` / :func:`live_mixer`: ipywidgets sliders that
+  call the model (readers with a kernel).
+
+matplotlib, ipywidgets and imageio-ffmpeg are imported only by the functions that need
+them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplotlib).
+"""
+
+from .export import download_link, read_sidecar, read_video, save_video, sidecar_path
+from .figures import animation, plot_losses, show_frames, to_jshtml
+from .frames import as_frames, intensity_labels
+from .grid import frame_grid
+from .scrub import Scrubber, scrubber
+from .widgets import live_mixer, live_slider
+
+__all__ = [
+    "as_frames",
+    "save_video",
+    "read_video",
+    "sidecar_path",
+    "read_sidecar",
+    "download_link",
+    "frame_grid",
+    "intensity_labels",
+    "show_frames",
+    "animation",
+    "to_jshtml",
+    "Scrubber",
+    "scrubber",
+    "live_slider",
+    "live_mixer",
+    "plot_losses",
+]

@@ -1,0 +1,153 @@
+"""matplotlib figures: a row of frames, an animation that plays with no kernel, training curves.
+
+matplotlib is imported inside each function, so importing :mod:`i2vlib.render` stays cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import I2VError
+from ..io import read_losses
+from .frames import as_frames, check_fps, frame_labels
+
+
+def show_frames(frames, intensities=None, title=None, labels=None):
+    """A matplotlib figure of one row of frames, each titled with its intensity.
+
+    The figure is closed in pyplot and returned, so a notebook shows it exactly once when
+    it is a cell's last value (or via ``display(fig)``), and ``fig.savefig`` works.
+    """
+    import matplotlib.pyplot as plt
+
+    frames = as_frames(frames)
+    t, h, w = frames.shape[:3]
+    names = frame_labels(t, intensities, labels) if (intensities is not None or labels is not None) else None
+    cell = min(1.4, 16.0 / t)  # inches per frame; the whole row stays <= 16 in wide
+    fig, axes = plt.subplots(1, t, figsize=(cell * t, cell * h / w + (0.5 if title else 0.3)), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        ax.imshow(frames[i], interpolation="nearest")
+        ax.set_axis_off()
+        if names:
+            ax.set_title(names[i], fontsize=8)
+    if title:
+        fig.suptitle(str(title), fontsize=10)
+    fig.tight_layout(pad=0.3)
+    plt.close(fig)
+    return fig
+
+
+def animation(frames, fps: float = 8, labels=None, intensities=None, scale: int | None = None):
+    """A matplotlib ``FuncAnimation`` of the frames (closed, so no static copy shows).
+
+    ``labels`` (or ``intensities``, shown as ``"a = 0.25"``) are drawn above the frame.
+    Frames are drawn at ``scale`` x their size (default: about 192 px wide), small enough
+    that :func:`to_jshtml` output stays light.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    frames = as_frames(frames)
+    t, h, w = frames.shape[:3]
+    check_fps(fps)
+    names = frame_labels(t, intensities, labels) if (intensities is not None or labels is not None) else None
+    k = int(scale) if scale else max(1, int(round(192 / w)))
+    dpi = 100
+    band = 18 if names else 0  # px for the label
+    fig = plt.figure(figsize=(w * k / dpi, (h * k + band) / dpi), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, h * k / (h * k + band)))
+    ax.set_axis_off()
+    im = ax.imshow(frames[0], interpolation="nearest")
+    text = fig.text(0.5, 1 - band / 2 / (h * k + band), names[0] if names else "",
+                    ha="center", va="center", fontsize=9)
+
+    def update(i):
+        im.set_data(frames[i])
+        if names:
+            text.set_text(names[i])
+        return im, text
+
+    anim = FuncAnimation(fig, update, frames=t, interval=1000.0 / fps, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def to_jshtml(frames, fps: float = 8, labels=None, intensities=None):
+    """An ``IPython.display.HTML`` animation with play controls that needs no kernel."""
+    from IPython.display import HTML
+
+    anim = animation(frames, fps=fps, labels=labels, intensities=intensities)
+    return HTML(anim.to_jshtml(fps=fps, default_mode="loop"))
+
+
+_NOT_LOSSES = {"step", "epoch", "time", "elapsed", "wall", "wall_s", "seconds", "lr", "iteration", "it"}
+
+
+def plot_losses(log, keys=None, smooth: float = 0.0, separate: bool = False, logy: bool = False, title=None):
+    """Plot training curves; returns the (pyplot-closed) matplotlib figure.
+
+    ``log``: anything :func:`i2vlib.io.read_losses` reads -- a run directory, a CSV path, a
+    list of dicts (one per logged step) or a dict of columns -- with a ``step`` column (the
+    row number is used when there is none). ``keys``: the columns to plot (default: every
+    numeric column except step/epoch/time/lr). Missing values are gaps. ``smooth`` in
+    [0, 1) draws an exponential moving average over the faint raw curve;
+    ``separate=True`` gives each key its own axes (losses of very different scales);
+    ``logy`` uses a log y axis.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = read_losses(log)
+    if not rows:
+        raise I2VError("the log has no rows")
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    if not 0 <= float(smooth) < 1:
+        raise I2VError(f"smooth must be in [0, 1); got {smooth}")
+    table = {c: np.array([r.get(c, np.nan) for r in rows], float) for c in cols}
+    steps = table["step"] if "step" in table else np.arange(len(rows), dtype=float)
+    if keys is None:
+        keys = [c for c in cols if c.lower() not in _NOT_LOSSES and np.isfinite(table[c]).any()]
+        if not keys:
+            raise I2VError(f"the log has no numeric loss columns (columns: {', '.join(cols)})")
+    else:
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        missing = [k for k in keys if k not in table]
+        if missing:
+            raise I2VError(f"the log has no column {missing[0]!r} (columns: {', '.join(cols)})")
+
+    n = len(keys)
+    if separate:
+        ncols = min(3, n)
+        nrows = -(-n // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False)
+        axes_for = [axes.flat[i] for i in range(n)]
+        for ax in list(axes.flat)[n:]:
+            ax.set_axis_off()
+    else:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        axes_for = [ax] * n
+    for key, ax in zip(keys, axes_for):
+        y = table[key]
+        ok = np.isfinite(y) & np.isfinite(steps)
+        x, y = steps[ok], y[ok]
+        if smooth > 0 and len(y):
+            ema, acc = np.empty_like(y), 0.0
+            for i, v in enumerate(y):  # bias-corrected, so the start does not lag
+                acc = smooth * acc + (1 - smooth) * v
+                ema[i] = acc / (1 - smooth ** (i + 1))
+            (line,) = ax.plot(x, ema, label=key, lw=1.5)
+            ax.plot(x, y, color=line.get_color(), alpha=0.25, lw=0.8)
+        else:
+            ax.plot(x, y, label=key, lw=1.2)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        if separate:
+            ax.set_title(key, fontsize=9)
+        ax.grid(alpha=0.3)
+    if not separate and n > 1:
+        axes_for[0].legend(fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(str(title), fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

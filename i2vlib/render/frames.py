@@ -1,0 +1,112 @@
+"""Frames as ``T x H x W x 3`` uint8 arrays, and the labels drawn under or above them."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import I2VError
+from ..io import as_image, to_numpy, to_rgb, to_uint8
+
+
+def as_frames(frames, what: str = "frames") -> np.ndarray:
+    """Return ``frames`` as a contiguous ``T x H x W x 3`` uint8 array (T >= 1).
+
+    Accepts such an array (uint8, float in [0, 1], int in [0, 255], one or three
+    channels) or a non-empty list of images of one size (anything
+    :func:`i2vlib.io.as_image` converts with ``convert=True``).
+    """
+    not_frames = f"{what} must be a T x H x W x 3 array or a list of images; got {type(frames).__name__}"
+    if isinstance(frames, (str, bytes, Path)) or frames is None:
+        raise I2VError(not_frames)
+    if isinstance(frames, np.ndarray) or hasattr(frames, "detach"):
+        a = to_numpy(frames)
+        if a.ndim == 3 and a.shape[-1] == 3:
+            raise I2VError(f"{what} must be T x H x W x 3; got one image of shape {tuple(a.shape)} (wrap it in a list)")
+        if a.ndim != 4:
+            raise I2VError(f"{what} must be T x H x W x 3; got shape {tuple(a.shape)}")
+        if a.shape[0] == 0:
+            raise I2VError(f"{what} are empty (no frames)")
+        if 0 in a.shape[1:3]:
+            raise I2VError(f"{what} have an empty frame size {tuple(a.shape)}")
+        return np.ascontiguousarray(to_rgb(to_uint8(a, what), what))
+    try:
+        items = list(frames)
+    except TypeError:
+        raise I2VError(not_frames) from None
+    if not items:
+        raise I2VError(f"{what} are empty (no frames)")
+    images = [as_image(x, f"frame {i}", convert=True) for i, x in enumerate(items)]
+    h, w = images[0].shape[:2]
+    for i, im in enumerate(images):
+        if im.shape[:2] != (h, w):
+            raise I2VError(f"{what} differ in size: frame {i} is {im.shape[0]}x{im.shape[1]}, "
+                           f"frame 0 is {h}x{w} (H x W)")
+    return np.stack(images)
+
+
+def check_fps(fps) -> float:
+    """``fps`` if it is a positive finite number, else an :class:`I2VError`."""
+    if not isinstance(fps, numbers.Real) or not math.isfinite(fps) or fps <= 0:
+        raise I2VError(f"fps must be a positive number; got {fps!r}")
+    return fps
+
+
+def _fmt_value(v) -> str:
+    return f"{float(v):.2f}" if isinstance(v, numbers.Real) else str(v)
+
+
+def _per_frame_intensities(intensities, n: int | None = None) -> list:
+    """A list with one entry per frame: numbers, or dicts for mixing.
+
+    Accepts a sequence of numbers (or dicts), or a dict of sequences
+    (``{"happy": [...], "surprise": [...]}``, the mixing form of ``generate``).
+    """
+    if isinstance(intensities, Mapping):
+        names = list(intensities)
+        cols = [list(np.ravel(to_numpy(intensities[k]))) for k in names]
+        if len({len(c) for c in cols}) > 1:
+            raise I2VError(f"intensities for {', '.join(names)} differ in length")
+        items = [dict(zip(names, vals)) for vals in zip(*cols)]
+    else:
+        if isinstance(intensities, (str, bytes)):
+            raise I2VError("intensities must be a list of numbers")
+        if isinstance(intensities, np.ndarray) or hasattr(intensities, "detach"):
+            intensities = list(np.ravel(to_numpy(intensities)))
+        try:
+            items = list(intensities)
+        except TypeError:
+            raise I2VError(f"intensities must be a list of numbers; got {type(intensities).__name__}") from None
+    if n is not None and len(items) != n:
+        raise I2VError(f"got {len(items)} intensities for {n} frames")
+    return items
+
+
+def _intensity_label(v, name: str, sep: str) -> str:
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}{sep}{_fmt_value(x)}" for k, x in v.items())
+    return f"{name}{sep}{_fmt_value(v)}"
+
+
+def intensity_labels(intensities, name: str = "a") -> list[str]:
+    """Compact labels for grids: ``[0, .25] -> ["a=0.00", "a=0.25"]``.
+
+    A dict of lists (mixing) gives ``"happy=0.50, surprise=0.20"`` per frame.
+    """
+    return [_intensity_label(v, name, "=") for v in _per_frame_intensities(intensities)]
+
+
+def frame_labels(n: int, intensities=None, labels=None, name: str = "a") -> list[str]:
+    """Labels for n frames: explicit ``labels``, else ``"a = 0.25"``, else ``"frame 1 / n"``."""
+    if labels is not None:
+        labels = [str(x) for x in labels]
+        if len(labels) != n:
+            raise I2VError(f"got {len(labels)} labels for {n} frames")
+        return labels
+    if intensities is not None:
+        return [_intensity_label(v, name, " = ") for v in _per_frame_intensities(intensities, n)]
+    return [f"frame {i + 1} / {n}" for i in range(n)]

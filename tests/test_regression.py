@@ -1,0 +1,83 @@
+"""Refactors change no result: fixed-seed smoke runs and checkpoints recorded with i2vlib 0.1.0
+(before the GAN trainer base, the sampler layer and the config path) are reproduced.
+
+``data/regression/smoke-losses.json`` and ``smoke-runs.npz``: 20-step smoke runs (seed 3) of every
+method and multi-expression variant, their loss logs and the frames their models generate.
+``data/regression/*-0.1.0.pt``: tiny checkpoints (32 px, 2 steps) as 0.1.0 wrote them, and
+``frames-0.1.0.npz`` what they generated then.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import i2vlib
+from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.train import read_losses, train
+
+DATA = Path(__file__).parent / "data" / "regression"
+CASES = {
+    "affinegan": {"method": "affinegan", "expressions": ["happy"]},
+    "affinegan-multi": {"method": "affinegan", "expressions": ["happy", "anger"]},
+    "fan": {"method": "fan", "expressions": ["happy"]},
+    "fan-joint": {"method": "fan", "expressions": ["happy", "anger"]},
+    "convlstm": {"method": "convlstm", "expressions": ["happy"]},
+}
+CONVLSTM_A = list(np.round(np.linspace(0.1, 1.0, 10), 6))
+
+
+@pytest.fixture
+def one_thread():
+    """The recordings were made with one torch thread; kernels may block differently with more."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _render(model, face, name, expressions):
+    a = CONVLSTM_A if name.startswith("convlstm") else [0.0, 0.5, 1.0]
+    if len(expressions) > 1:
+        return model.generate(face, {"happy": a, "anger": a[::-1]}, as_tensor=True).numpy()
+    return model.generate(face, a, as_tensor=True).numpy()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_smoke_run_reproduces_the_recorded_losses_and_frames(name, tmp_path, one_thread):
+    recorded = json.loads((DATA / "smoke-losses.json").read_text())[name]
+    frames = np.load(DATA / "smoke-runs.npz")
+    case = CASES[name]
+    train(dict(case, profile="smoke", steps=20, checkpoint_every=20, seed=3), tmp_path / "run", progress=False)
+    rows = read_losses(tmp_path / "run")
+    assert len(rows) == len(recorded) == 20
+    for got, want in zip(rows, recorded):
+        assert set(want) <= set(got)
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-5, abs=1e-5), (name, int(want["step"]), key)
+    face = SyntheticBenchmark(64, seed=0).video("test", 0).frames[0]
+    x = _render(i2vlib.load(tmp_path / "run"), face, name, case["expressions"])
+    np.testing.assert_allclose(x[:, :, 24:40, 24:40], frames[f"{name}/crop"], rtol=0, atol=1e-5)
+    as_uint8 = np.clip(np.round((x + 1) * 127.5), 0, 255).astype(np.uint8)
+    assert np.abs(as_uint8.astype(int) - frames[f"{name}/uint8"]).max() <= 1
+
+
+@pytest.mark.parametrize("method", ["affinegan", "fan", "convlstm"])
+def test_checkpoints_of_0_1_0_still_load_and_generate_the_same_frames(method, one_thread):
+    face = SyntheticBenchmark(32, seed=0).video("test", 0).frames[0]
+    model = i2vlib.load(DATA / f"{method}-0.1.0.pt")
+    want = np.load(DATA / "frames-0.1.0.npz")[method]
+    a = CONVLSTM_A if method == "convlstm" else [0.0, 1.0]
+    np.testing.assert_allclose(model.generate(face, a, as_tensor=True).numpy(), want, rtol=0, atol=1e-5)
+    assert "train_curves" in model.config and "train_profiles" not in model.config
+
+
+def test_a_checkpoint_whose_config_no_longer_fits_is_one_line_with_how_to_retrain(tmp_path):
+    ckpt = torch.load(DATA / "fan-0.1.0.pt", weights_only=True)
+    ckpt["config"]["colour"] = "red"          # an option no version of the code knows
+    torch.save(ckpt, tmp_path / "odd.pt")
+    with pytest.raises(i2vlib.I2VError, match=r"another version of i2vlib.*retrain it with `i2v train fan") as e:
+        i2vlib.load(tmp_path / "odd.pt")
+    assert "\n" not in str(e.value)

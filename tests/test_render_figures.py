@@ -1,0 +1,89 @@
+"""Tests for i2vlib.render.grid and .figures: contact sheets, matplotlib figures and animations, loss plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sample_frames import disc_frames
+
+from i2vlib import render as R
+from i2vlib.errors import I2VError
+
+
+def test_frame_grid_shapes_and_labels():
+    videos = [disc_frames(5, 32, 32) for _ in range(7)]
+    plain = R.frame_grid(videos, pad=2)
+    assert plain.dtype == np.uint8
+    assert plain.shape == (2 + 7 * 34, 2 + 5 * 34, 3)
+    assert np.array_equal(plain[2:34, 2:34], videos[0][0])
+
+    labels = R.intensity_labels([0, .25, .5, .75, 1])
+    assert labels == ["a=0.00", "a=0.25", "a=0.50", "a=0.75", "a=1.00"]
+    grid = R.frame_grid(videos, row_labels=[f"expr{i}" for i in range(7)], col_labels=labels, pad=2)
+    assert grid.shape[0] > plain.shape[0] and grid.shape[1] > plain.shape[1]
+    top, left = grid.shape[0] - plain.shape[0], grid.shape[1] - plain.shape[1]
+    assert np.array_equal(grid[top:, left:], plain)  # the cells sit below/right of the labels
+    assert (grid[:top] < 128).any() and (grid[:, :left] < 128).any()  # some ink was drawn
+
+    one_row = R.frame_grid(disc_frames(3, 16, 20), col_labels=["a", "b", "c"])
+    assert one_row.shape[1] == 2 + 3 * 22
+    five_d = R.frame_grid(np.stack(videos[:2]))
+    assert five_d.shape == (2 + 2 * 34, 2 + 5 * 34, 3)
+    ragged = R.frame_grid([[videos[0][0], None], [videos[0][1]]], bg=(0, 0, 0))
+    assert ragged.shape == (2 + 2 * 34, 2 + 2 * 34, 3)
+    assert ragged[40:60, 40:60].max() == 0  # missing cell is background
+
+
+def test_frame_grid_errors():
+    with pytest.raises(I2VError, match="column labels"):
+        R.frame_grid(disc_frames(3, 8, 8), col_labels=["x"])
+    with pytest.raises(I2VError, match="differ in size"):
+        R.frame_grid([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 8, 3), np.uint8)])
+    with pytest.raises(I2VError, match="no images"):
+        R.frame_grid([])
+
+
+def test_intensity_labels_for_mixing():
+    assert R.intensity_labels({"happy": [0, 1], "anger": [.5, .25]}) == [
+        "happy=0.00, anger=0.50", "happy=1.00, anger=0.25"]
+
+
+def test_to_jshtml_contains_every_frame():
+    from IPython.display import HTML
+
+    h = R.to_jshtml(disc_frames(4, 16, 16), fps=4, intensities=[0, .3, .6, 1])
+    assert isinstance(h, HTML)
+    assert h.data.count("data:image/png;base64,") == 4
+    assert len(h.data) < 200_000
+
+
+def test_show_frames_and_animation_figures():
+    fig = R.show_frames(disc_frames(3, 16, 16), intensities=[0, .5, 1], title="demo")
+    assert len(fig.axes) == 3 and fig.axes[1].get_title() == "a = 0.50"
+    anim = R.animation(disc_frames(3, 16, 16), labels=["x", "y", "z"])
+    assert anim._fig is not None
+    assert anim.to_jshtml().count("data:image/png;base64,") == 3  # drawn: an undrawn one warns when collected
+
+
+def test_plot_losses_from_csv_and_dicts(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("step,loss_g,loss_d,lr\n0,1.0,0.5,0.1\n10,0.5,,0.1\n20,0.25,0.4,0.1\n")
+    fig = R.plot_losses(log)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["loss_g", "loss_d"]  # lr is not a loss
+    assert list(fig.axes[0].get_lines()[1].get_xdata()) == [0, 20]  # the missing value is a gap
+    fig2 = R.plot_losses([{"step": i, "l1": 1 / (i + 1)} for i in range(5)], keys=["l1"], smooth=0.5, separate=True)
+    assert len(fig2.axes) == 1
+    with pytest.raises(I2VError, match="no column 'nope'"):
+        R.plot_losses(log, keys=["nope"])
+
+
+def test_plot_losses_reads_a_run_directory(tmp_path):
+    (tmp_path / "losses.csv").write_text("step,seconds,r1,d_g\n1,0.1,2.0,0.7\n2,0.2,1.5,0.6\n3,0.3,1.2,\n")
+    fig = R.plot_losses(tmp_path)
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["r1", "d_g"]  # seconds is not a loss
+    assert list(fig.axes[0].get_lines()[1].get_xdata()) == [1, 2]
+    with pytest.raises(I2VError, match="has no losses.csv"):
+        R.plot_losses(tmp_path / "elsewhere")
+    with pytest.raises(I2VError, match="no rows"):
+        R.plot_losses([])
