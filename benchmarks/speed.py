@@ -50,8 +50,9 @@ def train_throughput(method, size: int, device: torch.device, steps: int, repeat
     tr = method.Trainer(cfg)
     tr.nets.to(device)
     rng = np.random.default_rng(0)
-    for i in range(len(tr.source())):  # render the clips once, like a long run does
-        tr.source()[i]
+    source = tr.sampler().source
+    for i in range(len(source)):  # render the clips once, like a long run does
+        source[i]
     t = time.perf_counter()
     batches = [tr.batch(rng) for _ in range(steps)]
     data_ms = (time.perf_counter() - t) / steps * 1000
@@ -74,7 +75,7 @@ def train_throughput(method, size: int, device: torch.device, steps: int, repeat
 def slider_latency(method, size: int, device: torch.device, repeats: int, profile: str = "book") -> dict:
     cfg = method.default_config(profile, image_size=size)
     torch.manual_seed(0)
-    gen = method.Generator(method.Trainer(cfg).generator, cfg, device=str(device))
+    gen = method.Model(method.Trainer(cfg).nets["generator"], cfg, device=str(device))
     face = SyntheticBenchmark(size).frame(9, {"happy": 0.0})[0]
     gen.generate(face, [0.0])  # encodes once; later calls hit the cache
 
@@ -113,7 +114,7 @@ def main() -> None:
         "device_name": torch.cuda.get_device_name() if device.type == "cuda" else (platform.processor() or platform.machine()),
         "cores_available": os.cpu_count(), "threads_used": args.threads, "repeats": args.repeats,
         "train": {str(s): train_throughput(method, s, device, args.steps, args.repeats, args.batch
-                                           or method.PROFILE_DEFAULTS["book"]["batch"]) for s in args.train_sizes},
+                                           or method.default_config("book")["batch"]) for s in args.train_sizes},
         "slider": {str(s): slider_latency(method, s, device, max(args.repeats, 20)) for s in args.slider_sizes},
         "slider_paper_widths": {str(s): slider_latency(method, s, device, max(args.repeats, 20), "paper")
                                 for s in args.slider_sizes},

@@ -147,7 +147,14 @@ class Model:
         return self._cache[key]
 
     def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
-        """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1])."""
+        """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1] with ``as_tensor``).
+
+        ``image`` is an H x W x 3 uint8 array or a path, centre-cropped and resized to the model's size.
+        ``intensities`` is a list of values in [0, 1], one frame each, of ``expression`` (default: the
+        model's only expression), or a dict ``{expression: list}`` of lists of one length that mixes
+        expressions (a model with ``mixes = False`` renders one at a time). The encoder features of
+        ``image`` are cached, so another call on the same image costs decoder passes only.
+        """
         from .data.clips import to_uint8
 
         if not self.mixes and isinstance(intensities, dict) and len(intensities) > 1:

@@ -17,7 +17,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .errors import I2VError
+from .errors import I2VError, check_names
 
 PROFILES = {
     "smoke": {"image_size": 64, "device": "cpu",
@@ -104,11 +104,8 @@ def check_training(cfg: dict, choices: dict) -> dict:
             raise I2VError(f"{method} option {key}={cfg[key]!r}; choose one of {', '.join(map(str, allowed))}")
     unet_levels(int(cfg["image_size"]))
     names = cfg["expressions"]
-    cfg["expressions"] = [names] if isinstance(names, str) else list(names)
-    bad = [e for e in cfg["expressions"] if e not in EXPRESSIONS]
-    if bad:
-        raise I2VError(f"unknown expression(s) {bad}; choose from {', '.join(EXPRESSIONS)}")
-    if not cfg["expressions"] or len(set(cfg["expressions"])) < len(cfg["expressions"]):
+    cfg["expressions"] = list(check_names([names] if isinstance(names, str) else names, EXPRESSIONS, "expression"))
+    if len(set(cfg["expressions"])) < len(cfg["expressions"]):
         raise I2VError(f"{method} expressions must be distinct names from {', '.join(EXPRESSIONS)}; "
                        f"got {cfg['expressions']}")
     for key in POSITIVE:

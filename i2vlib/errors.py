@@ -8,3 +8,14 @@ as ``i2v: error: ...`` and exits with status 2, never with a traceback.
 
 class I2VError(Exception):
     """A problem with the user's input, explained in one line."""
+
+
+def check_names(names, allowed, what: str) -> tuple[str, ...]:
+    """``names`` as a tuple when there is at least one and every one is in ``allowed``;
+    otherwise one line naming the unknown ones and the choices (``what``: "expression", ...)."""
+    names = tuple(names)
+    bad = [n for n in names if n not in allowed]
+    if bad or not names:
+        raise I2VError(f"unknown {what} {', '.join(map(repr, bad)) or '(none given)'}; "
+                       f"choose one of {', '.join(allowed)}")
+    return names

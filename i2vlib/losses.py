@@ -3,6 +3,8 @@
 ``gan_d`` and ``gan_g`` are the cross-entropy GAN losses of AffineGAN's Eq. 7, 8 and 11 and
 Fan et al.'s Eq. 3-4, written on logits: the discriminator minimises
 ``-log D(real) - log(1 - D(fake))``; the generator minimises the non-saturating ``-log D(fake)``.
+``wgan_d``, ``wgan_g`` and ``gradient_penalty`` are FRGAN's WGAN-GP critic losses (Eq. 7-9, 12-14):
+the penalty is a loss term of its own, weighted by lambda like any other term.
 """
 
 from __future__ import annotations
@@ -36,3 +38,26 @@ def gan_g(fake_logits: torch.Tensor, weight: torch.Tensor | None = None) -> torc
 def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean absolute error ``||x - y||_1 / n`` (AffineGAN Eq. 9-10, Fan et al.'s L_r)."""
     return (x - y).abs().mean()
+
+
+def wgan_d(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The WGAN critic's loss ``D(fake) - D(real)`` (FRGAN Eq. 8 and 13, without the penalty)."""
+    return fake_scores.float().mean() - real_scores.float().mean()
+
+
+def wgan_g(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The WGAN generator's loss ``-D(fake)`` (FRGAN Eq. 7 and 12)."""
+    return -fake_scores.float().mean()
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017; FRGAN Eq. 9 and 14): ``(||grad_x D(x)||_2 - 1)^2`` averaged over
+    samples, at ``x`` drawn uniformly on the line between each real and fake input.
+
+    ``real`` and ``fake`` are the critic's whole inputs (FRGAN: image and motion map concatenated, so
+    the gradient is taken with respect to both); the penalty's weight lambda is the term's weight.
+    """
+    eps = torch.rand(len(real), *[1] * (real.ndim - 1), device=real.device, dtype=real.dtype)
+    x = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+    return ((grad.flatten(1).float().norm(dim=1) - 1) ** 2).mean()

@@ -70,6 +70,8 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     start, elapsed = 0, 0.0
     if ckpt_file.exists():
         start, elapsed = _restore(trainer, config, ckpt_file)
+    else:
+        trainer.begin()
     trainer.nets.to(device)
     for opt in trainer.optimizers.values():  # optimiser state follows its parameters
         for state in opt.state.values():

@@ -24,8 +24,10 @@ BUILD = ROOT / "book" / "build.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 MATH_PAGES = ["book/intro", "book/fan/overview", "book/affinegan/overview", "book/frgan/overview"]
-REFERENCE_PAGES = ["book/setup", "book/reference/cli", "book/reference/data-format",
+REFERENCE_PAGES = ["book/setup", "book/reference/cli", "book/reference/api", "book/reference/data-format",
                    "book/reference/bibliography"]
+# The training chapters show the loss terms they train with, rendered from the library.
+LOSS_CODE = {"notebooks/affinegan/training": ["affinegan"], "notebooks/fan/training": ["fan", "convlstm"]}
 
 pytestmark = pytest.mark.slow
 
@@ -156,6 +158,33 @@ def test_bibliography_lists_every_entry(book):
     assert html.count('role="doc-biblioentry"') == len(keys) >= 14
     for title in ["hidden affine transformation", "residual motion", "controllable image-to-video"]:
         assert title in html.lower()
+
+
+def test_api_reference_is_generated_from_the_docstrings(book):
+    _require_build(book)
+    html = (book.html / "book" / "reference" / "api.html").read_text()
+    for name in ["i2vlib.load", "i2vlib.api.Model.generate", "i2vlib.models.gan.GANTrainer",
+                 "i2vlib.models.gan.GANTrainer.loss_table", "i2vlib.train.train", "i2vlib.train.cached_run",
+                 "i2vlib.train.cached_runs", "i2vlib.evaluate.evaluate", "i2vlib.config.profile",
+                 "i2vlib.data.sampling.Sampler", "i2vlib.render.save_video", "i2vlib.render.source_code"]:
+        assert f'id="{name}"' in html, f"api page: no entry for {name}"
+    assert "GANTrainer" in html and "generate" in html
+    assert "One frame per intensity" in html, "api page: the docstrings are missing"
+
+
+@pytest.mark.parametrize("page", LOSS_CODE)
+def test_training_chapter_shows_its_loss_code(book, page):
+    _require_build(book)
+    html = (book.html / f"{page}.html").read_text()
+    assert "weight key" in html, f"{page}: no loss table"
+    for method in LOSS_CODE[page]:
+        for fn in ("forward", "d_terms", "g_terms"):
+            assert f"i2vlib.models.{method}.Trainer.{fn}" in html, f"{page}: no source of {method} Trainer.{fn}"
+    blocks = re.findall(r'<div class="highlight-python[^"]*"><div class="highlight"><pre>(.*?)</pre>', html, re.S)
+    code = [re.sub(r"<[^>]+>", "", b) for b in blocks]
+    assert any("def g_terms(self" in c and "def d_terms(self" in c for c in code), \
+        f"{page}: the loss code is not a highlighted python block"
+    assert "<th" in html and "weight key" in re.sub(r"<[^>]+>", "", html), f"{page}: the loss table is not a table"
 
 
 # ----------------------------------------------------------------------------- in a browser

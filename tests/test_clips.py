@@ -1,13 +1,16 @@
-"""Samplers: pairs, triplets, fixed-length clips, and transforms consistent across a clip."""
+"""Clip utilities: the benchmark as a source, labels, sub-clips, clip-consistent transforms, tensors.
+
+The samplers that draw training batches from a source are tested in ``test_sampling.py``.
+"""
 
 import numpy as np
 import pytest
-import torch
 
 from i2vlib import I2VError
-from i2vlib.data.clips import (FLIP_68, ClipDataset, ClipTransform, PairDataset, SyntheticVideos, TripletDataset,
-                               crop_clip, labels, resample, to_tensor, to_uint8)
+from i2vlib.data.clips import (FLIP_68, ClipTransform, SyntheticVideos, crop_clip, labels, resample, select,
+                               to_tensor, to_uint8)
 from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.data.types import Clip
 from i2vlib.faces.masks import mouth_mask
 
 
@@ -34,26 +37,16 @@ def test_transform_is_the_same_for_every_frame_and_landmarks_follow(source):
     out = ClipTransform(size=48, crop=(0.8, 0.8))(clip, np.random.default_rng(3))
     assert out.frames.shape == (len(clip), 48, 48, 3) and out.masks.shape == (len(clip), 48, 48)
     x0, y0, x1, y1 = out.meta["crop"]
-    flip = out.meta["flip"]
+    assert x1 - x0 == y1 - y0 == round(0.8 * 64)
+    again = crop_clip(clip, (x0, y0, x1, y1), 48, out.meta["flip"])
+    np.testing.assert_array_equal(again.frames, out.frames)
+    np.testing.assert_array_equal(again.landmarks, out.landmarks)
     for t in range(len(clip)):
-        again = crop_clip(clip, (x0, y0, x1, y1), 48, flip)
-        np.testing.assert_array_equal(again.frames[t], out.frames[t])
         # The mouth mask recomputed from the transformed landmarks sits where the transformed mask is.
         recomputed = mouth_mask(out.landmarks[t], (48, 48))
         centre = lambda m: np.argwhere(m).mean(axis=0)  # noqa: E731
         assert np.abs(centre(recomputed) - centre(out.masks[t])).max() < 1.0
-
-
-def test_pairs(source):
-    ds = PairDataset(source, per_clip=5, transform=ClipTransform(size=64))
-    assert len(ds) == 30
-    item = ds[7]
-    assert item["neutral"].shape == item["target"].shape == (3, 64, 64)
-    assert item["target_landmarks"].shape == (68, 2) and item["target_mask"].shape == (1, 64, 64)
-    assert -1 <= item["neutral"].min() and item["neutral"].max() <= 1 and 0 < float(item["a"]) <= 1
-    np.testing.assert_array_equal(ds[7]["target"].numpy(), item["target"].numpy())  # reproducible
-    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
-    assert batch["target"].shape == (4, 3, 64, 64) and batch["a"].shape == (4,)
+    assert out.intensity is clip.intensity and out.expression == clip.expression
 
 
 def test_position_labels_are_fan_labels_and_differ_from_truth_on_periodic_videos(source):
@@ -63,24 +56,11 @@ def test_position_labels_are_fan_labels_and_differ_from_truth_on_periodic_videos
     assert np.abs(pos - labels(periodic, "true")).max() > 0.3
     with pytest.raises(I2VError):
         labels(periodic, "guess")
+    with pytest.raises(I2VError, match="no true intensities"):
+        labels(Clip(frames=periodic.frames, expression="happy", identity="x", video_id="v"), "true")
 
 
-def test_triplets_are_da_apart(source):
-    ds = TripletDataset(source, da=0.1, label="position", per_clip=4)
-    for i in range(len(ds)):
-        item = ds[i]
-        a = item["a"].numpy()
-        assert item["targets"].shape == (3, 3, 64, 64)
-        assert a[0] <= a[1] <= a[2]
-        inner = a[1] - 0.1 >= 0 and a[1] + 0.1 <= 1
-        if inner:  # nearest frames to a -+ 0.1 on a 10-14 frame grid
-            assert abs((a[1] - a[0]) - 0.1) <= 0.05 and abs((a[2] - a[1]) - 0.1) <= 0.05
-
-
-def test_fixed_length_clips(source):
-    ds = ClipDataset(source, length=10)
-    item = ds[0]
-    assert item["frames"].shape == (10, 3, 64, 64) and item["a"].shape == (10,)
+def test_resample_keeps_the_neutral_first_and_the_last_frame_last(source):
     clip = source[0]
     short = resample(clip, 3)
     np.testing.assert_array_equal(short.frames[0], clip.frames[0])
@@ -88,7 +68,32 @@ def test_fixed_length_clips(source):
     longer = resample(clip, 2 * len(clip))
     assert len(longer) == 2 * len(clip) and longer.intensity[0] == 0
     with pytest.raises(I2VError):
-        ClipDataset(source, length=1)
+        resample(clip, 1)
+
+
+def test_select_takes_the_ground_truth_along(source):
+    clip = source[1]
+    sub = select(clip, [0, 3, 5])
+    np.testing.assert_array_equal(sub.frames, clip.frames[[0, 3, 5]])
+    np.testing.assert_array_equal(sub.landmarks, clip.landmarks[[0, 3, 5]])
+    np.testing.assert_array_equal(sub.intensity, clip.intensity[[0, 3, 5]])
+    np.testing.assert_array_equal(sub.masks, clip.masks[[0, 3, 5]])
+    assert sub.frame_names == [clip.frame_names[i] for i in (0, 3, 5)] and sub.video_id == clip.video_id
+
+
+def test_synthetic_videos_cycle_expressions_then_curves_and_are_cached(source):
+    assert len(source) == 6
+    assert [c.expression for c in source] == ["happy", "surprise"] * 3
+    assert [c.meta["curve"] for c in source] == ["linear", "linear", "periodic", "periodic", "linear", "linear"]
+    assert source[2] is source[2] and source[-1] is source[5]
+    assert all(c.split == "train" and 10 <= len(c) <= 14 for c in source)
+    with pytest.raises(IndexError):
+        source[6]
+    bench = SyntheticBenchmark(size=64, seed=0, n_identities=100)
+    with pytest.raises(I2VError, match="unknown split"):
+        SyntheticVideos(bench, "holdout", 2)
+    with pytest.raises(I2VError):
+        SyntheticVideos(bench, "train", 2, expressions=("smug",))
 
 
 def test_tensor_round_trip():
@@ -96,8 +101,3 @@ def test_tensor_round_trip():
     x = to_tensor(frames)
     assert x.shape == (2, 3, 8, 8) and x.min() >= -1 and x.max() <= 1
     np.testing.assert_array_equal(to_uint8(x), frames)
-
-
-def test_empty_source_is_an_error():
-    with pytest.raises(I2VError, match="no clips"):
-        PairDataset([])

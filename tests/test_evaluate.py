@@ -1,8 +1,9 @@
-"""The evaluation protocol (`i2vlib.evaluate`, `i2v evaluate`) with generators whose scores are known.
+"""The evaluation protocol (`i2vlib.evaluate`, `i2v evaluate`) and the chapters' quick measurements,
+with generators whose scores are known.
 
-The fakes implement only the generation API (method, expressions, image_size, generate), so
-these tests do not depend on any trained model; the last test runs `i2v evaluate` on a tiny
-model trained by `i2v train` in the smoke profile.
+The fakes implement only the generation API (method, expressions, image_size, generate; and
+AffineGAN's infer_intensity for intensity_agreement), so these tests do not depend on any trained
+model; the last test runs `i2v evaluate` on a tiny model trained by `i2v train` in the smoke profile.
 """
 
 import json
@@ -14,7 +15,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import i2vlib.evaluate as ev
 from i2vlib import EXPRESSIONS
+from i2vlib.data.clips import resample
 from i2vlib.data.folders import write_affinegan
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.errors import I2VError
@@ -162,6 +165,63 @@ def test_dlib_instrument_on_a_folder(tmp_path, clips):
     assert s["intensity_mae"] is None and s["expression_accuracy"] is None   # dlib reads no expressions
     assert s["acd_i"] == 0 and s["landmark_rho"] == 0                         # a still video, measured by dlib
     assert 0 < r["reference"]["acd_i"] < 0.6                                  # dlib: same person below ~0.6
+
+
+# ---------------------------------------------------------------------------- quick measurements
+# (called through the module: pytest would collect a test_clips imported into this file)
+
+class Replay(Copy):
+    """Plays the true video of the neutral frame it is given, resampled to the requested length."""
+
+    method, expressions, scale = "replay", ("happy", "surprise"), 1.0
+
+    def __init__(self, clips):
+        self.videos = {c.frames[0].tobytes(): c for c in clips}
+
+    def generate(self, image, intensities, expression=None):
+        return resample(self.videos[np.asarray(image).tobytes()], len(intensities)).frames
+
+    def infer_intensity(self, neutral, frames, expression=None):
+        return self.videos[np.asarray(neutral).tobytes()].intensity * self.scale
+
+
+@pytest.fixture(scope="module")
+def linear_clips():
+    return ev.test_clips(Replay([]), "linear", n=4, frames=9)
+
+
+def test_test_clips_are_unseen_identities_cycling_over_the_model_expressions(linear_clips):
+    assert [c.expression for c in linear_clips] == ["happy", "surprise"] * 2
+    assert all(c.split == "test" and len(c) == 9 and c.meta["curve"] == "linear" for c in linear_clips)
+    assert [c.expression for c in ev.test_clips(Replay([]), n=2, frames=3, expressions=["anger"])] == ["anger"] * 2
+
+
+def test_reconstruction_psnr_and_expression_progress(linear_clips):
+    assert ev.reconstruction_psnr(Copy(), linear_clips) == math.inf
+    replay = ev.expression_progress(Replay(linear_clips), linear_clips)
+    still = ev.expression_progress(Copy(), linear_clips)
+    assert replay["rho"] > 0.8 and replay["strength_at_1"] == pytest.approx(replay["true_peak_strength"], abs=1e-6)
+    assert still["rho"] == 0 and still["strength_at_1"] < 0.1 < replay["strength_at_1"]
+    assert still["true_peak_strength"] == replay["true_peak_strength"]
+
+
+def test_intensity_agreement(linear_clips):
+    model = Replay(linear_clips)
+    exact = ev.intensity_agreement(model, linear_clips)
+    assert exact["rho"] == pytest.approx(1) and exact["rho_per_video"] == pytest.approx(1)
+    assert exact["mae"] == 0 and exact["in_unit_range"] == 1 and len(exact["true"]) == 4 * 9
+    model.scale = 2.0
+    double = ev.intensity_agreement(model, linear_clips)
+    assert double["rho"] == pytest.approx(1) and double["in_unit_range"] < 1
+    assert double["mae"] == pytest.approx(np.mean(double["true"]))
+
+
+def test_the_package_names_its_public_api():
+    for name in ev.__all__:
+        assert getattr(ev, name) is not None
+    assert ev.choose_instrument("synthetic").name == "synthetic"
+    with pytest.raises(I2VError, match="unknown data"):
+        list(ev.evaluation_videos("imagenet"))
 
 
 # ---------------------------------------------------------------------------- the command

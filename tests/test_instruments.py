@@ -23,14 +23,6 @@ def shipped():
     return get_instrument("synthetic")
 
 
-@pytest.fixture
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_shipped_weights_are_small_and_documented():
     assert WEIGHTS.is_file() and WEIGHTS.stat().st_size < 1_200_000          # all three networks, half precision
     report = json.loads(WEIGHTS.with_suffix(".json").read_text())

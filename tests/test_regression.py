@@ -29,15 +29,6 @@ CASES = {
 CONVLSTM_A = list(np.round(np.linspace(0.1, 1.0, 10), 6))
 
 
-@pytest.fixture
-def one_thread():
-    """The recordings were made with one torch thread; kernels may block differently with more."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _render(model, face, name, expressions):
     a = CONVLSTM_A if name.startswith("convlstm") else [0.0, 0.5, 1.0]
     if len(expressions) > 1:

@@ -1,9 +1,9 @@
-"""What the methods train on: (neutral, target) pairs, (a - da, a, a + da) triplets, fixed-length clips.
+"""Clips as training material: a source of benchmark videos, labels, sub-clips, transforms, tensors.
 
 A *source* is any sequence of :class:`Clip` (the synthetic benchmark's
-:class:`SyntheticVideos`, or a folder reader). The datasets here draw training examples
-from a source; random transforms are drawn once per clip so that every frame of one
-example gets the same crop and the same flip (the landmarks and masks follow).
+:class:`SyntheticVideos`, or a folder reader); :mod:`.sampling` draws training examples from
+it. :class:`ClipTransform` draws its random crop and flip once per clip, so that every frame of
+one example gets the same crop and the same flip (the landmarks and masks follow).
 
 Intensity labels: ``"true"`` uses the clip's ground truth (synthetic data), ``"position"``
 uses Fan et al.'s label a = t / (T - 1) from the frame's place in the video.
@@ -133,94 +133,3 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Inverse of :func:`to_tensor`."""
     return x.detach().movedim(-3, -1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
-
-
-class _ClipExamples(torch.utils.data.Dataset):
-    """Base: ``per_clip`` examples from each clip of a source, reproducible from (seed, index)."""
-
-    def __init__(self, source, per_clip: int = 5, label: str = "true", transform: ClipTransform | None = None,
-                 seed: int = 0):
-        if len(source) == 0:
-            raise I2VError("the data source has no clips")
-        self.source, self.per_clip, self.label = source, per_clip, label
-        self.transform, self.seed = transform, seed
-
-    def __len__(self) -> int:
-        return len(self.source) * self.per_clip
-
-    def _clip(self, index: int) -> tuple[Clip, np.random.Generator]:
-        rng = np.random.default_rng([self.seed, index])
-        clip = self.source[index // self.per_clip]
-        if len(clip) < 2:
-            raise I2VError(f"clip {clip.video_id} has {len(clip)} frame(s); training needs at least 2")
-        return (self.transform(clip, rng) if self.transform else clip), rng
-
-    def _frame(self, clip: Clip, t: int) -> dict:
-        out = {"image": to_tensor(clip.frames[t])}
-        if clip.landmarks is not None:
-            out["landmarks"] = torch.from_numpy(np.asarray(clip.landmarks[t], dtype=np.float32))
-        if clip.masks is not None:
-            out["mask"] = torch.from_numpy(np.asarray(clip.masks[t])).unsqueeze(0).float()
-        return out
-
-    def _common(self, clip: Clip) -> dict:
-        return {"neutral": to_tensor(clip.frames[0]),
-                "expression": EXPRESSIONS.index(clip.expression) if clip.expression in EXPRESSIONS else -1}
-
-
-class PairDataset(_ClipExamples):
-    """(neutral, target, a): AffineGAN pairs the first frame with ``per_clip`` random frames (paper §4)."""
-
-    def __getitem__(self, index: int) -> dict:
-        clip, rng = self._clip(index)
-        t = int(rng.integers(1, len(clip)))
-        out = {**self._common(clip), **{f"target_{k}" if k != "image" else "target": v
-                                        for k, v in self._frame(clip, t).items()}}
-        out["a"] = torch.tensor(labels(clip, self.label)[t])
-        return out
-
-
-class TripletDataset(_ClipExamples):
-    """(a - da, a, a + da) for Fan et al.'s temporal regulariser (Eq. 5), ``da`` = 0.1.
-
-    Picks a frame t and the frames whose labels are nearest to a(t) -+ da; returns the
-    three targets and their labels (the labels of real frames, so ``a_minus`` is about a - da).
-    """
-
-    def __init__(self, source, da: float = 0.1, **kwargs):
-        super().__init__(source, **kwargs)
-        self.da = da
-
-    def __getitem__(self, index: int) -> dict:
-        clip, rng = self._clip(index)
-        lab = labels(clip, self.label)
-        t = int(rng.integers(1, len(clip)))
-        near = lambda a: int(np.argmin(np.abs(lab - a)))  # noqa: E731
-        ts = [near(lab[t] - self.da), t, near(lab[t] + self.da)]
-        out = self._common(clip)
-        out["targets"] = torch.stack([to_tensor(clip.frames[i]) for i in ts])
-        out["a"] = torch.from_numpy(lab[ts].copy())
-        if clip.landmarks is not None:
-            out["landmarks"] = torch.from_numpy(np.asarray(clip.landmarks, dtype=np.float32)[ts])
-        return out
-
-
-class ClipDataset(_ClipExamples):
-    """Fixed-length clips (``length`` frames, uniformly resampled) for temporal/refinement networks."""
-
-    def __init__(self, source, length: int = 10, **kwargs):
-        kwargs.setdefault("per_clip", 1)
-        super().__init__(source, **kwargs)
-        if length < 2:
-            raise I2VError(f"a clip needs at least 2 frames, got {length}")
-        self.length = length
-
-    def __getitem__(self, index: int) -> dict:
-        clip, _ = self._clip(index)
-        clip = resample(clip, self.length)
-        out = self._common(clip)
-        out["frames"] = to_tensor(clip.frames)
-        out["a"] = torch.from_numpy(labels(clip, self.label))
-        if clip.landmarks is not None:
-            out["landmarks"] = torch.from_numpy(np.asarray(clip.landmarks, dtype=np.float32))
-        return out

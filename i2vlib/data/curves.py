@@ -21,19 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import I2VError
+from ..errors import I2VError, check_names
 
 CURVES = ("linear", "ease", "incomplete", "periodic", "unordered")
 
 
 def check_curves(names) -> tuple[str, ...]:
     """Validate intensity-curve names against :data:`CURVES`."""
-    names = tuple(names)
-    bad = [n for n in names if n not in CURVES]
-    if bad or not names:
-        raise I2VError(f"unknown intensity curve {', '.join(map(repr, bad)) or '(none given)'}; "
-                       f"choose one of {', '.join(CURVES)}")
-    return names
+    return check_names(names, CURVES, "intensity curve")
 
 
 def intensity_curve(name: str, n_frames: int, rng: np.random.Generator | None = None) -> np.ndarray:

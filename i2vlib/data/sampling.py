@@ -85,8 +85,10 @@ class Sampler:
             self.transform = ClipTransform(source[0].size[0])
 
     def clip(self, rng: np.random.Generator):
-        """One random clip (cropped and flipped when augmenting)."""
+        """One random clip (cropped and flipped when augmenting); every example needs two frames at least."""
         clip = self.source[int(rng.integers(len(self.source)))]
+        if len(clip) < 2:
+            raise I2VError(f"clip {clip.video_id} has {len(clip)} frame(s); training needs at least 2")
         return self.transform(clip, rng) if self.transform else clip
 
     def pairs(self, rng: np.random.Generator, n: int, first: int = 1, label: str | None = None,
@@ -138,8 +140,6 @@ class Sampler:
         rows = {k: [] for k in ("source", "target", "t", "k", "source_landmarks", "target_landmarks")}
         for _ in range(n):
             clip = self.clip(rng)
-            if len(clip) < 2:
-                raise I2VError(f"clip {clip.video_id} has {len(clip)} frame(s); a jump needs at least 2")
             k = int(rng.integers(1, min(len(clip) - 1, max_k or len(clip)) + 1))
             t = int(rng.integers(0, len(clip) - k))
             rows["source"].append(to_tensor(clip.frames[t]))

@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import EXPRESSIONS
-from ..errors import I2VError
+from ..errors import I2VError, check_names
 from ..faces.masks import mouth_mask
 from . import face_paint, face_shape
 from .curves import check_curves, intensity_curve
@@ -47,12 +47,7 @@ RECIPES = {
 
 def check_expressions(names) -> tuple[str, ...]:
     """Validate expression names against the seven of the benchmark."""
-    names = tuple(names)
-    bad = [n for n in names if n not in RECIPES]
-    if bad or not names:
-        raise I2VError(f"unknown expression {', '.join(map(repr, bad)) or '(none given)'}; "
-                       f"choose from {', '.join(EXPRESSIONS)}")
-    return names
+    return check_names(names, EXPRESSIONS, "expression")
 
 
 @dataclass(frozen=True)

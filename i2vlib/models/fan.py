@@ -142,8 +142,8 @@ class Trainer(GANTrainer):
     profile_changes = {"book": {"steps": 1500}}
     critics = ("d_global", "d_local")
     d_losses = {"d_g": ("g", "Eq. 3"), "d_l": ("l", "Eq. 4")}
-    g_losses = {"g_g": ("g", "Eq. 3"), "g_l": ("l", "Eq. 4"), "r": ("r", "L_r, Eq. 6"), "k": ("k", "L_k, Eq. 6"),
-                "t": ("t", "Eq. 5")}
+    g_losses = {"g_g": ("g", "Eq. 3"), "g_l": ("l", "Eq. 4"), "r": ("r", "L_r, §3.3 after Eq. 4"),
+                "k": ("k", "L_k, Eq. 6"), "t": ("t", "Eq. 5")}
 
     @classmethod
     def check(cls, cfg: dict) -> dict:

@@ -12,8 +12,12 @@ A method declares
 
 The base does the rest: weights (a weight of 0 removes the term *and its computation*), the
 critics frozen during the generator's half, Adam optimisers with pix2pix's linear decay,
-``critic_steps`` critic updates per generator update, autocast, ``torch.compile``, and stages:
-a net listed in ``frozen`` gets no optimiser (a later stage trains on an earlier one's output).
+``critic_steps`` critic updates per generator update (on the same batch; a WGAN-GP penalty
+redraws its interpolation each time), autocast, ``torch.compile``, and stages: a net listed in
+``frozen`` gets no optimiser, and ``stages`` maps a frozen net to the config key that holds the
+config of the earlier run that trains it (FRGAN: G_R learns on a frozen G_M). That run is trained
+first, or found in the run cache, and since its config is part of this one, changing it
+retrains both.
 The training loop (:mod:`i2vlib.train`) owns checkpoints, resume, logs and progress.
 
 One step::
@@ -44,6 +48,7 @@ class GANTrainer:
     profile_changes: dict = {}
     critics: tuple[str, ...] = ()
     frozen: tuple[str, ...] = ()
+    stages: dict[str, str] = {}                  # frozen net -> config key of the earlier stage's config
     d_losses: dict[str, tuple[str, str]] = {}   # term -> (weight key, equation)
     g_losses: dict[str, tuple[str, str]] = {}
     monitors: tuple[str, ...] = ()               # logged values that are not losses
@@ -56,7 +61,12 @@ class GANTrainer:
 
     @classmethod
     def check_config(cls, cfg: dict) -> dict:
-        """Shared checks (:func:`i2vlib.config.check_training`), then the method's :meth:`check`."""
+        """Shared checks (:func:`i2vlib.config.check_training`), then the method's :meth:`check`;
+        the configs of earlier stages are completed and checked too."""
+        from . import full_config
+
+        for key in cls.stages.values():
+            cfg[key] = full_config(cfg[key])
         return cls.check(check_training(cfg, cls.choices))
 
     @classmethod
@@ -65,21 +75,28 @@ class GANTrainer:
 
     # -- to implement -------------------------------------------------------------------
     def build(self) -> dict[str, nn.Module]:
+        """The networks by name: ``generator`` (what :mod:`i2vlib.api` loads), the ``critics``, the ``frozen``.
+        Build them in a fixed order: their initialisation draws from the seeded torch generator."""
         raise NotImplementedError
 
     def sample(self, rng: np.random.Generator) -> dict:
+        """One batch of tensors, drawn with ``rng`` only (the loop seeds it from (seed, step))."""
         raise NotImplementedError
 
     def forward(self, batch: dict) -> dict:
+        """The generator's pass, once per step; both halves read its outputs (the critics detached)."""
         raise NotImplementedError
 
     def d_terms(self, batch: dict, out: dict) -> dict:
+        """The critics' loss terms: ``{name: zero-argument function}`` for the names of ``d_losses``."""
         return {}
 
     def g_terms(self, batch: dict, out: dict) -> dict:
+        """The generators' loss terms: ``{name: zero-argument function}`` for the names of ``g_losses``."""
         raise NotImplementedError
 
     def monitor(self, batch: dict, out: dict) -> dict:
+        """Values logged beside the losses (names in ``monitors``), computed after the update."""
         return {}
 
     # -- the base -----------------------------------------------------------------------
@@ -95,6 +112,7 @@ class GANTrainer:
                                                betas=betas) for k, names in groups.items() if names}
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
         self._sampler = None
+        self._stepped = {}      # the optimisers that stepped in this step, in order (their schedules follow)
 
     @property
     def loss_names(self) -> tuple[str, ...]:
@@ -120,6 +138,18 @@ class GANTrainer:
     def batch(self, rng: np.random.Generator) -> dict:
         return self.sample(rng)
 
+    def begin(self) -> None:
+        """Before the first step of a new run: every frozen net of ``stages`` gets the generator
+        weights of its earlier stage's run (trained now if the run cache does not hold it)."""
+        from ..checkpoint import load_weights, read_checkpoint
+        from ..train import cached_run
+
+        rng = torch.get_rng_state()   # training an earlier stage must not change this run's random stream
+        for name, key in self.stages.items():
+            run = cached_run(self.cfg[key], progress=False)
+            load_weights(self.nets[name], read_checkpoint(run)["weights"]["generator"], str(run))
+        torch.set_rng_state(rng)
+
     def step(self, batch: dict, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
         """One GAN step: the critics' half (``critic_steps`` times), then the generators' half."""
         with autocast():
@@ -133,8 +163,9 @@ class GANTrainer:
             self._critics_learn(False)
         with autocast():
             values.update(self._update("g", self.g_losses, self.g_terms(batch, out)))
-        for s in self.schedulers.values():
-            s.step()
+        for group in self._stepped:
+            self.schedulers[group].step()
+        self._stepped.clear()
         values.update(self.monitor(batch, out))
         return values
 
@@ -152,6 +183,7 @@ class GANTrainer:
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
+            self._stepped[group] = True
         return values
 
     def _critics_learn(self, flag: bool) -> None:

@@ -19,8 +19,10 @@ One module per concern, all names re-exported here (``from i2vlib import render`
   slider that works with no kernel (the published book).
 * :mod:`.widgets` -- :func:`live_slider` / :func:`live_mixer`: ipywidgets sliders that
   call the model (readers with a kernel).
+* :mod:`.source` -- :func:`source_code` and :func:`loss_table`: the library's own code and a
+  method's loss terms, read at run time and shown in a chapter.
 
-matplotlib, ipywidgets and imageio-ffmpeg are imported only by the functions that need
+matplotlib, ipywidgets, IPython and imageio-ffmpeg are imported only by the functions that need
 them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplotlib).
 """
 
@@ -29,6 +31,7 @@ from .figures import animation, plot_losses, show_frames, to_jshtml
 from .frames import as_frames, intensity_labels
 from .grid import frame_grid
 from .scrub import Scrubber, scrubber
+from .source import loss_table, source_code
 from .widgets import live_mixer, live_slider
 
 __all__ = [
@@ -48,4 +51,6 @@ __all__ = [
     "live_slider",
     "live_mixer",
     "plot_losses",
+    "source_code",
+    "loss_table",
 ]

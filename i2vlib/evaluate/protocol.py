@@ -1,4 +1,4 @@
-"""Evaluate any generator on test videos: the protocol behind ``i2v evaluate``.
+"""The evaluation protocol behind ``i2v evaluate``: any generator, scored on test videos.
 
 For every test video: take its neutral (first) frame, ask the generator for one frame per
 ground-truth intensity, and measure the generated video and the ground-truth video with
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
-from . import EXPRESSIONS, __version__, metrics
-from .errors import I2VError
-from .io import to_json
+from .. import EXPRESSIONS, __version__, metrics
+from ..errors import I2VError
+from ..io import to_json
+from .videos import evaluation_videos, is_synthetic_folder
 
 SCORE_KEYS = ("acd_i", "acd_c", "acd_g", "undetected_rate", "landmark_rho", "landmark_error",
               "intensity_rho", "intensity_mae", "expression_accuracy", "l1", "psnr", "ssim")
@@ -44,98 +44,6 @@ DESCRIPTIONS = {
 }
 
 
-# ---------------------------------------------------------------------------- data
-
-def _synthetic_clips(split, videos, size, seed, expressions, curves, frames):
-    from .data.synthetic import SyntheticBenchmark
-
-    bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32))
-    bench.identities(split)  # validates the split name
-    for i in range(videos):
-        clip = bench.video(split, i, expressions=expressions, curves=curves)
-        yield clip, bench.identity(int(clip.identity)).curvature[clip.expression]
-
-
-def _folder_clips(path, split, videos, size, expressions):
-    """Clips of a folder (any layout :func:`open_dataset` reads), round-robin over expressions."""
-    from .data.folders import open_dataset
-    from .faces.align import resize
-
-    data = open_dataset(path)
-    if split is not None and split in data.splits:
-        data = data.filter(split=split)
-    elif split is not None and len(data.splits) > 1:
-        raise I2VError(f"no split {split!r} under {path}; available: {', '.join(data.splits)}")
-    # A folder with one split (e.g. prepared real videos, all "train") is evaluated whole;
-    # the result names the split its clips came from.
-    usable = [e for e in data.expressions if e in expressions]
-    if not usable:
-        raise I2VError(f"the clips under {path} show {', '.join(data.expressions)}; the model renders only "
-                       f"{', '.join(expressions)}")
-    by_expr = {e: [r for r in data.refs if r.expression == e] for e in usable}
-    order = [refs[i] for i in range(max(map(len, by_expr.values()))) for refs in by_expr.values() if i < len(refs)]
-    order = order[:videos] if videos else order
-    for ref in order:
-        clip = ref.load()
-        if len(clip) < 2:
-            continue
-        if clip.size != (size, size):
-            h, w = clip.size
-            clip.frames = np.stack([resize(f, (size, size)) for f in clip.frames])
-            clip.landmarks = None if clip.landmarks is None else \
-                (clip.landmarks + 0.5) * np.array([size / w, size / h], np.float32) - 0.5
-        yield clip, _curvature_from_meta(clip)
-
-
-def _curvature_from_meta(clip):
-    """The response curvature of a clip exported from the synthetic benchmark (else None)."""
-    meta = clip.meta or {}
-    if meta.get("source") != "synthetic" or "seed" not in meta:
-        return None
-    try:
-        from .data.synthetic import make_identity
-
-        return make_identity(int(meta["seed"]), int(clip.identity)).curvature[clip.expression]
-    except (ValueError, KeyError):
-        return None
-
-
-def _is_synthetic_folder(path) -> bool:
-    import json
-
-    meta = Path(path) / "metadata.json"
-    if not meta.is_file():
-        return False
-    try:
-        videos = json.loads(meta.read_text()).get("videos", {})
-    except (OSError, ValueError, AttributeError):
-        return False
-    return bool(videos) and all((v.get("meta") or {}).get("source") == "synthetic" for v in videos.values())
-
-
-def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int | None = None, size: int = 64,
-                      seed: int = 0, expressions=EXPRESSIONS, curves=("linear",), frames=None):
-    """The test videos :func:`evaluate` uses, in its order: ``(clip, response curvature or None)`` pairs.
-
-    The benchmark: its first ``videos`` (default 10 per expression) videos of ``split``, the
-    expression cycling through ``expressions``, the intensity curve through ``curves``. A folder:
-    its clips of ``split`` showing one of ``expressions``, taken in turn from each expression,
-    resized to ``size``.
-    """
-    from .config import check_data
-    from .data.synthetic import check_expressions
-
-    data = check_data(str(data))
-    expressions = tuple(expressions)
-    if data == "synthetic":
-        check_expressions(expressions)
-        return _synthetic_clips(split, videos or 10 * len(expressions), size, seed, expressions, tuple(curves),
-                                frames)
-    return _folder_clips(data, split, videos, size, expressions)
-
-
-# ---------------------------------------------------------------------------- one video
-
 def score_video(frames, clip, requested, measured, measured_gt, curvature=None) -> dict:
     """Every per-video score of ``frames`` (generated, or the ground truth itself for the reference).
 
@@ -143,7 +51,7 @@ def score_video(frames, clip, requested, measured, measured_gt, curvature=None) 
     ground-truth frames; ``curvature``: the identity's response curvature (synthetic data) to turn
     a measured visible strength into a measured intensity.
     """
-    from .instruments.synthetic import inverse_response, strongest_expression
+    from ..instruments.synthetic import inverse_response, strongest_expression
 
     requested = np.asarray(requested, dtype=np.float64)
     out = metrics.acd(measured.embedding, measured_gt.embedding[0], measured_gt.embedding)
@@ -178,16 +86,14 @@ def _aggregate(rows: list[dict]) -> dict:
     return {k: out[k] for k in SCORE_KEYS}
 
 
-# ---------------------------------------------------------------------------- the protocol
-
 def choose_instrument(data: str, instrument: str = "auto"):
     """``auto``: the synthetic instrument for the benchmark (or a folder exported from it), dlib otherwise."""
-    from .instruments import INSTRUMENTS, get_instrument
+    from ..instruments import INSTRUMENTS, get_instrument
 
     if not isinstance(instrument, str):
         return instrument  # an instrument object
     if instrument == "auto":
-        instrument = "synthetic" if data == "synthetic" or _is_synthetic_folder(data) else "dlib"
+        instrument = "synthetic" if data == "synthetic" or is_synthetic_folder(data) else "dlib"
     if instrument not in INSTRUMENTS:
         raise I2VError(f"unknown instrument {instrument!r}; choose auto or one of {', '.join(INSTRUMENTS)}")
     return get_instrument(instrument)
@@ -208,8 +114,8 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
     """
     from tqdm.auto import tqdm
 
-    from .config import check_data
-    from .data.clips import labels
+    from ..config import check_data
+    from ..data.clips import labels
 
     start = time.perf_counter()
     for attr in ("method", "expressions", "image_size", "generate"):
@@ -311,78 +217,3 @@ def table(results: dict, keys=SCORE_KEYS, reference: bool = True) -> str:
 
     return "\n".join([head] + [f"{n:<{width}s}" + "".join(fmt(s.get(k), c) for k, c in zip(keys, cols))
                                for n, s in rows])
-
-
-# ---------------------------------------------------------------------------- quick measurements
-# What the chapters measure on any trained generator, besides the full protocol above.
-
-def test_clips(model, curve: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
-               expressions=None) -> list:
-    """``n`` benchmark videos of unseen test identities following the intensity ``curve``, cycling over
-    the model's expressions."""
-    from .data.synthetic import SyntheticBenchmark
-
-    bench = SyntheticBenchmark(model.image_size, seed=seed)
-    expressions = tuple(expressions or model.expressions)
-    return [bench.video("test", i, expression=expressions[i % len(expressions)], curve=curve, n_frames=frames)
-            for i in range(n)]
-
-
-def reconstruction_psnr(model, clips) -> float:
-    """PSNR (dB) of f(I0, 0) against I0 over the neutral frames of ``clips`` (Eq. 3 at a = 0)."""
-    from .metrics import psnr
-
-    neutral = np.stack([c.frames[0] for c in clips])
-    rebuilt = np.stack([model.generate(c.frames[0], [0.0], expression=c.expression)[0] for c in clips])
-    return psnr(rebuilt, neutral)
-
-
-def expression_progress(model, clips, a=None) -> dict:
-    """How the generated face moves with ``a``, read by the benchmark's expression instrument.
-
-    For each clip, frames are generated from its neutral frame at ``a`` (default 0, 0.125, ..., 1)
-    and the synthetic instrument reads the strength of the clip's expression in each, against
-    the neutral face. Returns the mean Spearman rho between ``a`` and the measured strength
-    (monotone progress toward the expression, Fig. 3's claim), the mean measured strength at
-    a = 1, and that of the true peak frames (what a = 1 should reach).
-    """
-    from .instruments import get_instrument
-    from .metrics import spearman
-
-    a = np.linspace(0, 1, 9) if a is None else np.asarray(a, float)
-    inst = get_instrument("synthetic")
-    rhos, at_one, true_peak = [], [], []
-    for clip in clips:
-        k = inst.expressions.index(clip.expression)
-        frames = model.generate(clip.frames[0], a, expression=clip.expression)
-        strength = inst.measure(frames, neutral=clip.frames[0]).strength[:, k]
-        rhos.append(spearman(a, strength))
-        at_one.append(strength[-1])
-        peak = int(np.argmax(clip.intensity))
-        true_peak.append(inst.measure(clip.frames[peak:peak + 1], neutral=clip.frames[0]).strength[0, k])
-    return {"rho": float(np.nanmean(rhos)), "strength_at_1": float(np.nanmean(at_one)),
-            "true_peak_strength": float(np.nanmean(true_peak))}
-
-
-def landmark_curves(models: dict, clips, intensities=None, instrument="synthetic") -> dict:
-    """Fan et al.'s Fig. 3: the landmark distance of every frame to the input frame, per video.
-
-    Each clip is resampled to ``len(intensities) + 1`` frames (the neutral input first); every
-    model of ``models`` ({name: generator}) renders ``intensities`` (default a = 0.1, ..., 1.0, the
-    paper's ten frames) from that input, and one instrument measures the input followed by the
-    frames. Returns ``{"ground truth": (N, T + 1) array, name: (N, T + 1) array, ...}``.
-    """
-    from .data.clips import resample
-    from .instruments import get_instrument
-
-    a = np.round(np.linspace(0.1, 1.0, 10), 6) if intensities is None else np.asarray(intensities, float)
-    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
-    out = {"ground truth": [], **{name: [] for name in models}}
-    for clip in clips:
-        truth = resample(clip, len(a) + 1).frames
-        made = {"ground truth": truth[1:], **{name: m.generate(truth[0], a, expression=clip.expression)
-                                              for name, m in models.items()}}
-        for name, frames in made.items():
-            lm = inst.measure(np.concatenate([truth[:1], frames]), neutral=truth[0]).landmarks
-            out[name].append(metrics.landmark_trajectory(lm))
-    return {name: np.array(v) for name, v in out.items()}

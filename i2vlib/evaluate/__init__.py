@@ -1,0 +1,30 @@
+"""Evaluation: the protocol behind ``i2v evaluate`` and the chapters' quick measurements.
+
+* :mod:`.videos` -- :func:`evaluation_videos`: the test videos (the benchmark's or a folder's).
+* :mod:`.protocol` -- :func:`evaluate` (every score of :data:`SCORE_KEYS`, with the ground-truth
+  reference row), :func:`score_video`, :func:`choose_instrument`, :func:`table`.
+* :mod:`.measures` -- :func:`test_clips`, :func:`reconstruction_psnr`, :func:`expression_progress`,
+  :func:`landmark_curves` (Fan et al. Fig. 3), :func:`intensity_agreement` (AffineGAN Eq. 5).
+
+The measurements themselves are plain functions of arrays in :mod:`i2vlib.metrics`.
+"""
+
+from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
+from .protocol import DESCRIPTIONS, SCORE_KEYS, choose_instrument, evaluate, score_video, table
+from .videos import evaluation_videos, is_synthetic_folder
+
+__all__ = [
+    "SCORE_KEYS",
+    "DESCRIPTIONS",
+    "evaluation_videos",
+    "is_synthetic_folder",
+    "score_video",
+    "choose_instrument",
+    "evaluate",
+    "table",
+    "test_clips",
+    "reconstruction_psnr",
+    "expression_progress",
+    "landmark_curves",
+    "intensity_agreement",
+]

@@ -1,0 +1,101 @@
+"""Quick measurements the chapters make on a trained model, besides the full protocol.
+
+:func:`test_clips` draws unseen test videos; :func:`reconstruction_psnr` checks Eq. 3 at
+a = 0 (AffineGAN, Fan et al.); :func:`expression_progress` and :func:`landmark_curves` read how
+the generated face moves with a (Fan et al. Fig. 3); :func:`intensity_agreement` compares
+AffineGAN's inferred intensities (Eq. 5) with the true ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import metrics
+
+
+def test_clips(model, curve: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
+               expressions=None) -> list:
+    """``n`` videos of unseen identities (the benchmark's test split) following the intensity ``curve``,
+    cycling over the model's expressions."""
+    from ..data.synthetic import SyntheticBenchmark
+
+    bench = SyntheticBenchmark(model.image_size, seed=seed)
+    expressions = tuple(expressions or model.expressions)
+    return [bench.video("test", i, expression=expressions[i % len(expressions)], curve=curve, n_frames=frames)
+            for i in range(n)]
+
+
+def reconstruction_psnr(model, clips) -> float:
+    """PSNR (dB) of f(I0, 0) against I0 over the neutral frames of ``clips`` (Eq. 3 at a = 0)."""
+    neutral = np.stack([c.frames[0] for c in clips])
+    rebuilt = np.stack([model.generate(c.frames[0], [0.0], expression=c.expression)[0] for c in clips])
+    return metrics.psnr(rebuilt, neutral)
+
+
+def expression_progress(model, clips, a=None) -> dict:
+    """How the generated face moves with ``a``, read by the benchmark's expression instrument.
+
+    For each clip, frames are generated from its neutral frame at ``a`` (default 0, 0.125, ..., 1)
+    and the synthetic instrument reads the strength of the clip's expression in each, against
+    the neutral face. Returns the mean Spearman rho between ``a`` and the measured strength
+    (monotone progress toward the expression, Fig. 3's claim), the mean measured strength at
+    a = 1, and that of the true peak frames (what a = 1 should reach).
+    """
+    from ..instruments import get_instrument
+
+    a = np.linspace(0, 1, 9) if a is None else np.asarray(a, float)
+    inst = get_instrument("synthetic")
+    rhos, at_one, true_peak = [], [], []
+    for clip in clips:
+        k = inst.expressions.index(clip.expression)
+        frames = model.generate(clip.frames[0], a, expression=clip.expression)
+        strength = inst.measure(frames, neutral=clip.frames[0]).strength[:, k]
+        rhos.append(metrics.spearman(a, strength))
+        at_one.append(strength[-1])
+        peak = int(np.argmax(clip.intensity))
+        true_peak.append(inst.measure(clip.frames[peak:peak + 1], neutral=clip.frames[0]).strength[0, k])
+    return {"rho": float(np.nanmean(rhos)), "strength_at_1": float(np.nanmean(at_one)),
+            "true_peak_strength": float(np.nanmean(true_peak))}
+
+
+def landmark_curves(models: dict, clips, intensities=None, instrument="synthetic") -> dict:
+    """Fan et al.'s Fig. 3: the landmark distance of every frame to the input frame, per video.
+
+    Each clip is resampled to ``len(intensities) + 1`` frames (the neutral input first); every
+    model of ``models`` ({name: generator}) renders ``intensities`` (default a = 0.1, ..., 1.0, the
+    paper's ten frames) from that input, and one instrument measures the input followed by the
+    frames. Returns ``{"ground truth": (N, T + 1) array, name: (N, T + 1) array, ...}``.
+    """
+    from ..data.clips import resample
+    from ..instruments import get_instrument
+
+    a = np.round(np.linspace(0.1, 1.0, 10), 6) if intensities is None else np.asarray(intensities, float)
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    out = {"ground truth": [], **{name: [] for name in models}}
+    for clip in clips:
+        truth = resample(clip, len(a) + 1).frames
+        made = {"ground truth": truth[1:], **{name: m.generate(truth[0], a, expression=clip.expression)
+                                              for name, m in models.items()}}
+        for name, frames in made.items():
+            lm = inst.measure(np.concatenate([truth[:1], frames]), neutral=truth[0]).landmarks
+            out[name].append(metrics.landmark_trajectory(lm))
+    return {name: np.array(v) for name, v in out.items()}
+
+
+def intensity_agreement(model, clips) -> dict:
+    """Eq. 5 on every frame of real test videos against the true intensities (AffineGAN).
+
+    ``model``: anything with ``infer_intensity(neutral, frames, expression=...)`` (the AffineGAN
+    :class:`~i2vlib.models.affinegan.Model`). Returns the pooled arrays ``true`` and ``inferred``,
+    Spearman's rho pooled over all frames, the mean per-video rho, the fraction of inferred values
+    inside [0, 1] and the mean absolute error.
+    """
+    true, inferred, per_video = [], [], []
+    for clip in clips:
+        a = model.infer_intensity(clip.frames[0], clip.frames, expression=clip.expression)
+        true.append(np.asarray(clip.intensity, float))
+        inferred.append(a)
+        per_video.append(metrics.spearman(clip.intensity, a))
+    t, i = np.concatenate(true), np.concatenate(inferred)
+    return {"true": t, "inferred": i, "rho": metrics.spearman(t, i), "rho_per_video": float(np.nanmean(per_video)),
+            "in_unit_range": float(np.mean((i >= 0) & (i <= 1))), "mae": float(np.abs(t - i).mean())}

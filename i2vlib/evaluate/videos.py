@@ -1,0 +1,93 @@
+"""The test videos of the evaluation protocol: the benchmark's, or a folder's clips.
+
+Each comes with the response curvature of its identity when it is known (the benchmark, or
+a folder exported from it), so that a measured visible strength can be turned back into a
+measured intensity (:func:`i2vlib.instruments.synthetic.inverse_response`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import EXPRESSIONS
+from ..errors import I2VError
+
+
+def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int | None = None, size: int = 64,
+                      seed: int = 0, expressions=EXPRESSIONS, curves=("linear",), frames=None):
+    """The test videos :func:`~.protocol.evaluate` uses, in its order: ``(clip, response curvature or None)``.
+
+    The benchmark: its first ``videos`` (default 10 per expression) videos of ``split``, the
+    expression cycling through ``expressions``, the intensity curve through ``curves``. A folder:
+    its clips of ``split`` showing one of ``expressions``, taken in turn from each expression,
+    resized to ``size``.
+    """
+    from ..config import check_data
+    from ..data.synthetic import check_expressions
+
+    data = check_data(str(data))
+    expressions = tuple(expressions)
+    if data == "synthetic":
+        check_expressions(expressions)
+        return _synthetic_clips(split, videos or 10 * len(expressions), size, seed, expressions, tuple(curves),
+                                frames)
+    return _folder_clips(data, split, videos, size, expressions)
+
+
+def _synthetic_clips(split, videos, size, seed, expressions, curves, frames):
+    from ..data.synthetic import SyntheticBenchmark
+
+    bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32))
+    bench.identities(split)  # validates the split name
+    for i in range(videos):
+        clip = bench.video(split, i, expressions=expressions, curves=curves)
+        yield clip, bench.identity(int(clip.identity)).curvature[clip.expression]
+
+
+def _folder_clips(path, split, videos, size, expressions):
+    """Clips of a folder (any layout :func:`~i2vlib.data.folders.open_dataset` reads), round-robin over
+    expressions. A folder with one split (e.g. prepared real videos, all "train") is evaluated whole;
+    the result names the split its clips came from."""
+    from ..data.folders import open_dataset
+
+    data = open_dataset(path)
+    if split is not None and split in data.splits:
+        data = data.filter(split=split)
+    elif split is not None and len(data.splits) > 1:
+        raise I2VError(f"no split {split!r} under {path}; available: {', '.join(data.splits)}")
+    usable = [e for e in data.expressions if e in expressions]
+    if not usable:
+        raise I2VError(f"the clips under {path} show {', '.join(data.expressions)}; the model renders only "
+                       f"{', '.join(expressions)}")
+    by_expr = {e: [r for r in data.refs if r.expression == e] for e in usable}
+    order = [refs[i] for i in range(max(map(len, by_expr.values()))) for refs in by_expr.values() if i < len(refs)]
+    for ref in order[:videos] if videos else order:
+        clip = ref.load(size)
+        if len(clip) >= 2:
+            yield clip, _curvature_from_meta(clip)
+
+
+def _curvature_from_meta(clip):
+    """The response curvature of a clip exported from the synthetic benchmark (else None)."""
+    meta = clip.meta or {}
+    if meta.get("source") != "synthetic" or "seed" not in meta:
+        return None
+    try:
+        from ..data.synthetic import make_identity
+
+        return make_identity(int(meta["seed"]), int(clip.identity)).curvature[clip.expression]
+    except (ValueError, KeyError):
+        return None
+
+
+def is_synthetic_folder(path) -> bool:
+    """Whether ``path`` is a folder exported from the synthetic benchmark (every video says so)."""
+    meta = Path(path) / "metadata.json"
+    if not meta.is_file():
+        return False
+    try:
+        videos = json.loads(meta.read_text()).get("videos", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(videos) and all((v.get("meta") or {}).get("source") == "synthetic" for v in videos.values())
