@@ -23,6 +23,9 @@ from .errors import I2VError
 from .io import as_image
 
 
+MAX_FRAMES = 1000   # frames per generate call
+
+
 def load(path, device: str = "cpu") -> Model:
     """The model saved in a run directory or checkpoint file, ready to ``generate``."""
     from . import checkpoint
@@ -43,7 +46,7 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
     """
     if isinstance(intensities, dict):
         if expression is not None:
-            raise I2VError("pass either expression=... with a list of intensities, or a dict {expression: list}")
+            raise I2VError("give either one expression with a list of intensities, or a mix of expressions, not both")
         if not intensities:
             raise I2VError("the intensities dict is empty")
         mix = dict(intensities)
@@ -51,7 +54,7 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
         if expression is None:
             if len(expressions) != 1:
                 raise I2VError(f"this model knows several expressions ({', '.join(expressions)}); "
-                               "pass expression=... or a dict of intensities")
+                               "name the one to render (i2v generate --expression) or give a mix (--mix)")
             expression = expressions[0]
         mix = {expression: intensities}
     out = {}
@@ -74,6 +77,10 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
         out[name] = a
     if len({len(a) for a in out.values()}) > 1:
         raise I2VError("every expression of a mix needs the same number of intensities")
+    n = len(next(iter(out.values())))
+    if n > MAX_FRAMES:
+        raise I2VError(f"{n} intensities: at most {MAX_FRAMES} frames are rendered in one call "
+                       "(a video of that length takes gigabytes); render it in parts")
     return out
 
 

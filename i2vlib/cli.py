@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import EXPRESSIONS, __version__
 from .errors import I2VError
+from .io import check_output
 
 
 def main(argv=None) -> int:
@@ -74,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=_positive, default=128, help="output frame size (default 128)")
     r.add_argument("--landmarks", choices=["dlib", "face-alignment"], default="dlib",
                    help="landmark backend (dlib works offline; face-alignment downloads weights on first use)")
+    r.add_argument("--expression", metavar="NAME",
+                   help="label clips whose source names no expression (a folder of videos or photos) with NAME, "
+                        f"one of {', '.join(EXPRESSIONS)} (default: unlabelled)")
     r.add_argument("--overwrite", action="store_true")
     r.set_defaults(run=_prepare)
 
@@ -150,6 +154,7 @@ def _synth(args) -> None:
     if args.profile is not None:
         raise I2VError("i2v synth takes the intensity curves as --curves (e.g. --curves linear ease); "
                        "--profile is the run profile of i2v train")
+    check_output(args.out, "folder")
     expressions = check_expressions(args.expressions)
     curves = check_curves(args.curves)
     for split in args.splits:
@@ -174,14 +179,19 @@ def _synth(args) -> None:
 def _prepare(args) -> None:
     from .data.prepare import prepare
 
-    summary = prepare(args.src, args.out, size=args.size, landmarks=args.landmarks, overwrite=args.overwrite)
+    check_output(args.out, "folder")
+    summary = prepare(args.src, args.out, size=args.size, landmarks=args.landmarks, overwrite=args.overwrite,
+                      expression=args.expression)
     print(", ".join(f"{k}: {v}" for k, v in summary.items()))
 
 
 def _contact_sheet(args) -> None:
     from .data.synthetic import SyntheticBenchmark, contact_sheet
-    from .io import write_image
+    from .io import IMAGE_SUFFIXES, write_image
 
+    if Path(args.out).suffix.lower() not in IMAGE_SUFFIXES:
+        raise I2VError(f"the contact sheet is an image: give OUT a suffix of {', '.join(IMAGE_SUFFIXES)}")
+    check_output(args.out, "file")
     bench = SyntheticBenchmark(size=args.size, seed=args.seed)
     for i in args.identities:
         if not 0 <= i < bench.n_identities:
@@ -229,8 +239,9 @@ def _generate(args) -> None:
     import numpy as np
 
     from .api import load
-    from .render import save_video
+    from .render import check_destination, save_video
 
+    check_destination(args.out, args.fps)
     model = load(args.model, device=args.device)
     if args.mix and (args.intensities or args.expression):
         raise I2VError("give either --intensities (with --expression) or --mix, not both")
@@ -265,6 +276,7 @@ def _evaluate(args) -> None:
     from .evaluate import evaluate, table
     from .io import write_json
 
+    check_output(args.out, "file")
     model = load(args.model, device=args.device)
     result = evaluate(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
                       seed=args.seed)
@@ -276,18 +288,19 @@ def _evaluate(args) -> None:
 
 
 def _image_argument(text: str, size: int):
-    """A path, or ``synthetic:K``: the neutral face of test identity K of the benchmark."""
-    if not text.startswith("synthetic"):
+    """A path, or ``synthetic:K``: the neutral face of test identity K of the benchmark (only that
+    spelling: a file called ``synthetic_me.png`` is a file)."""
+    if not text.startswith("synthetic:"):
         if not Path(text).is_file():
             raise I2VError(f"no such image: {text}")
         return text
     from .data.synthetic import SyntheticBenchmark
 
     bench = SyntheticBenchmark(size)
-    _, _, k = text.partition(":")
+    k = text.removeprefix("synthetic:")
     ids = bench.identities("test")
     try:
-        index = int(k or 0)
+        index = int(k)
     except ValueError:
         raise I2VError(f"expected synthetic:K with K an integer, got {text!r}") from None
     if not 0 <= index < len(ids):

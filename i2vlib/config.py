@@ -125,23 +125,49 @@ def config_hash(config: dict) -> str:
 
 
 def check_data(name: str) -> str:
-    """Accept a built-in data name or an existing folder; anything else is a clear error."""
-    if name in BUILTIN_DATA or Path(name).is_dir():
+    """Accept ``synthetic`` (the built-in benchmark) or an existing folder; anything else is a clear error.
+
+    A folder that is itself called ``synthetic`` is given as ``./synthetic``; plain ``synthetic``
+    beside such a folder is refused as ambiguous rather than silently read as the benchmark.
+    """
+    if name in BUILTIN_DATA:
+        if Path(name).is_dir():
+            raise I2VError(f"data {name!r} is ambiguous here: it names the built-in benchmark and the folder "
+                           f"./{name}; give ./{name} for the folder, or run elsewhere for the benchmark")
+        return name
+    if Path(name).is_dir():
         return name
     raise I2VError(f"unknown data {name!r}: use one of {', '.join(BUILTIN_DATA)} or an existing folder")
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` picks cuda, then mps, then cpu."""
+def available_devices() -> list[str]:
+    """The devices this machine can train and render on: cpu, then every cuda device, then mps."""
     import torch
 
-    if device != "auto":
-        return device
+    found = ["cpu"]
     if torch.cuda.is_available():
-        return "cuda"
+        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+        found.append("mps")
+    return found
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` picks cuda, then mps, then cpu; any other name must be a device this machine has
+    (``cpu``, ``cuda``, ``cuda:N``, ``mps``), else one line names the ones it has."""
+    import torch
+
+    have = available_devices()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if "mps" in have else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    name = None if dev is None else "cuda" if dev.type == "cuda" and dev.index is None else str(dev)
+    if name is None or (name not in have and not (name == "cuda" and torch.cuda.is_available())):
+        raise I2VError(f"device {device!r} is not available here; choose auto or one of {', '.join(have)}")
+    return name
 
 
 def environment() -> str:

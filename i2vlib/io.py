@@ -31,8 +31,12 @@ def atomic_path(path, suffix: str | None = None):
     A crash or an exception inside the block leaves no half-written ``path`` behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    created = make_parents(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    except OSError as e:
+        remove_created(created)
+        raise I2VError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -41,6 +45,7 @@ def atomic_path(path, suffix: str | None = None):
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        remove_created(created)
         raise
 
 
@@ -52,8 +57,12 @@ def atomic_dir(path):
     inside the block leaves ``path`` as it was and removes the temporary folder.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.writing-", dir=path.parent))
+    created = make_parents(path)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.writing-", dir=path.parent))
+    except OSError as e:
+        remove_created(created)
+        raise I2VError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
@@ -70,7 +79,64 @@ def atomic_dir(path):
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        remove_created(created)
         raise
+
+
+def make_parents(path) -> list[Path]:
+    """Create the missing folders above ``path``; returns them, outermost first, so that a failed
+    write can remove them again (:func:`remove_created`) and leave nothing behind."""
+    missing = []
+    parent = Path(path).parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    if not parent.is_dir():
+        raise I2VError(f"cannot write {path}: {parent} is a file, not a folder")
+    created = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            created.append(folder)
+    except OSError as e:
+        remove_created(created)
+        raise I2VError(f"cannot write {path}: {e.strerror or e}") from None
+    return created
+
+
+def remove_created(folders) -> None:
+    """Remove the folders :func:`make_parents` created, innermost first, where they are still empty."""
+    for folder in reversed(list(folders)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def check_output(path, kind: str = "file") -> Path:
+    """Check before any work that ``path`` can be written, so that a command fails at once, in one
+    line, instead of after its work: ``kind`` is ``"file"`` (replaced atomically) or ``"folder"``.
+
+    A file must not be an existing folder and a folder not an existing file; the nearest existing
+    folder above ``path`` (and an existing output folder itself) must be one we can create files in,
+    which is probed by creating and removing a temporary file there.
+    """
+    if kind == "file" and (Path(path).is_dir() or str(path).endswith(("/", os.sep))):
+        raise I2VError(f"{path} is a folder; give a file name")
+    path = Path(path)
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise I2VError(f"{path} is a file; give a folder")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise I2VError(f"cannot write {path}: {parent} is a file, not a folder")
+    for folder in (parent, path) if kind == "folder" and path.is_dir() else (parent,):
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".i2v-probe-", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise I2VError(f"cannot write {path}: {folder} is not writable ({e.strerror or e})") from None
+    return path
 
 
 def _umask() -> int:
@@ -162,7 +228,11 @@ def to_rgb(a: np.ndarray, what: str = "image") -> np.ndarray:
 
 
 def read_image(path, gray_to_rgb: bool = True) -> np.ndarray:
-    """Read an image file as H x W x 3 uint8 RGB; a corrupt or missing file is an I2VError."""
+    """Read an image file as H x W x 3 uint8 RGB (``gray_to_rgb=False``: H x W gray).
+
+    16-bit files are scaled to 8 bits (not clipped), and transparent pixels are composited over
+    white, as a viewer shows them. A corrupt or missing file is an I2VError.
+    """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -171,10 +241,24 @@ def read_image(path, gray_to_rgb: bool = True) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
-            im = im.convert("RGB") if gray_to_rgb else im.convert("L")
-            return np.asarray(im).copy()
+            if im.mode.startswith("I"):                       # 16-bit gray (Pillow reads no 16-bit RGB)
+                a = np.clip(np.rint(np.asarray(im, np.float64) / 257.0), 0, 255).astype(np.uint8)
+                a = np.repeat(a[..., None], 3, axis=-1)
+            elif "A" in im.mode or "transparency" in im.info:
+                a = over_white(np.asarray(im.convert("RGBA")))
+            else:
+                a = np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise I2VError(f"cannot read image {path}: {e.__class__.__name__}: {e}") from None
+    if 0 in a.shape:
+        raise I2VError(f"image {path} is empty ({a.shape[1]} x {a.shape[0]} pixels)")
+    return np.ascontiguousarray(a if gray_to_rgb else a.mean(-1).round().astype(np.uint8))
+
+
+def over_white(rgba: np.ndarray) -> np.ndarray:
+    """An H x W x 4 uint8 image composited over a white background: H x W x 3 uint8."""
+    alpha = rgba[..., 3:].astype(np.float32) / 255.0
+    return np.rint(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
 
 
 def write_image(path, image: np.ndarray) -> None:
@@ -193,11 +277,11 @@ def _pil_format(suffix: str) -> str:
 def as_image(image, what: str = "image", convert: bool = False) -> np.ndarray:
     """An image path, array or tensor as a contiguous H x W x 3 uint8 array.
 
-    Arrays may be H x W or H x W x 1 (gray, replicated), H x W x 3, or H x W x 4 (alpha
-    dropped, as reading an RGBA file does). Values must be uint8 -- a face detector should
-    not guess a range -- unless ``convert``: then bool, float in [0, 1] and integers in
-    [0, 255] are converted too (model outputs, frames to render). ``what`` names the input
-    in the one-line :class:`I2VError` messages.
+    Arrays may be H x W or H x W x 1 (gray, replicated), H x W x 3, or H x W x 4 (composited
+    over white, as reading an RGBA file does). Values must be uint8 (or uint16, scaled to 8
+    bits) -- a face detector should not guess a range -- unless ``convert``: then bool, float in
+    [0, 1] and integers in [0, 255] are converted too (model outputs, frames to render). ``what``
+    names the input in the one-line :class:`I2VError` messages.
     """
     if isinstance(image, (str, Path)):
         return read_image(image)
@@ -206,11 +290,14 @@ def as_image(image, what: str = "image", convert: bool = False) -> np.ndarray:
         a = a[..., None]
     if a.ndim != 3 or 0 in a.shape:
         raise I2VError(f"{what} must be H x W x 3; got shape {tuple(a.shape)}")
+    if a.dtype == np.uint16:
+        a = np.rint(a / 257.0).astype(np.uint8)
     if a.dtype != np.uint8 and not convert:
         raise I2VError(f"expected a uint8 {what}, got dtype {a.dtype}")
+    a = to_uint8(a, what + " values")
     if a.shape[-1] == 4:
-        a = a[..., :3]
-    return np.ascontiguousarray(to_rgb(to_uint8(a, what + " values"), what))
+        a = over_white(a)
+    return np.ascontiguousarray(to_rgb(a, what))
 
 
 def png_bytes(image: np.ndarray) -> bytes:

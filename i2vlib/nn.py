@@ -19,8 +19,8 @@ from .errors import I2VError
 
 def unet_levels(size: int) -> int:
     """Levels of a U-Net that halves ``size`` down to 1x1 (8 at 256 px, 7 at 128, 6 at 64)."""
-    if size < 16 or size & (size - 1):
-        raise I2VError(f"image size must be a power of two of at least 16 px, got {size}")
+    if size < 32 or size & (size - 1):
+        raise I2VError(f"image size must be a power of two of at least 32 px, got {size}")
     return int(math.log2(size))
 
 

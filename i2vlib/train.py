@@ -33,8 +33,11 @@ from . import __version__
 from . import checkpoint
 from .config import config_hash, resolve_device
 from .errors import I2VError
-from .io import atomic_path, read_losses, write_json  # noqa: F401 (read_losses: the loss log's reader)
+from .io import atomic_path, check_output, make_parents, read_losses, remove_created, write_json  # noqa: F401
 from .models import full_config, get_method
+
+
+RUN_FILES = ("losses.csv", "run.json")   # what a run writes beside its checkpoint
 
 
 class NonFiniteLoss(I2VError):
@@ -48,30 +51,62 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     ``resume=True`` continues from ``out/checkpoint.pt`` (or starts afresh if there is none);
     ``resume=False`` refuses a directory that already holds a run. The number of steps may
     grow on resume; every other option must match the checkpoint's. Returns ``run.json``.
+
+    The config, the device, the data and ``out`` are checked before anything is written; a run
+    that fails or is interrupted before its first checkpoint leaves nothing behind (and a folder
+    holding only such leftovers of an older version counts as empty).
     """
     method = get_method(config.get("method", "?"))
     config = full_config(config)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise I2VError(f"--out {out} is a file; give a directory")
-    ckpt_file = out / checkpoint.CHECKPOINT
-    if ckpt_file.exists() and not resume:
-        raise I2VError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
-    if out.exists() and not resume and any(out.iterdir()):
-        raise I2VError(f"{out} is not empty; choose a new or empty --out")
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(f".{checkpoint.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
-        stale.unlink(missing_ok=True)
-
     device = torch.device(resolve_device(device))
+    out = Path(out)
+    ckpt_file = out / checkpoint.CHECKPOINT
+    _check_run_dir(out, resume)
     cuda = device.type == "cuda"
     torch.manual_seed(config["seed"])
     trainer = method.Trainer(config)
-    start, elapsed = 0, 0.0
-    if ckpt_file.exists():
-        start, elapsed = _restore(trainer, config, ckpt_file)
-    else:
-        trainer.begin()
+    start, elapsed = _restore(trainer, config, ckpt_file) if ckpt_file.exists() else (0, 0.0)
+    total = config["steps"]
+    first = trainer.batch(np.random.default_rng([config["seed"], start])) if start < total else None  # checks the data
+    created = make_parents(out / "x") if not out.exists() else []
+    out.mkdir(exist_ok=True)
+    try:
+        if start == 0:
+            trainer.begin()
+        info = _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every)
+    except BaseException:
+        if not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
+            for name in (*RUN_FILES, *(p.name for p in out.glob(f".{checkpoint.CHECKPOINT}.*"))):
+                (out / name).unlink(missing_ok=True)
+            remove_created(created)
+        raise
+    if start >= total and (out / "run.json").exists():  # nothing to do: the run was already complete
+        info = json.loads((out / "run.json").read_text())
+    return info
+
+
+def _check_run_dir(out: Path, resume: bool) -> None:
+    """``out`` may be new, empty, hold a run to resume, or hold only the leftovers of a run that
+    never reached its first checkpoint; anything else is refused before any work."""
+    if out.exists() and not out.is_dir():
+        raise I2VError(f"--out {out} is a file; give a directory")
+    if (out / checkpoint.CHECKPOINT).exists():
+        if not resume:
+            raise I2VError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+        return
+    if out.is_dir():
+        others = [p.name for p in out.iterdir()
+                  if p.name not in RUN_FILES and not p.name.startswith(f".{checkpoint.CHECKPOINT}.")]
+        if others:
+            raise I2VError(f"{out} is not empty ({', '.join(sorted(others)[:3])}); choose a new or empty --out")
+    check_output(out, "folder")
+
+
+def _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every) -> dict:
+    """The steps from ``start`` on, with the loss log, the progress bar and the checkpoints."""
+    ckpt_file, cuda = out / checkpoint.CHECKPOINT, device.type == "cuda"
+    for stale in out.glob(f".{checkpoint.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
+        stale.unlink(missing_ok=True)
     trainer.nets.to(device)
     for opt in trainer.optimizers.values():  # optimiser state follows its parameters
         for state in opt.state.values():
@@ -95,14 +130,15 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     t0 = time.perf_counter() - elapsed
     try:
         for step in range(start, total):
-            batch = trainer.batch(np.random.default_rng([config["seed"], step]))
+            batch = first if step == start else trainer.batch(np.random.default_rng([config["seed"], step]))
             batch = {k: _to(v, device, cuda) for k, v in batch.items()}
             values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
             bad = [k for k, v in values.items() if not math.isfinite(v)]
             if bad:
-                raise NonFiniteLoss(
-                    f"non-finite loss at step {step + 1} ({', '.join(f'{k}={values[k]}' for k in bad)}); "
-                    f"training stopped. The last good checkpoint (step {last_good}) is kept in {out}")
+                kept = (f"the last good checkpoint (step {last_good}) is kept in {out}" if last_good
+                        else "it had written no checkpoint yet")
+                raise NonFiniteLoss(f"non-finite loss at step {step + 1} "
+                                    f"({', '.join(f'{k}={values[k]}' for k in bad)}); training stopped, {kept}")
             log.write(step + 1, time.perf_counter() - t0, values)
             if bar is not None:
                 bar.update(1)
@@ -118,8 +154,6 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
         log.close()
         if bar is not None:
             bar.close()
-    if start >= total and (out / "run.json").exists():  # nothing to do: the run was already complete
-        info = json.loads((out / "run.json").read_text())
     return info
 
 
@@ -159,7 +193,7 @@ def _save(trainer, config, step, seconds, path) -> None:
 def _restore(trainer, config, path) -> tuple[int, float]:
     ckpt = checkpoint.read_checkpoint(path)
     if ckpt["method"] != config["method"]:
-        raise I2VError(f"{path} holds a {ckpt['method']} run, not {config['method']}")
+        raise I2VError(f"{path} holds a run of {ckpt['method']}, not of {config['method']}")
     old = {k: v for k, v in full_config(ckpt["config"], where=str(path)).items() if k != "steps"}
     new = json.loads(json.dumps({k: v for k, v in config.items() if k != "steps"}))
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))

@@ -19,11 +19,31 @@ def test_as_image_shapes_paths_and_tensors(tmp_path):
     assert as_image(rgb).flags["C_CONTIGUOUS"] and np.array_equal(as_image(rgb[:, ::-1]), rgb[:, ::-1])
     assert np.array_equal(as_image(rgb[..., 0]), np.repeat(rgb[..., :1], 3, axis=-1))
     assert np.array_equal(as_image(rgb[..., :1]), np.repeat(rgb[..., :1], 3, axis=-1))
-    rgba = np.concatenate([rgb, np.full((4, 5, 1), 7, np.uint8)], axis=-1)
-    assert np.array_equal(as_image(rgba), rgb)  # alpha dropped, as reading an RGBA file does
+    rgba = np.concatenate([rgb, np.full((4, 5, 1), 255, np.uint8)], axis=-1)
+    rgba[0, :, 3] = 0
+    want = rgb.copy()
+    want[0] = 255                                   # transparent pixels show the white background
+    assert np.array_equal(as_image(rgba), want)
     write_image(tmp_path / "x.png", rgb)
     assert np.array_equal(as_image(tmp_path / "x.png"), rgb) and np.array_equal(as_image(str(tmp_path / "x.png")), rgb)
     assert np.array_equal(as_image(torch.from_numpy(rgb)), rgb)
+
+
+def test_16_bit_and_transparent_files_read_as_a_viewer_shows_them(tmp_path):
+    from PIL import Image
+
+    gray = np.linspace(0, 255, 64).astype(np.uint8).reshape(8, 8)
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "deep.png")       # a 16-bit PNG
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    assert np.array_equal(as_image(tmp_path / "deep.png"), np.repeat(gray[..., None], 3, -1))
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0], rgba[:4, :, 3] = 200, 255                                          # top half opaque red-ish
+    Image.fromarray(rgba).save(tmp_path / "cut.png")
+    img = as_image(tmp_path / "cut.png")
+    assert (img[:4] == [200, 0, 0]).all() and (img[4:] == 255).all()                # not black where transparent
+    assert np.array_equal(as_image(gray.astype(np.uint16) * 257), np.repeat(gray[..., None], 3, -1))
+    with pytest.raises(I2VError, match="H x W x 3"):
+        as_image(np.zeros((0, 0, 3), np.uint8))
 
 
 def test_as_image_values_must_be_uint8_unless_converted():

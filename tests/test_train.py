@@ -172,12 +172,12 @@ def test_cli_train_and_generate(tmp_path):
     (["train", "affinegan", "--profile", "smoke", "--out", "{t}/r", "--resume"], ["nothing to resume"]),
     (["train", "affinegan", "--profile", "smoke", "--out", "{t}/r", "--set", "mix"], ["KEY=VALUE"]),
     (["train", "affinegan", "--profile", "smoke", "--out", "{t}/r", "--size", "100"], ["power of two"]),
-    (["generate", "{t}/nowhere", "synthetic", "--out", "{t}/v.gif"], ["no such checkpoint"]),
+    (["generate", "{t}/nowhere", "synthetic:0", "--out", "{t}/v.gif"], ["no such checkpoint"]),
     (["generate", "{run}", "{t}/none.png", "--out", "{t}/v.gif"], ["no such image"]),
-    (["generate", "{run}", "synthetic", "--intensities", "nan", "--out", "{t}/v.gif"], ["NaN"]),
-    (["generate", "{run}", "synthetic", "--intensities", "-1", "--out", "{t}/v.gif"], ["[0, 1]"]),
-    (["generate", "{run}", "synthetic", "--expression", "anger", "--out", "{t}/v.gif"], ["cannot render"]),
-    (["generate", "{run}", "synthetic", "--out", "{t}/v.xyz"], []),
+    (["generate", "{run}", "synthetic:0", "--intensities", "nan", "--out", "{t}/v.gif"], ["NaN"]),
+    (["generate", "{run}", "synthetic:0", "--intensities", "-1", "--out", "{t}/v.gif"], ["[0, 1]"]),
+    (["generate", "{run}", "synthetic:0", "--expression", "anger", "--out", "{t}/v.gif"], ["cannot render"]),
+    (["generate", "{run}", "synthetic:0", "--out", "{t}/v.xyz"], []),
 ])
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words, smoke_run):
     args = [a.format(t=tmp_path, run=smoke_run) for a in args]

@@ -11,7 +11,7 @@ One module per concern, all names re-exported here (``from i2vlib import render`
 * :mod:`.frames` -- :func:`as_frames`, :func:`intensity_labels`.
 * :mod:`.export` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
   a JSON sidecar, written atomically), :func:`read_video`, :func:`sidecar_path`,
-  :func:`read_sidecar`, :func:`download_link`.
+  :func:`read_sidecar`, :func:`download_link`, :func:`check_destination` (before rendering).
 * :mod:`.grid` -- :func:`frame_grid`: labelled contact sheets with Pillow.
 * :mod:`.figures` -- matplotlib: :func:`show_frames`, :func:`animation`,
   :func:`to_jshtml` (plays with no kernel), :func:`plot_losses` (training curves).
@@ -26,7 +26,7 @@ matplotlib, ipywidgets, IPython and imageio-ffmpeg are imported only by the func
 them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplotlib).
 """
 
-from .export import download_link, read_sidecar, read_video, save_video, sidecar_path
+from .export import check_destination, download_link, read_sidecar, read_video, save_video, sidecar_path
 from .figures import animation, plot_losses, show_frames, to_jshtml
 from .frames import as_frames, intensity_labels
 from .grid import frame_grid
@@ -37,6 +37,7 @@ from .widgets import live_mixer, live_slider
 __all__ = [
     "as_frames",
     "save_video",
+    "check_destination",
     "read_video",
     "sidecar_path",
     "read_sidecar",

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import I2VError
-from ..io import atomic_dir, atomic_path, read_image, to_json, write_image
+from ..io import atomic_dir, atomic_path, check_output, read_image, to_json, write_image
 from .frames import as_frames, check_fps
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
@@ -54,6 +54,23 @@ def read_sidecar(path) -> dict:
         return json.loads(p.read_text())
     except (OSError, ValueError) as e:
         raise I2VError(f"cannot read sidecar {p}: {e}") from None
+
+
+def check_destination(path, fps: float = 8) -> str:
+    """Check, before any rendering, that :func:`save_video` can write ``path`` at ``fps``: the
+    suffix, the frame rate, a folder it may replace, and a place it can write in. Returns the
+    kind of output: ``"gif"``, ``"mp4"`` or ``"png"`` (a folder)."""
+    kind = _output_kind(Path(path), path)
+    check_fps(fps)
+    path = Path(path)
+    if kind == "png":
+        if path.is_dir() and not _replaceable_folder(path):
+            raise I2VError(f"folder {path} holds other files; refusing to replace it")
+        check_output(path, "folder")
+    else:
+        check_output(path, "file")
+        check_output(sidecar_path(path), "file")
+    return kind
 
 
 def _output_kind(path, raw=None) -> str:
@@ -92,12 +109,9 @@ def save_video(frames, path, fps: float = 8, **meta) -> Path:
     that are renamed into place only when complete; an error leaves no partial output
     and any previous output at ``path`` untouched. Returns the output path.
     """
-    raw = path
-    path = Path(path)
-    kind = _output_kind(path, raw)
+    kind, path = check_destination(path, fps), Path(path)
     frames = as_frames(frames)
     t, h, w = frames.shape[:3]
-    check_fps(fps)
     bad = sorted(set(meta) & set(RESERVED_META))
     if bad:
         raise I2VError(f"save_video sets {', '.join(bad)} itself; do not pass them as metadata")
@@ -188,10 +202,6 @@ def _replaceable_folder(path: Path) -> bool:
 
 
 def _save_folder(frames: np.ndarray, path: Path, names: list[str], side_text: str) -> None:
-    if path.exists() and not path.is_dir():
-        raise I2VError(f"{path} exists and is not a folder")
-    if path.is_dir() and not _replaceable_folder(path):
-        raise I2VError(f"folder {path} holds other files; refusing to replace it")
     with atomic_dir(path) as tmp:
         for f, name in zip(frames, names):
             write_image(tmp / name, f)

@@ -49,10 +49,13 @@ def as_frames(frames, what: str = "frames") -> np.ndarray:
     return np.stack(images)
 
 
+MIN_FPS, MAX_FPS = 0.01, 100.0   # a frame shown at most 100 s; at least 10 ms, GIF's shortest delay
+
+
 def check_fps(fps) -> float:
-    """``fps`` if it is a positive finite number, else an :class:`I2VError`."""
-    if not isinstance(fps, numbers.Real) or not math.isfinite(fps) or fps <= 0:
-        raise I2VError(f"fps must be a positive number; got {fps!r}")
+    """``fps`` if it is a number in [MIN_FPS, MAX_FPS], else an :class:`I2VError`."""
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not MIN_FPS <= fps <= MAX_FPS:
+        raise I2VError(f"fps must be a number from {MIN_FPS:g} to {MAX_FPS:g}; got {fps!r}")
     return fps
 
 

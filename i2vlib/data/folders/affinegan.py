@@ -36,7 +36,7 @@ def write_affinegan(root, clips: Iterable[Clip], overwrite: bool = False) -> Pat
     if root.exists() and not root.is_dir():
         raise I2VError(f"{root} exists and is not a folder")
     if root.exists() and any(root.iterdir()) and not overwrite:
-        raise I2VError(f"{root} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+        raise I2VError(f"{root} exists and is not empty; replace it with --overwrite (overwrite=True in Python)")
     with atomic_dir(root) as tmp:
         seen: set[str] = set()
         with open(tmp / "metadata.json", "w") as meta:
