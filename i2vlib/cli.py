@@ -1,11 +1,11 @@
-"""The ``i2v`` command.
+"""The ``i2v`` command (every option: ``i2v COMMAND --help`` and the book's CLI reference).
 
-    i2v synth OUT --videos N --size S [--expressions ...] [--curves ...] [--seed K]
-    i2v prepare SRC OUT --size S [--landmarks dlib|face-alignment]
+    i2v synth OUT [--videos N] [--size S] [--expressions ...] [--curves ...] [--splits ...] [--seed K]
+    i2v prepare SRC OUT [--size S] [--landmarks dlib|face-alignment] [--expression NAME]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
-    i2v train METHOD --data synthetic|PATH --profile smoke|book|paper --out RUN_DIR [--resume] [--steps N] [--size S]
-    i2v generate RUN_DIR_OR_CHECKPOINT IMAGE --intensities A ... --out OUT.gif|OUT.mp4|FOLDER
-    i2v evaluate RUN_DIR_OR_CHECKPOINT --data synthetic|PATH [--split test] [--videos N] --out metrics.json
+    i2v train METHOD --out RUN_DIR [--data synthetic|PATH] [--profile smoke|book|paper] [--resume] [--set K=V ...]
+    i2v generate RUN_DIR_OR_CHECKPOINT IMAGE|synthetic:K --out OUT.gif|OUT.mp4|FOLDER [--intensities A ...]
+    i2v evaluate RUN_DIR_OR_CHECKPOINT --out metrics.json [--data synthetic|PATH] [--split test] [--videos N]
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
 no half-written output.
@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--steps", type=_positive, help="training steps (default: the profile's)")
-    t.add_argument("--size", type=_positive, help="image size in pixels: 64, 128 or 256 (default: the profile's)")
+    t.add_argument("--size", type=_positive, help="image size in pixels, a power of two of at least 32 (default: the profile's)")
     t.add_argument("--expressions", nargs="+", metavar="NAME", help="expressions (default: happy)")
     t.add_argument("--seed", type=int, help="seed of weights and batches (default 0)")
     t.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="options",

@@ -8,6 +8,7 @@ smoke run of every chapter notebook that the test-suite promises.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -28,6 +29,13 @@ REFERENCE_PAGES = ["book/setup", "book/reference/cli", "book/reference/api", "bo
                    "book/reference/bibliography"]
 # The training chapters show the loss terms they train with, rendered from the library.
 LOSS_CODE = {"notebooks/affinegan/training": ["affinegan"], "notebooks/fan/training": ["fan", "convlstm"]}
+# Sphinx marks every formula so; a page with one loads MathJax (bundled: see _config.yml).
+MATH_MARK = 'class="math notranslate nohighlight"'
+MATHJAX_JS = "tex-chtml.js"
+# The chapters whose notebooks call render.scrubber( / to_jshtml( (test_the_interactive_pages_are_named
+# keeps these lists equal to what the notebooks call): each page must show them, and they must work.
+SCRUBBER_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training"]
+JSHTML_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training"]
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +66,25 @@ def book(tmp_path_factory):
 def _require_build(book):
     if book.proc.returncode != 0:
         pytest.fail("book build failed:\n" + (book.proc.stdout + book.proc.stderr)[-4000:])
+
+
+def _math_pages(book) -> list[str]:
+    return [p for p in TOC_PAGES if MATH_MARK in (book.html / f"{p}.html").read_text()]
+
+
+def _mathjax_scripts(book, page: str) -> list[str]:
+    html = (book.html / f"{page}.html").read_text()
+    return [src for src in re.findall(r'<script[^>]+src="([^"]+)"', html) if "mathjax" in src.lower()]
+
+
+def _notebooks_calling(pattern: str) -> list[str]:
+    """The toc notebooks with a code cell that matches ``pattern``, as page names."""
+    found = []
+    for rel in TOC_NOTEBOOKS:
+        nb = nbformat.read(ROOT / rel, as_version=4)
+        if any(c.cell_type == "code" and re.search(pattern, c.source) for c in nb.cells):
+            found.append(rel.removesuffix(".ipynb"))
+    return found
 
 
 # ----------------------------------------------------------------------------- build + notebooks
@@ -146,9 +173,30 @@ def test_index_redirects_to_the_intro(book):
 def test_page_carries_math_for_mathjax(book, page):
     _require_build(book)
     html = (book.html / f"{page}.html").read_text()
-    assert re.search(r'<script[^>]+src="[^"]*mathjax[^"]*"', html, re.I), "no MathJax script"
-    assert html.count('class="math notranslate nohighlight"') >= 3
+    assert _mathjax_scripts(book, page), "no MathJax script"
+    assert html.count(MATH_MARK) >= 3
     assert "reference/bibliography.html#" in html, "no citation links to the bibliography"
+
+
+def test_mathjax_is_bundled_with_the_book(book):
+    """Every page with math loads MathJax 3 from the book's own _static/mathjax (sphinx-mathjax-offline),
+    so that formulas typeset with no network; no page names a MathJax on another host."""
+    _require_build(book)
+    bundle = book.html / "_static" / "mathjax"
+    assert (bundle / MATHJAX_JS).is_file(), f"no {MATHJAX_JS} in {bundle}"
+    assert re.search(r'VERSION="3\.\d+\.\d+"', (bundle / MATHJAX_JS).read_text()), "the bundle is not MathJax 3"
+    assert list((bundle / "output" / "chtml" / "fonts" / "woff-v2").glob("MathJax_Main-Regular.woff")), \
+        "the bundle has no CHTML fonts"
+    pages = _math_pages(book)
+    assert set(MATH_PAGES) <= set(pages) and "notebooks/fan/training" in pages, pages
+    for page in TOC_PAGES:
+        srcs = _mathjax_scripts(book, page)
+        remote = [src for src in srcs if re.match(r"(https?:)?//", src)]
+        assert not remote, f"{page}: MathJax from the network: {remote}"
+        if page in pages:
+            local = [(book.html / page).parent / src.split("?")[0] for src in srcs]
+            assert local and all(f.resolve() == (bundle / MATHJAX_JS).resolve() for f in local), \
+                f"{page}: MathJax scripts {srcs}, not the bundle's {MATHJAX_JS}"
 
 
 def test_bibliography_lists_every_entry(book):
@@ -189,14 +237,26 @@ def test_training_chapter_shows_its_loss_code(book, page):
 
 # ----------------------------------------------------------------------------- in a browser
 
-# Console messages that are not the book's fault: remote resources that cannot load on an
-# offline machine (CDN fonts, MathJax), and the theme's note on a first visit, when the
-# browser has no stored light/dark preference yet.
-BENIGN = [r"^https?://\S+ - Failed to load resource: net::ERR_", r"Got invalid theme mode: \. Resetting to auto"]
+# Remote resources that pages may still ask for, and that fail on an offline machine without
+# harm to what the page shows: myst-nb's loader of ipywidgets state (the widgets need a kernel;
+# the static scrubbers stand in for them) and the Font Awesome 4.4 stylesheet of matplotlib's
+# to_jshtml animations (their buttons keep working, without icons). Any other request that leaves
+# for the network, MathJax above all, is a failure.
+KNOWN_REMOTE = [r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
+                r"^https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@",
+                r"^https://maxcdn\.bootstrapcdn\.com/font-awesome/4\.4\.0/css/font-awesome\.min\.css"]
+# Console messages that are not the book's fault: the KNOWN_REMOTE loads failing offline, and the
+# theme's note on a first visit, when the browser has no stored light/dark preference yet.
+BENIGN = [rf"{k[1:]}\S* - Failed to load resource: net::ERR_" for k in KNOWN_REMOTE] + \
+         [r"Got invalid theme mode: \. Resetting to auto"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _severe_errors(log: list[dict]) -> list[str]:
-    """SEVERE console messages (JavaScript errors, failed local loads), less the BENIGN ones."""
+    """SEVERE console messages (JavaScript errors, failed loads), less the BENIGN ones."""
     return [e["message"] for e in log
             if e.get("level") == "SEVERE" and not any(re.search(b, e.get("message", "")) for b in BENIGN)]
 
@@ -206,7 +266,7 @@ def browser():
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
         reason = f"headless browser test needs {', '.join(missing)} (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
+        if _in_ci():
             pytest.fail(reason)
         pytest.skip(reason)
     from selenium import webdriver
@@ -218,15 +278,19 @@ def browser():
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1400,1000"]:
         opts.add_argument(arg)
-    opts.set_capability("goog:loggingOptions", {"browser": "ALL"})
+    # The console, and every request a page makes (the performance log's network events).
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    opts.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
     yield driver
     driver.quit()
 
 
 def _open(driver, path: Path):
-    driver.get_log("browser")  # drop messages of the previous page
+    driver.get_log("browser")  # drop messages and requests of the previous page
+    driver.get_log("performance")
     driver.get(path.as_uri())
     for _ in range(100):
         if driver.execute_script("return document.readyState") == "complete":
@@ -234,32 +298,60 @@ def _open(driver, path: Path):
         time.sleep(0.1)
 
 
-def _typeset(driver) -> int:
-    """Number of typeset formulas, after MathJax has finished; -1 if MathJax could not load.
+def _requests(driver) -> list[str]:
+    """URLs the page requested since it was opened."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
 
-    The published pages load MathJax from a CDN. Offline, set I2V_MATHJAX_JS to a local
-    ``tex-mml-chtml.js`` of MathJax 3 and it is injected instead.
-    """
+
+def _typeset(driver, bundle: Path) -> list[str]:
+    """What is wrong with the page's math: MathJax 3 must load from ``bundle`` and typeset every formula."""
     loaded = "return !!(window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)"
-    local = os.environ.get("I2V_MATHJAX_JS")
-    if not driver.execute_script(loaded) and local:
-        driver.execute_script("const s = document.createElement('script'); s.src = arguments[0];"
-                              "document.head.appendChild(s);", Path(local).resolve().as_uri())
     for _ in range(100):
         if driver.execute_script(loaded):
-            driver.execute_async_script("const done = arguments[arguments.length - 1];"
-                                        "window.MathJax.startup.promise.then(() => done(true));")
-            return driver.execute_script("return document.querySelectorAll('mjx-container').length")
-        if not local:
             break
         time.sleep(0.1)
-    return -1
+    else:
+        srcs = driver.execute_script("return [...document.scripts].map(s => s.src).filter(s => /mathjax/i.test(s))")
+        return [f"MathJax did not load (scripts: {srcs})"]
+    driver.execute_async_script("const done = arguments[arguments.length - 1];"
+                                "window.MathJax.startup.promise.then(() => done(true), () => done(false));")
+    state = driver.execute_script(
+        "const math = [...document.querySelectorAll('.math')];"
+        "return {version: window.MathJax.version,"
+        "        scripts: [...document.scripts].map(s => s.src).filter(s => /mathjax/i.test(s)),"
+        "        typeset: document.querySelectorAll('mjx-container').length, formulas: math.length,"
+        "        raw: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60)),"
+        "        errors: [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error')"
+        "                                                                  || e.textContent.slice(0, 60))};")
+    problems = []
+    if not str(state["version"]).startswith("3."):
+        problems.append(f"MathJax {state['version']!r}, not 3.x")
+    home = bundle.as_uri() + "/"
+    if not state["scripts"] or not all(s.startswith(home) for s in state["scripts"]):
+        problems.append(f"MathJax not from the bundle {home}: {state['scripts']}")
+    if state["typeset"] < 1:
+        problems.append(f"MathJax typeset no formula ({state['formulas']} on the page)")
+    if state["raw"]:
+        problems.append(f"{len(state['raw'])} of {state['formulas']} formulas left as raw TeX, e.g. {state['raw'][0]!r}")
+    if state["errors"]:
+        problems.append(f"MathJax errors: {state['errors'][:3]}")
+    return problems
 
 
 def test_pages_in_a_browser(book, browser):
-    """Every page loads with the right title, no JS errors, and math typeset when MathJax can load."""
+    """Every page loads with the right title and no JS errors; on every page with math, MathJax 3 loads
+    from the book's own bundle and typesets every formula; no page sends a request to a CDN for
+    anything but the KNOWN_REMOTE resources (and never for MathJax)."""
     _require_build(book)
-    problems, typeset = [], {}
+    math_pages = _math_pages(book)
+    assert set(MATH_PAGES) <= set(math_pages), f"pages with math: {math_pages}"
+    bundle = book.html / "_static" / "mathjax"
+    problems = []
     for page in TOC_PAGES:
         _open(browser, book.html / f"{page}.html")
         h1 = browser.execute_script("const h = document.querySelector('main h1, article h1');"
@@ -267,27 +359,32 @@ def test_pages_in_a_browser(book, browser):
         title = browser.title
         if not h1 or not title.endswith("i2v book") or h1.split()[0] not in title:
             problems.append(f"{page}: title {title!r}, heading {h1!r}")
-        if page in MATH_PAGES:
-            typeset[page] = _typeset(browser)
+        if page in math_pages:
+            problems += [f"{page}: {m}" for m in _typeset(browser, bundle)]
+        remote = [u for u in _requests(browser) if not u.startswith(("file:", "data:", "blob:", "about:"))]
+        problems += [f"{page}: a request left for the network: {u}" for u in remote
+                     if "mathjax" in u.lower() or not any(re.search(k, u) for k in KNOWN_REMOTE)]
         problems += [f"{page}: {m}" for m in _severe_errors(browser.get_log("browser"))]
     assert not problems, "\n".join(problems)
-    for page, count in typeset.items():
-        assert count != 0, f"{page}: MathJax loaded but typeset no formula"
 
 
 def _pages_with(book, marker: str) -> list[str]:
     return [p for p in TOC_PAGES if marker in (book.html / f"{p}.html").read_text()]
 
 
+def test_the_interactive_pages_are_named():
+    """SCRUBBER_PAGES and JSHTML_PAGES are the chapters whose notebooks make scrubbers and animations."""
+    assert sorted(_notebooks_calling(r"\bscrubber\(")) == sorted(SCRUBBER_PAGES)
+    assert sorted(_notebooks_calling(r"\bto_jshtml\(")) == sorted(JSHTML_PAGES)
+
+
 def test_static_scrubbers_respond(book, browser):
     _require_build(book)
-    pages = _pages_with(book, "i2v-scrubber")
-    if not pages:
-        pytest.skip("no page has an i2v scrubber yet")
+    pages = sorted(set(SCRUBBER_PAGES) | set(_pages_with(book, "i2v-scrubber")), key=TOC_PAGES.index)
     for page in pages:
         _open(browser, book.html / f"{page}.html")
         scrubbers = browser.find_elements("css selector", "div.i2v-scrubber")
-        assert scrubbers, f"{page}: scrubber markup but no div.i2v-scrubber"
+        assert scrubbers, f"{page}: no scrubber (div.i2v-scrubber) on the page, though its notebook makes one"
         for k, scrubber in enumerate(scrubbers[:3]):
             rng = scrubber.find_element("css selector", "input.i2v-scrubber-range[type=range]")
             img = scrubber.find_element("css selector", "img.i2v-scrubber-img")
@@ -306,14 +403,14 @@ def test_static_scrubbers_respond(book, browser):
 
 def test_jshtml_animations_play(book, browser):
     _require_build(book)
-    pages = _pages_with(book, "_anim_img")
-    if not pages:
-        pytest.skip("no page has a to_jshtml animation yet")
+    pages = sorted(set(JSHTML_PAGES) | set(_pages_with(book, "_anim_img")), key=TOC_PAGES.index)
     state = ("const img = arguments[0]; const a = window['anim' + img.id.replace('_anim_img', '')];"
              "return [a.current_frame, img.src === a.frames[a.current_frame].src, a.frames.length];")
     for page in pages:
         _open(browser, book.html / f"{page}.html")
-        for k, anim in enumerate(browser.find_elements("css selector", "div.animation")[:3]):
+        animations = browser.find_elements("css selector", "div.animation")
+        assert animations, f"{page}: no to_jshtml animation (div.animation) on the page, though its notebook makes one"
+        for k, anim in enumerate(animations[:3]):
             img = anim.find_element("css selector", "img[id^=_anim_img]")
             frame, shown, n = browser.execute_script(state, img)
             assert n > 1 and shown, f"{page}: animation {k} is not showing its frames"

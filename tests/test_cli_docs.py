@@ -7,7 +7,7 @@ that is gone) fails here. Per subcommand, the page has a section ``## `i2v NAME`
 - a usage block (the first ``text`` block): ``i2v NAME``, the positional arguments, then every
   option of the parser and no other;
 - an options table (``| option | meaning |``): a row for every option, whose text names the
-  option's default where it has one;
+  option's choices (each in backticks) and its default, where it has them;
 
 and every ``--option`` the section mentions exists, and every ``i2v ...`` example on the page
 parses with the real parser.
@@ -135,12 +135,14 @@ def test_options_table_has_a_row_for_every_option_with_its_default(name):
             continue
         row = next((listed[s] for s in action.option_strings if s in listed), None)
         assert row is not None, f"i2v {name}: no row in the options table for {_long(action)}"
+        text = row.split("|", 2)[2]  # the meaning cell(s)
+        missing = [c for c in action.choices or () if not re.search(rf"`{re.escape(str(c))}`", text)]
+        assert not missing, f"i2v {name}: the row of {_long(action)} does not name the choices {missing}: {row}"
         default = action.default
         if default in (None, False, [], argparse.SUPPRESS) or action.required:
             continue
         values = default if isinstance(default, (list, tuple)) else [default]
         words = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
-        text = row.split("|", 2)[2]  # the meaning cell(s)
         assert "default" in text and all(re.search(rf"(?<![\w.-]){re.escape(w)}(?![\w-])", text) for w in words), (
             f"i2v {name}: the row of {_long(action)} does not give its default {' '.join(words)}: {row}")
 
@@ -177,17 +179,46 @@ def test_every_example_parses_with_the_real_parser(capsys):
         assert args.command == words[1]
 
 
-def test_train_size_is_described_as_the_networks_accept_it():
-    """The page's rule for `i2v train --size` is the one ``i2vlib.nn.unet_levels`` enforces."""
+def _size_rule(name: str) -> str:
+    return next(r for first, r in _table(_sections()[name]).items() if "--size" in first)
+
+
+def _accepted(make, size: int) -> bool:
     from i2vlib.errors import I2VError
+
+    try:
+        make(size)
+    except I2VError:
+        return False
+    return True
+
+
+def test_synth_size_is_described_as_the_benchmark_accepts_it():
+    """The smallest frame the page promises for `i2v synth --size` is the benchmark's."""
+    from i2vlib.data.synthetic import SyntheticBenchmark
+
+    row = _size_rule("synth")
+    m = re.search(r"at least (\d+)", row)
+    assert m, f"the --size row of i2v synth does not give the smallest size: {row}"
+    least = int(m.group(1))
+    assert _accepted(SyntheticBenchmark, least) and not _accepted(SyntheticBenchmark, least - 1), (
+        f"the page says i2v synth takes --size of at least {least}; SyntheticBenchmark does not agree")
+
+
+def test_train_size_is_described_as_the_networks_accept_it():
+    """The page's rule for `i2v train --size` is the one the U-Nets (``i2vlib.nn.unet_levels``) and the
+    synthetic benchmark enforce, on the benchmark and on a folder (whose frames are resized)."""
+    from i2vlib.data.synthetic import SyntheticBenchmark
     from i2vlib.nn import unet_levels
 
-    row = next(r for first, r in _table(_sections()["train"]).items() if "--size" in first)
+    row = _size_rule("train")
     m = re.search(r"power of two of at least (\d+)", row)
     assert m, f"the --size row of i2v train does not state the rule (a power of two of at least N): {row}"
     least = int(m.group(1))
-    for ok in (least, 2 * least, 4 * least):
-        unet_levels(ok)
-    for bad in (least // 2, 3 * least // 2 if least > 2 else 3, 3 * least):
-        with pytest.raises(I2VError):
-            unet_levels(bad)
+    on_folder = lambda size: _accepted(unet_levels, size)  # noqa: E731
+    on_benchmark = lambda size: on_folder(size) and _accepted(SyntheticBenchmark, size)  # noqa: E731
+    sizes = [s for s in (least // 2, least - 1, least, 3 * least // 2, 2 * least, 3 * least, 4 * least) if s > 0]
+    for accepts, where in ((on_benchmark, "on the synthetic benchmark"), (on_folder, "with --data PATH")):
+        wrong = [s for s in sizes if accepts(s) != (s >= least and s & (s - 1) == 0)]
+        assert not wrong, (f"the page says --size is a power of two of at least {least}; {where}, i2v train "
+                           f"{'accepts' if accepts(wrong[0]) else 'refuses'} {wrong[0]}")
