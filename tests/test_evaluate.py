@@ -157,6 +157,53 @@ def test_a_folder_exported_from_the_benchmark(tmp_path, clips):
         evaluate(Copy(), data=str(both), split="val", progress=False)
 
 
+class GridReplay(Oracle):
+    """Renders only a = 0.1, ..., 1.0, like the ConvLSTM baseline: the true video at 11 frames, less the first."""
+
+    method, supported_intensities = "grid", np.round(np.linspace(0.1, 1.0, 10), 6)
+
+    def generate(self, image, intensities, expression=None):
+        np.testing.assert_array_equal(intensities, self.supported_intensities)   # asked for its grid, exactly
+        return resample(self.videos[np.asarray(image).tobytes()], 11).frames[1:]
+
+
+def test_a_fixed_grid_generator_is_evaluated_on_its_grid(clips):
+    r = evaluate(GridReplay(clips), videos=N, frames=FRAMES, progress=False)
+    assert r["intensity_labels"] == "grid" and r["grid"] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert r["videos"] == N and r["frames"] == 10 * N        # every video resampled to 1 + 10 frames, the input first
+    assert all(v["intensities"] == r["grid"] and len(v["trajectory"]) == 10 for v in r["per_video"])
+    s, ref = r["scores"], r["reference"]
+    for k in SCORE_KEYS:                                     # it replays the truth at its grid: the reference scores
+        assert s[k] == ref[k], k
+    assert s["acd_g"] == 0 and s["l1"] == 0 and s["acd_i"] > 0   # ACD-I against the input face, not the first frame
+    assert evaluate(Copy(), videos=1, frames=FRAMES, progress=False)["grid"] is None
+
+
+def test_data_truth_and_the_note_of_what_a_chapter_skipped(tmp_path, clips):
+    from i2vlib.data.folders import read_affinegan
+
+    truth = ev.data_truth("synthetic")
+    assert truth["synthetic"] and truth["intensity"] and truth["landmarks"] == "exact"
+    assert truth["expressions"] == list(EXPRESSIONS) and truth["instrument"] == "synthetic"
+    assert ev.data_note(truth, ["the PSNR"], {}) == ""           # nothing skipped: nothing to say
+    export = ev.data_truth(str(write_affinegan(tmp_path / "synth", clips[:2])))
+    assert export["synthetic"] and export["intensity"] and export["landmarks"] == "exact"
+    assert export["splits"] == {"test": 2} and export["expressions"] == list(EXPRESSIONS[:2])
+    # a folder of real-looking videos: no intensities, landmarks "found" (as i2v prepare records them)
+    real = [replace(c, intensity=None, meta={"landmarks": "dlib"}, split=split)
+            for c, split in zip(clips[:3], ("train", "train", "test"))]
+    root = write_affinegan(tmp_path / "real", real)
+    truth = ev.data_truth(str(root))
+    assert not truth["synthetic"] and not truth["intensity"] and truth["landmarks"] == "detected"
+    assert truth["instrument"] == "dlib" and truth["splits"] == {"test": 1, "train": 2}
+    note = ev.data_note(truth, ["the PSNR at a = 0"], {"Eq. 5 against the truth": "true intensities"})
+    assert note.startswith(f"This run used `{root}` (1 test, 2 train videos; no true intensities, no exact landmarks).")
+    assert "It measured the PSNR at a = 0." in note and "Eq. 5 against the truth (needs true intensities)" in note
+    one_split = write_affinegan(tmp_path / "one", [replace(c, split="train") for c in real[:1]])
+    assert "no test split" in ev.data_note(ev.data_truth(str(one_split)), [], {"x": "y"})
+    assert len(read_affinegan(one_split)) == 1
+
+
 def test_dlib_instrument_on_a_folder(tmp_path, clips):
     root = write_affinegan(tmp_path / "synth", clips[:2])
     r = evaluate(Copy(), data=str(root), instrument="dlib", progress=False)

@@ -81,11 +81,14 @@ def ckplus(tmp_path, patches):
 
 def test_prepare_ckplus(ckplus, tmp_path):
     out = tmp_path / "prepared"
-    summary = prepare(ckplus, out, size=128, progress=False)
+    summary = prepare(ckplus, out, size=128, progress=False, expression="anger")
     assert summary["layout"] == "ck+" and summary["clips"] == 2 and summary["skipped"] == 0
     assert summary["frames"] == 6 and summary["landmarks_from_data"] == 1 and summary["seconds"] > 0
     ds = read_affinegan(out)
-    assert ds.expressions == ["happy", "surprise"]
+    assert ds.expressions == ["happy", "surprise"] and summary["labelled"] == 0   # CK+ labels are kept
+    # CK+ comes unsplit: the last subject (in natural order) is held out for testing
+    assert summary["splits"] == {"test": 1, "train": 1}
+    assert {c.identity: c.split for c in ds} == {"S005": "train", "S010": "test"}
     dlib = get_backend("dlib")
     for clip in ds:
         assert clip.frames.shape == (3, 128, 128, 3) and clip.landmarks.shape == (3, 68, 2)
@@ -122,6 +125,7 @@ def test_prepare_mug_skips_faceless_takes(tmp_path, patches):
         save(src / "001" / "anger" / "take001" / f"img_{t:04d}.jpg", coffee)
     summary = prepare(src, tmp_path / "out", size=64, progress=False)
     assert summary["layout"] == "mug" and (summary["clips"], summary["skipped"]) == (1, 1)
+    assert summary["splits"] == {"train": 1}   # one subject: nobody to hold out
     assert summary["skipped_videos"] == ["anger/train/001_take001"]
     clip = read_affinegan(tmp_path / "out")[0]
     assert (clip.expression, clip.identity, clip.video_id) == ("happy", "001", "001_take000")
@@ -143,6 +147,7 @@ def test_prepare_loose_photos(tmp_path, patches):
     assert summary["clips"] == 2 and summary["frames"] == 2 and summary["layout"] == "videos"
     ds = read_affinegan(tmp_path / "out")
     assert ds.expressions == ["unlabelled"] and sorted(c.video_id for c in ds) == ["astronaut", "grace"]
+    assert {c.video_id: c.split for c in ds} == {"astronaut": "train", "grace": "test"}
     for clip in ds:
         assert clip.frames.shape == (1, 96, 96, 3) and clip.landmarks.shape == (1, 68, 2)
         assert clip.meta["face_score"] > 0.5
@@ -150,6 +155,43 @@ def test_prepare_loose_photos(tmp_path, patches):
         prepare(src, tmp_path / "out", progress=False)
     assert prepare(src / "grace.jpg", tmp_path / "out", size=64, overwrite=True, progress=False)["clips"] == 1
     assert len(read_affinegan(tmp_path / "out")) == 1
+
+
+def test_prepare_labels_unlabelled_sources_and_skips_unreadable_files(tmp_path, patches):
+    """--expression labels a folder of photos; a corrupt photo is skipped and counted, not fatal."""
+    import skimage.data
+
+    src = tmp_path / "photos"
+    save(src / "astronaut.png", skimage.data.astronaut())
+    save(src / "grace.png", patches["grace"][0])
+    (src / "broken.png").write_bytes(b"not a png at all")
+    save(src / "coffee.png", skimage.data.coffee()[::2, ::2])
+    summary = prepare(src, tmp_path / "out", size=64, progress=False, expression="happy", test_every=0)
+    assert (summary["clips"], summary["skipped"], summary["unreadable"]) == (2, 1, 1)
+    assert summary["unreadable_videos"] == ["unlabelled/train/broken"]
+    assert summary["skipped_videos"] == ["unlabelled/train/coffee"]
+    assert summary["expression"] == "happy" and summary["labelled"] == 2
+    assert summary["splits"] == {"train": 2}   # test_every=0: no identity held out
+    ds = read_affinegan(tmp_path / "out")
+    assert ds.expressions == ["happy"] and ds.splits == ["train"]
+    with pytest.raises(I2VError, match="unknown expression 'smile'; choose one of happy, anger"):
+        prepare(src, tmp_path / "out2", expression="smile", progress=False)
+    with pytest.raises(I2VError, match="test_every"):
+        prepare(src, tmp_path / "out2", test_every=-1, progress=False)
+    assert not (tmp_path / "out2").exists()
+
+
+def test_held_out_identities():
+    from i2vlib.data.folders import ClipRef
+    from i2vlib.data.prepare import held_out_identities
+
+    refs = [ClipRef("happy", f"id{i}", f"v{i}", "train", []) for i in range(1, 12)]
+    assert held_out_identities(refs) == {"id11", "id6", "id1"}        # the last, and every fifth before it
+    assert held_out_identities(refs, test_every=3) == {"id11", "id8", "id5", "id2"}
+    assert held_out_identities(refs[:1]) == set()                     # one identity: nothing to hold out
+    assert held_out_identities(refs, test_every=0) == set()
+    split = [ClipRef("happy", "a", "v", "train", []), ClipRef("happy", "b", "w", "test", [])]
+    assert held_out_identities(split) == set()                        # a source that comes split keeps it
 
 
 def test_prepare_bad_input(tmp_path, monkeypatch):
@@ -167,9 +209,13 @@ def test_prepare_bad_input(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
     corrupt = tmp_path / "corrupt"
-    save(corrupt / "a.png", skimage.data.astronaut()[::2, ::2])
+    (corrupt / "b.png").parent.mkdir()
     (corrupt / "b.png").write_bytes(b"not a png at all")
-    with pytest.raises(I2VError, match=r"b\.png"):
+    with pytest.raises(I2VError, match=r"nothing could be prepared from the 1 clip under .*: 1 unreadable \(first: "
+                                       r"cannot read image .*b\.png"):
+        prepare(corrupt, tmp_path / "out", progress=False)
+    save(corrupt / "coffee.png", skimage.data.coffee()[::2, ::2])
+    with pytest.raises(I2VError, match=r"from the 2 clips under .*: 1 without a face, 1 unreadable"):
         prepare(corrupt, tmp_path / "out", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt", "faceless"]  # nothing half-written
 

@@ -44,7 +44,9 @@ def training_source(cfg: dict):
     have = set(ds.expressions)
     missing = [e for e in cfg["expressions"] if e not in have]
     if missing:
-        raise I2VError(f"{data} has no videos of {', '.join(missing)} (it has {', '.join(sorted(have)) or 'none'})")
+        hint = "; label them with i2v prepare --expression NAME" if have == {"unlabelled"} else ""
+        raise I2VError(f"{data} has no videos of {', '.join(missing)} "
+                       f"(it has {', '.join(sorted(have)) or 'none'}){hint}")
     ds = ds.filter(split="train" if "train" in ds.splits else None, expressions=cfg["expressions"])
     if len(ds) == 0:
         raise I2VError(f"{data} has no training videos")

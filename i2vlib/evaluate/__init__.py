@@ -1,8 +1,10 @@
 """Evaluation: the protocol behind ``i2v evaluate`` and the chapters' quick measurements.
 
-* :mod:`.videos` -- :func:`evaluation_videos`: the test videos (the benchmark's or a folder's).
+* :mod:`.videos` -- :func:`evaluation_videos`: the test videos (the benchmark's or a folder's);
+  :func:`data_truth`: what ground truth the data carries; :func:`data_note`: what a chapter skipped for it.
 * :mod:`.protocol` -- :func:`evaluate` (every score of :data:`SCORE_KEYS`, with the ground-truth
-  reference row), :func:`score_video`, :func:`choose_instrument`, :func:`table`.
+  reference row), :func:`evaluation_case` (a fixed-grid generator's resampled videos), :func:`score_video`,
+  :func:`choose_instrument`, :func:`table`.
 * :mod:`.measures` -- :func:`test_clips`, :func:`reconstruction_psnr`, :func:`expression_progress`,
   :func:`landmark_curves` (Fan et al. Fig. 3), :func:`intensity_agreement` (AffineGAN Eq. 5).
 
@@ -10,14 +12,17 @@ The measurements themselves are plain functions of arrays in :mod:`i2vlib.metric
 """
 
 from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
-from .protocol import DESCRIPTIONS, SCORE_KEYS, choose_instrument, evaluate, score_video, table
-from .videos import evaluation_videos, is_synthetic_folder
+from .protocol import DESCRIPTIONS, SCORE_KEYS, choose_instrument, evaluate, evaluation_case, score_video, table
+from .videos import data_note, data_truth, evaluation_videos, is_synthetic_folder
 
 __all__ = [
     "SCORE_KEYS",
     "DESCRIPTIONS",
     "evaluation_videos",
     "is_synthetic_folder",
+    "data_truth",
+    "data_note",
+    "evaluation_case",
     "score_video",
     "choose_instrument",
     "evaluate",

@@ -1,8 +1,8 @@
 """Quick measurements the chapters make on a trained model, besides the full protocol.
 
-:func:`test_clips` draws unseen test videos; :func:`reconstruction_psnr` checks Eq. 3 at
-a = 0 (AffineGAN, Fan et al.); :func:`expression_progress` and :func:`landmark_curves` read how
-the generated face moves with a (Fan et al. Fig. 3); :func:`intensity_agreement` compares
+:func:`test_clips` draws unseen test videos (the benchmark's, or a folder's); :func:`reconstruction_psnr`
+checks Eq. 3 at a = 0 (AffineGAN, Fan et al.); :func:`expression_progress` and :func:`landmark_curves`
+read how the generated face moves with a (Fan et al. Fig. 3); :func:`intensity_agreement` compares
 AffineGAN's inferred intensities (Eq. 5) with the true ones.
 """
 
@@ -14,14 +14,22 @@ from .. import metrics
 
 
 def test_clips(model, curve: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
-               expressions=None) -> list:
-    """``n`` videos of unseen identities (the benchmark's test split) following the intensity ``curve``,
-    cycling over the model's expressions."""
+               expressions=None, data: str = "synthetic", split: str = "test") -> list:
+    """``n`` videos of unseen identities (the benchmark's ``split``, test by default) following the
+    intensity ``curve``, cycling over the model's expressions.
+
+    ``data`` a folder: up to ``n`` of its clips of ``split`` (as :func:`~.videos.evaluation_videos` picks
+    them, at the model's size); real videos have no intensity curve and keep their own length.
+    """
     from ..data.synthetic import SyntheticBenchmark
 
-    bench = SyntheticBenchmark(model.image_size, seed=seed)
     expressions = tuple(expressions or model.expressions)
-    return [bench.video("test", i, expression=expressions[i % len(expressions)], curve=curve, n_frames=frames)
+    if data != "synthetic":
+        from .videos import evaluation_videos
+
+        return [clip for clip, _ in evaluation_videos(data, split, n, model.image_size, seed, expressions)]
+    bench = SyntheticBenchmark(model.image_size, seed=seed)
+    return [bench.video(split, i, expression=expressions[i % len(expressions)], curve=curve, n_frames=frames)
             for i in range(n)]
 
 

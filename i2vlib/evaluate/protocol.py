@@ -9,7 +9,10 @@ report it.
 
 The generator is anything with ``method``, ``expressions``, ``image_size`` and
 ``generate(image, intensities, expression=...) -> T x H x W x 3 uint8`` (the API of
-:func:`i2vlib.load`); nothing else about it is assumed.
+:func:`i2vlib.load`). A generator that renders only a fixed grid of intensities says so with
+``supported_intensities`` (the ConvLSTM baseline: a = 0.1, ..., 1.0): each test video is then
+resampled to 1 + len(grid) frames (:func:`~i2vlib.data.clips.resample`), the generator renders its
+grid from the neutral frame, and the frames after the neutral are the ground truth (:func:`evaluation_case`).
 """
 
 from __future__ import annotations
@@ -44,17 +47,19 @@ DESCRIPTIONS = {
 }
 
 
-def score_video(frames, clip, requested, measured, measured_gt, curvature=None) -> dict:
+def score_video(frames, clip, requested, measured, measured_gt, curvature=None, input_feature=None) -> dict:
     """Every per-video score of ``frames`` (generated, or the ground truth itself for the reference).
 
     ``measured`` / ``measured_gt``: instrument measurements of ``frames`` and of the
     ground-truth frames; ``curvature``: the identity's response curvature (synthetic data) to turn
-    a measured visible strength into a measured intensity.
+    a measured visible strength into a measured intensity; ``input_feature``: the input face's
+    identity features (default: those of the first ground-truth frame, the neutral input).
     """
     from ..instruments.synthetic import inverse_response, strongest_expression
 
     requested = np.asarray(requested, dtype=np.float64)
-    out = metrics.acd(measured.embedding, measured_gt.embedding[0], measured_gt.embedding)
+    face = measured_gt.embedding[0] if input_feature is None else input_feature
+    out = metrics.acd(measured.embedding, face, measured_gt.embedding)
     out["landmark_rho"] = metrics.landmark_monotonicity(requested, measured.landmarks)
     out["landmark_error"] = metrics.landmark_error(measured.landmarks, measured_gt.landmarks)
     measured_a = None
@@ -99,6 +104,24 @@ def choose_instrument(data: str, instrument: str = "auto"):
     return get_instrument(instrument)
 
 
+def evaluation_case(clip, grid=None) -> tuple:
+    """What the protocol asks of a generator for one test video: ``(neutral, truth, requested, labels)``.
+
+    Without ``grid``: the neutral frame, the whole video as the truth, and one requested intensity per
+    frame: the true ones, else Fan et al.'s position labels t / (T - 1) (``labels`` says which). With a
+    fixed ``grid`` (a generator's ``supported_intensities``): the video resampled to 1 + len(grid) frames
+    (a short one repeats frames), its neutral first; the truth is the len(grid) frames after it,
+    requested at the grid (``labels = "grid"``).
+    """
+    from ..data.clips import labels, resample, select
+
+    if grid is None:
+        kind = "true" if clip.intensity is not None else "position"
+        return clip.frames[0], clip, labels(clip, kind), kind
+    full = resample(clip, len(grid) + 1)
+    return full.frames[0], select(full, np.arange(1, len(full))), np.asarray(grid, dtype=np.float64), "grid"
+
+
 def evaluate(generator, data: str = "synthetic", split: str = "test", videos: int | None = None,
              instrument="auto", seed: int = 0, curves=("linear",), frames: tuple[int, int] | None = None,
              expressions=None, per_video: bool = True, progress: bool = True) -> dict:
@@ -108,14 +131,17 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
     its videos) or a folder (the AffineGAN layout, CK+, MUG, videos). ``videos``: how many (default:
     10 per expression on the benchmark, all clips of a folder). ``instrument``: ``auto``,
     ``synthetic``, ``dlib`` or an instrument object. Real data without true intensities uses Fan
-    et al.'s position labels t / (T - 1). Returns a JSON-ready dict (NaN and infinity become None):
-    ``scores``, ``reference`` (ground-truth videos), ``per_expression``, ``calibration`` and,
-    with ``per_video``, every video's scores and landmark trajectory.
+    et al.'s position labels t / (T - 1). A generator with ``supported_intensities`` renders its own
+    grid on every video, resampled to match (:func:`evaluation_case`). A folder is evaluated on its clips of
+    ``split``; a folder with a single split (e.g. one identity prepared by ``i2v prepare``) is evaluated
+    whole, and ``split`` in the result names the split the clips came from. Returns a JSON-ready dict
+    (NaN and infinity become None): ``scores``, ``reference`` (ground-truth videos), ``per_expression``,
+    ``calibration``, ``intensity_labels`` (``true``, ``position`` or ``grid``), ``grid`` (the generator's
+    fixed intensities, or None) and, with ``per_video``, every video's scores and landmark trajectory.
     """
     from tqdm.auto import tqdm
 
     from ..config import check_data
-    from ..data.clips import labels
 
     start = time.perf_counter()
     for attr in ("method", "expressions", "image_size", "generate"):
@@ -131,24 +157,25 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         raise I2VError(f"--videos must be at least 1, got {videos}")
     data = check_data(str(data))
     inst = choose_instrument(data, instrument)
+    grid = getattr(generator, "supported_intensities", None)
     source = evaluation_videos(data, split, videos, size, seed, exprs, curves, frames)
 
     rows, refs, label_kinds, curvature_known, splits = [], [], set(), [], set()
     for clip, curvature in tqdm(source, total=videos or None, desc=f"evaluate {generator.method}", unit="video",
                             disable=not progress):
-        kind = "true" if clip.intensity is not None else "position"
+        neutral, truth, requested, kind = evaluation_case(clip, grid)
         label_kinds.add(kind)
         curvature_known.append(curvature is not None)
-        requested = labels(clip, kind)
-        out = generator.generate(clip.frames[0], [float(a) for a in requested], expression=clip.expression)
-        out = _check_frames(out, len(clip), size, generator)
-        m_gt = inst.measure(clip.frames, neutral=clip.frames[0])
-        m_gen = inst.measure(out, neutral=clip.frames[0])          # strengths read against the input face
+        out = generator.generate(neutral, [float(a) for a in requested], expression=clip.expression)
+        out = _check_frames(out, len(truth), size, generator)
+        m_gt = inst.measure(truth.frames, neutral=neutral)
+        m_gen = inst.measure(out, neutral=neutral)          # strengths read against the input face
+        face = None if grid is None else inst.measure(neutral[None], neutral=neutral).embedding[0]
         splits.add(clip.split)
         info = {"video_id": clip.video_id, "expression": clip.expression, "identity": clip.identity,
-                "frames": len(clip), "intensities": requested}
-        rows.append({**info, **score_video(out, clip, requested, m_gen, m_gt, curvature)})
-        refs.append({**info, **score_video(clip.frames, clip, requested, m_gt, m_gt, curvature)})
+                "frames": len(truth), "intensities": requested}
+        rows.append({**info, **score_video(out, truth, requested, m_gen, m_gt, curvature, face)})
+        refs.append({**info, **score_video(truth.frames, truth, requested, m_gt, m_gt, curvature, face)})
     if not rows:
         raise I2VError(f"no videos to evaluate in {data} (split {split!r})")
 
@@ -157,8 +184,8 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         "frames": int(sum(r["frames"] for r in rows)), "instrument": inst.name, "image_size": size,
         "seed": seed if data == "synthetic" else None,
         "expressions": sorted({r["expression"] for r in rows}, key=lambda e: (EXPRESSIONS + (e,)).index(e)),
-        "intensity_labels": "true" if label_kinds == {"true"} else "position" if label_kinds == {"position"}
-        else "mixed",
+        "intensity_labels": next(iter(label_kinds)) if len(label_kinds) == 1 else "mixed",
+        "grid": None if grid is None else [round(float(a), 6) for a in grid],
         "intensity_measure": None if not any(r["measured_intensity"] is not None for r in rows) else
         "a, from the visible strength and each identity's response curve" if all(curvature_known) else
         "visible strength (the identities' response curves are unknown)",

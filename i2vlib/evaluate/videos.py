@@ -3,11 +3,17 @@
 Each comes with the response curvature of its identity when it is known (the benchmark, or
 a folder exported from it), so that a measured visible strength can be turned back into a
 measured intensity (:func:`i2vlib.instruments.synthetic.inverse_response`).
+
+Which clips of a folder: those of the split asked for (``test`` by default; ``i2v prepare`` holds
+out identities as ``test``); a folder with a single split is evaluated whole (the result names the
+split); a folder with several splits but not the one asked for is an error. :func:`data_truth`
+says what ground truth data carries, :func:`data_note` what a chapter run on it had to skip.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from .. import EXPRESSIONS
@@ -46,9 +52,9 @@ def _synthetic_clips(split, videos, size, seed, expressions, curves, frames):
 
 
 def _folder_clips(path, split, videos, size, expressions):
-    """Clips of a folder (any layout :func:`~i2vlib.data.folders.open_dataset` reads), round-robin over
-    expressions. A folder with one split (e.g. prepared real videos, all "train") is evaluated whole;
-    the result names the split its clips came from."""
+    """Clips of a folder (any layout :func:`~i2vlib.data.folders.open_dataset` reads) of ``split``, round-robin
+    over expressions. A folder with one split (e.g. one person's videos prepared by ``i2v prepare``, all
+    "train") is evaluated whole; the result names the split its clips came from."""
     from ..data.folders import open_dataset
 
     data = open_dataset(path)
@@ -91,3 +97,49 @@ def is_synthetic_folder(path) -> bool:
     except (OSError, ValueError, AttributeError):
         return False
     return bool(videos) and all((v.get("meta") or {}).get("source") == "synthetic" for v in videos.values())
+
+
+def data_truth(data: str = "synthetic") -> dict:
+    """What ground truth ``data`` (``"synthetic"`` or a folder) carries, so that a chapter can choose its measurements.
+
+    ``synthetic``: the benchmark or a folder exported from it (the benchmark's instruments apply);
+    ``intensity``: every clip has true intensities; ``landmarks``: ``"exact"`` (the benchmark's),
+    ``"annotated"`` (shipped with the data, e.g. CK+), ``"detected"`` (found by ``i2v prepare``) or None;
+    ``expressions``: the data's expressions that the methods know, in :data:`~i2vlib.EXPRESSIONS` order;
+    ``splits``: clips per split; ``instrument``: what ``instrument="auto"`` measures it with.
+    """
+    from ..config import check_data
+
+    data = check_data(str(data))
+    if data == "synthetic":
+        return {"data": data, "synthetic": True, "intensity": True, "landmarks": "exact",
+                "expressions": list(EXPRESSIONS), "splits": None, "instrument": "synthetic"}
+    from ..data.folders import open_dataset
+
+    refs = open_dataset(data).refs
+    synthetic = is_synthetic_folder(data)
+    how = {(r.meta or {}).get("landmarks", "data") if r.landmarks is not None else None for r in refs}
+    landmarks = None if None in how else "exact" if synthetic else "annotated" if how == {"data"} else "detected"
+    return {"data": data, "synthetic": synthetic, "intensity": all(r.intensity is not None for r in refs),
+            "landmarks": landmarks, "expressions": [e for e in EXPRESSIONS if any(r.expression == e for r in refs)],
+            "splits": dict(sorted(Counter(r.split for r in refs).items())),
+            "instrument": "synthetic" if synthetic else "dlib"}
+
+
+def data_note(truth: dict, measured, skipped: dict) -> str:
+    """One paragraph for a chapter run on the data described by ``truth`` (:func:`data_truth`): what it
+    ``measured`` (a list of phrases) and what it ``skipped`` (``{measurement: the ground truth it needs}``).
+    Empty when nothing was skipped (the synthetic benchmark has every ground truth)."""
+    if not skipped:
+        return ""
+    lacks = [w for w, ok in (("true intensities", truth["intensity"]),
+                             ("exact landmarks", truth["landmarks"] == "exact")) if not ok]
+    if truth["splits"] is not None and "test" not in truth["splits"]:
+        lacks.append("test split (its test videos are training videos)")
+    splits = ", ".join(f"{n} {s}" for s, n in (truth["splits"] or {}).items())
+    has = f"`{truth['data']}` ({splits} videos" + (f"; no {', no '.join(lacks)})" if lacks else ")")
+    done = f" It measured {'; '.join(measured)}." if measured else ""
+    need = "; ".join(f"{m} (needs {g})" for m, g in skipped.items())
+    return (f"This run used {has}.{done} It skipped the measurements that need ground truth these videos "
+            f"do not have: {need}.")
+
