@@ -30,7 +30,7 @@ def detect_layout(path) -> str:
         return "mug"
     entries = [p for p in path.iterdir() if not p.name.startswith(".")]
     if not entries:
-        raise I2VError(f"{path} is empty")
+        raise I2VError(f"{path} is an empty folder: nothing to read")
     if any((p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES)
            or (p.is_dir() and images_in(p)) for p in entries):
         return "videos"
