@@ -54,7 +54,7 @@ def train_throughput(method, size: int, device: torch.device, steps: int, repeat
     for i in range(len(source)):  # render the clips once, like a long run does
         source[i]
     t = time.perf_counter()
-    batches = [tr.batch(rng) for _ in range(steps)]
+    batches = [tr.sample(rng) for _ in range(steps)]
     data_ms = (time.perf_counter() - t) / steps * 1000
     batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
     amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else None

@@ -31,7 +31,7 @@ def atomic_path(path, suffix: str | None = None):
     A crash or an exception inside the block leaves no half-written ``path`` behind.
     """
     path = Path(path)
-    created = make_parents(path)
+    created = make_folders(path.parent, path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
     except OSError as e:
@@ -57,7 +57,7 @@ def atomic_dir(path):
     inside the block leaves ``path`` as it was and removes the temporary folder.
     """
     path = Path(path)
-    created = make_parents(path)
+    created = make_folders(path.parent, path)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.writing-", dir=path.parent))
     except OSError as e:
@@ -83,29 +83,37 @@ def atomic_dir(path):
         raise
 
 
-def make_parents(path) -> list[Path]:
-    """Create the missing folders above ``path``; returns them, outermost first, so that a failed
-    write can remove them again (:func:`remove_created`) and leave nothing behind."""
-    missing = []
-    parent = Path(path).parent
-    while not parent.exists() and parent != parent.parent:
-        missing.append(parent)
-        parent = parent.parent
-    if not parent.is_dir():
-        raise I2VError(f"cannot write {path}: {parent} is a file, not a folder")
+def make_folders(folder, target=None) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns those created, outermost first, so that a
+    failed write can remove them again (:func:`remove_created`) and leave nothing behind. ``target``
+    is what the folders are for, named in the one-line error."""
+    folder = Path(folder)
+    _, missing = _nearest_folder(folder, target or folder)
     created = []
     try:
-        for folder in reversed(missing):
-            folder.mkdir()
-            created.append(folder)
+        for f in missing:
+            f.mkdir()
+            created.append(f)
     except OSError as e:
         remove_created(created)
-        raise I2VError(f"cannot write {path}: {e.strerror or e}") from None
+        raise I2VError(f"cannot write {target or folder}: {e.strerror or e}") from None
     return created
 
 
+def _nearest_folder(path: Path, target) -> tuple[Path, list[Path]]:
+    """The nearest existing folder at or above ``path``, and the missing ones below it down to ``path``
+    (outermost first); an existing file on the way is one line naming ``target``."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    if not path.is_dir():
+        raise I2VError(f"cannot write {target}: {path} is a file, not a folder")
+    return path, missing[::-1]
+
+
 def remove_created(folders) -> None:
-    """Remove the folders :func:`make_parents` created, innermost first, where they are still empty."""
+    """Remove the folders :func:`make_folders` created, innermost first, where they are still empty."""
     for folder in reversed(list(folders)):
         with contextlib.suppress(OSError):
             folder.rmdir()
@@ -124,11 +132,7 @@ def check_output(path, kind: str = "file") -> Path:
     path = Path(path)
     if kind == "folder" and path.exists() and not path.is_dir():
         raise I2VError(f"{path} is a file; give a folder")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise I2VError(f"cannot write {path}: {parent} is a file, not a folder")
+    parent, _ = _nearest_folder(path.parent, path)
     for folder in (parent, path) if kind == "folder" and path.is_dir() else (parent,):
         try:
             fd, probe = tempfile.mkstemp(prefix=".i2v-probe-", dir=folder)

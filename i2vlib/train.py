@@ -1,7 +1,7 @@
 """The one training loop, shared by every method.
 
 A method supplies a ``Trainer`` (a :class:`~i2vlib.models.gan.GANTrainer`: networks ``nets``,
-``optimizers``, ``schedulers``, a ``batch(rng)`` sampler and one ``step(batch, autocast)``);
+``optimizers``, ``schedulers``, a ``sample(rng)`` sampler and one ``step(batch, autocast)``);
 :func:`train` does the rest:
 device, seeds, bf16 autocast on CUDA, optional ``torch.compile``, progress, the loss log,
 atomic checkpoints every N steps, resume, and stopping on a non-finite loss.
@@ -33,7 +33,8 @@ from . import __version__
 from . import checkpoint
 from .config import config_hash, resolve_device
 from .errors import I2VError
-from .io import atomic_path, check_output, make_parents, read_losses, remove_created, write_json  # noqa: F401
+from .io import read_losses  # noqa: F401 (the loss log's reader, importable from here too)
+from .io import atomic_path, check_output, make_folders, remove_created, write_json
 from .models import full_config, get_method
 
 
@@ -62,14 +63,12 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     out = Path(out)
     ckpt_file = out / checkpoint.CHECKPOINT
     _check_run_dir(out, resume)
-    cuda = device.type == "cuda"
     torch.manual_seed(config["seed"])
     trainer = method.Trainer(config)
     start, elapsed = _restore(trainer, config, ckpt_file) if ckpt_file.exists() else (0, 0.0)
     total = config["steps"]
-    first = trainer.batch(np.random.default_rng([config["seed"], start])) if start < total else None  # checks the data
-    created = make_parents(out / "x") if not out.exists() else []
-    out.mkdir(exist_ok=True)
+    first = trainer.sample(np.random.default_rng([config["seed"], start])) if start < total else None  # checks the data
+    created = make_folders(out)
     try:
         if start == 0:
             trainer.begin()
@@ -130,7 +129,7 @@ def _loop(trainer, config, out, start, elapsed, first, device, compile, progress
     t0 = time.perf_counter() - elapsed
     try:
         for step in range(start, total):
-            batch = first if step == start else trainer.batch(np.random.default_rng([config["seed"], step]))
+            batch = first if step == start else trainer.sample(np.random.default_rng([config["seed"], step]))
             batch = {k: _to(v, device, cuda) for k, v in batch.items()}
             values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
             bad = [k for k, v in values.items() if not math.isfinite(v)]

@@ -83,7 +83,7 @@ def test_one_training_step_moves_every_network_and_reports_finite_losses():
     torch.manual_seed(0)
     tr = ag.Trainer(cfg)
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in tr.nets.items()}
-    out = tr.step(tr.batch(np.random.default_rng(0)))
+    out = tr.step(tr.sample(np.random.default_rng(0)))
     assert set(out) == set(tr.loss_names) and all(torch.isfinite(v) for v in out.values())
     for k, net in tr.nets.items():
         assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
@@ -94,7 +94,7 @@ def test_detached_a_gets_no_gradient_from_the_reconstruction():
         cfg = ag.default_config("smoke", detach_a=detach, weights={"g": 0, "l": 0, "r2": 0, "a": 0})
         torch.manual_seed(0)
         tr = ag.Trainer(cfg)
-        b = tr.batch(np.random.default_rng(0))
+        b = tr.sample(np.random.default_rng(0))
         G = tr.nets["generator"]
         f0, fd, ft = G.e0(b["neutral"]), G.residual(b["neutral"]), G.e0(b["target"])
         a = G.infer(f0, ft, fd)

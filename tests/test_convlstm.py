@@ -60,7 +60,7 @@ def test_config_follows_the_paper_and_refuses_the_rest():
 def test_one_training_step_moves_every_network_and_reports_finite_losses():
     torch.manual_seed(0)
     tr = bl.Trainer(bl.default_config("smoke", videos=2))
-    b = tr.batch(np.random.default_rng(0))
+    b = tr.sample(np.random.default_rng(0))
     assert b["neutral"].shape == (2, 3, 64, 64) and b["target"].shape == (2, 10, 3, 64, 64)
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in tr.nets.items()}
     lstm = [p.detach().clone() for p in tr.nets["generator"].lstm.parameters()]

@@ -117,7 +117,7 @@ def test_landmark_loss_is_the_norm_of_the_136_vector_in_image_units():
 
 
 def _batch(trainer, expressions):
-    b = trainer.batch(np.random.default_rng(0))
+    b = trainer.sample(np.random.default_rng(0))
     b["expression"] = torch.tensor([i % len(expressions) for i in range(len(b["neutral"]))])
     return b
 
@@ -138,19 +138,19 @@ def test_one_step_moves_every_network_and_returns_every_loss():
 @pytest.mark.parametrize("off", ["l", "k", "t"])
 def test_a_zero_weight_removes_its_term_fig4_ablations(off):
     tr = fan.Trainer(fan.default_config("smoke", weights={off: 0.0}))
-    out = tr.step(tr.batch(np.random.default_rng(1)))
+    out = tr.step(tr.sample(np.random.default_rng(1)))
     name = {"l": "g_l", "k": "k", "t": "t"}[off]
     assert out[name] == 0 and out["r"] > 0
     if off == "l":
         before = {k: v.clone() for k, v in tr.nets["d_local"].state_dict().items()}
-        tr.step(tr.batch(np.random.default_rng(2)))
+        tr.step(tr.sample(np.random.default_rng(2)))
         assert all(torch.equal(before[k], v) for k, v in tr.nets["d_local"].state_dict().items())   # D_l never trains
 
 
 def test_position_labels_follow_the_frame_index():
     tr = fan.Trainer(fan.default_config("smoke"))
     clips = tr.sampler().source
-    b = tr.batch(np.random.default_rng(3))
+    b = tr.sample(np.random.default_rng(3))
     for i in range(len(b["a"])):
         clip = next(c for c in (clips[j] for j in range(len(clips))) if np.array_equal(
             i2vlib.data.clips.to_tensor(c.frames[0]).numpy(), b["neutral"][i].numpy()))

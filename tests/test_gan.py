@@ -82,7 +82,7 @@ def toy_methods(monkeypatch):
 def test_every_term_is_computed_weighted_and_logged_in_declared_order():
     tr = Toy(Toy.default_config("smoke"))
     assert tr.loss_names == ("d_wgan", "gp", "g_wgan", "l1")
-    values = tr.step(tr.batch(np.random.default_rng(0)))
+    values = tr.step(tr.sample(np.random.default_rng(0)))
     assert list(values) == list(tr.loss_names) and all(torch.isfinite(v) for v in values.values())
     assert CALLS["d_wgan"] == CALLS["gp"] == CALLS["l1"] == 1
     assert Toy.loss_table()[1] == {"half": "critics", "term": "gp", "weight": "gp", "equation": "Eq. 9"}
@@ -90,18 +90,18 @@ def test_every_term_is_computed_weighted_and_logged_in_declared_order():
 
 def test_a_zero_weight_removes_the_term_and_its_computation():
     tr = Toy(Toy.default_config("smoke", weights={"gp": 0, "l1": 0}))
-    values = tr.step(tr.batch(np.random.default_rng(0)))
+    values = tr.step(tr.sample(np.random.default_rng(0)))
     assert CALLS["gp"] == 0 and CALLS["l1"] == 0 and CALLS["d_wgan"] == 1
     assert values["gp"] == 0 and values["l1"] == 0
     tr = Toy(Toy.default_config("smoke", weights={"adv": 0, "gp": 0}))
     before = [p.clone() for p in tr.nets["critic"].parameters()]
-    tr.step(tr.batch(np.random.default_rng(0)))
+    tr.step(tr.sample(np.random.default_rng(0)))
     assert all(torch.equal(a, b) for a, b in zip(before, tr.nets["critic"].parameters()))   # no critic term: no update
 
 
 def test_critics_learn_in_their_half_only_and_take_critic_steps_updates():
     tr = Toy(Toy.default_config("smoke", critic_steps=3))
-    tr.step(tr.batch(np.random.default_rng(0)))
+    tr.step(tr.sample(np.random.default_rng(0)))
     assert all(CALLS["flags_d"]) and not any(CALLS["flags_g"])
     assert CALLS["d_wgan"] == 3 and CALLS["l1"] == 1
     state = tr.optimizers["d"].state[next(tr.nets["critic"].parameters())]

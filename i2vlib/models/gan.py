@@ -40,7 +40,7 @@ from ..config import check_training, training_config
 
 class GANTrainer:
     """Base of a method's ``Trainer``: what :func:`i2vlib.train.train` needs (``nets``, ``optimizers``,
-    ``schedulers``, ``loss_names``, ``batch``, ``step``, ``compile``)."""
+    ``schedulers``, ``loss_names``, ``sample``, ``step``, ``compile``)."""
 
     name = "?"
     options: dict = {}
@@ -112,7 +112,6 @@ class GANTrainer:
                                                betas=betas) for k, names in groups.items() if names}
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
         self._sampler = None
-        self._stepped = {}      # the optimisers that stepped in this step, in order (their schedules follow)
 
     @property
     def loss_names(self) -> tuple[str, ...]:
@@ -135,9 +134,6 @@ class GANTrainer:
             self._sampler = Sampler(training_source(self.cfg), self.cfg["expressions"], self.cfg["augment"])
         return self._sampler
 
-    def batch(self, rng: np.random.Generator) -> dict:
-        return self.sample(rng)
-
     def begin(self) -> None:
         """Before the first step of a new run: every frozen net of ``stages`` gets the generator
         weights of its earlier stage's run (trained now if the run cache does not hold it)."""
@@ -154,22 +150,21 @@ class GANTrainer:
         """One GAN step: the critics' half (``critic_steps`` times), then the generators' half."""
         with autocast():
             out = self.forward(batch)
-        values = {}
+        values, stepped = {}, {}   # the optimisers that stepped, in order; their schedules follow
         if self.d_losses:
             self._critics_learn(True)
             for _ in range(int(self.cfg["critic_steps"])):
                 with autocast():
-                    values.update(self._update("d", self.d_losses, self.d_terms(batch, out)))
+                    values.update(self._update("d", self.d_losses, self.d_terms(batch, out), stepped))
             self._critics_learn(False)
         with autocast():
-            values.update(self._update("g", self.g_losses, self.g_terms(batch, out)))
-        for group in self._stepped:
+            values.update(self._update("g", self.g_losses, self.g_terms(batch, out), stepped))
+        for group in stepped:
             self.schedulers[group].step()
-        self._stepped.clear()
         values.update(self.monitor(batch, out))
         return values
 
-    def _update(self, group: str, declared: dict, terms: dict) -> dict:
+    def _update(self, group: str, declared: dict, terms: dict, stepped: dict) -> dict:
         values, total = {}, None
         for name, (key, _) in declared.items():
             w = self.weight(key)
@@ -183,7 +178,7 @@ class GANTrainer:
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
-            self._stepped[group] = True
+            stepped[group] = True
         return values
 
     def _critics_learn(self, flag: bool) -> None:
