@@ -5,10 +5,11 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 PROFILE ?= book
+RETRAIN ?= 0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.i2v-installed
 
-.PHONY: book test install contact-sheet benchmarks clean
+.PHONY: book test install zoo contact-sheet benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +20,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# RETRAIN=1 trains every model the chapters use instead of loading the zoo's.
 book: $(STAMP)
-	$(PY) book/build.py --profile $(PROFILE)
+	I2V_RETRAIN=$(RETRAIN) $(PY) book/build.py --profile $(PROFILE)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# Retrain every zoo model from scratch (resumable: run it again to continue), score and export it.
+zoo: $(STAMP)
+	$(PY) -m i2vlib.zoo.make
 
 contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96

@@ -27,11 +27,14 @@ MAX_FRAMES = 1000   # frames per generate call
 
 
 def load(path, device: str = "cpu") -> Model:
-    """The model saved in a run directory or checkpoint file, ready to ``generate``."""
-    from . import checkpoint
+    """The model saved in a run directory or checkpoint file, or shipped in the zoo (``"zoo:NAME"``,
+    :mod:`i2vlib.zoo`), ready to ``generate``."""
+    from . import checkpoint, zoo
     from .config import resolve_device
     from .models import get_method
 
+    if isinstance(path, str) and path.startswith(zoo.PREFIX):
+        path = zoo.path(path)
     ckpt = checkpoint.read_checkpoint(path)
     model = get_method(ckpt["method"]).Model.from_checkpoint(ckpt, resolve_device(device))
     model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])

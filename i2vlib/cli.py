@@ -4,8 +4,8 @@
     i2v prepare SRC OUT [--size S] [--landmarks dlib|face-alignment] [--expression NAME]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
     i2v train METHOD --out RUN_DIR [--data synthetic|PATH] [--profile smoke|book|paper] [--resume] [--set K=V ...]
-    i2v generate RUN_DIR_OR_CHECKPOINT IMAGE|synthetic:K --out OUT.gif|OUT.mp4|FOLDER [--intensities A ...]
-    i2v evaluate RUN_DIR_OR_CHECKPOINT --out metrics.json [--data synthetic|PATH] [--split test] [--videos N]
+    i2v generate RUN_DIR|CHECKPOINT|zoo:NAME IMAGE|synthetic:K --out OUT.gif|OUT.mp4|FOLDER [--intensities A ...]
+    i2v evaluate RUN_DIR|CHECKPOINT|zoo:NAME --out metrics.json [--data synthetic|PATH] [--split test] [--videos N]
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
 no half-written output.
@@ -104,11 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="auto (default: cuda, mps, then cpu), cpu, cuda, ...")
     t.add_argument("--compile", action="store_true", help="torch.compile the generator")
     t.add_argument("--checkpoint-every", type=_positive, help="steps between checkpoints (default: the profile's)")
+    t.add_argument("--snapshots", nargs="+", type=_positive, default=[], metavar="STEP",
+                   help="also keep the generator at these steps, as RUN_DIR/snapshots/step-N.pt (a learning curve)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_train)
 
     g = sub.add_parser("generate", help="render a video from one face image and a list of intensities")
-    g.add_argument("model", help="run directory or checkpoint file")
+    g.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
     g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
                                  "or synthetic:K for the neutral face of test identity K")
     g.add_argument("--intensities", nargs="+", type=float, metavar="A",
@@ -123,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     g.set_defaults(run=_generate)
 
     e = sub.add_parser("evaluate", help="score a trained model on test videos (ACD, landmarks, intensity, PSNR/SSIM)")
-    e.add_argument("model", help="run directory or checkpoint file")
+    e.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
     e.add_argument("--data", default="synthetic", help="synthetic (default), or a folder (AffineGAN layout, CK+, ...)")
     e.add_argument("--split", default="test", help="split to evaluate (default test)")
     e.add_argument("--videos", type=_positive, help="number of videos (default: 10 per expression; a folder: all)")
@@ -230,7 +232,7 @@ def _train(args) -> None:
     if args.resume and not (Path(args.out) / CHECKPOINT).exists():
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
     info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
-                 progress=not args.quiet, checkpoint_every=args.checkpoint_every)
+                 progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots)
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
 

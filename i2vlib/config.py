@@ -40,11 +40,12 @@ PROFILES = {
 # videos; 0 gives registered faces (moving heads, which no generator can predict from I0, taught our
 # book-profile models blur and then coloured speckle). ``augment``: the clip-consistent random
 # crop and flip (:class:`i2vlib.data.clips.ClipTransform`). ``critic_steps``: critic updates per
-# generator update.
+# generator update. ``d_layers``: 3 (the papers' "three-layer" discriminators) or 5 (pix2pix's
+# 70x70 PatchGAN, AffineGAN's public code; :class:`i2vlib.nn.PatchDiscriminator`).
 TRAINING = {"data": "synthetic", "seed": 0, "expressions": ["happy"], "train_curves": ["linear"],
             "jitter": 0.0, "augment": False, "norm": "instance", "betas": [0.5, 0.999], "decay_from": 0.5,
-            "critic_steps": 1}
-CHOICES = {"norm": ("instance", "batch", "none")}
+            "critic_steps": 1, "d_layers": 3}
+CHOICES = {"norm": ("instance", "batch", "none"), "d_layers": (3, 5)}
 POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 
 # Config keys renamed since checkpoints were first written: old name -> new name.

@@ -321,10 +321,19 @@ def png_bytes(image: np.ndarray) -> bytes:
 def read_losses(source) -> list[dict]:
     """A training loss log as a list of dicts, one per logged step, numbers as floats.
 
-    ``source``: a run directory (its ``losses.csv``), a CSV file, a list of dicts (one per
-    step) or a dict of columns. Empty and non-numeric values are left out of their row, so a
-    term not logged at some step is missing there (a plot shows a gap).
+    ``source``: a run directory (its ``losses.csv``), a CSV file, a zoo model's file or name
+    (its log of window means, :mod:`i2vlib.zoo`), a list of dicts (one per step) or a dict of
+    columns. Empty and non-numeric values are left out of their row, so a term not logged at
+    some step is missing there (a plot shows a gap).
     """
+    if isinstance(source, str) and source.startswith("zoo:") or Path(str(source)).suffix == ".pt":
+        from . import zoo
+        from .checkpoint import read_checkpoint
+
+        ckpt = read_checkpoint(zoo.path(source) if str(source).startswith("zoo:") else source)
+        if "zoo" not in ckpt:
+            raise I2VError(f"{source} is a checkpoint without a loss log; give its run directory")
+        return read_losses(ckpt["zoo"]["losses"])
     if isinstance(source, (str, Path)):
         with open(_loss_csv(source), newline="") as fh:
             rows = list(csv.DictReader(fh))

@@ -99,18 +99,39 @@ class UNetDecoder(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """Three-layer convolutional discriminator (both papers): a map of real/fake logits."""
+    """A convolutional discriminator that returns a map of real/fake logits, one per image patch.
 
-    def __init__(self, in_ch: int, ndf: int = 64, norm: str = "instance"):
+    ``layers=3``: the papers' "three-layer convolutional" discriminator read literally (two
+    stride-2 convolutions and the output convolution: 22x22-pixel patches). ``layers=5``: the
+    reading of AffineGAN's public code, pix2pix's ``n_layers=3`` PatchGAN (three stride-2 and two
+    stride-1 convolutions up to 8 ndf channels: 70x70-pixel patches).
+    """
+
+    STRIDES = {3: (2, 2), 5: (2, 2, 2, 1)}
+
+    def __init__(self, in_ch: int, ndf: int = 64, norm: str = "instance", layers: int = 3):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_ch, ndf, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, 2 * ndf, 4, 2, 1), _norm(norm, 2 * ndf), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(2 * ndf, 1, 4, 1, 1),
-        )
+        if layers not in self.STRIDES:
+            raise I2VError(f"a PatchDiscriminator has 3 or 5 layers, not {layers!r}")
+        body, prev = [], in_ch
+        for i, stride in enumerate(self.STRIDES[layers]):
+            c = ndf * min(2 ** i, 8)
+            body += [nn.Conv2d(prev, c, 4, stride, 1), *([_norm(norm, c)] if i else []), nn.LeakyReLU(0.2, inplace=True)]
+            prev = c
+        self.net = nn.Sequential(*body, nn.Conv2d(prev, 1, 4, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def receptive_field(net: nn.Module) -> int:
+    """Side in pixels of the input patch that one output of a stack of convolutions sees."""
+    field, jump = 1, 1
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            field += (m.kernel_size[0] - 1) * jump
+            jump *= m.stride[0]
+    return field
 
 
 class MLP(nn.Module):

@@ -39,6 +39,7 @@ from .models import full_config, get_method
 
 
 RUN_FILES = ("losses.csv", "run.json")   # what a run writes beside its checkpoint
+SNAPSHOTS = "snapshots"
 
 
 class NonFiniteLoss(I2VError):
@@ -46,12 +47,15 @@ class NonFiniteLoss(I2VError):
 
 
 def train(config: dict, out, resume: bool = False, device: str = "auto", compile: bool = False,
-          progress: bool = True, checkpoint_every: int | None = None) -> dict:
+          progress: bool = True, checkpoint_every: int | None = None, snapshots=()) -> dict:
     """Train ``config["method"]`` to ``config["steps"]`` steps into run directory ``out``.
 
     ``resume=True`` continues from ``out/checkpoint.pt`` (or starts afresh if there is none);
     ``resume=False`` refuses a directory that already holds a run. The number of steps may
     grow on resume; every other option must match the checkpoint's. Returns ``run.json``.
+
+    ``snapshots``: steps at which the generator is also kept, as ``out/snapshots/step-N.pt``
+    (a checkpoint that :func:`i2vlib.load` reads): the points of a learning curve.
 
     The config, the device, the data and ``out`` are checked before anything is written; a run
     that fails or is interrupted before its first checkpoint leaves nothing behind (and a folder
@@ -72,7 +76,8 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     try:
         if start == 0:
             trainer.begin()
-        info = _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every)
+        info = _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every,
+                     {int(s) for s in snapshots})
     except BaseException:
         if not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
             for name in (*RUN_FILES, *(p.name for p in out.glob(f".{checkpoint.CHECKPOINT}.*"))):
@@ -101,7 +106,8 @@ def _check_run_dir(out: Path, resume: bool) -> None:
     check_output(out, "folder")
 
 
-def _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every) -> dict:
+def _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every,
+          snapshots) -> dict:
     """The steps from ``start`` on, with the loss log, the progress bar and the checkpoints."""
     ckpt_file, cuda = out / checkpoint.CHECKPOINT, device.type == "cuda"
     for stale in out.glob(f".{checkpoint.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
@@ -143,7 +149,9 @@ def _loop(trainer, config, out, start, elapsed, first, device, compile, progress
                 bar.update(1)
                 if (step + 1) % 10 == 0 or step + 1 == total:
                     bar.set_postfix({k: f"{values[k]:.3g}" for k in list(values)[:6]}, refresh=False)
-            if (step + 1) % every == 0 or step + 1 == total:
+            if step + 1 in snapshots:
+                _snapshot(trainer, config, step + 1, out / SNAPSHOTS / f"step-{step + 1}.pt")
+            if (step + 1) % every == 0 or step + 1 == total or step + 1 in snapshots:
                 log.flush()
                 _save(trainer, config, step + 1, time.perf_counter() - t0, ckpt_file)
                 last_good = step + 1
@@ -187,6 +195,12 @@ def _save(trainer, config, step, seconds, path) -> None:
         optimizers={k: o.state_dict() for k, o in trainer.optimizers.items()},
         schedulers={k: s.state_dict() for k, s in trainer.schedulers.items()},
         rng=rng, seconds=float(seconds))
+
+
+def _snapshot(trainer, config, step, path) -> None:
+    make_folders(path.parent)
+    weights = {"generator": {n: t.detach().cpu() for n, t in trainer.nets["generator"].state_dict().items()}}
+    checkpoint.save_checkpoint(path, config["method"], config, step, weights=weights)
 
 
 def _restore(trainer, config, path) -> tuple[int, float]:
@@ -264,47 +278,54 @@ def cached_run(config: dict, root=None, progress: bool = True, device: str = "au
     """Train ``config`` once and reuse it: the run lives in ``root/<method>-<config hash>``.
 
     A finished run is returned as is; an interrupted one is resumed; a changed config (any
-    option, the number of steps included) gets a new directory and trains anew.
+    option, the number of steps included) gets a new directory and trains anew. A model of the
+    zoo trained with exactly this config is returned instead of training (its file), unless
+    ``I2V_RETRAIN=1`` (:func:`i2vlib.zoo.find`).
     """
-    full, out = _run_dir(config, root)
-    if not _finished(out):
-        train(full, out, resume=True, device=device, progress=progress)
-    return out
+    return cached_runs([config], root, device, workers=1, progress=progress)[0]
 
 
-def cached_runs(configs, root=None, device: str = "auto", workers: int | None = None) -> list[Path]:
+def cached_runs(configs, root=None, device: str = "auto", workers: int | None = None, progress: bool = True,
+                snapshots=(), use_zoo: bool = True) -> list[Path]:
     """:func:`cached_run` for several configurations, the missing ones trained side by side.
 
     On a CPU, small models train faster as parallel one-thread processes than one after the other
     with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
     side took about 0.7 of the time of the same two run in turn with two threads each);
-    ``workers`` defaults to the number of cores (one at a time on a GPU).
-    Returns the run directories in the order of ``configs``.
+    ``workers`` defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at
+    which the runs keep their generator (:func:`train`). ``use_zoo=False`` trains even where the zoo
+    ships the model. Returns the run directories (or zoo files) in the order of ``configs``.
     """
     import os
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    resolved = [_run_dir(c, root) for c in configs]
-    todo = list({str(out): (full, out) for full, out in resolved if not _finished(out)}.values())
+    from . import zoo
+
+    resolved = []
+    for c in configs:
+        full, out = _run_dir(c, root)
+        resolved.append((full, out if _finished(out) or not use_zoo else zoo.find(full) or out))
+    todo = list({str(out): (full, out) for full, out in resolved if not out.is_file() and not _finished(out)}.values())
     cores = os.cpu_count() or 1
     if workers is None:
         workers = cores if resolve_device(device) == "cpu" else 1
     workers = max(1, min(workers, len(todo)))
     if workers == 1:
         for full, out in todo:
-            train(full, out, resume=True, device=device, progress=True)
-    else:
+            train(full, out, resume=True, device=device, progress=progress, snapshots=snapshots)
+    elif todo:
         print(f"training {len(todo)} runs in {workers} parallel processes: "
               + ", ".join(out.name for _, out in todo), flush=True)
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            jobs = [pool.submit(_train_worker, full, str(out), device, max(1, cores // workers)) for full, out in todo]
+            jobs = [pool.submit(_train_worker, full, str(out), device, max(1, cores // workers), tuple(snapshots))
+                    for full, out in todo]
             for job in jobs:
                 print(f"  finished {job.result()}", flush=True)
     return [out for _, out in resolved]
 
 
-def _train_worker(config: dict, out: str, device: str, threads: int) -> str:
+def _train_worker(config: dict, out: str, device: str, threads: int, snapshots=()) -> str:
     torch.set_num_threads(threads)
-    train(config, out, resume=True, device=device, progress=False)
+    train(config, out, resume=True, device=device, progress=False, snapshots=snapshots)
     return Path(out).name

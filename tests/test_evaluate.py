@@ -311,3 +311,27 @@ def test_math_is_finite_where_it_should_be(results):
     for name in ("oracle", "copy"):
         for k in ("acd_i", "acd_c", "landmark_rho", "l1", "ssim"):
             assert results[name]["scores"][k] is not None and math.isfinite(results[name]["scores"][k])
+
+
+class Reader(Oracle):
+    """An oracle that also infers intensities (like AffineGAN's Eq. 5): exactly, or reversed."""
+
+    method = "reader"
+
+    def __init__(self, clips, sign=1):
+        super().__init__(clips)
+        self.sign = sign
+
+    def infer_intensity(self, neutral, frames, expression=None):
+        clip = self.videos[np.asarray(neutral).tobytes()]
+        assert expression == clip.expression and len(frames) == len(clip)
+        return self.sign * np.asarray(clip.intensity)
+
+
+def test_models_that_infer_intensities_are_scored_on_it(clips):
+    right = evaluate(Reader(clips), videos=N, frames=FRAMES, progress=False)
+    wrong = evaluate(Reader(clips, sign=-1), videos=N, frames=FRAMES, progress=False)
+    assert right["scores"]["inferred_intensity_rho"] == pytest.approx(1.0)
+    assert wrong["scores"]["inferred_intensity_rho"] == pytest.approx(-1.0)
+    assert right["reference"]["inferred_intensity_rho"] is None          # the truth infers nothing
+    assert evaluate(Copy(), videos=1, frames=FRAMES, progress=False)["scores"]["inferred_intensity_rho"] is None

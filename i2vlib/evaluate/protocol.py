@@ -28,7 +28,7 @@ from ..io import to_json
 from .videos import evaluation_videos, is_synthetic_folder
 
 SCORE_KEYS = ("acd_i", "acd_c", "acd_g", "undetected_rate", "landmark_rho", "landmark_error",
-              "intensity_rho", "intensity_mae", "expression_accuracy", "l1", "psnr", "ssim")
+              "intensity_rho", "intensity_mae", "expression_accuracy", "inferred_intensity_rho", "l1", "psnr", "ssim")
 
 DESCRIPTIONS = {
     "acd_i": "mean L2 distance of each frame's identity features to the input face's (lower: identity kept)",
@@ -41,6 +41,8 @@ DESCRIPTIONS = {
     "intensity_mae": "mean |requested - measured intensity|",
     "expression_accuracy": "share of frames with requested intensity >= 0.5 whose strongest measured expression "
                            "is the requested one (and shows a strength of at least 0.1)",
+    "inferred_intensity_rho": "Spearman rho of the true intensity vs the one the model infers from the true frames "
+                              "(AffineGAN Eq. 5; models that infer intensities, on data with true intensities)",
     "l1": "mean absolute pixel error vs the ground-truth frame (grey levels, 0-255)",
     "psnr": "PSNR (dB) of the video's pooled MSE vs the ground truth; null = identical (infinite)",
     "ssim": "mean SSIM vs the ground-truth frames",
@@ -174,8 +176,10 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         splits.add(clip.split)
         info = {"video_id": clip.video_id, "expression": clip.expression, "identity": clip.identity,
                 "frames": len(truth), "intensities": requested}
-        rows.append({**info, **score_video(out, truth, requested, m_gen, m_gt, curvature, face)})
-        refs.append({**info, **score_video(truth.frames, truth, requested, m_gt, m_gt, curvature, face)})
+        rows.append({**info, **score_video(out, truth, requested, m_gen, m_gt, curvature, face),
+                     "inferred_intensity_rho": _inferred_rho(generator, neutral, truth, grid)})
+        refs.append({**info, **score_video(truth.frames, truth, requested, m_gt, m_gt, curvature, face),
+                     "inferred_intensity_rho": math.nan})
     if not rows:
         raise I2VError(f"no videos to evaluate in {data} (split {split!r})")
 
@@ -213,6 +217,13 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
             for r, g in zip(rows, refs)]
     result["seconds"] = round(time.perf_counter() - start, 2)
     return to_json(result)
+
+
+def _inferred_rho(generator, neutral, truth, grid) -> float:
+    """Spearman rho of the true intensities of ``truth`` vs the generator's own reading of its frames."""
+    if grid is not None or truth.intensity is None or not hasattr(generator, "infer_intensity"):
+        return math.nan
+    return metrics.spearman(truth.intensity, generator.infer_intensity(neutral, truth.frames, truth.expression))
 
 
 def _check_frames(out, t: int, size: int, generator) -> np.ndarray:

@@ -137,11 +137,11 @@ class Trainer(GANTrainer):
     monitors = ("a_mean", "a_std")
 
     def build(self) -> dict[str, nn.Module]:
-        ndf, norm = self.cfg["ndf"], self.cfg["norm"]
+        ndf, norm, layers = self.cfg["ndf"], self.cfg["norm"], self.cfg["d_layers"]
         self.local_weight = torch.tensor([0.0 if e in NO_MOUTH else 1.0 for e in self.cfg["expressions"]])
         return {"generator": AffineGenerator(self.cfg),
-                "d_global": init_weights(PatchDiscriminator(6, ndf, norm)),    # D_g([I0, I_t])
-                "d_local": init_weights(PatchDiscriminator(6, ndf, norm)),     # D_l on the mouth
+                "d_global": init_weights(PatchDiscriminator(6, ndf, norm, layers)),    # D_g([I0, I_t])
+                "d_local": init_weights(PatchDiscriminator(6, ndf, norm, layers)),     # D_l on the mouth
                 "d_alpha": MLP(1, hidden=64)}  # PyTorch's default init: N(0, 0.02) layers barely learn on a scalar
 
     def sample(self, rng: np.random.Generator) -> dict:

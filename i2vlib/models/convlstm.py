@@ -113,7 +113,7 @@ class Trainer(GANTrainer):
 
     def build(self) -> dict[str, nn.Module]:
         return {"generator": ConvLSTMGenerator(self.cfg),
-                "d_global": init_weights(PatchDiscriminator(3, self.cfg["ndf"], self.cfg["norm"]))}
+                "d_global": init_weights(PatchDiscriminator(3, self.cfg["ndf"], self.cfg["norm"], self.cfg["d_layers"]))}
 
     def sample(self, rng: np.random.Generator) -> dict:
         """Random training clips, each resampled to 1 + ``length`` frames (§4.1)."""

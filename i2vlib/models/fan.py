@@ -154,10 +154,10 @@ class Trainer(GANTrainer):
         return cfg
 
     def build(self) -> dict[str, nn.Module]:
-        ndf, norm = self.cfg["ndf"], self.cfg["norm"]
+        ndf, norm, layers = self.cfg["ndf"], self.cfg["norm"], self.cfg["d_layers"]
         return {"generator": FanGenerator(self.cfg),
-                "d_global": init_weights(PatchDiscriminator(3, ndf, norm)),   # D_g(V(a)), Eq. 3
-                "d_local": init_weights(PatchDiscriminator(3, ndf, norm))}    # D_l(V(a) o M(a)), Eq. 4
+                "d_global": init_weights(PatchDiscriminator(3, ndf, norm, layers)),   # D_g(V(a)), Eq. 3
+                "d_local": init_weights(PatchDiscriminator(3, ndf, norm, layers))}    # D_l(V(a) o M(a)), Eq. 4
 
     def sample(self, rng: np.random.Generator) -> dict:
         """Frames of random training clips (t = 0 too: a = 0 must give the input back), with the label

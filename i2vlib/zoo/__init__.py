@@ -1,0 +1,101 @@
+"""The model zoo: trained models shipped inside the library, loaded offline by name.
+
+    i2vlib.load("zoo:affinegan-happy")
+    i2v generate zoo:affinegan-happy synthetic:3 --out smile.gif --intensities 0 0.5 1
+    i2v evaluate zoo:fan-joint --out metrics.json
+
+Every entry of :data:`ENTRIES` is a recipe: a method and its overrides on the ``book`` profile,
+trained to its plateau by ``make zoo`` (:mod:`i2vlib.zoo.make`). The shipped file ``NAME.pt``
+beside this module is an i2v checkpoint with the generator's weights in fp16 (the critics are
+not shipped), the full config, and a ``zoo`` record: the loss log (means over windows of
+:data:`LOG_WINDOW` steps), the learning curve (the scores of the snapshots taken while training),
+the scores of the final model (:func:`measure`), and how long training took.
+
+A chapter asks for a config with :func:`i2vlib.train.cached_run`; when a shipped entry was
+trained with exactly that config (same config hash) its file is used instead of training,
+unless the environment variable ``I2V_RETRAIN=1`` is set (``make book RETRAIN=1``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import I2VError
+
+HERE = Path(__file__).resolve().parent
+PREFIX = "zoo:"
+LOG_WINDOW = 50
+# The learning curve's points: snapshots of the generator at these steps (those below the
+# entry's length), each scored like the final model.
+CURVE_STEPS = (1000, 2000, 5000, 10000, 20000, 40000)
+
+# Shared by every entry: 1000 training identities (the book profile's 200 are seen hundreds of
+# times in a long run), checkpoints every 1000 steps.
+_LONG = {"videos": 1000, "checkpoint_every": 1000}
+
+ENTRIES = {
+    "affinegan-happy": {"method": "affinegan", "config": {**_LONG, "steps": 20000, "d_layers": 3},
+                        "about": "AffineGAN, one model for happy (the paper's setting: one model per expression)"},
+}
+
+
+def names() -> list[str]:
+    """The entries of :data:`ENTRIES` whose file is shipped."""
+    return [n for n in ENTRIES if (HERE / f"{n}.pt").is_file()]
+
+
+def entry_config(name: str) -> dict:
+    """The full config the current code builds for entry ``name`` (what ``make zoo`` trains)."""
+    from ..models import get_method
+
+    e = _entry(name)
+    return get_method(e["method"]).default_config("book", **e["config"])
+
+
+def path(name: str) -> Path:
+    """The shipped file of entry ``name`` (``zoo:`` prefix allowed)."""
+    name = name.removeprefix(PREFIX)
+    _entry(name)
+    file = HERE / f"{name}.pt"
+    if not file.is_file():
+        raise I2VError(f"zoo entry {name!r} is not shipped with this copy of i2vlib; train it with `make zoo`")
+    return file
+
+
+def find(config: dict) -> Path | None:
+    """The shipped file trained with exactly ``config`` (compared by config hash), or None;
+    always None when ``I2V_RETRAIN`` is set."""
+    from ..checkpoint import read_checkpoint
+    from ..config import config_hash
+    from ..models import full_config
+
+    if os.environ.get("I2V_RETRAIN", "") not in ("", "0"):
+        return None
+    wanted = config_hash(full_config(config))
+    for name in names():
+        e = ENTRIES[name]
+        if e["method"] == config.get("method") and config_hash(entry_config(name)) == wanted:
+            file = path(name)
+            if config_hash(full_config(read_checkpoint(file)["config"])) == wanted:
+                return file
+    return None
+
+
+def record(name: str) -> dict:
+    """The ``zoo`` record of a shipped entry: ``scores``, ``curve``, ``losses``, ``seconds``, ``steps``."""
+    from ..checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(path(name))
+    return {**ckpt["zoo"], "steps": int(ckpt["step"]), "config": ckpt["config"]}
+
+
+def _entry(name: str) -> dict:
+    if name not in ENTRIES:
+        raise I2VError(f"unknown zoo entry {name!r}; the zoo holds {', '.join(ENTRIES)}")
+    return ENTRIES[name]
+
+
+from .measure import measure  # noqa: E402
+
+__all__ = ["ENTRIES", "names", "entry_config", "path", "find", "record", "measure"]

@@ -1,0 +1,99 @@
+"""``make zoo``: train every zoo entry from scratch, score it and write its shipped file.
+
+    python -m i2vlib.zoo.make [NAME ...] [--root _build/zoo] [--workers N] [--dest DIR]
+
+Runs live in ``ROOT/<method>-<config hash>`` and resume where they stopped, so an interrupted
+``make zoo`` continues. Missing runs train side by side as one-thread processes (one per core).
+Each finished run is then scored at every snapshot (the learning curve) and at its end, and
+exported to ``DEST/NAME.pt`` (default: the package's zoo folder). Prints the time it took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
+from ..errors import I2VError
+
+
+def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
+    """Write ``dest/NAME.pt`` from run directory ``run``: fp16 generator weights, config, and the zoo
+    record (thinned loss log, learning curve from the run's snapshots, final scores of the fp16 model)."""
+    import tempfile
+
+    from .. import api, checkpoint
+    from ..io import read_losses
+    from ..train import SNAPSHOTS
+    from .measure import measure
+
+    run = Path(run)
+    ckpt = checkpoint.read_checkpoint(run)
+    weights = {"generator": {k: (v.half() if v.is_floating_point() else v)
+                             for k, v in ckpt["weights"]["generator"].items()}}
+    snaps = sorted(run.glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+    curve = {}
+    for snap in snaps:
+        step = int(snap.stem.split("-")[1])
+        if step < int(ckpt["step"]):
+            if progress:
+                print(f"  {name}: scoring the snapshot at step {step}", flush=True)
+            curve[str(step)] = measure(api.load(snap))
+    with tempfile.TemporaryDirectory() as tmp:  # score the fp16 weights that ship, not the fp32 ones
+        draft = checkpoint.save_checkpoint(Path(tmp) / "draft.pt", ckpt["method"], ckpt["config"], ckpt["step"],
+                                           weights)
+        if progress:
+            print(f"  {name}: scoring the final model (step {ckpt['step']})", flush=True)
+        scores = measure(api.load(draft))
+    curve[str(ckpt["step"])] = scores
+    record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
+              "seconds": float(ckpt.get("seconds", 0.0))}
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,
+                                      zoo=record)
+
+
+def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:
+    """The loss log as columns of means over consecutive windows of ``window`` steps."""
+    cols = sorted({k for r in rows for k in r} - {"step", "seconds"})
+    out = {"step": [], **{c: [] for c in cols}}
+    for s in range(0, len(rows), window):
+        chunk = rows[s:s + window]
+        out["step"].append(int(chunk[-1]["step"]))
+        for c in cols:
+            vals = [r[c] for r in chunk if c in r]
+            out[c].append(round(sum(vals) / len(vals), 6) if vals else float("nan"))
+    return out
+
+
+def main(argv=None) -> int:
+    from ..train import cached_runs
+
+    p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.make", description=__doc__.splitlines()[0])
+    p.add_argument("names", nargs="*", help=f"entries to make (default: all of {', '.join(ENTRIES)})")
+    p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
+    p.add_argument("--dest", default=str(HERE), help="where the shipped files go (default: the package)")
+    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        names = args.names or list(ENTRIES)
+        configs = [entry_config(n) for n in names]
+        runs = cached_runs(configs, root=args.root, device="cpu", workers=args.workers, snapshots=CURVE_STEPS,
+                           use_zoo=False)
+        trained = time.perf_counter() - start
+        for name, run in zip(names, runs):
+            print(f"exported {export(run, name, args.dest)}", flush=True)
+    except I2VError as e:
+        print(f"zoo: error: {e}", file=sys.stderr)
+        return 2
+    total = time.perf_counter() - start
+    print(f"make zoo: {len(names)} entries; training {trained / 60:.1f} min, in all {total / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
