@@ -3,8 +3,9 @@
     i2v synth OUT [--videos N] [--size S] [--expressions ...] [--curves ...] [--splits ...] [--seed K]
     i2v prepare SRC OUT [--size S] [--landmarks dlib|face-alignment] [--expression NAME]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
-    i2v train METHOD --out RUN_DIR [--data synthetic|PATH] [--profile smoke|book|paper] [--resume] [--set K=V ...]
+    i2v train METHOD --out RUN_DIR [--data synthetic|PATH] [--profile smoke|book|paper] [--resume] [--set K=V ...] [--amp auto|off|bf16|fp16]
     i2v generate RUN_DIR|CHECKPOINT|zoo:NAME IMAGE|synthetic:K --out OUT.gif|OUT.mp4|FOLDER [--intensities A ...]
+                 [--reference VIDEO]
     i2v evaluate RUN_DIR|CHECKPOINT|zoo:NAME --out metrics.json [--data synthetic|PATH] [--split test] [--videos N]
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
@@ -90,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(run=_contact_sheet)
 
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
-    t.add_argument("method", help="method to train: affinegan, fan or convlstm")
+    t.add_argument("method", help="method to train: affinegan, fan, convlstm or frgan")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
     t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
@@ -103,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="further options, values as JSON, e.g. mix=\"bottleneck\" batch=8 detach_a=true")
     t.add_argument("--device", default="auto", help="auto (default: cuda, mps, then cpu), cpu, cuda, ...")
     t.add_argument("--compile", action="store_true", help="torch.compile the generator")
+    t.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], default="auto",
+                   help="mixed precision: auto (default: bf16 on GPUs that have it, else fp16 with a gradient "
+                        "scaler; off on the CPU), off, bf16, fp16")
     t.add_argument("--checkpoint-every", type=_positive, help="steps between checkpoints (default: the profile's)")
     t.add_argument("--snapshots", nargs="+", type=_positive, default=[], metavar="STEP",
                    help="also keep the generator at these steps, as RUN_DIR/snapshots/step-N.pt (a learning curve)")
@@ -119,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--expression", help="expression to render (needed when the model knows several)")
     g.add_argument("--mix", nargs="+", default=[], metavar="EXPR=A,A,...",
                    help="mix expressions instead, e.g. happy=0,0.5,1 surprise=0,0.2,0.4")
+    g.add_argument("--reference", metavar="VIDEO",
+                   help="retarget instead: the face performs this video's motion (a video file or a folder "
+                        "of numbered PNG frames; frgan models)")
     g.add_argument("--out", required=True, help="output .gif, .mp4, or a folder of PNGs")
     g.add_argument("--fps", type=float, default=8.0)
     g.add_argument("--device", default="cpu")
@@ -232,7 +239,8 @@ def _train(args) -> None:
     if args.resume and not (Path(args.out) / CHECKPOINT).exists():
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
     info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
-                 progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots)
+                 progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
+                 amp=args.amp)
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
 
@@ -245,6 +253,8 @@ def _generate(args) -> None:
 
     check_destination(args.out, args.fps)
     model = load(args.model, device=args.device)
+    if args.reference is not None:
+        return _retarget(args, model)
     if args.mix and (args.intensities or args.expression):
         raise I2VError("give either --intensities (with --expression) or --mix, not both")
     if args.mix:
@@ -270,6 +280,23 @@ def _generate(args) -> None:
         meta["intensities"] = [float(x) for x in intensities]
         meta["expression"] = args.expression or model.expressions[0]
     save_video(frames, args.out, fps=args.fps, **meta)
+    print(f"wrote {len(frames)} frames to {args.out}")
+
+
+def _retarget(args, model) -> None:
+    from .render import save_video
+    from .render.export import read_video
+
+    if args.intensities is not None or args.mix or args.expression:
+        raise I2VError("give either --reference (the face follows a video) or intensities "
+                       "(--intensities, --expression, --mix), not both")
+    if not hasattr(model, "retarget"):
+        raise I2VError(f"{model.method} models render intensities, not a reference video: "
+                       "--reference needs an frgan model")
+    image = _image_argument(args.image, model.image_size)
+    frames = model.retarget(image, read_video(args.reference))
+    save_video(frames, args.out, fps=args.fps, method=model.method, checkpoint_hash=model.checkpoint_hash,
+               model=str(args.model), step=model.step, image=str(args.image), reference=str(args.reference))
     print(f"wrote {len(frames)} frames to {args.out}")
 
 

@@ -40,6 +40,7 @@ from .models import full_config, get_method
 
 RUN_FILES = ("losses.csv", "run.json")   # what a run writes beside its checkpoint
 SNAPSHOTS = "snapshots"
+AMP = ("auto", "off", "bf16", "fp16")
 
 
 class NonFiniteLoss(I2VError):
@@ -47,7 +48,8 @@ class NonFiniteLoss(I2VError):
 
 
 def train(config: dict, out, resume: bool = False, device: str = "auto", compile: bool = False,
-          progress: bool = True, checkpoint_every: int | None = None, snapshots=()) -> dict:
+          progress: bool = True, checkpoint_every: int | None = None, snapshots=(), amp: str = "auto",
+          channels_last: bool | None = None) -> dict:
     """Train ``config["method"]`` to ``config["steps"]`` steps into run directory ``out``.
 
     ``resume=True`` continues from ``out/checkpoint.pt`` (or starts afresh if there is none);
@@ -57,6 +59,10 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     ``snapshots``: steps at which the generator is also kept, as ``out/snapshots/step-N.pt``
     (a checkpoint that :func:`i2vlib.load` reads): the points of a learning curve.
 
+    ``amp``: mixed precision, ``off``, ``bf16``, ``fp16`` (with a gradient scaler) or ``auto``
+    (:func:`resolve_amp`); ``channels_last`` (default: on CUDA) stores images and weights NHWC.
+    Neither is part of the config: a run may resume under other settings.
+
     The config, the device, the data and ``out`` are checked before anything is written; a run
     that fails or is interrupted before its first checkpoint leaves nothing behind (and a folder
     holding only such leftovers of an older version counts as empty).
@@ -64,6 +70,8 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     method = get_method(config.get("method", "?"))
     config = full_config(config)
     device = torch.device(resolve_device(device))
+    runtime = {"amp": resolve_amp(amp, device), "compile": compile,
+               "channels_last": device.type == "cuda" if channels_last is None else bool(channels_last)}
     out = Path(out)
     ckpt_file = out / checkpoint.CHECKPOINT
     _check_run_dir(out, resume)
@@ -76,7 +84,7 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     try:
         if start == 0:
             trainer.begin()
-        info = _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every,
+        info = _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
                      {int(s) for s in snapshots})
     except BaseException:
         if not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
@@ -106,10 +114,10 @@ def _check_run_dir(out: Path, resume: bool) -> None:
     check_output(out, "folder")
 
 
-def _loop(trainer, config, out, start, elapsed, first, device, compile, progress, checkpoint_every,
+def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
           snapshots) -> dict:
     """The steps from ``start`` on, with the loss log, the progress bar and the checkpoints."""
-    ckpt_file, cuda = out / checkpoint.CHECKPOINT, device.type == "cuda"
+    ckpt_file, nhwc = out / checkpoint.CHECKPOINT, runtime["channels_last"]
     for stale in out.glob(f".{checkpoint.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
         stale.unlink(missing_ok=True)
     trainer.nets.to(device)
@@ -118,25 +126,27 @@ def _loop(trainer, config, out, start, elapsed, first, device, compile, progress
             for k, v in state.items():
                 if torch.is_tensor(v) and k != "step":
                     state[k] = v.to(device)
-    if cuda:
+    if nhwc:
         trainer.nets.to(memory_format=torch.channels_last)
-    if compile:
+    if runtime["compile"]:
         trainer.compile()
-    autocast = (functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda
-                else contextlib.nullcontext)
+    amp = runtime["amp"]
+    autocast = (contextlib.nullcontext if amp == "off" else
+                functools.partial(torch.autocast, device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16))
+    trainer.scale_gradients(device.type, amp == "fp16")
 
     every = checkpoint_every or config.get("checkpoint_every") or max(1, config["steps"] // 10)
     total = config["steps"]
     log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start)
     info = {"method": config["method"], "config": config, "library_version": __version__,
-            "config_hash": config_hash(config), "device": str(device), "steps": total}
+            "config_hash": config_hash(config), "device": str(device), "steps": total, **runtime}
     last_good = start
     bar = _progress(progress, start, total, config["method"])
     t0 = time.perf_counter() - elapsed
     try:
         for step in range(start, total):
             batch = first if step == start else trainer.sample(np.random.default_rng([config["seed"], step]))
-            batch = {k: _to(v, device, cuda) for k, v in batch.items()}
+            batch = {k: _to(v, device, nhwc) for k, v in batch.items()}
             values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
             bad = [k for k, v in values.items() if not math.isfinite(v)]
             if bad:
@@ -164,11 +174,25 @@ def _loop(trainer, config, out, start, elapsed, first, device, compile, progress
     return info
 
 
-def _to(v, device, cuda):
+def resolve_amp(amp: str, device: torch.device) -> str:
+    """The mixed precision a run uses: ``auto`` is bf16 on CUDA devices that support it, fp16 (with a
+    gradient scaler) on those that do not (Colab's T4), and off elsewhere: on the CPU, bf16 autocast
+    made the book's narrow networks slower (``benchmarks/speed.py`` reports both)."""
+    if amp not in AMP:
+        raise I2VError(f"--amp {amp!r}: choose one of {', '.join(AMP)}")
+    bf16_ok = device.type != "cuda" or torch.cuda.is_bf16_supported()
+    if amp == "auto":
+        return ("bf16" if bf16_ok else "fp16") if device.type == "cuda" else "off"
+    if amp == "bf16" and not bf16_ok:
+        raise I2VError(f"{device} has no bf16 support; use --amp fp16 (or auto)")
+    return amp
+
+
+def _to(v, device, nhwc):
     if not torch.is_tensor(v):
         return v
     v = v.to(device, non_blocking=True)
-    return v.contiguous(memory_format=torch.channels_last) if cuda and v.ndim == 4 else v
+    return v.contiguous(memory_format=torch.channels_last) if nhwc and v.ndim == 4 else v
 
 
 def _progress(enabled, start, total, name):
@@ -194,6 +218,7 @@ def _save(trainer, config, step, seconds, path) -> None:
         weights={k: {n: t.detach().cpu() for n, t in net.state_dict().items()} for k, net in trainer.nets.items()},
         optimizers={k: o.state_dict() for k, o in trainer.optimizers.items()},
         schedulers={k: s.state_dict() for k, s in trainer.schedulers.items()},
+        scalers={k: s.state_dict() for k, s in trainer.scalers.items()},
         rng=rng, seconds=float(seconds))
 
 
@@ -219,6 +244,7 @@ def _restore(trainer, config, path) -> tuple[int, float]:
         o.load_state_dict(ckpt["optimizers"][k])
     for k, s in trainer.schedulers.items():
         s.load_state_dict(ckpt["schedulers"][k])
+    trainer.saved_scalers = ckpt.get("scalers") or {}
     torch.set_rng_state(ckpt["rng"]["torch"])
     if "cuda" in ckpt["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])

@@ -8,7 +8,8 @@ import importlib
 
 from ..errors import I2VError
 
-METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.convlstm"}
+METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.convlstm",
+           "frgan": "i2vlib.models.frgan"}
 
 
 def get_method(name: str):

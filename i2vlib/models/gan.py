@@ -30,6 +30,8 @@ One step::
 from __future__ import annotations
 
 import contextlib
+import re
+import warnings
 
 import numpy as np
 import torch
@@ -111,6 +113,7 @@ class GANTrainer:
         self.optimizers = {k: torch.optim.Adam([p for n in names for p in self.nets[n].parameters()], lr=lr,
                                                betas=betas) for k, names in groups.items() if names}
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
+        self.scalers, self.saved_scalers = {}, {}   # fp16 gradient scalers, and their state from a checkpoint
         self._sampler = None
 
     @property
@@ -159,8 +162,11 @@ class GANTrainer:
             self._critics_learn(False)
         with autocast():
             values.update(self._update("g", self.g_losses, self.g_terms(batch, out), stepped))
-        for group in stepped:
-            self.schedulers[group].step()
+        with warnings.catch_warnings():
+            # an fp16 gradient scaler skips the steps whose gradients overflowed; the schedule goes on
+            warnings.filterwarnings("ignore", re.escape("Detected call of `lr_scheduler.step()` before"))
+            for group in stepped:
+                self.schedulers[group].step()
         values.update(self.monitor(batch, out))
         return values
 
@@ -174,12 +180,27 @@ class GANTrainer:
             values[name] = terms[name]()
             total = w * values[name] if total is None else total + w * values[name]
         if total is not None:
-            opt = self.optimizers[group]
+            opt, scaler = self.optimizers[group], self.scalers.get(group)
             opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
+            if scaler is None:
+                total.backward()
+                opt.step()
+            else:
+                scaler.scale(total).backward()
+                scaler.step(opt)
+                scaler.update()
             stepped[group] = True
         return values
+
+    def scale_gradients(self, device_type: str, enabled: bool) -> None:
+        """fp16 training: one gradient scaler per optimiser (restored from a checkpoint when it has one),
+        so that small gradients do not underflow; bf16 and fp32 need none."""
+        self.scalers = {}
+        if enabled:
+            for group in self.optimizers:
+                self.scalers[group] = torch.amp.GradScaler(device_type)
+                if group in self.saved_scalers:
+                    self.scalers[group].load_state_dict(self.saved_scalers[group])
 
     def _critics_learn(self, flag: bool) -> None:
         for name in self.critics:

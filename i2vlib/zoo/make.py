@@ -26,21 +26,13 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
 
     from .. import api, checkpoint
     from ..io import read_losses
-    from ..train import SNAPSHOTS
     from .measure import measure
 
     run = Path(run)
     ckpt = checkpoint.read_checkpoint(run)
     weights = {"generator": {k: (v.half() if v.is_floating_point() else v)
                              for k, v in ckpt["weights"]["generator"].items()}}
-    snaps = sorted(run.glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
-    curve = {}
-    for snap in snaps:
-        step = int(snap.stem.split("-")[1])
-        if step < int(ckpt["step"]):
-            if progress:
-                print(f"  {name}: scoring the snapshot at step {step}", flush=True)
-            curve[str(step)] = measure(api.load(snap))
+    curve = score_snapshots(run, name, progress)
     with tempfile.TemporaryDirectory() as tmp:  # score the fp16 weights that ship, not the fp32 ones
         draft = checkpoint.save_checkpoint(Path(tmp) / "draft.pt", ckpt["method"], ckpt["config"], ckpt["step"],
                                            weights)
@@ -54,6 +46,23 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,
                                       zoo=record)
+
+
+def score_snapshots(run, name: str = "", progress: bool = True) -> dict:
+    """``{step: scores}`` of the snapshots a run kept before its last step (:func:`~i2vlib.zoo.measure`)."""
+    from .. import api, checkpoint
+    from ..train import SNAPSHOTS
+    from .measure import measure
+
+    last = int(checkpoint.read_checkpoint(run)["step"])
+    curve = {}
+    for snap in sorted(Path(run).glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
+        step = int(snap.stem.split("-")[1])
+        if step < last:
+            if progress:
+                print(f"  {name}: scoring the snapshot at step {step}", flush=True)
+            curve[str(step)] = measure(api.load(snap))
+    return curve
 
 
 def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:

@@ -54,3 +54,32 @@ def measure(model, videos: int = 12, frames: int = 16, seed: int = 0) -> dict:
             rho[curve] = float(np.nanmean(per_video))
         out["inferred_intensity_rho"], out["inferred_in_unit_range"] = rho, float(np.mean(inside))
     return to_json({k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()})
+
+
+# The book's targets for a zoo model: (score, at least / at most, threshold, to whom it applies).
+TARGETS = (
+    ("strength_ratio", ">=", 0.90, "every model that renders any intensity"),
+    ("acd_i_ratio", "<=", 2.0, "every model"),
+    ("expression_accuracy", ">=", 0.95, "models of several expressions"),
+    ("inferred_intensity_rho.linear", ">=", 0.90, "models that infer intensities"),
+    ("inferred_intensity_rho.incomplete", ">=", 0.85, "models that infer intensities"),
+    ("inferred_intensity_rho.periodic", ">=", 0.85, "models that infer intensities"),
+    ("inferred_intensity_rho.unordered", ">=", 0.85, "models that infer intensities"),
+)
+
+
+def targets(scores: dict, expressions) -> list[dict]:
+    """The :data:`TARGETS` that apply to a model with these ``scores`` and ``expressions``, each with
+    the model's value and whether it is met (``None`` when the score could not be measured)."""
+    rows = []
+    for key, op, threshold, who in TARGETS:
+        if who.startswith("models of several") and len(expressions) < 2:
+            continue
+        if key.split(".")[0] not in scores:            # the score does not apply to this model
+            continue
+        value = scores
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        met = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
+        rows.append({"score": key, "target": f"{op} {threshold:g}", "value": value, "met": met})
+    return rows

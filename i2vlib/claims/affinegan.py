@@ -1,0 +1,118 @@
+"""The claims of AffineGAN (Shen et al., ACM MM 2019) that the book tests, with their rules.
+
+Every measurement is made on unseen test identities of the synthetic benchmark; the chapter
+``affinegan/ablations`` supplies them (the Fan et al. models of the last two claims are trained
+there on the same disordered videos). The shape of each measurement is its rule's ``expects``:
+one value or per-seed values for a threshold, ``{value, reference}`` for a ratio,
+``{arm: [seeds], baseline: [seeds]}`` (at least 3 seeds each) for a comparison.
+"""
+
+from . import AtLeast, Better, Claim, Ratio
+
+_CH = "affinegan/ablations"
+
+CLAIMS = [
+    Claim(
+        id="self-reconstruction", paper="affinegan", where="§3, Eq. 3",
+        words='g(I0, a) "should enable the self-reconstruction of the input image" at a = 0: I0 = g(I0, 0).',
+        measure="psnr_at_0",
+        measured_as="PSNR (dB) of g(I0, 0) against I0 over the neutral frames of unseen test videos "
+                    "(reconstruction_psnr).",
+        rule=AtLeast(30, partly=20), chapter=_CH),
+    Claim(
+        id="monotone-progress", paper="affinegan", where="§3; Fig. 3, §4.1.2",
+        words='"The larger a_t is, the further the generated expression I_t is from the neutral image I_0 and the '
+              'closer it is to the peak state of the expression"; the frames are "inherently different and '
+              'monotonic" in a.',
+        measure="progress_rho",
+        measured_as="Mean Spearman ρ between a = 0, 1/8, ..., 1 and the expression strength the benchmark's "
+                    "instrument reads in the generated frames, over unseen faces (expression_progress['rho']).",
+        rule=AtLeast(0.9, partly=0.6), chapter=_CH),
+    Claim(
+        id="peak-at-one", paper="affinegan", where="§3",
+        words='"the output frame g(I_0, a_t) achieves at the peak expression state" when a ≈ 1.',
+        measure="peak_strength",
+        measured_as="The instrument's expression strength in the frame generated at a = 1 (at_1) over that of the "
+                    "true peak frames of the same faces (true_peak), from expression_progress.",
+        rule=Ratio(AtLeast(0.8, partly=0.5), value="at_1", reference="true_peak"), chapter=_CH),
+    Claim(
+        id="eq5-infers-intensity", paper="affinegan", where="§3.1, Eq. 5",
+        words='By the inverse of the affine transformation (Eq. 5), "it can automatically infer the expression '
+              'intensities from both training and test frames".',
+        measure="eq5_rho_per_video",
+        measured_as="Mean per-video Spearman ρ between the intensity Eq. 5 infers for the frames of unseen test "
+                    "videos and their true intensity (intensity_agreement['rho_per_video']).",
+        rule=AtLeast(0.9, partly=0.5), chapter=_CH),
+    Claim(
+        id="a-within-range", paper="affinegan", where="Fig. 7b, §4.2; Eq. 11",
+        words='With the adversarial loss on a (Eq. 11), "the intensity a_t estimated by the full AffineGAN approach '
+              'is reasonably within [0, 1]".',
+        measure="a_in_range",
+        measured_as="Share of the intensities Eq. 5 infers for the frames of unseen test videos that lie in [0, 1], "
+                    "full model (intensity_agreement['in_unit_range']).",
+        rule=AtLeast(0.95, partly=0.8), chapter=_CH),
+    Claim(
+        id="mlp-estimator-fails", paper="affinegan", where="Fig. 7a, §4.2",
+        words='With a plain MLP on [f_0, f_t, f_Δ] in place of Eq. 5, "the generated video by this ablated AffineGAN '
+              'is non-monotonic, indicating that the MLP fails to capture the expression intensity".',
+        measure="mlp_progress_rho",
+        measured_as="Monotonicity of the generated videos (expression_progress['rho'], as in monotone-progress) per "
+                    "seed, for AffineGAN with Eq. 5 and with the MLP estimator.",
+        rule=Better(higher=True, arm="eq5", baseline="mlp"), chapter=_CH),
+    Claim(
+        id="no-loss-on-a-leaves-range", paper="affinegan", where="Fig. 7b, §4.2; Eq. 11",
+        words='"without the adversary loss, the inferred a_t is not monotonic and sometimes moves beyond the range '
+              'of [0, 1]".',
+        measure="no_loss_a_outside",
+        measured_as="Share of the intensities Eq. 5 infers for the frames of unseen test videos that lie outside "
+                    "[0, 1] (1 - intensity_agreement['in_unit_range']), model trained without L_a (Eq. 11).",
+        rule=AtLeast(0.05), chapter=_CH),
+    Claim(
+        id="no-loss-on-a-smaller-changes", paper="affinegan", where="Fig. 7b, §4.2; Eq. 11",
+        words='"the facial changes are much small without this adversary loss".',
+        measure="no_loss_strength_at_1",
+        measured_as="The instrument's expression strength in the frame generated at a = 1 "
+                    "(expression_progress['strength_at_1']) per seed, with and without L_a (Eq. 11).",
+        rule=Better(higher=True, arm="full", baseline="no_loss_on_a"), chapter=_CH),
+    Claim(
+        id="encoders-attend", paper="affinegan", where="Fig. 7c, §4.2",
+        words='The basic encoder E_0 "mostly captures the outline of the face", while the residual encoder E_Δ '
+              '"focuses more on the active expression part (e.g., the mouth area)".',
+        measure="mouth_gradient_share",
+        measured_as="Share of the input-gradient magnitude (a = 1) that falls in the dilated mouth region, for "
+                    "E_Δ's input (e_delta) over that for E_0's (e0), per seed or per face.",
+        rule=Ratio(AtLeast(1.5, partly=1.0), value="e_delta", reference="e0"), chapter=_CH),
+    Claim(
+        id="disordered-videos", paper="affinegan", where="Fig. 7d, §4.2",
+        words='Trained on incomplete, unordered or periodic videos, "FAN fails to make reasonable intensity change, '
+              'but our approach still leads to satisfactory performance".',
+        measure="disordered_intensity_mae",
+        measured_as="Mean |requested - instrument-measured intensity| on unseen linear test videos (evaluate's "
+                    "intensity_mae) per seed, for AffineGAN and Fan et al.'s model both trained on incomplete, "
+                    "periodic and unordered videos.",
+        rule=Better(higher=False, arm="affinegan", baseline="fan"), chapter=_CH),
+    Claim(
+        id="position-labels-fail", paper="affinegan", where="§3; Fig. 7d, §4.2",
+        words='Labelling a frame by its temporal position, as FAN does, "incurs errors when the training video is '
+              'incomplete (an expression does not reach the peak state) or periodic".',
+        measure="label_kinds_intensity_mae",
+        measured_as="Evaluate's intensity_mae on unseen linear test videos per seed, for Fan et al.'s model trained "
+                    "on the same incomplete, periodic and unordered videos with the true intensities as labels "
+                    "(true) and with position labels a = (t - 1)/(T - 1) (position).",
+        rule=Better(higher=False, arm="true", baseline="position"), chapter=_CH),
+    Claim(
+        id="acd-below-convlstm", paper="affinegan", where="Table 2, §4.1.3",
+        words='"AffineGAN gives rise to much lower ACD scores" "than ConvLSTM, VideoGAN, and FGST" (ACD-G: 0.39 '
+              'against 1.33 for ConvLSTM).',
+        measure="acd_g_vs_convlstm",
+        measured_as="ACD-G (evaluate's acd_g: mean L2 distance of the instrument's features of each generated "
+                    "frame to those of the true frame) on unseen test videos per seed, AffineGAN and ConvLSTM.",
+        rule=Better(higher=False, arm="affinegan", baseline="convlstm"), chapter=_CH),
+    Claim(
+        id="turing-test", paper="affinegan", where="Table 1 (Q2), §4.1.3",
+        words='"more than 50% of the generated expression videos are considered real by the Amazon Mechanical '
+              'Turk workers" (54.2% on average).',
+        measure="turing_real_share",
+        measured_as="Share of generated videos that people judge real in a real-or-fake user study (0 to 1).",
+        rule=AtLeast(0.5), chapter=_CH),
+]

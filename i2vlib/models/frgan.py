@@ -1,0 +1,556 @@
+"""FRGAN (Zhao et al., ECCV 2018): *Learning to Forecast and Refine Residual Motion*.
+
+Three parts (§3): the condition generator G_C makes motion maps M_t (:mod:`i2vlib.condition`:
+the benchmark's 2-D face model stands in for the paper's 3DMM); G_M forecasts each frame from
+one input frame; G_R refines whole clips of G_M's frames. Networks: :mod:`.frgan_parts`.
+
+Forecasting (Eq. 2-9)::
+
+    Δ = f_D(f_M(M_{t+k}) - f_M(M_t) + f_I(I_t))          Eq. 3 -> mask m, content c
+    Ĩ_{t+k} = m * c + (1 - m) * I_t                      Eq. 2
+    L_G_M = ||I_{t+k} - Ĩ_{t+k}||_1 + ||m||_1 - D_I([Ĩ_{t+k}, M_{t+k}])          Eq. 4-7
+    L_D_I = D_I([Ĩ, M]) - D_I([I, M]) + λ (||∇ D_I([Î, M])||_2 - 1)^2, λ = 10    Eq. 8-9
+
+Refinement (Eq. 10-14), on clips Ṽ of K frames forecast by the frozen G_M::
+
+    V̄ = m * c + (1 - m) * Ṽ                              Eq. 10 (spatio-temporal m, c)
+    L_G_R = ||V - V̄||_1 + ||m||_1 - D_V([V̄, 𝓜]) - (1/K) Σ_i D_I([Ī_i, M_i])      Eq. 11-12
+    D_V: WGAN-GP on clips (Eq. 13-14); D_I: Eq. 8 on one random frame of each clip (§3.3)
+
+The two stages are one method with ``stage="forecast"`` or ``"refine"``. A refine config nests the
+config of its forecast run under ``forecast``; training it first trains (or finds in the run
+cache) that run and freezes its G_M, so changing the forecast config retrains both. Identities
+are split as in the paper (§4.1, thirds): the benchmark's train identities with i % 10 in 0-3 train
+G_M, 4-7 train G_R (its test split, i % 10 = 9, is the third third); ``split="all"`` lets both
+stages use every training identity (a folder's people are halved by sorted name).
+
+Options (``*`` = the paper's reading, the default):
+
+``residual``     ``mask``* (Eq. 2), ``difference`` (Eq. 1, I_t + d), ``none`` (the content alone, ≈ [39]).
+``decoder``      ``dense``* (§3.2), ``plain``, ``plain-wide`` (plain, widened to the dense one's cost).
+``analogy``      ``bottleneck``* (Eq. 3 at the code; skips carry f_I, as the paper says), ``every-level``.
+``motion_maps``  ``dense``* (8 face-part channels, our analogue of the normal map), ``heatmaps`` (68).
+``source``       ``random``* (random t and k, §3.2), ``first`` (the public code: t = 0, any target).
+``split``        ``thirds``* (§4.1), ``all``.
+``weights``      rec 1, mask 1, gen 1 (Eq. 4 is an unweighted sum), gp 10 (λ, §3.2), frames 1 (D_I on
+                 G_R's frames, Eq. 12); the public code's ``{"rec": 3, "mask": 0.05}`` by override.
+
+The paper does not give layer sizes, n_critic, the loss weights, the number of steps or whether k may
+be negative; we use the public code's one critic step, k >= 1, constant learning rates (the public
+code has no decay) and small widths (:mod:`.frgan_parts`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import api, losses
+from ..condition import MAP_KINDS, ExpressionTable, Fitted, map_channels, motion_maps
+from ..config import check_training, training_config
+from ..errors import I2VError
+from .frgan_parts import (DECODERS, RESIDUALS, ForecastNet, ImageCritic, RefineNet, VideoCritic,
+                          check_clip_length, levels)
+from .gan import GANTrainer
+
+NAME = "frgan"
+STAGES = ("forecast", "refine")
+THIRDS = {"forecast": range(0, 4), "refine": range(4, 8)}   # identity index % 10 -> the stage it trains
+TABLE_IDENTITIES = 100          # training identities behind the expression table of G_C
+SHARED = ("image_size", "expressions", "motion_maps", "data", "split")     # must agree between the stages
+INHERITED = (*SHARED, "seed", "jitter", "train_curves", "augment")         # a default forecast config copies these
+
+# Budgets per stage and profile (given to the config as overrides; the profile's own budget is the base).
+# book: G_M at batch 8 and 5x the paper's learning rate (as the other methods' book runs), G_R on
+# 16-frame clips at batch 2 and half the widths. paper: §4.1 (Adam 1e-4, betas (0, 0.9), batch 32,
+# 96-px MUG crops, G_R on clips of 32); the paper gives no number of steps (the profile's are kept).
+BUDGETS = {
+    "forecast": {"smoke": {"ngf": 4, "ndf": 4},
+                 "book": {"steps": 1500, "batch": 8, "lr": 5e-4},
+                 "paper": {"image_size": 96, "batch": 32, "lr": 1e-4}},
+    "refine": {"smoke": {"ngf": 4, "ndf": 4, "batch": 2, "clip_length": 4},
+               "book": {"steps": 500, "batch": 2, "ngf": 8, "ndf": 8, "lr": 5e-4, "clip_length": 16},
+               "paper": {"image_size": 96, "batch": 32, "lr": 1e-4, "clip_length": 32}},
+}
+
+FORECAST = {"critics": ("D_I",), "frozen": (), "stages": {}, "monitors": ("rec_copy",),
+            "d_losses": {"d_image": ("gen", "Eq. 8"), "gp_image": ("gp", "Eq. 9")},
+            "g_losses": {"rec": ("rec", "Eq. 5"), "mask": ("mask", "Eq. 6"), "g_image": ("gen", "Eq. 7")}}
+REFINE = {"critics": ("D_V", "D_I"), "frozen": ("G_M",), "stages": {"G_M": "forecast"}, "monitors": ("rec_coarse",),
+          "d_losses": {"d_video": ("gen", "Eq. 13"), "gp_video": ("gp", "Eq. 14"),
+                       "d_image": ("frames", "Eq. 8, one refined frame per clip (§3.3)"),
+                       "gp_image": ("gp", "Eq. 9, one refined frame per clip (§3.3)")},
+          "g_losses": {"rec": ("rec", "Eq. 11 (Eq. 5)"), "mask": ("mask", "Eq. 11 (Eq. 6)"),
+                       "g_video": ("gen", "Eq. 12, D_V"), "g_image": ("frames", "Eq. 12, D_I on every frame")}}
+ADVERSARIAL = {"gp_image": {"forecast": "gen", "refine": "frames"}, "gp_video": {"refine": "gen"}}
+
+
+# ----------------------------------------------------------------------------------------------
+# Training data: the identities of one stage
+# ----------------------------------------------------------------------------------------------
+class StageVideos:
+    """The first ``n`` benchmark videos of the people in ``identities`` (rendered once, cached).
+
+    Video ``i``'s expression cycles through ``expressions`` and its intensity curve through ``curves``;
+    its person, length, intensities and head motion are drawn from (seed, stage, i), as
+    :meth:`~i2vlib.data.synthetic.SyntheticBenchmark.video` draws them from the whole split.
+    """
+
+    def __init__(self, bench, identities, n: int, expressions, curves, stage: str):
+        self.bench, self.identities, self.n = bench, np.asarray(identities), int(n)
+        self.expressions, self.curves, self.stage = tuple(expressions), tuple(curves), stage
+        self._cache: dict = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int):
+        if i not in self._cache:
+            self._cache[i] = self._render(int(i))
+        return self._cache[i]
+
+    def _render(self, i: int):
+        from ..data.curves import intensity_curve
+        from ..data.synthetic import Pose, draw_face, jitter_track
+        from ..data.types import Clip
+
+        b = self.bench
+        rng = np.random.default_rng([b.seed, 0xF6, STAGES.index(self.stage), i])
+        person = b.identity(self.identities[rng.integers(len(self.identities))])
+        expression = self.expressions[i % len(self.expressions)]
+        curve = self.curves[(i // len(self.expressions)) % len(self.curves)]
+        n = int(rng.integers(b.frames[0], b.frames[1] + 1))
+        a = intensity_curve(curve, n, rng)
+        poses = jitter_track(n, rng, b.jitter) if b.jitter else [Pose()] * n
+        frames, lms = zip(*(draw_face(person, {expression: float(x)}, b.size, p, rng if b.noise else None)
+                            for x, p in zip(a, poses)))
+        return Clip(frames=np.stack(frames), expression=expression, identity=f"{person.index:05d}",
+                    video_id=f"id{person.index:05d}_{self.stage[0]}{i:04d}", split="train",
+                    landmarks=np.stack(lms), intensity=a,
+                    meta={"curve": curve, "source": "synthetic", "seed": b.seed, "size": b.size})
+
+
+def stage_identities(cfg: dict, stage: str) -> np.ndarray:
+    """The benchmark identities that train ``stage`` (§4.1's thirds, or every training identity)."""
+    from ..data.synthetic import SyntheticBenchmark
+
+    ids = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"]).identities("train")
+    return ids[np.isin(ids % 10, THIRDS[stage])] if cfg["split"] == "thirds" else ids
+
+
+def stage_source(cfg: dict):
+    """The training clips of this config's stage: its identities' synthetic videos, or its half of a folder."""
+    from ..config import check_data
+
+    if check_data(cfg["data"]) == "synthetic":
+        from ..data.synthetic import SyntheticBenchmark
+
+        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]),
+                                   jitter=float(cfg["jitter"]))
+        return StageVideos(bench, stage_identities(cfg, cfg["stage"]), cfg["videos"] * len(cfg["expressions"]),
+                           cfg["expressions"], cfg["train_curves"], cfg["stage"])
+    from ..data.folders.dataset import FolderDataset
+    from ..data.sampling import WithMasks, training_source
+
+    source = training_source(cfg)
+    if cfg["split"] == "all":
+        return source
+    ds, people = source.ds, sorted({r.identity for r in source.ds.refs})
+    if len(people) < 2:
+        raise I2VError(f"{cfg['data']} has {len(people)} person; frgan's stages train on different people "
+                       "(split='thirds', §4.1): give more people or set split=\"all\"")
+    half = set(people[:len(people) // 2] if cfg["stage"] == "forecast" else people[len(people) // 2:])
+    return WithMasks(FolderDataset([r for r in ds.refs if r.identity in half], ds.root, ds.layout, ds.size, ds.info))
+
+
+def expression_table(cfg: dict, source=None) -> ExpressionTable:
+    """G_C's table for a forecast config: exact on the benchmark (the first G_M-third identities),
+    else measured on the training clips' landmarks."""
+    if cfg["data"] == "synthetic":
+        ids = stage_identities(cfg, "forecast")[:TABLE_IDENTITIES]
+        return ExpressionTable.from_benchmark(ids, cfg["expressions"], cfg["seed"])
+    source = source if source is not None else stage_source(cfg)
+    return ExpressionTable.from_clips((source[i] for i in range(min(len(source), 400))), list(cfg["expressions"]))
+
+
+def _landmarks(clip, idx) -> np.ndarray:
+    if clip.landmarks is None:
+        raise I2VError(f"clip {clip.video_id} has no landmarks; frgan draws its motion maps from them "
+                       "(prepare the folder with i2v prepare)")
+    return np.asarray(clip.landmarks, np.float32)[idx]
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: Eq. 4-14 as loss terms; the GAN step lives in models.gan, the loop in i2vlib.train
+# ----------------------------------------------------------------------------------------------
+class Trainer(GANTrainer):
+    """G_M (``stage="forecast"``) or G_R (``stage="refine"``) with their critics and loss terms.
+
+    The class attributes describe the forecast stage; a refine-stage trainer sets its own
+    (critics D_V and D_I, G_M frozen and loaded from the forecast run)."""
+
+    name = NAME
+    options = {"stage": "forecast", "forecast": None, "residual": "mask", "decoder": "dense",
+               "analogy": "bottleneck", "motion_maps": "dense", "source": "random", "split": "thirds",
+               "clip_length": 16, "betas": [0.0, 0.9], "decay_from": 1.0,
+               "weights": {"rec": 1.0, "mask": 1.0, "gen": 1.0, "gp": 10.0, "frames": 1.0}}
+    choices = {"stage": STAGES, "residual": RESIDUALS, "decoder": DECODERS, "analogy": ("bottleneck", "every-level"),
+               "motion_maps": MAP_KINDS, "source": ("random", "first"), "split": ("thirds", "all")}
+    critics, frozen, stages, monitors = FORECAST["critics"], (), {}, FORECAST["monitors"]
+    d_losses, g_losses = FORECAST["d_losses"], FORECAST["g_losses"]
+
+    # -- config -------------------------------------------------------------------------
+    @classmethod
+    def default_config(cls, profile: str = "book", **overrides) -> dict:
+        """The full config of one stage (``stage="forecast"`` by default) for a profile."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        budget = BUDGETS.get(given.get("stage", "forecast"), {}).get(profile, {})
+        return cls.check_config(training_config(cls.name, profile, cls.options, {}, {**budget, **given}))
+
+    @classmethod
+    def check_config(cls, cfg: dict) -> dict:
+        from . import full_config
+
+        size = cfg["image_size"]
+        levels(size)
+        # The shared checks ask for a power of two (the other methods' U-Nets reach 1x1); FRGAN's
+        # encoders stop at 4-7 px, so 96 px (the paper's MUG crops) works: check the rest only.
+        cfg = check_training({**cfg, "image_size": 64}, cls.choices)
+        cfg["image_size"] = int(size)
+        check_clip_length(cfg["clip_length"])
+        if cfg["stage"] == "forecast":
+            if cfg["forecast"] is not None:
+                raise I2VError("a forecast-stage frgan config nests no forecast config "
+                               "(that option is for stage=\"refine\")")
+            return cfg
+        fc = cfg["forecast"]
+        if fc is None:
+            fc = {k: cfg[k] for k in INHERITED}
+        if not isinstance(fc, dict) or fc.get("method", NAME) != NAME or fc.get("stage", "forecast") != "forecast":
+            raise I2VError(f"frgan option forecast must be the config of a forecast-stage frgan run, got {fc!r}")
+        fc = full_config({"profile": cfg["profile"], **fc, "method": NAME})
+        differ = [k for k in SHARED if fc[k] != cfg[k]]
+        if differ:
+            raise I2VError(f"frgan's refine stage must share {', '.join(differ)} with its forecast stage "
+                           f"({', '.join(f'{k}={fc[k]!r}' for k in differ)} there)")
+        cfg["forecast"] = fc
+        return cfg
+
+    @classmethod
+    def loss_table(cls, stage: str = "forecast") -> list[dict]:
+        plan = REFINE if stage == "refine" else FORECAST
+        return [{"half": half, "term": term, "weight": key, "equation": eq}
+                for half, declared in (("critics", plan["d_losses"]), ("generator", plan["g_losses"]))
+                for term, (key, eq) in declared.items()]
+
+    def __init__(self, cfg: dict):
+        cfg = self.check_config(dict(cfg))
+        stage = cfg["stage"]
+        plan = REFINE if stage == "refine" else FORECAST
+        w = cfg["weights"]
+        self.critics, self.frozen, self.stages, self.monitors = (plan[k] for k in
+                                                                 ("critics", "frozen", "stages", "monitors"))
+        # a penalty without its critic's adversarial term would train a critic nobody reads
+        self.d_losses = {k: v for k, v in plan["d_losses"].items()
+                         if k not in ADVERSARIAL or float(w[ADVERSARIAL[k][stage]]) > 0}
+        self.g_losses = {k: v for k, v in plan["g_losses"].items() if k != "mask" or cfg["residual"] == "mask"
+                         or stage == "refine"}
+        super().__init__(cfg)
+
+    # -- networks and data --------------------------------------------------------------
+    def build(self) -> dict[str, nn.Module]:
+        cfg = self.cfg
+        size, c = int(cfg["image_size"]), 3 + map_channels(cfg["motion_maps"])
+        if cfg["stage"] == "forecast":
+            return {"generator": ForecastNet(cfg), "D_I": ImageCritic(c, cfg["ndf"], size)}
+        return {"generator": RefineNet(cfg), "G_M": ForecastNet(cfg["forecast"]),
+                "D_V": VideoCritic(c, cfg["ndf"], size, cfg["clip_length"]), "D_I": ImageCritic(c, cfg["ndf"], size)}
+
+    def sampler(self):
+        if self._sampler is None:
+            from ..data.sampling import Sampler
+
+            self._sampler = Sampler(stage_source(self.cfg), self.cfg["expressions"], self.cfg["augment"])
+        return self._sampler
+
+    def begin(self) -> None:
+        """A new forecast run fills G_C's expression table (it travels in G_M's weights); a refine run
+        gets the frozen G_M of its forecast run (trained first if the run cache lacks it)."""
+        if self.cfg["stage"] == "forecast":
+            table = expression_table(self.cfg, self.sampler().source)
+            self.nets["generator"].displacements.copy_(torch.as_tensor(table.d, dtype=torch.float32))
+        super().begin()
+
+    def _maps(self, landmarks: np.ndarray) -> torch.Tensor:
+        return motion_maps(landmarks, int(self.cfg["image_size"]), self.cfg["motion_maps"])
+
+    def sample(self, rng: np.random.Generator) -> dict:
+        """Forecast: (I_t, I_{t+k}) with random t and k >= 1 (§3.2; ``source="first"``: t = 0 and any target,
+        the public code). Refine: frame t and the K frames after it (a shorter clip is resampled to K + 1
+        frames, repeating some). With the motion maps of every frame."""
+        from ..data.clips import to_tensor
+
+        sampler, n, k = self.sampler(), int(self.cfg["batch"]), int(self.cfg["clip_length"])
+        src, tgt, lm_src, lm_tgt = [], [], [], []
+        for _ in range(n):
+            clip = sampler.clip(rng)
+            if self.cfg["stage"] == "refine":
+                if len(clip) > k:
+                    t = int(rng.integers(0, len(clip) - k)) if self.cfg["source"] == "random" else 0
+                    idx = np.arange(t, t + k + 1)
+                else:
+                    idx = np.round(np.linspace(0, len(clip) - 1, k + 1)).astype(int)
+                first, rest = idx[0], idx[1:]
+            elif self.cfg["source"] == "random":
+                step = int(rng.integers(1, len(clip)))
+                first = int(rng.integers(0, len(clip) - step))
+                rest = first + step
+            else:
+                first, rest = 0, int(rng.integers(0, len(clip)))
+            src.append(to_tensor(clip.frames[first]))
+            tgt.append(to_tensor(clip.frames[rest]))
+            lm_src.append(_landmarks(clip, first))
+            lm_tgt.append(_landmarks(clip, rest))
+        lm_tgt = np.stack(lm_tgt)
+        maps = self._maps(lm_tgt.reshape(-1, 68, 2))
+        return {"source": torch.stack(src), "target": torch.stack(tgt), "maps_source": self._maps(np.stack(lm_src)),
+                "maps_target": maps.view(*lm_tgt.shape[:-2], *maps.shape[1:])}
+
+    # -- the generator's pass and the loss terms ----------------------------------------------
+    def forward(self, b: dict) -> dict:
+        if self.cfg["stage"] == "forecast":
+            return self.nets["generator"](b["source"], b["maps_source"], b["maps_target"])
+        n, k = b["target"].shape[:2]
+        with torch.no_grad():                                   # Ṽ: K frames forecast from I_t by the frozen G_M
+            g_m = self.nets["G_M"]
+            rep = lambda fs: [f.repeat_interleave(k, 0) for f in fs]  # noqa: E731
+            feats = g_m.analogy(rep(g_m.f_I(b["source"])), rep(g_m.motion(b["maps_source"])),
+                                g_m.motion(b["maps_target"].flatten(0, 1)))
+            coarse = g_m.decode(feats, b["source"].repeat_interleave(k, 0))["frame"].clamp(-1, 1)
+        coarse = coarse.view(n, k, *coarse.shape[1:]).transpose(1, 2)          # N 3 K S S
+        out = self.nets["generator"](coarse, b["maps_target"].transpose(1, 2))
+        out["coarse"] = coarse
+        out["pick"] = torch.randint(k, (n,), device=coarse.device)             # the frame D_I judges
+        return out
+
+    def d_terms(self, b: dict, out: dict) -> dict:
+        d_i = self.nets["D_I"]
+        if self.cfg["stage"] == "forecast":
+            real = torch.cat([b["target"], b["maps_target"]], 1)
+            fake = torch.cat([out["frame"].detach(), b["maps_target"]], 1)
+            return {"d_image": lambda: losses.wgan_d(d_i(real), d_i(fake)),                    # Eq. 8
+                    "gp_image": lambda: losses.gradient_penalty(d_i, real, fake)}              # Eq. 9
+        d_v, maps = self.nets["D_V"], b["maps_target"].transpose(1, 2)
+        video = out["video"].detach()
+        real_v, fake_v = torch.cat([b["target"].transpose(1, 2), maps], 1), torch.cat([video, maps], 1)
+        rows = torch.arange(len(video), device=video.device)
+        real_i, fake_i = real_v[rows, :, out["pick"]], fake_v[rows, :, out["pick"]]
+        return {"d_video": lambda: losses.wgan_d(d_v(real_v), d_v(fake_v)),                    # Eq. 13
+                "gp_video": lambda: losses.gradient_penalty(d_v, real_v, fake_v),              # Eq. 14
+                "d_image": lambda: losses.wgan_d(d_i(real_i), d_i(fake_i)),
+                "gp_image": lambda: losses.gradient_penalty(d_i, real_i, fake_i)}
+
+    def g_terms(self, b: dict, out: dict) -> dict:
+        d_i = self.nets["D_I"]
+        if self.cfg["stage"] == "forecast":
+            frame = out["frame"]
+            return {"rec": lambda: losses.l1(frame, b["target"]),                                # Eq. 5
+                    "mask": lambda: out["mask"].mean(),                                          # Eq. 6 (m >= 0)
+                    "g_image": lambda: losses.wgan_g(d_i(torch.cat([frame, b["maps_target"]], 1)))}   # Eq. 7
+        video, maps = out["video"], b["maps_target"].transpose(1, 2)
+        frames = torch.cat([video, maps], 1).transpose(1, 2).flatten(0, 1)                      # every [Ī_i, M_i]
+        return {"rec": lambda: losses.l1(video, b["target"].transpose(1, 2)),
+                "mask": lambda: out["mask"].mean(),
+                "g_video": lambda: losses.wgan_g(self.nets["D_V"](torch.cat([video, maps], 1))),
+                "g_image": lambda: losses.wgan_g(d_i(frames))}                                    # (1/K) sum_i
+
+    def monitor(self, b: dict, out: dict) -> dict:
+        """The L1 error of the trivial answer beside ``rec``: copying I_t (forecast), or G_M's Ṽ (refine)."""
+        with torch.no_grad():
+            if self.cfg["stage"] == "forecast":
+                return {"rec_copy": losses.l1(b["source"], b["target"])}
+            return {"rec_coarse": losses.l1(out["coarse"], b["target"].transpose(1, 2))}
+
+
+default_config = Trainer.default_config
+
+
+# ----------------------------------------------------------------------------------------------
+# Generation: the one API, driven by G_C (intensities) or by a reference video (retargeting)
+# ----------------------------------------------------------------------------------------------
+def forecast_run(cfg: dict):
+    """Where a refine config's forecast stage lives: the zoo's file for it, else its run cache directory
+    (:func:`i2vlib.train.cached_run`'s)."""
+    from .. import zoo
+    from ..config import config_hash
+    from ..train import runs_root
+
+    return zoo.find(cfg["forecast"]) or runs_root() / f"{NAME}-{config_hash(cfg['forecast'])}"
+
+
+class Model(api.NetworkModel):
+    """A trained FRGAN behind :class:`i2vlib.api.Model`, plus :meth:`retarget` and :meth:`landmarks`.
+
+    ``generate`` asks G_C for the landmarks of every intensity (``condition``: ``"fitted"`` (default),
+    ``"linear"``, or an :class:`i2vlib.condition.Oracle` on the benchmark), draws their motion maps and
+    runs G_M once per frame from the image (f_I(I) and f_M(M_0) are cached per image); a refine-stage
+    model then passes clips of ``clip_length`` frames through G_R (a one-frame call skips it).
+    ``instrument`` measures the input face for the fitted G_C: ``"synthetic"`` for a model trained on the
+    benchmark, else ``"dlib"`` (set it to ``"dlib"`` to animate a photo with a benchmark-trained model).
+    """
+
+    method = NAME
+    network = ForecastNet
+    default_config = staticmethod(default_config)
+    condition = "fitted"
+
+    def __init__(self, net: ForecastNet, config: dict, device="cpu", refiner: RefineNet | None = None):
+        super().__init__(net, config, device)
+        forecast = config["forecast"] if config["stage"] == "refine" else config
+        self.refiner = None if refiner is None else refiner.to(self.device).eval()
+        self.clip_length = int(config["clip_length"]) if refiner is not None else None
+        self.maps = forecast["motion_maps"]
+        self.instrument = "synthetic" if forecast["data"] == "synthetic" else "dlib"   # measures input faces
+        self.table = ExpressionTable(net.displacements.cpu().numpy(), self.expressions)
+        self._active = None
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
+        from ..checkpoint import load_weights, read_checkpoint
+        from . import full_config
+
+        where = ckpt.get("path", "checkpoint")
+        cfg, weights = full_config(ckpt["config"], where=where), ckpt["weights"]
+        if cfg["stage"] == "forecast":
+            net = ForecastNet(cfg)
+            load_weights(net, weights["generator"], where)
+            return cls(net, cfg, device)
+        g_m = weights.get("G_M")
+        if g_m is None:   # a snapshot (or a zoo file) keeps G_R alone: its G_M is the forecast run's
+            run = forecast_run(cfg)
+            if not run.exists():
+                raise I2VError(f"{where} holds G_R only and its forecast run {run} is not here; load the refine "
+                               "run's checkpoint.pt instead")
+            g_m = read_checkpoint(run)["weights"]["generator"]
+        net, refiner = ForecastNet(cfg["forecast"]), RefineNet(cfg)
+        load_weights(net, g_m, where)
+        load_weights(refiner, weights["generator"], where)
+        return cls(net, cfg, device, refiner)
+
+    # -- G_C ----------------------------------------------------------------------------
+    def g_c(self, condition=None):
+        """The condition generator for ``condition`` (default :attr:`condition`)."""
+        condition = self.condition if condition is None else condition
+        if isinstance(condition, str):
+            if condition not in ("fitted", "linear"):
+                raise I2VError(f"unknown condition {condition!r}; choose fitted, linear or an i2vlib.condition.Oracle")
+            return Fitted(self.table, self.instrument, linear=condition == "linear")
+        if not all(hasattr(condition, k) for k in ("source", "expression", "retarget", "key")):
+            raise I2VError(f"a condition is 'fitted', 'linear' or an i2vlib.condition.Oracle, "
+                           f"got {type(condition).__name__}")
+        if getattr(condition, "size", self.image_size) != self.image_size:
+            raise I2VError(f"the oracle draws {condition.size}-px faces; this model renders {self.image_size} px")
+        return condition
+
+    def landmarks(self, image, intensities=None, expression: str | None = None, reference=None,
+                  condition=None) -> np.ndarray:
+        """What G_C gives for ``image``: T x 68 x 2 pixel landmarks, for intensities or a reference video."""
+        gc, feats = self.g_c(condition), self.features(image, self.expressions)
+        neutral = self._source(feats, gc)[0]
+        if reference is not None:
+            return gc.retarget(neutral, _reference(reference))
+        return gc.expression(neutral, api.check_intensities(intensities, self.expressions, expression))
+
+    # -- the API ------------------------------------------------------------------------
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, condition=None):
+        """:meth:`i2vlib.api.Model.generate`, with G_C chosen by ``condition`` (see :meth:`g_c`)."""
+        self._active = self.g_c(condition)
+        try:
+            return super().generate(image, intensities, expression, as_tensor)
+        finally:
+            self._active = None
+
+    def retarget(self, image, reference, condition=None, as_tensor: bool = False):
+        """``image`` performing the motion of ``reference``: T x H x W x 3 uint8 (one frame per reference frame).
+
+        ``reference``: T x H x W x 3 uint8 frames, a video file or a folder of numbered PNG frames, or a
+        benchmark :class:`~i2vlib.data.types.Clip` (the oracle condition needs one: it reads the clip's
+        true action units). Frame t is G_M(I | M_0, M_t) with M_t from G_C; a refine-stage model
+        passes the clip through G_R.
+        """
+        from ..data.clips import to_uint8
+
+        gc, ref = self.g_c(condition), _reference(reference)
+        feats = self.features(image, self.expressions)
+        with torch.inference_mode():
+            neutral, f_src = self._source(feats, gc)
+            out = self._frames(feats, f_src, gc.retarget(neutral, ref)).float()
+        return out if as_tensor else to_uint8(out)
+
+    # -- the passes ---------------------------------------------------------------------
+    def _encode(self, x, expressions):
+        from ..data.clips import to_uint8
+
+        return {"x": x, "image": to_uint8(x)[0], "f_I": self.net.f_I(x), "sources": {}}
+
+    def _source(self, feats: dict, gc):
+        """L0 of the image under this G_C and f_M(M_0), kept with the image's features."""
+        if gc.key not in feats["sources"]:
+            neutral = gc.source(feats["image"])
+            with torch.inference_mode():
+                maps = motion_maps(neutral[None], self.image_size, self.maps).to(self.device)
+                feats["sources"][gc.key] = (neutral, self.net.motion(maps))
+        return feats["sources"][gc.key]
+
+    def _decode_clip(self, feats, a):
+        gc = self._active or self.g_c()
+        neutral, f_src = self._source(feats, gc)
+        return self._frames(feats, f_src, gc.expression(neutral, {e: v.cpu().numpy() for e, v in a.items()}))
+
+    def _frames(self, feats: dict, f_src, landmarks: np.ndarray) -> torch.Tensor:
+        """G_M once per frame for the target landmarks (T, 68, 2), then G_R on clips when refining."""
+        maps = motion_maps(landmarks, self.image_size, self.maps).to(self.device)
+        out = []
+        for s in range(0, len(maps), self.batch_size):
+            m = maps[s:s + self.batch_size]
+            n = len(m)
+            grow = lambda fs: [f.expand(n, *f.shape[1:]) for f in fs]  # noqa: E731
+            feats_t = self.net.analogy(grow(feats["f_I"]), grow(f_src), self.net.motion(m))
+            out.append(self.net.decode(feats_t, feats["x"].expand(n, -1, -1, -1))["frame"])
+        frames = torch.cat(out)
+        if self.refiner is None or len(frames) == 1:
+            return frames
+        return self._refine(frames.clamp(-1, 1), maps)
+
+    def _refine(self, frames: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        """G_R on consecutive clips of K frames; the last one is padded by repeating its final frame."""
+        k, t = self.clip_length, len(frames)
+        pad = (-t) % k
+        clips = [torch.cat([x, x[-1:].expand(pad, *x.shape[1:])]) for x in (frames, maps)]
+        video, mv = (x.view(-1, k, *x.shape[1:]).transpose(1, 2) for x in clips)
+        out = torch.cat([self.refiner(video[s:s + 4], mv[s:s + 4])["video"] for s in range(0, len(video), 4)])
+        return out.transpose(1, 2).flatten(0, 1)[:t]
+
+
+def _reference(reference):
+    """A reference video as a Clip (kept for the oracle) or T x H x W x 3 uint8 frames."""
+    from ..io import as_image
+
+    if hasattr(reference, "frames") and hasattr(reference, "expression"):
+        return reference
+    if isinstance(reference, (str, os.PathLike)):
+        from ..render.export import read_video
+
+        reference = read_video(reference)
+    frames = np.asarray(reference)
+    if frames.ndim == 3:
+        frames = frames[None]
+    if frames.ndim != 4 or frames.dtype != np.uint8 or frames.shape[-1] != 3 or 0 in frames.shape:
+        raise I2VError(f"a reference video is T x H x W x 3 uint8 frames, a video file or a folder of frames; "
+                       f"got {frames.dtype} {frames.shape}")
+    if len(frames) > api.MAX_FRAMES:
+        raise I2VError(f"a reference of {len(frames)} frames: at most {api.MAX_FRAMES} are rendered in one call")
+    return np.stack([as_image(f, "reference frame") for f in frames])

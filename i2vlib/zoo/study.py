@@ -1,0 +1,91 @@
+"""The capacity study: what limits quality at 64 px on a CPU budget.
+
+    python -m i2vlib.zoo.study [ARM ...] [--root _build/zoo]
+
+Each arm of :data:`ARMS` is a training recipe like a zoo entry's; it trains with snapshots at
+:data:`~i2vlib.zoo.CURVE_STEPS` (resumable, side by side), every snapshot and the final model are
+scored with :func:`~i2vlib.zoo.measure`, and the learning curve is recorded in ``study.json``
+beside this module, keyed by arm, with the config and its hash. The arms' weights are not
+shipped (the zoo's size budget holds the headline models only); an arm trained with the same
+config as a zoo entry is that entry's run. The book's Convergence chapter plots the records, and
+a test checks that every record still matches the recipe the code builds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import _LONG, CURVE_STEPS, HERE
+from ..errors import I2VError
+
+RESULTS = HERE / "study.json"
+
+ARMS = {
+    # The discriminator: the papers' "three-layer" reading (22x22 patches, 10k parameters at ndf 16)
+    # against the public code's pix2pix PatchGAN (70x70 patches, 176k parameters).
+    "affinegan-happy-d3": {"method": "affinegan", "config": {**_LONG, "steps": 20000, "d_layers": 3},
+                           "about": "AffineGAN happy, the papers' 3-conv discriminators"},
+    "affinegan-happy-d5": {"method": "affinegan", "config": {**_LONG, "steps": 20000, "d_layers": 5},
+                           "about": "AffineGAN happy, the public code's 5-conv 70x70 PatchGAN"},
+}
+
+
+def arm_config(name: str) -> dict:
+    from ..models import get_method
+
+    if name not in ARMS:
+        raise I2VError(f"unknown study arm {name!r}; the study has {', '.join(ARMS)}")
+    arm = ARMS[name]
+    return get_method(arm["method"]).default_config("book", **arm["config"])
+
+
+def results() -> dict:
+    """The recorded arms: ``{arm: {"config", "config_hash", "curve": {step: scores}, "seconds"}}``."""
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+
+
+def record(names, root="_build/zoo", workers=None, progress: bool = True) -> dict:
+    """Train (or resume) the arms ``names``, score their learning curves and merge them into ``study.json``."""
+    from ..checkpoint import read_checkpoint
+    from ..config import config_hash
+    from ..io import write_json
+    from ..train import cached_runs
+    from .make import score_snapshots
+    from .measure import measure
+    from .. import api
+
+    configs = [arm_config(n) for n in names]
+    runs = cached_runs(configs, root=root, device="cpu", workers=workers, snapshots=CURVE_STEPS, use_zoo=False)
+    out = results()
+    for name, cfg, run in zip(names, configs, runs):
+        ckpt = read_checkpoint(run)
+        curve = score_snapshots(run, name, progress)
+        curve[str(ckpt["step"])] = measure(api.load(run))
+        out[name] = {"about": ARMS[name]["about"], "config": ckpt["config"], "config_hash": config_hash(cfg),
+                     "curve": curve, "seconds": float(ckpt.get("seconds", 0.0))}
+    write_json(RESULTS, out)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.study", description=__doc__.splitlines()[0])
+    p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(ARMS)})")
+    p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
+    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        record(args.arms or list(ARMS), args.root, args.workers)
+    except I2VError as e:
+        print(f"study: error: {e}", file=sys.stderr)
+        return 2
+    print(f"study: recorded in {RESULTS} after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
