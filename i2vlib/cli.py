@@ -3,6 +3,7 @@
     i2v synth OUT [--videos N] [--size S] [--expressions ...] [--curves ...] [--splits ...] [--seed K]
     i2v prepare SRC OUT [--size S] [--landmarks dlib|face-alignment] [--expression NAME]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
+    i2v zoo [--json]
     i2v train METHOD --out RUN_DIR [--data synthetic|PATH] [--profile smoke|book|paper] [--resume] [--set K=V ...] [--amp auto|off|bf16|fp16]
     i2v generate RUN_DIR|CHECKPOINT|zoo:NAME IMAGE|synthetic:K --out OUT.gif|OUT.mp4|FOLDER [--intensities A ...]
                  [--reference VIDEO]
@@ -81,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                         f"one of {', '.join(EXPRESSIONS)} (default: unlabelled)")
     r.add_argument("--overwrite", action="store_true")
     r.set_defaults(run=_prepare)
+
+    z = sub.add_parser("zoo", help="list the trained models shipped in the zoo (load them as zoo:NAME)")
+    z.add_argument("--json", action="store_true", help="print each shipped model's steps, config and scores as JSON")
+    z.set_defaults(run=_zoo)
 
     c = sub.add_parser("contact-sheet", help="a PNG of every expression at five intensities for a few identities")
     c.add_argument("out", help="PNG file to write")
@@ -194,6 +199,28 @@ def _prepare(args) -> None:
     print(", ".join(f"{k}: {v}" for k, v in summary.items()))
 
 
+def _zoo(args) -> None:
+    import json
+
+    from . import zoo
+
+    if args.json:
+        print(json.dumps({name: {k: v for k, v in zoo.record(name).items() if k in ("steps", "config", "scores")}
+                          for name in zoo.names()}, indent=1))
+        return
+    for name, entry in zoo.ENTRIES.items():
+        if name not in zoo.names():
+            print(f"zoo:{name:18s} not shipped in this copy (make zoo)  {entry['about']}")
+            continue
+        rec = zoo.record(name)
+        s = rec["scores"]
+        shown = "; ".join(f"{label} {'-' if s.get(key) is None else format(s[key], '.2f')}"
+                          for key, label in (("strength_ratio", "strength at a=1 / truth's"),
+                                             ("acd_i_ratio", "ACD-I / truth's")) if key in s)
+        print(f"zoo:{name:18s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}  "
+              f"{entry['about']}")
+
+
 def _contact_sheet(args) -> None:
     from .data.synthetic import SyntheticBenchmark, contact_sheet
     from .io import IMAGE_SUFFIXES, write_image
@@ -225,6 +252,7 @@ def _options(items) -> dict:
 
 
 def _train(args) -> None:
+    from . import distributed
     from .config import check_data, profile
     from .checkpoint import CHECKPOINT
     from .models import get_method
@@ -241,6 +269,8 @@ def _train(args) -> None:
     info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
                  progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
                  amp=args.amp)
+    if not distributed.context().main:   # under torchrun, rank 0 alone reports
+        return
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
 

@@ -2,12 +2,16 @@
 
 ``smoke``  seconds on a CPU: what the test-suite executes.
 ``book``   CPU-feasible and meaningful on the synthetic benchmark at 64 px (``make book``).
-``paper``  the papers' own settings, meant for a GPU (Colab).
+``paper``  the papers' own settings, meant for a GPU (Colab, or several GPUs with ``torchrun``).
 
 A profile has two budgets: ``chapter`` (what the Data and Evaluation chapters show and measure)
 and ``train`` (what a method trains on and for how long). A method's config is
 :data:`TRAINING` + the profile's ``train`` budget + the method's own options; the method lists
 only where its budget differs (e.g. Fan et al. trains 1500 steps in the book profile).
+
+In the paper profile every method states its paper's settings in its ``profile_changes["paper"]``
+and lists, in its module's ``UNSTATED``, the options its paper leaves open with the value we chose
+and why; :func:`paper_settings` puts both in one table.
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ PROFILES = {
              "chapter": {"eval_videos": 24, "clip_frames": 16, "identities": 3000},
              "train": {"steps": 2000, "batch": 4, "ngf": 16, "ndf": 16, "videos": 200, "frames": [8, 16],
                        "checkpoint_every": 500, "lr": 1e-3}},
-    "paper": {"image_size": 128, "device": "auto",
+    # The base of each method's paper settings (its profile_changes["paper"] and UNSTATED say the rest):
+    # 256 px, the size of the 8-level U-Nets of Fan et al. and AffineGAN; widths 64 (pix2pix, which both
+    # follow; neither states them); 200 training videos per expression, the scale of their data sets
+    # (CK++ has 214, 167 and 177 clips of its three expressions, 21 frames long on average).
+    "paper": {"image_size": 256, "device": "auto",
               "chapter": {"eval_videos": 200, "clip_frames": 24, "identities": 3000},
-              "train": {"steps": 60000, "batch": 16, "ngf": 64, "ndf": 64, "videos": 2000, "frames": [8, 32],
+              "train": {"steps": 60000, "batch": 16, "ngf": 64, "ndf": 64, "videos": 200, "frames": [8, 32],
                         "checkpoint_every": 2000, "lr": 2e-4}},
 }
 
@@ -47,6 +55,10 @@ TRAINING = {"data": "synthetic", "seed": 0, "expressions": ["happy"], "train_cur
             "critic_steps": 1, "d_layers": 3}
 CHOICES = {"norm": ("instance", "batch", "none"), "d_layers": (3, 5)}
 POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
+
+# Options added after runs were cached, with the value that reproduces the older behaviour: at that
+# value config_hash leaves them out, so that cached runs and zoo files keep their hashes.
+HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None}
 
 # Config keys renamed since checkpoints were first written: old name -> new name.
 RENAMED = {"train_profiles": "train_curves"}
@@ -70,13 +82,13 @@ def _profile(name: str) -> dict:
 
 
 def training_config(method: str, profile_name: str, options: dict, changes: dict, overrides: dict) -> dict:
-    """A method's full config: :data:`TRAINING`, the profile's ``train`` budget with the method's
-    ``changes[profile]``, the method's ``options``, then ``overrides`` (``None`` values skipped;
-    an unknown key is an error; ``weights`` is merged into the defaults)."""
+    """A method's full config: :data:`TRAINING`, the profile's ``train`` budget, the method's
+    ``options``, the method's ``changes[profile]`` (which may set options too), then ``overrides``
+    (``None`` values skipped; an unknown key is an error; ``weights`` is merged into the defaults)."""
     prof = _profile(profile_name)
     cfg = {"method": method, "profile": profile_name, "image_size": prof["image_size"],
-           **copy.deepcopy(TRAINING), **copy.deepcopy(prof["train"]), **changes.get(profile_name, {}),
-           **copy.deepcopy(options)}
+           **copy.deepcopy(TRAINING), **copy.deepcopy(prof["train"]), **copy.deepcopy(options),
+           **copy.deepcopy(changes.get(profile_name, {}))}
     for key, value in overrides.items():
         key = RENAMED.get(key, key)
         if value is None:
@@ -116,11 +128,44 @@ def check_training(cfg: dict, choices: dict) -> dict:
         raise I2VError(f"{method} option jitter must be >= 0, got {cfg['jitter']!r}")
     if any(float(w) < 0 for w in cfg["weights"].values()):
         raise I2VError(f"{method} loss weights must be >= 0, got {cfg['weights']}")
+    per_video = cfg.get("pairs_per_video")
+    if per_video is not None and (not _whole(per_video) or per_video < 1 or int(cfg["batch"]) % per_video):
+        raise I2VError(f"{method} option pairs_per_video={per_video!r} must be a positive integer that divides "
+                       f"batch={cfg['batch']} (a batch is whole videos of pairs_per_video pairs)")
+    load = cfg.get("load_size")
+    if load is not None and (not _whole(load) or load < int(cfg["image_size"])):
+        raise I2VError(f"{method} option load_size={load!r} must be an integer of at least image_size="
+                       f"{cfg['image_size']} (frames are rendered at load_size, then randomly cropped)")
+    return cfg
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def paper_settings(method: str, **overrides) -> list[dict]:
+    """The paper profile of ``method`` as rows ``{option, value, source}``: ``source`` is where its
+    paper states the value, or ``"unstated: ..."`` with where our value comes from (the table a
+    chapter shows). Options are those the method's ``STATED`` and ``UNSTATED`` name."""
+    from .models import get_method
+
+    module = get_method(method)
+    cfg = module.default_config("paper", **overrides)
+    notes = {**module.STATED, **{k: f"unstated: {v}" for k, v in module.UNSTATED.items()}}
+    return [{"option": k, "value": _lookup(cfg, k), "source": note} for k, note in notes.items()]
+
+
+def _lookup(cfg: dict, key: str):
+    """``key`` of ``cfg``; ``a.b`` reads a nested dict (``weights.gp``)."""
+    for part in key.split("."):
+        cfg = cfg[part]
     return cfg
 
 
 def config_hash(config: dict) -> str:
-    """A short, stable hash of a configuration (the key of cached runs)."""
+    """A short, stable hash of a configuration (the key of cached runs); options of
+    :data:`HASH_NEUTRAL` at their neutral value are left out."""
+    config = {k: v for k, v in config.items() if not (k in HASH_NEUTRAL and v == HASH_NEUTRAL[k])}
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

@@ -9,6 +9,11 @@ atomic checkpoints every N steps, resume, and stopping on a non-finite loss.
 Batches are drawn from ``numpy.random.default_rng([seed, step])``, and the torch RNG state
 is saved in every checkpoint, so a resumed run continues exactly as an uninterrupted one.
 
+Started by ``torchrun --nproc_per_node=N`` the same call trains on N processes (N GPUs, or CPUs):
+each draws its share of the batch from ``default_rng([seed, step, rank])``, the gradients are
+averaged before every optimiser step, and rank 0 alone writes the run directory
+(:mod:`i2vlib.distributed`).
+
 A run directory::
 
     RUN_DIR/checkpoint.pt   weights, config, optimiser/scheduler/RNG state (i2vlib.checkpoint)
@@ -26,11 +31,10 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import __version__
-from . import checkpoint
+from . import checkpoint, distributed
 from .config import config_hash, resolve_device
 from .errors import I2VError
 from .io import read_losses  # noqa: F401 (the loss log's reader, importable from here too)
@@ -63,31 +67,52 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     (:func:`resolve_amp`); ``channels_last`` (default: on CUDA) stores images and weights NHWC.
     Neither is part of the config: a run may resume under other settings.
 
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process runs this call: each trains on
+    ``batch / WORLD_SIZE`` examples (a batch that does not split is an error before any work) and only
+    rank 0 writes ``out``; a run may resume under another number of processes.
+
     The config, the device, the data and ``out`` are checked before anything is written; a run
     that fails or is interrupted before its first checkpoint leaves nothing behind (and a folder
     holding only such leftovers of an older version counts as empty).
     """
     method = get_method(config.get("method", "?"))
     config = full_config(config)
-    device = torch.device(resolve_device(device))
+    ctx = distributed.context()
+    part = distributed.share(config, ctx.world)
+    device = distributed.device(torch.device(resolve_device(device)), ctx)
     runtime = {"amp": resolve_amp(amp, device), "compile": compile,
                "channels_last": device.type == "cuda" if channels_last is None else bool(channels_last)}
     out = Path(out)
-    ckpt_file = out / checkpoint.CHECKPOINT
     _check_run_dir(out, resume)
+    joined = distributed.start(ctx, device)   # every rank has checked out before rank 0 writes in it
+    try:
+        info = _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots)
+        distributed.barrier(ctx)              # rank 0's last checkpoint is written before any rank reads it
+    finally:
+        distributed.stop(joined)
+    return info
+
+
+def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots) -> dict:
+    """:func:`train` once the run directory is checked (and the process group joined)."""
+    ckpt_file = out / checkpoint.CHECKPOINT
     torch.manual_seed(config["seed"])
     trainer = method.Trainer(config)
-    start, elapsed = _restore(trainer, config, ckpt_file) if ckpt_file.exists() else (0, 0.0)
+    trainer.cfg["batch"] = part            # this process's share of the batch (all of it with one process)
+    start, elapsed = _restore(trainer, config, ckpt_file, ctx) if ckpt_file.exists() else (0, 0.0)
     total = config["steps"]
-    first = trainer.sample(np.random.default_rng([config["seed"], start])) if start < total else None  # checks the data
-    created = make_folders(out)
+    first = (trainer.sample(distributed.batch_rng(config["seed"], start, ctx))  # checks the data
+             if start < total else None)
+    created = make_folders(out) if ctx.main else []
     try:
         if start == 0:
             trainer.begin()
+            if ctx.active:
+                distributed.seed_torch(config["seed"], 0, ctx)
         info = _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
-                     {int(s) for s in snapshots})
+                     {int(s) for s in snapshots}, ctx)
     except BaseException:
-        if not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
+        if ctx.main and not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
             for name in (*RUN_FILES, *(p.name for p in out.glob(f".{checkpoint.CHECKPOINT}.*"))):
                 (out / name).unlink(missing_ok=True)
             remove_created(created)
@@ -115,12 +140,13 @@ def _check_run_dir(out: Path, resume: bool) -> None:
 
 
 def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
-          snapshots) -> dict:
-    """The steps from ``start`` on, with the loss log, the progress bar and the checkpoints."""
-    ckpt_file, nhwc = out / checkpoint.CHECKPOINT, runtime["channels_last"]
-    for stale in out.glob(f".{checkpoint.CHECKPOINT}.*"):  # a kill during an atomic write leaves its temporary file
+          snapshots, ctx=distributed.Context()) -> dict:
+    """The steps from ``start`` on, with the loss log, the progress bar and the checkpoints (rank 0's)."""
+    ckpt_file, nhwc, main = out / checkpoint.CHECKPOINT, runtime["channels_last"], ctx.main
+    for stale in out.glob(f".{checkpoint.CHECKPOINT}.*") if main else ():  # a kill mid-write leaves a temporary file
         stale.unlink(missing_ok=True)
     trainer.nets.to(device)
+    distributed.broadcast_nets(trainer.nets, ctx)
     for opt in trainer.optimizers.values():  # optimiser state follows its parameters
         for state in opt.state.values():
             for k, v in state.items():
@@ -134,20 +160,23 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
     autocast = (contextlib.nullcontext if amp == "off" else
                 functools.partial(torch.autocast, device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16))
     trainer.scale_gradients(device.type, amp == "fp16")
+    distributed.sync_gradients(trainer, device.type, ctx)
 
     every = checkpoint_every or config.get("checkpoint_every") or max(1, config["steps"] // 10)
     total = config["steps"]
-    log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start)
+    log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start) if main else _NoLog()
     info = {"method": config["method"], "config": config, "library_version": __version__,
-            "config_hash": config_hash(config), "device": str(device), "steps": total, **runtime}
+            "config_hash": config_hash(config), "device": str(device), "steps": total, **runtime,
+            **({"processes": ctx.world} if ctx.active else {})}
     last_good = start
-    bar = _progress(progress, start, total, config["method"])
+    bar = _progress(progress and main, start, total, config["method"])
     t0 = time.perf_counter() - elapsed
     try:
         for step in range(start, total):
-            batch = first if step == start else trainer.sample(np.random.default_rng([config["seed"], step]))
+            batch = first if step == start else trainer.sample(distributed.batch_rng(config["seed"], step, ctx))
             batch = {k: _to(v, device, nhwc) for k, v in batch.items()}
             values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
+            values = distributed.mean_values(values, device, ctx)
             bad = [k for k, v in values.items() if not math.isfinite(v)]
             if bad:
                 kept = (f"the last good checkpoint (step {last_good}) is kept in {out}" if last_good
@@ -159,14 +188,16 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
                 bar.update(1)
                 if (step + 1) % 10 == 0 or step + 1 == total:
                     bar.set_postfix({k: f"{values[k]:.3g}" for k in list(values)[:6]}, refresh=False)
-            if step + 1 in snapshots:
+            if step + 1 in snapshots and main:
                 _snapshot(trainer, config, step + 1, out / SNAPSHOTS / f"step-{step + 1}.pt")
             if (step + 1) % every == 0 or step + 1 == total or step + 1 in snapshots:
-                log.flush()
-                _save(trainer, config, step + 1, time.perf_counter() - t0, ckpt_file)
+                ranks = distributed.rng_states(ctx)   # every rank takes part; rank 0 keeps them
                 last_good = step + 1
                 info.update(_progress_info(step + 1, total, time.perf_counter() - t0, config))
-                write_json(out / "run.json", info)
+                if main:
+                    log.flush()
+                    _save(trainer, config, step + 1, time.perf_counter() - t0, ckpt_file, ranks)
+                    write_json(out / "run.json", info)
     finally:
         log.close()
         if bar is not None:
@@ -209,10 +240,12 @@ def _progress_info(step, total, seconds, config) -> dict:
             "examples_per_second": round(step * per_step / max(seconds, 1e-9), 2)}
 
 
-def _save(trainer, config, step, seconds, path) -> None:
+def _save(trainer, config, step, seconds, path, ranks=None) -> None:
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
+    if ranks is not None:
+        rng["ranks"] = ranks
     checkpoint.save_checkpoint(
         path, config["method"], config, step,
         weights={k: {n: t.detach().cpu() for n, t in net.state_dict().items()} for k, net in trainer.nets.items()},
@@ -228,7 +261,7 @@ def _snapshot(trainer, config, step, path) -> None:
     checkpoint.save_checkpoint(path, config["method"], config, step, weights=weights)
 
 
-def _restore(trainer, config, path) -> tuple[int, float]:
+def _restore(trainer, config, path, ctx=distributed.Context()) -> tuple[int, float]:
     ckpt = checkpoint.read_checkpoint(path)
     if ckpt["method"] != config["method"]:
         raise I2VError(f"{path} holds a run of {ckpt['method']}, not of {config['method']}")
@@ -244,11 +277,34 @@ def _restore(trainer, config, path) -> tuple[int, float]:
         o.load_state_dict(ckpt["optimizers"][k])
     for k, s in trainer.schedulers.items():
         s.load_state_dict(ckpt["schedulers"][k])
+        # The optimiser kept the rate of the old schedule's last step; a run whose steps grew on resume
+        # (its decay starts later) takes its next step at the new schedule's rate.
+        for group, base, factor in zip(s.optimizer.param_groups, s.base_lrs, s.lr_lambdas):
+            group["lr"] = base * factor(s.last_epoch)
     trainer.saved_scalers = ckpt.get("scalers") or {}
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    if "cuda" in ckpt["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+    ranks = ckpt["rng"].get("ranks")
+    if ctx.active and ranks is not None and len(ranks) == ctx.world:
+        distributed.set_rng_state(ranks[ctx.rank])
+    elif ctx.active:   # written by another number of processes: a fresh stream per rank from here on
+        distributed.seed_torch(config["seed"], int(ckpt["step"]), ctx)
+    else:
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        if "cuda" in ckpt["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
     return int(ckpt["step"]), float(ckpt.get("seconds", 0.0))
+
+
+class _NoLog:
+    """The loss log of a rank other than 0: it writes nothing."""
+
+    def write(self, step: int, seconds: float, values: dict) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 class _LossLog:

@@ -28,14 +28,17 @@ MATH_PAGES = ["book/intro", "book/fan/overview", "book/affinegan/overview", "boo
 REFERENCE_PAGES = ["book/setup", "book/reference/cli", "book/reference/api", "book/reference/data-format",
                    "book/reference/bibliography"]
 # The training chapters show the loss terms they train with, rendered from the library.
-LOSS_CODE = {"notebooks/affinegan/training": ["affinegan"], "notebooks/fan/training": ["fan", "convlstm"]}
+LOSS_CODE = {"notebooks/affinegan/training": ["affinegan"], "notebooks/fan/training": ["fan", "convlstm"],
+             "notebooks/frgan/training": ["frgan"]}
 # Sphinx marks every formula so; a page with one loads MathJax (bundled: see _config.yml).
 MATH_MARK = 'class="math notranslate nohighlight"'
 MATHJAX_JS = "tex-chtml.js"
 # The chapters whose notebooks call render.scrubber( / to_jshtml( (test_the_interactive_pages_are_named
 # keeps these lists equal to what the notebooks call): each page must show them, and they must work.
-SCRUBBER_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training"]
-JSHTML_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training"]
+SCRUBBER_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training",
+                  "notebooks/frgan/training"]
+JSHTML_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training",
+                "notebooks/frgan/training"]
 
 pytestmark = pytest.mark.slow
 

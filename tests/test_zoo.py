@@ -173,12 +173,12 @@ def shipped_smoke(exported, monkeypatch):
 def test_a_chapter_gets_the_zoo_model_for_its_exact_config_and_trains_otherwise(shipped_smoke, tmp_path,
                                                                                  monkeypatch):
     cfg, file = shipped_smoke
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))            # a run cache without this config
     assert zoo.find(cfg) == file
     assert cached_run(cfg, progress=False) == file                 # no training: the zoo's file
     assert zoo.find({**cfg, "seed": 1}) is None
     monkeypatch.setenv("I2V_RETRAIN", "1")                         # make book RETRAIN=1
     assert zoo.find(cfg) is None
-    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     run = cached_run(cfg, progress=False)
     assert run.is_dir() and read_checkpoint(run)["step"] == 6
 
@@ -193,6 +193,12 @@ def test_zoo_names_work_in_load_generate_and_evaluate(shipped_smoke, tmp_path, c
     assert m["scores"]["inferred_intensity_rho"] is not None and m["reference"]["inferred_intensity_rho"] is None
     assert main(["generate", "zoo:nope", "synthetic:1", "--out", str(tmp_path / "x.gif")]) == 2
     assert "unknown zoo entry 'nope'" in capsys.readouterr().err and not (tmp_path / "x.gif").exists()
+    assert main(["zoo"]) == 0
+    listed = capsys.readouterr().out
+    assert "zoo:affinegan-smoke" in listed and "6 steps, happy" in listed
+    assert main(["zoo", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["affinegan-smoke"]
+    assert shown["steps"] == 6 and shown["scores"] == zoo.record("affinegan-smoke")["scores"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,3 +229,25 @@ def test_old_configs_keep_the_papers_discriminator():
     old = get_method("fan").default_config("smoke")
     del old["d_layers"]
     assert full_config(old)["d_layers"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# The capacity study's records
+# ---------------------------------------------------------------------------------------------
+def test_every_recorded_study_arm_is_what_the_current_code_would_train():
+    from i2vlib.zoo import study
+
+    for name, arm in study.results().items():
+        assert arm["config_hash"] == config_hash(study.arm_config(name)), name
+        assert config_hash(full_config(arm["config"])) == arm["config_hash"], name
+        steps = sorted(int(s) for s in arm["curve"])
+        assert steps[-1] == arm["config"]["steps"] and len(steps) >= 3, name
+        assert set(arm["curve"][str(steps[-1])]) >= {"strength_ratio", "acd_i_ratio", "psnr"}, name
+
+
+def test_a_zoo_entry_that_is_also_a_study_arm_shares_its_run():
+    from i2vlib.zoo import study
+
+    arms = {config_hash(study.arm_config(n)) for n in study.ARMS}
+    assert config_hash(zoo.entry_config("affinegan-happy")) in arms
+    assert config_hash(zoo.entry_config("fan-happy")) in arms

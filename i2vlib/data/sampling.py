@@ -11,7 +11,9 @@ seeds one per step, so a batch depends only on (seed, step)):
 
 With ``augment=True`` every example gets the clip-consistent random crop and flip of
 :class:`~.clips.ClipTransform`, drawn once per clip, so that its frames, landmarks and masks
-move together.
+move together. With ``crop=S`` frames larger than S x S are first cut to a random S x S window,
+unscaled and again once per clip (Fan et al. §4.1: frames resized to 289 x 289, randomly cropped
+to 256 x 256); a config's ``load_size`` is the size :func:`training_source` renders them at.
 """
 
 from __future__ import annotations
@@ -22,25 +24,26 @@ import numpy as np
 import torch
 
 from ..errors import I2VError
-from .clips import ClipTransform, labels, resample, to_tensor
+from .clips import ClipTransform, crop_clip, labels, resample, to_tensor
 
 
 def training_source(cfg: dict):
-    """Training clips for a method config: synthetic (train split, ``videos`` per expression) or a folder."""
+    """Training clips for a method config: synthetic (train split, ``videos`` per expression) or a folder,
+    at ``load_size`` where the config has one (the frames a :class:`Sampler` with ``crop`` then cuts)."""
     from ..config import check_data
 
     data = check_data(cfg["data"])
+    size = cfg.get("load_size") or cfg["image_size"]
     if data == "synthetic":
         from .clips import SyntheticVideos
         from .synthetic import SyntheticBenchmark
 
-        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]),
-                                   jitter=float(cfg["jitter"]))
+        bench = SyntheticBenchmark(size, seed=cfg["seed"], frames=tuple(cfg["frames"]), jitter=float(cfg["jitter"]))
         return SyntheticVideos(bench, "train", cfg["videos"] * len(cfg["expressions"]),
                                expressions=cfg["expressions"], curves=cfg["train_curves"])
     from .folders import open_dataset
 
-    ds = open_dataset(data, size=cfg["image_size"])
+    ds = open_dataset(data, size=size)
     have = set(ds.expressions)
     missing = [e for e in cfg["expressions"] if e not in have]
     if missing:
@@ -75,37 +78,47 @@ class WithMasks:
 class Sampler:
     """Batches of training examples from the clips of ``source``.
 
-    ``expressions`` maps each clip's expression to the index the batch carries (``expression``).
+    ``expressions`` maps each clip's expression to the index the batch carries (``expression``);
+    ``crop``: the side of the random window cut from larger frames (None: frames are used whole).
     """
 
-    def __init__(self, source, expressions, augment: bool = False):
+    def __init__(self, source, expressions, augment: bool = False, crop: int | None = None):
         if len(source) == 0:
             raise I2VError("the data source has no clips")
-        self.source, self.expressions = source, list(expressions)
+        self.source, self.expressions, self.crop = source, list(expressions), crop
         self.transform = None
         if augment:
-            self.transform = ClipTransform(source[0].size[0])
+            self.transform = ClipTransform(crop or source[0].size[0])
 
     def clip(self, rng: np.random.Generator):
         """One random clip (cropped and flipped when augmenting); every example needs two frames at least."""
         clip = self.source[int(rng.integers(len(self.source)))]
         if len(clip) < 2:
             raise I2VError(f"clip {clip.video_id} has {len(clip)} frame(s); training needs at least 2")
+        if self.crop and max(clip.size) > self.crop:
+            (h, w), s = clip.size, self.crop
+            if min(h, w) < s:
+                raise I2VError(f"clip {clip.video_id} has {w}x{h} frames, smaller than the {s}x{s} crop")
+            y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+            clip = crop_clip(clip, (x0, y0, x0 + s, y0 + s), s)
         return self.transform(clip, rng) if self.transform else clip
 
     def pairs(self, rng: np.random.Generator, n: int, first: int = 1, label: str | None = None,
-              delta_a: float | None = None, landmarks: bool = False) -> dict:
+              delta_a: float | None = None, landmarks: bool = False, per_video: int | None = None) -> dict:
         """``n`` (neutral, target) pairs: the clip's frame 0 and a random frame t >= ``first``.
 
         Keys: ``neutral``, ``target``, ``mask`` (the target's mouth, zeros if unknown), ``expression``;
         with ``label`` (``"true"`` or ``"position"``) also ``a``, the target's intensity, and with
         ``delta_a`` the triplet ``a_minus``, ``a_plus`` = a -+ delta_a clipped to [0, 1] (Fan et al. Eq. 5);
         with ``landmarks`` also ``landmarks`` (N, 68, 2) and ``has_landmarks``.
+
+        ``per_video=k``: the pairs come k at a time from ``n / k`` random videos, their k targets drawn
+        without replacement where the video has k frames to give (AffineGAN §4: "for each video, we use
+        the first frame as the neutral face and pair it with five randomly sampled frames"; Fan et al.
+        §4.1: one video clip per batch). None: every pair from its own random video.
         """
         rows = {k: [] for k in ("neutral", "target", "mask", "expression", "a", "landmarks", "has_landmarks")}
-        for _ in range(n):
-            clip = self.clip(rng)
-            t = int(rng.integers(first, len(clip)))
+        for clip, t in self._targets(rng, n, first, per_video):
             rows["neutral"].append(to_tensor(clip.frames[0]))
             rows["target"].append(to_tensor(clip.frames[t]))
             m = clip.masks[t] if clip.masks is not None else np.zeros(clip.frames.shape[1:3], bool)
@@ -128,6 +141,21 @@ class Sampler:
             batch["landmarks"] = torch.stack(rows["landmarks"])
             batch["has_landmarks"] = torch.tensor(rows["has_landmarks"])
         return batch
+
+    def _targets(self, rng: np.random.Generator, n: int, first: int, per_video: int | None):
+        """(clip, target frame index) for ``n`` pairs, one clip per pair or ``per_video`` pairs per clip."""
+        if per_video is None:
+            for _ in range(n):
+                clip = self.clip(rng)
+                yield clip, int(rng.integers(first, len(clip)))
+            return
+        if per_video < 1 or n % per_video:
+            raise I2VError(f"a batch of {n} pairs is not whole videos of {per_video} pairs")
+        for _ in range(n // per_video):
+            clip = self.clip(rng)
+            choices = len(clip) - first
+            ts = first + rng.choice(choices, per_video, replace=choices < per_video)
+            yield from ((clip, int(t)) for t in np.sort(ts))
 
     def clips(self, rng: np.random.Generator, n: int, length: int) -> dict:
         """``n`` clips resampled to ``length`` frames: ``neutral`` (frame 0) and ``target`` (frames 1 ...)."""

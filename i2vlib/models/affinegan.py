@@ -30,6 +30,8 @@ level. Options reproduce the public code's variants and the paper's ablations:
                  benchmark's small random head motion, which no generator can predict from I0; trained
                  on it, our book-profile models blurred the eyes and the discriminators painted coloured
                  artefacts over them (test videos keep their head motion).
+``pairs_per_video``  None (default): every pair from its own random video (§3.1); 5 in the paper
+                 profile: a batch is one video with five pairs (§4).
 ``expressions``  one expression (the paper trains one model per expression) or several: then
                  E_delta also sees the expression as one-hot label planes (the "unified model"
                  the paper sketches after Eq. 6), and expressions can be mixed at test time.
@@ -50,6 +52,23 @@ NAME = "affinegan"
 
 # Expressions whose mouth barely moves: the paper drops the local loss for them (§4).
 NO_MOUTH = ("close-eyes", "raise-eyes")
+
+# The paper profile: what §4 "Implementation Details" states (option -> where) ...
+STATED = {
+    "batch": "§4: video batch size 1, five (neutral, target) pairs per video",
+    "pairs_per_video": "§4: the first frame paired with five randomly sampled frames",
+    "norm": "§4: instance normalization", "d_layers": "§4: three-layer convolutional discriminators",
+    "lr": "§4: Adam, learning rate 0.0002", "betas": "§4: beta1 0.5, beta2 0.999",
+    "weights": "§4: 1, 1, 100, 10, 100 for Eq. 12's terms; no local loss for close-eyes, raise-eyes",
+}
+# ... and what it leaves open, with where our value comes from.
+UNSTATED = {
+    "image_size": "256 px, where §4's 8-layer encoders reach 1x1, as in pix2pix [11] which the paper follows",
+    "ngf": "64, pix2pix's width", "ndf": "64, pix2pix's width",
+    "steps": "200 epochs of the 200 videos (pix2pix's 100 constant + 100 decaying epochs)",
+    "decay_from": "0.5: pix2pix's linear decay over the second half",
+    "videos": "200 per expression, about the size of CK-Mixed's classes (CK++: 167 to 214 videos)",
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -126,8 +145,9 @@ class Trainer(GANTrainer):
 
     name = NAME
     options = {"mix": "skips", "project": "bottleneck", "denominator": "squared", "eps": 1e-6,
-               "detach_a": False, "estimator": "projection",
+               "detach_a": False, "estimator": "projection", "pairs_per_video": None,
                "weights": {"g": 1.0, "l": 1.0, "r1": 100.0, "r2": 10.0, "a": 100.0}}
+    profile_changes = {"paper": {"batch": 5, "pairs_per_video": 5, "steps": 40000}}
     choices = {"mix": ("skips", "bottleneck"), "project": ("mixed", "bottleneck"),
                "denominator": ("squared", "norm"), "estimator": ("projection", "mlp")}
     critics = ("d_global", "d_local", "d_alpha")
@@ -145,8 +165,9 @@ class Trainer(GANTrainer):
                 "d_alpha": MLP(1, hidden=64)}  # PyTorch's default init: N(0, 0.02) layers barely learn on a scalar
 
     def sample(self, rng: np.random.Generator) -> dict:
-        """(neutral, target) pairs from random training videos (paper §3.1: pairs from several videos)."""
-        return self.sampler().pairs(rng, self.cfg["batch"])
+        """(neutral, target) pairs from random training videos (§3.1: pairs from several videos), or
+        ``pairs_per_video`` pairs from each (§4: five pairs of one video per batch)."""
+        return self.sampler().pairs(rng, self.cfg["batch"], per_video=self.cfg["pairs_per_video"])
 
     def forward(self, b: dict) -> dict:
         G = self.nets["generator"]

@@ -40,6 +40,19 @@ LENGTH = 10
 INTENSITIES = np.round(np.linspace(0.1, 1.0, LENGTH), 6)   # the positions of the 10 frames (§4.2)
 
 
+# The paper profile: what Fan et al. §4.1 states about the baseline (option -> where) ...
+STATED = {"length": "§4.1: 10 frames uniformly sampled per video clip",
+          "expressions": "§4.1: a separate model for each target expression (and a U-Net for the ConvNet)"}
+# ... and what it leaves open: Fan et al.'s settings for their own model, which the baseline is compared with.
+UNSTATED = {
+    "image_size": "256 px, Fan et al.'s", "batch": "1 clip per batch, as Fan et al. train their model",
+    "lr": "0.0002, Fan et al.'s", "betas": "(0.5, 0.999), pix2pix's",
+    "steps": "Fan et al.'s 2100 epochs of the 200 training clips", "d_layers": "3, Fan et al.'s discriminators",
+    "ngf": "64, pix2pix's width", "ndf": "64, pix2pix's width", "norm": "instance norm (a batch of one clip)",
+    "weights": "L1 100 and GAN 1, pix2pix's", "videos": "200 per expression, as Fan et al.'s",
+}
+
+
 def positions(length: int) -> np.ndarray:
     """The intensities of the frames a model of ``length`` frames renders: 1/length, ..., 1."""
     return INTENSITIES.copy() if length == LENGTH else np.round(np.arange(1, length + 1) / length, 6)
@@ -93,7 +106,7 @@ class Trainer(GANTrainer):
     options = {"length": LENGTH, "weights": {"g": 1.0, "r": 100.0}}
     profile_changes = {"smoke": {"batch": 2, "frames": [11, 12]},
                        "book": {"steps": 1000, "batch": 2, "frames": [11, 16]},
-                       "paper": {"batch": 8, "frames": [11, 32]}}
+                       "paper": {"batch": 1, "frames": [11, 32], "steps": 2100 * 200}}
     critics = ("d_global",)
     d_losses = {"d_g": ("g", "Fan et al. Eq. 3, on every frame")}
     g_losses = {"g_g": ("g", "Fan et al. Eq. 3, on every frame"), "r": ("r", "L1 to the true frames")}

@@ -17,8 +17,9 @@ ablations): ``l`` (no local discriminator), ``k`` (no landmark prediction), ``t`
 Readings and choices the paper leaves open, stated here:
 
 * **"Convolution-BatchNorm-ReLU" with one clip per batch.** The paper samples one video per
-  batch; batch norm over a single image is instance norm, which is what we use at any batch
-  size (``norm="batch"`` is available).
+  batch. The paper profile reads it literally: a batch is ``batch`` frames of one clip
+  (``pairs_per_video = batch``) under batch norm. The other profiles draw every frame from its
+  own clip under instance norm (batch norm over a single image), as the book's models trained.
 * **Registered training faces.** The benchmark's videos carry small random head motion (about a
   pixel at 64 px between frames). A generator cannot know the motion of a frame it has not seen,
   so on such targets L_r teaches it a blurred face and the discriminators then sharpen it with
@@ -41,6 +42,25 @@ from ..nn import PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, mix
 from .gan import GANTrainer
 
 NAME = "fan"
+
+# The paper profile: what §3.2 and §4.1 state (option -> where) ...
+STATED = {
+    "image_size": "§4.1: frames resized to 289 x 289 and randomly cropped to 256 x 256",
+    "load_size": "§4.1: 289 x 289 before the random 256 x 256 crop",
+    "pairs_per_video": "§4.1: one video clip per batch, its first frame the input",
+    "norm": "§3.2: Convolution-BatchNorm-ReLU layers", "d_layers": "§4.1: discriminators of 3 convolution layers",
+    "lr": "§4.1: Adam, initial learning rate 0.0002",
+    "steps": "§4.1: 2100 epochs, here of the 200 training clips at one clip per step",
+    "delta_a": "§4.1: 0.1", "labels": "§3.3: a = (t - 1) / (T - 1)",
+}
+# ... and what they leave open, with where our value comes from.
+UNSTATED = {
+    "batch": "16 frames of the one clip (CK++ clips have 21 frames on average)",
+    "betas": "(0.5, 0.999), pix2pix's", "decay_from": "0.5: pix2pix's linear decay of the 'initial' rate",
+    "ngf": "64, pix2pix's width", "ndf": "64, pix2pix's width",
+    "weights": "'slightly different weights' (§3.3) without values: ours, L_r pix2pix's 100",
+    "videos": "200 per expression, about CK++'s 167 to 214 clips per expression",
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -137,9 +157,12 @@ class Trainer(GANTrainer):
     name = NAME
     # Loss weights. The paper: "slightly different weights in front of the loss and regularization
     # terms" (§3.3), without the values; L_r gets pix2pix's 100.
-    options = {"labels": "position", "delta_a": 0.1, "weights": {"g": 1.0, "l": 1.0, "r": 100.0, "k": 10.0, "t": 10.0}}
+    options = {"labels": "position", "delta_a": 0.1, "pairs_per_video": None, "load_size": None,
+               "weights": {"g": 1.0, "l": 1.0, "r": 100.0, "k": 10.0, "t": 10.0}}
     choices = {"labels": ("position", "true")}
-    profile_changes = {"book": {"steps": 1500}}
+    profile_changes = {"book": {"steps": 1500},
+                       "paper": {"load_size": 289, "batch": 16, "pairs_per_video": 16, "norm": "batch",
+                                 "steps": 2100 * 200}}
     critics = ("d_global", "d_local")
     d_losses = {"d_g": ("g", "Eq. 3"), "d_l": ("l", "Eq. 4")}
     g_losses = {"g_g": ("g", "Eq. 3"), "g_l": ("l", "Eq. 4"), "r": ("r", "L_r, §3.3 after Eq. 4"),
@@ -159,11 +182,22 @@ class Trainer(GANTrainer):
                 "d_global": init_weights(PatchDiscriminator(3, ndf, norm, layers)),   # D_g(V(a)), Eq. 3
                 "d_local": init_weights(PatchDiscriminator(3, ndf, norm, layers))}    # D_l(V(a) o M(a)), Eq. 4
 
+    def sampler(self):
+        """The training clips, rendered at ``load_size`` and cut to random ``image_size`` crops (§4.1)."""
+        if self._sampler is None:
+            from ..data.sampling import Sampler, training_source
+
+            crop = int(self.cfg["image_size"]) if self.cfg["load_size"] else None
+            self._sampler = Sampler(training_source(self.cfg), self.cfg["expressions"], self.cfg["augment"], crop)
+        return self._sampler
+
     def sample(self, rng: np.random.Generator) -> dict:
         """Frames of random training clips (t = 0 too: a = 0 must give the input back), with the label
-        triplet (a - da, a, a + da) of Eq. 5, the landmarks K(a) and the mouth mask M(a)."""
+        triplet (a - da, a, a + da) of Eq. 5, the landmarks K(a) and the mouth mask M(a); with
+        ``pairs_per_video``, that many frames of each clip (§4.1: one clip per batch)."""
         return self.sampler().pairs(rng, self.cfg["batch"], first=0, label=self.cfg["labels"],
-                                    delta_a=float(self.cfg["delta_a"]), landmarks=True)
+                                    delta_a=float(self.cfg["delta_a"]), landmarks=True,
+                                    per_video=self.cfg["pairs_per_video"])
 
     def forward(self, b: dict) -> dict:
         G, i0, n = self.nets["generator"], b["neutral"], len(b["neutral"])

@@ -66,14 +66,31 @@ INHERITED = (*SHARED, "seed", "jitter", "train_curves", "augment")         # a d
 # Budgets per stage and profile (given to the config as overrides; the profile's own budget is the base).
 # book: G_M at batch 8 and 5x the paper's learning rate (as the other methods' book runs), G_R on
 # 16-frame clips at batch 2 and half the widths. paper: §4.1 (Adam 1e-4, betas (0, 0.9), batch 32,
-# 96-px MUG crops, G_R on clips of 32); the paper gives no number of steps (the profile's are kept).
+# 96-px MUG crops, G_R on clips of 32), on videos long enough for a clip of 32 after its input frame.
+_PAPER = {"image_size": 96, "batch": 32, "lr": 1e-4, "frames": [33, 64], "clip_length": 32}
 BUDGETS = {
     "forecast": {"smoke": {"ngf": 4, "ndf": 4},
                  "book": {"steps": 1500, "batch": 8, "lr": 5e-4},
-                 "paper": {"image_size": 96, "batch": 32, "lr": 1e-4}},
+                 "paper": _PAPER},
     "refine": {"smoke": {"ngf": 4, "ndf": 4, "batch": 2, "clip_length": 4},
                "book": {"steps": 500, "batch": 2, "ngf": 8, "ndf": 8, "lr": 5e-4, "clip_length": 16},
-               "paper": {"image_size": 96, "batch": 32, "lr": 1e-4, "clip_length": 32}},
+               "paper": _PAPER},
+}
+
+# The paper profile: what §3 and §4.1 state (option -> where) ...
+STATED = {
+    "image_size": "§4.1: MUG faces cropped and scaled to 96 x 96", "batch": "§4.1: 32 for all networks",
+    "lr": "§4.1: Adam, learning rate 0.0001", "betas": "§4.1: momentums 0.0 and 0.9",
+    "weights.gp": "§3.2: lambda = 10", "clip_length": "§4.1: G_R refines the (MUG) clips every 32 frames",
+    "split": "§4.1: subjects split in thirds (G_M, G_R, test)", "source": "§3.2: random t and k every iteration",
+}
+# ... and what it leaves open ("network details on the project website", which has none).
+UNSTATED = {
+    "steps": "the profile's 60000 per stage", "ngf": "64: the public code's G_M starts at 64 channels",
+    "ndf": "64", "decay_from": "1.0: constant rate, as the public code", "critic_steps": "1, the public code's",
+    "weights": "rec, mask and gen 1 (Eq. 4 is an unweighted sum), frames 1",
+    "frames": "33 to 64: MUG's lengths are not given; G_R needs 32 frames after the input",
+    "videos": "200 per expression (MUG: 86 subjects, six expressions)",
 }
 
 FORECAST = {"critics": ("D_I",), "frozen": (), "stages": {}, "monitors": ("rec_copy",),

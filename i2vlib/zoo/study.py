@@ -31,6 +31,10 @@ ARMS = {
                            "about": "AffineGAN happy, the papers' 3-conv discriminators"},
     "affinegan-happy-d5": {"method": "affinegan", "config": {**_LONG, "steps": 20000, "d_layers": 5},
                            "about": "AffineGAN happy, the public code's 5-conv 70x70 PatchGAN"},
+    "fan-happy-d3": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 3},
+                     "about": "Fan et al. happy, the papers' 3-conv discriminators"},
+    "fan-happy-d5": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 5},
+                     "about": "Fan et al. happy, the 5-conv 70x70 PatchGAN"},
 }
 
 

@@ -1,0 +1,68 @@
+"""The FRGAN chapters and the comparison, without executing them (tests/test_book.py executes every toc
+notebook in the smoke profile): the chapters that share trained runs build their configs with the same
+cell, the ablations supply every FRGAN claim, and the table of contents lists them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from i2vlib.claims import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+FRGAN = ["notebooks/frgan/derivation", "notebooks/frgan/training", "notebooks/frgan/ablations"]
+COMPARISON = "notebooks/comparison/comparison"
+SHARING_RUNS = ["notebooks/frgan/training", "notebooks/frgan/ablations", COMPARISON]
+
+
+def _code(page: str) -> list[str]:
+    nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def _cell_with(page: str, marker: str) -> str:
+    found = [src for src in _code(page) if marker in src]
+    assert len(found) == 1, f"{page}: {len(found)} code cells contain {marker!r}"
+    return found[0]
+
+
+def test_the_chapters_that_share_runs_build_them_with_the_same_cell():
+    """A config that differed between chapters would change its hash and train the same model twice."""
+    cells = {page: _cell_with(page, "def forecast_config(") for page in SHARING_RUNS}
+    assert len(set(cells.values())) == 1, "the runs cell differs between " + ", ".join(cells)
+    retarget = {page: _cell_with(page, "def retarget_cases(") for page in FRGAN[1:]}
+    assert len(set(retarget.values())) == 1, "the retargeting cell differs between the training and ablations chapters"
+
+
+@pytest.mark.parametrize("page", [*FRGAN, COMPARISON])
+def test_parameters_come_first_and_the_colab_cell_installs_the_library(page):
+    nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert re.search(r'^PROFILE = "book"', code[0].source, re.M)
+    assert '"google.colab" in sys.modules' in code[1].source and "environment()" in code[1].source
+    assert not any(c.outputs or c.execution_count for c in code), f"{page}: commit notebooks without outputs"
+
+
+def test_the_ablations_supply_every_frgan_claim():
+    source = "\n".join(_code("notebooks/frgan/ablations"))
+    assert 'claims.table("frgan", measurements)' in source
+    for claim in registry("frgan"):
+        assert claim.chapter == "frgan/ablations" and (ROOT / "notebooks" / f"{claim.chapter}.ipynb").is_file()
+        assert re.search(rf'"{claim.measure}"\s*:', source), f"the ablations supply no measurement {claim.measure!r}"
+
+
+def test_the_toc_lists_the_frgan_chapters_and_the_comparison_after_the_papers():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = {p["caption"]: [c["file"] for c in p["chapters"]] for p in toc["parts"]}
+    frgan = next(files for caption, files in parts.items() if caption.startswith("FRGAN"))
+    assert frgan == ["book/frgan/overview", *FRGAN]
+    captions = list(parts)
+    where = next(i for i, files in enumerate(parts.values()) if COMPARISON in files)
+    papers = [i for i, c in enumerate(captions) if c.startswith(("Fan et al.", "AffineGAN", "FRGAN"))]
+    assert len(papers) == 3 and where > max(papers)
+
