@@ -48,17 +48,20 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
                                       zoo=record)
 
 
-def score_snapshots(run, name: str = "", progress: bool = True) -> dict:
-    """``{step: scores}`` of the snapshots a run kept before its last step (:func:`~i2vlib.zoo.measure`)."""
+def score_snapshots(run, name: str = "", progress: bool = True, known: dict | None = None) -> dict:
+    """``{step: scores}`` of the snapshots a run kept (before its last step, if it finished: :func:`~i2vlib.zoo.measure`);
+    steps in ``known`` (an earlier record of the same config) keep their recorded scores."""
     from .. import api, checkpoint
-    from ..train import SNAPSHOTS
+    from ..train import SNAPSHOTS, _finished
     from .measure import measure
 
-    last = int(checkpoint.read_checkpoint(run)["step"])
+    last = int(checkpoint.read_checkpoint(run)["step"]) if _finished(run) else float("inf")  # the end is scored apart
     curve = {}
     for snap in sorted(Path(run).glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
         step = int(snap.stem.split("-")[1])
-        if step < last:
+        if known and str(step) in known:
+            curve[str(step)] = known[str(step)]
+        elif step < last:
             if progress:
                 print(f"  {name}: scoring the snapshot at step {step}", flush=True)
             curve[str(step)] = measure(api.load(snap))

@@ -48,29 +48,43 @@ def arm_config(name: str) -> dict:
 
 
 def results() -> dict:
-    """The recorded arms: ``{arm: {"config", "config_hash", "curve": {step: scores}, "seconds"}}``."""
+    """The recorded arms: ``{arm: {"config", "config_hash", "finished", "curve": {step: scores}, "seconds"}}``
+    (an unfinished arm's curve holds the snapshots it had reached)."""
     return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
 
 
-def record(names, root="_build/zoo", workers=None, progress: bool = True) -> dict:
-    """Train (or resume) the arms ``names``, score their learning curves and merge them into ``study.json``."""
+def record(names, root="_build/zoo", workers=None, progress: bool = True, train: bool = True) -> dict:
+    """Train (or resume) the arms ``names``, score their learning curves and merge them into ``study.json``.
+
+    ``train=False`` scores what the runs under ``root`` hold now (the snapshots of an unfinished run,
+    recorded with ``"finished": false``), and trains nothing.
+    """
     from ..checkpoint import read_checkpoint
     from ..config import config_hash
     from ..io import write_json
-    from ..train import cached_runs
+    from ..train import _finished, _run_dir, cached_runs
     from .make import score_snapshots
     from .measure import measure
     from .. import api
 
     configs = [arm_config(n) for n in names]
-    runs = cached_runs(configs, root=root, device="cpu", workers=workers, snapshots=CURVE_STEPS, use_zoo=False)
+    if train:
+        runs = cached_runs(configs, root=root, device="cpu", workers=workers, snapshots=CURVE_STEPS, use_zoo=False)
+    else:
+        runs = [_run_dir(cfg, root)[1] for cfg in configs]
     out = results()
     for name, cfg, run in zip(names, configs, runs):
+        if not (run / "checkpoint.pt").is_file():
+            continue
         ckpt = read_checkpoint(run)
-        curve = score_snapshots(run, name, progress)
-        curve[str(ckpt["step"])] = measure(api.load(run))
+        earlier = out.get(name, {})
+        curve = score_snapshots(run, name, progress,
+                                known=earlier.get("curve") if earlier.get("config_hash") == config_hash(cfg) else None)
+        finished = _finished(run)
+        if finished:
+            curve[str(ckpt["step"])] = measure(api.load(run))
         out[name] = {"about": ARMS[name]["about"], "config": ckpt["config"], "config_hash": config_hash(cfg),
-                     "curve": curve, "seconds": float(ckpt.get("seconds", 0.0))}
+                     "finished": finished, "curve": curve, "seconds": float(ckpt.get("seconds", 0.0))}
     write_json(RESULTS, out)
     return out
 
@@ -80,10 +94,11 @@ def main(argv=None) -> int:
     p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(ARMS)})")
     p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
     p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    p.add_argument("--no-train", action="store_true", help="score what the runs hold now; train nothing")
     args = p.parse_args(argv)
     start = time.perf_counter()
     try:
-        record(args.arms or list(ARMS), args.root, args.workers)
+        record(args.arms or list(ARMS), args.root, args.workers, train=not args.no_train)
     except I2VError as e:
         print(f"study: error: {e}", file=sys.stderr)
         return 2
