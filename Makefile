@@ -25,7 +25,7 @@ book: $(STAMP)
 	I2V_RETRAIN=$(RETRAIN) $(PY) book/build.py --profile $(PROFILE)
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests notebooks/quickstart.ipynb --nbval --nbval-current-env
 
 # Retrain every zoo model from scratch (resumable: run it again to continue), score and export it.
 zoo: $(STAMP)
