@@ -9,7 +9,7 @@ RETRAIN ?= 0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.i2v-installed
 
-.PHONY: book test install zoo contact-sheet benchmarks clean
+.PHONY: book test install zoo records contact-sheet benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 # Retrain every zoo model from scratch (resumable: run it again to continue), score and export it.
 zoo: $(STAMP)
 	$(PY) -m i2vlib.zoo.make
+
+# Train and measure the ablation chapters' seeded arms (3 seeds each) and record the measurements in
+# i2vlib/zoo/records.json (hours; what is recorded is kept, so run it again to continue).
+records: $(STAMP)
+	$(PY) -m i2vlib.zoo.ablations
 
 contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96

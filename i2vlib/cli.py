@@ -25,6 +25,30 @@ from .errors import I2VError
 from .io import check_output
 
 
+
+def train_command(config: dict, out: str) -> str:
+    """The ``i2v train`` command line that trains ``config`` into ``out`` (options at their profile
+    default left out)."""
+    import json
+    import shlex
+
+    from .models import get_method
+
+    default = get_method(config["method"]).default_config(config["profile"])
+    flags = {"data": "--data", "steps": "--steps", "image_size": "--size", "seed": "--seed"}
+    words, sets = ["i2v", "train", config["method"], "--profile", config["profile"]], []
+    for key, value in config.items():
+        if key in ("method", "profile") or value == default.get(key):
+            continue
+        if key in flags:
+            words += [flags[key], str(value)]
+        elif key == "expressions":
+            words += ["--expressions", *value]
+        else:
+            sets.append(f"{key}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}")
+    words += (["--set", *sets] if sets else []) + ["--out", out]
+    return " ".join(shlex.quote(w) for w in words)
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -251,19 +275,25 @@ def _options(items) -> dict:
     return out
 
 
-def _train(args) -> None:
-    from . import distributed
+def _train_config(args) -> dict:
+    """The full config that ``i2v train`` arguments ask for (the inverse of :func:`train_command`)."""
     from .config import check_data, profile
-    from .checkpoint import CHECKPOINT
     from .models import get_method
-    from .train import train
 
     method = get_method(args.method)
     profile(args.profile)  # validates the name
     options = _options(args.options)
     options.update({k: v for k, v in {"data": check_data(args.data), "steps": args.steps, "image_size": args.size,
                                       "expressions": args.expressions, "seed": args.seed}.items() if v is not None})
-    config = method.default_config(args.profile, **options)
+    return method.default_config(args.profile, **options)
+
+
+def _train(args) -> None:
+    from . import distributed
+    from .checkpoint import CHECKPOINT
+    from .train import train
+
+    config = _train_config(args)
     if args.resume and not (Path(args.out) / CHECKPOINT).exists():
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
     info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,

@@ -339,6 +339,17 @@ class _LossLog:
         self.file.close()
 
 
+def log_tenth(log, key: str, last: bool = True) -> float:
+    """The mean of ``key`` over the last (or the first) tenth of a loss log (:func:`read_losses`); NaN if absent."""
+    import numpy as np
+
+    v = np.array([r[key] for r in log if key in r], float)
+    if not len(v):
+        return float("nan")
+    q = max(1, len(v) // 10)
+    return float(np.mean(v[-q:] if last else v[:q]))
+
+
 def runs_root() -> Path:
     """Where chapters cache trained runs: ``$I2V_REPO_ROOT/_build/runs`` (or ``./_build/runs``)."""
     import os

@@ -83,14 +83,15 @@ def to_jshtml(frames, fps: float = 8, labels=None, intensities=None):
 _NOT_LOSSES = {"step", "epoch", "time", "elapsed", "wall", "wall_s", "seconds", "lr", "iteration", "it"}
 
 
-def plot_losses(log, keys=None, smooth: float = 0.0, separate: bool = False, logy: bool = False, title=None):
+def plot_losses(log, keys=None, smooth: float | str = 0.0, separate: bool = False, logy: bool = False, title=None):
     """Plot training curves; returns the (pyplot-closed) matplotlib figure.
 
     ``log``: anything :func:`i2vlib.io.read_losses` reads -- a run directory, a CSV path, a
     list of dicts (one per logged step) or a dict of columns -- with a ``step`` column (the
     row number is used when there is none). ``keys``: the columns to plot (default: every
     numeric column except step/epoch/time/lr). Missing values are gaps. ``smooth`` in
-    [0, 1) draws an exponential moving average over the faint raw curve;
+    [0, 1) draws an exponential moving average over the faint raw curve (``"auto"``: one that
+    spans about a 25th of the log);
     ``separate=True`` gives each key its own axes (losses of very different scales);
     ``logy`` uses a log y axis.
     """
@@ -100,6 +101,8 @@ def plot_losses(log, keys=None, smooth: float = 0.0, separate: bool = False, log
     if not rows:
         raise I2VError("the log has no rows")
     cols = list(dict.fromkeys(k for r in rows for k in r))
+    if smooth == "auto":        # an average spanning about a 25th of the log (a run's steps or a zoo file's windows)
+        smooth = float(np.clip(1 - 25 / len(rows), 0, 0.95))
     if not 0 <= float(smooth) < 1:
         raise I2VError(f"smooth must be in [0, 1); got {smooth}")
     table = {c: np.array([r.get(c, np.nan) for r in rows], float) for c in cols}

@@ -68,6 +68,21 @@ def entry_config(name: str) -> dict:
     return get_method(e["method"]).default_config("book", **e["config"])
 
 
+def recipe(name: str, profile: str = "book", **overrides) -> dict:
+    """The config a chapter asks for when it shows entry ``name``: in the book profile the entry's own
+    (:func:`entry_config`, which :func:`find` loads from the zoo), in another profile that profile's
+    config of the same method and expressions. ``overrides`` (``None`` ignored) change either; a
+    changed book config no longer matches the entry and trains."""
+    from ..models import get_method
+
+    e = _entry(name)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if profile == "book":
+        return get_method(e["method"]).default_config("book", **{**e["config"], **overrides})
+    keep = {k: v for k, v in e["config"].items() if k == "expressions"}
+    return get_method(e["method"]).default_config(profile, **{**keep, **overrides})
+
+
 def path(name: str) -> Path:
     """The shipped file of entry ``name`` (``zoo:`` prefix allowed)."""
     name = name.removeprefix(PREFIX)
@@ -113,4 +128,4 @@ def _entry(name: str) -> dict:
 
 from .measure import measure  # noqa: E402
 
-__all__ = ["ENTRIES", "names", "entry_config", "path", "find", "record", "measure"]
+__all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "find", "record", "measure"]

@@ -1,0 +1,133 @@
+"""Recorded measurements (load-or-measure) and the ablation chapters' seeded comparisons."""
+
+import json
+
+import numpy as np
+import pytest
+
+from i2vlib import claims
+from i2vlib.config import config_hash
+from i2vlib.errors import I2VError
+from i2vlib.models import full_config
+from i2vlib.zoo import ablations, records, recipe
+
+
+def test_encode_decode_round_trip():
+    strip = (np.arange(3 * 8 * 8 * 3) % 251).astype(np.uint8).reshape(3, 8, 8, 3)
+    value = {"strip": strip, "psnr": np.float32(21.123456789), "none": float("nan"), "n": np.int64(3),
+             "curve": np.array([0.5, 1.0]), "nested": {"rho": 0.25, "list": [1, 2.0]}}
+    text = json.dumps(records.encode(value), allow_nan=False)
+    back = records.decode(json.loads(text))
+    assert back["strip"].dtype == np.uint8 and np.array_equal(back["strip"], strip)
+    assert back["psnr"] == pytest.approx(21.1235, abs=1e-4) and back["none"] is None and back["n"] == 3
+    assert back["curve"] == [0.5, 1.0] and back["nested"] == {"rho": 0.25, "list": [1, 2.0]}
+
+
+def test_the_key_names_config_measure_version_and_arguments():
+    cfg = recipe("affinegan-happy", "smoke")
+    k = records.key(cfg, "arm", videos=2)
+    assert k.startswith(f"affinegan-{config_hash(full_config(cfg))}/arm@{records.MEASURES['arm'][0]}")
+    assert k != records.key(cfg, "arm", videos=3) != records.key(dict(cfg, seed=1), "arm", videos=2)
+    with pytest.raises(I2VError, match="unknown measure"):
+        records.key(cfg, "nonsense")
+
+
+def _counting(monkeypatch, fail_on=None):
+    """Replace the arm measure by a cheap one that counts its calls (and fails on the config seeded ``fail_on``)."""
+    calls = []
+
+    def fake(model, **kwargs):
+        calls.append(model.config["seed"])
+        if model.config["seed"] == fail_on:
+            raise KeyboardInterrupt
+        return {"seed": model.config["seed"], "strip": np.zeros((1, 4, 4, 3), np.uint8), **kwargs}
+
+    monkeypatch.setitem(records.MEASURES, "arm", (records.MEASURES["arm"][0], fake))
+    return calls
+
+
+def test_load_or_measure_records_once_and_reads_after(tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
+    book = tmp_path / "records.json"
+    monkeypatch.setenv("I2V_RECORD", "1")
+    first = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
+    assert calls == [0, 1] and [v["seed"] for v in first] == [0, 1] and first[0]["videos"] == 2
+    saved = json.loads(book.read_text())
+    assert set(saved) == {records.key(c, "arm", videos=2) for c in configs}
+    assert all(saved[records.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
+    monkeypatch.delenv("I2V_RECORD")
+    again = records.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
+    assert calls == [0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
+    assert np.array_equal(again[0]["strip"], first[0]["strip"]) and again[1]["seed"] == 1
+    monkeypatch.setenv("I2V_RETRAIN", "1")                                  # records ignored: measured afresh
+    records.measured(configs[:1], root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
+    assert calls == [0, 1, 0]
+
+
+def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
+    calls = _counting(monkeypatch, fail_on=1)
+    configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
+    book = tmp_path / "records.json"
+    monkeypatch.setenv("I2V_RECORD", "1")
+    with pytest.raises(KeyboardInterrupt):
+        records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", workers=1, progress=False)
+    assert list(json.loads(book.read_text())) == [records.key(configs[0], "arm")]
+    _counting(monkeypatch)
+    out = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", workers=1, progress=False)
+    assert [v["seed"] for v in out] == [0, 1] and len(json.loads(book.read_text())) == 2
+
+
+def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
+    for paper, arms in ablations.ARMS.items():
+        configs = ablations.arm_configs(paper, "book")
+        assert list(configs) == list(arms)
+        for arm, (method, change) in arms.items():
+            runs = configs[arm]
+            assert [c["seed"] for c in runs] == list(ablations.SEEDS)
+            n_expr = len(runs[0]["expressions"])
+            assert runs[0]["steps"] == ablations.BUDGET["book"]["steps"] * n_expr    # same steps per expression
+            assert all(c["d_layers"] == ablations.BUDGET["book"]["d_layers"] and c["method"] == method for c in runs)
+            plain = ablations.arm_configs(paper, "book", arms=[a for a in arms if arms[a][0] == method][:1])
+            base = next(iter(plain.values()))[0]
+            differ = {k for k in runs[0] if runs[0][k] != base[k]} - {"steps"}
+            assert differ <= set(change), (paper, arm, differ)
+    assert ablations.arm_configs("affinegan", "book", steps=10)["mlp"][0]["steps"] == 10
+    with pytest.raises(I2VError, match="unknown affinegan arm"):
+        ablations.arm_configs("affinegan", "book", arms=["nonsense"])
+
+
+def test_missing_seeds_become_not_tested():
+    r = {"a": [{"x": {"y": 1.0}}, {"x": {"y": 2.0}}, {"x": {"y": 3.0}}],
+         "b": [{"x": {"y": 1.0}}, {"x": None}, {"x": {"y": None}}]}
+    assert ablations.seeds_of(r, "a", "x", "y") == [1.0, 2.0, 3.0]
+    missing = ablations.seeds_of(r, "b", "x", "y")
+    assert isinstance(missing, claims.NotTested) and "seed(s) 1, 2" in missing.reason
+    assert ablations.compare(r, {"arm": "a", "baseline": "a"}, "x", "y") == {"arm": [1.0, 2.0, 3.0],
+                                                                             "baseline": [1.0, 2.0, 3.0]}
+    assert isinstance(ablations.compare(r, {"arm": "a", "baseline": "b"}, "x", "y"), claims.NotTested)
+
+
+def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypatch):
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
+    out = ablations.comparison("affinegan", "smoke", arms=["full", "convlstm"], device="cpu", progress=False)
+    assert set(out) == {"full", "convlstm"} and all(len(v) == len(ablations.SEEDS) for v in out.values())
+    full = out["full"][0]
+    assert full["strip"].shape == (5, 64, 64, 3) and full["strip"].dtype == np.uint8
+    assert {"psnr", "acd_g", "landmark_curve", "inferred", "gradient_share", "mouth_sharpness"} <= set(full)
+    assert len(full["landmark_curve"]) == 11 and 0 <= full["inferred"]["in_unit_range"] <= 1
+    assert "inferred" not in out["convlstm"][0] and "psnr_at_0" not in out["convlstm"][0]   # a fixed-grid model
+
+
+def test_shipped_records_are_current():
+    """Every shipped record was measured from a config the code still builds, by the current version of
+    its measure, and belongs to an arm or headline model of a chapter (no stale records)."""
+    shipped = records.read()
+    wanted = set()
+    for paper in ablations.ARMS:
+        for runs in ablations.arm_configs(paper, "book").values():
+            wanted |= {records.key(c, "arm", videos=ablations.videos("book")) for c in runs}
+        wanted |= {records.key(recipe(n), "arm", videos=ablations.videos("book")) for n in ablations.HEADLINES[paper]}
+    for k, rec in shipped.items():
+        assert records.key(rec["config"], "arm", videos=ablations.videos("book")) == k, k
+        assert k in wanted, f"{k} is measured from no arm the chapters ask for"
