@@ -1,18 +1,32 @@
 """Training throughput and slider latency of a method, printed as JSON.
 
-    python benchmarks/speed.py --method affinegan|fan [--device auto] [--threads 2]
+    python benchmarks/speed.py --method affinegan|fan|frgan [--device auto] [--threads 2]
                                [--out benchmarks/results/METHOD_speed.json]
 
 ``train``: training examples per second of full training steps with the book profile's network
 widths, at 64 and 128 px. For AffineGAN an example is a (neutral, target) pair (Eq. 12: three
 encoder passes, two decoder passes, three discriminators); for Fan et al. a frame V(a) with its
 two neighbours V(a -+ 0.1) of R_t (two encoder passes, three decoder passes, two discriminators).
-Batches come from the pre-rendered synthetic benchmark; ``data_ms`` is the time to assemble
-one batch, reported apart.
+FRGAN trains in two stages, measured apart (``train.forecast``, ``train.refine``). Forecast: an
+example is a pair (I_t, I_{t+k}) with its motion maps (Eq. 2-9: one G_M pass, f_I once and f_M
+twice; D_I on the real and the forecast frame and on the WGAN-GP interpolate, then once more in the
+generator's half). Refine: an example is a clip, the input frame I_t and the K = ``clip_length``
+frames after it (book: 16; Eq. 10-14: the frozen G_M without gradients, f_I and f_M(M_t) once, f_M
+and f_D for each of the K frames; one G_R pass on the K-frame clip; D_V on the real and the refined
+clip and their interpolate, D_I likewise on one frame per clip, then D_V on the clip and D_I on all
+K frames in the generator's half). The refine stage's G_M has random weights, as every other network
+here: its trainer is built without ``begin()``, which would train its forecast run first. Batches
+come from the pre-rendered synthetic benchmark; ``data_ms`` is the time to assemble one batch,
+reported apart.
 
 ``slider``: milliseconds to render frames once the encoder features of the face are cached
 (what moving the intensity slider costs): one frame and a 16-frame clip, at 64, 128, 256 px, with
-the book profile's widths (ngf 16, the chapters' models) and the paper's (ngf 64).
+the book profile's widths (ngf 16, the chapters' models; FRGAN's G_R 8) and the paper's (ngf 64).
+FRGAN's G_C (the fitted condition generator) draws the target landmarks from the expression table
+that a new forecast run fills before its first step (``Trainer.begin``: exact on the benchmark, well
+under a second); its cost and the motion maps' are part of every figure. ``slider.forecast`` is G_M
+alone; ``slider.refine`` adds G_R on clips of ``clip_length`` frames (book 16; paper 32, so the
+16-frame clip is padded to 32) and skips it for one frame, so its ``frame_ms`` is G_M's again.
 Weights are random: latency does not depend on training. Target: one 128-px frame < 20 ms on
 2 CPU cores. Every figure is the median of ``--repeats`` measurements.
 """
@@ -44,8 +58,34 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def train_throughput(method, size: int, device: torch.device, steps: int, repeats: int, batch: int) -> dict:
-    cfg = method.default_config("book", image_size=size, videos=16, batch=batch)
+def widths(cfg: dict) -> dict:
+    """The generator's width; for FRGAN's refine stage G_R's, with its G_M's and its clip length."""
+    if cfg.get("stage") != "refine":
+        return {"ngf": cfg["ngf"]}
+    return {"ngf": cfg["ngf"], "ngf_G_M": cfg["forecast"]["ngf"], "clip_length": cfg["clip_length"]}
+
+
+def per_stage(method, measure) -> dict:
+    """``measure(stage)`` for a method of one stage (stage None), else ``{stage: measure(stage)}``."""
+    stages = getattr(method, "STAGES", None)
+    return measure(None) if stages is None else {s: measure(s) for s in stages}
+
+
+def untrained_model(method, cfg: dict, device: torch.device):
+    """The method's Model on random weights. FRGAN's G_M gets G_C's expression table as a new forecast
+    run does (``Trainer.begin``); a refine-stage model adds a random G_R."""
+    torch.manual_seed(0)
+    refine = cfg.get("stage") == "refine"
+    tr = method.Trainer(cfg["forecast"] if refine else cfg)
+    if "stage" in cfg:
+        tr.begin()
+    refiner = {"refiner": method.RefineNet(cfg)} if refine else {}
+    return method.Model(tr.nets["generator"], cfg, device=str(device), **refiner)
+
+
+def train_throughput(method, size: int, device: torch.device, steps: int, repeats: int, batch: int | None,
+                     stage: str | None = None) -> dict:
+    cfg = method.default_config("book", image_size=size, videos=16, batch=batch, stage=stage)
     torch.manual_seed(0)
     tr = method.Trainer(cfg)
     tr.nets.to(device)
@@ -68,14 +108,14 @@ def train_throughput(method, size: int, device: torch.device, steps: int, repeat
             tr.step(b, **kwargs)
         _sync(device)
         rates.append(steps * cfg["batch"] / (time.perf_counter() - t))
-    return {"examples_per_second": round(float(np.median(rates)), 1), "batch": cfg["batch"], "ngf": cfg["ngf"],
+    return {"examples_per_second": round(float(np.median(rates)), 1), "batch": cfg["batch"], **widths(cfg),
             "step_ms": round(1000 * cfg["batch"] / float(np.median(rates)), 1), "data_ms": round(data_ms, 1)}
 
 
-def slider_latency(method, size: int, device: torch.device, repeats: int, profile: str = "book") -> dict:
-    cfg = method.default_config(profile, image_size=size)
-    torch.manual_seed(0)
-    gen = method.Model(method.Trainer(cfg).nets["generator"], cfg, device=str(device))
+def slider_latency(method, size: int, device: torch.device, repeats: int, profile: str = "book",
+                   stage: str | None = None) -> dict:
+    cfg = method.default_config(profile, image_size=size, stage=stage)
+    gen = untrained_model(method, cfg, device)
     face = SyntheticBenchmark(size).frame(9, {"happy": 0.0})[0]
     gen.generate(face, [0.0])  # encodes once; later calls hit the cache
 
@@ -90,17 +130,17 @@ def slider_latency(method, size: int, device: torch.device, repeats: int, profil
         return round(float(np.median(times)), 2)
 
     gen.generate(face, list(np.linspace(0, 1, 16)))
-    return {"frame_ms": median_ms([0.5]), "clip16_ms": median_ms(list(np.linspace(0, 1, 16))), "ngf": cfg["ngf"]}
+    return {"frame_ms": median_ms([0.5]), "clip16_ms": median_ms(list(np.linspace(0, 1, 16))), **widths(cfg)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="affinegan", choices=["affinegan", "fan"])
+    ap.add_argument("--method", default="affinegan", choices=["affinegan", "fan", "frgan"])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the book's machines have 2 cores)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10, help="training steps per measurement")
-    ap.add_argument("--batch", type=int, help="examples per step (default: the book profile's)")
+    ap.add_argument("--batch", type=int, help="examples per step (default: the book profile's, per stage)")
     ap.add_argument("--train-sizes", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--slider-sizes", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--out", type=Path, help="also write the JSON here")
@@ -108,16 +148,20 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(resolve_device(args.device))
     method = get_method(args.method)
+
+    def slider(profile):
+        return per_stage(method, lambda stage: {str(s): slider_latency(method, s, device, max(args.repeats, 20),
+                                                                        profile, stage) for s in args.slider_sizes})
+
     result = {
         "benchmark": f"{args.method}_speed", "i2vlib": __version__, "torch": torch.__version__,
         "python": platform.python_version(), "device": str(device),
         "device_name": torch.cuda.get_device_name() if device.type == "cuda" else (platform.processor() or platform.machine()),
         "cores_available": os.cpu_count(), "threads_used": args.threads, "repeats": args.repeats,
-        "train": {str(s): train_throughput(method, s, device, args.steps, args.repeats, args.batch
-                                           or method.default_config("book")["batch"]) for s in args.train_sizes},
-        "slider": {str(s): slider_latency(method, s, device, max(args.repeats, 20)) for s in args.slider_sizes},
-        "slider_paper_widths": {str(s): slider_latency(method, s, device, max(args.repeats, 20), "paper")
-                                for s in args.slider_sizes},
+        "train": per_stage(method, lambda stage: {str(s): train_throughput(
+            method, s, device, args.steps, args.repeats, args.batch, stage) for s in args.train_sizes}),
+        "slider": slider("book"),
+        "slider_paper_widths": slider("paper"),
     }
     emit(result, args.out)
 

@@ -297,14 +297,19 @@ def test_ctrl_c_during_evaluate_and_prepare_leaves_nothing(ws, monkeypatch, caps
 @pytest.mark.slow
 def test_a_real_sigint_stops_training_with_130_and_no_run_folder(ws, tmp_path):
     out = tmp_path / "r"
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT: restore the default.
     proc = subprocess.Popen([sys.executable, "-m", "i2vlib.cli", *TRAIN, "--steps", "100000", "--checkpoint-every",
-                             "100000", "--out", str(out)], cwd=ws, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not out.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=60)[1].strip().splitlines()
+                             "100000", "--out", str(out)], cwd=ws, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while not out.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1].strip().splitlines()
+    finally:
+        proc.kill()       # never leave a 100000-step training behind
     assert proc.returncode == 130 and err[-1] == "i2v: interrupted" and "Traceback" not in "".join(err)
     assert not out.exists()
 

@@ -47,7 +47,7 @@ ENTRIES = {
                       "about": "AffineGAN, one model for the benchmark's seven expressions (E_delta sees the label)"},
     "fan-happy": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 5},
                   "about": "Fan et al., one model for happy"},
-    "fan-joint": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 5,
+    "fan-joint": {"method": "fan", "config": {**_LONG, "steps": 30000, "d_layers": 5,   # 10k left it rising
                                               "expressions": ["happy", "anger", "surprise"]},
                   "about": "Fan et al., one joint model for happy, anger and surprise (one e_1 each)"},
     "convlstm-happy": {"method": "convlstm", "config": {**_LONG, "steps": 10000, "d_layers": 5},

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import _LONG, CURVE_STEPS, HERE
+from . import _LONG, CURVE_STEPS, ENTRIES, HERE
 from ..errors import I2VError
 
 RESULTS = HERE / "study.json"
@@ -35,6 +35,12 @@ ARMS = {
                      "about": "Fan et al. happy, the papers' 3-conv discriminators"},
     "fan-happy-d5": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 5},
                      "about": "Fan et al. happy, the 5-conv 70x70 PatchGAN"},
+    # affinegan-all collapsed (no expression at a = 1; its global critic won from step 4k on):
+    # the paper's learning rate, and the weaker 3-conv critics.
+    "affinegan-all-lr2e-4": {"method": "affinegan", "config": {**ENTRIES["affinegan-all"]["config"], "lr": 2e-4},
+                             "about": "AffineGAN seven expressions, the paper's learning rate 2e-4 (the book's: 1e-3)"},
+    "affinegan-all-d3": {"method": "affinegan", "config": {**ENTRIES["affinegan-all"]["config"], "d_layers": 3},
+                         "about": "AffineGAN seven expressions, the papers' 3-conv discriminators"},
 }
 
 
