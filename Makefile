@@ -43,7 +43,7 @@ benchmarks: $(STAMP)
 	$(PY) benchmarks/synthetic_fps.py --out benchmarks/results/synthetic_fps.json
 	$(PY) benchmarks/speed.py --method affinegan --out benchmarks/results/affinegan_speed.json
 	$(PY) benchmarks/speed.py --method fan --out benchmarks/results/fan_speed.json
-	$(PY) benchmarks/speed.py --method frgan --out benchmarks/results/frgan_speed.json
+	$(PY) benchmarks/speed.py --method frgan --slider-sizes 64 128 --out benchmarks/results/frgan_speed.json
 
 clean:
 	rm -rf _build
