@@ -93,6 +93,11 @@ def path(name: str) -> Path:
     return file
 
 
+def env_flag(name: str) -> bool:
+    """Whether environment variable ``name`` is set to anything but empty or ``0`` (``I2V_RETRAIN``, ``I2V_RECORD``)."""
+    return os.environ.get(name, "") not in ("", "0")
+
+
 def find(config: dict) -> Path | None:
     """The shipped file trained with exactly ``config`` (compared by config hash), or None;
     always None when ``I2V_RETRAIN`` is set."""
@@ -100,7 +105,7 @@ def find(config: dict) -> Path | None:
     from ..config import config_hash
     from ..models import full_config
 
-    if os.environ.get("I2V_RETRAIN", "") not in ("", "0"):
+    if env_flag("I2V_RETRAIN"):
         return None
     wanted = config_hash(full_config(config))
     for name in names():

@@ -8,7 +8,6 @@ how either was made and :func:`provenance` says it in a sentence the chapter glu
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 
@@ -42,7 +41,7 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
     """A sentence on where the ``label`` model comes from: ``run`` (what ``cached_run(config)`` returned),
     ``entry`` the zoo entry the chapter asks for, ``overrides`` the chapter's changes to it (``data``,
     ``image_size``, ``steps``, ``seed``; ``None`` ignored)."""
-    from . import entry_config, find, recipe
+    from . import entry_config, env_flag, find, recipe
     from ..config import config_hash
     from ..models import full_config
 
@@ -55,7 +54,7 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
         why = f"its configuration differs from the zoo's `{entry}`"
     elif config["profile"] != "book":
         why = f"in the `book` profile the chapter loads the zoo's `{entry}` instead"
-    elif os.environ.get("I2V_RETRAIN", "") not in ("", "0"):
+    elif env_flag("I2V_RETRAIN"):
         why = f"I2V_RETRAIN is set, so the zoo's `{entry}` is not used"
     elif find(config) is not None:
         why = f"a finished run of the zoo's configuration, cached on disk, comes before the zoo's file `{entry}`"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import HERE
+from . import HERE, env_flag
 from ..errors import I2VError
 
 RECORDS = HERE / "records.json"
@@ -40,10 +40,6 @@ def _arm_scores(model, **kwargs):
 
 # name -> (version, function of a loaded model). Raise the version when the function's output changes.
 MEASURES = {"arm": (1, _arm_scores)}
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0")
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
@@ -115,15 +111,15 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
 
     configs = list(configs)
     keys = [key(c, measure, **kwargs) for c in configs]
-    known = {} if _flag("I2V_RETRAIN") else read(path)
+    known = {} if env_flag("I2V_RETRAIN") else read(path)
     todo = [i for i, k in enumerate(keys) if k not in known]
     values = {k: known[k]["value"] for k in keys if k in known}
     # When recording, train and measure in rounds of ``workers`` runs, so that a long recording
     # interrupted part-way keeps the rounds it finished.
-    size = max(1, len(todo) if not _flag("I2V_RECORD") else workers or os.cpu_count() or 1)
+    size = max(1, len(todo) if not env_flag("I2V_RECORD") else workers or os.cpu_count() or 1)
     fn = MEASURES[measure][1]
     for start in range(0, len(todo), size):
-        if _flag("I2V_RECORD") and not _flag("I2V_RETRAIN"):   # another recording process may have added some
+        if env_flag("I2V_RECORD") and not env_flag("I2V_RETRAIN"):   # another recording process may have added some
             values.update({k: v["value"] for k, v in read(path).items() if k in keys})
         chunk = [i for i in todo[start:start + size] if keys[i] not in values]
         runs = cached_runs([configs[i] for i in chunk], root=root, device=device, workers=workers,
@@ -134,7 +130,7 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
             if progress:
                 print(f"measuring {keys[i]}", flush=True)
             values[keys[i]] = encode(fn(api.load(run), **kwargs))
-            if _flag("I2V_RECORD"):
+            if env_flag("I2V_RECORD"):
                 _add(path, keys[i], run, values[keys[i]])
     return [decode(values[k]) for k in keys]
 
