@@ -400,6 +400,9 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
         full, out = _run_dir(c, root)
         resolved.append((full, out if _finished(out) or not use_zoo else zoo.find(full) or out))
     todo = list({str(out): (full, out) for full, out in resolved if not out.is_file() and not _finished(out)}.values())
+    earlier = [v for full, _ in todo for v in full.values() if isinstance(v, dict) and "method" in v]
+    if earlier:   # earlier stages (FRGAN's G_M) first: side by side, two later stages could train one twice
+        cached_runs(earlier, device=device, workers=workers, progress=progress, use_zoo=use_zoo)
     cores = os.cpu_count() or 1
     if workers is None:
         workers = cores if resolve_device(device) == "cpu" else 1

@@ -418,3 +418,20 @@ def test_cli_generate_retargets_a_reference_folder(runs, tmp_path, capsys):
         assert main(["generate", *argv, "--out", str(tmp_path / "x.gif")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("i2v: error:") and words in err[0], err
+
+
+def test_the_retargeting_protocol_scores_the_truth_perfectly_and_copying_by_the_change():
+    from i2vlib.evaluate import retarget
+
+    p = retarget.protocol(64, targets=2, frames=6)
+    base = retarget.baselines(64, targets=2, frames=6)
+    assert len(p.cases) == 2 and len(p.motion) == 12 and set(np.unique(p.third)) <= {0, 1, 2}
+    assert all(c["identity"] != int(p.reference.identity) for c in p.cases)      # an unseen person performs it
+    assert base["truth"]["mse"] == 0 and base["truth"]["change_l1"] == 0 and base["truth"]["acd_g"] == pytest.approx(0)
+    # copying the input errs by the change itself inside the change region, by at most CHANGE outside it
+    assert base["copy"]["change_l1"] > retarget.CHANGE / 3 and base["copy"]["static_l1"] <= retarget.CHANGE
+    assert base["copy_frame_l1"][0] == pytest.approx(0, abs=1.0)                     # the first frame is neutral
+    model = _model()
+    parts = retarget.forecast_parts(model, p.cases[0])
+    assert parts["frame"].shape == (6, 64, 64, 3) and parts["mask"].shape == (6, 64, 64)
+    assert np.all((parts["mask"] >= 0) & (parts["mask"] <= 1))

@@ -79,19 +79,27 @@ def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
 
 
 def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
+    from i2vlib.models import get_method
+
     for paper, arms in ablations.ARMS.items():
         configs = ablations.arm_configs(paper, "book")
+        budget = ablations.BUDGET[paper]["book"]
         assert list(configs) == list(arms)
         for arm, (method, change) in arms.items():
             runs = configs[arm]
             assert [c["seed"] for c in runs] == list(ablations.SEEDS)
             n_expr = len(runs[0]["expressions"])
-            assert runs[0]["steps"] == ablations.BUDGET["book"]["steps"] * n_expr    # same steps per expression
-            assert all(c["d_layers"] == ablations.BUDGET["book"]["d_layers"] and c["method"] == method for c in runs)
-            plain = ablations.arm_configs(paper, "book", arms=[a for a in arms if arms[a][0] == method][:1])
-            base = next(iter(plain.values()))[0]
+            stage = {k: v for k, v in change.items() if k == "stage"}
+            steps = budget.get("steps") or get_method(method).default_config("book", **stage)["steps"]
+            assert runs[0]["steps"] == steps * n_expr                      # same steps per expression
+            assert all(c["method"] == method and all(c[k] == v for k, v in budget.items() if k not in ("steps", "weights"))
+                       for c in runs)
+            same = [a for a in arms if arms[a][0] == method and arms[a][1].get("stage") == change.get("stage")]
+            base = configs[same[0]][0]
             differ = {k for k in runs[0] if runs[0][k] != base[k]} - {"steps"}
             assert differ <= set(change), (paper, arm, differ)
+            if change.get("stage") == "refine":     # G_R on the frozen G_M of the full arm, seed by seed
+                assert [c["forecast"] for c in runs] == [full_config(c) for c in configs["full"]]
     assert ablations.arm_configs("affinegan", "book", steps=10)["mlp"][0]["steps"] == 10
     with pytest.raises(I2VError, match="unknown affinegan arm"):
         ablations.arm_configs("affinegan", "book", arms=["nonsense"])
@@ -123,11 +131,31 @@ def test_shipped_records_are_current():
     """Every shipped record was measured from a config the code still builds, by the current version of
     its measure, and belongs to an arm or headline model of a chapter (no stale records)."""
     shipped = records.read()
-    wanted = set()
+    wanted, measures = set(), {}
     for paper in ablations.ARMS:
+        measure, options = ablations.MEASURE[paper], ablations.measure_options(paper, "book")
         for runs in ablations.arm_configs(paper, "book").values():
-            wanted |= {records.key(c, "arm", videos=ablations.videos("book")) for c in runs}
-        wanted |= {records.key(recipe(n), "arm", videos=ablations.videos("book")) for n in ablations.HEADLINES[paper]}
+            wanted |= {records.key(c, measure, **options) for c in runs}
+            measures.update({records.key(c, measure, **options): (measure, options) for c in runs})
+        wanted |= {records.key(recipe(n), measure, **options) for n in ablations.HEADLINES[paper]}
+        measures.update({records.key(recipe(n), measure, **options): (measure, options)
+                         for n in ablations.HEADLINES[paper]})
     for k, rec in shipped.items():
-        assert records.key(rec["config"], "arm", videos=ablations.videos("book")) == k, k
         assert k in wanted, f"{k} is measured from no arm the chapters ask for"
+        measure, options = measures[k]
+        assert records.key(rec["config"], measure, **options) == k, k
+
+
+def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
+    out = ablations.comparison("frgan", "smoke", arms=["full", "refine"], seeds=(0,), device="cpu", progress=False)
+    full, refine = out["full"][0], out["refine"][0]
+    options = ablations.measure_options("frgan", "smoke")
+    for r in (full, refine):
+        assert set(r["fitted"]) == set(r["oracle"]) >= {"acd_i", "acd_c", "mse", "psnr", "change_l1", "static_l1"}
+        assert len(r["frame_l1"]) == options["targets"] * options["frames"]
+        assert r["strip"].shape == (5, 64, 64, 3) and r["strip"].dtype == np.uint8
+    assert 0 <= full["mask_iou"] <= 1 and 0 <= full["mask_mean"] <= 1 and full["mask_strip"].shape == (5, 64, 64, 3)
+    assert refine["mask_iou"] is None and refine["mask_strip"] is None      # G_R's mask is spatio-temporal
+    runs = sorted(p.name for p in (tmp_path / "_build" / "runs").iterdir())
+    assert len(runs) == 2 and all(name.startswith("frgan-") for name in runs)   # G_M trained once, not twice

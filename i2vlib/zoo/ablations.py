@@ -4,11 +4,15 @@
 
 Each paper's chapter compares the arms of :data:`ARMS` (a method and what changes from its
 config), every arm trained from each seed of :data:`SEEDS` with the same budget: the profile's
-config plus :data:`BUDGET`, with the steps multiplied by the number of expressions an arm learns
-(so a joint model sees each expression as often as a one-expression model). Every run is measured
-by :func:`i2vlib.evaluate.ablation.arm_scores`; the book profile's measurements are recorded in
-``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of training
-the arms, and a run this module has not recorded yet trains in the build.
+config plus the paper's :data:`BUDGET`, with the steps multiplied by the number of expressions an
+arm learns (so a joint model sees each expression as often as a one-expression model). Every run
+is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_scores`, or for
+FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`); the book profile's measurements are
+recorded in ``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
+training the arms, and a run this module has not recorded yet trains in the build.
+
+An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``full`` arm of the same
+seed; its other options change G_R only.
 """
 
 from __future__ import annotations
@@ -24,9 +28,17 @@ SEEDS = (0, 1, 2)
 DISORDERED = ["incomplete", "periodic", "unordered"]
 THREE = ["happy", "anger", "surprise"]
 
-# Changes to the profile's config every arm shares (the smoke profile keeps its own). The 70x70
-# PatchGAN of the zoo's models; 1000 steps: half the book profile's 2000, a tenth of a zoo model's.
-BUDGET = {"book": {"steps": 1000, "d_layers": 5}}
+# FRGAN's loss weights (rec, mask, gen): Eq. 4 as printed, and the public code's, which the book and
+# smoke profiles train with (the FRGAN training chapter measures why).
+PAPER_WEIGHTS = {"rec": 1.0, "mask": 1.0, "gen": 1.0}
+CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05, "gen": 1.0}
+
+# Changes to the profile's config every arm of a paper shares, per profile. AffineGAN and Fan: the
+# 70x70 PatchGAN of the zoo's models; 1000 steps, half the book profile's 2000, a tenth of a zoo
+# model's (the smoke profile keeps its own). FRGAN: the profile's own steps (G_M 1500, G_R 500).
+_PATCH = {"book": {"steps": 1000, "d_layers": 5}}
+BUDGET = {"affinegan": _PATCH, "fan": _PATCH,
+          "frgan": {"book": {"weights": CODE_WEIGHTS}, "smoke": {"weights": CODE_WEIGHTS}}}
 
 ARMS = {
     "affinegan": {
@@ -49,11 +61,26 @@ ARMS = {
         "disordered": ("fan", {"train_curves": DISORDERED}),                      # AffineGAN Fig. 7d
         "convlstm": ("convlstm", {}),                                              # Fig. 2, Table 1
     },
+    "frgan": {
+        "full": ("frgan", {}),                                            # G_M: Eq. 2, dense decoder
+        "paper_weights": ("frgan", {"weights": PAPER_WEIGHTS}),           # Eq. 4 as printed
+        "code_weights": ("frgan", {"weights": CODE_WEIGHTS}),             # the public code's
+        "plain": ("frgan", {"decoder": "plain"}),                         # Table 4, row 1
+        "plain_wide": ("frgan", {"decoder": "plain-wide"}),               # its control at the dense decoder's cost
+        "difference": ("frgan", {"residual": "difference"}),              # Eq. 1
+        "no_residual": ("frgan", {"residual": "none"}),                   # ~ Villegas et al. [39]
+        "first_source": ("frgan", {"source": "first"}),                   # the public code's t = 0
+        "refine": ("frgan", {"stage": "refine"}),                         # G_M + G_R, Table 4, row 3
+        "refine_no_d_i": ("frgan", {"stage": "refine", "weights": {"frames": 0.0}}),   # Eq. 12 without D_I
+    },
 }
+
+# What each paper's runs are measured with (a name of :data:`i2vlib.zoo.records.MEASURES`).
+MEASURE = {"affinegan": "arm", "fan": "arm", "frgan": "retarget"}
 
 
 # The zoo models whose claims a chapter measures with the same function (recorded by ``make records`` too).
-HEADLINES = {"affinegan": ["affinegan-happy"], "fan": []}
+HEADLINES = {"affinegan": ["affinegan-happy"], "fan": [], "frgan": []}
 
 
 def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, **overrides) -> dict:
@@ -63,15 +90,24 @@ def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, **ove
 
     (paper,) = check_names([paper], tuple(ARMS), "paper")
     arms = list(ARMS[paper]) if arms is None else check_names(list(arms), tuple(ARMS[paper]), f"{paper} arm")
+    shared = {**BUDGET[paper].get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}}
     out = {}
     for arm in arms:
         method, change = ARMS[paper][arm]
-        base = {**BUDGET.get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}, **change}
-        steps = get_method(method).default_config(profile, **base)["steps"]
-        n_expr = len(base.get("expressions", ["happy"]))
-        out[arm] = [get_method(method).default_config(profile, **{**base, "steps": steps * n_expr, "seed": s})
-                    for s in seeds]
+        out[arm] = [_config(get_method(method), profile, shared, change, s) for s in seeds]
     return out
+
+
+def _config(method, profile: str, shared: dict, change: dict, seed: int) -> dict:
+    """One arm's config for ``seed``; a refine-stage change nests the config of the arm without it."""
+    if change.get("stage") == "refine":
+        forecast = _config(method, profile, shared, {}, seed)
+        weights = {**shared.get("weights", {}), **change.get("weights", {})}
+        change = {**change, "forecast": forecast, **({"weights": weights} if weights else {})}
+    base = {**shared, **change}
+    steps = method.default_config(profile, **base)["steps"]
+    n_expr = len(base.get("expressions", ["happy"]))
+    return method.default_config(profile, **{**base, "steps": steps * n_expr, "seed": seed})
 
 
 def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device: str = "auto",
@@ -82,7 +118,8 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
 
     configs = arm_configs(paper, profile, arms, seeds, **overrides)
     flat = [c for runs in configs.values() for c in runs]
-    values = measured(flat, "arm", device=device, workers=workers, progress=progress, videos=videos(profile))
+    values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress,
+                      **measure_options(paper, profile))
     out, i = {}, 0
     for arm, runs in configs.items():
         out[arm] = values[i:i + len(runs)]
@@ -90,9 +127,13 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     return out
 
 
-def videos(profile: str) -> int:
-    """Test videos :func:`~i2vlib.evaluate.ablation.arm_scores` measures each run on."""
-    return 2 if profile == "smoke" else 12
+def measure_options(paper: str, profile: str) -> dict:
+    """What :data:`MEASURE` measures each run of ``paper`` on: test videos (``arm_scores``), or the
+    identities and reference frames of the retargeting protocol (``retarget_scores``)."""
+    smoke = profile == "smoke"
+    if MEASURE[paper] == "retarget":
+        return {"targets": 2 if smoke else 8, "frames": 8 if smoke else 16}
+    return {"videos": 2 if smoke else 12}
 
 
 def per_seed(results: dict, arm: str, *path) -> list:
@@ -144,7 +185,8 @@ def main(argv=None) -> int:
             arms = None if args.arms is None else [a for a in args.arms if a in ARMS.get(paper, {})]
             comparison(paper, "book", arms=arms, device="cpu", workers=args.workers)
             if args.arms is None:
-                measured([recipe(name) for name in HEADLINES[paper]], "arm", device="cpu", videos=videos("book"))
+                measured([recipe(name) for name in HEADLINES[paper]], MEASURE[paper], device="cpu",
+                         **measure_options(paper, "book"))
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2

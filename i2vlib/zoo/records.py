@@ -38,8 +38,14 @@ def _arm_scores(model, **kwargs):
     return arm_scores(model, **kwargs)
 
 
+def _retarget_scores(model, **kwargs):
+    from ..evaluate.retarget import retarget_scores
+
+    return retarget_scores(model, **kwargs)
+
+
 # name -> (version, function of a loaded model). Raise the version when the function's output changes.
-MEASURES = {"arm": (1, _arm_scores)}
+MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores)}
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
