@@ -29,6 +29,14 @@ alone; ``slider.refine`` adds G_R on clips of ``clip_length`` frames (book 16; p
 16-frame clip is padded to 32) and skips it for one frame, so its ``frame_ms`` is G_M's again.
 Weights are random: latency does not depend on training. Target: one 128-px frame < 20 ms on
 2 CPU cores. Every figure is the median of ``--repeats`` measurements.
+
+``--variants`` (AffineGAN): training pairs per second of :data:`PUBLIC_CODE`, the public code's
+architecture (generator and discriminators at widths 64, pix2pix's ``n_layers=3`` PatchGAN, i.e.
+``d_layers=5``; 64 px; one video's five pairs per step), under each of :data:`VARIANTS`: fp32,
+CPU bf16 autocast, channels_last, ``torch.compile`` and their combinations (the speed target of
+9.5 pairs/s on 2 threads). The same batches in every variant; ``loss_gap`` is the largest relative
+difference of a variant's first-step losses from fp32's (bf16 rounds; a large gap would mean the
+variant changes the training, not just its speed).
 """
 
 from __future__ import annotations
@@ -112,6 +120,51 @@ def train_throughput(method, size: int, device: torch.device, steps: int, repeat
             "step_ms": round(1000 * cfg["batch"] / float(np.median(rates)), 1), "data_ms": round(data_ms, 1)}
 
 
+# The public code's AffineGAN (issue: the speed target is measured on it), and the ways to run it.
+PUBLIC_CODE = {"image_size": 64, "ngf": 64, "ndf": 64, "d_layers": 5, "batch": 5, "pairs_per_video": 5}
+VARIANTS = {"fp32": {}, "bf16": {"amp": "bf16"}, "channels_last": {"channels_last": True},
+            "compile": {"compile": True}, "bf16+channels_last": {"amp": "bf16", "channels_last": True},
+            "bf16+compile": {"amp": "bf16", "compile": True}}
+
+
+def variant_throughput(device: torch.device, steps: int, repeats: int) -> dict:
+    """Pairs per second of :data:`PUBLIC_CODE` under every variant of :data:`VARIANTS` (see the module doc)."""
+    import contextlib
+    import functools
+
+    method = get_method("affinegan")
+    cfg = method.default_config("book", videos=16, **PUBLIC_CODE)
+    out, first = {}, None
+    for name, v in VARIANTS.items():
+        torch.manual_seed(0)
+        tr = method.Trainer(cfg)
+        tr.nets.to(device)
+        rng = np.random.default_rng(0)
+        batches = [{k: t.to(device) for k, t in tr.sample(rng).items()} for _ in range(steps)]
+        if v.get("channels_last"):
+            tr.nets.to(memory_format=torch.channels_last)
+            batches = [{k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+                        for k, t in b.items()} for b in batches]
+        if v.get("compile"):
+            tr.compile()
+        autocast = (functools.partial(torch.autocast, device.type, dtype=torch.bfloat16) if v.get("amp") == "bf16"
+                    else contextlib.nullcontext)
+        losses = {k: float(x) for k, x in tr.step(batches[0], autocast=autocast).items()}   # warm-up (compiles)
+        first = first or losses
+        gap = max(abs(losses[k] - first[k]) / max(abs(first[k]), 1e-3) for k in first)
+        rates = []
+        for _ in range(repeats):
+            _sync(device)
+            t = time.perf_counter()
+            for b in batches:
+                tr.step(b, autocast=autocast)
+            _sync(device)
+            rates.append(steps * cfg["batch"] / (time.perf_counter() - t))
+        out[name] = {"pairs_per_second": round(float(np.median(rates)), 2), "loss_gap": round(float(gap), 4)}
+    return {"config": PUBLIC_CODE, "target_pairs_per_second": 9.5, "variants": out,
+            "best": max(out, key=lambda k: out[k]["pairs_per_second"])}
+
+
 def slider_latency(method, size: int, device: torch.device, repeats: int, profile: str = "book",
                    stage: str | None = None) -> dict:
     cfg = method.default_config(profile, image_size=size, stage=stage)
@@ -143,6 +196,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, help="examples per step (default: the book profile's, per stage)")
     ap.add_argument("--train-sizes", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--slider-sizes", type=int, nargs="+", default=[64, 128, 256])
+    ap.add_argument("--variants", action="store_true",
+                    help="AffineGAN: also time the public code's architecture under bf16, channels_last, compile")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -163,6 +218,10 @@ def main() -> None:
         "slider": slider("book"),
         "slider_paper_widths": slider("paper"),
     }
+    if args.variants:
+        if args.method != "affinegan":
+            sys.exit("speed.py: error: --variants times AffineGAN's public-code architecture; use --method affinegan")
+        result["public_code"] = variant_throughput(device, args.steps, args.repeats)
     emit(result, args.out)
 
 

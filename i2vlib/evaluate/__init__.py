@@ -7,6 +7,9 @@
   :func:`choose_instrument`, :func:`table`.
 * :mod:`.measures` -- :func:`test_clips`, :func:`reconstruction_psnr`, :func:`expression_progress`,
   :func:`landmark_curves` (Fan et al. Fig. 3), :func:`intensity_agreement` (AffineGAN Eq. 5).
+* :mod:`.ablation` and :mod:`.retarget` -- what the ablation chapters measure of one trained model:
+  ``arm_scores`` (AffineGAN, Fan et al.) and ``retarget_scores`` (FRGAN's Table 1 protocol against
+  the benchmark's exact retargeted truth).
 
 The measurements themselves are plain functions of arrays in :mod:`i2vlib.metrics`.
 """
