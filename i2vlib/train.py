@@ -207,8 +207,10 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
 
 def resolve_amp(amp: str, device: torch.device) -> str:
     """The mixed precision a run uses: ``auto`` is bf16 on CUDA devices that support it, fp16 (with a
-    gradient scaler) on those that do not (Colab's T4), and off elsewhere: on the CPU, bf16 autocast
-    made the book's narrow networks slower (``benchmarks/speed.py`` reports both)."""
+    gradient scaler) on those that do not (Colab's T4), and off elsewhere. On this book's CPU, bf16
+    autocast trained AffineGAN somewhat faster at both the public code's and the book's widths
+    (``benchmarks/speed.py --variants``), but a 600-step run each way did not show equal results
+    (``benchmarks/amp_quality.py``): ``--amp bf16`` is there for whoever measures otherwise."""
     if amp not in AMP:
         raise I2VError(f"--amp {amp!r}: choose one of {', '.join(AMP)}")
     bf16_ok = device.type != "cuda" or torch.cuda.is_bf16_supported()
