@@ -67,7 +67,7 @@ def test_fp16_resumes_with_its_gradient_scaler(tmp_path, one_thread):
 
 def test_amp_resolution():
     cpu = torch.device("cpu")
-    assert resolve_amp("auto", cpu) == "off"           # see benchmarks/speed.py: bf16 is slower at the book's widths
+    assert resolve_amp("auto", cpu) == "off"           # bf16 results not shown equal (benchmarks/amp_quality.py)
     assert resolve_amp("bf16", cpu) == "bf16" and resolve_amp("off", cpu) == "off"
     with pytest.raises(I2VError, match="--amp 'half'"):
         resolve_amp("half", cpu)
