@@ -59,6 +59,7 @@ from i2vlib import __version__  # noqa: E402
 from i2vlib.config import resolve_device  # noqa: E402
 from i2vlib.data.synthetic import SyntheticBenchmark  # noqa: E402
 from i2vlib.models import get_method  # noqa: E402
+from i2vlib.train import autocast_for, to_device  # noqa: E402
 
 
 def _sync(device):
@@ -105,19 +106,24 @@ def train_throughput(method, size: int, device: torch.device, steps: int, repeat
     batches = [tr.sample(rng) for _ in range(steps)]
     data_ms = (time.perf_counter() - t) / steps * 1000
     batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
-    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else None
-    kwargs = {"autocast": amp} if amp else {}
-    tr.step(batches[0], **kwargs)  # warm-up
+    autocast = autocast_for("bf16" if device.type == "cuda" else "off", device)
+    tr.step(batches[0], autocast=autocast)  # warm-up
+    rate = median_rate(tr, batches, device, repeats, cfg["batch"], autocast)
+    return {"examples_per_second": round(rate, 1), "batch": cfg["batch"], **widths(cfg),
+            "step_ms": round(1000 * cfg["batch"] / rate, 1), "data_ms": round(data_ms, 1)}
+
+
+def median_rate(tr, batches, device: torch.device, repeats: int, batch: int, autocast) -> float:
+    """Examples per second of ``tr`` stepping through ``batches``, the median of ``repeats`` passes."""
     rates = []
     for _ in range(repeats):
         _sync(device)
         t = time.perf_counter()
         for b in batches:
-            tr.step(b, **kwargs)
+            tr.step(b, autocast=autocast)
         _sync(device)
-        rates.append(steps * cfg["batch"] / (time.perf_counter() - t))
-    return {"examples_per_second": round(float(np.median(rates)), 1), "batch": cfg["batch"], **widths(cfg),
-            "step_ms": round(1000 * cfg["batch"] / float(np.median(rates)), 1), "data_ms": round(data_ms, 1)}
+        rates.append(len(batches) * batch / (time.perf_counter() - t))
+    return float(np.median(rates))
 
 
 # The public code's AffineGAN (issue: the speed target is measured on it), and the ways to run it.
@@ -130,9 +136,6 @@ VARIANTS = {"fp32": {}, "bf16": {"amp": "bf16"}, "channels_last": {"channels_las
 def variant_throughput(device: torch.device, steps: int, repeats: int, config: dict) -> dict:
     """Pairs per second of ``config`` (AffineGAN's book profile with these changes) under every variant of
     :data:`VARIANTS` (see the module doc)."""
-    import contextlib
-    import functools
-
     method = get_method("affinegan")
     cfg = method.default_config("book", videos=16, **config)
     out, first = {}, None
@@ -141,27 +144,18 @@ def variant_throughput(device: torch.device, steps: int, repeats: int, config: d
         tr = method.Trainer(cfg)
         tr.nets.to(device)
         rng = np.random.default_rng(0)
-        batches = [{k: t.to(device) for k, t in tr.sample(rng).items()} for _ in range(steps)]
-        if v.get("channels_last"):
+        nhwc = bool(v.get("channels_last"))
+        batches = [{k: to_device(t, device, nhwc) for k, t in tr.sample(rng).items()} for _ in range(steps)]
+        if nhwc:
             tr.nets.to(memory_format=torch.channels_last)
-            batches = [{k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
-                        for k, t in b.items()} for b in batches]
         if v.get("compile"):
             tr.compile()
-        autocast = (functools.partial(torch.autocast, device.type, dtype=torch.bfloat16) if v.get("amp") == "bf16"
-                    else contextlib.nullcontext)
+        autocast = autocast_for(v.get("amp", "off"), device)
         losses = {k: float(x.detach()) for k, x in tr.step(batches[0], autocast=autocast).items()}   # warm-up (compiles)
         first = first or losses
         gap = max(abs(losses[k] - first[k]) / max(abs(first[k]), 1e-3) for k in first)
-        rates = []
-        for _ in range(repeats):
-            _sync(device)
-            t = time.perf_counter()
-            for b in batches:
-                tr.step(b, autocast=autocast)
-            _sync(device)
-            rates.append(steps * cfg["batch"] / (time.perf_counter() - t))
-        out[name] = {"pairs_per_second": round(float(np.median(rates)), 2), "loss_gap": round(float(gap), 4)}
+        rate = median_rate(tr, batches, device, repeats, cfg["batch"], autocast)
+        out[name] = {"pairs_per_second": round(rate, 2), "loss_gap": round(float(gap), 4)}
     return {"config": config, "variants": out, "best": max(out, key=lambda k: out[k]["pairs_per_second"])}
 
 

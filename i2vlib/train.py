@@ -157,8 +157,7 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
     if runtime["compile"]:
         trainer.compile()
     amp = runtime["amp"]
-    autocast = (contextlib.nullcontext if amp == "off" else
-                functools.partial(torch.autocast, device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16))
+    autocast = autocast_for(amp, device)
     trainer.scale_gradients(device.type, amp == "fp16")
     distributed.sync_gradients(trainer, device.type, ctx)
 
@@ -174,7 +173,7 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
     try:
         for step in range(start, total):
             batch = first if step == start else trainer.sample(distributed.batch_rng(config["seed"], step, ctx))
-            batch = {k: _to(v, device, nhwc) for k, v in batch.items()}
+            batch = {k: to_device(v, device, nhwc) for k, v in batch.items()}
             values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
             values = distributed.mean_values(values, device, ctx)
             bad = [k for k, v in values.items() if not math.isfinite(v)]
@@ -221,7 +220,15 @@ def resolve_amp(amp: str, device: torch.device) -> str:
     return amp
 
 
-def _to(v, device, nhwc):
+def autocast_for(amp: str, device: torch.device):
+    """The context factory a step runs its passes in for a resolved ``amp`` (:func:`resolve_amp`)."""
+    if amp == "off":
+        return contextlib.nullcontext
+    return functools.partial(torch.autocast, device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+def to_device(v, device, nhwc: bool):
+    """A batch value on ``device``; with ``nhwc``, images (4-d tensors) stored channels_last."""
     if not torch.is_tensor(v):
         return v
     v = v.to(device, non_blocking=True)

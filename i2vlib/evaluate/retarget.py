@@ -124,14 +124,10 @@ def forecast_parts(model, case: dict) -> dict:
 
 
 def _means(rows: list[dict]) -> dict:
-    """Scores averaged over cases (NaN where no case could be measured)."""
-    out = {}
-    for k in rows[0]:
-        if k == "frame_l1":
-            continue
-        v = np.array([r[k] for r in rows], float)
-        out[k] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
-    return out
+    """:func:`score`'s scores averaged over cases (NaN where no case could be measured)."""
+    from ..metrics import mean_over_videos
+
+    return mean_over_videos(rows, [k for k in rows[0] if k != "frame_l1"])
 
 
 def masked(model) -> bool:

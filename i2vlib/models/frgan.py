@@ -62,6 +62,10 @@ THIRDS = {"forecast": range(0, 4), "refine": range(4, 8)}   # identity index % 1
 TABLE_IDENTITIES = 100          # training identities behind the expression table of G_C
 SHARED = ("image_size", "expressions", "motion_maps", "data", "split")     # must agree between the stages
 INHERITED = (*SHARED, "seed", "jitter", "train_curves", "augment")         # a default forecast config copies these
+# Eq. 4's weights (rec, mask, gen) as printed, the defaults; and the public code's, which the book's
+# chapters and ablations train with (the training chapter measures why).
+PAPER_WEIGHTS = {"rec": 1.0, "mask": 1.0, "gen": 1.0}
+CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05, "gen": 1.0}
 
 # Budgets per stage and profile (given to the config as overrides; the profile's own budget is the base).
 # book: G_M at batch 8 and 5x the paper's learning rate (as the other methods' book runs), G_R on

@@ -23,15 +23,11 @@ import sys
 import time
 
 from ..errors import I2VError, check_names
+from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
 
 SEEDS = (0, 1, 2)
 DISORDERED = ["incomplete", "periodic", "unordered"]
 THREE = ["happy", "anger", "surprise"]
-
-# FRGAN's loss weights (rec, mask, gen): Eq. 4 as printed, and the public code's, which the book and
-# smoke profiles train with (the FRGAN training chapter measures why).
-PAPER_WEIGHTS = {"rec": 1.0, "mask": 1.0, "gen": 1.0}
-CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05, "gen": 1.0}
 
 # Changes to the profile's config every arm of a paper shares, per profile. AffineGAN and Fan: the
 # 70x70 PatchGAN (the zoo's discriminator when the arms were recorded; the capacity study has since
