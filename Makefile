@@ -38,9 +38,11 @@ records: $(STAMP)
 
 contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96
+	$(PY) -c "from PIL import Image; from i2vlib.data.pose import PoseBenchmark, pose_contact_sheet; s = pose_contact_sheet(PoseBenchmark(64)); Image.fromarray(s).resize((2 * s.shape[1], 2 * s.shape[0]), Image.NEAREST).save('book/_static/pose_contact_sheet.png')"
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/synthetic_fps.py --out benchmarks/results/synthetic_fps.json
+	$(PY) benchmarks/pose_render.py --out benchmarks/results/pose_render.json
 	$(PY) benchmarks/speed.py --method affinegan --out benchmarks/results/affinegan_speed.json
 	$(PY) benchmarks/speed.py --method fan --out benchmarks/results/fan_speed.json
 	$(PY) benchmarks/speed.py --method frgan --slider-sizes 64 128 --out benchmarks/results/frgan_speed.json

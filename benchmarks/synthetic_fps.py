@@ -9,11 +9,7 @@ The renderer is single-threaded; a DataLoader with W workers scales it about W t
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import emit  # noqa: E402
+from report import emit, machine, median, per_second, renderer_options  # noqa: E402
 from i2vlib import EXPRESSIONS, __version__  # noqa: E402
 from i2vlib.data.synthetic import SyntheticBenchmark, jitter_track  # noqa: E402
 
@@ -32,43 +28,23 @@ def frames_per_second(size: int, seconds: float) -> float:
     ids = bench.identities("train")
     for i in ids[:50]:  # identities are built once and cached; time the rendering
         bench.identity(i)
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+
+    def frame(n):
         pose = jitter_track(1, rng)[0]
         bench.frame(int(ids[n % 50]), {EXPRESSIONS[n % 7]: float(rng.random())}, pose=pose, rng=rng)
-        n += 1
-    return n / (time.perf_counter() - start)
+
+    return per_second(frame, seconds)
 
 
 def video_frames_per_second(size: int, seconds: float) -> float:
     bench = SyntheticBenchmark(size=size, seed=0, frames=(16, 16))
-    n = frames = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        frames += len(bench.video("train", n))
-        n += 1
-    return frames / (time.perf_counter() - start)
-
-
-def median(measure, size: int, args) -> float:
-    return round(float(np.median([measure(size, args.seconds) for _ in range(args.repeats)])), 1)
+    return per_second(lambda n: len(bench.video("train", n)), seconds)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
-    ap.add_argument("--repeats", type=int, default=3, help="measurements per figure; the median is reported")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
-    ap.add_argument("--out", type=Path, help="also write the JSON here")
-    args = ap.parse_args()
+    args = renderer_options(__doc__.splitlines()[0], [64, 128, 256])
     result = {
-        "benchmark": "synthetic_fps",
-        "i2vlib": __version__,
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-        "cores_available": os.cpu_count(),
-        "threads_used": 1,
-        "repeats": args.repeats,
+        **machine("synthetic_fps", __version__, args.repeats),
         "frames_per_second": {str(s): median(frames_per_second, s, args) for s in args.sizes},
         "video_frames_per_second": {str(s): median(video_frames_per_second, s, args) for s in args.sizes},
     }

@@ -1,6 +1,7 @@
 """The ``i2v`` command (every option: ``i2v COMMAND --help`` and the book's CLI reference).
 
-    i2v synth OUT [--videos N] [--size S] [--expressions ...] [--curves ...] [--splits ...] [--seed K]
+    i2v synth OUT [--kind faces|pose] [--videos N] [--size S] [--expressions ...] [--curves ...] [--splits ...]
+              [--frames ...] [--seed K]
     i2v prepare SRC OUT [--size S] [--landmarks dlib|face-alignment] [--expression NAME]
     i2v contact-sheet OUT.png [--size S] [--identities K ...]
     i2v zoo [--json]
@@ -78,19 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("synth", help="write synthetic expression videos in the AffineGAN folder layout")
+    s = sub.add_parser("synth", help="write synthetic expression videos in the AffineGAN folder layout "
+                                     "(--kind pose: articulated-figure videos with joints)")
     s.add_argument("out", help="output folder (must not exist, or be empty, unless --overwrite)")
-    s.add_argument("--videos", type=_positive, default=10, help="videos per expression and split (default 10)")
+    s.add_argument("--kind", choices=["faces", "pose"], default="faces",
+                   help="faces (default): expression videos; pose: the pose benchmark (FRGAN's Penn Action stand-in)")
+    s.add_argument("--videos", type=_positive, help="videos per expression (pose: per action) and split "
+                                                     "(default: faces 10, pose 2)")
     s.add_argument("--size", type=_positive, default=64, help="frame size in pixels (default 64)")
-    s.add_argument("--expressions", nargs="+", default=list(EXPRESSIONS), metavar="NAME",
-                   help=f"expressions to write (default: all of {', '.join(EXPRESSIONS)})")
-    s.add_argument("--curves", nargs="+", default=["linear"], metavar="NAME",
-                   help=f"intensity curves, cycled over the videos ({', '.join(CURVES)}; default linear)")
+    s.add_argument("--expressions", nargs="+", metavar="NAME",
+                   help=f"expressions to write (faces only; default: all of {', '.join(EXPRESSIONS)})")
+    s.add_argument("--curves", nargs="+", metavar="NAME",
+                   help=f"intensity curves, cycled over the videos (faces only; {', '.join(CURVES)}; default linear)")
     s.add_argument("--profile", nargs="*", help=argparse.SUPPRESS)  # the old name of --curves: a clear error
-    s.add_argument("--splits", nargs="+", default=["train", "test"], metavar="SPLIT",
-                   help="identity-disjoint splits to write (train, val, test; default train test)")
-    s.add_argument("--frames", nargs=2, type=_positive, default=[8, 32], metavar=("MIN", "MAX"),
-                   help="video length range (default 8 32)")
+    s.add_argument("--splits", nargs="+", metavar="SPLIT",
+                   help="person-disjoint splits to write (faces: train, val, test, default train test; "
+                        "pose: forecast, refine, test, default all three)")
+    s.add_argument("--frames", nargs="+", type=_positive, metavar="N",
+                   help="faces: the video length range MIN MAX (default 8 32); pose: the video length T "
+                        "(default 48, at least 42)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(run=_synth)
@@ -189,28 +196,78 @@ def _synth(args) -> None:
     from .data.folders import write_affinegan
     from .data.synthetic import SPLITS, SyntheticBenchmark, check_expressions
 
+    if args.kind == "pose":
+        return _synth_pose(args)
     if args.profile is not None:
         raise I2VError("i2v synth takes the intensity curves as --curves (e.g. --curves linear ease); "
                        "--profile is the run profile of i2v train")
     check_output(args.out, "folder")
-    expressions = check_expressions(args.expressions)
-    curves = check_curves(args.curves)
-    for split in args.splits:
+    expressions = check_expressions(args.expressions or EXPRESSIONS)
+    curves = check_curves(args.curves or ["linear"])
+    splits = args.splits or ["train", "test"]
+    for split in splits:
         if split not in SPLITS:
             raise I2VError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    lo, hi = args.frames
+    if args.frames is not None and len(args.frames) != 2:
+        raise I2VError("--frames takes two numbers for faces, the video length range MIN MAX")
+    lo, hi = args.frames or (8, 32)
+    videos = args.videos or 10
     bench = SyntheticBenchmark(size=args.size, seed=args.seed, frames=(min(lo, hi), max(lo, hi)))
 
     def clips():
-        for split in args.splits:
+        for split in splits:
             for expression in expressions:
-                for i in range(args.videos):  # video i of each expression follows the i-th curve, in turn
+                for i in range(videos):  # video i of each expression follows the i-th curve, in turn
                     yield bench.video(split, i, expression=expression, curve=curves[i % len(curves)])
 
     start = time.perf_counter()
     root = write_affinegan(args.out, clips(), overwrite=args.overwrite)
-    n = args.videos * len(expressions) * len(args.splits)
-    print(f"wrote {n} videos ({len(expressions)} expressions x {len(args.splits)} splits x {args.videos}) "
+    n = videos * len(expressions) * len(splits)
+    print(f"wrote {n} videos ({len(expressions)} expressions x {len(splits)} splits x {videos}) "
+          f"at {args.size} px to {root} in {time.perf_counter() - start:.1f} s")
+
+
+def _synth_pose(args) -> None:
+    """``i2v synth --kind pose``: OUT/<split>/<action>/<video_id>/0000.png ... + pose.npz, and OUT/pose.json."""
+    import json
+
+    import numpy as np
+
+    from .data.pose import ACTIONS, JOINTS, PARTS, SPLITS, PoseBenchmark
+    from .io import atomic_dir, write_image
+
+    face_only = [f"--{name}" for name in ("expressions", "curves", "profile") if getattr(args, name) is not None]
+    if face_only:
+        raise I2VError(f"{', '.join(face_only)} only apply to --kind faces; the pose benchmark has actions")
+    if args.frames is not None and len(args.frames) != 1:
+        raise I2VError("--frames takes one number for --kind pose, the video length T")
+    splits = args.splits or list(SPLITS)
+    for split in splits:
+        if split not in SPLITS:
+            raise I2VError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    bench = PoseBenchmark(size=args.size, seed=args.seed, frames=args.frames[0] if args.frames else 48)
+    check_output(args.out, "folder")
+    root = Path(args.out)
+    if root.is_dir() and any(root.iterdir()) and not args.overwrite:
+        raise I2VError(f"{root} exists and is not empty; replace it with --overwrite")
+    videos, start = args.videos or 2, time.perf_counter()
+    index = {"kind": "pose", "seed": bench.seed, "size": bench.size, "frames": bench.frames, "joints": JOINTS,
+             "actions": ACTIONS, "parts": PARTS, "splits": SPLITS, "videos": []}
+    with atomic_dir(root) as tmp:
+        for split in splits:
+            for i in range(videos * len(ACTIONS)):   # video i performs ACTIONS[i % 8]
+                v = bench.video(split, i)
+                folder = tmp / split / v.action / v.video_id
+                folder.mkdir(parents=True)
+                for t, frame in enumerate(v.frames):
+                    write_image(folder / f"{t:04d}.png", frame)
+                np.savez_compressed(folder / "pose.npz", joints=v.joints, visibility=v.visibility, depth=v.depth,
+                                    parts=v.parts)
+                index["videos"].append({"video_id": v.video_id, "index": i, "split": split, "action": v.action,
+                                        "person": v.person, "path": f"{split}/{v.action}/{v.video_id}"})
+        (tmp / "pose.json").write_text(json.dumps(index, indent=1) + "\n")
+    n = len(index["videos"])
+    print(f"wrote {n} pose videos ({len(ACTIONS)} actions x {len(splits)} splits x {videos}) "
           f"at {args.size} px to {root} in {time.perf_counter() - start:.1f} s")
 
 
@@ -305,14 +362,24 @@ def _train(args) -> None:
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
 
 
+def _load_generator(path, device):
+    """A model that renders frames from intensities (a pose model forecasts from joints instead)."""
+    from .api import Model, load
+
+    model = load(path, device=device)
+    if not isinstance(model, Model):
+        raise I2VError(f"{path} is a {model.method} model: it forecasts frames from observed joints "
+                       "(i2vlib.models.frgan_pose.Model.forecast, the FRGAN pose chapter), not from intensities")
+    return model
+
+
 def _generate(args) -> None:
     import numpy as np
 
-    from .api import load
     from .render import check_destination, save_video
 
     check_destination(args.out, args.fps)
-    model = load(args.model, device=args.device)
+    model = _load_generator(args.model, args.device)
     if args.reference is not None:
         return _retarget(args, model)
     if args.mix and (args.intensities or args.expression):
@@ -361,12 +428,11 @@ def _retarget(args, model) -> None:
 
 
 def _evaluate(args) -> None:
-    from .api import load
     from .evaluate import evaluate, table
     from .io import write_json
 
     check_output(args.out, "file")
-    model = load(args.model, device=args.device)
+    model = _load_generator(args.model, args.device)
     result = evaluate(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
                       seed=args.seed)
     result = {"model": str(args.model), "checkpoint_hash": getattr(model, "checkpoint_hash", None),

@@ -52,11 +52,14 @@ PARTS = {   # channel: (how it is drawn, landmark paths)
     "jaw": ("line", [range(17)]),
     "dots": ("dots", [range(68)]),
 }
-MAP_KINDS = ("dense", "heatmaps")
+MAP_KINDS = ("dense", "heatmaps")      # a face's motion maps, drawn from G_C's 68 landmarks
+JOINT_MAPS = "joints"                   # a pose's: one heat map per joint of the 13 (§3.1, human pose)
 
 
 def map_channels(kind: str) -> int:
-    """Channels of a motion map of ``kind``: 8 face parts, or one heat map per landmark."""
+    """Channels of a motion map of ``kind``: 8 face parts, one heat map per landmark, or per joint."""
+    if kind == JOINT_MAPS:
+        return 13
     if kind not in MAP_KINDS:
         raise I2VError(f"unknown motion map {kind!r}; choose one of {', '.join(MAP_KINDS)}")
     return len(PARTS) if kind == "dense" else 68
@@ -113,16 +116,30 @@ def motion_maps(landmarks, size: int, kind: str = "dense") -> torch.Tensor:
     lm = torch.as_tensor(landmarks, dtype=torch.float32)
     if lm.ndim != 3 or lm.shape[1:] != (68, 2):
         raise I2VError(f"motion maps need N x 68 x 2 landmarks, got shape {tuple(lm.shape)}")
-    if kind == "heatmaps":                                           # separable: exp(-dx^2/2s^2) exp(-dy^2/2s^2)
-        r = torch.arange(size, dtype=torch.float32, device=lm.device)
+    if kind == "heatmaps":
         unit = (lm[:, 36:42].mean(1) - lm[:, 42:48].mean(1)).norm(dim=-1)
-        sigma = (0.07 * unit).clamp_min(1.0)[:, None, None]
-        gx = torch.exp(-(r - lm[..., :1]) ** 2 / (2 * sigma ** 2))   # N 68 S
-        gy = torch.exp(-(r - lm[..., 1:]) ** 2 / (2 * sigma ** 2))
-        return gy[..., :, None] * gx[..., None, :]
+        return _gaussians(lm, size, (0.07 * unit).clamp_min(1.0)[:, None, None])
     map_channels(kind)
     drawn = np.stack([_dense(x, int(size)) for x in lm.cpu().numpy()])
     return torch.from_numpy(drawn).to(lm.device, torch.float32).div_(255.0)
+
+
+def joint_maps(joints, size: int) -> torch.Tensor:
+    """M_t of a pose (§3.1): (N, 13, 2) pixel joints "mapped to heatmaps and concatenated on depth",
+    (N, 13, size, size) in [0, 1], sigma = size / 32 (2 px at 64 px). Every joint is drawn, hidden or
+    not: the pose LSTM predicts positions only."""
+    j = torch.as_tensor(joints, dtype=torch.float32)
+    if j.ndim != 3 or j.shape[1:] != (13, 2):
+        raise I2VError(f"joint maps need N x 13 x 2 pixel joints, got shape {tuple(j.shape)}")
+    return _gaussians(j, size, torch.full((len(j), 1, 1), size / 32.0))
+
+
+def _gaussians(points: torch.Tensor, size: int, sigma: torch.Tensor) -> torch.Tensor:
+    """exp(-d^2 / 2 sigma^2) around each of (N, P, 2) points, separably: (N, P, size, size)."""
+    r = torch.arange(size, dtype=torch.float32, device=points.device)
+    gx = torch.exp(-(r - points[..., :1]) ** 2 / (2 * sigma ** 2))   # N P S
+    gy = torch.exp(-(r - points[..., 1:]) ** 2 / (2 * sigma ** 2))
+    return gy[..., :, None] * gx[..., None, :]
 
 
 # ----------------------------------------------------------------------------------------------

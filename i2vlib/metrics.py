@@ -285,3 +285,49 @@ def pixel_metrics(generated, ground_truth) -> dict:
     """L1, PSNR and SSIM of a generated video against the ground-truth video."""
     return {"l1": l1(generated, ground_truth), "psnr": psnr(generated, ground_truth),
             "ssim": ssim(generated, ground_truth)}
+
+
+# ---------------------------------------------------------------------------- poses
+
+def _poses(pred, true, visible) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p = np.asarray(pred, dtype=np.float64)
+    t = np.asarray(true, dtype=np.float64)
+    v = np.asarray(visible)
+    if p.ndim < 2 or p.shape[-1] != 2 or p.shape != t.shape:
+        raise I2VError(f"predicted and true poses must be (..., joints, 2) arrays of one shape, "
+                       f"got {p.shape} and {t.shape}")
+    if v.shape != p.shape[:-1]:
+        raise I2VError(f"visibility must be (..., joints) = {p.shape[:-1]}, got shape {v.shape}")
+    return p, t, v.astype(bool)
+
+
+def pose_error(pred, true, visible) -> float:
+    """Mean Euclidean distance (pixels) between predicted and true joints, over the visible joints.
+
+    ``pred``, ``true``: (..., 13, 2) joint coordinates; ``visible``: (..., 13), the true pose's
+    visibility. Invisible joints are left out; NaN when no joint is visible.
+    """
+    p, t, v = _poses(pred, true, visible)
+    d = np.linalg.norm(p - t, axis=-1)[v]
+    return float(d.mean()) if d.size else math.nan
+
+
+def pck(pred, true, visible, alpha: float = 0.2) -> float:
+    """Percentage of Correct Keypoints (PCK@alpha), as used on Penn Action (Villegas et al. 2017).
+
+    In each frame, a visible joint is correct when its distance to the true joint is at most
+    ``alpha * max(height, width)`` of the bounding box of the true pose's visible joints. Returns
+    the fraction of correct joints over all visible joints of all frames (a number in [0, 1];
+    NaN when no joint is visible). ``pred``, ``true``: (..., 13, 2); ``visible``: (..., 13).
+    """
+    if not (isinstance(alpha, (int, float, np.floating)) and alpha > 0):
+        raise I2VError(f"PCK's alpha must be a positive number, got {alpha!r}")
+    p, t, v = _poses(pred, true, visible)
+    if not v.any():
+        return math.nan
+    big = np.where(v[..., None], t, np.inf)
+    small = np.where(v[..., None], t, -np.inf)
+    extent = (np.max(small, axis=-2) - np.min(big, axis=-2)).max(axis=-1)   # (...,): the box's longer side
+    extent = np.where(np.isfinite(extent), extent, 0.0)                         # frames without visible joints
+    correct = np.linalg.norm(p - t, axis=-1) <= alpha * extent[..., None]
+    return float(correct[v].mean())

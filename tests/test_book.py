@@ -36,9 +36,9 @@ MATHJAX_JS = "tex-chtml.js"
 # The chapters whose notebooks call render.scrubber( / to_jshtml( (test_the_interactive_pages_are_named
 # keeps these lists equal to what the notebooks call): each page must show them, and they must work.
 SCRUBBER_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training",
-                  "notebooks/frgan/training"]
+                  "notebooks/frgan/training", "notebooks/frgan/pose"]
 JSHTML_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training",
-                "notebooks/frgan/training"]
+                "notebooks/frgan/training", "notebooks/frgan/pose"]
 
 pytestmark = pytest.mark.slow
 

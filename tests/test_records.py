@@ -129,7 +129,7 @@ def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypat
 
 def test_shipped_records_are_current():
     """Every shipped record was measured from a config the code still builds, by the current version of
-    its measure, and belongs to an arm or headline model of a chapter (no stale records)."""
+    its measure, and belongs to an arm, a headline model or a pictured run of a chapter (no stale records)."""
     shipped = records.read()
     wanted, measures = set(), {}
     for paper in ablations.ARMS:
@@ -140,6 +140,9 @@ def test_shipped_records_are_current():
         wanted |= {records.key(recipe(n), measure, **options) for n in ablations.HEADLINES[paper]}
         measures.update({records.key(recipe(n), measure, **options): (measure, options)
                          for n in ablations.HEADLINES[paper]})
+        for config, extra in ablations.pictured(paper, "book"):
+            wanted.add(records.key(config, measure, **options, **extra))
+            measures[records.key(config, measure, **options, **extra)] = (measure, {**options, **extra})
     for k, rec in shipped.items():
         assert k in wanted, f"{k} is measured from no arm the chapters ask for"
         measure, options = measures[k]

@@ -213,7 +213,7 @@ class Trainer(GANTrainer):
     The class attributes describe the forecast stage; a refine-stage trainer sets its own
     (critics D_V and D_I, G_M frozen and loaded from the forecast run)."""
 
-    name = NAME
+    name, budgets = NAME, BUDGETS
     options = {"stage": "forecast", "forecast": None, "residual": "mask", "decoder": "dense",
                "analogy": "bottleneck", "motion_maps": "dense", "source": "random", "split": "thirds",
                "clip_length": 16, "betas": [0.0, 0.9], "decay_from": 1.0,
@@ -228,7 +228,7 @@ class Trainer(GANTrainer):
     def default_config(cls, profile: str = "book", **overrides) -> dict:
         """The full config of one stage (``stage="forecast"`` by default) for a profile."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        budget = BUDGETS.get(given.get("stage", "forecast"), {}).get(profile, {})
+        budget = cls.budgets.get(given.get("stage", "forecast"), {}).get(profile, {})
         return cls.check_config(training_config(cls.name, profile, cls.options, {}, {**budget, **given}))
 
     @classmethod
@@ -250,9 +250,10 @@ class Trainer(GANTrainer):
         fc = cfg["forecast"]
         if fc is None:
             fc = {k: cfg[k] for k in INHERITED}
-        if not isinstance(fc, dict) or fc.get("method", NAME) != NAME or fc.get("stage", "forecast") != "forecast":
-            raise I2VError(f"frgan option forecast must be the config of a forecast-stage frgan run, got {fc!r}")
-        fc = full_config({"profile": cfg["profile"], **fc, "method": NAME})
+        if not isinstance(fc, dict) or fc.get("method", cls.name) != cls.name or fc.get("stage", "forecast") != "forecast":
+            raise I2VError(f"{cls.name} option forecast must be the config of a forecast-stage {cls.name} run, "
+                           f"got {fc!r}")
+        fc = full_config({"profile": cfg["profile"], **fc, "method": cls.name})
         differ = [k for k in SHARED if fc[k] != cfg[k]]
         if differ:
             raise I2VError(f"frgan's refine stage must share {', '.join(differ)} with its forecast stage "
@@ -305,6 +306,10 @@ class Trainer(GANTrainer):
             self.nets["generator"].displacements.copy_(torch.as_tensor(table.d, dtype=torch.float32))
         super().begin()
 
+    def _points(self, clip, idx) -> np.ndarray:
+        """The points the motion maps are drawn from: a face's 68 landmarks."""
+        return _landmarks(clip, idx)
+
     def _maps(self, landmarks: np.ndarray) -> torch.Tensor:
         return motion_maps(landmarks, int(self.cfg["image_size"]), self.cfg["motion_maps"])
 
@@ -318,25 +323,26 @@ class Trainer(GANTrainer):
         src, tgt, lm_src, lm_tgt = [], [], [], []
         for _ in range(n):
             clip = sampler.clip(rng)
+            length = len(clip.frames)
             if self.cfg["stage"] == "refine":
-                if len(clip) > k:
-                    t = int(rng.integers(0, len(clip) - k)) if self.cfg["source"] == "random" else 0
+                if length > k:
+                    t = int(rng.integers(0, length - k)) if self.cfg["source"] == "random" else 0
                     idx = np.arange(t, t + k + 1)
                 else:
-                    idx = np.round(np.linspace(0, len(clip) - 1, k + 1)).astype(int)
+                    idx = np.round(np.linspace(0, length - 1, k + 1)).astype(int)
                 first, rest = idx[0], idx[1:]
             elif self.cfg["source"] == "random":
-                step = int(rng.integers(1, len(clip)))
-                first = int(rng.integers(0, len(clip) - step))
+                step = int(rng.integers(1, length))
+                first = int(rng.integers(0, length - step))
                 rest = first + step
             else:
-                first, rest = 0, int(rng.integers(0, len(clip)))
+                first, rest = 0, int(rng.integers(0, length))
             src.append(to_tensor(clip.frames[first]))
             tgt.append(to_tensor(clip.frames[rest]))
-            lm_src.append(_landmarks(clip, first))
-            lm_tgt.append(_landmarks(clip, rest))
+            lm_src.append(self._points(clip, first))
+            lm_tgt.append(self._points(clip, rest))
         lm_tgt = np.stack(lm_tgt)
-        maps = self._maps(lm_tgt.reshape(-1, 68, 2))
+        maps = self._maps(lm_tgt.reshape(-1, *lm_tgt.shape[-2:]))
         return {"source": torch.stack(src), "target": torch.stack(tgt), "maps_source": self._maps(np.stack(lm_src)),
                 "maps_target": maps.view(*lm_tgt.shape[:-2], *maps.shape[1:])}
 
@@ -409,7 +415,7 @@ def forecast_run(cfg: dict):
     from ..config import config_hash
     from ..train import runs_root
 
-    return zoo.find(cfg["forecast"]) or runs_root() / f"{NAME}-{config_hash(cfg['forecast'])}"
+    return zoo.find(cfg["forecast"]) or runs_root() / f"{cfg['method']}-{config_hash(cfg['forecast'])}"
 
 
 class Model(api.NetworkModel):
@@ -440,25 +446,7 @@ class Model(api.NetworkModel):
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
-        from ..checkpoint import load_weights, read_checkpoint
-        from . import full_config
-
-        where = ckpt.get("path", "checkpoint")
-        cfg, weights = full_config(ckpt["config"], where=where), ckpt["weights"]
-        if cfg["stage"] == "forecast":
-            net = ForecastNet(cfg)
-            load_weights(net, weights["generator"], where)
-            return cls(net, cfg, device)
-        g_m = weights.get("G_M")
-        if g_m is None:   # a snapshot (or a zoo file) keeps G_R alone: its G_M is the forecast run's
-            run = forecast_run(cfg)
-            if not run.exists():
-                raise I2VError(f"{where} holds G_R only and its forecast run {run} is not here; load the refine "
-                               "run's checkpoint.pt instead")
-            g_m = read_checkpoint(run)["weights"]["generator"]
-        net, refiner = ForecastNet(cfg["forecast"]), RefineNet(cfg)
-        load_weights(net, g_m, where)
-        load_weights(refiner, weights["generator"], where)
+        cfg, net, refiner = load_networks(ckpt)
         return cls(net, cfg, device, refiner)
 
     # -- G_C ----------------------------------------------------------------------------
@@ -534,26 +522,58 @@ class Model(api.NetworkModel):
     def _frames(self, feats: dict, f_src, landmarks: np.ndarray) -> torch.Tensor:
         """G_M once per frame for the target landmarks (T, 68, 2), then G_R on clips when refining."""
         maps = motion_maps(landmarks, self.image_size, self.maps).to(self.device)
-        out = []
-        for s in range(0, len(maps), self.batch_size):
-            m = maps[s:s + self.batch_size]
-            n = len(m)
-            grow = lambda fs: [f.expand(n, *f.shape[1:]) for f in fs]  # noqa: E731
-            feats_t = self.net.analogy(grow(feats["f_I"]), grow(f_src), self.net.motion(m))
-            out.append(self.net.decode(feats_t, feats["x"].expand(n, -1, -1, -1))["frame"])
-        frames = torch.cat(out)
+        frames = forecast_frames(self.net, feats["x"], feats["f_I"], f_src, maps, self.batch_size)
         if self.refiner is None or len(frames) == 1:
             return frames
-        return self._refine(frames.clamp(-1, 1), maps)
+        return refine_frames(self.refiner, frames.clamp(-1, 1), maps, self.clip_length)
 
-    def _refine(self, frames: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
-        """G_R on consecutive clips of K frames; the last one is padded by repeating its final frame."""
-        k, t = self.clip_length, len(frames)
-        pad = (-t) % k
-        clips = [torch.cat([x, x[-1:].expand(pad, *x.shape[1:])]) for x in (frames, maps)]
-        video, mv = (x.view(-1, k, *x.shape[1:]).transpose(1, 2) for x in clips)
-        out = torch.cat([self.refiner(video[s:s + 4], mv[s:s + 4])["video"] for s in range(0, len(video), 4)])
-        return out.transpose(1, 2).flatten(0, 1)[:t]
+
+def load_networks(ckpt: dict) -> tuple[dict, ForecastNet, RefineNet | None]:
+    """The config, G_M and (for a refine-stage run) G_R of a checkpoint; a G_R snapshot or zoo file
+    gets its G_M from its forecast run."""
+    from ..checkpoint import load_weights, read_checkpoint
+    from . import full_config
+
+    where = ckpt.get("path", "checkpoint")
+    cfg, weights = full_config(ckpt["config"], where=where), ckpt["weights"]
+    if cfg["stage"] == "forecast":
+        net = ForecastNet(cfg)
+        load_weights(net, weights["generator"], where)
+        return cfg, net, None
+    g_m = weights.get("G_M")
+    if g_m is None:   # a snapshot (or a zoo file) keeps G_R alone: its G_M is the forecast run's
+        run = forecast_run(cfg)
+        if not run.exists():
+            raise I2VError(f"{where} holds G_R only and its forecast run {run} is not here; load the refine "
+                           "run's checkpoint.pt instead")
+        g_m = read_checkpoint(run)["weights"]["generator"]
+    net, refiner = ForecastNet(cfg["forecast"]), RefineNet(cfg)
+    load_weights(net, g_m, where)
+    load_weights(refiner, weights["generator"], where)
+    return cfg, net, refiner
+
+
+def forecast_frames(net: ForecastNet, x, f_i, f_src, maps: torch.Tensor, batch: int) -> torch.Tensor:
+    """G_M(I | M_0, M_t) for every map of ``maps`` (T, C, S, S), ``batch`` frames at a time, from the
+    input's cached f_I(I) and f_M(M_0): Ĩ_t (T, 3, S, S)."""
+    out = []
+    for s in range(0, len(maps), batch):
+        m = maps[s:s + batch]
+        n = len(m)
+        grow = lambda fs: [f.expand(n, *f.shape[1:]) for f in fs]  # noqa: E731
+        feats_t = net.analogy(grow(f_i), grow(f_src), net.motion(m))
+        out.append(net.decode(feats_t, x.expand(n, -1, -1, -1))["frame"])
+    return torch.cat(out)
+
+
+def refine_frames(refiner: RefineNet, frames: torch.Tensor, maps: torch.Tensor, k: int) -> torch.Tensor:
+    """G_R on consecutive clips of K frames (Eq. 10); the last one is padded by repeating its final frame."""
+    t = len(frames)
+    pad = (-t) % k
+    clips = [torch.cat([x, x[-1:].expand(pad, *x.shape[1:])]) for x in (frames, maps)]
+    video, mv = (x.view(-1, k, *x.shape[1:]).transpose(1, 2) for x in clips)
+    out = torch.cat([refiner(video[s:s + 4], mv[s:s + 4])["video"] for s in range(0, len(video), 4)])
+    return out.transpose(1, 2).flatten(0, 1)[:t]
 
 
 def _reference(reference):

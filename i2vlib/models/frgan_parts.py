@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..condition import GRID, map_channels
+from ..condition import GRID, MAP_KINDS, map_channels
 from ..errors import I2VError
 from ..nn import UNetEncoder, init_weights
 
@@ -118,8 +118,9 @@ class Decoder(nn.Module):
 class ForecastNet(nn.Module):
     """G_M: Ĩ_{t+k} from I_t and the motion maps M_t, M_{t+k} (Eq. 1-3).
 
-    Also holds the condition generator's :class:`~i2vlib.condition.ExpressionTable` (buffer
-    ``displacements``: E x 21 x 68 x 2), so that it travels in the checkpoint with the weights.
+    On faces it also holds the condition generator's :class:`~i2vlib.condition.ExpressionTable` (buffer
+    ``displacements``: E x 21 x 68 x 2), so that it travels in the checkpoint with the weights (a pose
+    model's G_C, the pose LSTM, is a network of its own).
     """
 
     def __init__(self, cfg: dict):
@@ -136,7 +137,8 @@ class ForecastNet(nn.Module):
         w = self.f_D.widths[-1]
         self.content = nn.Conv2d(w, 3, 3, 1, 1)
         self.mask = nn.Conv2d(w, 1, 3, 1, 1) if self.residual == "mask" else None
-        self.register_buffer("displacements", torch.zeros(len(cfg["expressions"]), len(GRID), 68, 2))
+        if cfg["motion_maps"] in MAP_KINDS:
+            self.register_buffer("displacements", torch.zeros(len(cfg["expressions"]), len(GRID), 68, 2))
         init_weights(self)
 
     def motion(self, maps: torch.Tensor) -> list[torch.Tensor]:

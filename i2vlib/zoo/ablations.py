@@ -6,9 +6,9 @@ Each paper's chapter compares the arms of :data:`ARMS` (a method and what change
 config), every arm trained from each seed of :data:`SEEDS` with the same budget: the profile's
 config plus the paper's :data:`BUDGET`, with the steps multiplied by the number of expressions an
 arm learns (so a joint model sees each expression as often as a one-expression model). Every run
-is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_scores`, or for
-FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`); the book profile's measurements are
-recorded in ``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
+is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_scores`; for
+FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`, and on poses (``frgan-pose``)
+:func:`i2vlib.evaluate.pose.pose_scores`); the book profile's measurements are recorded in ``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
 training the arms, and a run this module has not recorded yet trains in the build.
 
 An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``full`` arm of the same
@@ -22,6 +22,7 @@ import os
 import sys
 import time
 
+from ..data.pose import ACTIONS as POSE_ACTIONS
 from ..errors import I2VError, check_names
 from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
 
@@ -35,8 +36,8 @@ THREE = ["happy", "anger", "surprise"]
 # with); 1000 steps, half the book profile's 2000, a tenth of a zoo model's (the smoke profile keeps
 # its own). FRGAN: the profile's own steps (G_M 1500, G_R 500).
 _PATCH = {"book": {"steps": 1000, "d_layers": 5}}
-BUDGET = {"affinegan": _PATCH, "fan": _PATCH,
-          "frgan": {"book": {"weights": CODE_WEIGHTS}, "smoke": {"weights": CODE_WEIGHTS}}}
+_CODE = {"book": {"weights": CODE_WEIGHTS}, "smoke": {"weights": CODE_WEIGHTS}}
+BUDGET = {"affinegan": _PATCH, "fan": _PATCH, "frgan": _CODE, "frgan-pose": _CODE}
 
 ARMS = {
     "affinegan": {
@@ -71,14 +72,45 @@ ARMS = {
         "refine": ("frgan", {"stage": "refine"}),                         # G_M + G_R, Table 4, row 3
         "refine_no_d_i": ("frgan", {"stage": "refine", "weights": {"frames": 0.0}}),   # Eq. 12 without D_I
     },
+    "frgan-pose": {                                                            # §4.3-4.4, Penn Action's substitute
+        "full": ("frgan-pose", {}),                                            # G_M: Eq. 2, dense, Eq. 15
+        "plain": ("frgan-pose", {"decoder": "plain"}),                         # Table 4, row 1
+        "no_residual": ("frgan-pose", {"residual": "none"}),                   # "decays to [39]" (§4.4)
+        "no_feat": ("frgan-pose", {"weights": {"feat": 0.0}}),                 # without Eq. 15
+        "refine": ("frgan-pose", {"stage": "refine"}),                         # G_M + G_R, Table 4, row 3
+    },
 }
 
 # What each paper's runs are measured with (a name of :data:`i2vlib.zoo.records.MEASURES`).
-MEASURE = {"affinegan": "arm", "fan": "arm", "frgan": "retarget"}
+MEASURE = {"affinegan": "arm", "fan": "arm", "frgan": "retarget", "frgan-pose": "pose"}
 
 
 # The zoo models whose claims a chapter measures with the same function (recorded by ``make records`` too).
-HEADLINES = {"affinegan": ["affinegan-happy"], "fan": [], "frgan": []}
+HEADLINES = {"affinegan": ["affinegan-happy"], "fan": [], "frgan": [], "frgan-pose": []}
+# What a chapter shows of a run beyond its arms' measurement, recorded with them: (arm, seed index, the
+# measure's extra options). The pose chapter shows the full model's forecasts of every action; it compares
+# G_M's with those of LONGER's run on two. (Pictures are kept to these: a strip weighs 0.1-0.2 MB.)
+_TWO = ["jumping_jacks", "tennis_forehand"]
+SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("full", 0, {"strips": _TWO})]}
+# One run of an arm at a multiple of the budget (the first seed) and its measure's extra options, recorded with
+# the arms: on poses the book's budget is short of what G_M needs, and this run shows what more steps buy.
+LONGER = {"frgan-pose": ("full", 8, {"strips": _TWO})}
+
+
+def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
+    """(config, the measure's extra options) of every run :data:`SHOWN` and :data:`LONGER` add to ``paper``'s
+    records."""
+    out = [(arm_configs(paper, profile, [arm])[arm][k], extra) for arm, k, extra in SHOWN.get(paper, [])]
+    if paper in LONGER:
+        out.append((longer_config(paper, profile), LONGER[paper][2]))
+    return out
+
+
+def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> dict:
+    """The config of :data:`LONGER`'s run of ``paper``: its arm with the steps multiplied, one seed."""
+    arm, times, _ = LONGER[paper]
+    steps = arm_configs(paper, profile, [arm], seeds=[seed])[arm][0]["steps"]
+    return arm_configs(paper, profile, [arm], seeds=[seed], steps=times * steps)[arm][0]
 
 
 def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, **overrides) -> dict:
@@ -131,6 +163,8 @@ def measure_options(paper: str, profile: str) -> dict:
     smoke = profile == "smoke"
     if MEASURE[paper] == "retarget":
         return {"targets": 2 if smoke else 8, "frames": 8 if smoke else 16}
+    if MEASURE[paper] == "pose":
+        return {"per_action": 1 if smoke else 4}
     return {"videos": 2 if smoke else 12}
 
 
@@ -185,6 +219,8 @@ def main(argv=None) -> int:
             if args.arms is None:
                 measured([recipe(name) for name in HEADLINES[paper]], MEASURE[paper], device="cpu",
                          **measure_options(paper, "book"))
+                for config, extra in pictured(paper, "book"):
+                    measured([config], MEASURE[paper], device="cpu", **measure_options(paper, "book"), **extra)
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2

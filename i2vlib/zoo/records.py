@@ -44,8 +44,14 @@ def _retarget_scores(model, **kwargs):
     return retarget_scores(model, **kwargs)
 
 
+def _pose_scores(model, **kwargs):
+    from ..evaluate.pose import pose_scores
+
+    return pose_scores(model, **kwargs)
+
+
 # name -> (version, function of a loaded model). Raise the version when the function's output changes.
-MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores)}
+MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores)}
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
