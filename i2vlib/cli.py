@@ -234,7 +234,7 @@ def _synth_pose(args) -> None:
     import numpy as np
 
     from .data.pose import ACTIONS, JOINTS, PARTS, SPLITS, PoseBenchmark
-    from .io import atomic_dir, write_image
+    from .io import atomic_dir, check_replaceable, write_image
 
     face_only = [f"--{name}" for name in ("expressions", "curves", "profile") if getattr(args, name) is not None]
     if face_only:
@@ -247,9 +247,7 @@ def _synth_pose(args) -> None:
             raise I2VError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     bench = PoseBenchmark(size=args.size, seed=args.seed, frames=args.frames[0] if args.frames else 48)
     check_output(args.out, "folder")
-    root = Path(args.out)
-    if root.is_dir() and any(root.iterdir()) and not args.overwrite:
-        raise I2VError(f"{root} exists and is not empty; replace it with --overwrite")
+    root = check_replaceable(args.out, args.overwrite)
     videos, start = args.videos or 2, time.perf_counter()
     index = {"kind": "pose", "seed": bench.seed, "size": bench.size, "frames": bench.frames, "joints": JOINTS,
              "actions": ACTIONS, "parts": PARTS, "splits": SPLITS, "videos": []}

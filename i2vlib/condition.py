@@ -118,7 +118,7 @@ def motion_maps(landmarks, size: int, kind: str = "dense") -> torch.Tensor:
         raise I2VError(f"motion maps need N x 68 x 2 landmarks, got shape {tuple(lm.shape)}")
     if kind == "heatmaps":
         unit = (lm[:, 36:42].mean(1) - lm[:, 42:48].mean(1)).norm(dim=-1)
-        return _gaussians(lm, size, (0.07 * unit).clamp_min(1.0)[:, None, None])
+        return gaussians(lm, size, (0.07 * unit).clamp_min(1.0)[:, None, None])
     map_channels(kind)
     drawn = np.stack([_dense(x, int(size)) for x in lm.cpu().numpy()])
     return torch.from_numpy(drawn).to(lm.device, torch.float32).div_(255.0)
@@ -131,10 +131,10 @@ def joint_maps(joints, size: int) -> torch.Tensor:
     j = torch.as_tensor(joints, dtype=torch.float32)
     if j.ndim != 3 or j.shape[1:] != (13, 2):
         raise I2VError(f"joint maps need N x 13 x 2 pixel joints, got shape {tuple(j.shape)}")
-    return _gaussians(j, size, torch.full((len(j), 1, 1), size / 32.0))
+    return gaussians(j, size, torch.full((len(j), 1, 1), size / 32.0))
 
 
-def _gaussians(points: torch.Tensor, size: int, sigma: torch.Tensor) -> torch.Tensor:
+def gaussians(points: torch.Tensor, size: int, sigma: torch.Tensor) -> torch.Tensor:
     """exp(-d^2 / 2 sigma^2) around each of (N, P, 2) points, separably: (N, P, size, size)."""
     r = torch.arange(size, dtype=torch.float32, device=points.device)
     gx = torch.exp(-(r - points[..., :1]) ** 2 / (2 * sigma ** 2))   # N P S

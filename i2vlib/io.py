@@ -119,6 +119,16 @@ def remove_created(folders) -> None:
             folder.rmdir()
 
 
+def check_replaceable(root, overwrite: bool) -> Path:
+    """A folder a writer may fill: absent, empty, or replaced because ``overwrite`` says so."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise I2VError(f"{root} exists and is not a folder")
+    if root.exists() and any(root.iterdir()) and not overwrite:
+        raise I2VError(f"{root} exists and is not empty; replace it with --overwrite (overwrite=True in Python)")
+    return root
+
+
 def check_output(path, kind: str = "file") -> Path:
     """Check before any work that ``path`` can be written, so that a command fails at once, in one
     line, instead of after its work: ``kind`` is ``"file"`` (replaced atomically) or ``"folder"``.

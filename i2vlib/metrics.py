@@ -325,9 +325,9 @@ def pck(pred, true, visible, alpha: float = 0.2) -> float:
     p, t, v = _poses(pred, true, visible)
     if not v.any():
         return math.nan
-    big = np.where(v[..., None], t, np.inf)
-    small = np.where(v[..., None], t, -np.inf)
-    extent = (np.max(small, axis=-2) - np.min(big, axis=-2)).max(axis=-1)   # (...,): the box's longer side
+    lo = np.where(v[..., None], t, np.inf).min(axis=-2)       # the box of the visible true joints, per frame
+    hi = np.where(v[..., None], t, -np.inf).max(axis=-2)
+    extent = (hi - lo).max(axis=-1)                             # (...,): the box's longer side
     extent = np.where(np.isfinite(extent), extent, 0.0)                         # frames without visible joints
     correct = np.linalg.norm(p - t, axis=-1) <= alpha * extent[..., None]
     return float(correct[v].mean())

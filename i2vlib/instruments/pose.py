@@ -56,10 +56,10 @@ class PoseNet(nn.Module):
 
 def heatmaps(joints, size: int = SIZE) -> torch.Tensor:
     """Training targets: Gaussians (sigma :data:`SIGMA`) at (N, 13, 2) pixel joints, on the C_2 grid."""
-    from ..condition import _gaussians
+    from ..condition import gaussians
 
     j = (torch.as_tensor(joints, dtype=torch.float32) + 0.5) / STRIDE - 0.5   # pixel centres -> cell centres
-    return _gaussians(j, size // STRIDE, torch.full((len(j), 1, 1), SIGMA))
+    return gaussians(j, size // STRIDE, torch.full((len(j), 1, 1), SIGMA))
 
 
 def peaks(c2: torch.Tensor) -> np.ndarray:

@@ -299,9 +299,9 @@ class Trainer(GANTrainer):
         return self._sampler
 
     def begin(self) -> None:
-        """A new forecast run fills G_C's expression table (it travels in G_M's weights); a refine run
-        gets the frozen G_M of its forecast run (trained first if the run cache lacks it)."""
-        if self.cfg["stage"] == "forecast":
+        """A new forecast run fills G_C's expression table (it travels in G_M's weights; a pose G_M has
+        none); a refine run gets the frozen G_M of its forecast run (trained first if the run cache lacks it)."""
+        if self.cfg["stage"] == "forecast" and hasattr(self.nets["generator"], "displacements"):
             table = expression_table(self.cfg, self.sampler().source)
             self.nets["generator"].displacements.copy_(torch.as_tensor(table.d, dtype=torch.float32))
         super().begin()

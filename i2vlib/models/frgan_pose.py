@@ -98,10 +98,6 @@ class Trainer(frgan.Trainer):
             self._sampler = PoseVideos(self.cfg)
         return self._sampler
 
-    def begin(self) -> None:
-        """No expression table to fill: a refine run gets its frozen G_M, as on faces."""
-        frgan.GANTrainer.begin(self)
-
     def _points(self, clip, idx) -> np.ndarray:
         return clip.joints[idx]
 

@@ -140,7 +140,8 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor) 
 # Training and prediction
 # ----------------------------------------------------------------------------------------------
 def _sequences(joints, visibility, size: int):
-    """Normalised joints (N, T, J, 2) with invisible joints at 0, and visibility (N, T, J) as float."""
+    """Normalised joints (N, T, J, 2) with invisible joints at 0, and visibility (N, T, J) as float: what
+    training and :func:`predict` give the network."""
     j = np.asarray(joints, dtype=np.float32)
     v = np.asarray(visibility)
     _check_pose(j, v, j.shape[2] if j.ndim == 4 else JOINTS, "training")
@@ -209,14 +210,13 @@ def predict(model: PoseLSTM, observed_joints, observed_visibility, size: int, n:
     if single:
         j, v = j[None], v[None]
     _check_pose(j, v, model.joints)
-    v = v.astype(bool)
-    u = np.where(v[..., None], normalise(np.nan_to_num(j), size), 0.0).astype(np.float32)
+    u, v = _sequences(j, v, size)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            out = model(torch.from_numpy(u).to(device), torch.from_numpy(v).to(device), n)
+            out = model(u.to(device), v.to(device), n)
     finally:
         model.train(was_training)
     px = denormalise(out.float().cpu().numpy(), size).astype(np.float32)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import I2VError
-from ...io import atomic_dir, json_default, write_image
+from ...io import atomic_dir, check_replaceable, json_default, write_image
 from ..types import Clip
 from .dataset import ClipRef, FolderDataset, existing_dir, images_in, natural_key, subdirs
 
@@ -32,11 +32,7 @@ def write_affinegan(root, clips: Iterable[Clip], overwrite: bool = False) -> Pat
     Atomic: everything goes to a hidden sibling folder that is renamed onto ``root`` at
     the end, so an error (or Ctrl-C) leaves no half-written ``root``.
     """
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise I2VError(f"{root} exists and is not a folder")
-    if root.exists() and any(root.iterdir()) and not overwrite:
-        raise I2VError(f"{root} exists and is not empty; replace it with --overwrite (overwrite=True in Python)")
+    root = check_replaceable(root, overwrite)
     with atomic_dir(root) as tmp:
         seen: set[str] = set()
         with open(tmp / "metadata.json", "w") as meta:
