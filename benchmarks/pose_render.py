@@ -24,7 +24,7 @@ from i2vlib.data.pose import PoseBenchmark  # noqa: E402
 
 def frames_per_second(size: int, seconds: float) -> float:
     bench = PoseBenchmark(size=size, seed=0)
-    jobs = [(bench._person_of("forecast", i), bench.motion("forecast", i), bench.background("forecast", i))
+    jobs = [(bench.identity_of("forecast", i), bench.motion("forecast", i), bench.background("forecast", i))
             for i in range(8)]   # one video of each action
 
     def frame(n):

@@ -31,7 +31,7 @@ IGNORE = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "
 SUFFIXES = (".ipynb", ".md", ".rst")
 
 sys.path.insert(0, str(ROOT))
-from i2vlib.config import PROFILES  # noqa: E402  (only the profile names; no torch import)
+from i2vlib.config import PROFILES  # noqa: E402  (the profile names)
 
 
 class BuildError(Exception):

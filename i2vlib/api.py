@@ -19,26 +19,14 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
+from .checkpoint import load_weights
+from .data.clips import from_tensor, to_tensor
 from .errors import I2VError
+from .faces.align import resize
 from .io import as_image
-
+from .models import full_config
 
 MAX_FRAMES = 1000   # frames per generate call
-
-
-def load(path, device: str = "cpu") -> Model:
-    """The model saved in a run directory or checkpoint file, or shipped in the zoo (``"zoo:NAME"``,
-    :mod:`i2vlib.zoo`), ready to ``generate``."""
-    from . import checkpoint, zoo
-    from .config import resolve_device
-    from .models import get_method
-
-    if isinstance(path, str) and path.startswith(zoo.PREFIX):
-        path = zoo.path(path)
-    ckpt = checkpoint.read_checkpoint(path)
-    model = get_method(ckpt["method"]).Model.from_checkpoint(ckpt, resolve_device(device))
-    model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])
-    return model
 
 
 def check_intensities(intensities, expressions, expression=None) -> dict[str, np.ndarray]:
@@ -92,8 +80,6 @@ def prepare_image(image, size: int) -> np.ndarray:
 
     A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``.
     """
-    from .faces.align import resize
-
     img = as_image(image)
     h, w = img.shape[:2]
     if h != w:
@@ -138,8 +124,6 @@ class Model:
     # -- the API ------------------------------------------------------------------------
     def tensor(self, image) -> torch.Tensor:
         """An image (path or array) as the (1, 3, S, S) tensor in [-1, 1] the networks take."""
-        from .data.clips import to_tensor
-
         return to_tensor(prepare_image(image, self.image_size)).unsqueeze(0).to(self.device)
 
     def features(self, image, expressions) -> object:
@@ -147,8 +131,6 @@ class Model:
         img = prepare_image(image, self.image_size)
         key = (hashlib.sha1(img.tobytes()).hexdigest(), tuple(expressions))
         if key not in self._cache:
-            from .data.clips import to_tensor
-
             with torch.inference_mode():
                 self._cache[key] = self._encode(to_tensor(img).unsqueeze(0).to(self.device), tuple(expressions))
             if len(self._cache) > 8:
@@ -165,8 +147,6 @@ class Model:
         expressions (a model with ``mixes = False`` renders one at a time). The encoder features of
         ``image`` are cached, so another call on the same image costs decoder passes only.
         """
-        from .data.clips import to_uint8
-
         if not self.mixes and isinstance(intensities, dict) and len(intensities) > 1:
             raise I2VError(f"{self.single_reason or f'this {self.method} model'} cannot mix expressions "
                            f"({', '.join(map(str, intensities))})")
@@ -175,7 +155,7 @@ class Model:
         with torch.inference_mode():
             a = {e: torch.as_tensor(v, dtype=torch.float32, device=self.device) for e, v in mix.items()}
             out = self._decode_clip(feats, a).float()
-        return out if as_tensor else to_uint8(out)
+        return out if as_tensor else from_tensor(out)
 
     def _decode_clip(self, features, a: dict[str, torch.Tensor]) -> torch.Tensor:
         """A whole clip (T, 3, S, S): by default ``_decode`` on chunks of ``batch_size`` frames."""
@@ -191,13 +171,12 @@ class Model:
 class NetworkModel(Model):
     """A model backed by one trained network ``net``, built from the config by ``network``.
 
-    Subclasses set ``method``, ``network`` (the module class) and ``default_config`` (the
-    method's config builder, which also upgrades configs written by older versions); the
-    checkpoint's ``generator`` weights are loaded into it.
+    Subclasses set ``method`` and ``network`` (the module class); the checkpoint's config is
+    completed (and upgraded, if an older version wrote it) by :func:`i2vlib.models.full_config`
+    and its ``generator`` weights are loaded into the network.
     """
 
     network: type = torch.nn.Module
-    default_config = staticmethod(lambda profile, **config: config)
 
     def __init__(self, net: torch.nn.Module, config: dict, device: str = "cpu"):
         super().__init__(config, device)
@@ -207,10 +186,6 @@ class NetworkModel(Model):
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> NetworkModel:
-        from .checkpoint import load_weights
-
-        from .models import full_config
-
         cfg = full_config(ckpt["config"], where=ckpt.get("path", "checkpoint"))
         net = cls.network(cfg)
         load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))

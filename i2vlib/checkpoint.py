@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
 from .errors import I2VError
 from .io import atomic_path
+from .version import __version__
 
 FORMAT = "i2v-checkpoint"
 FORMAT_VERSION = 1

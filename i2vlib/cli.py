@@ -17,38 +17,29 @@ no half-written output.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
-from . import EXPRESSIONS, __version__
+import numpy as np
+
+from . import distributed, runs, zoo
+from .checkpoint import CHECKPOINT
+from .config import check_data, profile
+from .data import pose, synthetic
+from .data.curves import CURVES, check_curves
+from .data.folders import write_affinegan, write_pose
+from .data.prepare import prepare
+from .data.types import EXPRESSIONS
+from .data.video import read_video
 from .errors import I2VError
-from .io import check_output
+from .evaluate import evaluate, table
+from .io import IMAGE_SUFFIXES, check_output, write_image, write_json
+from .models import get_method
+from .render import check_destination, contact_sheet, save_video
+from .version import __version__
 
-
-
-def train_command(config: dict, out: str) -> str:
-    """The ``i2v train`` command line that trains ``config`` into ``out`` (options at their profile
-    default left out)."""
-    import json
-    import shlex
-
-    from .models import get_method
-
-    default = get_method(config["method"]).default_config(config["profile"])
-    flags = {"data": "--data", "steps": "--steps", "image_size": "--size", "seed": "--seed"}
-    words, sets = ["i2v", "train", config["method"], "--profile", config["profile"]], []
-    for key, value in config.items():
-        if key in ("method", "profile") or value == default.get(key):
-            continue
-        if key in flags:
-            words += [flags[key], str(value)]
-        elif key == "expressions":
-            words += ["--expressions", *value]
-        else:
-            sets.append(f"{key}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}")
-    words += (["--set", *sets] if sets else []) + ["--out", out]
-    return " ".join(shlex.quote(w) for w in words)
 
 def main(argv=None) -> int:
     parser = _parser()
@@ -73,12 +64,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .data.curves import CURVES
-
     p = _Parser(prog="i2v", description="Facial image-to-video translation: the i2v book's tools.")
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for add in (_synth_parser, _prepare_parser, _zoo_parser, _contact_sheet_parser, _train_parser, _generate_parser,
+                _evaluate_parser):
+        add(sub)
+    return p
 
+
+def _synth_parser(sub) -> None:
     s = sub.add_parser("synth", help="write synthetic expression videos in the AffineGAN folder layout "
                                      "(--kind pose: articulated-figure videos with joints)")
     s.add_argument("out", help="output folder (must not exist, or be empty, unless --overwrite)")
@@ -102,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(run=_synth)
 
+
+def _prepare_parser(sub) -> None:
     r = sub.add_parser("prepare", help="detect, landmark, align and crop face videos or photos")
     r.add_argument("src", help="CK+, MUG or AffineGAN-layout folder, a folder of videos, frame folders or photos")
     r.add_argument("out", help="output folder (AffineGAN layout)")
@@ -114,10 +111,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.set_defaults(run=_prepare)
 
+
+def _zoo_parser(sub) -> None:
     z = sub.add_parser("zoo", help="list the trained models shipped in the zoo (load them as zoo:NAME)")
     z.add_argument("--json", action="store_true", help="print each shipped model's steps, config and scores as JSON")
     z.set_defaults(run=_zoo)
 
+
+def _contact_sheet_parser(sub) -> None:
     c = sub.add_parser("contact-sheet", help="a PNG of every expression at five intensities for a few identities")
     c.add_argument("out", help="PNG file to write")
     c.add_argument("--size", type=_positive, default=64)
@@ -126,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(run=_contact_sheet)
 
+
+def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
     t.add_argument("method", help="method to train: affinegan, fan, convlstm or frgan")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
@@ -149,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_train)
 
+
+def _generate_parser(sub) -> None:
     g = sub.add_parser("generate", help="render a video from one face image and a list of intensities")
     g.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
     g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
@@ -167,6 +172,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="cpu")
     g.set_defaults(run=_generate)
 
+
+def _evaluate_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="score a trained model on test videos (ACD, landmarks, intensity, PSNR/SSIM)")
     e.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
     e.add_argument("--data", default="synthetic", help="synthetic (default), or a folder (AffineGAN layout, CK+, ...)")
@@ -178,7 +185,6 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="metrics JSON file to write")
     e.add_argument("--device", default="cpu")
     e.set_defaults(run=_evaluate)
-    return p
 
 
 def _positive(text: str) -> int:
@@ -192,27 +198,23 @@ def _positive(text: str) -> int:
 
 
 def _synth(args) -> None:
-    from .data.curves import check_curves
-    from .data.folders import write_affinegan
-    from .data.synthetic import SPLITS, SyntheticBenchmark, check_expressions
-
     if args.kind == "pose":
         return _synth_pose(args)
     if args.profile is not None:
         raise I2VError("i2v synth takes the intensity curves as --curves (e.g. --curves linear ease); "
                        "--profile is the run profile of i2v train")
     check_output(args.out, "folder")
-    expressions = check_expressions(args.expressions or EXPRESSIONS)
+    expressions = synthetic.check_expressions(args.expressions or EXPRESSIONS)
     curves = check_curves(args.curves or ["linear"])
     splits = args.splits or ["train", "test"]
     for split in splits:
-        if split not in SPLITS:
-            raise I2VError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+        if split not in synthetic.SPLITS:
+            raise I2VError(f"unknown split {split!r}; choose from {', '.join(synthetic.SPLITS)}")
     if args.frames is not None and len(args.frames) != 2:
         raise I2VError("--frames takes two numbers for faces, the video length range MIN MAX")
     lo, hi = args.frames or (8, 32)
     videos = args.videos or 10
-    bench = SyntheticBenchmark(size=args.size, seed=args.seed, frames=(min(lo, hi), max(lo, hi)))
+    bench = synthetic.SyntheticBenchmark(size=args.size, seed=args.seed, frames=(min(lo, hi), max(lo, hi)))
 
     def clips():
         for split in splits:
@@ -228,50 +230,25 @@ def _synth(args) -> None:
 
 
 def _synth_pose(args) -> None:
-    """``i2v synth --kind pose``: OUT/<split>/<action>/<video_id>/0000.png ... + pose.npz, and OUT/pose.json."""
-    import json
-
-    import numpy as np
-
-    from .data.pose import ACTIONS, JOINTS, PARTS, SPLITS, PoseBenchmark
-    from .io import atomic_dir, check_replaceable, write_image
-
+    """``i2v synth --kind pose``: the pose benchmark in its folder layout (:func:`i2vlib.data.folders.write_pose`)."""
     face_only = [f"--{name}" for name in ("expressions", "curves", "profile") if getattr(args, name) is not None]
     if face_only:
         raise I2VError(f"{', '.join(face_only)} only apply to --kind faces; the pose benchmark has actions")
     if args.frames is not None and len(args.frames) != 1:
         raise I2VError("--frames takes one number for --kind pose, the video length T")
-    splits = args.splits or list(SPLITS)
+    splits = args.splits or list(pose.SPLITS)
     for split in splits:
-        if split not in SPLITS:
-            raise I2VError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    bench = PoseBenchmark(size=args.size, seed=args.seed, frames=args.frames[0] if args.frames else 48)
+        if split not in pose.SPLITS:
+            raise I2VError(f"unknown split {split!r}; choose from {', '.join(pose.SPLITS)}")
+    bench = pose.PoseBenchmark(size=args.size, seed=args.seed, frames=args.frames[0] if args.frames else 48)
     check_output(args.out, "folder")
-    root = check_replaceable(args.out, args.overwrite)
     videos, start = args.videos or 2, time.perf_counter()
-    index = {"kind": "pose", "seed": bench.seed, "size": bench.size, "frames": bench.frames, "joints": JOINTS,
-             "actions": ACTIONS, "parts": PARTS, "splits": SPLITS, "videos": []}
-    with atomic_dir(root) as tmp:
-        for split in splits:
-            for i in range(videos * len(ACTIONS)):   # video i performs ACTIONS[i % 8]
-                v = bench.video(split, i)
-                folder = tmp / split / v.action / v.video_id
-                folder.mkdir(parents=True)
-                for t, frame in enumerate(v.frames):
-                    write_image(folder / f"{t:04d}.png", frame)
-                np.savez_compressed(folder / "pose.npz", joints=v.joints, visibility=v.visibility, depth=v.depth,
-                                    parts=v.parts)
-                index["videos"].append({"video_id": v.video_id, "index": i, "split": split, "action": v.action,
-                                        "person": v.person, "path": f"{split}/{v.action}/{v.video_id}"})
-        (tmp / "pose.json").write_text(json.dumps(index, indent=1) + "\n")
-    n = len(index["videos"])
-    print(f"wrote {n} pose videos ({len(ACTIONS)} actions x {len(splits)} splits x {videos}) "
-          f"at {args.size} px to {root} in {time.perf_counter() - start:.1f} s")
+    index = write_pose(args.out, bench, splits, videos, overwrite=args.overwrite)
+    print(f"wrote {len(index['videos'])} pose videos ({len(pose.ACTIONS)} actions x {len(splits)} splits x {videos}) "
+          f"at {args.size} px to {args.out} in {time.perf_counter() - start:.1f} s")
 
 
 def _prepare(args) -> None:
-    from .data.prepare import prepare
-
     check_output(args.out, "folder")
     summary = prepare(args.src, args.out, size=args.size, landmarks=args.landmarks, overwrite=args.overwrite,
                       expression=args.expression)
@@ -279,35 +256,18 @@ def _prepare(args) -> None:
 
 
 def _zoo(args) -> None:
-    import json
-
-    from . import zoo
-
     if args.json:
         print(json.dumps({name: {k: v for k, v in zoo.record(name).items() if k in ("steps", "config", "scores")}
                           for name in zoo.names()}, indent=1))
         return
-    for name, entry in zoo.ENTRIES.items():
-        if name not in zoo.names():
-            print(f"zoo:{name:18s} not shipped in this copy (make zoo)  {entry['about']}")
-            continue
-        rec = zoo.record(name)
-        s = rec["scores"]
-        shown = "; ".join(f"{label} {'-' if s.get(key) is None else format(s[key], '.2f')}"
-                          for key, label in (("strength_ratio", "strength at a=1 / truth's"),
-                                             ("acd_i_ratio", "ACD-I / truth's")) if key in s)
-        print(f"zoo:{name:18s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}  "
-              f"{entry['about']}")
+    print("\n".join(zoo.listing()))
 
 
 def _contact_sheet(args) -> None:
-    from .data.synthetic import SyntheticBenchmark, contact_sheet
-    from .io import IMAGE_SUFFIXES, write_image
-
     if Path(args.out).suffix.lower() not in IMAGE_SUFFIXES:
         raise I2VError(f"the contact sheet is an image: give OUT a suffix of {', '.join(IMAGE_SUFFIXES)}")
     check_output(args.out, "file")
-    bench = SyntheticBenchmark(size=args.size, seed=args.seed)
+    bench = synthetic.SyntheticBenchmark(size=args.size, seed=args.seed)
     for i in args.identities:
         if not 0 <= i < bench.n_identities:
             raise I2VError(f"identity index {i} out of range 0..{bench.n_identities - 1}")
@@ -316,8 +276,6 @@ def _contact_sheet(args) -> None:
 
 
 def _options(items) -> dict:
-    import json
-
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -331,10 +289,7 @@ def _options(items) -> dict:
 
 
 def _train_config(args) -> dict:
-    """The full config that ``i2v train`` arguments ask for (the inverse of :func:`train_command`)."""
-    from .config import check_data, profile
-    from .models import get_method
-
+    """The full config that ``i2v train`` arguments ask for (the inverse of :func:`i2vlib.zoo.origin.train_command`)."""
     method = get_method(args.method)
     profile(args.profile)  # validates the name
     options = _options(args.options)
@@ -344,40 +299,21 @@ def _train_config(args) -> dict:
 
 
 def _train(args) -> None:
-    from . import distributed
-    from .checkpoint import CHECKPOINT
-    from .train import train
-
     config = _train_config(args)
     if args.resume and not (Path(args.out) / CHECKPOINT).exists():
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
-    info = train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
-                 progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
-                 amp=args.amp)
+    info = runs.train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
+                      progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
+                      amp=args.amp)
     if not distributed.context().main:   # under torchrun, rank 0 alone reports
         return
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
 
 
-def _load_generator(path, device):
-    """A model that renders frames from intensities (a pose model forecasts from joints instead)."""
-    from .api import Model, load
-
-    model = load(path, device=device)
-    if not isinstance(model, Model):
-        raise I2VError(f"{path} is a {model.method} model: it forecasts frames from observed joints "
-                       "(i2vlib.models.frgan_pose.Model.forecast, the FRGAN pose chapter), not from intensities")
-    return model
-
-
 def _generate(args) -> None:
-    import numpy as np
-
-    from .render import check_destination, save_video
-
     check_destination(args.out, args.fps)
-    model = _load_generator(args.model, args.device)
+    model = runs.load(args.model, device=args.device)
     if args.reference is not None:
         return _retarget(args, model)
     if args.mix and (args.intensities or args.expression):
@@ -409,9 +345,6 @@ def _generate(args) -> None:
 
 
 def _retarget(args, model) -> None:
-    from .render import save_video
-    from .render.export import read_video
-
     if args.intensities is not None or args.mix or args.expression:
         raise I2VError("give either --reference (the face follows a video) or intensities "
                        "(--intensities, --expression, --mix), not both")
@@ -426,11 +359,8 @@ def _retarget(args, model) -> None:
 
 
 def _evaluate(args) -> None:
-    from .evaluate import evaluate, table
-    from .io import write_json
-
     check_output(args.out, "file")
-    model = _load_generator(args.model, args.device)
+    model = runs.load(args.model, device=args.device)
     result = evaluate(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
                       seed=args.seed)
     result = {"model": str(args.model), "checkpoint_hash": getattr(model, "checkpoint_hash", None),
@@ -447,9 +377,7 @@ def _image_argument(text: str, size: int):
         if not Path(text).is_file():
             raise I2VError(f"no such image: {text}")
         return text
-    from .data.synthetic import SyntheticBenchmark
-
-    bench = SyntheticBenchmark(size)
+    bench = synthetic.SyntheticBenchmark(size)
     k = text.removeprefix("synthetic:")
     ids = bench.identities("test")
     try:

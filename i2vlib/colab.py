@@ -20,8 +20,8 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__
 from .errors import I2VError
+from .version import __version__
 
 REPOSITORY = "https://github.com/i2v-book/i2v-book"
 ENV = "I2V_INSTALL"

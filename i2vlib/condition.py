@@ -33,7 +33,15 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .data import face_paint, face_shape
+from .data.clips import labels
+from .data.face_shape import SHAPE_PRIOR, landmarks
+from .data.synthetic import HeadPose, actions, make_identity
 from .errors import I2VError
+from .faces.landmarks import NoFaceError, get_backend
+from .instruments import get_instrument
+from .instruments.measurement import INSTRUMENTS
+from .instruments.synthetic import FACE_THRESHOLD
 
 GRID = np.linspace(0.0, 1.0, 21)          # intensities at which the expression table is kept
 RIGID = [0, 16, 27, 28, 29, 30, 36, 39, 42, 45]   # points no action unit moves: jaw tops, nose bridge, eye corners
@@ -160,8 +168,6 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.
 @lru_cache(maxsize=1)
 def template() -> np.ndarray:
     """The canonical neutral face: the benchmark's mean shape without actions (68 x 2, face units)."""
-    from .data.face_shape import SHAPE_PRIOR, landmarks
-
     return landmarks({k: m for k, (m, _) in SHAPE_PRIOR.items()})
 
 
@@ -211,9 +217,6 @@ class ExpressionTable:
     @classmethod
     def from_benchmark(cls, identities, expressions, seed: int = 0) -> ExpressionTable:
         """Exact means over benchmark ``identities`` (indices): their true landmarks, canonicalised."""
-        from .data import face_shape
-        from .data.synthetic import actions, make_identity
-
         table = np.zeros((len(expressions), len(GRID), 68, 2))
         for index in identities:
             ident = make_identity(seed, int(index))
@@ -229,8 +232,6 @@ class ExpressionTable:
         """Means over training clips with landmarks (a folder): every frame's displacement from frame 0,
         rigid motion removed, binned by its intensity label (the true one where known, else its position);
         bins no frame fell into are interpolated along a."""
-        from .data.clips import labels
-
         total = np.zeros((len(expressions), len(GRID), 68, 2))
         count = np.zeros((len(expressions), len(GRID)))
         for clip in clips:
@@ -256,7 +257,6 @@ class ExpressionTable:
 # ----------------------------------------------------------------------------------------------
 # Landmarks of a face
 # ----------------------------------------------------------------------------------------------
-INSTRUMENTS = ("synthetic", "dlib")
 
 
 def measure_landmarks(frames: np.ndarray, instrument: str = "synthetic", what: str = "the image") -> np.ndarray:
@@ -267,15 +267,10 @@ def measure_landmarks(frames: np.ndarray, instrument: str = "synthetic", what: s
     """
     frames = np.asarray(frames)
     if instrument == "synthetic":
-        from .instruments import get_instrument
-        from .instruments.synthetic import FACE_THRESHOLD
-
         raw = get_instrument("synthetic").raw(frames)
         missing = np.flatnonzero(raw["face_logit"] <= FACE_THRESHOLD)
         found = raw["landmarks"]
     elif instrument == "dlib":
-        from .faces.landmarks import NoFaceError, get_backend
-
         backend, found, missing = get_backend("dlib"), np.zeros((len(frames), 68, 2), np.float32), []
         for t, frame in enumerate(frames):
             try:
@@ -330,16 +325,12 @@ class Oracle:
     """
 
     def __init__(self, identity: int, size: int = 64, seed: int = 0):
-        from .data.synthetic import Pose, make_identity
-
         self.identity, self.size, self.seed = make_identity(seed, int(identity)), int(size), seed
-        self.to_px = Pose().to_px(self.identity.look, self.size)
+        self.to_px = HeadPose().to_px(self.identity.look, self.size)
         self.key = ("oracle", seed, int(identity), self.size)
 
     def actions(self, mix: dict | None = None, reference=None) -> list[dict]:
         """Action units per frame: of this identity for ``mix``, or of the reference clip's person."""
-        from .data.synthetic import actions, make_identity
-
         if reference is None:
             n = len(next(iter(mix.values())))
             return [actions(self.identity, {e: float(a[t]) for e, a in mix.items()}) for t in range(n)]
@@ -350,8 +341,6 @@ class Oracle:
         return [actions(person, {reference.expression: float(a)}) for a in reference.intensity]
 
     def _landmarks(self, acts: list[dict]) -> np.ndarray:
-        from .data import face_shape
-
         return np.stack([self.to_px(face_shape.landmarks(self.identity.shape, a)) for a in acts])
 
     def source(self, image=None) -> np.ndarray:
@@ -369,8 +358,6 @@ class Oracle:
 
     def truth(self, mix: dict | None = None, reference=None) -> np.ndarray:
         """The identity painted with the exact action units (T x size x size x 3 uint8): ground truth."""
-        from .data import face_paint, face_shape
-
         ident = self.identity
         return np.stack([face_paint.paint(ident.shape, ident.look, {**face_shape.neutral_actions(), **a},
                                           face_shape.landmarks(ident.shape, a), self.to_px, self.size)

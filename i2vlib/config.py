@@ -11,7 +11,7 @@ only where its budget differs (e.g. Fan et al. trains 1500 steps in the book pro
 
 In the paper profile every method states its paper's settings in its ``profile_changes["paper"]``
 and lists, in its module's ``UNSTATED``, the options its paper leaves open with the value we chose
-and why; :func:`paper_settings` puts both in one table.
+and why; :func:`i2vlib.models.paper_settings` puts both in one table.
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import platform
 from pathlib import Path
 
+import torch
+
+from .data.types import EXPRESSIONS
 from .errors import I2VError, check_names
+from .nn import unet_levels
+from .version import __version__
 
 PROFILES = {
     "smoke": {"image_size": 64, "device": "cpu",
@@ -108,9 +114,6 @@ def training_config(method: str, profile_name: str, options: dict, changes: dict
 
 def check_training(cfg: dict, choices: dict) -> dict:
     """The checks every method shares (plus its own ``choices``); returns ``cfg`` normalised."""
-    from . import EXPRESSIONS
-    from .nn import unet_levels
-
     method = cfg["method"]
     for key, allowed in {**CHOICES, **choices}.items():
         if cfg[key] not in allowed:
@@ -143,25 +146,6 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def paper_settings(method: str, **overrides) -> list[dict]:
-    """The paper profile of ``method`` as rows ``{option, value, source}``: ``source`` is where its
-    paper states the value, or ``"unstated: ..."`` with where our value comes from (the table a
-    chapter shows). Options are those the method's ``STATED`` and ``UNSTATED`` name."""
-    from .models import get_method
-
-    module = get_method(method)
-    cfg = module.default_config("paper", **overrides)
-    notes = {**module.STATED, **{k: f"unstated: {v}" for k, v in module.UNSTATED.items()}}
-    return [{"option": k, "value": _lookup(cfg, k), "source": note} for k, note in notes.items()]
-
-
-def _lookup(cfg: dict, key: str):
-    """``key`` of ``cfg``; ``a.b`` reads a nested dict (``weights.gp``)."""
-    for part in key.split("."):
-        cfg = cfg[part]
-    return cfg
-
-
 def config_hash(config: dict) -> str:
     """A short, stable hash of a configuration (the key of cached runs); options of
     :data:`HASH_NEUTRAL` at their neutral value are left out."""
@@ -188,8 +172,6 @@ def check_data(name: str) -> str:
 
 def available_devices() -> list[str]:
     """The devices this machine can train and render on: cpu, then every cuda device, then mps."""
-    import torch
-
     found = ["cpu"]
     if torch.cuda.is_available():
         found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
@@ -201,8 +183,6 @@ def available_devices() -> list[str]:
 def resolve_device(device: str = "auto") -> str:
     """``auto`` picks cuda, then mps, then cpu; any other name must be a device this machine has
     (``cpu``, ``cuda``, ``cuda:N``, ``mps``), else one line names the ones it has."""
-    import torch
-
     have = available_devices()
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "mps" if "mps" in have else "cpu"
@@ -218,11 +198,5 @@ def resolve_device(device: str = "auto") -> str:
 
 def environment() -> str:
     """One line naming the library, torch and device versions (every chapter prints it)."""
-    import platform
-
-    import torch
-
-    from . import __version__
-
     return (f"i2vlib {__version__} | torch {torch.__version__} | python {platform.python_version()}"
             f" | device {resolve_device()}")

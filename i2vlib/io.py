@@ -331,19 +331,10 @@ def png_bytes(image: np.ndarray) -> bytes:
 def read_losses(source) -> list[dict]:
     """A training loss log as a list of dicts, one per logged step, numbers as floats.
 
-    ``source``: a run directory (its ``losses.csv``), a CSV file, a zoo model's file or name
-    (its log of window means, :mod:`i2vlib.zoo`), a list of dicts (one per step) or a dict of
-    columns. Empty and non-numeric values are left out of their row, so a term not logged at
-    some step is missing there (a plot shows a gap).
+    ``source``: a run directory (its ``losses.csv``), a CSV file, a list of dicts (one per step) or a
+    dict of columns (a zoo model's log: :func:`i2vlib.runs.read_losses`). Empty and non-numeric values
+    are left out of their row, so a term not logged at some step is missing there (a plot shows a gap).
     """
-    if isinstance(source, str) and source.startswith("zoo:") or Path(str(source)).suffix == ".pt":
-        from . import zoo
-        from .checkpoint import read_checkpoint
-
-        ckpt = read_checkpoint(zoo.path(source) if str(source).startswith("zoo:") else source)
-        if "zoo" not in ckpt:
-            raise I2VError(f"{source} is a checkpoint without a loss log; give its run directory")
-        return read_losses(ckpt["zoo"]["losses"])
     if isinstance(source, (str, Path)):
         with open(_loss_csv(source), newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -361,6 +352,15 @@ def read_losses(source) -> list[dict]:
         except (TypeError, ValueError):
             raise I2VError("a log must be a run directory, a CSV path, a list of dicts or a dict of columns") from None
     return [{str(k): x for k, v in row.items() if k is not None and (x := _number(v)) is not None} for row in rows]
+
+
+def log_tenth(log, key: str, last: bool = True) -> float:
+    """The mean of ``key`` over the last (or the first) tenth of a loss log (:func:`read_losses`); NaN if absent."""
+    v = np.array([r[key] for r in log if key in r], float)
+    if not len(v):
+        return float("nan")
+    q = max(1, len(v) // 10)
+    return float(np.mean(v[-q:] if last else v[:q]))
 
 
 def _loss_csv(source) -> Path:

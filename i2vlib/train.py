@@ -33,14 +33,12 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
 from . import checkpoint, distributed
 from .config import config_hash, resolve_device
 from .errors import I2VError
-from .io import read_losses  # noqa: F401 (the loss log's reader, importable from here too)
 from .io import atomic_path, check_output, make_folders, remove_created, write_json
 from .models import full_config, get_method
-
+from .version import __version__
 
 RUN_FILES = ("losses.csv", "run.json")   # what a run writes beside its checkpoint
 SNAPSHOTS = "snapshots"
@@ -53,7 +51,7 @@ class NonFiniteLoss(I2VError):
 
 def train(config: dict, out, resume: bool = False, device: str = "auto", compile: bool = False,
           progress: bool = True, checkpoint_every: int | None = None, snapshots=(), amp: str = "auto",
-          channels_last: bool | None = None) -> dict:
+          channels_last: bool | None = None, frozen: dict | None = None) -> dict:
     """Train ``config["method"]`` to ``config["steps"]`` steps into run directory ``out``.
 
     ``resume=True`` continues from ``out/checkpoint.pt`` (or starts afresh if there is none);
@@ -66,6 +64,10 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     ``amp``: mixed precision, ``off``, ``bf16``, ``fp16`` (with a gradient scaler) or ``auto``
     (:func:`resolve_amp`); ``channels_last`` (default: on CUDA) stores images and weights NHWC.
     Neither is part of the config: a run may resume under other settings.
+
+    ``frozen``: ``{net: generator weights}`` of the earlier runs a staged method freezes (FRGAN's G_R
+    trains on a frozen G_M); a new run of such a method needs them. :func:`i2vlib.runs.train` fetches
+    them from the run store, so that is what to call for such a config.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process runs this call: each trains on
     ``batch / WORLD_SIZE`` examples (a batch that does not split is an error before any work) and only
@@ -86,14 +88,15 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     _check_run_dir(out, resume)
     joined = distributed.start(ctx, device)   # every rank has checked out before rank 0 writes in it
     try:
-        info = _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots)
+        info = _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots,
+                      frozen or {})
         distributed.barrier(ctx)              # rank 0's last checkpoint is written before any rank reads it
     finally:
         distributed.stop(joined)
     return info
 
 
-def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots) -> dict:
+def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots, frozen) -> dict:
     """:func:`train` once the run directory is checked (and the process group joined)."""
     ckpt_file = out / checkpoint.CHECKPOINT
     torch.manual_seed(config["seed"])
@@ -101,12 +104,16 @@ def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint
     trainer.cfg["batch"] = part            # this process's share of the batch (all of it with one process)
     start, elapsed = _restore(trainer, config, ckpt_file, ctx) if ckpt_file.exists() else (0, 0.0)
     total = config["steps"]
+    missing = sorted(set(trainer.stages) - set(frozen)) if start == 0 else []
+    if missing:
+        raise I2VError(f"a new {config['method']} run trains on the frozen {', '.join(missing)} of an earlier run: "
+                       "train it with i2vlib.runs.train (or i2v train), which fetches that run")
     first = (trainer.sample(distributed.batch_rng(config["seed"], start, ctx))  # checks the data
              if start < total else None)
     created = make_folders(out) if ctx.main else []
     try:
         if start == 0:
-            trainer.begin()
+            trainer.begin(frozen)
             if ctx.active:
                 distributed.seed_torch(config["seed"], 0, ctx)
         info = _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
@@ -346,91 +353,3 @@ class _LossLog:
 
     def close(self) -> None:
         self.file.close()
-
-
-def log_tenth(log, key: str, last: bool = True) -> float:
-    """The mean of ``key`` over the last (or the first) tenth of a loss log (:func:`read_losses`); NaN if absent."""
-    import numpy as np
-
-    v = np.array([r[key] for r in log if key in r], float)
-    if not len(v):
-        return float("nan")
-    q = max(1, len(v) // 10)
-    return float(np.mean(v[-q:] if last else v[:q]))
-
-
-def runs_root() -> Path:
-    """Where chapters cache trained runs: ``$I2V_REPO_ROOT/_build/runs`` (or ``./_build/runs``)."""
-    import os
-
-    return Path(os.environ.get("I2V_REPO_ROOT", ".")) / "_build" / "runs"
-
-
-def _run_dir(config: dict, root=None) -> tuple[dict, Path]:
-    full = full_config(config)
-    return full, Path(root or runs_root()) / f"{full['method']}-{config_hash(full)}"
-
-
-def _finished(out: Path) -> bool:
-    info = out / "run.json"
-    return info.exists() and bool(json.loads(info.read_text()).get("finished"))
-
-
-def cached_run(config: dict, root=None, progress: bool = True, device: str = "auto") -> Path:
-    """Train ``config`` once and reuse it: the run lives in ``root/<method>-<config hash>``.
-
-    A finished run is returned as is; an interrupted one is resumed; a changed config (any
-    option, the number of steps included) gets a new directory and trains anew. A model of the
-    zoo trained with exactly this config is returned instead of training (its file), unless
-    ``I2V_RETRAIN=1`` (:func:`i2vlib.zoo.find`).
-    """
-    return cached_runs([config], root, device, workers=1, progress=progress)[0]
-
-
-def cached_runs(configs, root=None, device: str = "auto", workers: int | None = None, progress: bool = True,
-                snapshots=(), use_zoo: bool = True) -> list[Path]:
-    """:func:`cached_run` for several configurations, the missing ones trained side by side.
-
-    On a CPU, small models train faster as parallel one-thread processes than one after the other
-    with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
-    side took about 0.7 of the time of the same two run in turn with two threads each);
-    ``workers`` defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at
-    which the runs keep their generator (:func:`train`). ``use_zoo=False`` trains even where the zoo
-    ships the model. Returns the run directories (or zoo files) in the order of ``configs``.
-    """
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from . import zoo
-
-    resolved = []
-    for c in configs:
-        full, out = _run_dir(c, root)
-        resolved.append((full, out if _finished(out) or not use_zoo else zoo.find(full) or out))
-    todo = list({str(out): (full, out) for full, out in resolved if not out.is_file() and not _finished(out)}.values())
-    earlier = [v for full, _ in todo for v in full.values() if isinstance(v, dict) and "method" in v]
-    if earlier:   # earlier stages (FRGAN's G_M) first: side by side, two later stages could train one twice
-        cached_runs(earlier, device=device, workers=workers, progress=progress, use_zoo=use_zoo)
-    cores = os.cpu_count() or 1
-    if workers is None:
-        workers = cores if resolve_device(device) == "cpu" else 1
-    workers = max(1, min(workers, len(todo)))
-    if workers == 1:
-        for full, out in todo:
-            train(full, out, resume=True, device=device, progress=progress, snapshots=snapshots)
-    elif todo:
-        print(f"training {len(todo)} runs in {workers} parallel processes: "
-              + ", ".join(out.name for _, out in todo), flush=True)
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            jobs = [pool.submit(_train_worker, full, str(out), device, max(1, cores // workers), tuple(snapshots))
-                    for full, out in todo]
-            for job in jobs:
-                print(f"  finished {job.result()}", flush=True)
-    return [out for _, out in resolved]
-
-
-def _train_worker(config: dict, out: str, device: str, threads: int, snapshots=()) -> str:
-    torch.set_num_threads(threads)
-    train(config, out, resume=True, device=device, progress=False, snapshots=snapshots)
-    return Path(out).name

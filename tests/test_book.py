@@ -25,8 +25,8 @@ BUILD = ROOT / "book" / "build.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 MATH_PAGES = ["book/intro", "book/fan/overview", "book/affinegan/overview", "book/frgan/overview"]
-REFERENCE_PAGES = ["book/setup", "book/reference/cli", "book/reference/api", "book/reference/data-format",
-                   "book/reference/bibliography"]
+REFERENCE_PAGES = ["book/setup", "book/reference/cli", "book/reference/api", "book/reference/map",
+                   "book/reference/data-format", "book/reference/bibliography"]
 # The training chapters show the loss terms they train with, rendered from the library.
 LOSS_CODE = {"notebooks/affinegan/training": ["affinegan"], "notebooks/fan/training": ["fan", "convlstm"],
              "notebooks/frgan/training": ["frgan"]}
@@ -215,8 +215,8 @@ def test_api_reference_is_generated_from_the_docstrings(book):
     _require_build(book)
     html = (book.html / "book" / "reference" / "api.html").read_text()
     for name in ["i2vlib.load", "i2vlib.api.Model.generate", "i2vlib.models.gan.GANTrainer",
-                 "i2vlib.models.gan.GANTrainer.loss_table", "i2vlib.train.train", "i2vlib.train.cached_run",
-                 "i2vlib.train.cached_runs", "i2vlib.evaluate.evaluate", "i2vlib.config.profile",
+                 "i2vlib.models.gan.GANTrainer.loss_table", "i2vlib.train.train", "i2vlib.runs.cached_run",
+                 "i2vlib.runs.cached_runs", "i2vlib.evaluate.evaluate", "i2vlib.config.profile",
                  "i2vlib.data.sampling.Sampler", "i2vlib.render.save_video", "i2vlib.render.source_code"]:
         assert f'id="{name}"' in html, f"api page: no entry for {name}"
     assert "GANTrainer" in html and "generate" in html

@@ -8,7 +8,7 @@ import pytest
 
 from i2vlib import I2VError
 from i2vlib.data.clips import (FLIP_68, ClipTransform, SyntheticVideos, crop_clip, labels, resample, select,
-                               to_tensor, to_uint8)
+                               to_tensor, from_tensor)
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.data.types import Clip
 from i2vlib.faces.masks import mouth_mask
@@ -100,4 +100,4 @@ def test_tensor_round_trip():
     frames = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
     x = to_tensor(frames)
     assert x.shape == (2, 3, 8, 8) and x.min() >= -1 and x.max() <= 1
-    np.testing.assert_array_equal(to_uint8(x), frames)
+    np.testing.assert_array_equal(from_tensor(x), frames)

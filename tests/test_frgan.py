@@ -18,7 +18,7 @@ from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import frgan
 from i2vlib.models.frgan_parts import (Decoder, ForecastNet, ImageCritic, RefineNet, VideoCritic, decoder_macs,
                                        decoder_plan, levels)
-from i2vlib.train import cached_run, runs_root
+from i2vlib.runs import cached_run, runs_root
 
 BENCH = SyntheticBenchmark(64)
 TEST_ID = int(BENCH.identities("test")[0])
@@ -401,7 +401,7 @@ def test_cli_generate_retargets_a_reference_folder(runs, tmp_path, capsys):
     from i2vlib.cli import main
     from i2vlib.models import affinegan
     from i2vlib.render import save_video
-    from i2vlib.render.export import read_video
+    from i2vlib.data.video import read_video
 
     ref = save_video(BENCH.video("test", 2, expression="happy", n_frames=4).frames, tmp_path / "ref")
     out = tmp_path / "out.gif"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from i2vlib import I2VError, api
+from i2vlib import I2VError
+from i2vlib.runs import load
 from i2vlib.condition import joint_maps, map_channels
 from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
 from i2vlib.evaluate import pose
@@ -84,7 +85,7 @@ def runs(tmp_path_factory):
     """Smoke runs of every pose arm: G_M (dense, plain, no residual, no Eq. 15) and G_R on the dense G_M."""
     root = tmp_path_factory.mktemp("pose-runs")
     out = {}
-    for name, change in {"full": {}, "plain": {"decoder": "plain"}, "no_residual": {"residual": "none"},
+    for name, change in {"forecast": {}, "plain": {"decoder": "plain"}, "no_residual": {"residual": "none"},
                          "no_feat": {"weights": {"rec": 3.0, "mask": 0.05, "feat": 0.0}}}.items():
         cfg = frgan_pose.default_config("smoke", **{**SMOKE, **change})
         train(cfg, root / name, progress=False)
@@ -99,7 +100,7 @@ def runs(tmp_path_factory):
 def test_every_pose_arm_trains_and_forecasts(runs):
     v = PoseBenchmark(64).video("test", 0)
     for name, run in runs.items():
-        model = api.load(run)
+        model = load(run)
         assert model.method == "frgan-pose" and (model.refiner is not None) == (name == "refine")
         frames = model.forecast(v.frames[OBSERVED - 1], v.joints[OBSERVED - 1], v.joints[OBSERVED:OBSERVED + 5])
         assert frames.shape == (5, 64, 64, 3) and frames.dtype == np.uint8
@@ -110,7 +111,7 @@ def test_every_pose_arm_trains_and_forecasts(runs):
 
 
 def test_the_pose_measure_scores_both_conditions(runs):
-    model = api.load(runs["refine"])
+    model = load(runs["refine"])
     s = pose.pose_scores(model, per_action=1, strips=["golf_swing", "jump_rope"])
     assert set(s["mse_t"]) == {"lstm", "gt"} and s["mse_t"]["gt"].shape == (8, PREDICTED)
     assert s["change_t"]["gt"].shape == (8, PREDICTED)
@@ -134,7 +135,7 @@ def test_the_trivial_forecasts_frame_the_scores():
     region = pose.change_region(videos[0])
     assert region.shape == (PREDICTED, 64, 64) and region.any()
     assert pose.frame_mse(videos[0].frames[:3], videos[0].frames[:3]).max() == 0
-    assert pose.psnr([1e-2])[0] == pytest.approx(20.0)
+    assert pose.mse_to_psnr([1e-2])[0] == pytest.approx(20.0)
     s = pose.lstm_scores(videos)
     assert 0 <= s["lstm"]["pck"] <= 1 and len(s["lstm"]["pck_t"]) == PREDICTED
     # G_C has learnt the actions: its joints beat holding the last pose
@@ -146,7 +147,7 @@ def test_the_cli_says_a_pose_model_does_not_render_intensities(runs, tmp_path):
     import sys
 
     out = tmp_path / "clip.gif"
-    r = subprocess.run([sys.executable, "-m", "i2vlib.cli", "generate", str(runs["full"]), "synthetic:3", "--out",
+    r = subprocess.run([sys.executable, "-m", "i2vlib.cli", "generate", str(runs["forecast"]), "synthetic:3", "--out",
                         str(out)], capture_output=True, text=True)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "frgan-pose" in lines[0] and "joints" in lines[0]
@@ -156,6 +157,6 @@ def test_the_cli_says_a_pose_model_does_not_render_intensities(runs, tmp_path):
 def test_the_longer_run_is_the_full_arm_at_eight_times_its_steps():
     from i2vlib.zoo import ablations
 
-    full = ablations.arm_configs("frgan-pose", "book", ["full"], seeds=[0])["full"][0]
+    full = ablations.arm_configs("frgan-pose", "book", ["forecast"], seeds=[0])["forecast"][0]
     long = ablations.longer_config("frgan-pose", "book")
     assert long["steps"] == 8 * full["steps"] and {**long, "steps": full["steps"]} == full

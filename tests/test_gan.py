@@ -12,7 +12,7 @@ from torch import nn
 from i2vlib import I2VError, losses, models
 from i2vlib.checkpoint import read_checkpoint
 from i2vlib.models.gan import GANTrainer
-from i2vlib.train import cached_run, train
+from i2vlib.runs import cached_run, train
 
 CALLS = {"d_wgan": 0, "gp": 0, "l1": 0}
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from i2vlib import I2VError
-from i2vlib.config import HASH_NEUTRAL, config_hash, paper_settings
+from i2vlib.config import HASH_NEUTRAL, config_hash
+from i2vlib.models import paper_settings
 from i2vlib.models import affinegan, convlstm, fan, frgan, get_method
 
 METHODS = ("affinegan", "fan", "convlstm", "frgan")

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from i2vlib.data.pose import (ACTIONS, JOINTS, OBSERVED, PARTS, PREDICTED, SPLITS, Person, Pose, PoseBenchmark,
-                              pose_contact_sheet)
+from i2vlib.data.pose import ACTIONS, JOINTS, OBSERVED, PARTS, PREDICTED, SPLITS, Body, Pose, PoseBenchmark
 from i2vlib.errors import I2VError
+from i2vlib.render import pose_contact_sheet
 
 from test_cli import assert_one_line_error, i2v
 
@@ -40,13 +40,13 @@ def test_videos_are_pure_functions_of_seed_split_and_index(bench, videos):
 
 
 def test_splits_are_person_disjoint_thirds(bench):
-    people = {s: set(bench.people(s).tolist()) for s in SPLITS}
+    people = {s: set(bench.identities(s).tolist()) for s in SPLITS}
     assert not (people["forecast"] & people["refine"]) and not (people["refine"] & people["test"])
     assert not (people["forecast"] & people["test"])
     assert all(len(p) == 100 for p in people.values())
     for s in SPLITS:
         assert {p % 3 for p in people[s]} == {SPLITS.index(s)}
-        assert {bench.video(s, i).person for i in range(3)} <= people[s]
+        assert {bench.video(s, i).identity for i in range(3)} <= people[s]
 
 
 def test_shapes_dtypes_and_actions(videos):
@@ -99,7 +99,7 @@ def _arm_across_the_chest(front: bool) -> Pose:
 
 
 def test_occlusion_follows_depth(bench):
-    person = bench.person(2)
+    person = bench.identity(2)
     for front in (True, False):
         image, joints, vis, depth, parts = bench.render(person, _arm_across_the_chest(front))
         mid = np.round((joints[J["r_shoulder"]] + joints[J["r_elbow"]]) / 2).astype(int)
@@ -118,8 +118,8 @@ def test_occlusion_follows_depth(bench):
 
 def test_anyone_can_perform_anyones_motion(bench):
     motion = bench.motion("test", 1)
-    a, b = bench.person(2), bench.person(5)
-    assert isinstance(a, Person) and a.bones != b.bones
+    a, b = bench.identity(2), bench.identity(5)
+    assert isinstance(a, Body) and a.bones != b.bones
     for t in (0, 20, 40):
         ja, jb = bench.render(a, motion[t])[1], bench.render(b, motion[t])[1]
         for bone, (p, q) in {"upper_arm": ("l_shoulder", "l_elbow"), "shin": ("r_knee", "r_ankle")}.items():
@@ -132,14 +132,14 @@ def test_anyone_can_perform_anyones_motion(bench):
 
 
 def test_contact_sheet(bench):
-    sheet = pose_contact_sheet(bench, people=bench.people("test")[:4], frames_per_action=4)
+    sheet = pose_contact_sheet(bench, identities=bench.identities("test")[:4], frames_per_action=4)
     assert sheet.dtype == np.uint8 and sheet.shape[0] > 8 * 64 and sheet.shape[1] > 4 * 64
 
 
 @pytest.mark.parametrize("make", [
     lambda: PoseBenchmark(16), lambda: PoseBenchmark(64, frames=41), lambda: PoseBenchmark().video("train", 0),
     lambda: PoseBenchmark().video("test", -1), lambda: PoseBenchmark().sequence("val", 0),
-    lambda: PoseBenchmark().person(10_000)])
+    lambda: PoseBenchmark().identity(10_000)])
 def test_bad_input_is_an_i2v_error(make):
     with pytest.raises(I2VError):
         make()

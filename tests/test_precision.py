@@ -11,7 +11,8 @@ from i2vlib import I2VError
 from i2vlib.checkpoint import read_checkpoint
 from i2vlib.cli import main
 from i2vlib.models import get_method
-from i2vlib.train import read_losses, resolve_amp, train
+from i2vlib.io import read_losses
+from i2vlib.train import resolve_amp, train
 
 VARIANTS = {
     "affinegan": {},

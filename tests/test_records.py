@@ -151,7 +151,7 @@ def test_shipped_records_are_current():
 
 def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
-    out = ablations.comparison("frgan", "smoke", arms=["full", "refine"], seeds=(0,), device="cpu", progress=False)
+    out = ablations.comparison("frgan", "smoke", arms=["forecast", "refine"], seeds=(0,), device="cpu", progress=False)
     full, refine = out["full"][0], out["refine"][0]
     options = ablations.measure_options("frgan", "smoke")
     for r in (full, refine):

@@ -18,7 +18,8 @@ import torch
 
 import i2vlib
 from i2vlib.data.synthetic import SyntheticBenchmark
-from i2vlib.train import read_losses, train
+from i2vlib.io import read_losses
+from i2vlib.train import train
 
 DATA = Path(__file__).parent / "data" / "regression"
 CASES = {

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from i2vlib import I2VError
-from i2vlib.data.clips import SyntheticVideos, crop_clip, to_tensor, to_uint8
+from i2vlib.data.clips import SyntheticVideos, crop_clip, to_tensor, from_tensor
 from i2vlib.data.folders import write_affinegan
 from i2vlib.data.sampling import Sampler, training_source
 from i2vlib.data.synthetic import SyntheticBenchmark
@@ -40,7 +40,7 @@ def source():
 
 def decode(images: torch.Tensor) -> np.ndarray:
     """(..., 3, H, W) tagged frames -> (..., 2) array of (clip, t)."""
-    px = to_uint8(images)[..., 0, 0, :]
+    px = from_tensor(images)[..., 0, 0, :]
     return np.stack([px[..., 0] // 20, px[..., 1] // 20], axis=-1).astype(int)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from i2vlib import EXPRESSIONS, I2VError
 from i2vlib.data.curves import CURVES, intensity_curve
-from i2vlib.data.synthetic import Pose, SyntheticBenchmark, draw_face, response
+from i2vlib.data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
 from i2vlib.faces.masks import mouth_mask
 
 
@@ -70,7 +70,7 @@ def test_mouth_opening_grows_with_intensity_in_landmarks_and_pixels(bench):
 
 def test_landmarks_follow_the_face_when_the_head_moves(bench):
     base, lm0 = bench.frame(3, {"happy": 0.0})
-    moved, lm1 = bench.frame(3, {"happy": 0.0}, pose=Pose(dx=0.1, dy=-0.05))
+    moved, lm1 = bench.frame(3, {"happy": 0.0}, pose=HeadPose(dx=0.1, dy=-0.05))
     np.testing.assert_allclose(lm1 - lm0, np.broadcast_to([6.4, -3.2], lm0.shape), atol=1e-4)
     # The pixels moved by the same amount: compare the image shifted back by (6, -3) pixels.
     err_shifted = np.abs(moved[10:50, 16:56].astype(int) - base[13:53, 10:50].astype(int)).mean()

@@ -16,7 +16,9 @@ import i2vlib
 from i2vlib import I2VError
 from i2vlib import checkpoint as hub
 from i2vlib.models import affinegan as ag
-from i2vlib.train import NonFiniteLoss, cached_run, read_losses, train
+from i2vlib.io import read_losses
+from i2vlib.runs import cached_run, cached_runs
+from i2vlib.train import NonFiniteLoss, train
 
 from test_cli import assert_one_line_error, i2v
 
@@ -194,7 +196,6 @@ def smoke_run(tmp_path_factory):
 
 
 def test_cached_runs_trains_the_missing_runs_side_by_side_and_keeps_the_order(tmp_path):
-    from i2vlib.train import cached_runs
 
     done = cached_run(_cfg(steps=2), root=tmp_path, progress=False)
     stamp = (done / "checkpoint.pt").stat().st_mtime_ns

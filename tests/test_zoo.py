@@ -15,8 +15,10 @@ from i2vlib.cli import main
 from i2vlib.config import config_hash
 from i2vlib.models import full_config, get_method
 from i2vlib.nn import PatchDiscriminator, n_params, receptive_field
-from i2vlib.train import cached_run, read_losses, train
+from i2vlib.runs import cached_run, read_losses, zoo_file
+from i2vlib.train import train
 from i2vlib.zoo.make import export, thin_losses
+from i2vlib.zoo.measure import measure
 
 SHIPPED = zoo.names()
 # Re-scoring a shipped model on another machine may round differently in the last bits of a
@@ -50,7 +52,7 @@ def test_a_shipped_entry_is_what_the_current_code_would_train(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_shipped_entry_reproduces_its_recorded_scores(name, one_thread):
     recorded = zoo.record(name)["scores"]
-    again = zoo.measure(i2vlib.load(f"zoo:{name}"))
+    again = measure(i2vlib.load(f"zoo:{name}"))
     assert set(again) == set(recorded)
     for key, value in _flat(recorded).items():
         now = _flat(again)[key]
@@ -174,11 +176,11 @@ def test_a_chapter_gets_the_zoo_model_for_its_exact_config_and_trains_otherwise(
                                                                                  monkeypatch):
     cfg, file = shipped_smoke
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))            # a run cache without this config
-    assert zoo.find(cfg) == file
+    assert zoo_file(cfg) == file
     assert cached_run(cfg, progress=False) == file                 # no training: the zoo's file
-    assert zoo.find({**cfg, "seed": 1}) is None
+    assert zoo_file({**cfg, "seed": 1}) is None
     monkeypatch.setenv("I2V_RETRAIN", "1")                         # make book RETRAIN=1
-    assert zoo.find(cfg) is None
+    assert zoo_file(cfg) is None
     run = cached_run(cfg, progress=False)
     assert run.is_dir() and read_checkpoint(run)["step"] == 6
 

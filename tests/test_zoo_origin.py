@@ -7,7 +7,7 @@ import pytest
 from i2vlib import cli, zoo
 from i2vlib.config import config_hash
 from i2vlib.models import full_config
-from i2vlib.train import log_tenth
+from i2vlib.io import log_tenth
 from i2vlib.zoo.origin import duration, made_by, provenance, trained
 
 

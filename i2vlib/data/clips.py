@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .. import EXPRESSIONS
 from ..errors import I2VError
+from ..faces.align import box_transform, crop
 from .curves import check_curves
 from .synthetic import SyntheticBenchmark, check_expressions
-from .types import Clip
+from .types import EXPRESSIONS, Clip
 
 # iBUG-68 index of each point's mirror image under a horizontal flip.
 FLIP_68 = np.array(
@@ -106,8 +106,6 @@ class ClipTransform:
 
 def crop_clip(clip: Clip, box, size: int, flip: bool = False) -> Clip:
     """Crop every frame (and mask) with one box, resize to ``size``, optionally mirror; landmarks follow."""
-    from ..faces.align import box_transform, crop
-
     frames = np.stack([crop(f, box, size) for f in clip.frames])
     masks = None if clip.masks is None else np.stack([crop(m, box, size) for m in clip.masks])
     lms = None
@@ -130,6 +128,6 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
     return x.movedim(-1, -3)
 
 
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Inverse of :func:`to_tensor`."""
+def from_tensor(x: torch.Tensor) -> np.ndarray:
+    """The inverse of :func:`to_tensor`: float (...) x 3 x H x W in [-1, 1] -> uint8 (...) x H x W x 3."""
     return x.detach().movedim(-3, -1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()

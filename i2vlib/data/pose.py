@@ -1,12 +1,12 @@
 """The embedded pose benchmark: procedural articulated figures standing in for Penn Action.
 
 FRGAN's second task (Zhao et al., §4.3) is human pose forecasting on the Penn Action dataset: 13 joints
-per frame, eight actions, videos cropped by temporal tubes to 64 x 64, people split in thirds (one third
+per frame, eight actions, videos cropped by temporal tubes to 64 x 64, identities split in thirds (one third
 trains the motion forecasting network G_M, one the refinement network G_R, one tests), and an LSTM that
 observes 10 poses and predicts the next 32. Penn Action cannot ship, so this module draws people
 procedurally, with exact ground truth: joints, their depth and visibility, and a part label per pixel.
 
-A :class:`Person` is a set of bone lengths, limb widths, colours, a clothes pattern and a handedness. An
+An identity's :class:`Body` is a set of bone lengths, limb widths, colours, a clothes pattern and a handedness. An
 action is a list of keyframed poses (:class:`~.pose_paint.Pose`), interpolated by a Catmull-Rom spline,
 periodic (jumping jacks, jump rope) or played once (the rest; clean and jerk and the tennis serve in
 several phases). Each video draws its tempo (+-30%), amplitude, phase, facing angle and a little noise
@@ -26,18 +26,18 @@ from ..errors import I2VError
 from .face_paint import HAIR_COLOURS, SKIN_TONES
 from .pose_paint import FIELDS, JOINTS, NEUTRAL, PARTS, Look, Pose, figure, paint, skeleton, visibility
 
-__all__ = ["JOINTS", "ACTIONS", "PARTS", "SPLITS", "OBSERVED", "PREDICTED", "Person", "Pose", "PoseVideo",
-           "PoseBenchmark", "pose_contact_sheet"]
+__all__ = ["JOINTS", "ACTIONS", "PARTS", "SPLITS", "OBSERVED", "PREDICTED", "Body", "Pose", "PoseVideo",
+           "PoseBenchmark"]
 
 ACTIONS = ("baseball_pitch", "baseball_swing", "clean_and_jerk", "golf_swing",
            "jumping_jacks", "jump_rope", "tennis_forehand", "tennis_serve")
-SPLITS = ("forecast", "refine", "test")   # person index % 3: trains G_M, trains G_R, evaluates
+SPLITS = ("forecast", "refine", "test")   # identity index % 3: trains G_M, trains G_R, evaluates
 OBSERVED, PREDICTED = 10, 32
-N_PEOPLE = 300
+N_IDENTITIES = 300
 
 # action -> (kind, props, facing angle, frames per cycle or per action at tempo 1, keyframes).
 # A keyframe is (time in [0, 1], fields that differ from the action's first keyframe); fields not in the
-# first keyframe are neutral. Angles in degrees, for a right-handed person (left-handed ones are mirrored).
+# first keyframe are neutral. Angles in degrees, for a right-handed identity (left-handed ones are mirrored).
 MOTIONS = {
     "jumping_jacks": ("periodic", (), 0, 16, [
         (0.0, dict(l_sh_a=10, r_sh_a=10, l_hip_a=4, r_hip_a=4, l_knee=12, r_knee=12)),
@@ -153,8 +153,8 @@ def catmull_rom(times, values, u, periodic: bool):
 
 
 @dataclass(frozen=True)
-class Person(Look):
-    """One synthetic performer: bone lengths and limb radii in body heights, colours, clothes, handedness."""
+class Body(Look):
+    """The body of one identity of the pose benchmark: bone lengths and limb radii in body heights, colours, clothes, handedness."""
 
     index: int = 0
     handedness: str = "r"
@@ -164,7 +164,7 @@ class Person(Look):
         return SPLITS[self.index % 3]
 
 
-def make_person(seed: int, index: int) -> Person:
+def make_body(seed: int, index: int) -> Body:
     rng = np.random.default_rng([seed, index, 0x9053])
     h = rng.uniform(0.94, 1.04)
     bones = {k: float(v * h * rng.uniform(0.93, 1.07)) for k, v in dict(
@@ -180,7 +180,7 @@ def make_person(seed: int, index: int) -> Person:
     colours = {"skin": pick(SKIN_TONES), "hair": pick(HAIR_COLOURS), "shirt": shirt,
                "shirt2": np.where(shirt.mean() > 128, shirt * 0.45, 255 - (255 - shirt) * 0.35),
                "trousers": pick(trousers), "shoes": pick(np.array([(35, 30, 30), (235, 235, 235), (120, 70, 40)]))}
-    return Person(bones=bones, radii=radii, colours={k: np.clip(v, 0, 255).astype(np.float32)
+    return Body(bones=bones, radii=radii, colours={k: np.clip(v, 0, 255).astype(np.float32)
                                                      for k, v in colours.items()},
                   pattern=("plain", "stripes", "band")[rng.integers(3)], sleeves=float(rng.choice([0.5, 2.0])),
                   shorts=bool(rng.random() < 0.3), index=index, handedness="l" if rng.random() < 0.15 else "r")
@@ -217,7 +217,7 @@ class PoseVideo:
     depth: np.ndarray       # (T, 13) float32, larger = nearer the camera
     parts: np.ndarray       # (T, S, S) uint8 labels into PARTS
     action: str
-    person: int
+    identity: int
     split: str
     video_id: str
     meta: dict
@@ -227,7 +227,7 @@ class PoseVideo:
 
 
 class PoseBenchmark:
-    """Deterministic source of people, motions and videos; video ``i`` of a split performs ACTIONS[i % 8]."""
+    """Deterministic source of identities, motions and videos; video ``i`` of a split performs ACTIONS[i % 8]."""
 
     def __init__(self, size: int = 64, seed: int = 0, frames: int = 48):
         if size < 32:
@@ -237,23 +237,24 @@ class PoseBenchmark:
                            f"({OBSERVED} observed + {PREDICTED} predicted), got {frames}")
         self.size, self.seed, self.frames = int(size), int(seed), int(frames)
 
-    def people(self, split: str) -> np.ndarray:
-        """Indices of the people of one split (disjoint thirds: index % 3)."""
-        return np.arange(SPLITS.index(_check_split(split)), N_PEOPLE, 3)
+    def identities(self, split: str) -> np.ndarray:
+        """Indices of the identities of one split (disjoint thirds: index % 3)."""
+        return np.arange(SPLITS.index(_check_split(split)), N_IDENTITIES, 3)
 
-    def person(self, index: int) -> Person:
-        if not 0 <= int(index) < N_PEOPLE:
-            raise I2VError(f"person index {index} out of range 0..{N_PEOPLE - 1}")
-        return make_person(self.seed, int(index))
+    def identity(self, index: int) -> Body:
+        if not 0 <= int(index) < N_IDENTITIES:
+            raise I2VError(f"identity index {index} out of range 0..{N_IDENTITIES - 1}")
+        return make_body(self.seed, int(index))
 
     def _rng(self, split: str, i: int, stream: int) -> np.random.Generator:
         if int(i) != i or i < 0:
             raise I2VError(f"video index must be an integer >= 0, got {i}")
         return np.random.default_rng([self.seed, SPLITS.index(_check_split(split)), int(i), stream])
 
-    def _person_of(self, split: str, i: int) -> Person:
-        ids = self.people(split)
-        return self.person(ids[self._rng(split, i, 1).integers(len(ids))])
+    def identity_of(self, split: str, i: int) -> Body:
+        """The identity who performs video ``i`` of ``split``."""
+        ids = self.identities(split)
+        return self.identity(ids[self._rng(split, i, 1).integers(len(ids))])
 
     def motion(self, split: str, i: int) -> list[Pose]:
         """The per-frame poses of video ``i`` (placement included): ``render(anyone, motion[t])``."""
@@ -274,17 +275,17 @@ class PoseBenchmark:
         q[:, FIELDS.index("turn")] += turn + rng.uniform(-15, 15)
         if kind == "periodic" and "rope" in props:
             q[:, FIELDS.index("rope")] = -360 * np.mod(u, 1.0)
-        person = self._person_of(split, i)
-        if person.handedness == "l":
+        body = self.identity_of(split, i)
+        if body.handedness == "l":
             q = np.where(_MIRRORED, -q, q)[:, _SWAP]
-        poses = [Pose(row.astype(np.float32), props=props, hand=person.handedness) for row in q]
-        return self._place(person, poses, rng)
+        poses = [Pose(row.astype(np.float32), props=props, hand=body.handedness) for row in q]
+        return self._place(body, poses, rng)
 
-    def _place(self, person: Person, poses: list[Pose], rng) -> list[Pose]:
+    def _place(self, body: Body, poses: list[Pose], rng) -> list[Pose]:
         """A temporal tube: scale and shift so the joints of the whole video fit the frame."""
-        pts = np.array([[p for k, p in skeleton(person, pose).items() if k in JOINTS or k.endswith("hand")]
+        pts = np.array([[p for k, p in skeleton(body, pose).items() if k in JOINTS or k.endswith("hand")]
                         for pose in poses])[..., :2]
-        head = person.bones["head"] * 1.2
+        head = body.bones["head"] * 1.2
         lo, hi = pts.min((0, 1)) - [0.04, head], pts.max((0, 1)) + [0.04, 0.03]
         scale = min(0.8 / 1.0, 0.9 / (hi[1] - lo[1]), 0.9 / (hi[0] - lo[0])) * rng.uniform(0.94, 1.0)
         slack = 1 - scale * (hi - lo)
@@ -296,32 +297,32 @@ class PoseBenchmark:
         """The static scene of video ``i`` (float32 S x S x 3)."""
         return background(self.size, self._rng(split, i, 3))
 
-    def render(self, person: Person | int, pose: Pose, background=None):
-        """(image, joints, visibility, depth, parts) of ``person`` (a Person or an index) in ``pose``."""
-        if not isinstance(person, Person):
-            person = self.person(person)
+    def render(self, body: Body | int, pose: Pose, background=None):
+        """(image, joints, visibility, depth, parts) of ``body`` (a :class:`Body` or an identity index) in ``pose``."""
+        if not isinstance(body, Body):
+            body = self.identity(body)
         bg = _default_background(self.size) if background is None else np.asarray(background, np.float32)
-        joints, depth, prims = figure(person, pose, self.size)
+        joints, depth, prims = figure(body, pose, self.size)
         image, parts = paint(prims, bg)
         return image, joints, visibility(prims, joints, self.size), depth, parts
 
     def sequence(self, split: str, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(joints T x 13 x 2, visibility T x 13) of video ``i``, without drawing pixels."""
-        person = self._person_of(split, i)
-        out = [figure(person, pose, self.size) for pose in self.motion(split, i)]
+        body = self.identity_of(split, i)
+        out = [figure(body, pose, self.size) for pose in self.motion(split, i)]
         return (np.stack([j for j, _, _ in out]),
                 np.stack([visibility(prims, j, self.size) for j, _, prims in out]))
 
     def video(self, split: str, i: int) -> PoseVideo:
         """Video ``i`` of a split, rendered, with its ground truth."""
-        person, motion = self._person_of(split, i), self.motion(split, i)
+        body, motion = self.identity_of(split, i), self.motion(split, i)
         bg = self.background(split, i)
-        frames, joints, vis, depth, parts = zip(*(self.render(person, pose, bg) for pose in motion))
+        frames, joints, vis, depth, parts = zip(*(self.render(body, pose, bg) for pose in motion))
         action = ACTIONS[i % len(ACTIONS)]
         return PoseVideo(np.stack(frames), np.stack(joints), np.stack(vis), np.stack(depth), np.stack(parts),
-                         action=action, person=person.index, split=split, video_id=f"p{person.index:03d}_v{i:04d}",
+                         action=action, identity=body.index, split=split, video_id=f"p{body.index:03d}_v{i:04d}",
                          meta={"seed": self.seed, "size": self.size, "kind": MOTIONS[action][0],
-                               "props": list(motion[0].props), "hand": person.handedness,
+                               "props": list(motion[0].props), "hand": body.handedness,
                                "scale": motion[0].scale, "source": "synthetic-pose"})
 
 
@@ -338,17 +339,3 @@ def _default_background(size: int) -> np.ndarray:
     if size not in _BACKGROUNDS:
         _BACKGROUNDS[size] = background(size, np.random.default_rng(0))
     return _BACKGROUNDS[size]
-
-
-def pose_contact_sheet(bench: PoseBenchmark, people=None, frames_per_action: int = 8) -> np.ndarray:
-    """A labelled grid: one row per action (test video ``k`` performs ``ACTIONS[k]``), frames sampled evenly
-    over the video; ``people`` (test person indices, cycled over the rows) replace the videos' performers."""
-    from ..render import frame_grid
-
-    rows = []
-    ts = np.linspace(0, bench.frames - 1, frames_per_action).round().astype(int)
-    for k, action in enumerate(ACTIONS):
-        motion, bg = bench.motion("test", k), bench.background("test", k)
-        who = bench._person_of("test", k) if people is None else bench.person(people[k % len(people)])
-        rows.append([bench.render(who, motion[t], bg)[0] for t in ts])
-    return frame_grid(rows, row_labels=[a.replace("_", " ") for a in ACTIONS], col_labels=[f"t={t}" for t in ts])

@@ -23,25 +23,23 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from ..config import check_data
 from ..errors import I2VError
-from .clips import ClipTransform, crop_clip, labels, resample, to_tensor
+from ..faces.masks import mouth_mask
+from .clips import ClipTransform, SyntheticVideos, crop_clip, labels, resample, to_tensor
+from .folders import open_dataset
+from .synthetic import SyntheticBenchmark
 
 
 def training_source(cfg: dict):
     """Training clips for a method config: synthetic (train split, ``videos`` per expression) or a folder,
     at ``load_size`` where the config has one (the frames a :class:`Sampler` with ``crop`` then cuts)."""
-    from ..config import check_data
-
     data = check_data(cfg["data"])
     size = cfg.get("load_size") or cfg["image_size"]
     if data == "synthetic":
-        from .clips import SyntheticVideos
-        from .synthetic import SyntheticBenchmark
-
         bench = SyntheticBenchmark(size, seed=cfg["seed"], frames=tuple(cfg["frames"]), jitter=float(cfg["jitter"]))
         return SyntheticVideos(bench, "train", cfg["videos"] * len(cfg["expressions"]),
                                expressions=cfg["expressions"], curves=cfg["train_curves"])
-    from .folders import open_dataset
 
     ds = open_dataset(data, size=size)
     have = set(ds.expressions)
@@ -66,8 +64,6 @@ class WithMasks:
         return len(self.ds)
 
     def __getitem__(self, i):
-        from ..faces.masks import mouth_mask
-
         clip = self.ds[i]
         if clip.masks is None and clip.landmarks is not None:
             h, w = clip.frames.shape[1:3]

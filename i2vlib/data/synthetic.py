@@ -21,12 +21,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import EXPRESSIONS
 from ..errors import I2VError, check_names
 from ..faces.masks import mouth_mask
 from . import face_paint, face_shape
 from .curves import check_curves, intensity_curve
-from .types import Clip
+from .types import EXPRESSIONS, Clip
 
 SPLITS = ("train", "val", "test")
 
@@ -100,7 +99,7 @@ def make_identity(seed: int, index: int) -> Identity:
 
 
 @dataclass
-class Pose:
+class HeadPose:
     """Placement of the face in the image: offset (fraction of the size), rotation, zoom."""
 
     dx: float = 0.0
@@ -117,7 +116,7 @@ class Pose:
         return lambda p: np.asarray(p) @ m.T + t
 
 
-def draw_face(identity: Identity, intensities: dict, size: int = 64, pose: Pose | None = None,
+def draw_face(identity: Identity, intensities: dict, size: int = 64, pose: HeadPose | None = None,
            rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One frame of ``identity`` showing the mix ``{expression: a}``.
 
@@ -127,12 +126,12 @@ def draw_face(identity: Identity, intensities: dict, size: int = 64, pose: Pose 
     check_expressions(intensities)
     act = actions(identity, intensities)
     lm = face_shape.landmarks(identity.shape, act)
-    to_px = (pose or Pose()).to_px(identity.look, size)
+    to_px = (pose or HeadPose()).to_px(identity.look, size)
     image = face_paint.paint(identity.shape, identity.look, act, lm, to_px, size, rng)
     return image, to_px(lm).astype(np.float32)
 
 
-def jitter_track(n: int, rng: np.random.Generator, amount: float = 1.0) -> list[Pose]:
+def jitter_track(n: int, rng: np.random.Generator, amount: float = 1.0) -> list[HeadPose]:
     """Small, smooth head motion over ``n`` frames: an AR(1) walk around a fixed offset."""
     base = rng.uniform(-1, 1, 4) * np.array([0.02, 0.02, 0.03, 0.03]) * amount
     step = np.array([0.006, 0.006, 0.012, 0.008]) * amount
@@ -141,7 +140,7 @@ def jitter_track(n: int, rng: np.random.Generator, amount: float = 1.0) -> list[
     for _ in range(n):
         x = 0.7 * x + rng.normal(0, 1, 4) * step
         d = base + x
-        poses.append(Pose(dx=d[0], dy=d[1], angle=d[2], zoom=1.0 + d[3]))
+        poses.append(HeadPose(dx=d[0], dy=d[1], angle=d[2], zoom=1.0 + d[3]))
     return poses
 
 
@@ -173,7 +172,7 @@ class SyntheticBenchmark:
     def identity(self, index: int) -> Identity:
         return make_identity(self.seed, int(index))
 
-    def frame(self, identity, intensities: dict, pose: Pose | None = None, rng=None):
+    def frame(self, identity, intensities: dict, pose: HeadPose | None = None, rng=None):
         """(image, landmarks) of one identity (index or Identity) for a mix {expression: a}."""
         if not isinstance(identity, Identity):
             identity = self.identity(identity)
@@ -195,16 +194,22 @@ class SyntheticBenchmark:
         ids = self.identities(split)
         ident = self.identity(ids[rng.integers(len(ids))])
         n = n_frames or int(rng.integers(self.frames[0], self.frames[1] + 1))
+        return self.draw_video(ident, expression, curve, n, rng, split, f"id{ident.index:05d}_v{index:04d}")
+
+    def draw_video(self, ident: Identity, expression: str, curve: str, n: int, rng: np.random.Generator,
+                   split: str, video_id: str, masks: bool = True) -> Clip:
+        """``n`` frames of ``ident`` showing ``expression`` along intensity curve ``curve``; the intensities,
+        the head motion and the sensor noise drawn from ``rng``, in that order (``masks``: with mouth masks)."""
         a = intensity_curve(curve, n, rng)
-        poses = jitter_track(n, rng, self.jitter) if self.jitter else [Pose()] * n
+        poses = jitter_track(n, rng, self.jitter) if self.jitter else [HeadPose()] * n
         noise_rng = rng if self.noise else None
         frames, lms = zip(*(draw_face(ident, {expression: float(a_t)}, self.size, p, noise_rng)
                             for a_t, p in zip(a, poses)))
         lms = np.stack(lms)
         return Clip(
             frames=np.stack(frames), expression=expression, identity=f"{ident.index:05d}",
-            video_id=f"id{ident.index:05d}_v{index:04d}", split=split, landmarks=lms, intensity=a,
-            masks=np.stack([mouth_mask(lm, (self.size, self.size)) for lm in lms]),
+            video_id=video_id, split=split, landmarks=lms, intensity=a,
+            masks=np.stack([mouth_mask(lm, (self.size, self.size)) for lm in lms]) if masks else None,
             meta={"curve": curve, "source": "synthetic", "seed": self.seed, "size": self.size},
         )
 
@@ -212,19 +217,3 @@ class SyntheticBenchmark:
         """Iterate over the first ``n`` videos of a split (see :meth:`video`)."""
         for i in range(n):
             yield self.video(split, i, **kwargs)
-
-
-def contact_sheet(bench: SyntheticBenchmark, identities=(9, 19, 29), expressions=EXPRESSIONS,
-                  intensities=(0.0, 0.25, 0.5, 0.75, 1.0)) -> np.ndarray:
-    """A labelled grid: one row per expression, one block of intensities per identity (no jitter, no noise)."""
-    from ..render import frame_grid, intensity_labels
-
-    blocks = []
-    for k, ident in enumerate(identities):
-        rows = [[bench.frame(ident, {e: a})[0] for a in intensities] for e in expressions]
-        blocks.append(frame_grid(rows, row_labels=list(expressions) if k == 0 else None,
-                                 col_labels=[f"#{ident} {s}" if j == 0 else s
-                                             for j, s in enumerate(intensity_labels(intensities))]))
-    h = max(b.shape[0] for b in blocks)  # label fonts may shrink differently per block
-    blocks = [np.pad(b, ((h - b.shape[0], 0), (0, 8), (0, 0)), constant_values=255) for b in blocks]
-    return np.concatenate(blocks, axis=1)[:, :-8]

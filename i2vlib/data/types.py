@@ -1,4 +1,5 @@
-"""The one record every data source yields: a :class:`Clip` of aligned face frames."""
+"""The one record every data source yields, a :class:`Clip` of aligned face frames, and the names of the
+benchmark's expressions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The seven expressions of the embedded benchmark, as in AffineGAN (CK-Mixed + Cheeks&Eyes).
+EXPRESSIONS = ("happy", "anger", "surprise", "contempt", "close-eyes", "raise-eyes", "drum-cheeks")
 
 @dataclass
 class Clip:

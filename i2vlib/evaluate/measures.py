@@ -11,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
+from ..data.clips import resample
+from ..data.synthetic import SyntheticBenchmark
+from ..instruments import get_instrument
+from .videos import evaluation_videos
 
 
 def test_clips(model, curve: str = "linear", n: int = 12, frames: int = 12, seed: int = 0,
@@ -21,12 +25,8 @@ def test_clips(model, curve: str = "linear", n: int = 12, frames: int = 12, seed
     ``data`` a folder: up to ``n`` of its clips of ``split`` (as :func:`~.videos.evaluation_videos` picks
     them, at the model's size); real videos have no intensity curve and keep their own length.
     """
-    from ..data.synthetic import SyntheticBenchmark
-
     expressions = tuple(expressions or model.expressions)
     if data != "synthetic":
-        from .videos import evaluation_videos
-
         return [clip for clip, _ in evaluation_videos(data, split, n, model.image_size, seed, expressions)]
     bench = SyntheticBenchmark(model.image_size, seed=seed)
     return [bench.video(split, i, expression=expressions[i % len(expressions)], curve=curve, n_frames=frames)
@@ -49,8 +49,6 @@ def expression_progress(model, clips, a=None) -> dict:
     (monotone progress toward the expression, Fig. 3's claim), the mean measured strength at
     a = 1, and that of the true peak frames (what a = 1 should reach).
     """
-    from ..instruments import get_instrument
-
     a = np.linspace(0, 1, 9) if a is None else np.asarray(a, float)
     inst = get_instrument("synthetic")
     rhos, at_one, true_peak = [], [], []
@@ -74,9 +72,6 @@ def landmark_curves(models: dict, clips, intensities=None, instrument="synthetic
     paper's ten frames) from that input, and one instrument measures the input followed by the
     frames. Returns ``{"ground truth": (N, T + 1) array, name: (N, T + 1) array, ...}``.
     """
-    from ..data.clips import resample
-    from ..instruments import get_instrument
-
     a = np.round(np.linspace(0.1, 1.0, 10), 6) if intensities is None else np.asarray(intensities, float)
     inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
     out = {"ground truth": [], **{name: [] for name in models}}

@@ -24,7 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.pose import ACTIONS, PoseBenchmark
 from ..errors import I2VError
+from ..io import write_json
+from ..metrics import pck, pose_error
+from ..models.pose_lstm import OBSERVED, PREDICTED, load_lstm, predict, save_lstm, train_lstm, zero_velocity
 
 G_C_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights" / "pose_lstm64.pt"
 G_C_SETTINGS = {"size": 64, "sequences": 800, "hidden": 256, "steps": 3000, "batch": 32, "seed": 0}
@@ -35,8 +39,6 @@ STRIP = np.arange(0, 32, 4)          # the generated frames a strip shows (every
 @lru_cache(maxsize=4)
 def test_videos(per_action: int = 4, size: int = 64) -> tuple:
     """``per_action`` test videos of each action (benchmark seed 0, 48 frames), in action order."""
-    from ..data.pose import ACTIONS, PoseBenchmark
-
     bench = PoseBenchmark(size, seed=0)
     return tuple(bench.video("test", i) for i in range(per_action * len(ACTIONS)))
 
@@ -44,16 +46,12 @@ def test_videos(per_action: int = 4, size: int = 64) -> tuple:
 @lru_cache(maxsize=1)
 def g_c(path=G_C_WEIGHTS):
     """The shipped pose LSTM (G_C) and its report."""
-    from ..models.pose_lstm import load_lstm
-
     model, meta = load_lstm(path)
     return model, meta
 
 
 def predicted_joints(videos, model=None) -> np.ndarray:
     """G_C's 32 poses after each video's 10 observed ones: (V, 32, 13, 2) pixels."""
-    from ..models.pose_lstm import OBSERVED, predict
-
     model = g_c()[0] if model is None else model
     size = videos[0].frames.shape[1]
     return predict(model, np.stack([v.joints[:OBSERVED] for v in videos]),
@@ -63,9 +61,6 @@ def predicted_joints(videos, model=None) -> np.ndarray:
 def lstm_scores(videos, model=None) -> dict:
     """G_C against the true future poses: PCK@0.2 and pixel error per future step (32,), for G_C and
     for the zero-velocity baseline (the last observed pose held)."""
-    from ..metrics import pck, pose_error
-    from ..models.pose_lstm import OBSERVED, PREDICTED, zero_velocity
-
     true = np.stack([v.joints[OBSERVED:OBSERVED + PREDICTED] for v in videos])
     vis = np.stack([v.visibility[OBSERVED:OBSERVED + PREDICTED] for v in videos])
     out = {}
@@ -83,7 +78,7 @@ def frame_mse(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return (d ** 2).reshape(len(d), -1).mean(1)
 
 
-def psnr(mse) -> np.ndarray:
+def mse_to_psnr(mse) -> np.ndarray:
     """PSNR in dB of per-frame MSEs (pixels in [0, 1]); a perfect frame is capped at 100 dB."""
     return 10 * np.log10(1.0 / np.maximum(np.asarray(mse, np.float64), 1e-10))
 
@@ -91,8 +86,6 @@ def psnr(mse) -> np.ndarray:
 def change_region(video) -> np.ndarray:
     """Where the 32 true future frames differ from the input frame I_9 by what the figure did: pixels whose
     part label changed (T, S, S) bool; the background is static, so nothing else changes."""
-    from ..models.pose_lstm import OBSERVED, PREDICTED
-
     return video.parts[OBSERVED:OBSERVED + PREDICTED] != video.parts[OBSERVED - 1]
 
 
@@ -107,8 +100,6 @@ def change_mse(generated: np.ndarray, truth: np.ndarray, region: np.ndarray) -> 
 def copy_last(videos) -> dict:
     """The trivial forecast, the last observed frame held: per-frame MSE over the frame (``mse_t``) and in
     the change region (``change_t``), (V, 32) each."""
-    from ..models.pose_lstm import OBSERVED, PREDICTED
-
     held = [np.repeat(v.frames[OBSERVED - 1:OBSERVED], PREDICTED, 0) for v in videos]
     truth = [v.frames[OBSERVED:OBSERVED + PREDICTED] for v in videos]
     return {"mse_t": np.stack([frame_mse(h, t) for h, t in zip(held, truth)]),
@@ -122,8 +113,6 @@ def pose_scores(model, per_action: int = 4, strips=()) -> dict:
     (:func:`change_region`); ``actions``: each video's action; ``strips``, for each action named, its first
     test video's truth and both forecasts, stacked, at the frames of :data:`STRIP` ({action: (8, 3S, S, 3)}).
     """
-    from ..models.pose_lstm import OBSERVED, PREDICTED
-
     if getattr(model, "method", None) != "frgan-pose":
         raise I2VError(f"pose_scores measures a frgan-pose model, got {getattr(model, 'method', type(model).__name__)}")
     videos = test_videos(per_action, model.image_size)
@@ -146,10 +135,6 @@ def pose_scores(model, per_action: int = 4, strips=()) -> dict:
 
 def main(argv=None) -> int:
     import torch
-
-    from ..data.pose import PoseBenchmark
-    from ..io import write_json
-    from ..models.pose_lstm import load_lstm, save_lstm, train_lstm
 
     p = argparse.ArgumentParser(prog="python -m i2vlib.evaluate.pose", description="retrain the shipped pose G_C")
     p.add_argument("--out", default=str(G_C_WEIGHTS))

@@ -22,9 +22,15 @@ import time
 
 import numpy as np
 
-from .. import EXPRESSIONS, __version__, metrics
+from .. import metrics
+from ..config import check_data
+from ..data.clips import labels, resample, select
+from ..data.types import EXPRESSIONS
 from ..errors import I2VError
+from ..instruments import INSTRUMENTS, get_instrument
+from ..instruments.synthetic import inverse_response, strongest_expression
 from ..io import to_json
+from ..version import __version__
 from .videos import evaluation_videos, is_synthetic_folder
 
 SCORE_KEYS = ("acd_i", "acd_c", "acd_g", "undetected_rate", "landmark_rho", "landmark_error",
@@ -57,8 +63,6 @@ def score_video(frames, clip, requested, measured, measured_gt, curvature=None, 
     a measured visible strength into a measured intensity; ``input_feature``: the input face's
     identity features (default: those of the first ground-truth frame, the neutral input).
     """
-    from ..instruments.synthetic import inverse_response, strongest_expression
-
     requested = np.asarray(requested, dtype=np.float64)
     face = measured_gt.embedding[0] if input_feature is None else input_feature
     out = metrics.acd(measured.embedding, face, measured_gt.embedding)
@@ -95,8 +99,6 @@ def _aggregate(rows: list[dict]) -> dict:
 
 def choose_instrument(data: str, instrument: str = "auto"):
     """``auto``: the synthetic instrument for the benchmark (or a folder exported from it), dlib otherwise."""
-    from ..instruments import INSTRUMENTS, get_instrument
-
     if not isinstance(instrument, str):
         return instrument  # an instrument object
     if instrument == "auto":
@@ -115,8 +117,6 @@ def evaluation_case(clip, grid=None) -> tuple:
     (a short one repeats frames), its neutral first; the truth is the len(grid) frames after it,
     requested at the grid (``labels = "grid"``).
     """
-    from ..data.clips import labels, resample, select
-
     if grid is None:
         kind = "true" if clip.intensity is not None else "position"
         return clip.frames[0], clip, labels(clip, kind), kind
@@ -142,8 +142,6 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
     fixed intensities, or None) and, with ``per_video``, every video's scores and landmark trajectory.
     """
     from tqdm.auto import tqdm
-
-    from ..config import check_data
 
     start = time.perf_counter()
     for attr in ("method", "expressions", "image_size", "generate"):

@@ -20,6 +20,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import metrics
+from ..condition import Oracle, motion_maps
+from ..data.synthetic import SyntheticBenchmark
+from ..instruments import get_instrument
+from ..metrics import mean_over_videos
+
 # Grey levels: where the truth differs from the input face by more (in some channel), the frame has changed.
 CHANGE = 8
 
@@ -28,9 +34,6 @@ def cases(reference, identities, size: int, seed: int = 0, instrument=None) -> l
     """``reference`` performed exactly by each identity: its neutral face (the input), the true frames and
     landmarks, the change masks, the motion of each frame (mean landmark displacement from the input, px)
     and the instrument's view of the truth (``seen``) and of the neutral face (``face``, its embedding)."""
-    from ..condition import Oracle
-    from ..instruments import get_instrument
-
     instrument = instrument or get_instrument("synthetic")
     out = []
     for index in identities:
@@ -52,9 +55,6 @@ class Protocol:
     thirds and ``third`` gives each frame's (0 small, 1 medium, 2 large; frames that do not move: small)."""
 
     def __init__(self, size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0):
-        from ..data.synthetic import SyntheticBenchmark
-        from ..instruments import get_instrument
-
         self.size, self.seed = int(size), int(seed)
         self.instrument = get_instrument("synthetic")
         bench = SyntheticBenchmark(self.size, seed=self.seed)
@@ -86,9 +86,6 @@ def score(frames: np.ndarray, case: dict, instrument=None) -> dict:
     """Instrument and pixel scores of one retargeted video against the case's exact truth: ACD-I/C/G, the
     landmark error, MSE (pixels in [0, 1]), PSNR, SSIM, the mean L1 error (grey levels) inside and outside
     the change region, and each frame's mean L1 error (``frame_l1``)."""
-    from .. import metrics
-    from ..instruments import get_instrument
-
     seen = (instrument or get_instrument("synthetic")).measure(frames, neutral=case["neutral"])
     gen, truth = frames.astype(np.float64), case["truth"].astype(np.float64)
     err = np.abs(gen - truth).mean(-1)                                  # T x H x W, grey levels
@@ -107,8 +104,6 @@ def forecast_parts(model, case: dict) -> dict:
     maps (Eq. 2: frame = m * c + (1 - m) * input)."""
     import torch
 
-    from ..condition import motion_maps
-
     size = case["neutral"].shape[0]
     maps = motion_maps(case["landmarks"], size, model.maps)
     source = motion_maps(case["oracle"].source()[None], size, model.maps).expand(len(maps), -1, -1, -1)
@@ -125,8 +120,6 @@ def forecast_parts(model, case: dict) -> dict:
 
 def _means(rows: list[dict]) -> dict:
     """:func:`score`'s scores averaged over cases (NaN where no case could be measured)."""
-    from ..metrics import mean_over_videos
-
     return mean_over_videos(rows, [k for k in rows[0] if k != "frame_l1"])
 
 

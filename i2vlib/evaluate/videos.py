@@ -16,7 +16,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from .. import EXPRESSIONS
+from ..config import check_data
+from ..data.folders import open_dataset
+from ..data.synthetic import SyntheticBenchmark, check_expressions, make_identity
+from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 
 
@@ -29,9 +32,6 @@ def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int 
     its clips of ``split`` showing one of ``expressions``, taken in turn from each expression,
     resized to ``size``.
     """
-    from ..config import check_data
-    from ..data.synthetic import check_expressions
-
     data = check_data(str(data))
     expressions = tuple(expressions)
     if data == "synthetic":
@@ -42,8 +42,6 @@ def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int 
 
 
 def _synthetic_clips(split, videos, size, seed, expressions, curves, frames):
-    from ..data.synthetic import SyntheticBenchmark
-
     bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32))
     bench.identities(split)  # validates the split name
     for i in range(videos):
@@ -55,8 +53,6 @@ def _folder_clips(path, split, videos, size, expressions):
     """Clips of a folder (any layout :func:`~i2vlib.data.folders.open_dataset` reads) of ``split``, round-robin
     over expressions. A folder with one split (e.g. one person's videos prepared by ``i2v prepare``, all
     "train") is evaluated whole; the result names the split its clips came from."""
-    from ..data.folders import open_dataset
-
     data = open_dataset(path)
     if split is not None and split in data.splits:
         data = data.filter(split=split)
@@ -80,8 +76,6 @@ def _curvature_from_meta(clip):
     if meta.get("source") != "synthetic" or "seed" not in meta:
         return None
     try:
-        from ..data.synthetic import make_identity
-
         return make_identity(int(meta["seed"]), int(clip.identity)).curvature[clip.expression]
     except (ValueError, KeyError):
         return None
@@ -108,13 +102,10 @@ def data_truth(data: str = "synthetic") -> dict:
     ``expressions``: the data's expressions that the methods know, in :data:`~i2vlib.EXPRESSIONS` order;
     ``splits``: clips per split; ``instrument``: what ``instrument="auto"`` measures it with.
     """
-    from ..config import check_data
-
     data = check_data(str(data))
     if data == "synthetic":
         return {"data": data, "synthetic": True, "intensity": True, "landmarks": "exact",
                 "expressions": list(EXPRESSIONS), "splits": None, "instrument": "synthetic"}
-    from ..data.folders import open_dataset
 
     refs = open_dataset(data).refs
     synthetic = is_synthetic_folder(data)

@@ -17,35 +17,10 @@ the metrics count as undetected and leave out of the scores.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
 from ..errors import I2VError
-
-INSTRUMENTS = ("synthetic", "dlib")
-
-
-@dataclass
-class Measurement:
-    """What an instrument saw in T frames.
-
-    ``face``        (T,) bool: a face was found.
-    ``embedding``   T x D identity features (NaN rows where no face).
-    ``landmarks``   T x 68 x 2 landmarks in the frames' pixel coordinates (NaN where no face).
-    ``strength``    T x E visible strength in [0, 1] of each expression in ``expressions``, read
-                    against the person's neutral face
-                    (NaN where no face), or None if the instrument cannot read expressions.
-    """
-
-    face: np.ndarray
-    embedding: np.ndarray
-    landmarks: np.ndarray
-    strength: np.ndarray | None = None
-    expressions: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.face)
+from .dlib_faces import DlibInstrument
+from .measurement import INSTRUMENTS, Measurement
+from .synthetic import SyntheticInstrument
 
 
 def get_instrument(name: str, **kwargs):
@@ -57,12 +32,8 @@ def get_instrument(name: str, **kwargs):
     key = (name, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
     if key not in _SHARED:
         if name == "synthetic":
-            from .synthetic import SyntheticInstrument
-
             _SHARED[key] = SyntheticInstrument.load(**kwargs)
         else:
-            from .dlib_faces import DlibInstrument
-
             _SHARED[key] = DlibInstrument(**kwargs)
     return _SHARED[key]
 

@@ -11,8 +11,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..faces.landmarks import NoFaceError
-from . import Measurement
+from ..faces.embed import face_descriptor
+from ..faces.landmarks import NoFaceError, get_backend
+from ..io import as_image
+from .measurement import Measurement
 
 
 class DlibInstrument:
@@ -26,8 +28,6 @@ class DlibInstrument:
     dim = 128
 
     def __init__(self, jitters: int = 0, cache: int = 20_000):
-        from ..faces.landmarks import get_backend
-
         self.backend = get_backend("dlib")
         self.jitters = int(jitters)
         # dlib's descriptor costs about a tenth of a second per face on a CPU; a frame seen before
@@ -39,9 +39,6 @@ class DlibInstrument:
         """Detect, landmark and describe each frame; frames without a face get NaN rows.
 
         ``neutral`` is accepted for the common interface and unused (dlib reads no expressions)."""
-        from ..faces.embed import face_descriptor
-        from ..io import as_image
-
         frames = np.asarray(frames)
         if frames.ndim == 3:
             frames = frames[None]

@@ -27,7 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..condition import gaussians
+from ..data.clips import to_tensor
+from ..data.pose import PoseBenchmark
 from ..errors import I2VError
+from ..io import write_json
+from ..metrics import pck, pose_error
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "pose64.pt"
 FORMAT, VERSION = "i2v-pose-instrument", 1
@@ -56,8 +61,6 @@ class PoseNet(nn.Module):
 
 def heatmaps(joints, size: int = SIZE) -> torch.Tensor:
     """Training targets: Gaussians (sigma :data:`SIGMA`) at (N, 13, 2) pixel joints, on the C_2 grid."""
-    from ..condition import gaussians
-
     j = (torch.as_tensor(joints, dtype=torch.float32) + 0.5) / STRIDE - 0.5   # pixel centres -> cell centres
     return gaussians(j, size // STRIDE, torch.full((len(j), 1, 1), SIGMA))
 
@@ -111,8 +114,6 @@ def feature_loss(net: PoseNet, real: torch.Tensor, fake: torch.Tensor) -> torch.
 # ---------------------------------------------------------------------------- training and assessment
 
 def _frames(bench, split: str, videos: int, per_video: int, rng: np.random.Generator):
-    from ..data.clips import to_tensor
-
     images, joints = [], []
     for i in range(videos):
         v = bench.video(split, i)
@@ -124,9 +125,6 @@ def _frames(bench, split: str, videos: int, per_video: int, rng: np.random.Gener
 
 def assess(net: PoseNet, bench, videos: int = 48) -> dict:
     """PCK@0.2 and mean pixel error of the heat maps' peaks over visible joints of ``videos`` test videos."""
-    from ..data.clips import to_tensor
-    from ..metrics import pck, pose_error
-
     pred, true, vis = [], [], []
     with torch.inference_mode():
         for i in range(videos):
@@ -142,8 +140,6 @@ def assess(net: PoseNet, bench, videos: int = 48) -> dict:
 
 def train(settings: dict = SETTINGS, progress: bool = True) -> tuple[PoseNet, dict]:
     """Train the instrument on frames of the benchmark's forecast and refine people (never test ones)."""
-    from ..data.pose import PoseBenchmark
-
     s = settings
     torch.manual_seed(s["seed"])
     rng = np.random.default_rng(s["seed"])
@@ -178,8 +174,6 @@ def train(settings: dict = SETTINGS, progress: bool = True) -> tuple[PoseNet, di
 
 def save(net: PoseNet, path, report: dict) -> None:
     """The weights in half precision (``path``) and the report beside them (``path`` with ``.json``)."""
-    from ..io import write_json
-
     path = Path(path)
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")

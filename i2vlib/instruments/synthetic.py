@@ -22,9 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import EXPRESSIONS
+from ..data.clips import to_tensor
+from ..data.types import EXPRESSIONS
 from ..errors import I2VError
-from . import Measurement
+from ..faces.align import resize
+from ..io import atomic_path
+from .measurement import Measurement
 from .nets import SIZE, build
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "synthetic64.pt"
@@ -57,8 +60,6 @@ def inverse_response(r, k: float):
 
 def save_weights(path, nets: dict, config: dict, half: bool = True) -> Path:
     """Write the three networks' weights (half precision by default) atomically."""
-    from ..io import atomic_path
-
     def pack(sd):
         return {k: (v.half() if half and v.is_floating_point() else v).clone() for k, v in sd.items()}
 
@@ -113,9 +114,6 @@ class SyntheticInstrument:
         return cls(nets, data.get("config"), path)
 
     def _tensor(self, frames) -> tuple[torch.Tensor, float]:
-        from ..data.clips import to_tensor
-        from ..faces.align import resize
-
         frames = np.asarray(frames)
         if frames.ndim == 3:
             frames = frames[None]

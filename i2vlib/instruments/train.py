@@ -29,8 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import EXPRESSIONS
-from ..data.synthetic import Pose, SyntheticBenchmark, draw_face, response
+from ..data.clips import to_tensor
+from ..data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
+from ..data.types import EXPRESSIONS
+from ..io import write_json
 from .nets import SIZE, build, n_parameters
 from .synthetic import SyntheticInstrument, inverse_response, save_weights, strongest_expression
 
@@ -40,12 +42,12 @@ QUICK = {"identities": 300, "views": 4, "steps": 300, "other_steps": 300, "batch
 
 # ---------------------------------------------------------------------------- data
 
-def random_pose(rng: np.random.Generator, amount: float = 1.25) -> Pose:
+def random_pose(rng: np.random.Generator, amount: float = 1.25) -> HeadPose:
     """A head pose drawn like one frame of the benchmark's jitter track (slightly wider)."""
     base = rng.uniform(-1, 1, 4) * np.array([0.02, 0.02, 0.03, 0.03])
     walk = rng.normal(0, 1, 4) * np.array([0.006, 0.006, 0.012, 0.008]) * 1.4  # AR(1) stationary spread
     d = (base + walk) * amount
-    return Pose(dx=d[0], dy=d[1], angle=d[2], zoom=1.0 + d[3])
+    return HeadPose(dx=d[0], dy=d[1], angle=d[2], zoom=1.0 + d[3])
 
 
 def new_backdrop(identity, rng: np.random.Generator):
@@ -167,8 +169,6 @@ def train(data: dict, steps: int, batch: int = 128, id_batch: int = 64, other_st
     has its own AdamW optimiser and one-cycle learning-rate schedule.
     """
     from tqdm.auto import tqdm
-
-    from ..data.clips import to_tensor
 
     torch.manual_seed(seed)
     rng = np.random.default_rng([seed, 0x7A1])
@@ -333,8 +333,6 @@ def train_instrument(out=None, quick: bool = False, seed: int = 0, progress: boo
         "accuracy": assess(instrument, **assess_with),
     }
     if out is not None:
-        from ..io import write_json
-
         write_json(Path(out).with_suffix(".json"), report)
     return instrument, report
 
@@ -342,8 +340,6 @@ def train_instrument(out=None, quick: bool = False, seed: int = 0, progress: boo
 def reassess(path, command: str | None = None, **assess_with) -> dict:
     """Measure saved weights again (e.g. after a change in how the instrument reads frames) and
     rewrite the accuracy in their report; the training record (command, settings, times) is kept."""
-    from ..io import write_json
-
     report_path = Path(path).with_suffix(".json")
     report = json.loads(report_path.read_text()) if report_path.is_file() else {}
     report["accuracy"] = assess(SyntheticInstrument.load(path), **{**ASSESS, **assess_with})

@@ -35,3 +35,29 @@ def full_config(config: dict, where: str | None = None) -> dict:
             raise
         raise I2VError(f"{where} was written by another version of i2vlib and its config no longer fits ({e}); "
                        f"retrain it with `i2v train {config.get('method')} ...`") from None
+
+
+def budget(method: str, profile: str, share: int = 1, steps: int | None = None, **options) -> dict:
+    """``method``'s config in ``profile`` with ``options`` (``None`` ignored), trained for 1/``share`` of the
+    steps that config has, or for ``steps``: a chapter that trains several methods in its build-time budget
+    gives each the same fraction of its own schedule."""
+    module = get_method(method)
+    full = module.default_config(profile, **options)
+    return module.default_config(profile, **{**options, "steps": steps or max(1, full["steps"] // share)})
+
+
+def paper_settings(method: str, **overrides) -> list[dict]:
+    """The paper profile of ``method`` as rows ``{option, value, source}``: ``source`` is where its
+    paper states the value, or ``"unstated: ..."`` with where our value comes from (the table a
+    chapter shows). Options are those the method's ``STATED`` and ``UNSTATED`` name."""
+    module = get_method(method)
+    cfg = module.default_config("paper", **overrides)
+    notes = {**module.STATED, **{k: f"unstated: {v}" for k, v in module.UNSTATED.items()}}
+    return [{"option": k, "value": _lookup(cfg, k), "source": note} for k, note in notes.items()]
+
+
+def _lookup(cfg: dict, key: str):
+    """``key`` of ``cfg``; ``a.b`` reads a nested dict (``weights.gp``)."""
+    for part in key.split("."):
+        cfg = cfg[part]
+    return cfg

@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from .. import api, losses
+from ..data.clips import from_tensor, to_tensor
 from ..errors import I2VError
 from ..nn import MLP, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, mix, unet_levels
 from .gan import GANTrainer
@@ -219,19 +220,14 @@ class Model(api.MixingModel):
 
     method = NAME
     network = AffineGenerator
-    default_config = staticmethod(default_config)
 
     def reconstruct(self, image) -> np.ndarray:
         """De(E0(I)): the path Lr2 trains (Eq. 10), H x W x 3 uint8."""
-        from ..data.clips import to_uint8
-
         with torch.inference_mode():
-            return to_uint8(self.net.decoder(self.net.e0(self.tensor(image))))[0]
+            return from_tensor(self.net.decoder(self.net.e0(self.tensor(image))))[0]
 
     def infer_intensity(self, neutral, frames, expression: str | None = None) -> np.ndarray:
         """Eq. 5 for every frame of ``frames`` (T x H x W x 3) against the neutral image."""
-        from ..data.clips import to_tensor
-
         expression = expression or self.expressions[0]
         if expression not in self.expressions:
             raise I2VError(f"this model cannot infer {expression!r}; it knows {', '.join(self.expressions)}")

@@ -156,7 +156,6 @@ class Model(api.NetworkModel):
 
     method = NAME
     network = ConvLSTMGenerator
-    default_config = staticmethod(default_config)
     mixes = False
     single_reason = "the ConvLSTM baseline is one model per expression (Fan et al. §4.1): it"
 

@@ -38,6 +38,8 @@ import torch
 from torch import nn
 
 from .. import api, losses
+from ..data.sampling import Sampler, training_source
+from ..errors import I2VError
 from ..nn import PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, mix, unet_levels
 from .gan import GANTrainer
 
@@ -171,8 +173,6 @@ class Trainer(GANTrainer):
     @classmethod
     def check(cls, cfg: dict) -> dict:
         if not 0 < float(cfg["delta_a"]) < 1:
-            from ..errors import I2VError
-
             raise I2VError(f"fan option delta_a must lie in (0, 1), got {cfg['delta_a']!r}")
         return cfg
 
@@ -185,8 +185,6 @@ class Trainer(GANTrainer):
     def sampler(self):
         """The training clips, rendered at ``load_size`` and cut to random ``image_size`` crops (§4.1)."""
         if self._sampler is None:
-            from ..data.sampling import Sampler, training_source
-
             crop = int(self.cfg["image_size"]) if self.cfg["load_size"] else None
             self._sampler = Sampler(training_source(self.cfg), self.cfg["expressions"], self.cfg["augment"], crop)
         return self._sampler
@@ -239,7 +237,6 @@ class Model(api.MixingModel):
 
     method = NAME
     network = FanGenerator
-    default_config = staticmethod(default_config)
 
     def landmarks(self, image, intensities, expression: str | None = None) -> np.ndarray:
         """The landmark head's prediction for every generated frame: T x 68 x 2 pixels (L_k's output)."""

@@ -2,7 +2,8 @@
 
 Three parts (§3): the condition generator G_C makes motion maps M_t (:mod:`i2vlib.condition`:
 the benchmark's 2-D face model stands in for the paper's 3DMM); G_M forecasts each frame from
-one input frame; G_R refines whole clips of G_M's frames. Networks: :mod:`.frgan_parts`.
+one input frame; G_R refines whole clips of G_M's frames. Networks: :mod:`.frgan_parts`; the
+stages' training videos: :mod:`i2vlib.data.stages`; the trained model: :mod:`.frgan_model`.
 
 Forecasting (Eq. 2-9)::
 
@@ -18,8 +19,8 @@ Refinement (Eq. 10-14), on clips Ṽ of K frames forecast by the frozen G_M::
     D_V: WGAN-GP on clips (Eq. 13-14); D_I: Eq. 8 on one random frame of each clip (§3.3)
 
 The two stages are one method with ``stage="forecast"`` or ``"refine"``. A refine config nests the
-config of its forecast run under ``forecast``; training it first trains (or finds in the run
-cache) that run and freezes its G_M, so changing the forecast config retrains both. Identities
+config of its forecast run under ``forecast``; the run store (:mod:`i2vlib.runs`) finds or first
+trains that run and hands its G_M to the refine run, frozen, so changing the forecast config retrains both. Identities
 are split as in the paper (§4.1, thirds): the benchmark's train identities with i % 10 in 0-3 train
 G_M, 4-7 train G_R (its test split, i % 10 = 9, is the third third); ``split="all"`` lets both
 stages use every training identity (a folder's people are halved by sorted name).
@@ -42,30 +43,33 @@ code has no decay) and small widths (:mod:`.frgan_parts`).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 from torch import nn
 
-from .. import api, losses
-from ..condition import MAP_KINDS, ExpressionTable, Fitted, map_channels, motion_maps
+from .. import losses
+from ..condition import MAP_KINDS, ExpressionTable, map_channels, motion_maps
 from ..config import check_training, training_config
+from ..data.clips import to_tensor
+from ..data.sampling import Sampler
+from ..data.stages import STAGES, stage_identities, stage_source
 from ..errors import I2VError
-from .frgan_parts import (DECODERS, RESIDUALS, ForecastNet, ImageCritic, RefineNet, VideoCritic,
-                          check_clip_length, levels)
+from . import budget, full_config
+from .frgan_model import Model, load_networks  # noqa: F401 (the method's Model, as every method module has one)
+from .frgan_parts import (DECODERS, RESIDUALS, ForecastNet, ImageCritic, RefineNet, VideoCritic, check_clip_length,
+                          levels)
 from .gan import GANTrainer
 
 NAME = "frgan"
-STAGES = ("forecast", "refine")
-THIRDS = {"forecast": range(0, 4), "refine": range(4, 8)}   # identity index % 10 -> the stage it trains
 TABLE_IDENTITIES = 100          # training identities behind the expression table of G_C
 SHARED = ("image_size", "expressions", "motion_maps", "data", "split")     # must agree between the stages
 INHERITED = (*SHARED, "seed", "jitter", "train_curves", "augment")         # a default forecast config copies these
 # Eq. 4's weights (rec, mask, gen) as printed, the defaults; and the public code's, which the book's
-# chapters and ablations train with (the training chapter measures why).
+# chapters and ablations train with outside the paper profile (the training chapter measures why).
 PAPER_WEIGHTS = {"rec": 1.0, "mask": 1.0, "gen": 1.0}
 CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05, "gen": 1.0}
+# The FRGAN chapters and the comparison train 1/SHARE of the profile's steps (the book's build time).
+SHARE = {"book": 5}
 
 # Budgets per stage and profile (given to the config as overrides; the profile's own budget is the base).
 # book: G_M at batch 8 and 5x the paper's learning rate (as the other methods' book runs), G_R on
@@ -100,7 +104,7 @@ UNSTATED = {
 FORECAST = {"critics": ("D_I",), "frozen": (), "stages": {}, "monitors": ("rec_copy",),
             "d_losses": {"d_image": ("gen", "Eq. 8"), "gp_image": ("gp", "Eq. 9")},
             "g_losses": {"rec": ("rec", "Eq. 5"), "mask": ("mask", "Eq. 6"), "g_image": ("gen", "Eq. 7")}}
-REFINE = {"critics": ("D_V", "D_I"), "frozen": ("G_M",), "stages": {"G_M": "forecast"}, "monitors": ("rec_coarse",),
+REFINE = {"critics": ("D_V", "D_I"), "frozen": ("G_M",), "stages": {"G_M": "forecast"}, "monitors": ("rec_forecast",),
           "d_losses": {"d_video": ("gen", "Eq. 13"), "gp_video": ("gp", "Eq. 14"),
                        "d_image": ("frames", "Eq. 8, one refined frame per clip (§3.3)"),
                        "gp_image": ("gp", "Eq. 9, one refined frame per clip (§3.3)")},
@@ -110,83 +114,8 @@ ADVERSARIAL = {"gp_image": {"forecast": "gen", "refine": "frames"}, "gp_video": 
 
 
 # ----------------------------------------------------------------------------------------------
-# Training data: the identities of one stage
+# G_C's table and the trainer: Eq. 4-14 as loss terms; the GAN step lives in models.gan, the loop in i2vlib.train
 # ----------------------------------------------------------------------------------------------
-class StageVideos:
-    """The first ``n`` benchmark videos of the people in ``identities`` (rendered once, cached).
-
-    Video ``i``'s expression cycles through ``expressions`` and its intensity curve through ``curves``;
-    its person, length, intensities and head motion are drawn from (seed, stage, i), as
-    :meth:`~i2vlib.data.synthetic.SyntheticBenchmark.video` draws them from the whole split.
-    """
-
-    def __init__(self, bench, identities, n: int, expressions, curves, stage: str):
-        self.bench, self.identities, self.n = bench, np.asarray(identities), int(n)
-        self.expressions, self.curves, self.stage = tuple(expressions), tuple(curves), stage
-        self._cache: dict = {}
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int):
-        if i not in self._cache:
-            self._cache[i] = self._render(int(i))
-        return self._cache[i]
-
-    def _render(self, i: int):
-        from ..data.curves import intensity_curve
-        from ..data.synthetic import Pose, draw_face, jitter_track
-        from ..data.types import Clip
-
-        b = self.bench
-        rng = np.random.default_rng([b.seed, 0xF6, STAGES.index(self.stage), i])
-        person = b.identity(self.identities[rng.integers(len(self.identities))])
-        expression = self.expressions[i % len(self.expressions)]
-        curve = self.curves[(i // len(self.expressions)) % len(self.curves)]
-        n = int(rng.integers(b.frames[0], b.frames[1] + 1))
-        a = intensity_curve(curve, n, rng)
-        poses = jitter_track(n, rng, b.jitter) if b.jitter else [Pose()] * n
-        frames, lms = zip(*(draw_face(person, {expression: float(x)}, b.size, p, rng if b.noise else None)
-                            for x, p in zip(a, poses)))
-        return Clip(frames=np.stack(frames), expression=expression, identity=f"{person.index:05d}",
-                    video_id=f"id{person.index:05d}_{self.stage[0]}{i:04d}", split="train",
-                    landmarks=np.stack(lms), intensity=a,
-                    meta={"curve": curve, "source": "synthetic", "seed": b.seed, "size": b.size})
-
-
-def stage_identities(cfg: dict, stage: str) -> np.ndarray:
-    """The benchmark identities that train ``stage`` (§4.1's thirds, or every training identity)."""
-    from ..data.synthetic import SyntheticBenchmark
-
-    ids = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"]).identities("train")
-    return ids[np.isin(ids % 10, THIRDS[stage])] if cfg["split"] == "thirds" else ids
-
-
-def stage_source(cfg: dict):
-    """The training clips of this config's stage: its identities' synthetic videos, or its half of a folder."""
-    from ..config import check_data
-
-    if check_data(cfg["data"]) == "synthetic":
-        from ..data.synthetic import SyntheticBenchmark
-
-        bench = SyntheticBenchmark(cfg["image_size"], seed=cfg["seed"], frames=tuple(cfg["frames"]),
-                                   jitter=float(cfg["jitter"]))
-        return StageVideos(bench, stage_identities(cfg, cfg["stage"]), cfg["videos"] * len(cfg["expressions"]),
-                           cfg["expressions"], cfg["train_curves"], cfg["stage"])
-    from ..data.folders.dataset import FolderDataset
-    from ..data.sampling import WithMasks, training_source
-
-    source = training_source(cfg)
-    if cfg["split"] == "all":
-        return source
-    ds, people = source.ds, sorted({r.identity for r in source.ds.refs})
-    if len(people) < 2:
-        raise I2VError(f"{cfg['data']} has {len(people)} person; frgan's stages train on different people "
-                       "(split='thirds', §4.1): give more people or set split=\"all\"")
-    half = set(people[:len(people) // 2] if cfg["stage"] == "forecast" else people[len(people) // 2:])
-    return WithMasks(FolderDataset([r for r in ds.refs if r.identity in half], ds.root, ds.layout, ds.size, ds.info))
-
-
 def expression_table(cfg: dict, source=None) -> ExpressionTable:
     """G_C's table for a forecast config: exact on the benchmark (the first G_M-third identities),
     else measured on the training clips' landmarks."""
@@ -204,9 +133,6 @@ def _landmarks(clip, idx) -> np.ndarray:
     return np.asarray(clip.landmarks, np.float32)[idx]
 
 
-# ----------------------------------------------------------------------------------------------
-# Training: Eq. 4-14 as loss terms; the GAN step lives in models.gan, the loop in i2vlib.train
-# ----------------------------------------------------------------------------------------------
 class Trainer(GANTrainer):
     """G_M (``stage="forecast"``) or G_R (``stage="refine"``) with their critics and loss terms.
 
@@ -233,8 +159,6 @@ class Trainer(GANTrainer):
 
     @classmethod
     def check_config(cls, cfg: dict) -> dict:
-        from . import full_config
-
         size = cfg["image_size"]
         levels(size)
         # The shared checks ask for a power of two (the other methods' U-Nets reach 1x1); FRGAN's
@@ -293,18 +217,21 @@ class Trainer(GANTrainer):
 
     def sampler(self):
         if self._sampler is None:
-            from ..data.sampling import Sampler
-
             self._sampler = Sampler(stage_source(self.cfg), self.cfg["expressions"], self.cfg["augment"])
         return self._sampler
 
-    def begin(self) -> None:
+    @classmethod
+    def earlier(cls, cfg: dict) -> dict[str, dict]:
+        """A refine run's G_M is the generator of its forecast run."""
+        return {"G_M": cfg["forecast"]} if cfg["stage"] == "refine" else {}
+
+    def begin(self, frozen: dict[str, dict]) -> None:
         """A new forecast run fills G_C's expression table (it travels in G_M's weights; a pose G_M has
-        none); a refine run gets the frozen G_M of its forecast run (trained first if the run cache lacks it)."""
+        none); a refine run loads the frozen G_M of its forecast run."""
         if self.cfg["stage"] == "forecast" and hasattr(self.nets["generator"], "displacements"):
             table = expression_table(self.cfg, self.sampler().source)
             self.nets["generator"].displacements.copy_(torch.as_tensor(table.d, dtype=torch.float32))
-        super().begin()
+        super().begin(frozen)
 
     def _points(self, clip, idx) -> np.ndarray:
         """The points the motion maps are drawn from: a face's 68 landmarks."""
@@ -317,8 +244,6 @@ class Trainer(GANTrainer):
         """Forecast: (I_t, I_{t+k}) with random t and k >= 1 (§3.2; ``source="first"``: t = 0 and any target,
         the public code). Refine: frame t and the K frames after it (a shorter clip is resampled to K + 1
         frames, repeating some). With the motion maps of every frame."""
-        from ..data.clips import to_tensor
-
         sampler, n, k = self.sampler(), int(self.cfg["batch"]), int(self.cfg["clip_length"])
         src, tgt, lm_src, lm_tgt = [], [], [], []
         for _ in range(n):
@@ -356,11 +281,11 @@ class Trainer(GANTrainer):
             rep = lambda fs: [f.repeat_interleave(k, 0) for f in fs]  # noqa: E731
             feats = g_m.analogy(rep(g_m.f_I(b["source"])), rep(g_m.motion(b["maps_source"])),
                                 g_m.motion(b["maps_target"].flatten(0, 1)))
-            coarse = g_m.decode(feats, b["source"].repeat_interleave(k, 0))["frame"].clamp(-1, 1)
-        coarse = coarse.view(n, k, *coarse.shape[1:]).transpose(1, 2)          # N 3 K S S
-        out = self.nets["generator"](coarse, b["maps_target"].transpose(1, 2))
-        out["coarse"] = coarse
-        out["pick"] = torch.randint(k, (n,), device=coarse.device)             # the frame D_I judges
+            forecast = g_m.decode(feats, b["source"].repeat_interleave(k, 0))["frame"].clamp(-1, 1)
+        forecast = forecast.view(n, k, *forecast.shape[1:]).transpose(1, 2)      # N 3 K S S
+        out = self.nets["generator"](forecast, b["maps_target"].transpose(1, 2))
+        out["forecast"] = forecast
+        out["pick"] = torch.randint(k, (n,), device=forecast.device)             # the frame D_I judges
         return out
 
     def d_terms(self, b: dict, out: dict) -> dict:
@@ -399,199 +324,21 @@ class Trainer(GANTrainer):
         with torch.no_grad():
             if self.cfg["stage"] == "forecast":
                 return {"rec_copy": losses.l1(b["source"], b["target"])}
-            return {"rec_coarse": losses.l1(out["coarse"], b["target"].transpose(1, 2))}
+            return {"rec_forecast": losses.l1(out["forecast"], b["target"].transpose(1, 2))}
 
 
 default_config = Trainer.default_config
 
 
-# ----------------------------------------------------------------------------------------------
-# Generation: the one API, driven by G_C (intensities) or by a reference video (retargeting)
-# ----------------------------------------------------------------------------------------------
-def forecast_run(cfg: dict):
-    """Where a refine config's forecast stage lives: the zoo's file for it, else its run cache directory
-    (:func:`i2vlib.train.cached_run`'s)."""
-    from .. import zoo
-    from ..config import config_hash
-    from ..train import runs_root
-
-    return zoo.find(cfg["forecast"]) or runs_root() / f"{cfg['method']}-{config_hash(cfg['forecast'])}"
-
-
-class Model(api.NetworkModel):
-    """A trained FRGAN behind :class:`i2vlib.api.Model`, plus :meth:`retarget` and :meth:`landmarks`.
-
-    ``generate`` asks G_C for the landmarks of every intensity (``condition``: ``"fitted"`` (default),
-    ``"linear"``, or an :class:`i2vlib.condition.Oracle` on the benchmark), draws their motion maps and
-    runs G_M once per frame from the image (f_I(I) and f_M(M_0) are cached per image); a refine-stage
-    model then passes clips of ``clip_length`` frames through G_R (a one-frame call skips it).
-    ``instrument`` measures the input face for the fitted G_C: ``"synthetic"`` for a model trained on the
-    benchmark, else ``"dlib"`` (set it to ``"dlib"`` to animate a photo with a benchmark-trained model).
-    """
-
-    method = NAME
-    network = ForecastNet
-    default_config = staticmethod(default_config)
-    condition = "fitted"
-
-    def __init__(self, net: ForecastNet, config: dict, device="cpu", refiner: RefineNet | None = None):
-        super().__init__(net, config, device)
-        forecast = config["forecast"] if config["stage"] == "refine" else config
-        self.refiner = None if refiner is None else refiner.to(self.device).eval()
-        self.clip_length = int(config["clip_length"]) if refiner is not None else None
-        self.maps = forecast["motion_maps"]
-        self.instrument = "synthetic" if forecast["data"] == "synthetic" else "dlib"   # measures input faces
-        self.table = ExpressionTable(net.displacements.cpu().numpy(), self.expressions)
-        self._active = None
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
-        cfg, net, refiner = load_networks(ckpt)
-        return cls(net, cfg, device, refiner)
-
-    # -- G_C ----------------------------------------------------------------------------
-    def g_c(self, condition=None):
-        """The condition generator for ``condition`` (default :attr:`condition`)."""
-        condition = self.condition if condition is None else condition
-        if isinstance(condition, str):
-            if condition not in ("fitted", "linear"):
-                raise I2VError(f"unknown condition {condition!r}; choose fitted, linear or an i2vlib.condition.Oracle")
-            return Fitted(self.table, self.instrument, linear=condition == "linear")
-        if not all(hasattr(condition, k) for k in ("source", "expression", "retarget", "key")):
-            raise I2VError(f"a condition is 'fitted', 'linear' or an i2vlib.condition.Oracle, "
-                           f"got {type(condition).__name__}")
-        if getattr(condition, "size", self.image_size) != self.image_size:
-            raise I2VError(f"the oracle draws {condition.size}-px faces; this model renders {self.image_size} px")
-        return condition
-
-    def landmarks(self, image, intensities=None, expression: str | None = None, reference=None,
-                  condition=None) -> np.ndarray:
-        """What G_C gives for ``image``: T x 68 x 2 pixel landmarks, for intensities or a reference video."""
-        gc, feats = self.g_c(condition), self.features(image, self.expressions)
-        neutral = self._source(feats, gc)[0]
-        if reference is not None:
-            return gc.retarget(neutral, _reference(reference))
-        return gc.expression(neutral, api.check_intensities(intensities, self.expressions, expression))
-
-    # -- the API ------------------------------------------------------------------------
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, condition=None):
-        """:meth:`i2vlib.api.Model.generate`, with G_C chosen by ``condition`` (see :meth:`g_c`)."""
-        self._active = self.g_c(condition)
-        try:
-            return super().generate(image, intensities, expression, as_tensor)
-        finally:
-            self._active = None
-
-    def retarget(self, image, reference, condition=None, as_tensor: bool = False):
-        """``image`` performing the motion of ``reference``: T x H x W x 3 uint8 (one frame per reference frame).
-
-        ``reference``: T x H x W x 3 uint8 frames, a video file or a folder of numbered PNG frames, or a
-        benchmark :class:`~i2vlib.data.types.Clip` (the oracle condition needs one: it reads the clip's
-        true action units). Frame t is G_M(I | M_0, M_t) with M_t from G_C; a refine-stage model
-        passes the clip through G_R.
-        """
-        from ..data.clips import to_uint8
-
-        gc, ref = self.g_c(condition), _reference(reference)
-        feats = self.features(image, self.expressions)
-        with torch.inference_mode():
-            neutral, f_src = self._source(feats, gc)
-            out = self._frames(feats, f_src, gc.retarget(neutral, ref)).float()
-        return out if as_tensor else to_uint8(out)
-
-    # -- the passes ---------------------------------------------------------------------
-    def _encode(self, x, expressions):
-        from ..data.clips import to_uint8
-
-        return {"x": x, "image": to_uint8(x)[0], "f_I": self.net.f_I(x), "sources": {}}
-
-    def _source(self, feats: dict, gc):
-        """L0 of the image under this G_C and f_M(M_0), kept with the image's features."""
-        if gc.key not in feats["sources"]:
-            neutral = gc.source(feats["image"])
-            with torch.inference_mode():
-                maps = motion_maps(neutral[None], self.image_size, self.maps).to(self.device)
-                feats["sources"][gc.key] = (neutral, self.net.motion(maps))
-        return feats["sources"][gc.key]
-
-    def _decode_clip(self, feats, a):
-        gc = self._active or self.g_c()
-        neutral, f_src = self._source(feats, gc)
-        return self._frames(feats, f_src, gc.expression(neutral, {e: v.cpu().numpy() for e, v in a.items()}))
-
-    def _frames(self, feats: dict, f_src, landmarks: np.ndarray) -> torch.Tensor:
-        """G_M once per frame for the target landmarks (T, 68, 2), then G_R on clips when refining."""
-        maps = motion_maps(landmarks, self.image_size, self.maps).to(self.device)
-        frames = forecast_frames(self.net, feats["x"], feats["f_I"], f_src, maps, self.batch_size)
-        if self.refiner is None or len(frames) == 1:
-            return frames
-        return refine_frames(self.refiner, frames.clamp(-1, 1), maps, self.clip_length)
-
-
-def load_networks(ckpt: dict) -> tuple[dict, ForecastNet, RefineNet | None]:
-    """The config, G_M and (for a refine-stage run) G_R of a checkpoint; a G_R snapshot or zoo file
-    gets its G_M from its forecast run."""
-    from ..checkpoint import load_weights, read_checkpoint
-    from . import full_config
-
-    where = ckpt.get("path", "checkpoint")
-    cfg, weights = full_config(ckpt["config"], where=where), ckpt["weights"]
-    if cfg["stage"] == "forecast":
-        net = ForecastNet(cfg)
-        load_weights(net, weights["generator"], where)
-        return cfg, net, None
-    g_m = weights.get("G_M")
-    if g_m is None:   # a snapshot (or a zoo file) keeps G_R alone: its G_M is the forecast run's
-        run = forecast_run(cfg)
-        if not run.exists():
-            raise I2VError(f"{where} holds G_R only and its forecast run {run} is not here; load the refine "
-                           "run's checkpoint.pt instead")
-        g_m = read_checkpoint(run)["weights"]["generator"]
-    net, refiner = ForecastNet(cfg["forecast"]), RefineNet(cfg)
-    load_weights(net, g_m, where)
-    load_weights(refiner, weights["generator"], where)
-    return cfg, net, refiner
-
-
-def forecast_frames(net: ForecastNet, x, f_i, f_src, maps: torch.Tensor, batch: int) -> torch.Tensor:
-    """G_M(I | M_0, M_t) for every map of ``maps`` (T, C, S, S), ``batch`` frames at a time, from the
-    input's cached f_I(I) and f_M(M_0): Ĩ_t (T, 3, S, S)."""
-    out = []
-    for s in range(0, len(maps), batch):
-        m = maps[s:s + batch]
-        n = len(m)
-        grow = lambda fs: [f.expand(n, *f.shape[1:]) for f in fs]  # noqa: E731
-        feats_t = net.analogy(grow(f_i), grow(f_src), net.motion(m))
-        out.append(net.decode(feats_t, x.expand(n, -1, -1, -1))["frame"])
-    return torch.cat(out)
-
-
-def refine_frames(refiner: RefineNet, frames: torch.Tensor, maps: torch.Tensor, k: int) -> torch.Tensor:
-    """G_R on consecutive clips of K frames (Eq. 10); the last one is padded by repeating its final frame."""
-    t = len(frames)
-    pad = (-t) % k
-    clips = [torch.cat([x, x[-1:].expand(pad, *x.shape[1:])]) for x in (frames, maps)]
-    video, mv = (x.view(-1, k, *x.shape[1:]).transpose(1, 2) for x in clips)
-    out = torch.cat([refiner(video[s:s + 4], mv[s:s + 4])["video"] for s in range(0, len(video), 4)])
-    return out.transpose(1, 2).flatten(0, 1)[:t]
-
-
-def _reference(reference):
-    """A reference video as a Clip (kept for the oracle) or T x H x W x 3 uint8 frames."""
-    from ..io import as_image
-
-    if hasattr(reference, "frames") and hasattr(reference, "expression"):
-        return reference
-    if isinstance(reference, (str, os.PathLike)):
-        from ..render.export import read_video
-
-        reference = read_video(reference)
-    frames = np.asarray(reference)
-    if frames.ndim == 3:
-        frames = frames[None]
-    if frames.ndim != 4 or frames.dtype != np.uint8 or frames.shape[-1] != 3 or 0 in frames.shape:
-        raise I2VError(f"a reference video is T x H x W x 3 uint8 frames, a video file or a folder of frames; "
-                       f"got {frames.dtype} {frames.shape}")
-    if len(frames) > api.MAX_FRAMES:
-        raise I2VError(f"a reference of {len(frames)} frames: at most {api.MAX_FRAMES} are rendered in one call")
-    return np.stack([as_image(f, "reference frame") for f in frames])
+def chapter_config(profile: str, stage: str = "forecast", forecast: dict | None = None, seed: int = 0,
+                   steps: int | None = None, **options) -> dict:
+    """A run of the FRGAN chapters and the comparison: the profile's config with the book's loss weights
+    (Eq. 4 as printed in the paper profile, the public code's elsewhere), for 1/:data:`SHARE` of the
+    profile's steps (or ``steps``). A refine config trains on the frozen G_M of ``forecast`` (default: this
+    function's forecast config of the same seed); ``options`` (``data``, ``image_size``, ...) change either."""
+    weights = PAPER_WEIGHTS if profile == "paper" else CODE_WEIGHTS
+    if stage == "refine":
+        forecast = forecast or chapter_config(profile, seed=seed, steps=steps, **options)
+        options = {**options, "stage": "refine", "forecast": forecast}
+        seed = forecast["seed"]
+    return budget(NAME, profile, SHARE.get(profile, 1), steps, seed=seed, **{"weights": weights, **options})

@@ -276,3 +276,29 @@ class VideoCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
+
+
+# ----------------------------------------------------------------------------------------------
+# The passes at generation time: G_M from an input's cached features, G_R on clips of K frames
+# ----------------------------------------------------------------------------------------------
+def forecast_frames(net: ForecastNet, x, f_i, f_src, maps: torch.Tensor, batch: int) -> torch.Tensor:
+    """G_M(I | M_0, M_t) for every map of ``maps`` (T, C, S, S), ``batch`` frames at a time, from the
+    input's cached f_I(I) and f_M(M_0): Ĩ_t (T, 3, S, S)."""
+    out = []
+    for s in range(0, len(maps), batch):
+        m = maps[s:s + batch]
+        n = len(m)
+        grow = lambda fs: [f.expand(n, *f.shape[1:]) for f in fs]  # noqa: E731
+        feats_t = net.analogy(grow(f_i), grow(f_src), net.motion(m))
+        out.append(net.decode(feats_t, x.expand(n, -1, -1, -1))["frame"])
+    return torch.cat(out)
+
+
+def refine_frames(refiner: RefineNet, frames: torch.Tensor, maps: torch.Tensor, k: int) -> torch.Tensor:
+    """G_R on consecutive clips of K frames (Eq. 10); the last one is padded by repeating its final frame."""
+    t = len(frames)
+    pad = (-t) % k
+    clips = [torch.cat([x, x[-1:].expand(pad, *x.shape[1:])]) for x in (frames, maps)]
+    video, mv = (x.view(-1, k, *x.shape[1:]).transpose(1, 2) for x in clips)
+    out = torch.cat([refiner(video[s:s + 4], mv[s:s + 4])["video"] for s in range(0, len(video), 4)])
+    return out.transpose(1, 2).flatten(0, 1)[:t]

@@ -20,9 +20,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import api
 from ..condition import JOINT_MAPS, joint_maps
+from ..data.clips import from_tensor, to_tensor
+from ..data.stages import PoseVideos
 from ..errors import I2VError
+from ..instruments.pose import feature_loss
+from ..instruments.pose import load as load_instrument
 from . import frgan
+from .frgan_model import load_networks
+from .frgan_parts import forecast_frames, refine_frames
 
 NAME = "frgan-pose"
 # §4.1: 64-px crops, batch 32, Adam 1e-4 (0, 0.9), G_R on clips of 16. The book profile: the face
@@ -37,33 +44,6 @@ BUDGETS = {
                         "videos": 40, "frames": [48, 48]},
                "paper": _PAPER},
 }
-SPLIT_OF = {"forecast": "forecast", "refine": "refine"}   # the stage -> the benchmark's third it trains on
-
-
-class PoseVideos:
-    """``videos`` videos of each action of one benchmark third (both training thirds with ``split="all"``),
-    rendered on first use and kept; :meth:`clip` draws one at random."""
-
-    def __init__(self, cfg: dict):
-        from ..data.pose import ACTIONS, PoseBenchmark
-
-        self.bench = PoseBenchmark(int(cfg["image_size"]), seed=int(cfg["seed"]), frames=int(cfg["frames"][1]))
-        self.splits = (SPLIT_OF[cfg["stage"]],) if cfg["split"] == "thirds" else tuple(SPLIT_OF.values())
-        self.n = int(cfg["videos"]) * len(ACTIONS) * len(self.splits)
-        self._cache: dict = {}
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int):
-        if i not in self._cache:
-            self._cache[i] = self.bench.video(self.splits[i % len(self.splits)], i // len(self.splits))
-        return self._cache[i]
-
-    def clip(self, rng: np.random.Generator):
-        return self[int(rng.integers(self.n))]
-
-
 class Trainer(frgan.Trainer):
     """FRGAN's trainer on pose videos: joint heat maps for motion maps, and Eq. 15 in G_M's loss."""
 
@@ -89,9 +69,7 @@ class Trainer(frgan.Trainer):
         if self.cfg["stage"] == "forecast":
             self.g_losses = {**self.g_losses, "feat": ("feat", "Eq. 15")}
             if self.weight("feat") > 0:
-                from ..instruments.pose import load
-
-                self.instrument = load()
+                self.instrument = load_instrument()
 
     def sampler(self):
         if self._sampler is None:
@@ -107,8 +85,6 @@ class Trainer(frgan.Trainer):
     def g_terms(self, b: dict, out: dict) -> dict:
         terms = super().g_terms(b, out)
         if self.cfg["stage"] == "forecast" and self.instrument is not None:
-            from ..instruments.pose import feature_loss
-
             net = self.instrument.to(out["frame"].device)
             terms["feat"] = lambda: feature_loss(net, b["target"], out["frame"])     # Eq. 15
         return terms
@@ -117,30 +93,31 @@ class Trainer(frgan.Trainer):
 default_config = Trainer.default_config
 
 
-class Model:
-    """A trained pose FRGAN: :meth:`forecast` renders the frames of given joints from one input frame."""
+class Model(api.Model):
+    """A trained pose FRGAN: :meth:`forecast` renders the frames of given joints from one input frame
+    (it has no intensities to :meth:`generate` from)."""
 
     method = NAME
-    step: int | None = None
-    checkpoint_hash: str | None = None
 
     def __init__(self, net, config: dict, device="cpu", refiner=None):
-        self.config, self.device = dict(config), torch.device(device)
+        super().__init__(config, device)
         self.net = net.to(self.device).eval()
         self.refiner = None if refiner is None else refiner.to(self.device).eval()
-        self.image_size, self.batch_size = int(config["image_size"]), 16
+        self.image_size = int(config["image_size"])
         self.clip_length = int(config["clip_length"]) if refiner is not None else None
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
-        cfg, net, refiner = frgan.load_networks(ckpt)
+        cfg, net, refiner = load_networks(ckpt)
         return cls(net, cfg, device, refiner)
+
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+        raise I2VError(f"a {NAME} model forecasts frames from observed joints (Model.forecast, the FRGAN pose "
+                       "chapter), not from intensities")
 
     def forecast(self, image, joints_source, joints, as_tensor: bool = False):
         """``image`` (S x S x 3 uint8, the last observed frame) moved to each pose of ``joints`` (T x 13 x 2
         pixels) from its own pose ``joints_source`` (13 x 2): T x S x S x 3 uint8 (G_M, then G_R)."""
-        from ..data.clips import to_tensor, to_uint8
-
         image = np.asarray(image)
         if image.shape != (self.image_size, self.image_size, 3) or image.dtype != np.uint8:
             raise I2VError(f"a pose input frame is {self.image_size} x {self.image_size} x 3 uint8, "
@@ -152,11 +129,11 @@ class Model:
             x = to_tensor(image)[None].to(self.device)
             src = joint_maps(np.asarray(joints_source, np.float32)[None], self.image_size).to(self.device)
             maps = joint_maps(joints, self.image_size).to(self.device)
-            frames = frgan.forecast_frames(self.net, x, self.net.f_I(x), self.net.motion(src), maps, self.batch_size)
+            frames = forecast_frames(self.net, x, self.net.f_I(x), self.net.motion(src), maps, self.batch_size)
             if self.refiner is not None and len(frames) > 1:
-                frames = frgan.refine_frames(self.refiner, frames.clamp(-1, 1), maps, self.clip_length)
+                frames = refine_frames(self.refiner, frames.clamp(-1, 1), maps, self.clip_length)
         frames = frames.float().clamp(-1, 1)
-        return frames if as_tensor else to_uint8(frames)
+        return frames if as_tensor else from_tensor(frames)
 
     def __repr__(self) -> str:
         stage = "G_M + G_R" if self.refiner is not None else "G_M"

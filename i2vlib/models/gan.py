@@ -15,9 +15,9 @@ critics frozen during the generator's half, Adam optimisers with pix2pix's linea
 ``critic_steps`` critic updates per generator update (on the same batch; a WGAN-GP penalty
 redraws its interpolation each time), autocast, ``torch.compile``, and stages: a net listed in
 ``frozen`` gets no optimiser, and ``stages`` maps a frozen net to the config key that holds the
-config of the earlier run that trains it (FRGAN: G_R learns on a frozen G_M). That run is trained
-first, or found in the run cache, and since its config is part of this one, changing it
-retrains both.
+config of the earlier run that trains it (FRGAN: G_R learns on a frozen G_M). The run store
+(:mod:`i2vlib.runs`) finds or trains that run and hands its generator's weights to :meth:`begin`;
+since its config is part of this one, changing it retrains both.
 The training loop (:mod:`i2vlib.train`) owns checkpoints, resume, logs and progress.
 
 One step::
@@ -37,7 +37,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checkpoint import load_weights
 from ..config import check_training, training_config
+from ..data.sampling import Sampler, training_source
+from . import full_config
 
 
 class GANTrainer:
@@ -65,8 +68,6 @@ class GANTrainer:
     def check_config(cls, cfg: dict) -> dict:
         """Shared checks (:func:`i2vlib.config.check_training`), then the method's :meth:`check`;
         the configs of earlier stages are completed and checked too."""
-        from . import full_config
-
         for key in cls.stages.values():
             cfg[key] = full_config(cfg[key])
         return cls.check(check_training(cfg, cls.choices))
@@ -74,6 +75,11 @@ class GANTrainer:
     @classmethod
     def check(cls, cfg: dict) -> dict:
         return cfg
+
+    @classmethod
+    def earlier(cls, cfg: dict) -> dict[str, dict]:
+        """``{frozen net: the config of the earlier run whose generator it is}`` for a full config."""
+        return {name: cfg[key] for name, key in cls.stages.items()}
 
     # -- to implement -------------------------------------------------------------------
     def build(self) -> dict[str, nn.Module]:
@@ -132,22 +138,14 @@ class GANTrainer:
     def sampler(self):
         """The :class:`~i2vlib.data.sampling.Sampler` over this config's training clips, opened on first use."""
         if self._sampler is None:
-            from ..data.sampling import Sampler, training_source
-
             self._sampler = Sampler(training_source(self.cfg), self.cfg["expressions"], self.cfg["augment"])
         return self._sampler
 
-    def begin(self) -> None:
-        """Before the first step of a new run: every frozen net of ``stages`` gets the generator
-        weights of its earlier stage's run (trained now if the run cache does not hold it)."""
-        from ..checkpoint import load_weights, read_checkpoint
-        from ..train import cached_run
-
-        rng = torch.get_rng_state()   # training an earlier stage must not change this run's random stream
-        for name, key in self.stages.items():
-            run = cached_run(self.cfg[key], progress=False)
-            load_weights(self.nets[name], read_checkpoint(run)["weights"]["generator"], str(run))
-        torch.set_rng_state(rng)
+    def begin(self, frozen: dict[str, dict]) -> None:
+        """Before the first step of a new run: every frozen net of ``stages`` gets the generator weights
+        of its earlier stage's run, ``frozen[net]`` (:func:`i2vlib.runs.train` fetches them)."""
+        for name in self.stages:
+            load_weights(self.nets[name], frozen[name], f"the earlier stage of {self.name} ({name})")
 
     def step(self, batch: dict, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
         """One GAN step: the critics' half (``critic_steps`` times), then the generators' half."""

@@ -8,11 +8,13 @@ tensors) is an :class:`~i2vlib.errors.I2VError` with a one-line message.
 
 One module per concern, all names re-exported here (``from i2vlib import render``):
 
-* :mod:`.frames` -- :func:`as_frames`, :func:`intensity_labels`.
+* :mod:`i2vlib.data.video` -- :func:`as_frames` and :func:`read_video` (what :func:`save_video` writes).
+* :mod:`.frames` -- :func:`intensity_labels`.
 * :mod:`.export` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
-  a JSON sidecar, written atomically), :func:`read_video`, :func:`sidecar_path`,
+  a JSON sidecar, written atomically), :func:`sidecar_path`,
   :func:`read_sidecar`, :func:`download_link`, :func:`check_destination` (before rendering).
-* :mod:`.grid` -- :func:`frame_grid`: labelled contact sheets with Pillow.
+* :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow.
+* :mod:`.sheets` -- :func:`contact_sheet`, :func:`pose_contact_sheet`: the two benchmarks at a glance.
 * :mod:`.figures` -- matplotlib: :func:`show_frames`, :func:`animation`,
   :func:`to_jshtml` (plays with no kernel), :func:`plot_losses` (training curves).
 * :mod:`.scrub` -- :func:`scrubber` / :class:`Scrubber`: a static HTML+JS intensity
@@ -21,16 +23,21 @@ One module per concern, all names re-exported here (``from i2vlib import render`
   call the model (readers with a kernel).
 * :mod:`.source` -- :func:`source_code` and :func:`loss_table`: the library's own code and a
   method's loss terms, read at run time and shown in a chapter.
+* :mod:`.chapter` -- :func:`setup`, :func:`show_claims`, :func:`compare`: what every chapter does
+  the same way (its setup cell, its claims table, the words that compare two measured numbers).
 
 matplotlib, ipywidgets, IPython and imageio-ffmpeg are imported only by the functions that need
 them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplotlib).
 """
 
-from .export import check_destination, download_link, read_sidecar, read_video, save_video, sidecar_path
+from ..data.video import as_frames, read_video
+from .chapter import compare, setup, show_claims
+from .export import check_destination, download_link, read_sidecar, save_video, sidecar_path
 from .figures import animation, plot_losses, show_frames, to_jshtml
-from .frames import as_frames, intensity_labels
+from .frames import intensity_labels
 from .grid import frame_grid
 from .scrub import Scrubber, scrubber
+from .sheets import contact_sheet, pose_contact_sheet
 from .source import loss_table, source_code
 from .widgets import live_mixer, live_slider
 
@@ -43,6 +50,8 @@ __all__ = [
     "read_sidecar",
     "download_link",
     "frame_grid",
+    "contact_sheet",
+    "pose_contact_sheet",
     "intensity_labels",
     "show_frames",
     "animation",
@@ -54,4 +63,7 @@ __all__ = [
     "plot_losses",
     "source_code",
     "loss_table",
+    "setup",
+    "show_claims",
+    "compare",
 ]

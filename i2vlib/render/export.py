@@ -1,4 +1,5 @@
-"""Files for readers: GIF, MP4 or a folder of PNGs, each with a JSON sidecar; reading them back.
+"""Files for readers: GIF, MP4 or a folder of PNGs, each with a JSON sidecar (read back by
+:func:`i2vlib.data.video.read_video`).
 
 Sidecar naming: a file ``clip.gif`` gets ``clip.gif.json`` beside it (so ``clip.gif`` and
 ``clip.mp4`` never share one); a folder ``clip/`` holds its sidecar inside as
@@ -12,25 +13,23 @@ import html
 import json
 import math
 import os
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from ..data.video import FRAME_NAME, as_frames
 from ..errors import I2VError
-from ..io import atomic_dir, atomic_path, check_output, read_image, to_json, write_image
-from .frames import as_frames, check_fps
+from ..io import atomic_dir, atomic_path, check_output, to_json, write_image
+from ..version import __version__
+from .frames import check_fps
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
-READ_SUFFIXES = (".gif", ".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v")
 FOLDER_SIDECAR = "frames.json"
 # Metadata keys every sidecar carries (null when not given), and keys save_video sets itself.
 KNOWN_META = ("method", "checkpoint_hash", "intensities", "expression", "seed", "crop_box")
 RESERVED_META = ("format", "frames", "fps", "height", "width", "video_height", "video_width",
                  "files", "i2vlib_version", "created")
-_FRAME_NAME = re.compile(r"^(\d+)\.png$")
 
 
 def sidecar_path(path) -> Path:
@@ -196,7 +195,7 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float) -> None:
 def _replaceable_folder(path: Path) -> bool:
     """An existing folder may be replaced only if it is empty or holds only our output."""
     for p in path.iterdir():
-        if not (p.is_file() and (p.name == FOLDER_SIDECAR or _FRAME_NAME.match(p.name))):
+        if not (p.is_file() and (p.name == FOLDER_SIDECAR or FRAME_NAME.match(p.name))):
             return False
     return True
 
@@ -206,74 +205,6 @@ def _save_folder(frames: np.ndarray, path: Path, names: list[str], side_text: st
         for f, name in zip(frames, names):
             write_image(tmp / name, f)
         (tmp / FOLDER_SIDECAR).write_text(side_text)
-
-
-def read_video(path, max_frames: int | None = None) -> np.ndarray:
-    """Read a video file or a folder of numbered PNG frames as ``T x H x W x 3`` uint8.
-
-    Reads what :func:`save_video` writes (``.gif``, ``.mp4``, a folder of ``0000.png, ...``)
-    and the other formats ffmpeg decodes (``.avi``, ``.mov``, ``.webm``, ``.mkv``, ``.m4v``).
-    ``max_frames`` stops after that many frames. MP4 frames keep the even (padded) size
-    they were encoded at; compare with the sidecar's ``height``/``width`` to crop.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise I2VError(f"no such video: {path}")
-    suffix = "" if path.is_dir() else path.suffix.lower()
-    if suffix and suffix not in READ_SUFFIXES:
-        raise I2VError(f"unsupported video suffix {path.suffix!r} in {path.name}: "
-                       f"read_video reads {', '.join(READ_SUFFIXES)} or a folder of PNG frames")
-    try:
-        if not suffix:
-            frames = _read_frame_folder(path, max_frames)
-        elif suffix == ".gif":
-            frames = _read_gif(path, max_frames)
-        else:
-            frames = _read_ffmpeg(path, max_frames)
-    except I2VError:
-        raise
-    except Exception as e:  # Pillow and ffmpeg raise many types, ffmpeg with its log attached
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise I2VError(f"cannot read video {path}: {type(e).__name__}: {first}") from None
-    if not frames:
-        raise I2VError(f"video {path} has no frames")
-    return as_frames(frames, f"frames of {path}")
-
-
-def _read_frame_folder(path: Path, max_frames: int | None) -> list[np.ndarray]:
-    names = sorted((p for p in path.iterdir() if _FRAME_NAME.match(p.name)),
-                   key=lambda p: int(_FRAME_NAME.match(p.name).group(1)))
-    if not names:
-        raise I2VError(f"no numbered PNG frames in {path}")
-    return [read_image(p) for p in names[:max_frames or None]]
-
-
-def _read_gif(path: Path, max_frames: int | None) -> list[np.ndarray]:
-    from PIL import Image, ImageSequence
-
-    frames = []
-    with Image.open(path) as im:
-        for f in ImageSequence.Iterator(im):
-            frames.append(np.asarray(f.convert("RGB")))
-            if max_frames and len(frames) >= max_frames:
-                break
-    return frames
-
-
-def _read_ffmpeg(path: Path, max_frames: int | None) -> list[np.ndarray]:
-    import imageio_ffmpeg
-
-    gen = imageio_ffmpeg.read_frames(str(path))
-    try:
-        w, h = next(gen)["size"]
-        frames = []
-        for b in gen:
-            frames.append(np.frombuffer(b, np.uint8).reshape(h, w, 3))
-            if max_frames and len(frames) >= max_frames:
-                break
-        return frames
-    finally:
-        gen.close()
 
 
 def download_link(path, text: str | None = None, preview: bool = True):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.video import as_frames
 from ..errors import I2VError
 from ..io import read_losses
-from .frames import as_frames, check_fps, frame_labels
+from .frames import check_fps, frame_labels
 
 
 def show_frames(frames, intensities=None, title=None, labels=None):

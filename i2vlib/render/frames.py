@@ -1,53 +1,14 @@
-"""Frames as ``T x H x W x 3`` uint8 arrays, and the labels drawn under or above them."""
+"""The labels drawn under or above frames, and the frame rates a file may have."""
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import I2VError
-from ..io import as_image, to_numpy, to_rgb, to_uint8
-
-
-def as_frames(frames, what: str = "frames") -> np.ndarray:
-    """Return ``frames`` as a contiguous ``T x H x W x 3`` uint8 array (T >= 1).
-
-    Accepts such an array (uint8, float in [0, 1], int in [0, 255], one or three
-    channels) or a non-empty list of images of one size (anything
-    :func:`i2vlib.io.as_image` converts with ``convert=True``).
-    """
-    not_frames = f"{what} must be a T x H x W x 3 array or a list of images; got {type(frames).__name__}"
-    if isinstance(frames, (str, bytes, Path)) or frames is None:
-        raise I2VError(not_frames)
-    if isinstance(frames, np.ndarray) or hasattr(frames, "detach"):
-        a = to_numpy(frames)
-        if a.ndim == 3 and a.shape[-1] == 3:
-            raise I2VError(f"{what} must be T x H x W x 3; got one image of shape {tuple(a.shape)} (wrap it in a list)")
-        if a.ndim != 4:
-            raise I2VError(f"{what} must be T x H x W x 3; got shape {tuple(a.shape)}")
-        if a.shape[0] == 0:
-            raise I2VError(f"{what} are empty (no frames)")
-        if 0 in a.shape[1:3]:
-            raise I2VError(f"{what} have an empty frame size {tuple(a.shape)}")
-        return np.ascontiguousarray(to_rgb(to_uint8(a, what), what))
-    try:
-        items = list(frames)
-    except TypeError:
-        raise I2VError(not_frames) from None
-    if not items:
-        raise I2VError(f"{what} are empty (no frames)")
-    images = [as_image(x, f"frame {i}", convert=True) for i, x in enumerate(items)]
-    h, w = images[0].shape[:2]
-    for i, im in enumerate(images):
-        if im.shape[:2] != (h, w):
-            raise I2VError(f"{what} differ in size: frame {i} is {im.shape[0]}x{im.shape[1]}, "
-                           f"frame 0 is {h}x{w} (H x W)")
-    return np.stack(images)
-
+from ..io import to_numpy
 
 MIN_FPS, MAX_FPS = 0.01, 100.0   # a frame shown at most 100 s; at least 10 ms, GIF's shortest delay
 

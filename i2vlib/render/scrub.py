@@ -7,9 +7,10 @@ import html
 import json
 import uuid
 
+from ..data.video import as_frames
 from ..errors import I2VError
 from ..io import png_bytes
-from .frames import as_frames, frame_labels
+from .frames import frame_labels
 
 _SCRUBBER_JS = """(function () {
   var id = %(id)s;

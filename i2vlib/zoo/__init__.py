@@ -11,9 +11,10 @@ not shipped), the full config, and a ``zoo`` record: the loss log (means over wi
 :data:`LOG_WINDOW` steps), the learning curve (the scores of the snapshots taken while training),
 the scores of the final model (:func:`measure`), and how long training took.
 
-A chapter asks for a config with :func:`i2vlib.train.cached_run`; when a shipped entry was
-trained with exactly that config (same config hash) its file is used instead of training,
-unless the environment variable ``I2V_RETRAIN=1`` is set (``make book RETRAIN=1``).
+A chapter asks for a config with :func:`i2vlib.runs.cached_run`; when a shipped entry was
+trained with exactly that config (same config hash) its file is used instead of training
+(:func:`i2vlib.runs.zoo_file`), unless the environment variable ``I2V_RETRAIN=1`` is set
+(``make book RETRAIN=1``). The entries' scores are measured by :func:`i2vlib.zoo.measure.measure`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..checkpoint import read_checkpoint
 from ..errors import I2VError
+from ..models import get_method
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "zoo:"
@@ -65,8 +68,6 @@ def names() -> list[str]:
 
 def entry_config(name: str) -> dict:
     """The full config the current code builds for entry ``name`` (what ``make zoo`` trains)."""
-    from ..models import get_method
-
     e = _entry(name)
     return get_method(e["method"]).default_config("book", **e["config"])
 
@@ -76,8 +77,6 @@ def recipe(name: str, profile: str = "book", **overrides) -> dict:
     (:func:`entry_config`, which :func:`find` loads from the zoo), in another profile that profile's
     config of the same method and expressions. ``overrides`` (``None`` ignored) change either; a
     changed book config no longer matches the entry and trains."""
-    from ..models import get_method
-
     e = _entry(name)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if profile == "book":
@@ -101,31 +100,27 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
 
 
-def find(config: dict) -> Path | None:
-    """The shipped file trained with exactly ``config`` (compared by config hash), or None;
-    always None when ``I2V_RETRAIN`` is set."""
-    from ..checkpoint import read_checkpoint
-    from ..config import config_hash
-    from ..models import full_config
-
-    if env_flag("I2V_RETRAIN"):
-        return None
-    wanted = config_hash(full_config(config))
-    for name in names():
-        e = ENTRIES[name]
-        if e["method"] == config.get("method") and config_hash(entry_config(name)) == wanted:
-            file = path(name)
-            if config_hash(full_config(read_checkpoint(file)["config"])) == wanted:
-                return file
-    return None
-
-
 def record(name: str) -> dict:
     """The ``zoo`` record of a shipped entry: ``scores``, ``curve``, ``losses``, ``seconds``, ``steps``."""
-    from ..checkpoint import read_checkpoint
-
     ckpt = read_checkpoint(path(name))
     return {**ckpt["zoo"], "steps": int(ckpt["step"]), "config": ckpt["config"]}
+
+
+def listing() -> list[str]:
+    """One line per entry: shipped or not, its steps, expressions and two headline scores (``i2v zoo``)."""
+    lines = []
+    for name, entry in ENTRIES.items():
+        if name not in names():
+            lines.append(f"zoo:{name:18s} not shipped in this copy (make zoo)  {entry['about']}")
+            continue
+        rec = record(name)
+        s = rec["scores"]
+        shown = "; ".join(f"{label} {'-' if s.get(key) is None else format(s[key], '.2f')}"
+                          for key, label in (("strength_ratio", "strength at a=1 / truth's"),
+                                             ("acd_i_ratio", "ACD-I / truth's")) if key in s)
+        lines.append(f"zoo:{name:18s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}  "
+                     f"{entry['about']}")
+    return lines
 
 
 def _entry(name: str) -> dict:
@@ -134,6 +129,4 @@ def _entry(name: str) -> dict:
     return ENTRIES[name]
 
 
-from .measure import measure  # noqa: E402
-
-__all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "find", "record", "measure"]
+__all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "record", "listing", "env_flag"]

@@ -11,8 +11,8 @@ FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`, and on poses (``frgan-po
 :func:`i2vlib.evaluate.pose.pose_scores`); the book profile's measurements are recorded in ``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
 training the arms, and a run this module has not recorded yet trains in the build.
 
-An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``full`` arm of the same
-seed; its other options change G_R only.
+An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``forecast`` arm of the
+same seed; its other options change G_R only.
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ import os
 import sys
 import time
 
+from ..claims import NotTested
 from ..data.pose import ACTIONS as POSE_ACTIONS
 from ..errors import I2VError, check_names
+from ..models import get_method
 from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
+from . import recipe
+from .records import measured
 
 SEEDS = (0, 1, 2)
 DISORDERED = ["incomplete", "periodic", "unordered"]
@@ -61,7 +65,7 @@ ARMS = {
         "convlstm": ("convlstm", {}),                                              # Fig. 2, Table 1
     },
     "frgan": {
-        "full": ("frgan", {}),                                            # G_M: Eq. 2, dense decoder
+        "forecast": ("frgan", {}),                                        # G_M: Eq. 2, dense decoder
         "paper_weights": ("frgan", {"weights": PAPER_WEIGHTS}),           # Eq. 4 as printed
         "code_weights": ("frgan", {"weights": CODE_WEIGHTS}),             # the public code's
         "plain": ("frgan", {"decoder": "plain"}),                         # Table 4, row 1
@@ -73,7 +77,7 @@ ARMS = {
         "refine_no_d_i": ("frgan", {"stage": "refine", "weights": {"frames": 0.0}}),   # Eq. 12 without D_I
     },
     "frgan-pose": {                                                            # §4.3-4.4, Penn Action's substitute
-        "full": ("frgan-pose", {}),                                            # G_M: Eq. 2, dense, Eq. 15
+        "forecast": ("frgan-pose", {}),                                        # G_M: Eq. 2, dense, Eq. 15
         "plain": ("frgan-pose", {"decoder": "plain"}),                         # Table 4, row 1
         "no_residual": ("frgan-pose", {"residual": "none"}),                   # "decays to [39]" (§4.4)
         "no_feat": ("frgan-pose", {"weights": {"feat": 0.0}}),                 # without Eq. 15
@@ -91,10 +95,10 @@ HEADLINES = {"affinegan": ["affinegan-happy"], "fan": [], "frgan": [], "frgan-po
 # measure's extra options). The pose chapter shows the full model's forecasts of every action; it compares
 # G_M's with those of LONGER's run on two. (Pictures are kept to these: a strip weighs 0.1-0.2 MB.)
 _TWO = ["jumping_jacks", "tennis_forehand"]
-SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("full", 0, {"strips": _TWO})]}
+SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("forecast", 0, {"strips": _TWO})]}
 # One run of an arm at a multiple of the budget (the first seed) and its measure's extra options, recorded with
 # the arms: on poses the book's budget is short of what G_M needs, and this run shows what more steps buy.
-LONGER = {"frgan-pose": ("full", 8, {"strips": _TWO})}
+LONGER = {"frgan-pose": ("forecast", 8, {"strips": _TWO})}
 
 
 def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
@@ -116,8 +120,6 @@ def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> di
 def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, **overrides) -> dict:
     """``{arm: [config for each seed]}`` of ``paper``'s comparison in ``profile``; ``overrides`` (the
     chapter's ``data``, ``image_size``, ``steps``; ``None`` ignored) apply to every arm."""
-    from ..models import get_method
-
     (paper,) = check_names([paper], tuple(ARMS), "paper")
     arms = list(ARMS[paper]) if arms is None else check_names(list(arms), tuple(ARMS[paper]), f"{paper} arm")
     shared = {**BUDGET[paper].get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}}
@@ -144,8 +146,6 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
                workers: int | None = None, progress: bool = True, **overrides) -> dict:
     """``{arm: [arm_scores of each seed's model]}``: recorded where ``records.json`` holds them, else
     trained (side by side) and measured now (:func:`i2vlib.zoo.records.measured`)."""
-    from .records import measured
-
     configs = arm_configs(paper, profile, arms, seeds, **overrides)
     flat = [c for runs in configs.values() for c in runs]
     values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress,
@@ -182,8 +182,6 @@ def per_seed(results: dict, arm: str, *path) -> list:
 def seeds_of(results: dict, arm: str, *path):
     """:func:`per_seed` as a claim's measurement: the per-seed list, or a
     :class:`~i2vlib.claims.NotTested` saying which seeds the instrument could not measure."""
-    from ..claims import NotTested
-
     values = per_seed(results, arm, *path)
     missing = [i for i, v in enumerate(values) if v is None]
     if missing:
@@ -195,8 +193,6 @@ def seeds_of(results: dict, arm: str, *path):
 def compare(results: dict, arms: dict, *path):
     """A comparative claim's measurement ``{claim's name: per-seed values}`` from ``arms``
     ({claim's name: arm}), or the first :class:`~i2vlib.claims.NotTested` among them."""
-    from ..claims import NotTested
-
     out = {name: seeds_of(results, arm, *path) for name, arm in arms.items()}
     return next((v for v in out.values() if isinstance(v, NotTested)), out)
 
@@ -207,8 +203,6 @@ def main(argv=None) -> int:
     p.add_argument("--arms", nargs="*", default=None, help="only these arms (names of ARMS)")
     p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
     args = p.parse_args(argv)
-    from . import recipe
-    from .records import measured
 
     os.environ["I2V_RECORD"] = "1"
     start = time.perf_counter()

@@ -15,18 +15,19 @@ import sys
 import time
 from pathlib import Path
 
-from . import CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
+from .. import checkpoint
 from ..errors import I2VError
+from ..io import read_losses
+from ..runs import cached_runs, is_finished, load
+from ..train import SNAPSHOTS
+from . import CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
+from .measure import measure
 
 
 def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
     """Write ``dest/NAME.pt`` from run directory ``run``: fp16 generator weights, config, and the zoo
     record (thinned loss log, learning curve from the run's snapshots, final scores of the fp16 model)."""
     import tempfile
-
-    from .. import api, checkpoint
-    from ..io import read_losses
-    from .measure import measure
 
     run = Path(run)
     ckpt = checkpoint.read_checkpoint(run)
@@ -38,7 +39,7 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
                                            weights)
         if progress:
             print(f"  {name}: scoring the final model (step {ckpt['step']})", flush=True)
-        scores = measure(api.load(draft))
+        scores = measure(load(draft))
     curve[str(ckpt["step"])] = scores
     record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
               "seconds": float(ckpt.get("seconds", 0.0))}
@@ -51,11 +52,7 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
 def score_snapshots(run, name: str = "", progress: bool = True, known: dict | None = None) -> dict:
     """``{step: scores}`` of the snapshots a run kept (before its last step, if it finished: :func:`~i2vlib.zoo.measure`);
     steps in ``known`` (an earlier record of the same config) keep their recorded scores."""
-    from .. import api, checkpoint
-    from ..train import SNAPSHOTS, _finished
-    from .measure import measure
-
-    last = int(checkpoint.read_checkpoint(run)["step"]) if _finished(run) else float("inf")  # the end is scored apart
+    last = int(checkpoint.read_checkpoint(run)["step"]) if is_finished(run) else float("inf")  # the end is scored apart
     curve = {}
     for snap in sorted(Path(run).glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
         step = int(snap.stem.split("-")[1])
@@ -64,7 +61,7 @@ def score_snapshots(run, name: str = "", progress: bool = True, known: dict | No
         elif step < last:
             if progress:
                 print(f"  {name}: scoring the snapshot at step {step}", flush=True)
-            curve[str(step)] = measure(api.load(snap))
+            curve[str(step)] = measure(load(snap))
     return curve
 
 
@@ -82,8 +79,6 @@ def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:
 
 
 def main(argv=None) -> int:
-    from ..train import cached_runs
-
     p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.make", description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help=f"entries to make (default: all of {', '.join(ENTRIES)})")
     p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import metrics
+from ..evaluate import evaluate, expression_progress, test_clips
+from ..io import to_json
+
 # Intensity curves on which Eq. 5 is read (the benchmark's test videos follow each in turn).
 INFER_CURVES = ("linear", "incomplete", "periodic", "unordered")
 
@@ -25,10 +29,6 @@ def measure(model, videos: int = 12, frames: int = 16, seed: int = 0) -> dict:
 
     ``videos`` per expression for the protocol, and per curve for Eq. 5; ``frames`` per Eq. 5 video.
     """
-    from .. import metrics
-    from ..io import to_json
-    from ..evaluate import evaluate, expression_progress, test_clips
-
     exprs = tuple(model.expressions)
     r = evaluate(model, videos=videos * len(exprs), seed=seed, per_video=False, progress=False)
     s, ref = r["scores"], r["reference"]

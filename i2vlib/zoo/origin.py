@@ -1,14 +1,21 @@
 """Where a chapter's model comes from: the zoo's file or a run the chapter trained, in words.
 
-A chapter that asks for a model with :func:`i2vlib.train.cached_run` gets either a shipped zoo file
+A chapter that asks for a model with :func:`i2vlib.runs.cached_run` gets either a shipped zoo file
 (in the book profile, when the config is a zoo entry's) or a run directory; :func:`trained` reads
-how either was made and :func:`provenance` says it in a sentence the chapter glues.
+how either was made, :func:`provenance` says it in a sentence the chapter glues, and
+:func:`train_command` is the ``i2v train`` command line that makes it.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
+
+from ..config import config_hash
+from ..models import full_config, get_method
+from ..runs import RETRAIN, zoo_file
+from . import entry_config, env_flag, recipe, record
 
 
 def duration(seconds: float) -> str:
@@ -21,8 +28,6 @@ def duration(seconds: float) -> str:
 def trained(run) -> dict:
     """How a model was made: ``zoo`` (the entry's name, or None for a run directory), ``steps``, ``seconds``
     and, for a run, ``device``. A zoo file ships only its generator, in fp16: no critics, no optimiser state."""
-    from . import record
-
     run = Path(run)
     if run.suffix == ".pt":
         rec = record(run.stem)
@@ -41,10 +46,6 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
     """A sentence on where the ``label`` model comes from: ``run`` (what ``cached_run(config)`` returned),
     ``entry`` the zoo entry the chapter asks for, ``overrides`` the chapter's changes to it (``data``,
     ``image_size``, ``steps``, ``seed``; ``None`` ignored)."""
-    from . import entry_config, env_flag, find, recipe
-    from ..config import config_hash
-    from ..models import full_config
-
     t = trained(run)
     if t["zoo"]:
         return (f"The {label} is the zoo's `{t['zoo']}`: trained once, in the background, by `make zoo` for "
@@ -54,11 +55,30 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
         why = f"its configuration differs from the zoo's `{entry}`"
     elif config["profile"] != "book":
         why = f"in the `book` profile the chapter loads the zoo's `{entry}` instead"
-    elif env_flag("I2V_RETRAIN"):
+    elif env_flag(RETRAIN):
         why = f"I2V_RETRAIN is set, so the zoo's `{entry}` is not used"
-    elif find(config) is not None:
+    elif zoo_file(config) is not None:
         why = f"a finished run of the zoo's configuration, cached on disk, comes before the zoo's file `{entry}`"
     else:
         why = f"the zoo's `{entry}` has this configuration, but this copy of i2vlib does not ship it"
     return (f"The {label} was trained by this chapter: {t['steps']} steps in {duration(t['seconds'])} on "
             f"{t['device']} ({why}).")
+
+
+def train_command(config: dict, out: str) -> str:
+    """The ``i2v train`` command line that trains ``config`` into ``out`` (options at their profile
+    default left out)."""
+    default = get_method(config["method"]).default_config(config["profile"])
+    flags = {"data": "--data", "steps": "--steps", "image_size": "--size", "seed": "--seed"}
+    words, sets = ["i2v", "train", config["method"], "--profile", config["profile"]], []
+    for key, value in config.items():
+        if key in ("method", "profile") or value == default.get(key):
+            continue
+        if key in flags:
+            words += [flags[key], str(value)]
+        elif key == "expressions":
+            words += ["--expressions", *value]
+        else:
+            sets.append(f"{key}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}")
+    words += (["--set", *sets] if sets else []) + ["--out", out]
+    return " ".join(shlex.quote(w) for w in words)

@@ -9,7 +9,7 @@ ships instead is what a chapter measures of each run. ``records.json`` beside th
 where ``<measure>`` names a library function in :data:`MEASURES` and ``<version>`` is raised
 whenever that function changes what it returns, so an old record is never read as a new one.
 
-:func:`measured` is to measurements what :func:`i2vlib.train.cached_runs` is to runs: a config
+:func:`measured` is to measurements what :func:`i2vlib.runs.cached_runs` is to runs: a config
 with a record returns it; a missing one is trained (or found in the run cache or the zoo), measured, and,
 with ``I2V_RECORD=1`` (``make records``), added to the file. ``I2V_RETRAIN=1`` ignores the records
 and measures afresh. Arrays (the picture strips) are stored as PNG in base64 and come back as
@@ -26,27 +26,29 @@ from pathlib import Path
 
 import numpy as np
 
-from . import HERE, env_flag
+from ..checkpoint import read_checkpoint
+from ..config import config_hash
 from ..errors import I2VError
+from ..evaluate.ablation import arm_scores
+from ..evaluate.pose import pose_scores
+from ..evaluate.retarget import retarget_scores
+from ..io import to_json, write_json
+from ..models import full_config
+from ..runs import cached_runs, load
+from . import HERE, env_flag
 
 RECORDS = HERE / "records.json"
 
 
 def _arm_scores(model, **kwargs):
-    from ..evaluate.ablation import arm_scores
-
     return arm_scores(model, **kwargs)
 
 
 def _retarget_scores(model, **kwargs):
-    from ..evaluate.retarget import retarget_scores
-
     return retarget_scores(model, **kwargs)
 
 
 def _pose_scores(model, **kwargs):
-    from ..evaluate.pose import pose_scores
-
     return pose_scores(model, **kwargs)
 
 
@@ -56,9 +58,6 @@ MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
     """The record key of ``config`` measured by ``measure`` with ``kwargs``."""
-    from ..config import config_hash
-    from ..models import full_config
-
     if measure not in MEASURES:
         raise I2VError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
     full = full_config(config)
@@ -76,8 +75,6 @@ def encode(value):
     """A measurement made JSON-ready: uint8 arrays (pictures) become ``{"png": base64, "frames": n}``,
     floats keep 6 significant digits, NaN and infinities become None (:func:`i2vlib.io.to_json`)."""
     from PIL import Image
-
-    from ..io import to_json
 
     if isinstance(value, np.ndarray) and value.dtype == np.uint8:
         frames = value if value.ndim == 4 else value[None]
@@ -113,14 +110,11 @@ def decode(value):
 def measured(configs, measure: str = "arm", root=None, device: str = "auto", workers: int | None = None,
              progress: bool = True, path=RECORDS, **kwargs) -> list:
     """``MEASURES[measure]`` of the model each of ``configs`` trains, in order: recorded, or trained
-    (the missing runs side by side, :func:`~i2vlib.train.cached_runs`) and measured now.
+    (the missing runs side by side, :func:`~i2vlib.runs.cached_runs`) and measured now.
 
     With ``I2V_RECORD=1`` every new measurement is added to ``path`` as soon as it is made (an
     interrupted recording keeps what it had); with ``I2V_RETRAIN=1`` recorded ones are ignored.
     """
-    from .. import api
-    from ..train import cached_runs
-
     configs = list(configs)
     keys = [key(c, measure, **kwargs) for c in configs]
     known = {} if env_flag("I2V_RETRAIN") else read(path)
@@ -141,7 +135,7 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
                 continue
             if progress:
                 print(f"measuring {keys[i]}", flush=True)
-            values[keys[i]] = encode(fn(api.load(run), **kwargs))
+            values[keys[i]] = encode(fn(load(run), **kwargs))
             if env_flag("I2V_RECORD"):
                 _add(path, keys[i], run, values[keys[i]])
     return [decode(values[k]) for k in keys]
@@ -150,9 +144,6 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
 def _add(path, key_: str, run, value) -> None:
     """Add one record to ``path``; a lock lets several recording processes share the file."""
     import fcntl
-
-    from ..checkpoint import read_checkpoint
-    from ..io import write_json
 
     path = Path(path)
     with open(path.with_name(path.name + ".lock"), "w") as lock:

@@ -17,10 +17,16 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from . import _LONG, CURVE_STEPS, ENTRIES, HERE
+from ..checkpoint import read_checkpoint
+from ..config import config_hash
 from ..errors import I2VError
+from ..io import write_json
+from ..models import get_method
+from ..runs import cached_runs, is_finished, load, run_dir
+from . import _LONG, CURVE_STEPS, ENTRIES, HERE
+from .make import score_snapshots
+from .measure import measure
 
 RESULTS = HERE / "study.json"
 
@@ -52,8 +58,6 @@ ARMS = {
 
 
 def arm_config(name: str) -> dict:
-    from ..models import get_method
-
     if name not in ARMS:
         raise I2VError(f"unknown study arm {name!r}; the study has {', '.join(ARMS)}")
     arm = ARMS[name]
@@ -72,19 +76,11 @@ def record(names, root="_build/zoo", workers=None, progress: bool = True, train:
     ``train=False`` scores what the runs under ``root`` hold now (the snapshots of an unfinished run,
     recorded with ``"finished": false``), and trains nothing.
     """
-    from ..checkpoint import read_checkpoint
-    from ..config import config_hash
-    from ..io import write_json
-    from ..train import _finished, _run_dir, cached_runs
-    from .make import score_snapshots
-    from .measure import measure
-    from .. import api
-
     configs = [arm_config(n) for n in names]
     if train:
         runs = cached_runs(configs, root=root, device="cpu", workers=workers, snapshots=CURVE_STEPS, use_zoo=False)
     else:
-        runs = [_run_dir(cfg, root)[1] for cfg in configs]
+        runs = [run_dir(cfg, root) for cfg in configs]
     out = results()
     for name, cfg, run in zip(names, configs, runs):
         if not (run / "checkpoint.pt").is_file():
@@ -93,9 +89,9 @@ def record(names, root="_build/zoo", workers=None, progress: bool = True, train:
         earlier = out.get(name, {})
         curve = score_snapshots(run, name, progress,
                                 known=earlier.get("curve") if earlier.get("config_hash") == config_hash(cfg) else None)
-        finished = _finished(run)
+        finished = is_finished(run)
         if finished:
-            curve[str(ckpt["step"])] = measure(api.load(run))
+            curve[str(ckpt["step"])] = measure(load(run))
         out[name] = {"about": ARMS[name]["about"], "config": ckpt["config"], "config_hash": config_hash(cfg),
                      "finished": finished, "curve": curve, "seconds": float(ckpt.get("seconds", 0.0))}
     write_json(RESULTS, out)

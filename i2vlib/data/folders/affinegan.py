@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import I2VError
+from ...faces.masks import mouth_mask
 from ...io import atomic_dir, check_replaceable, json_default, write_image
 from ..types import Clip
 from .dataset import ClipRef, FolderDataset, existing_dir, images_in, natural_key, subdirs
@@ -54,8 +55,6 @@ def _safe_name(name, what: str) -> str:
 
 
 def _write_clip(tmp: Path, clip: Clip, seen: set) -> tuple[str, str]:
-    from ...faces.masks import mouth_mask
-
     if not isinstance(clip, Clip):
         raise I2VError(f"write_affinegan expects Clip objects, got {type(clip).__name__}")
     expression, split = _safe_name(clip.expression, "expression"), _safe_name(clip.split, "split")

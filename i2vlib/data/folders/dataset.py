@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import I2VError
+from ...faces.align import resize
 from ...io import IMAGE_SUFFIXES, read_image
 from ..types import Clip
+from ..video import read_video
 
 
 def natural_key(name: str) -> list:
@@ -78,8 +80,6 @@ class ClipRef:
     def load(self, size: int | None = None) -> Clip:
         """Read the frames (and masks, landmarks) into a :class:`Clip`; ``size`` resizes to size x size."""
         if isinstance(self.frames, Path):
-            from ...render.export import read_video
-
             frames = read_video(self.frames, self.max_frames)
             names = [f"{t:04d}" for t in range(len(frames))]
         else:
@@ -91,12 +91,8 @@ class ClipRef:
             landmarks = np.stack([read_landmark_file(p) for p in landmarks])
         masks = None
         if self.masks is not None:
-            from ...faces.align import resize
-
             masks = np.stack([resize(read_image(p, gray_to_rgb=False) > 127, (h, w)) for p in self.masks])
         if size is not None and (h, w) != (size, size):
-            from ...faces.align import resize
-
             frames = np.stack([resize(f, (size, size)) for f in frames])
             if masks is not None:
                 masks = np.stack([resize(m, (size, size)) for m in masks])

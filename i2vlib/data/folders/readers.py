@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ...errors import I2VError
 from ...io import IMAGE_SUFFIXES
-from ...render.export import READ_SUFFIXES as VIDEO_SUFFIXES
+from ..video import READ_SUFFIXES as VIDEO_SUFFIXES
 from .dataset import ClipRef, FolderDataset, existing_dir, images_in, natural_key, subdirs
 
 UNLABELLED = "unlabelled"

@@ -1,0 +1,290 @@
+"""The verdict rules of the claims registry, and how their measurements are shown.
+
+A rule judges one measurement, whose shape it fixes (``rule.expects``):
+
+* one value, or a list of per-seed values (:class:`AtLeast`, :class:`AtMost`, :class:`Between`):
+  a list is judged by its mean and shown as mean ± sd (n), :func:`spread`;
+* ``{value: ..., reference: ...}`` (:class:`Ratio`): the value over a reference, e.g. the
+  model's landmark distance over the true video's;
+* ``{arm: [per-seed values], baseline: [per-seed values]}`` (:class:`Better`), at least 3 seeds
+  per arm: comparative claims are judged against the seed spread.
+
+A chapter that cannot measure a claim passes :class:`NotTested` with the reason. A missing key, a
+NaN or an infinite value is an :class:`~i2vlib.errors.I2VError`, never a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import I2VError
+
+REPRODUCED, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED = (
+    "reproduced", "partly", "not reproduced", "contradicted", "not tested")
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED)
+
+
+@dataclass(frozen=True)
+class NotTested:
+    """What a chapter passes for a claim it cannot measure on this data, with the reason."""
+
+    reason: str
+
+    def __post_init__(self):
+        if not str(self.reason).strip():
+            raise ValueError("NotTested needs a reason")
+
+
+def _num(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}"
+
+
+def _values(x, what: str) -> tuple[list[float], bool]:
+    """The finite numbers in ``x`` (one value, or a list/array of per-seed values) and whether
+    it was a list."""
+    raw = x.tolist() if hasattr(x, "tolist") else x          # numpy arrays and scalars
+    is_list = isinstance(raw, (list, tuple))
+    items = list(raw) if is_list else [raw]
+    if not items:
+        raise I2VError(f"{what} is an empty list")
+    out = []
+    for i, v in enumerate(items):
+        where = f"{what}[{i}]" if is_list else what
+        if v is None or isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise I2VError(f"{where} should be a number, got {v!r}")
+        v = float(v)
+        if math.isnan(v):
+            raise I2VError(f"{where} is NaN: the chapter measured nothing there; "
+                           "pass NotTested('why') if it cannot be measured")
+        if math.isinf(v):
+            raise I2VError(f"{where} is infinite")
+        out.append(v)
+    return out, is_list
+
+
+def spread(values, scale: float = 1.0, digits: int = 3) -> str:
+    """Per-seed values as ``mean ± sd (n = k)`` (each times ``scale``, ``digits`` significant digits); the
+    entries of every table of seeded results. None and NaN entries (nothing measured) are left out;
+    with none left: ``n/a``."""
+    raw = values.tolist() if hasattr(values, "tolist") else list(values)
+    v = [float(x) * scale for x in raw if x is not None and math.isfinite(float(x))]
+    return _spread(v, True, digits) if v else "n/a"
+
+
+def _spread(values: list[float], is_list: bool, digits: int = 3) -> str:
+    """One value as is; per-seed values as mean ± sd (n)."""
+    if not is_list:
+        return _num(values[0], digits)
+    if len(values) == 1:
+        return f"{_num(values[0], digits)} (n = 1)"
+    return (f"{_num(statistics.mean(values), digits)} ± {_num(statistics.stdev(values), digits)} "
+            f"(n = {len(values)})")
+
+
+def _keys(x, names: tuple[str, ...]) -> None:
+    if not isinstance(x, Mapping) or set(x) != set(names):
+        got = sorted(x) if isinstance(x, Mapping) else type(x).__name__
+        raise I2VError(f"expected a dict with the keys {', '.join(map(repr, names))}, got {got}")
+
+
+class Rule:
+    """A verdict rule: :meth:`verdict` of a measurement, :meth:`describe` for the table."""
+
+    expects = "one value, or a list of per-seed values"
+
+    def assess(self, measurement) -> tuple[str, str]:
+        """(verdict, the measurement as the table shows it)."""
+        if isinstance(measurement, NotTested):
+            return NOT_TESTED, f"not tested: {measurement.reason}"
+        return self._assess(measurement)
+
+    def verdict(self, measurement) -> str:
+        return self.assess(measurement)[0]
+
+    def show(self, measurement) -> str:
+        return self.assess(measurement)[1]
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def _assess(self, measurement) -> tuple[str, str]:
+        raise NotImplementedError
+
+
+class _Level(Rule):
+    """A rule on one value or on the mean of per-seed values."""
+
+    def _level(self, x: float) -> str:
+        raise NotImplementedError
+
+    def _assess(self, measurement):
+        if isinstance(measurement, Mapping):
+            raise I2VError(f"expected {self.expects}, got a dict")
+        values, is_list = _values(measurement, "the measurement")
+        return self._level(statistics.mean(values)), _spread(values, is_list)
+
+
+@dataclass(frozen=True)
+class AtLeast(_Level):
+    """Reproduced when the value (or the mean over seeds) is at least ``threshold``; partly when
+    it is at least ``partly``; otherwise not reproduced."""
+
+    threshold: float
+    partly: float | None = None
+
+    def __post_init__(self):
+        if self.partly is not None and not self.partly < self.threshold:
+            raise ValueError("AtLeast: partly must lie below the threshold")
+
+    def _level(self, x):
+        if x >= self.threshold:
+            return REPRODUCED
+        return PARTLY if self.partly is not None and x >= self.partly else NOT_REPRODUCED
+
+    def describe(self):
+        partly = "" if self.partly is None else f"; ≥ {self.partly:g}: partly"
+        return f"≥ {self.threshold:g}: reproduced{partly}; otherwise not reproduced"
+
+
+@dataclass(frozen=True)
+class AtMost(_Level):
+    """Reproduced when the value (or the mean over seeds) is at most ``threshold``; partly when it
+    is at most ``partly``; otherwise not reproduced."""
+
+    threshold: float
+    partly: float | None = None
+
+    def __post_init__(self):
+        if self.partly is not None and not self.partly > self.threshold:
+            raise ValueError("AtMost: partly must lie above the threshold")
+
+    def _level(self, x):
+        if x <= self.threshold:
+            return REPRODUCED
+        return PARTLY if self.partly is not None and x <= self.partly else NOT_REPRODUCED
+
+    def describe(self):
+        partly = "" if self.partly is None else f"; ≤ {self.partly:g}: partly"
+        return f"≤ {self.threshold:g}: reproduced{partly}; otherwise not reproduced"
+
+
+@dataclass(frozen=True)
+class Between(_Level):
+    """Reproduced when the value (or the mean over seeds) lies in [low, high]; partly when it lies
+    in the wider band ``partly = (low, high)``; otherwise not reproduced. For claims of agreement,
+    where too much is as wrong as too little."""
+
+    low: float
+    high: float
+    partly: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        if not self.low < self.high:
+            raise ValueError("Between: low must lie below high")
+        if self.partly is not None and not (self.partly[0] <= self.low and self.high <= self.partly[1]):
+            raise ValueError("Between: the partly band must contain [low, high]")
+
+    def _level(self, x):
+        if self.low <= x <= self.high:
+            return REPRODUCED
+        if self.partly is not None and self.partly[0] <= x <= self.partly[1]:
+            return PARTLY
+        return NOT_REPRODUCED
+
+    def describe(self):
+        partly = "" if self.partly is None else f"; in [{self.partly[0]:g}, {self.partly[1]:g}]: partly"
+        return f"in [{self.low:g}, {self.high:g}]: reproduced{partly}; otherwise not reproduced"
+
+
+@dataclass(frozen=True)
+class Ratio(Rule):
+    """``rule`` (an :class:`AtLeast`, :class:`AtMost` or :class:`Between`) on ``value / reference``.
+
+    The measurement is ``{value: v, reference: r}``; each one number or per-seed values (a list
+    reference pairs with the values seed by seed, one reference serves them all). The rule
+    judges the mean of the per-seed ratios.
+    """
+
+    rule: _Level
+    value: str = "value"
+    reference: str = "reference"
+
+    def __post_init__(self):
+        if not isinstance(self.rule, _Level):
+            raise ValueError("Ratio takes an AtLeast, AtMost or Between rule")
+
+    @property
+    def expects(self):
+        return (f"{{'{self.value}': one value or per-seed values, "
+                f"'{self.reference}': one value or as many values}}")
+
+    def _assess(self, measurement):
+        _keys(measurement, (self.value, self.reference))
+        v, v_list = _values(measurement[self.value], repr(self.value))
+        r, r_list = _values(measurement[self.reference], repr(self.reference))
+        if r_list and len(r) != len(v):
+            raise I2VError(f"{len(v)} values of {self.value!r} but {len(r)} of {self.reference!r}")
+        if 0.0 in r:
+            raise I2VError(f"{self.reference!r} is 0: no ratio")
+        ratios = [x / (r[i] if r_list else r[0]) for i, x in enumerate(v)]
+        shown = (f"{self.value} / {self.reference} = {_spread(ratios, v_list or r_list)} "
+                 f"({self.value} {_spread(v, v_list)}, {self.reference} {_spread(r, r_list)})")
+        return self.rule._level(statistics.mean(ratios)), shown
+
+    def describe(self):
+        return f"{self.value} / {self.reference} {self.rule.describe()}"
+
+
+@dataclass(frozen=True)
+class Better(Rule):
+    """A comparative claim: ``arm`` is higher (``higher=True``) or lower than ``baseline``.
+
+    The measurement is ``{arm: [per-seed values], baseline: [per-seed values]}``, at least 3 seeds
+    each. With d the difference of the means in the claimed direction and
+    SE = sqrt(s_a²/n_a + s_b²/n_b) (sample standard deviations): reproduced if d > k·SE,
+    contradicted if d < -k·SE, otherwise not reproduced (within the seed spread).
+    """
+
+    higher: bool = True
+    k: float = 2.0
+    arm: str = "arm"
+    baseline: str = "baseline"
+
+    MIN_SEEDS = 3
+
+    def __post_init__(self):
+        if not self.k > 0 or self.arm == self.baseline:
+            raise ValueError("Better: k must be positive and the two arms must differ")
+
+    @property
+    def expects(self):
+        return (f"{{'{self.arm}': [per-seed values], '{self.baseline}': [per-seed values]}}, "
+                f"at least {self.MIN_SEEDS} seeds each")
+
+    def _assess(self, measurement):
+        _keys(measurement, (self.arm, self.baseline))
+        arms = {}
+        for name in (self.arm, self.baseline):
+            values, is_list = _values(measurement[name], repr(name))
+            if not is_list or len(values) < self.MIN_SEEDS:
+                raise I2VError(f"{name!r} has {len(values)} seed value(s); a comparative claim needs at "
+                               f"least {self.MIN_SEEDS} per arm")
+            arms[name] = values
+        a, b = arms[self.arm], arms[self.baseline]
+        diff = statistics.mean(a) - statistics.mean(b)
+        se = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+        d = diff if self.higher else -diff
+        verdict = REPRODUCED if d > self.k * se else CONTRADICTED if d < -self.k * se else NOT_REPRODUCED
+        shown = (f"{self.arm} {_spread(a, True)}; {self.baseline} {_spread(b, True)}; "
+                 f"difference {diff:+.3g}, {self.k:g} SE = {_num(self.k * se)}")
+        return verdict, shown
+
+    def describe(self):
+        way, other = ("higher", "lower") if self.higher else ("lower", "higher")
+        return (f"{self.arm} {way} than {self.baseline} by > {self.k:g} SE: reproduced; {other} by > {self.k:g} "
+                f"SE: contradicted; otherwise not reproduced (SE = √(s₁²/n₁ + s₂²/n₂), "
+                f"≥ {self.MIN_SEEDS} seeds per arm)")

@@ -1,0 +1,69 @@
+"""What every chapter does the same way: its setup, its claims table, and the words that compare two numbers.
+
+    cfg = i2v.render.setup(PROFILE, data=DATA, image_size=IMAGE_SIZE)   # checks, plot style, environment
+    i2v.render.show_claims("fan", measurements)                          # the table, and its counts glued
+    glue("vs_copy", i2v.render.compare(ours, copy, "higher than", "lower than"))
+
+A chapter's prose never picks a comparison word with an ``if`` of its own: a verdict comes from the claims
+registry (:mod:`i2vlib.claims`), and a plain comparison of two measured numbers from :func:`compare`.
+IPython, myst-nb and matplotlib are imported by the functions that use them (they are the chapters' own
+packages, not the library's).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import claims
+from ..config import check_data, environment, profile
+from ..errors import I2VError
+
+PLOT_STYLE = {"figure.dpi": 80, "font.size": 9}
+
+
+def setup(profile_name: str, data: str | None = None, **overrides) -> dict:
+    """A chapter's first step: its budget in ``profile_name`` (:func:`i2vlib.config.profile`, with
+    ``overrides`` such as ``image_size``), ``data`` checked (when the chapter reads data), the book's plot
+    style, and the environment printed once. Returns the budget."""
+    import matplotlib.pyplot as plt   # the chapters' plotting package, not a dependency of the library
+
+    cfg = profile(profile_name, **overrides)
+    if data is not None:
+        cfg["data"] = check_data(data)
+    plt.rcParams.update(PLOT_STYLE)
+    print(environment())
+    return cfg
+
+
+def show_claims(paper, measurements, prefix: str = "claims") -> dict[str, int]:
+    """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``,
+    glue how many claims have each verdict as ``{prefix}_<verdict>`` (spaces as ``_``) and the total as
+    ``{prefix}_total``; returns the counts."""
+    from IPython.display import Markdown, display   # a chapter's packages: imported where they are used
+    from myst_nb import glue
+
+    display(Markdown(claims.table(paper, measurements)))
+    counts = claims.counts(claims.verdicts(paper, measurements))
+    for verdict, n in counts.items():
+        glue(f"{prefix}_{verdict.replace(' ', '_')}", n, display=False)
+    glue(f"{prefix}_total", sum(counts.values()), display=False)
+    print(counts)
+    return counts
+
+
+def compare(x, y, more: str = "higher than", less: str = "lower than", same: str = "the same as") -> str:
+    """The words a sentence uses for ``x`` against ``y``: ``more`` if x > y, ``less`` if x < y, else
+    ``same``; ``n/a`` when either was not measured (None or NaN)."""
+    values = []
+    for v in (x, y):
+        if v is None:
+            return "n/a"
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise I2VError(f"compare takes two numbers, got {v!r}") from None
+        if math.isnan(v):
+            return "n/a"
+        values.append(v)
+    a, b = values
+    return more if a > b else less if a < b else same

@@ -1,0 +1,189 @@
+"""The run store: a config -> its run directory -> the model, loaded or trained.
+
+    run = runs.cached_run(config)            # a shipped zoo file, a finished run, or trained now
+    model = runs.load(run)                   # i2vlib.load: a run directory, a checkpoint or "zoo:NAME"
+    log = runs.read_losses(run)              # its loss log (a zoo file's: means over windows of steps)
+
+A run of ``config`` lives in ``runs_root()/<method>-<config hash>`` (:func:`run_dir`), so a chapter
+reuses what an earlier chapter trained, and a changed option (the number of steps included) trains
+anew. A shipped zoo model trained with exactly the config (same hash) is used instead of training,
+unless ``I2V_RETRAIN=1`` (:func:`zoo_file`). A method whose trainer freezes the generator of an
+earlier run (FRGAN's G_R trains on a frozen G_M) nests that run's config in its own: :func:`train`
+fetches that run from the store (training it first if it must) and hands its weights to the training
+loop, and :func:`load` does the same for a file that ships the later stage alone.
+
+This is the one place that decides whether a model is loaded or trained; :mod:`i2vlib.train` is
+the loop, and the method modules hold configs, trainers and models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+
+from . import checkpoint, zoo
+from .config import config_hash, resolve_device
+from .errors import I2VError
+from .io import read_losses as read_log
+from .models import full_config, get_method
+from .train import train as train_loop
+
+RETRAIN = "I2V_RETRAIN"
+
+
+def runs_root() -> Path:
+    """Where trained runs are kept: ``$I2V_REPO_ROOT/_build/runs`` (or ``./_build/runs``)."""
+    return Path(os.environ.get("I2V_REPO_ROOT", ".")) / "_build" / "runs"
+
+
+def run_dir(config: dict, root=None) -> Path:
+    """The run directory of ``config`` (completed with its method's defaults): ``root/<method>-<hash>``."""
+    full = full_config(config)
+    return Path(root or runs_root()) / f"{full['method']}-{config_hash(full)}"
+
+
+def is_finished(run) -> bool:
+    """Whether run directory ``run`` holds a run trained to its last step."""
+    info = Path(run) / "run.json"
+    return info.exists() and bool(json.loads(info.read_text()).get("finished"))
+
+
+def zoo_file(config: dict) -> Path | None:
+    """The shipped zoo file trained with exactly ``config`` (compared by config hash), or None;
+    always None when ``I2V_RETRAIN`` is set."""
+    if zoo.env_flag(RETRAIN):
+        return None
+    wanted = config_hash(full_config(config))
+    for name in zoo.names():
+        if zoo.ENTRIES[name]["method"] == config.get("method") and config_hash(zoo.entry_config(name)) == wanted:
+            file = zoo.path(name)
+            if config_hash(full_config(checkpoint.read_checkpoint(file)["config"])) == wanted:
+                return file
+    return None
+
+
+def locate(config: dict, root=None, use_zoo: bool = True) -> Path:
+    """Where the model of ``config`` is or will be: a finished run, else the zoo's file (``use_zoo``),
+    else its run directory (which may hold an interrupted run, or nothing yet)."""
+    out = run_dir(config, root)
+    if is_finished(out) or not use_zoo:
+        return out
+    return zoo_file(config) or out
+
+
+def earlier_stages(config: dict) -> dict[str, dict]:
+    """``{frozen net: config of the earlier run that trains it}`` (FRGAN's refine stage: ``{"G_M": forecast}``)."""
+    full = full_config(config)
+    return get_method(full["method"]).Trainer.earlier(full)
+
+
+def stage_weights(config: dict, device: str = "auto", progress: bool = False, use_zoo: bool = True,
+                  train_missing: bool = True) -> dict[str, dict]:
+    """The generator weights of every earlier stage of ``config``, by the frozen net they fill: from the
+    store, each trained first where it is missing (``train_missing=False``: a missing one is an error)."""
+    weights = {}
+    for name, earlier in earlier_stages(config).items():
+        if train_missing:
+            run = cached_run(earlier, device=device, progress=progress, use_zoo=use_zoo)
+        else:
+            run = locate(earlier, use_zoo=use_zoo)
+            if not (run.is_file() or is_finished(run)):
+                raise I2VError(f"the earlier stage of this {config['method']} model ({name}) is neither shipped nor "
+                               f"trained here ({run}); train it, or load a checkpoint.pt that holds both stages")
+        weights[name] = checkpoint.read_checkpoint(run)["weights"]["generator"]
+    return weights
+
+
+def train(config: dict, out, resume: bool = False, device: str = "auto", use_zoo: bool = True, **options) -> dict:
+    """Train ``config`` into run directory ``out`` (:func:`i2vlib.train.train`, whose ``options`` it takes);
+    a new run first gets the frozen generators of its earlier stages from the store (trained now if
+    missing). Returns ``run.json``."""
+    new = not (Path(out) / checkpoint.CHECKPOINT).exists()
+    rng = torch.get_rng_state()   # training an earlier stage must not change this process's random stream
+    frozen = stage_weights(config, device=device, use_zoo=use_zoo) if new else {}
+    torch.set_rng_state(rng)
+    return train_loop(config, out, resume=resume, device=device, frozen=frozen, **options)
+
+
+def cached_run(config: dict, root=None, progress: bool = True, device: str = "auto", use_zoo: bool = True) -> Path:
+    """Train ``config`` once and reuse it (:func:`cached_runs` of one config)."""
+    return cached_runs([config], root, device, workers=1, progress=progress, use_zoo=use_zoo)[0]
+
+
+def cached_runs(configs, root=None, device: str = "auto", workers: int | None = None, progress: bool = True,
+                snapshots=(), use_zoo: bool = True) -> list[Path]:
+    """Where the model of each of ``configs`` is (:func:`locate`), the missing ones trained side by side.
+
+    A finished run is returned as is; an interrupted one is resumed; earlier stages are trained first.
+    On a CPU, small models train faster as parallel one-thread processes than one after the other
+    with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
+    side took about 0.7 of the time of the same two in turn with two threads each); ``workers``
+    defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at which the runs
+    keep their generator (:func:`i2vlib.train.train`). ``use_zoo=False`` trains even where the zoo
+    ships the model. Returns the run directories (or zoo files) in the order of ``configs``.
+    """
+    configs = [full_config(c) for c in configs]
+    where = [locate(c, root, use_zoo) for c in configs]
+    todo = list({str(out): (c, out) for c, out in zip(configs, where)
+                 if not out.is_file() and not is_finished(out)}.values())
+    earlier = [e for c, _ in todo for e in earlier_stages(c).values()]
+    if earlier:   # side by side, two later stages could otherwise train their common earlier stage twice
+        cached_runs(earlier, device=device, workers=workers, progress=progress, use_zoo=use_zoo)
+    cores = os.cpu_count() or 1
+    if workers is None:
+        workers = cores if resolve_device(device) == "cpu" else 1
+    workers = max(1, min(workers, len(todo)))
+    if workers == 1:
+        for c, out in todo:
+            train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=snapshots)
+    elif todo:
+        print(f"training {len(todo)} runs in {workers} parallel processes: "
+              + ", ".join(out.name for _, out in todo), flush=True)
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), tuple(snapshots),
+                                use_zoo) for c, out in todo]
+            for job in jobs:
+                print(f"  finished {job.result()}", flush=True)
+    return where
+
+
+def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, use_zoo: bool) -> str:
+    torch.set_num_threads(threads)
+    train(config, out, resume=True, device=device, use_zoo=use_zoo, progress=False, snapshots=snapshots)
+    return Path(out).name
+
+
+def load(path, device: str = "cpu"):
+    """The model saved in a run directory or checkpoint file, or shipped in the zoo (``"zoo:NAME"``),
+    ready to ``generate`` (:class:`i2vlib.api.Model`; a pose model forecasts from joints instead).
+    A file that holds a later stage alone (a zoo file, a snapshot) gets its earlier stages from the store."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise I2VError(f"a model is a run directory, a checkpoint file or 'zoo:NAME', got {type(path).__name__}")
+    if isinstance(path, str) and path.startswith(zoo.PREFIX):
+        path = zoo.path(path)
+    ckpt = checkpoint.read_checkpoint(path)
+    method = get_method(ckpt["method"])
+    config = full_config(ckpt["config"], where=ckpt["path"])
+    missing = {k: v for k, v in method.Trainer.earlier(config).items() if k not in ckpt["weights"]}
+    if missing:
+        found = stage_weights({**config, "method": ckpt["method"]}, train_missing=False)
+        ckpt["weights"].update({k: found[k] for k in missing})
+    model = method.Model.from_checkpoint(ckpt, resolve_device(device))
+    model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])
+    return model
+
+
+def read_losses(source) -> list[dict]:
+    """A run's loss log (:func:`i2vlib.io.read_losses`); a zoo model's name (``"zoo:NAME"``) or file gives
+    the log it ships, the means over windows of steps."""
+    if isinstance(source, str) and source.startswith(zoo.PREFIX) or Path(str(source)).suffix == ".pt":
+        ckpt = checkpoint.read_checkpoint(zoo.path(source) if str(source).startswith(zoo.PREFIX) else source)
+        if "zoo" not in ckpt:
+            raise I2VError(f"{source} is a checkpoint without a loss log; give its run directory")
+        return read_log(ckpt["zoo"]["losses"])
+    return read_log(source)
