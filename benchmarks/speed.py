@@ -15,7 +15,7 @@ frames after it (book: 16; Eq. 10-14: the frozen G_M without gradients, f_I and 
 and f_D for each of the K frames; one G_R pass on the K-frame clip; D_V on the real and the refined
 clip and their interpolate, D_I likewise on one frame per clip, then D_V on the clip and D_I on all
 K frames in the generator's half). The refine stage's G_M has random weights, as every other network
-here: its trainer is built without ``begin()``, which would train its forecast run first. Batches
+here: its trainer is built without ``begin(frozen)``, whose G_M the run store would fetch. Batches
 come from the pre-rendered synthetic benchmark; ``data_ms`` is the time to assemble one batch,
 reported apart.
 
@@ -87,7 +87,7 @@ def untrained_model(method, cfg: dict, device: torch.device):
     refine = cfg.get("stage") == "refine"
     tr = method.Trainer(cfg["forecast"] if refine else cfg)
     if "stage" in cfg:
-        tr.begin()
+        tr.begin({})
     refiner = {"refiner": method.RefineNet(cfg)} if refine else {}
     return method.Model(tr.nets["generator"], cfg, device=str(device), **refiner)
 

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
         os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        os.environ["I2V_REPO_ROOT"] = str(ROOT)
+        os.environ.setdefault("I2V_REPO_ROOT", str(ROOT))   # where the run cache lives (another folder: a test's own)
 
         keep = {src / r for r in rels if r not in selected}
         copy_sources(src, keep)

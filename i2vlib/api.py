@@ -19,7 +19,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from .checkpoint import load_weights
+from .checkpoint import generator_weights, load_weights
 from .data.clips import from_tensor, to_tensor
 from .errors import I2VError
 from .faces.align import resize
@@ -188,7 +188,7 @@ class NetworkModel(Model):
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> NetworkModel:
         cfg = full_config(ckpt["config"], where=ckpt.get("path", "checkpoint"))
         net = cls.network(cfg)
-        load_weights(net, ckpt["weights"]["generator"], ckpt.get("path", "checkpoint"))
+        load_weights(net, generator_weights(ckpt), ckpt.get("path", "checkpoint"))
         return cls(net, cfg, device)
 
 

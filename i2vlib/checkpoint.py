@@ -75,6 +75,13 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     return ckpt
 
 
+def generator_weights(ckpt: dict) -> dict:
+    """The generator a checkpoint's model is: the moving average of a run trained with ``ema``, else the
+    generator itself."""
+    weights = ckpt["weights"]
+    return weights.get("generator_ema") or weights["generator"]
+
+
 def load_weights(module: torch.nn.Module, state: dict, where: str = "checkpoint") -> None:
     """``module.load_state_dict(state)`` with a one-line error when the shapes or names differ."""
     try:

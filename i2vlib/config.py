@@ -56,15 +56,20 @@ PROFILES = {
 # crop and flip (:class:`i2vlib.data.clips.ClipTransform`). ``critic_steps``: critic updates per
 # generator update. ``d_layers``: 3 (the papers' "three-layer" discriminators) or 5 (pix2pix's
 # 70x70 PatchGAN, AffineGAN's public code; :class:`i2vlib.nn.PatchDiscriminator`).
+# What the field uses against GAN artefacts (none is any paper's; each off by default):
+# ``ema``: the decay of an exponential moving average of the generator's weights, which is then the
+# generator that is evaluated and shipped (Karras et al. 2018); ``lr_d``: the critics' own learning rate
+# (two time-scale updates, Heusel et al. 2017); ``spectral_norm``: spectral normalisation of the patch
+# discriminators' convolutions (Miyato et al. 2018).
 TRAINING = {"data": "synthetic", "seed": 0, "expressions": ["happy"], "train_curves": ["linear"],
             "jitter": 0.0, "augment": False, "norm": "instance", "betas": [0.5, 0.999], "decay_from": 0.5,
-            "critic_steps": 1, "d_layers": 3}
-CHOICES = {"norm": ("instance", "batch", "none"), "d_layers": (3, 5)}
+            "critic_steps": 1, "d_layers": 3, "ema": None, "lr_d": None, "spectral_norm": False}
+CHOICES = {"norm": ("instance", "batch", "none"), "d_layers": (3, 5), "spectral_norm": (False, True)}
 POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 
 # Options added after runs were cached, with the value that reproduces the older behaviour: at that
 # value config_hash leaves them out, so that cached runs and zoo files keep their hashes.
-HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None}
+HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False}
 
 # Config keys renamed since checkpoints were first written: old name -> new name.
 RENAMED = {"train_profiles": "train_curves"}
@@ -135,6 +140,12 @@ def check_training(cfg: dict, choices: dict) -> dict:
     if per_video is not None and (not _whole(per_video) or per_video < 1 or int(cfg["batch"]) % per_video):
         raise I2VError(f"{method} option pairs_per_video={per_video!r} must be a positive integer that divides "
                        f"batch={cfg['batch']} (a batch is whole videos of pairs_per_video pairs)")
+    ema = cfg.get("ema")
+    if ema is not None and not (isinstance(ema, (int, float)) and not isinstance(ema, bool) and 0 < ema < 1):
+        raise I2VError(f"{method} option ema={ema!r} must be a decay between 0 and 1 (e.g. 0.999), or null for none")
+    lr_d = cfg.get("lr_d")
+    if lr_d is not None and not (isinstance(lr_d, (int, float)) and not isinstance(lr_d, bool) and lr_d > 0):
+        raise I2VError(f"{method} option lr_d={lr_d!r} must be a positive learning rate, or null for lr's")
     load = cfg.get("load_size")
     if load is not None and (not _whole(load) or load < int(cfg["image_size"])):
         raise I2VError(f"{method} option load_size={load!r} must be an integer of at least image_size="

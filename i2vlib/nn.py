@@ -124,6 +124,18 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
+def patch_critic(in_ch: int, cfg: dict) -> PatchDiscriminator:
+    """A method's patch discriminator from its config (``ndf``, ``norm``, ``d_layers``), with pix2pix's
+    initialisation, and with every convolution spectrally normalised when ``spectral_norm`` is set:
+    W / sigma(W), sigma estimated by one power iteration per step (Miyato et al. 2018)."""
+    net = init_weights(PatchDiscriminator(in_ch, cfg["ndf"], cfg["norm"], cfg["d_layers"]))
+    if cfg.get("spectral_norm"):
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.utils.parametrizations.spectral_norm(m)
+    return net
+
+
 def receptive_field(net: nn.Module) -> int:
     """Side in pixels of the input patch that one output of a stack of convolutions sees."""
     field, jump = 1, 1

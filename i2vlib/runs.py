@@ -95,7 +95,7 @@ def stage_weights(config: dict, device: str = "auto", progress: bool = False, us
             if not (run.is_file() or is_finished(run)):
                 raise I2VError(f"the earlier stage of this {config['method']} model ({name}) is neither shipped nor "
                                f"trained here ({run}); train it, or load a checkpoint.pt that holds both stages")
-        weights[name] = checkpoint.read_checkpoint(run)["weights"]["generator"]
+        weights[name] = checkpoint.generator_weights(checkpoint.read_checkpoint(run))
     return weights
 
 
@@ -116,7 +116,7 @@ def cached_run(config: dict, root=None, progress: bool = True, device: str = "au
 
 
 def cached_runs(configs, root=None, device: str = "auto", workers: int | None = None, progress: bool = True,
-                snapshots=(), use_zoo: bool = True) -> list[Path]:
+                snapshots=(), use_zoo: bool = True, amp: str = "auto") -> list[Path]:
     """Where the model of each of ``configs`` is (:func:`locate`), the missing ones trained side by side.
 
     A finished run is returned as is; an interrupted one is resumed; earlier stages are trained first.
@@ -124,8 +124,9 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
     side took about 0.7 of the time of the same two in turn with two threads each); ``workers``
     defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at which the runs
-    keep their generator (:func:`i2vlib.train.train`). ``use_zoo=False`` trains even where the zoo
-    ships the model. Returns the run directories (or zoo files) in the order of ``configs``.
+    keep their generator, and ``amp`` their mixed precision (:func:`i2vlib.train.train`; neither is part of
+    the config). ``use_zoo=False`` trains even where the zoo ships the model. Returns the run directories
+    (or zoo files) in the order of ``configs``.
     """
     configs = [full_config(c) for c in configs]
     where = [locate(c, root, use_zoo) for c in configs]
@@ -140,21 +141,21 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     workers = max(1, min(workers, len(todo)))
     if workers == 1:
         for c, out in todo:
-            train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=snapshots)
+            train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=snapshots, amp=amp)
     elif todo:
         print(f"training {len(todo)} runs in {workers} parallel processes: "
               + ", ".join(out.name for _, out in todo), flush=True)
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), tuple(snapshots),
-                                use_zoo) for c, out in todo]
+                                use_zoo, amp) for c, out in todo]
             for job in jobs:
                 print(f"  finished {job.result()}", flush=True)
     return where
 
 
-def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, use_zoo: bool) -> str:
+def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, use_zoo: bool, amp: str) -> str:
     torch.set_num_threads(threads)
-    train(config, out, resume=True, device=device, use_zoo=use_zoo, progress=False, snapshots=snapshots)
+    train(config, out, resume=True, device=device, use_zoo=use_zoo, progress=False, snapshots=snapshots, amp=amp)
     return Path(out).name
 
 

@@ -273,7 +273,8 @@ def _save(trainer, config, step, seconds, path, ranks=None) -> None:
 
 def _snapshot(trainer, config, step, path) -> None:
     make_folders(path.parent)
-    weights = {"generator": {n: t.detach().cpu() for n, t in trainer.nets["generator"].state_dict().items()}}
+    weights = {k: {n: t.detach().cpu() for n, t in trainer.nets[k].state_dict().items()}
+               for k in ("generator", "generator_ema") if k in trainer.nets}
     checkpoint.save_checkpoint(path, config["method"], config, step, weights=weights)
 
 

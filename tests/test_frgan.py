@@ -14,6 +14,7 @@ from i2vlib.condition import PARTS, ExpressionTable, Fitted, Oracle, map_channel
 from i2vlib.config import config_hash
 from i2vlib.data.clips import to_tensor
 from i2vlib.data.sampling import Sampler
+from i2vlib.data.stages import stage_identities
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import frgan
 from i2vlib.models.frgan_parts import (Decoder, ForecastNet, ImageCritic, RefineNet, VideoCritic, decoder_macs,
@@ -44,7 +45,7 @@ def _forecast_net(size=64, ngf=2, **kw):
 def _model(**kw) -> frgan.Model:
     """An untrained G_M at tiny width with a true expression table (a few G_M-third identities)."""
     net = _forecast_net(ngf=4, **kw)
-    table = ExpressionTable.from_benchmark(frgan.stage_identities(net.cfg, "forecast")[:8], net.cfg["expressions"])
+    table = ExpressionTable.from_benchmark(stage_identities(net.cfg, "forecast")[:8], net.cfg["expressions"])
     net.displacements.copy_(torch.as_tensor(table.d))
     return frgan.Model(net, net.cfg)
 
@@ -192,7 +193,7 @@ def test_oracle_is_the_benchmark_and_fitted_approximates_it():
     assert np.allclose(oracle.expression(None, mix)[1], lm, atol=1e-4)            # exact landmarks
     assert np.array_equal(oracle.truth(mix)[1], image)                             # and the exact frames
     assert np.array_equal(oracle.neutral(), BENCH.frame(TEST_ID, {"happy": 0})[0])
-    table = ExpressionTable.from_benchmark(frgan.stage_identities(_cfg(), "forecast")[:20], ["happy"])
+    table = ExpressionTable.from_benchmark(stage_identities(_cfg(), "forecast")[:20], ["happy"])
     fitted = Fitted(table)
     neutral = fitted.source(oracle.neutral())
     assert np.abs(neutral - oracle.source()).mean() < 0.5                           # the instrument's landmarks
@@ -392,7 +393,7 @@ def test_each_stage_writes_a_loadable_checkpoint(runs, monkeypatch):
     assert torch.equal(i2vlib.load(snap).retarget(image, ref.frames, as_tensor=True),
                        i2vlib.load(runs["refine"]).retarget(image, ref.frames, as_tensor=True))
     monkeypatch.setenv("I2V_REPO_ROOT", str(runs["root"] / "elsewhere"))
-    with pytest.raises(I2VError, match="holds G_R only"):
+    with pytest.raises(I2VError, match="neither shipped nor trained here"):
         i2vlib.load(snap)
 
 

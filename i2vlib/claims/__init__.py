@@ -135,6 +135,6 @@ def table(paper, measurements: Mapping) -> str:
     return "\n".join([head, *lines])
 
 
-__all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED", "NotTested",
-           "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Row", "registry", "expected", "verdicts",
-           "counts", "table", "spread"]
+__all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
+           "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Row", "registry",
+           "expected", "verdicts", "counts", "table", "spread"]

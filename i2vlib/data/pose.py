@@ -154,7 +154,8 @@ def catmull_rom(times, values, u, periodic: bool):
 
 @dataclass(frozen=True)
 class Body(Look):
-    """The body of one identity of the pose benchmark: bone lengths and limb radii in body heights, colours, clothes, handedness."""
+    """The body of one identity of the pose benchmark: bone lengths and limb radii in body heights,
+    colours, clothes, handedness."""
 
     index: int = 0
     handedness: str = "r"

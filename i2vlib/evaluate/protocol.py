@@ -28,13 +28,14 @@ from ..data.clips import labels, resample, select
 from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from ..instruments import INSTRUMENTS, get_instrument
-from ..instruments.synthetic import inverse_response, strongest_expression
+from ..instruments.synthetic import MIN_STRENGTH, inverse_response, strongest_expression
 from ..io import to_json
 from ..version import __version__
 from .videos import evaluation_videos, is_synthetic_folder
 
 SCORE_KEYS = ("acd_i", "acd_c", "acd_g", "undetected_rate", "landmark_rho", "landmark_error",
-              "intensity_rho", "intensity_mae", "expression_accuracy", "inferred_intensity_rho", "l1", "psnr", "ssim")
+              "intensity_rho", "intensity_mae", "expression_accuracy", "strength", "inferred_intensity_rho", "l1",
+              "psnr", "ssim", "texture")
 
 DESCRIPTIONS = {
     "acd_i": "mean L2 distance of each frame's identity features to the input face's (lower: identity kept)",
@@ -47,21 +48,29 @@ DESCRIPTIONS = {
     "intensity_mae": "mean |requested - measured intensity|",
     "expression_accuracy": "share of frames with requested intensity >= 0.5 whose strongest measured expression "
                            "is the requested one (and shows a strength of at least 0.1)",
+    "strength": "the requested expression's measured strength at the video's highest requested intensity, over "
+                "that of the ground-truth frame there (1: as strong as the truth)",
     "inferred_intensity_rho": "Spearman rho of the true intensity vs the one the model infers from the true frames "
                               "(AffineGAN Eq. 5; models that infer intensities, on data with true intensities)",
     "l1": "mean absolute pixel error vs the ground-truth frame (grey levels, 0-255)",
     "psnr": "PSNR (dB) of the video's pooled MSE vs the ground truth; null = identical (infinite)",
     "ssim": "mean SSIM vs the ground-truth frames",
+    "texture": "mean absolute Laplacian of the frames over that of the true frames rendered without the "
+               "benchmark's sensor noise (a folder: its frames); 1: the truth's fine detail, above 1: speckle or "
+               "grid texture, below 1: blur. The reference row shows what the sensor noise alone adds",
 }
 
 
-def score_video(frames, clip, requested, measured, measured_gt, curvature=None, input_feature=None) -> dict:
+def score_video(frames, clip, requested, measured, measured_gt, curvature=None, input_feature=None,
+                clean=None) -> dict:
     """Every per-video score of ``frames`` (generated, or the ground truth itself for the reference).
 
     ``measured`` / ``measured_gt``: instrument measurements of ``frames`` and of the
     ground-truth frames; ``curvature``: the identity's response curvature (synthetic data) to turn
     a measured visible strength into a measured intensity; ``input_feature``: the input face's
-    identity features (default: those of the first ground-truth frame, the neutral input).
+    identity features (default: those of the first ground-truth frame, the neutral input);
+    ``clean``: the true frames without sensor noise, whose fine detail ``texture`` compares with
+    (default: the ground-truth frames).
     """
     requested = np.asarray(requested, dtype=np.float64)
     face = measured_gt.embedding[0] if input_feature is None else input_feature
@@ -69,10 +78,13 @@ def score_video(frames, clip, requested, measured, measured_gt, curvature=None, 
     out["landmark_rho"] = metrics.landmark_monotonicity(requested, measured.landmarks)
     out["landmark_error"] = metrics.landmark_error(measured.landmarks, measured_gt.landmarks)
     measured_a = None
-    out["intensity_rho"] = out["intensity_mae"] = out["expression_accuracy"] = math.nan
+    out["intensity_rho"] = out["intensity_mae"] = out["expression_accuracy"] = out["strength"] = math.nan
     if measured.strength is not None and clip.expression in measured.expressions:
         e = measured.expressions.index(clip.expression)
         r = measured.strength[:, e].astype(np.float64)
+        peak = int(np.argmax(requested))
+        truth_peak = float(measured_gt.strength[peak, e])
+        out["strength"] = float(r[peak]) / truth_peak if truth_peak >= MIN_STRENGTH else math.nan
         measured_a = r if curvature is None else np.where(np.isnan(r), np.nan, inverse_response(r, curvature))
         fid = metrics.intensity_fidelity(requested, measured_a)
         out["intensity_rho"], out["intensity_mae"] = fid["rho"], fid["mae"]
@@ -80,6 +92,7 @@ def score_video(frames, clip, requested, measured, measured_gt, curvature=None, 
         if strong.any():
             out["expression_accuracy"] = float(np.mean(strongest_expression(measured.strength[strong]) == e))
     out.update(metrics.pixel_metrics(frames, clip.frames))
+    out["texture"] = metrics.texture(frames, clip.frames if clean is None else clean)
     out["trajectory"] = metrics.landmark_trajectory(measured.landmarks)
     out["measured_intensity"] = measured_a
     out["undetected_frames"] = int((~measured.face).sum())
@@ -159,11 +172,15 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
     inst = choose_instrument(data, instrument)
     grid = getattr(generator, "supported_intensities", None)
     source = evaluation_videos(data, split, videos, size, seed, exprs, curves, frames)
+    # the same videos without sensor noise (the benchmark: identical but for the noise), for ``texture``
+    clean = evaluation_videos(data, split, videos, size, seed, exprs, curves, frames, noise=False) \
+        if data == "synthetic" else None
 
     rows, refs, label_kinds, curvature_known, splits = [], [], set(), [], set()
     for clip, curvature in tqdm(source, total=videos or None, desc=f"evaluate {generator.method}", unit="video",
                             disable=not progress):
         neutral, truth, requested, kind = evaluation_case(clip, grid)
+        fine = None if clean is None else evaluation_case(next(clean)[0], grid)[1].frames
         label_kinds.add(kind)
         curvature_known.append(curvature is not None)
         out = generator.generate(neutral, [float(a) for a in requested], expression=clip.expression)
@@ -174,9 +191,9 @@ def evaluate(generator, data: str = "synthetic", split: str = "test", videos: in
         splits.add(clip.split)
         info = {"video_id": clip.video_id, "expression": clip.expression, "identity": clip.identity,
                 "frames": len(truth), "intensities": requested}
-        rows.append({**info, **score_video(out, truth, requested, m_gen, m_gt, curvature, face),
+        rows.append({**info, **score_video(out, truth, requested, m_gen, m_gt, curvature, face, fine),
                      "inferred_intensity_rho": _inferred_rho(generator, neutral, truth, grid)})
-        refs.append({**info, **score_video(truth.frames, truth, requested, m_gt, m_gt, curvature, face),
+        refs.append({**info, **score_video(truth.frames, truth, requested, m_gt, m_gt, curvature, face, fine),
                      "inferred_intensity_rho": math.nan})
     if not rows:
         raise I2VError(f"no videos to evaluate in {data} (split {split!r})")

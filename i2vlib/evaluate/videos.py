@@ -24,12 +24,13 @@ from ..errors import I2VError
 
 
 def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int | None = None, size: int = 64,
-                      seed: int = 0, expressions=EXPRESSIONS, curves=("linear",), frames=None):
+                      seed: int = 0, expressions=EXPRESSIONS, curves=("linear",), frames=None, noise: bool = True):
     """The test videos :func:`~.protocol.evaluate` uses, in its order: ``(clip, response curvature or None)``.
 
     The benchmark: its first ``videos`` (default 10 per expression) videos of ``split``, the
-    expression cycling through ``expressions``, the intensity curve through ``curves``. A folder:
-    its clips of ``split`` showing one of ``expressions``, taken in turn from each expression,
+    expression cycling through ``expressions``, the intensity curve through ``curves``; ``noise=False``
+    renders the same videos without sensor noise (the noise is drawn last, so nothing else changes).
+    A folder: its clips of ``split`` showing one of ``expressions``, taken in turn from each expression,
     resized to ``size``.
     """
     data = check_data(str(data))
@@ -37,12 +38,12 @@ def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int 
     if data == "synthetic":
         check_expressions(expressions)
         return _synthetic_clips(split, videos or 10 * len(expressions), size, seed, expressions, tuple(curves),
-                                frames)
+                                frames, noise)
     return _folder_clips(data, split, videos, size, expressions)
 
 
-def _synthetic_clips(split, videos, size, seed, expressions, curves, frames):
-    bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32))
+def _synthetic_clips(split, videos, size, seed, expressions, curves, frames, noise=True):
+    bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32), noise=noise)
     bench.identities(split)  # validates the split name
     for i in range(videos):
         clip = bench.video(split, i, expressions=expressions, curves=curves)

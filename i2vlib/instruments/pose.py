@@ -12,6 +12,10 @@ here, and both were trained on photographs, not on our 64-px figures. One small 
 the benchmark stands in for both: C_1 is its trunk's last features, C_2 its 13 joint heat maps, both
 at a quarter of the image's resolution. Its accuracy on test people (PCK@0.2 and pixel error of the
 heat maps' peaks) ships beside the weights in ``pose64.json``, with the command and its time.
+
+Why its loop is not :func:`i2vlib.train.train`: like the face instruments (:mod:`.train`), it is a
+measuring tool trained once in about three minutes on frames rendered into memory, shipped with its
+accuracy report; no run store, resume or ``i2vlib.load`` ever touches it.
 """
 
 from __future__ import annotations

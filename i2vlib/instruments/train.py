@@ -13,6 +13,13 @@ and identity networks for the first 1500), measures them on TEST identities (:fu
 and writes the weights and, next to them, a JSON report: the command, the wall time (about
 25 minutes on one CPU thread), the sizes and the held-out accuracy. ``--quick`` trains a
 small instrument in about a minute; ``--assess-only`` measures saved weights again.
+
+Why this loop is not :func:`i2vlib.train.train`: an instrument is not a run of the run store. It is a
+measuring tool trained once, on a training set rendered into memory before the first step, by three
+networks in two optimiser groups with their own step counts and one-cycle schedules; it ships as
+weights plus an accuracy report, and nothing resumes it, caches it by config or loads it through
+``i2vlib.load``. A GAN trainer (config, critics, stages, checkpoints, resume) would add machinery it
+never uses and change the random stream behind the shipped weights.
 """
 
 from __future__ import annotations

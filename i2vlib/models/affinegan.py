@@ -46,7 +46,7 @@ from torch import nn
 from .. import api, losses
 from ..data.clips import from_tensor, to_tensor
 from ..errors import I2VError
-from ..nn import MLP, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, mix, unet_levels
+from ..nn import MLP, UNetDecoder, UNetEncoder, init_weights, mix, patch_critic, unet_levels
 from .gan import GANTrainer
 
 NAME = "affinegan"
@@ -158,11 +158,10 @@ class Trainer(GANTrainer):
     monitors = ("a_mean", "a_std")
 
     def build(self) -> dict[str, nn.Module]:
-        ndf, norm, layers = self.cfg["ndf"], self.cfg["norm"], self.cfg["d_layers"]
         self.local_weight = torch.tensor([0.0 if e in NO_MOUTH else 1.0 for e in self.cfg["expressions"]])
         return {"generator": AffineGenerator(self.cfg),
-                "d_global": init_weights(PatchDiscriminator(6, ndf, norm, layers)),    # D_g([I0, I_t])
-                "d_local": init_weights(PatchDiscriminator(6, ndf, norm, layers)),     # D_l on the mouth
+                "d_global": patch_critic(6, self.cfg),    # D_g([I0, I_t])
+                "d_local": patch_critic(6, self.cfg),     # D_l on the mouth
                 "d_alpha": MLP(1, hidden=64)}  # PyTorch's default init: N(0, 0.02) layers barely learn on a scalar
 
     def sample(self, rng: np.random.Generator) -> dict:

@@ -32,7 +32,7 @@ from torch import nn
 
 from .. import api, losses
 from ..errors import I2VError
-from ..nn import ConvLSTMCell, PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, unet_levels
+from ..nn import ConvLSTMCell, UNetDecoder, UNetEncoder, init_weights, patch_critic, unet_levels
 from .gan import GANTrainer
 
 NAME = "convlstm"
@@ -126,7 +126,7 @@ class Trainer(GANTrainer):
 
     def build(self) -> dict[str, nn.Module]:
         return {"generator": ConvLSTMGenerator(self.cfg),
-                "d_global": init_weights(PatchDiscriminator(3, self.cfg["ndf"], self.cfg["norm"], self.cfg["d_layers"]))}
+                "d_global": patch_critic(3, self.cfg)}
 
     def sample(self, rng: np.random.Generator) -> dict:
         """Random training clips, each resampled to 1 + ``length`` frames (§4.1)."""

@@ -40,7 +40,7 @@ from torch import nn
 from .. import api, losses
 from ..data.sampling import Sampler, training_source
 from ..errors import I2VError
-from ..nn import PatchDiscriminator, UNetDecoder, UNetEncoder, init_weights, mix, unet_levels
+from ..nn import UNetDecoder, UNetEncoder, init_weights, mix, patch_critic, unet_levels
 from .gan import GANTrainer
 
 NAME = "fan"
@@ -177,10 +177,9 @@ class Trainer(GANTrainer):
         return cfg
 
     def build(self) -> dict[str, nn.Module]:
-        ndf, norm, layers = self.cfg["ndf"], self.cfg["norm"], self.cfg["d_layers"]
         return {"generator": FanGenerator(self.cfg),
-                "d_global": init_weights(PatchDiscriminator(3, ndf, norm, layers)),   # D_g(V(a)), Eq. 3
-                "d_local": init_weights(PatchDiscriminator(3, ndf, norm, layers))}    # D_l(V(a) o M(a)), Eq. 4
+                "d_global": patch_critic(3, self.cfg),   # D_g(V(a)), Eq. 3
+                "d_local": patch_critic(3, self.cfg)}    # D_l(V(a) o M(a)), Eq. 4
 
     def sampler(self):
         """The training clips, rendered at ``load_size`` and cut to random ``image_size`` crops (§4.1)."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import api
-from ..checkpoint import load_weights
+from ..checkpoint import generator_weights, load_weights
 from ..condition import ExpressionTable, Fitted, motion_maps
 from ..data.clips import from_tensor
 from ..data.video import as_reference
@@ -135,9 +135,9 @@ def load_networks(ckpt: dict) -> tuple[dict, ForecastNet, RefineNet | None]:
     cfg, weights = full_config(ckpt["config"], where=where), ckpt["weights"]
     if cfg["stage"] == "forecast":
         net = ForecastNet(cfg)
-        load_weights(net, weights["generator"], where)
+        load_weights(net, generator_weights(ckpt), where)
         return cfg, net, None
     net, refiner = ForecastNet(cfg["forecast"]), RefineNet(cfg)
     load_weights(net, weights["G_M"], where)
-    load_weights(refiner, weights["generator"], where)
+    load_weights(refiner, generator_weights(ckpt), where)
     return cfg, net, refiner

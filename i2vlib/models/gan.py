@@ -11,7 +11,9 @@ A method declares
   ``g_losses`` map each name to its weight key and its equation in the paper.
 
 The base does the rest: weights (a weight of 0 removes the term *and its computation*), the
-critics frozen during the generator's half, Adam optimisers with pix2pix's linear decay,
+critics frozen during the generator's half, Adam optimisers with pix2pix's linear decay (the critics'
+at their own rate with ``lr_d``), an exponential moving average of the generator (``ema``: the
+``generator_ema`` net, which :func:`i2vlib.checkpoint.generator_weights` then loads),
 ``critic_steps`` critic updates per generator update (on the same batch; a WGAN-GP penalty
 redraws its interpolation each time), autocast, ``torch.compile``, and stages: a net listed in
 ``frozen`` gets no optimiser, and ``stages`` maps a frozen net to the config key that holds the
@@ -30,6 +32,7 @@ One step::
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import warnings
 
@@ -110,13 +113,18 @@ class GANTrainer:
     # -- the base -----------------------------------------------------------------------
     def __init__(self, cfg: dict):
         self.cfg = self.check_config(dict(cfg))
-        self.nets = nn.ModuleDict(self.build())
+        nets = self.build()
+        if self.cfg.get("ema"):   # the generator's moving average: evaluated and shipped, never trained
+            nets["generator_ema"] = copy.deepcopy(nets["generator"])
+            self.frozen = (*self.frozen, "generator_ema")
+        self.nets = nn.ModuleDict(nets)
         for name in self.frozen:
             self.nets[name].requires_grad_(False).eval()
-        lr, betas = self.cfg["lr"], tuple(self.cfg["betas"])
+        betas = tuple(self.cfg["betas"])
+        rates = {"g": self.cfg["lr"], "d": self.cfg.get("lr_d") or self.cfg["lr"]}
         generators = [k for k in self.nets if k not in self.critics and k not in self.frozen]
         groups = {"g": generators, "d": list(self.critics)}
-        self.optimizers = {k: torch.optim.Adam([p for n in names for p in self.nets[n].parameters()], lr=lr,
+        self.optimizers = {k: torch.optim.Adam([p for n in names for p in self.nets[n].parameters()], lr=rates[k],
                                                betas=betas) for k, names in groups.items() if names}
         self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
         self.scalers, self.saved_scalers = {}, {}   # fp16 gradient scalers, and their state from a checkpoint
@@ -160,6 +168,8 @@ class GANTrainer:
             self._critics_learn(False)
         with autocast():
             values.update(self._update("g", self.g_losses, self.g_terms(batch, out), stepped))
+        if "g" in stepped and "generator_ema" in self.nets:
+            self._average()
         with warnings.catch_warnings():
             # an fp16 gradient scaler skips the steps whose gradients overflowed; the schedule goes on
             warnings.filterwarnings("ignore", re.escape("Detected call of `lr_scheduler.step()` before"))
@@ -167,6 +177,15 @@ class GANTrainer:
                 self.schedulers[group].step()
         values.update(self.monitor(batch, out))
         return values
+
+    @torch.no_grad()
+    def _average(self) -> None:
+        """theta_ema <- d theta_ema + (1 - d) theta after every generator update (d = ``ema``); buffers are copied."""
+        decay, ema, gen = float(self.cfg["ema"]), self.nets["generator_ema"], self.nets["generator"]
+        for avg, p in zip(ema.parameters(), gen.parameters()):
+            avg.lerp_(p.detach().to(avg.dtype), 1.0 - decay)
+        for avg, b in zip(ema.buffers(), gen.buffers()):
+            avg.copy_(b)
 
     def _update(self, group: str, declared: dict, terms: dict, stepped: dict) -> dict:
         values, total = {}, None

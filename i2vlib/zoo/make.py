@@ -31,8 +31,8 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
 
     run = Path(run)
     ckpt = checkpoint.read_checkpoint(run)
-    weights = {"generator": {k: (v.half() if v.is_floating_point() else v)
-                             for k, v in ckpt["weights"]["generator"].items()}}
+    weights = {"generator": {k: (v.half() if v.is_floating_point() else v)   # with ema: the moving average
+                             for k, v in checkpoint.generator_weights(ckpt).items()}}
     curve = score_snapshots(run, name, progress)
     with tempfile.TemporaryDirectory() as tmp:  # score the fp16 weights that ship, not the fp32 ones
         draft = checkpoint.save_checkpoint(Path(tmp) / "draft.pt", ckpt["method"], ckpt["config"], ckpt["step"],

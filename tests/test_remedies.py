@@ -1,0 +1,79 @@
+"""What the field uses against GAN artefacts, as options of every method (none is a paper's): a moving
+average of the generator (``ema``), the critics' own learning rate (``lr_d``), spectral normalisation of the
+patch critics (``spectral_norm``); and speckle as a number (``texture``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import i2vlib
+from i2vlib import I2VError, metrics
+from i2vlib.checkpoint import read_checkpoint
+from i2vlib.config import HASH_NEUTRAL, config_hash
+from i2vlib.models import affinegan, fan
+from i2vlib.train import train
+
+
+def test_the_new_options_at_their_defaults_keep_every_hash():
+    cfg = affinegan.default_config("book")
+    assert {k: cfg[k] for k in ("ema", "lr_d", "spectral_norm")} == {"ema": None, "lr_d": None, "spectral_norm": False}
+    old = {k: v for k, v in cfg.items() if k not in HASH_NEUTRAL}
+    assert config_hash(cfg) == config_hash(old)
+    assert config_hash(affinegan.default_config("book", ema=0.999)) != config_hash(cfg)
+
+
+def test_the_average_follows_the_generator_and_is_what_loads(tmp_path):
+    cfg = affinegan.default_config("smoke", ema=0.5, steps=3)
+    tr = affinegan.Trainer(cfg)
+    g, avg = tr.nets["generator"], tr.nets["generator_ema"]
+    assert not any(p.requires_grad for p in avg.parameters()) and "generator_ema" not in tr.optimizers
+    before = [p.detach().clone() for p in avg.parameters()]
+    tr.step(tr.sample(np.random.default_rng(0)))
+    for b, a, p in zip(before, avg.parameters(), g.parameters()):     # ema <- d ema + (1 - d) theta
+        assert torch.allclose(a, 0.5 * b + 0.5 * p.detach(), atol=1e-6)
+    train(cfg, tmp_path / "r", device="cpu", progress=False, snapshots=[2])
+    ckpt = read_checkpoint(tmp_path / "r")
+    snap = read_checkpoint(tmp_path / "r" / "snapshots" / "step-2.pt")
+    assert {"generator", "generator_ema"} <= set(ckpt["weights"]) and set(snap["weights"]) == {"generator", "generator_ema"}
+    loaded = i2vlib.load(tmp_path / "r").net.state_dict()
+    assert all(torch.equal(loaded[k], ckpt["weights"]["generator_ema"][k]) for k in loaded)
+
+
+def test_an_averaged_run_resumes_as_if_it_had_not_stopped(tmp_path):
+    cfg = fan.default_config("smoke", ema=0.9, steps=4, checkpoint_every=2)
+    train(cfg, tmp_path / "a", device="cpu", progress=False)
+    train({**cfg, "steps": 2}, tmp_path / "b", device="cpu", progress=False)
+    train(cfg, tmp_path / "b", resume=True, device="cpu", progress=False)
+    a, b = (read_checkpoint(tmp_path / x)["weights"]["generator_ema"] for x in "ab")
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_the_critics_learn_at_their_own_rate_and_may_be_spectrally_normalised():
+    tr = affinegan.Trainer(affinegan.default_config("smoke", lr_d=4e-4, spectral_norm=True))
+    assert tr.optimizers["g"].param_groups[0]["lr"] == tr.cfg["lr"] and tr.optimizers["d"].param_groups[0]["lr"] == 4e-4
+    convs = [m for m in tr.nets["d_global"].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    w = convs[0].weight.detach().flatten(1)
+    assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, rel=0.2)   # sigma(W / sigma) = 1
+    tr.step(tr.sample(np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("bad", [{"ema": 1.0}, {"ema": 0}, {"ema": "fast"}, {"lr_d": -1e-3}, {"lr_d": True},
+                                 {"spectral_norm": "yes"}])
+def test_bad_values_are_one_line_errors(bad):
+    with pytest.raises(I2VError, match=next(iter(bad))):
+        affinegan.default_config("smoke", **bad)
+
+
+def test_texture_is_one_for_the_truth_above_for_speckle_below_for_blur():
+    rng = np.random.default_rng(0)
+    truth = np.kron(rng.uniform(60, 200, (3, 8, 8, 3)), np.ones((1, 4, 4, 1))).round().astype(np.uint8)  # blocks
+    speckled = (truth + rng.normal(0, 12, truth.shape)).clip(0, 255).round().astype(np.uint8)
+    box = sum(np.roll(np.roll(truth.astype(float), i, 1), j, 2) for i in (-1, 0, 1) for j in (-1, 0, 1)) / 9
+    blurred = box.round().astype(np.uint8)
+    assert metrics.texture(truth, truth) == 1.0
+    assert metrics.texture(speckled, truth) > 1.5 and metrics.texture(blurred, truth) < 1.0
+    with pytest.raises(I2VError, match="3 x 3"):
+        metrics.detail(np.zeros((2, 2, 3)))
