@@ -159,10 +159,14 @@ def _whole(value) -> bool:
 
 def config_hash(config: dict) -> str:
     """A short, stable hash of a configuration (the key of cached runs); options of
-    :data:`HASH_NEUTRAL` at their neutral value are left out."""
-    config = {k: v for k, v in config.items() if not (k in HASH_NEUTRAL and v == HASH_NEUTRAL[k])}
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    :data:`HASH_NEUTRAL` at their neutral value are left out, in the configs of earlier stages too."""
+    blob = json.dumps(_hashed(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def _hashed(config: dict) -> dict:
+    return {k: _hashed(v) if isinstance(v, dict) and "method" in v else v for k, v in config.items()
+            if not (k in HASH_NEUTRAL and v == HASH_NEUTRAL[k])}
 
 
 def check_data(name: str) -> str:

@@ -47,7 +47,8 @@ def test_parameters_come_first_and_the_colab_cell_installs_the_library(page):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", [])
     assert re.search(r'^PROFILE = "book"', code[0].source, re.M)
-    assert '"google.colab" in sys.modules' in code[1].source and "environment()" in code[1].source
+    assert '"google.colab" in sys.modules' in code[1].source
+    assert "i2v.render.setup(PROFILE" in code[1].source      # the profile, the plot style, the environment printed
     assert not any(c.outputs or c.execution_count for c in code), f"{page}: commit notebooks without outputs"
 
 
@@ -55,7 +56,7 @@ def test_the_ablations_and_the_pose_chapter_supply_every_frgan_claim():
     for claim in registry("frgan"):
         assert claim.chapter in ("frgan/ablations", "frgan/pose")
         source = "\n".join(_code(f"notebooks/{claim.chapter}"))
-        assert f'c.chapter == "{claim.chapter}"' in source and "claims.table(HERE, measurements)" in source
+        assert f'c.chapter == "{claim.chapter}"' in source and "i2v.render.show_claims(HERE, measurements)" in source
         assert re.search(rf'"{claim.measure}"\s*:', source), f"{claim.chapter} supplies no measurement {claim.measure!r}"
 
 

@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from i2vlib import I2VError
-from i2vlib.runs import load
+from i2vlib.runs import load, train
 from i2vlib.condition import joint_maps, map_channels
 from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
 from i2vlib.evaluate import pose
 from i2vlib.instruments import pose as instrument
 from i2vlib.models import frgan_pose
-from i2vlib.train import train
 
 SMOKE = {"weights": {"rec": 3.0, "mask": 0.05}}
 

@@ -12,7 +12,8 @@ from i2vlib.checkpoint import read_checkpoint
 from i2vlib.cli import main
 from i2vlib.models import get_method
 from i2vlib.io import read_losses
-from i2vlib.train import resolve_amp, train
+from i2vlib.runs import train
+from i2vlib.train import resolve_amp
 
 VARIANTS = {
     "affinegan": {},

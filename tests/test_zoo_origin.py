@@ -8,14 +8,14 @@ from i2vlib import cli, zoo
 from i2vlib.config import config_hash
 from i2vlib.models import full_config
 from i2vlib.io import log_tenth
-from i2vlib.zoo.origin import duration, made_by, provenance, trained
+from i2vlib.zoo.origin import duration, made_by, provenance, train_command, trained
 
 
 @pytest.mark.parametrize("name", list(zoo.ENTRIES))
 @pytest.mark.parametrize("prof", ["book", "smoke"])
 def test_train_command_parses_back_to_the_same_config(name, prof):
     cfg = zoo.recipe(name, prof, seed=3)
-    words = shlex.split(cli.train_command(cfg, "runs/x"))
+    words = shlex.split(train_command(cfg, "runs/x"))
     assert words[:3] == ["i2v", "train", cfg["method"]] and words[-2:] == ["--out", "runs/x"]
     back = cli._train_config(cli._parser().parse_args(words[1:]))
     assert config_hash(full_config(back)) == config_hash(full_config(cfg))

@@ -5,6 +5,8 @@
 * :mod:`.protocol` -- :func:`evaluate` (every score of :data:`SCORE_KEYS`, with the ground-truth
   reference row), :func:`evaluation_case` (a fixed-grid generator's resampled videos), :func:`score_video`,
   :func:`choose_instrument`, :func:`table`.
+* :mod:`.baselines` -- :func:`baselines`: the simple answers (copy, blend, shuffled truth, another person)
+  every score is read against, as generators.
 * :mod:`.measures` -- :func:`test_clips`, :func:`reconstruction_psnr`, :func:`expression_progress`,
   :func:`landmark_curves` (Fan et al. Fig. 3), :func:`intensity_agreement` (AffineGAN Eq. 5).
 * :mod:`.ablation` and :mod:`.retarget` -- what the ablation chapters measure of one trained model:
@@ -14,13 +16,19 @@
 The measurements themselves are plain functions of arrays in :mod:`i2vlib.metrics`.
 """
 
+from .baselines import Baseline, baselines
 from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
-from .protocol import DESCRIPTIONS, SCORE_KEYS, choose_instrument, evaluate, evaluation_case, score_video, table
+from .protocol import (BETTER, DESCRIPTIONS, SCORE_KEYS, best, choose_instrument, evaluate, evaluation_case,
+                       score_video, table)
 from .videos import data_note, data_truth, evaluation_videos, is_synthetic_folder
 
 __all__ = [
     "SCORE_KEYS",
     "DESCRIPTIONS",
+    "BETTER",
+    "best",
+    "Baseline",
+    "baselines",
     "evaluation_videos",
     "is_synthetic_folder",
     "data_truth",

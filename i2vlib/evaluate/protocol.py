@@ -61,6 +61,23 @@ DESCRIPTIONS = {
 }
 
 
+# Which way each score is better; ``strength`` and ``texture`` are best at 1, so neither has a direction.
+BETTER = {"acd_i": "lower", "acd_c": "lower", "acd_g": "lower", "undetected_rate": "lower", "landmark_rho": "higher",
+          "landmark_error": "lower", "intensity_rho": "higher", "intensity_mae": "lower",
+          "expression_accuracy": "higher", "inferred_intensity_rho": "higher", "l1": "lower", "psnr": "higher",
+          "ssim": "higher"}
+
+
+def best(scores: dict, key: str) -> str | None:
+    """The name whose ``scores[name][key]`` is best by :data:`BETTER` (None and NaN left out); None if none is."""
+    if key not in BETTER:
+        raise I2VError(f"{key!r} has no better direction; scores that do: {', '.join(BETTER)}")
+    finite = {n: float(s[key]) for n, s in scores.items() if s.get(key) is not None and math.isfinite(float(s[key]))}
+    if not finite:
+        return None
+    return (min if BETTER[key] == "lower" else max)(finite, key=finite.get)
+
+
 def score_video(frames, clip, requested, measured, measured_gt, curvature=None, input_feature=None,
                 clean=None) -> dict:
     """Every per-video score of ``frames`` (generated, or the ground truth itself for the reference).

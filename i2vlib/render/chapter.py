@@ -21,15 +21,19 @@ from ..errors import I2VError
 PLOT_STYLE = {"figure.dpi": 80, "font.size": 9}
 
 
-def setup(profile_name: str, data: str | None = None, **overrides) -> dict:
+def setup(profile_name: str, data: str | None = None, benchmark: str | None = None, **overrides) -> dict:
     """A chapter's first step: its budget in ``profile_name`` (:func:`i2vlib.config.profile`, with
     ``overrides`` such as ``image_size``), ``data`` checked (when the chapter reads data), the book's plot
-    style, and the environment printed once. Returns the budget."""
+    style, and the environment printed once. Returns the budget. A chapter that needs the benchmark's ground
+    truth says why in ``benchmark`` (e.g. "the FRGAN chapters measure retargeting against the benchmark's
+    exact ground truth"): any other ``data`` is then a one-line error."""
     import matplotlib.pyplot as plt   # the chapters' plotting package, not a dependency of the library
 
     cfg = profile(profile_name, **overrides)
     if data is not None:
         cfg["data"] = check_data(data)
+        if benchmark and cfg["data"] != "synthetic":
+            raise I2VError(f"{benchmark}; DATA={data!r} has none")
     plt.rcParams.update(PLOT_STYLE)
     print(environment())
     return cfg

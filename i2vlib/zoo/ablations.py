@@ -157,6 +157,18 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     return out
 
 
+def data_scope(data: str) -> tuple[list[str], dict[str, str]]:
+    """What an ablations chapter run on ``data`` measured and skipped before any arm, for
+    :func:`i2vlib.evaluate.data_note`: nothing on the benchmark; on a folder, every ablation is still measured on
+    the benchmark's test faces (which the variants trained on ``data`` never saw), and the ablations on the
+    folder's own videos are skipped (they need true intensities and an instrument that reads expression strength)."""
+    if data == "synthetic":
+        return [], {}
+    return (["every ablation on the benchmark's test faces, which the variants trained on DATA never saw"],
+            {"the ablations measured on the folder's own videos":
+             "true intensities, and an instrument that reads expression strength"})
+
+
 def measure_options(paper: str, profile: str) -> dict:
     """What :data:`MEASURE` measures each run of ``paper`` on: test videos (``arm_scores``), or the
     identities and reference frames of the retargeting protocol (``retarget_scores``)."""

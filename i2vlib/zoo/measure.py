@@ -68,6 +68,14 @@ TARGETS = (
 )
 
 
+def score(scores: dict, key: str, missing=None):
+    """``scores[key]``, where ``a.b`` reads a nested dict (``inferred_intensity_rho.linear``); ``missing`` where
+    it is absent or None."""
+    for part in key.split("."):
+        scores = scores.get(part) if isinstance(scores, dict) else None
+    return missing if scores is None else scores
+
+
 def targets(scores: dict, expressions) -> list[dict]:
     """The :data:`TARGETS` that apply to a model with these ``scores`` and ``expressions``, each with
     the model's value and whether it is met (``None`` when the score could not be measured)."""
@@ -77,9 +85,7 @@ def targets(scores: dict, expressions) -> list[dict]:
             continue
         if key.split(".")[0] not in scores:            # the score does not apply to this model
             continue
-        value = scores
-        for part in key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+        value = score(scores, key)
         met = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
         rows.append({"score": key, "target": f"{op} {threshold:g}", "value": value, "met": met})
     return rows
