@@ -34,7 +34,7 @@ from .data.prepare import prepare
 from .data.types import EXPRESSIONS
 from .data.video import read_video
 from .errors import I2VError
-from .evaluate import evaluate, table
+from .evaluate import of_model, table
 from .io import IMAGE_SUFFIXES, check_output, write_image, write_json
 from .models import get_method
 from .render import check_destination, contact_sheet, save_video
@@ -361,12 +361,13 @@ def _retarget(args, model) -> None:
 def _evaluate(args) -> None:
     check_output(args.out, "file")
     model = runs.load(args.model, device=args.device)
-    result = evaluate(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
+    result = of_model(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
                       seed=args.seed)
     result = {"model": str(args.model), "checkpoint_hash": getattr(model, "checkpoint_hash", None),
               "step": getattr(model, "step", None), **result}
     write_json(args.out, result)
-    print(table({model.method: result}))
+    keys = [k for k, v in result["scores"].items() if not isinstance(v, dict)]
+    print(table({model.method: result}, keys, reference="reference" in result))
     print(f"wrote {args.out}")
 
 

@@ -69,7 +69,8 @@ POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 
 # Options added after runs were cached, with the value that reproduces the older behaviour: at that
 # value config_hash leaves them out, so that cached runs and zoo files keep their hashes.
-HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False}
+HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False,
+                "classify": 0.0}
 
 # Config keys renamed since checkpoints were first written: old name -> new name.
 RENAMED = {"train_profiles": "train_curves"}

@@ -109,7 +109,7 @@ class PatchDiscriminator(nn.Module):
 
     STRIDES = {3: (2, 2), 5: (2, 2, 2, 1)}
 
-    def __init__(self, in_ch: int, ndf: int = 64, norm: str = "instance", layers: int = 3):
+    def __init__(self, in_ch: int, ndf: int = 64, norm: str = "instance", layers: int = 3, classes: int = 0):
         super().__init__()
         if layers not in self.STRIDES:
             raise I2VError(f"a PatchDiscriminator has 3 or 5 layers, not {layers!r}")
@@ -119,16 +119,23 @@ class PatchDiscriminator(nn.Module):
             body += [nn.Conv2d(prev, c, 4, stride, 1), *([_norm(norm, c)] if i else []), nn.LeakyReLU(0.2, inplace=True)]
             prev = c
         self.net = nn.Sequential(*body, nn.Conv2d(prev, 1, 4, 1, 1))
+        if classes:   # StarGAN's second output: which of ``classes`` domains the input shows
+            self.cls = nn.Conv2d(prev, classes, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Domain logits (N, classes) from the patch features, averaged over the image (StarGAN's D_cls)."""
+        return self.cls(self.net[:-1](x)).mean((2, 3))
 
-def patch_critic(in_ch: int, cfg: dict) -> PatchDiscriminator:
-    """A method's patch discriminator from its config (``ndf``, ``norm``, ``d_layers``), with pix2pix's
-    initialisation, and with every convolution spectrally normalised when ``spectral_norm`` is set:
-    W / sigma(W), sigma estimated by one power iteration per step (Miyato et al. 2018)."""
-    net = init_weights(PatchDiscriminator(in_ch, cfg["ndf"], cfg["norm"], cfg["d_layers"]))
+
+def patch_critic(in_ch: int, cfg: dict, classes: int = 0) -> PatchDiscriminator:
+    """A method's patch discriminator from its config (``ndf``, ``norm``, ``d_layers``; ``classes``: a domain
+    classifier beside it), with pix2pix's initialisation, and with every convolution spectrally normalised
+    when ``spectral_norm`` is set: W / sigma(W), sigma estimated by one power iteration per step (Miyato et al.
+    2018)."""
+    net = init_weights(PatchDiscriminator(in_ch, cfg["ndf"], cfg["norm"], cfg["d_layers"], classes))
     if cfg.get("spectral_norm"):
         for m in net.modules():
             if isinstance(m, nn.Conv2d):

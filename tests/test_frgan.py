@@ -1,6 +1,7 @@
 """FRGAN: the networks' shapes and invariants (Eq. 2, 3, 9, 10), G_C and its motion maps, the two
 stages chained through the run cache, retargeting, the generation API and the CLI."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -436,3 +437,20 @@ def test_the_retargeting_protocol_scores_the_truth_perfectly_and_copying_by_the_
     parts = retarget.forecast_parts(model, p.cases[0])
     assert parts["frame"].shape == (6, 64, 64, 3) and parts["mask"].shape == (6, 64, 64)
     assert np.all((parts["mask"] >= 0) & (parts["mask"] <= 1))
+
+
+def test_i2v_evaluate_scores_an_frgan_model_on_the_retargeting_protocol(runs, tmp_path, monkeypatch, capsys):
+    from i2vlib.cli import main
+
+    monkeypatch.setenv("I2V_REPO_ROOT", str(runs["root"]))
+    out = tmp_path / "m.json"
+    assert main(["evaluate", str(runs["refine"]), "--videos", "2", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["method"] == "frgan" and r["protocol"].startswith("retargeting") and r["targets"] == 2
+    assert set(r["per_expression"]) == {"happy"} and r["stage"] == "refine"
+    for name in ("scores", "forecast_scores", "reference"):
+        assert {"acd_i", "psnr", "texture", "expression_accuracy", "change_l1"} <= set(r[name])
+    assert r["reference"]["texture"] == 1.0 and r["scores"] != r["forecast_scores"]    # G_R changes G_M's frames
+    assert "reference (ground truth)" in capsys.readouterr().out
+    assert main(["evaluate", str(runs["refine"]), "--instrument", "dlib", "--out", str(tmp_path / "x.json")]) == 2
+    assert "drop --instrument dlib" in capsys.readouterr().err and not (tmp_path / "x.json").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ import torch
 from i2vlib import I2VError
 from i2vlib.runs import load, train
 from i2vlib.condition import joint_maps, map_channels
-from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
+from i2vlib.data.pose import ACTIONS, OBSERVED, PREDICTED, PoseBenchmark
 from i2vlib.evaluate import pose
 from i2vlib.instruments import pose as instrument
 from i2vlib.models import frgan_pose
@@ -151,6 +153,21 @@ def test_the_cli_says_a_pose_model_does_not_render_intensities(runs, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "frgan-pose" in lines[0] and "joints" in lines[0]
     assert not out.exists()
+
+
+def test_i2v_evaluate_scores_a_pose_model_on_its_papers_protocol(runs, tmp_path, capsys):
+    from i2vlib.cli import main
+
+    out = tmp_path / "m.json"
+    assert main(["evaluate", str(runs["refine"]), "--videos", "1", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    s = r["scores"]
+    assert r["method"] == "frgan-pose" and r["videos"] == len(ACTIONS) and r["stage"] == "refine"
+    assert {"mse_lstm", "mse_gt", "mse_hold", "change_ratio_lstm", "change_ratio_gt"} <= set(s)
+    assert set(s["psnr_gt"]) == set(ACTIONS) and all(np.isfinite(v) for v in s["psnr_hold"].values())
+    assert "mse_hold" in capsys.readouterr().out
+    assert main(["evaluate", str(runs["refine"]), "--data", str(tmp_path), "--out", str(tmp_path / "x.json")]) == 2
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_the_longer_run_is_the_full_arm_at_eight_times_its_steps():

@@ -77,3 +77,18 @@ def test_texture_is_one_for_the_truth_above_for_speckle_below_for_blur():
     assert metrics.texture(speckled, truth) > 1.5 and metrics.texture(blurred, truth) < 1.0
     with pytest.raises(I2VError, match="3 x 3"):
         metrics.detail(np.zeros((2, 2, 3)))
+
+
+def test_the_unified_model_adds_stargans_domain_classification():
+    cfg = affinegan.default_config("smoke", classify=1.0, expressions=["happy", "anger", "surprise"])
+    tr = affinegan.Trainer(cfg)
+    assert {"d_cls", "g_cls"} <= set(tr.loss_names)
+    x = torch.zeros(2, 6, 64, 64)
+    assert tr.nets["d_global"].classify(x).shape == (2, 3) and tr.nets["d_global"](x).ndim == 4
+    values = tr.step(tr.sample(np.random.default_rng(0)))
+    assert float(values["d_cls"]) == pytest.approx(np.log(3), rel=0.5)        # about chance at the start
+    plain = affinegan.Trainer(affinegan.default_config("smoke", expressions=["happy", "anger"]))
+    assert "d_cls" not in plain.loss_names and not hasattr(plain.nets["d_global"], "cls")
+    assert config_hash(affinegan.default_config("book", classify=0.0)) == config_hash(affinegan.default_config("book"))
+    with pytest.raises(I2VError, match="several expressions"):
+        affinegan.default_config("smoke", classify=1.0)

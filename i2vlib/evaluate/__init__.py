@@ -13,8 +13,12 @@
   ``arm_scores`` (AffineGAN, Fan et al.) and ``retarget_scores`` (FRGAN's Table 1 protocol against
   the benchmark's exact retargeted truth).
 
-The measurements themselves are plain functions of arrays in :mod:`i2vlib.metrics`.
+The measurements themselves are plain functions of arrays in :mod:`i2vlib.metrics`. What ``i2v evaluate``
+runs for a model is :func:`of_model`: each method on its paper's protocol.
 """
+
+from ..errors import I2VError
+from . import pose, retarget
 
 from .baselines import Baseline, baselines
 from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
@@ -22,7 +26,32 @@ from .protocol import (BETTER, DESCRIPTIONS, SCORE_KEYS, best, choose_instrument
                        score_video, table)
 from .videos import data_note, data_truth, evaluation_videos, is_synthetic_folder
 
+
+
+def of_model(model, data: str = "synthetic", split: str = "test", videos: int | None = None, instrument="auto",
+             seed: int = 0) -> dict:
+    """What ``i2v evaluate`` runs: an FRGAN face model on the retargeting protocol of Table 1
+    (:func:`.retarget.retargeting`; ``videos``: unseen target identities per expression, default 8), a pose model
+    on §4.3's (:func:`.pose.forecasting`; ``videos``: test videos per action, default 4), every other method on
+    the intensity protocol (:func:`evaluate`, with every argument). FRGAN's protocols need the benchmark's exact
+    truth: another ``data``, ``split`` or ``instrument`` is a one-line error before any work."""
+    method = getattr(model, "method", None)
+    if method not in ("frgan", "frgan-pose"):
+        return evaluate(model, data=data, split=split, videos=videos, instrument=instrument, seed=seed)
+    given = {k: v for k, v in (("data", data), ("split", split), ("instrument", instrument))
+             if v not in ("synthetic", "test", "auto")}
+    if given:
+        raise I2VError(f"{method} is scored on its paper's protocol against the benchmark's exact truth (its test "
+                       f"identities, its instrument); drop {', '.join(f'--{k} {v}' for k, v in given.items())}")
+    if method == "frgan":
+        return retarget.retargeting(model, targets=videos or 8, seed=seed)
+    if seed:
+        raise I2VError("the pose protocol's test videos are fixed (seed 0); drop --seed")
+    return pose.forecasting(model, per_action=videos or 4)
+
+
 __all__ = [
+    "of_model",
     "SCORE_KEYS",
     "DESCRIPTIONS",
     "BETTER",

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..data.pose import ACTIONS, PoseBenchmark
 from ..errors import I2VError
-from ..io import write_json
+from ..io import to_json, write_json
 from ..metrics import pck, pose_error
 from ..models.pose_lstm import OBSERVED, PREDICTED, load_lstm, predict, save_lstm, train_lstm, zero_velocity
 
@@ -131,6 +131,27 @@ def pose_scores(model, per_action: int = 4, strips=()) -> dict:
     out = {"mse_t": {c: np.stack(m) for c, m in mse.items()}, "change_t": {c: np.stack(m) for c, m in change.items()},
            "actions": [v.action for v in videos]}
     return {**out, "strips": pictures} if pictures else out
+
+
+def forecasting(model, per_action: int = 4) -> dict:
+    """``i2v evaluate`` of a pose model: §4.3's protocol on ``per_action`` test videos of each action (frames
+    10-41 forecast from I_9). ``scores``: ``mse_lstm`` and ``mse_gt`` (Table 3's two columns: G_C's joints,
+    the true ones; pixels in [0, 1]), ``mse_hold`` (the last observed frame held), ``change_ratio_lstm`` and
+    ``change_ratio_gt`` (the error inside the true change region over holding the frame's) and, per action,
+    the mean PSNR of the forecast frames (``psnr_lstm``, ``psnr_gt``, ``psnr_hold``). JSON-ready."""
+    start = time.perf_counter()
+    r = pose_scores(model, per_action)
+    held = copy_last(test_videos(per_action, model.image_size))
+    actions = np.array(r["actions"])
+    scores = {f"mse_{c}": float(r["mse_t"][c].mean()) for c in CONDITIONS}
+    scores["mse_hold"] = float(held["mse_t"].mean())
+    for c in CONDITIONS:
+        scores[f"change_ratio_{c}"] = float(np.nanmean(r["change_t"][c]) / np.nanmean(held["change_t"]))
+    for name, mse in (*((c, r["mse_t"][c]) for c in CONDITIONS), ("hold", held["mse_t"])):
+        scores[f"psnr_{name}"] = {a: float(mse_to_psnr(mse[actions == a]).mean()) for a in ACTIONS}
+    return to_json({"method": model.method, "protocol": "pose forecasting (§4.3): frames 10-41 from I_9",
+                    "per_action": per_action, "videos": len(actions), "scores": scores,
+                    "stage": model.config["stage"], "seconds": round(time.perf_counter() - start, 2)})
 
 
 def main(argv=None) -> int:

@@ -35,6 +35,12 @@ level. Options reproduce the public code's variants and the paper's ablations:
 ``expressions``  one expression (the paper trains one model per expression) or several: then
                  E_delta also sees the expression as one-hot label planes (the "unified model"
                  the paper sketches after Eq. 6), and expressions can be mixed at test time.
+``classify``     the weight of a domain classification loss on the global critic, as in StarGAN
+                 (Choi et al. 2018), which the paper names for its unified model ("spatially replicating
+                 and concatenating domain labels, as well as adding a domain classification loss"):
+                 D_g also tells which expression a real pair (I0, I_t) shows (cross-entropy, L_cls^r) and
+                 the generator is asked for frames it reads as the requested one (L_cls^f). 0 = none;
+                 several expressions only.
 """
 
 from __future__ import annotations
@@ -146,7 +152,7 @@ class Trainer(GANTrainer):
 
     name = NAME
     options = {"mix": "skips", "project": "bottleneck", "denominator": "squared", "eps": 1e-6,
-               "detach_a": False, "estimator": "projection", "pairs_per_video": None,
+               "detach_a": False, "estimator": "projection", "pairs_per_video": None, "classify": 0.0,
                "weights": {"g": 1.0, "l": 1.0, "r1": 100.0, "r2": 10.0, "a": 100.0}}
     profile_changes = {"paper": {"batch": 5, "pairs_per_video": 5, "steps": 40000}}
     choices = {"mix": ("skips", "bottleneck"), "project": ("mixed", "bottleneck"),
@@ -157,12 +163,30 @@ class Trainer(GANTrainer):
                 "g_a": ("a", "Eq. 11")}
     monitors = ("a_mean", "a_std")
 
+    @classmethod
+    def check(cls, cfg: dict) -> dict:
+        w = cfg["classify"]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0:
+            raise I2VError(f"affinegan option classify must be a loss weight >= 0, got {w!r}")
+        if w > 0 and len(cfg["expressions"]) < 2:
+            raise I2VError("affinegan option classify needs several expressions (the unified model) to tell apart")
+        return cfg
+
+    def __init__(self, cfg: dict):
+        super().__init__(cfg)
+        if self.weight("classify") > 0:
+            self.d_losses = {**self.d_losses, "d_cls": ("classify", "StarGAN L_cls^r (unified model)")}
+            self.g_losses = {**self.g_losses, "g_cls": ("classify", "StarGAN L_cls^f (unified model)")}
+
     def build(self) -> dict[str, nn.Module]:
         self.local_weight = torch.tensor([0.0 if e in NO_MOUTH else 1.0 for e in self.cfg["expressions"]])
         return {"generator": AffineGenerator(self.cfg),
-                "d_global": patch_critic(6, self.cfg),    # D_g([I0, I_t])
+                "d_global": patch_critic(6, self.cfg, self._classes()),    # D_g([I0, I_t])
                 "d_local": patch_critic(6, self.cfg),     # D_l on the mouth
                 "d_alpha": MLP(1, hidden=64)}  # PyTorch's default init: N(0, 0.02) layers barely learn on a scalar
+
+    def _classes(self) -> int:
+        return len(self.cfg["expressions"]) if float(self.cfg["classify"]) > 0 else 0
 
     def sample(self, rng: np.random.Generator) -> dict:
         """(neutral, target) pairs from random training videos (§3.1: pairs from several videos), or
@@ -190,17 +214,20 @@ class Trainer(GANTrainer):
             "d_l": lambda: losses.gan_d(d_l(torch.cat([i0 * m, it * m], 1)), d_l(torch.cat([i0 * m, fake * m], 1)),
                                         out["local"]),
             "d_a": lambda: losses.gan_d(d_a(out["u"][:, None]), d_a(out["a"].detach()[:, None].float())),
+            "d_cls": lambda: nn.functional.cross_entropy(d_g.classify(torch.cat([i0, it], 1)).float(), b["expression"]),
         }
 
     def g_terms(self, b: dict, out: dict) -> dict:
         """E0, E_delta and De (and the MLP estimator) minimise Eq. 12 against the updated critics."""
-        i0, it, m, fake = b["neutral"], b["target"], b["mask"], out["fake"]
+        i0, it, m, fake, d_g = b["neutral"], b["target"], b["mask"], out["fake"], self.nets["d_global"]
         return {
             "g_g": lambda: losses.gan_g(self.nets["d_global"](torch.cat([i0, fake], 1))),
             "g_l": lambda: losses.gan_g(self.nets["d_local"](torch.cat([i0 * m, fake * m], 1)), out["local"]),
             "r1": lambda: losses.l1(fake, it),
             "r2": lambda: losses.l1(out["recon"], it),
             "g_a": lambda: losses.gan_g(self.nets["d_alpha"](out["a"][:, None].float())),
+            "g_cls": lambda: nn.functional.cross_entropy(d_g.classify(torch.cat([i0, fake], 1)).float(),
+                                                         b["expression"]),
         }
 
     def monitor(self, b: dict, out: dict) -> dict:

@@ -135,8 +135,10 @@ class GANTrainer:
         return (*self.d_losses, *self.g_losses, *self.monitors)
 
     def weight(self, key: str) -> float:
-        """The weight of loss ``key`` in the config (terms with weight 0 are never computed)."""
-        return float(self.cfg["weights"][key])
+        """The weight of loss ``key`` in the config (terms with weight 0 are never computed): an entry of
+        ``weights``, or a top-level option for a term added since configs were first hashed (AffineGAN's
+        ``classify``), which leaves the ``weights`` of older configs, and so their hashes, as they were."""
+        return float(self.cfg["weights"][key] if key in self.cfg["weights"] else self.cfg[key])
 
     def uses(self, term: str) -> bool:
         """Whether loss term ``term`` is computed (its weight is not 0)."""

@@ -49,6 +49,19 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
                                       zoo=record)
 
 
+def rescore(name: str, dest=HERE, progress: bool = True) -> Path:
+    """Measure a shipped entry again (its weights unchanged: after :func:`~.measure.measure` gained a score)
+    and rewrite its record's final scores; the learning curve's earlier points keep what they measured."""
+    file = Path(dest) / f"{name}.pt"
+    ckpt = checkpoint.read_checkpoint(file)
+    if progress:
+        print(f"  {name}: scoring again (step {ckpt['step']})", flush=True)
+    record = dict(ckpt["zoo"])
+    record["scores"] = measure(load(file))
+    record["curve"] = {**record["curve"], str(ckpt["step"]): record["scores"]}
+    return checkpoint.save_checkpoint(file, ckpt["method"], ckpt["config"], ckpt["step"], ckpt["weights"], zoo=record)
+
+
 def score_snapshots(run, name: str = "", progress: bool = True, known: dict | None = None) -> dict:
     """``{step: scores}`` of the snapshots a run kept (before its last step, if it finished: :func:`~i2vlib.zoo.measure`);
     steps in ``known`` (an earlier record of the same config) keep their recorded scores."""
