@@ -11,6 +11,7 @@ exported to ``DEST/NAME.pt`` (default: the package's zoo folder). Prints the tim
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..errors import I2VError
 from ..io import read_losses
 from ..runs import cached_runs, is_finished, load
 from ..train import SNAPSHOTS
-from . import CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
+from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
 from .measure import measure
 
 
@@ -42,7 +43,7 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
         scores = measure(load(draft))
     curve[str(ckpt["step"])] = scores
     record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
-              "seconds": float(ckpt.get("seconds", 0.0))}
+              "seconds": float(ckpt.get("seconds", 0.0)), "amp": json.loads((run / "run.json").read_text())["amp"]}
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         names = args.names or list(ENTRIES)
         configs = [entry_config(n) for n in names]
         runs = cached_runs(configs, root=args.root, device="cpu", workers=args.workers, snapshots=CURVE_STEPS,
-                           use_zoo=False)
+                           use_zoo=False, amp=AMP)
         trained = time.perf_counter() - start
         for name, run in zip(names, runs):
             print(f"exported {export(run, name, args.dest)}", flush=True)

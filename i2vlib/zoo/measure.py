@@ -3,7 +3,7 @@
 The targets the zoo is held to (what the book reports against them):
 
 * ``strength_ratio`` -- the instrument's strength of the expression at a = 1, over that of the
-  true peak frames (target >= 0.9);
+  true peak frames (target >= 0.9); each expression's under ``strength_ratio_per_expression``;
 * ``acd_i_ratio`` -- ACD-I of generated videos over the ground-truth reference row's (target <= 2);
 * ``expression_accuracy`` -- share of generated frames with a >= 0.5 read as the requested
   expression (multi-expression models: target >= 0.95);
@@ -16,11 +16,15 @@ The targets the zoo is held to (what the book reports against them):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .. import metrics
 from ..evaluate import evaluate, expression_progress, test_clips
 from ..io import to_json
+from ..runs import load
+from . import ENTRIES, HERE, record
 
 # Intensity curves on which Eq. 5 is read (the benchmark's test videos follow each in turn).
 INFER_CURVES = ("linear", "incomplete", "periodic", "unordered")
@@ -45,6 +49,7 @@ def measure(model, videos: int = 12, frames: int = 16, seed: int = 0) -> dict:
             ratios.append(p["strength_at_1"] / p["true_peak_strength"])
             rhos.append(p["rho"])
         out["strength_ratio"], out["progress_rho"] = float(np.mean(ratios)), float(np.mean(rhos))
+        out["strength_ratio_per_expression"] = dict(zip(exprs, map(float, ratios)))
     if hasattr(model, "infer_intensity"):
         rho, inside = {}, []
         for curve in INFER_CURVES:
@@ -56,6 +61,15 @@ def measure(model, videos: int = 12, frames: int = 16, seed: int = 0) -> dict:
             rho[curve] = float(np.nanmean(per_video))
         out["inferred_intensity_rho"], out["inferred_in_unit_range"] = rho, float(np.mean(inside))
     return to_json({k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()})
+
+
+def scores_of(run, **options) -> dict:
+    """:func:`measure`'s scores of the model ``run`` holds (what :func:`i2vlib.runs.cached_runs` returned): a zoo
+    file's recorded ones, else measured now (``options``: :func:`measure`'s)."""
+    run = Path(run)
+    if run.suffix == ".pt" and run.parent == HERE and run.stem in ENTRIES:
+        return record(run.stem)["scores"]
+    return measure(load(run), **options)
 
 
 # The book's targets for a zoo model: (score, at least / at most, threshold, to whom it applies).

@@ -64,6 +64,11 @@ ALLOW = {"strength": 0.05, "acd_i_ratio": 0.1}   # what a remedy may cost
 EQUAL_TEXTURE = 0.1                               # bf16 counts as equal within this much texture
 
 
+def results() -> dict:
+    """The recorded runs: ``{"ARM/SEED": {"arm", "seed", "curve": {step: {"raw": scores, "ema": scores}}, ...}}``."""
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+
+
 def arm_config(arm: str, seed: int) -> dict:
     (arm,) = check_names([arm], tuple(ARMS), "speckle arm")
     return get_method("affinegan").default_config("book", **{**BASE, **ARMS[arm][0], "seed": seed})
@@ -121,16 +126,16 @@ def record(arms, root: str = "_build/speckle", workers=None, progress: bool = Tr
     return out
 
 
-def _last(results: dict, arm: str, weights: str, key: str) -> np.ndarray:
-    return np.array([r["curve"][str(STEPS)][weights][key] for r in results.values()
+def _last(records: dict, arm: str, weights: str, key: str) -> np.ndarray:
+    return np.array([r["curve"][str(STEPS)][weights][key] for r in records.values()
                      if r["arm"] == arm and str(STEPS) in r["curve"]], float)
 
 
-def decide(results: dict | None = None) -> dict:
+def decide(records: dict | None = None) -> dict:
     """The rule of this module's docstring applied to the records: ``{"ema": ..., "arm": ..., "bf16": ...}`` with
     the tests behind each decision."""
-    results = json.loads(RESULTS.read_text()) if results is None else results
-    last = [r["curve"][str(STEPS)] for r in results.values() if str(STEPS) in r["curve"]]
+    records = results() if records is None else records
+    last = [r["curve"][str(STEPS)] for r in records.values() if str(STEPS) in r["curve"]]
     if not last:
         raise I2VError("no run of the speckle study has reached its last step yet")
     diff = {k: np.array([c["ema"][k] - c["raw"][k] for c in last]) for k in ("texture", "strength", "acd_i_ratio")}
@@ -138,10 +143,10 @@ def decide(results: dict | None = None) -> dict:
     ema = bool(p_ema < 0.05 and diff["strength"].mean() >= -ALLOW["strength"]
                and diff["acd_i_ratio"].mean() <= ALLOW["acd_i_ratio"])
     weights = "ema" if ema else "raw"
-    base = {k: _last(results, "base", weights, k) for k in ("texture", "strength", "acd_i_ratio")}
+    base = {k: _last(records, "base", weights, k) for k in ("texture", "strength", "acd_i_ratio")}
     arms = {}
     for arm in ("sn", "ttur", "d3", "bf16"):
-        mine = {k: _last(results, arm, weights, k) for k in base}
+        mine = {k: _last(records, arm, weights, k) for k in base}
         if len(mine["texture"]) < 2 or len(base["texture"]) < 2:
             continue
         t = stats.ttest_ind(mine["texture"], base["texture"], equal_var=False, alternative="less")
