@@ -8,6 +8,11 @@
 A run directory holds ``checkpoint.pt`` (the latest), ``run.json`` and ``losses.csv``;
 :func:`read_checkpoint` accepts the directory or the file. Only plain containers, numbers,
 strings and tensors are stored, so loading never unpickles code.
+
+Every checkpoint carries ``sha256``, a digest of everything else it holds (every tensor's dtype, shape
+and bytes, every number and string), and :func:`read_checkpoint` recomputes it: a file whose bytes changed
+after it was written (a disk error, a truncated copy, an edit) is refused in one line instead of loading
+weights that render other frames. Files written before the digest existed load unchecked.
 """
 
 from __future__ import annotations
@@ -43,11 +48,37 @@ def checkpoint_path(path) -> Path:
     return path
 
 
+def digest(payload) -> str:
+    """SHA-256 of a checkpoint's contents: dict keys sorted, tensors by dtype, shape and bytes."""
+    h = hashlib.sha256()
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k in sorted(x, key=str):
+                h.update(f"<{k}>".encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(b"[")
+            for v in x:
+                walk(v)
+            h.update(b"]")
+        elif torch.is_tensor(x):
+            t = x.detach().cpu().contiguous()
+            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        else:
+            h.update(repr(x).encode())
+
+    walk(payload)
+    return h.hexdigest()
+
+
 def save_checkpoint(path, method: str, config: dict, step: int, weights: dict, **state) -> Path:
-    """Write a checkpoint atomically (a crash mid-write leaves the previous one intact)."""
+    """Write a checkpoint atomically (a crash mid-write leaves the previous one intact), with its :func:`digest`."""
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
                "method": method, "config": json.loads(json.dumps(config)), "step": int(step),
                "weights": weights, **state}
+    payload["sha256"] = digest(payload)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)
@@ -58,8 +89,10 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     ckpt_path = checkpoint_path(path)
     try:
         ckpt = torch.load(ckpt_path, map_location=map_location, weights_only=True)
+    except PermissionError:
+        raise I2VError(f"cannot read {ckpt_path}: permission denied") from None
     except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, AttributeError,
-            KeyError, IndexError, TypeError) as e:
+            KeyError, IndexError, TypeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise I2VError(f"{ckpt_path} is not a readable i2v checkpoint (corrupt, truncated or foreign file: "
                        f"{first[:160]})") from None
@@ -71,6 +104,10 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     for key in ("method", "config", "weights", "step"):
         if key not in ckpt:
             raise I2VError(f"{ckpt_path} is an incomplete i2v checkpoint (no {key!r})")
+    recorded = ckpt.pop("sha256", None)
+    if recorded is not None and recorded != digest(ckpt):
+        raise I2VError(f"{ckpt_path} is damaged: what it holds no longer matches the SHA-256 written with it; "
+                       "resume from an earlier checkpoint if the run kept one, or train it again")
     ckpt["path"] = str(ckpt_path)
     return ckpt
 
