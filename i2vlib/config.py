@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import platform
 from pathlib import Path
 
@@ -72,6 +73,19 @@ POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False,
                 "classify": 0.0}
 
+# The type and range of every numeric option: key -> (int or float, lowest, highest, lowest excluded). Options not
+# listed take the type of their default (a flag, a word, a list of names); ``frames``, ``betas`` and ``weights``
+# have their own checks (:func:`check_values`). The upper bounds are what this book's machines can hold.
+RANGES = {"steps": (int, 1, 10_000_000, False), "batch": (int, 1, 4096, False), "ngf": (int, 1, 512, False),
+          "ndf": (int, 1, 512, False), "videos": (int, 1, 100_000, False), "critic_steps": (int, 1, 100, False),
+          "checkpoint_every": (int, 1, 10_000_000, False), "seed": (int, 0, 2**32 - 1, False),
+          "image_size": (int, 32, 1024, False), "load_size": (int, 32, 2048, False),
+          "pairs_per_video": (int, 1, 4096, False), "clip_length": (int, 2, 256, False), "length": (int, 2, 256, False),
+          "lr": (float, 0.0, 1.0, True), "lr_d": (float, 0.0, 1.0, True), "ema": (float, 0.0, 0.9999, True),
+          "jitter": (float, 0.0, 10.0, False), "decay_from": (float, 0.0, 1.0, False), "eps": (float, 0.0, 1.0, True),
+          "delta_a": (float, 0.0, 1.0, True), "classify": (float, 0.0, 1e6, False)}
+MAX_FRAMES = 1000   # frames of a training video
+
 # Config keys renamed since checkpoints were first written: old name -> new name.
 RENAMED = {"train_profiles": "train_curves"}
 
@@ -101,6 +115,7 @@ def training_config(method: str, profile_name: str, options: dict, changes: dict
     cfg = {"method": method, "profile": profile_name, "image_size": prof["image_size"],
            **copy.deepcopy(TRAINING), **copy.deepcopy(prof["train"]), **copy.deepcopy(options),
            **copy.deepcopy(changes.get(profile_name, {}))}
+    defaults = copy.deepcopy(cfg)
     for key, value in overrides.items():
         key = RENAMED.get(key, key)
         if value is None:
@@ -108,13 +123,56 @@ def training_config(method: str, profile_name: str, options: dict, changes: dict
         if key not in cfg:
             raise I2VError(f"unknown {method} option {key!r}; known: {', '.join(sorted(cfg))}")
         if key == "weights":
-            if not isinstance(value, dict):
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
                 raise I2VError(f"{method} option weights must be a dict of loss weights, got {value!r}")
             unknown = set(value) - set(cfg["weights"])
             if unknown:
                 raise I2VError(f"unknown {method} loss weight(s) {sorted(unknown)}; known: {', '.join(cfg['weights'])}")
             value = {**cfg["weights"], **value}
         cfg[key] = value
+    return check_values(cfg, defaults)
+
+
+def check_values(cfg: dict, defaults: dict) -> dict:
+    """Every option's type and range (:data:`RANGES`; an option not listed must have its default's type), checked
+    before anything is built or written: a value out of range names the key, the value and the range. The same
+    check serves ``--set``, ``default_config(...)`` in Python and the config of a checkpoint read back."""
+    method = cfg["method"]
+
+    def number(key, value, kind, lo, hi, open_lo=False):
+        whole = isinstance(value, int)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not whole):
+            what = "an integer" if kind is int else "a number"
+            raise I2VError(f"{method} option {key} must be {what}, got {value!r}")
+        if not math.isfinite(value) or value < lo or value > hi or (open_lo and value == lo):
+            raise I2VError(f"{method} option {key}={value!r} is out of range: {'(' if open_lo else '['}{lo}, {hi}]")
+
+    for key, value in cfg.items():
+        default = defaults.get(key)
+        if key in RANGES:
+            if value is not None or default is not None:
+                number(key, value, *RANGES[key])
+        elif key == "frames":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise I2VError(f"{method} option frames must be [shortest, longest] video length, got {value!r}")
+            for v in value:
+                number("frames", v, int, 2, MAX_FRAMES)
+            if value[0] > value[1]:
+                raise I2VError(f"{method} option frames={list(value)}: the shortest length comes first")
+        elif key == "betas":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise I2VError(f"{method} option betas must be Adam's [beta1, beta2], got {value!r}")
+            for v in value:
+                number("betas", v, float, 0.0, 0.9999)
+        elif key == "weights":
+            for name, w in value.items():
+                number(f"weights.{name}", w, float, 0.0, 1e6)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise I2VError(f"{method} option {key} must be true or false, got {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise I2VError(f"{method} option {key} must be a word, got {value!r}")
+        elif isinstance(default, list) and not isinstance(value, (list, tuple, str)):
+            raise I2VError(f"{method} option {key} must be a list, got {value!r}")
     return cfg
 
 
@@ -141,12 +199,6 @@ def check_training(cfg: dict, choices: dict) -> dict:
     if per_video is not None and (not _whole(per_video) or per_video < 1 or int(cfg["batch"]) % per_video):
         raise I2VError(f"{method} option pairs_per_video={per_video!r} must be a positive integer that divides "
                        f"batch={cfg['batch']} (a batch is whole videos of pairs_per_video pairs)")
-    ema = cfg.get("ema")
-    if ema is not None and not (isinstance(ema, (int, float)) and not isinstance(ema, bool) and 0 < ema < 1):
-        raise I2VError(f"{method} option ema={ema!r} must be a decay between 0 and 1 (e.g. 0.999), or null for none")
-    lr_d = cfg.get("lr_d")
-    if lr_d is not None and not (isinstance(lr_d, (int, float)) and not isinstance(lr_d, bool) and lr_d > 0):
-        raise I2VError(f"{method} option lr_d={lr_d!r} must be a positive learning rate, or null for lr's")
     load = cfg.get("load_size")
     if load is not None and (not _whole(load) or load < int(cfg["image_size"])):
         raise I2VError(f"{method} option load_size={load!r} must be an integer of at least image_size="

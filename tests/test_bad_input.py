@@ -46,7 +46,9 @@ def ws(tmp_path_factory):
                                      for s in ("train", "test") for i in range(2)])
     ckpt = torch.load(root / "run" / "checkpoint.pt", weights_only=True)
     ckpt["method"] = ["affinegan"]
-    torch.save(ckpt, root / "edited.pt")
+    torch.save(ckpt, root / "damaged.pt")             # edited after it was written: its digest no longer fits
+    del ckpt["sha256"]
+    torch.save(ckpt, root / "edited.pt")              # edited, as if written before checkpoints had digests
     (root / "noise.pt").write_bytes(os.urandom(3000))
     return root
 
@@ -109,7 +111,8 @@ CASES = {
     "train nothing to resume": ([*TRAIN, "--out", "r", "--resume"], ["nothing to resume"]),
     "train --set without =": ([*TRAIN, "--out", "r", "--set", "mix"], ["KEY=VALUE"]),
     "train size not a power of two": ([*TRAIN, "--out", "r", "--size", "100"], ["power of two of at least 32"]),
-    "train size 16": ([*TRAIN, "--out", "r", "--size", "16"], ["power of two of at least 32"]),
+    "train size 16": ([*TRAIN, "--out", "r", "--size", "16"], ["image_size=16 is out of range: [32, 1024]"]),
+    "train size 48": ([*TRAIN, "--out", "r", "--size", "48"], ["power of two"]),
     "train unknown expression": ([*TRAIN, "--out", "r", "--expressions", "smirk"], ["unknown expression"]),
     "train out is a file": ([*TRAIN, "--out", "afile"], ["is a file"]),
     "train out under a file": ([*TRAIN, "--out", "afile/r"], ["afile is a file, not a folder"]),
@@ -146,6 +149,7 @@ CASES = {
     "generate 10000 intensities": ([*GEN, "--intensities", *["0.5"] * 10000, "--out", "v.gif"], ["at most 1000"]),
     "generate hand-edited method": (["generate", "edited.pt", "face.png", "--out", "v.gif"], ["unknown method"]),
     "generate noise checkpoint": (["generate", "noise.pt", "face.png", "--out", "v.gif"], ["not a readable"]),
+    "generate damaged checkpoint": (["generate", "damaged.pt", "face.png", "--out", "v.gif"], ["is damaged"]),
     # i2v evaluate
     "evaluate out is a folder": (["evaluate", "run", "--out", "empty"], ["is a folder"]),
     "evaluate out under a file": (["evaluate", "run", "--out", "afile/m.json"], ["afile is a file, not a folder"]),

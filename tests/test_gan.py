@@ -150,7 +150,7 @@ def test_an_earlier_stage_trained_or_cached_leaves_the_same_random_stream(tmp_pa
 def test_config_errors_name_the_method():
     with pytest.raises(I2VError, match="unknown toy option 'colour'"):
         Toy.default_config("smoke", colour=1)
-    with pytest.raises(I2VError, match="critic_steps must be a positive integer"):
+    with pytest.raises(I2VError, match=r"critic_steps=0 is out of range: \[1, 100\]"):
         Toy.default_config("smoke", critic_steps=0)
-    with pytest.raises(I2VError, match="loss weights must be >= 0"):
+    with pytest.raises(I2VError, match=r"weights.gp=-1 is out of range"):
         Toy.default_config("smoke", weights={"gp": -1})

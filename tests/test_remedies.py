@@ -92,3 +92,16 @@ def test_the_unified_model_adds_stargans_domain_classification():
     assert config_hash(affinegan.default_config("book", classify=0.0)) == config_hash(affinegan.default_config("book"))
     with pytest.raises(I2VError, match="several expressions"):
         affinegan.default_config("smoke", classify=1.0)
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"lr": "fast"}, "lr must be a number, got 'fast'"), ({"lr": -0.001}, r"lr=-0.001 is out of range: \(0"),
+    ({"lr": float("nan")}, "lr=nan is out of range"), ({"betas": [2, 3]}, "betas=2 is out of range"),
+    ({"steps": 1.5}, "steps must be an integer, got 1.5"), ({"weights": {"g": "x"}}, "weights.g must be a number"),
+    ({"batch": "8"}, "batch must be an integer, got '8'"), ({"videos": 99999999999}, "videos=99999999999 is out of"),
+    ({"image_size": 100000}, "image_size=100000 is out of range"), ({"frames": [8, 2]}, "shortest length comes first"),
+    ({"augment": "yes"}, "augment must be true or false"), ({"mix": 3}, "mix must be a word"),
+    ({"seed": -1}, r"seed=-1 is out of range: \[0, 4294967295\]")])
+def test_every_option_is_typed_and_bounded_before_anything_is_built(bad, words):
+    with pytest.raises(I2VError, match=words):
+        affinegan.default_config("book", **bad)
