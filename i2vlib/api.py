@@ -78,10 +78,14 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
 def prepare_image(image, size: int) -> np.ndarray:
     """An image path or array as a ``size`` x ``size`` RGB uint8 array.
 
-    A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``.
+    A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``. An image whose
+    shorter side is under a quarter of ``size`` holds too little of a face to draw one from, and is refused.
     """
     img = as_image(image)
     h, w = img.shape[:2]
+    if min(h, w) < max(1, size // 4):
+        raise I2VError(f"a {w} x {h} px image is too small for a {size}-px model (its shorter side needs at least "
+                       f"{size // 4} px); crop the face from a larger photo")
     if h != w:
         s = min(h, w)
         top, left = (h - s) // 2, (w - s) // 2

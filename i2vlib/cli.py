@@ -1,14 +1,6 @@
-"""The ``i2v`` command (every option: ``i2v COMMAND --help`` and the book's CLI reference).
-
-    i2v synth OUT [--kind faces|pose] [--videos N] [--size S] [--expressions ...] [--curves ...] [--splits ...]
-              [--frames ...] [--seed K]
-    i2v prepare SRC OUT [--size S] [--landmarks dlib|face-alignment] [--expression NAME]
-    i2v contact-sheet OUT.png [--size S] [--identities K ...]
-    i2v zoo [--json]
-    i2v train METHOD --out RUN_DIR [--data synthetic|PATH] [--profile smoke|book|paper] [--resume] [--set K=V ...] [--amp auto|off|bf16|fp16]
-    i2v generate RUN_DIR|CHECKPOINT|zoo:NAME IMAGE|synthetic:K --out OUT.gif|OUT.mp4|FOLDER [--intensities A ...]
-                 [--reference VIDEO]
-    i2v evaluate RUN_DIR|CHECKPOINT|zoo:NAME --out metrics.json [--data synthetic|PATH] [--split test] [--videos N]
+"""The ``i2v`` command: ``synth``, ``prepare``, ``contact-sheet``, ``zoo``, ``train``, ``generate`` and ``evaluate``
+(every option: ``i2v COMMAND --help`` and the book's CLI reference, ``book/reference/cli.md``). Each command is
+a parser function and a function that runs it; what they run lives in the library.
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
 no half-written output.
@@ -25,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import distributed, runs, zoo
-from .checkpoint import CHECKPOINT
+from .checkpoint import CHECKPOINT, read_checkpoint
 from .config import check_data, profile
 from .data import pose, synthetic
 from .data.curves import CURVES, check_curves
@@ -79,9 +71,9 @@ def _synth_parser(sub) -> None:
     s.add_argument("out", help="output folder (must not exist, or be empty, unless --overwrite)")
     s.add_argument("--kind", choices=["faces", "pose"], default="faces",
                    help="faces (default): expression videos; pose: the pose benchmark (FRGAN's Penn Action stand-in)")
-    s.add_argument("--videos", type=_positive, help="videos per expression (pose: per action) and split "
+    s.add_argument("--videos", type=_positive("videos"), help="videos per expression (pose: per action) and split "
                                                      "(default: faces 10, pose 2)")
-    s.add_argument("--size", type=_positive, default=64, help="frame size in pixels (default 64)")
+    s.add_argument("--size", type=_positive("size"), default=64, help="frame size in pixels (default 64)")
     s.add_argument("--expressions", nargs="+", metavar="NAME",
                    help=f"expressions to write (faces only; default: all of {', '.join(EXPRESSIONS)})")
     s.add_argument("--curves", nargs="+", metavar="NAME",
@@ -90,7 +82,7 @@ def _synth_parser(sub) -> None:
     s.add_argument("--splits", nargs="+", metavar="SPLIT",
                    help="person-disjoint splits to write (faces: train, val, test, default train test; "
                         "pose: forecast, refine, test, default all three)")
-    s.add_argument("--frames", nargs="+", type=_positive, metavar="N",
+    s.add_argument("--frames", nargs="+", type=_positive("frames"), metavar="N",
                    help="faces: the video length range MIN MAX (default 8 32); pose: the video length T "
                         "(default 48, at least 42)")
     s.add_argument("--seed", type=int, default=0)
@@ -102,7 +94,7 @@ def _prepare_parser(sub) -> None:
     r = sub.add_parser("prepare", help="detect, landmark, align and crop face videos or photos")
     r.add_argument("src", help="CK+, MUG or AffineGAN-layout folder, a folder of videos, frame folders or photos")
     r.add_argument("out", help="output folder (AffineGAN layout)")
-    r.add_argument("--size", type=_positive, default=128, help="output frame size (default 128)")
+    r.add_argument("--size", type=_positive("size"), default=128, help="output frame size (default 128)")
     r.add_argument("--landmarks", choices=["dlib", "face-alignment"], default="dlib",
                    help="landmark backend (dlib works offline; face-alignment downloads weights on first use)")
     r.add_argument("--expression", metavar="NAME",
@@ -121,7 +113,7 @@ def _zoo_parser(sub) -> None:
 def _contact_sheet_parser(sub) -> None:
     c = sub.add_parser("contact-sheet", help="a PNG of every expression at five intensities for a few identities")
     c.add_argument("out", help="PNG file to write")
-    c.add_argument("--size", type=_positive, default=64)
+    c.add_argument("--size", type=_positive("size"), default=64)
     c.add_argument("--identities", nargs="+", type=int, default=[9, 19, 29], metavar="INDEX",
                    help="benchmark identity indices (default: three test identities)")
     c.add_argument("--seed", type=int, default=0)
@@ -135,8 +127,9 @@ def _train_parser(sub) -> None:
     t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    t.add_argument("--steps", type=_positive, help="training steps (default: the profile's)")
-    t.add_argument("--size", type=_positive, help="image size in pixels, a power of two of at least 32 (default: the profile's)")
+    t.add_argument("--steps", type=_positive("steps"), help="training steps (default: the profile's)")
+    t.add_argument("--size", type=_positive("size"),
+                   help="image size in pixels, a power of two of at least 32 (default: the profile's)")
     t.add_argument("--expressions", nargs="+", metavar="NAME", help="expressions (default: happy)")
     t.add_argument("--seed", type=int, help="seed of weights and batches (default 0)")
     t.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="options",
@@ -146,8 +139,9 @@ def _train_parser(sub) -> None:
     t.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], default="auto",
                    help="mixed precision: auto (default: bf16 on GPUs that have it, else fp16 with a gradient "
                         "scaler; off on the CPU), off, bf16, fp16")
-    t.add_argument("--checkpoint-every", type=_positive, help="steps between checkpoints (default: the profile's)")
-    t.add_argument("--snapshots", nargs="+", type=_positive, default=[], metavar="STEP",
+    t.add_argument("--checkpoint-every", type=_positive("steps"),
+                   help="steps between checkpoints (default: the profile's)")
+    t.add_argument("--snapshots", nargs="+", type=_positive("steps"), default=[], metavar="STEP",
                    help="also keep the generator at these steps, as RUN_DIR/snapshots/step-N.pt (a learning curve)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_train)
@@ -178,7 +172,8 @@ def _evaluate_parser(sub) -> None:
     e.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
     e.add_argument("--data", default="synthetic", help="synthetic (default), or a folder (AffineGAN layout, CK+, ...)")
     e.add_argument("--split", default="test", help="split to evaluate (default test)")
-    e.add_argument("--videos", type=_positive, help="number of videos (default: 10 per expression; a folder: all)")
+    e.add_argument("--videos", type=_positive("videos"),
+                   help="number of videos (default: 10 per expression; a folder: all)")
     e.add_argument("--instrument", choices=["auto", "synthetic", "dlib"], default="auto",
                    help="how faces are measured (auto: synthetic for the benchmark, dlib for real faces)")
     e.add_argument("--seed", type=int, default=0, help="benchmark seed (synthetic data)")
@@ -187,14 +182,21 @@ def _evaluate_parser(sub) -> None:
     e.set_defaults(run=_evaluate)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
+# The largest counts and sizes the commands take: what a machine of this book's (2 cores, 24 GiB) can hold.
+LIMITS = {"size": 1024, "videos": 10_000, "frames": 1000, "steps": 10_000_000}
+
+
+def _positive(limit: str):
+    """An argparse type: a whole number from 1 to ``LIMITS[limit]``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not 1 <= value <= LIMITS[limit]:
+            raise argparse.ArgumentTypeError(f"must lie in [1, {LIMITS[limit]}]: {value}")
+        return value
+    return parse
 
 
 def _synth(args) -> None:
@@ -299,9 +301,11 @@ def _train_config(args) -> dict:
 
 
 def _train(args) -> None:
-    config = _train_config(args)
     if args.resume and not (Path(args.out) / CHECKPOINT).exists():
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
+    if args.resume and args.steps is None:   # resuming without --steps: the run's own number of steps
+        args.steps = int(read_checkpoint(args.out)["config"]["steps"])
+    config = _train_config(args)
     info = runs.train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
                       progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
                       amp=args.amp)
@@ -322,6 +326,8 @@ def _generate(args) -> None:
         intensities = {}
         for item in args.mix:
             name, sep, values = item.partition("=")
+            if name in intensities:
+                raise I2VError(f"--mix names {name!r} twice; give each expression once")
             try:
                 intensities[name] = [float(v) for v in values.split(",")] if sep and values else None
             except ValueError:

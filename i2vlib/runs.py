@@ -18,7 +18,6 @@ the loop, and the method modules hold configs, trainers and models.
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -31,6 +30,7 @@ from .config import config_hash, resolve_device
 from .errors import I2VError
 from .io import read_losses as read_log
 from .models import full_config, get_method
+from .train import read_run
 from .train import train as train_loop
 
 RETRAIN = "I2V_RETRAIN"
@@ -49,8 +49,7 @@ def run_dir(config: dict, root=None) -> Path:
 
 def is_finished(run) -> bool:
     """Whether run directory ``run`` holds a run trained to its last step."""
-    info = Path(run) / "run.json"
-    return info.exists() and bool(json.loads(info.read_text()).get("finished"))
+    return (Path(run) / "run.json").exists() and bool(read_run(run).get("finished"))
 
 
 def zoo_file(config: dict) -> Path | None:

@@ -104,6 +104,12 @@ def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint
     trainer.cfg["batch"] = part            # this process's share of the batch (all of it with one process)
     start, elapsed = _restore(trainer, config, ckpt_file, ctx) if ckpt_file.exists() else (0, 0.0)
     total = config["steps"]
+    if start > total:
+        raise I2VError(f"the run in {out} is at step {start}: {total} steps would not train it; give more steps than "
+                       f"{start}, or none to keep its own")
+    late = sorted(s for s in snapshots if int(s) > total)
+    if late:
+        raise I2VError(f"snapshot step(s) {', '.join(map(str, late))} lie beyond the run's {total} steps")
     missing = sorted(set(trainer.stages) - set(frozen)) if start == 0 else []
     if missing:
         raise I2VError(f"a new {config['method']} run trains on the frozen {', '.join(missing)} of an earlier run: "
@@ -125,7 +131,7 @@ def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint
             remove_created(created)
         raise
     if start >= total and (out / "run.json").exists():  # nothing to do: the run was already complete
-        info = json.loads((out / "run.json").read_text())
+        info = read_run(out)
     return info
 
 
@@ -208,6 +214,32 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
         log.close()
         if bar is not None:
             bar.close()
+    return info
+
+
+# What run.json must hold, and of what type: the fields a reader of a run relies on.
+RUN_INFO = {"method": str, "config": dict, "step": int, "finished": bool, "seconds": (int, float), "device": str,
+            "amp": str}
+
+
+def read_run(run) -> dict:
+    """A run directory's ``run.json``, checked: a file that is no JSON, or whose fields have the wrong types (a
+    hand edit), is a one-line error naming the field."""
+    path = Path(run) / "run.json"
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise I2VError(f"{run} holds no run.json: not a run directory, or its training never reached a checkpoint") \
+            from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise I2VError(f"cannot read {path}: {type(e).__name__}: {str(e).splitlines()[0][:120]}") from None
+    if not isinstance(info, dict):
+        raise I2VError(f"{path} is not a run's record (a JSON object)")
+    for key, kind in RUN_INFO.items():
+        if key in info and (not isinstance(info[key], kind) or isinstance(info[key], bool) is not (kind is bool)):
+            what = {str: "a string", dict: "an object", int: "a whole number", bool: "true or false"}.get(kind, "a number")
+            raise I2VError(f"{path}: {key} is {info[key]!r}, not {what}; the file was edited by hand: train the run "
+                           "again or restore the file")
     return info
 
 

@@ -88,7 +88,10 @@ CASES = {
     "synth unknown expression": (["synth", "s", "--expressions", "smirk"], ["unknown expression 'smirk'"]),
     "synth unknown curve": (["synth", "s", "--curves", "zigzag"], ["unknown intensity curve 'zigzag'"]),
     "synth unknown split": (["synth", "s", "--splits", "nope"], ["unknown split"]),
-    "synth zero videos": (["synth", "s", "--videos", "0"], ["at least 1"]),
+    "synth zero videos": (["synth", "s", "--videos", "0"], ["must lie in [1, 10000]"]),
+    "synth too many videos": (["synth", "s", "--videos", "99999999999"], ["must lie in [1, 10000]"]),
+    "synth size 100000": (["synth", "s", "--size", "100000"], ["must lie in [1, 1024]"]),
+    "contact-sheet size 100000": (["contact-sheet", "c.png", "--size", "100000"], ["must lie in [1, 1024]"]),
     "synth old --profile flag": (["synth", "s", "--profile", "linear"], ["--curves"]),
     "synth over a full folder": (["synth", "full"], ["not empty", "--overwrite"]),
     "synth one-frame videos": (["synth", "s", "--frames", "1", "4"], ["frame range"]),
@@ -332,3 +335,21 @@ def test_after_a_failure_the_corrected_command_works(ws, monkeypatch, capsys, tm
     assert code == 2 and list(tmp_path.iterdir()) == []
     code, err = run_cli(ws, monkeypatch, capsys, [a.format(t=tmp_path) for a in good])
     assert code == 0 and list(tmp_path.iterdir()), err
+
+
+def test_what_was_asked_and_not_done_is_an_error(ws, tmp_path, monkeypatch, capsys):
+    """Options that would silently do less than asked: a repeated --mix, snapshots past the last step, fewer
+    steps than a resumed run has, a pose model with expressions, a photo far smaller than the model."""
+    cases = [
+        (["generate", "run", "face.png", "--mix", "happy=0,0.5", "happy=1,1", "--out", "v.gif"], ["twice"]),
+        ([*TRAIN, "--out", "r2", "--steps", "3", "--snapshots", "100"], ["beyond the run's 3 steps"]),
+        (["train", "frgan-pose", "--profile", "smoke", "--expressions", "anger", "--out", "r3"], ["no expressions"]),
+    ]
+    for args, words in cases:
+        assert_clean_failure(ws, monkeypatch, capsys, args, words)
+    train({"method": "affinegan", "profile": "smoke", "steps": 2}, tmp_path / "two", progress=False)
+    before = tree(tmp_path)
+    code, err = run_cli(ws, monkeypatch, capsys, [*TRAIN, "--out", str(tmp_path / "two"), "--steps", "1", "--resume"])
+    assert code == 2 and len(err) == 1 and "is at step 2" in err[0] and tree(tmp_path) == before
+    with pytest.raises(I2VError, match="too small for a 64-px model"):
+        i2vlib.load(ws / "run").generate(np.zeros((1, 1, 3), np.uint8), [0.5])

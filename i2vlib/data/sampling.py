@@ -48,6 +48,9 @@ def training_source(cfg: dict):
         hint = "; label them with i2v prepare --expression NAME" if have == {"unlabelled"} else ""
         raise I2VError(f"{data} has no videos of {', '.join(missing)} "
                        f"(it has {', '.join(sorted(have)) or 'none'}){hint}")
+    if "train" not in ds.splits and set(ds.splits) <= {"val", "test"}:
+        raise I2VError(f"{data} holds only {' and '.join(sorted(ds.splits))} videos: training on them would leave "
+                       "nothing unseen to evaluate on; put the training videos under a train split")
     ds = ds.filter(split="train" if "train" in ds.splits else None, expressions=cfg["expressions"])
     if len(ds) == 0:
         raise I2VError(f"{data} has no training videos")

@@ -44,16 +44,20 @@ def evaluation_videos(data: str = "synthetic", split: str = "test", videos: int 
 
 def _synthetic_clips(split, videos, size, seed, expressions, curves, frames, noise=True):
     bench = SyntheticBenchmark(size=size, seed=seed, frames=frames or (8, 32), noise=noise)
-    bench.identities(split)  # validates the split name
-    for i in range(videos):
-        clip = bench.video(split, i, expressions=expressions, curves=curves)
-        yield clip, bench.identity(int(clip.identity)).curvature[clip.expression]
+    bench.identities(split)  # validates the split name, before the first video is drawn
+
+    def clips():
+        for i in range(videos):
+            clip = bench.video(split, i, expressions=expressions, curves=curves)
+            yield clip, bench.identity(int(clip.identity)).curvature[clip.expression]
+    return clips()
 
 
 def _folder_clips(path, split, videos, size, expressions):
     """Clips of a folder (any layout :func:`~i2vlib.data.folders.open_dataset` reads) of ``split``, round-robin
     over expressions. A folder with one split (e.g. one person's videos prepared by ``i2v prepare``, all
-    "train") is evaluated whole; the result names the split its clips came from."""
+    "train") is evaluated whole; the result names the split its clips came from. The folder, the split and the
+    expressions are checked at once; the clips are read one at a time."""
     data = open_dataset(path)
     if split is not None and split in data.splits:
         data = data.filter(split=split)
@@ -65,10 +69,13 @@ def _folder_clips(path, split, videos, size, expressions):
                        f"{', '.join(expressions)}")
     by_expr = {e: [r for r in data.refs if r.expression == e] for e in usable}
     order = [refs[i] for i in range(max(map(len, by_expr.values()))) for refs in by_expr.values() if i < len(refs)]
-    for ref in order[:videos] if videos else order:
-        clip = ref.load(size)
-        if len(clip) >= 2:
-            yield clip, _curvature_from_meta(clip)
+
+    def clips():
+        for ref in order[:videos] if videos else order:
+            clip = ref.load(size)
+            if len(clip) >= 2:
+                yield clip, _curvature_from_meta(clip)
+    return clips()
 
 
 def _curvature_from_meta(clip):

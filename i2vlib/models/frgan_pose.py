@@ -57,6 +57,9 @@ class Trainer(frgan.Trainer):
         cfg = super().check_config(cfg)
         if cfg["data"] != "synthetic":
             raise I2VError(f"{NAME} trains on the built-in pose benchmark (data=\"synthetic\"), got {cfg['data']!r}")
+        if cfg["expressions"] != ["happy"]:   # the shared default, which a pose config carries unused
+            raise I2VError(f"{NAME} has no expressions (its videos show actions); drop expressions="
+                           f"{cfg['expressions']}")
         lo, hi = (int(x) for x in cfg["frames"])
         if lo != hi or hi < 42:
             raise I2VError(f"{NAME} videos have one length of at least 42 frames (10 observed + 32 predicted): "

@@ -11,7 +11,6 @@ exported to ``DEST/NAME.pt`` (default: the package's zoo folder). Prints the tim
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from .. import checkpoint
 from ..errors import I2VError
 from ..io import read_losses
 from ..runs import cached_runs, is_finished, load
-from ..train import SNAPSHOTS
+from ..train import SNAPSHOTS, read_run
 from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
 from .measure import measure
 
@@ -43,7 +42,7 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
         scores = measure(load(draft))
     curve[str(ckpt["step"])] = scores
     record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
-              "seconds": float(ckpt.get("seconds", 0.0)), "amp": json.loads((run / "run.json").read_text())["amp"]}
+              "seconds": float(ckpt.get("seconds", 0.0)), "amp": read_run(run)["amp"]}
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..config import config_hash
 from ..models import full_config, get_method
 from ..runs import RETRAIN, zoo_file
+from ..train import read_run
 from . import entry_config, env_flag, recipe, record
 
 
@@ -32,7 +33,7 @@ def trained(run) -> dict:
     if run.suffix == ".pt":
         rec = record(run.stem)
         return {"zoo": run.stem, "steps": rec["steps"], "seconds": rec["seconds"]}
-    info = json.loads((run / "run.json").read_text())
+    info = read_run(run)
     return {"zoo": None, "steps": info["step"], "seconds": info["seconds"], "device": info["device"]}
 
 
