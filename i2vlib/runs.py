@@ -123,7 +123,7 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
     side took about 0.7 of the time of the same two in turn with two threads each); ``workers``
     defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at which the runs
-    keep their generator, and ``amp`` their mixed precision (:func:`i2vlib.train.train`; neither is part of
+    keep their generator (each run those within its own steps), and ``amp`` their mixed precision (:func:`i2vlib.train.train`; neither is part of
     the config). ``use_zoo=False`` trains even where the zoo ships the model. Returns the run directories
     (or zoo files) in the order of ``configs``.
     """
@@ -138,14 +138,15 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     if workers is None:
         workers = cores if resolve_device(device) == "cpu" else 1
     workers = max(1, min(workers, len(todo)))
+    within = lambda c: tuple(s for s in snapshots if int(s) <= c["steps"])   # noqa: E731
     if workers == 1:
         for c, out in todo:
-            train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=snapshots, amp=amp)
+            train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=within(c), amp=amp)
     elif todo:
         print(f"training {len(todo)} runs in {workers} parallel processes: "
               + ", ".join(out.name for _, out in todo), flush=True)
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), tuple(snapshots),
+            jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), within(c),
                                 use_zoo, amp) for c, out in todo]
             for job in jobs:
                 print(f"  finished {job.result()}", flush=True)

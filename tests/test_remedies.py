@@ -14,6 +14,8 @@ from i2vlib.checkpoint import read_checkpoint
 from i2vlib.config import HASH_NEUTRAL, config_hash
 from i2vlib.models import affinegan, fan
 from i2vlib.train import train
+from i2vlib.zoo import speckle
+from i2vlib.zoo.speckle import decide
 
 
 def test_the_new_options_at_their_defaults_keep_every_hash():
@@ -105,3 +107,33 @@ def test_the_unified_model_adds_stargans_domain_classification():
 def test_every_option_is_typed_and_bounded_before_anything_is_built(bad, words):
     with pytest.raises(I2VError, match=words):
         affinegan.default_config("book", **bad)
+
+
+def _study(texture: dict, ema_gain: float, strength=0.9, acd=2.0) -> dict:
+    """Records of the speckle study: per arm, one texture per seed of the raw generator at the last step."""
+    last = str(speckle.STEPS)
+    out = {}
+    for arm, values in texture.items():
+        for seed, t in enumerate(values):
+            raw = {"texture": t, "strength": strength, "acd_i_ratio": acd, "rho_linear": 0.9}
+            out[f"{arm}/{seed}"] = {"arm": arm, "seed": seed, "curve": {
+                last: {"raw": raw, "ema": {**raw, "texture": t - ema_gain - 0.01 * seed}}}}
+    return out
+
+
+def test_the_speckle_rule_adopts_what_beats_the_base_and_nothing_else():
+    d = decide(_study({"base": [1.6, 1.65, 1.55], "sn": [1.5, 1.7, 1.6], "d3": [1.2, 1.22, 1.18],
+                       "ttur": [1.3, 1.31, 1.29]}, ema_gain=0.1))
+    assert d["ema"]["adopted"] and d["weights"] == "ema" and d["ema"]["runs"] == 12
+    assert not d["arms"]["sn"]["better"] and d["arms"]["d3"]["better"] and d["arms"]["ttur"]["better"]
+    assert d["adopted_arm"] == "d3"                          # the lowest texture of the arms that are better
+    assert d["bf16"] is None                                 # not run: neither adopted nor refused
+    none = decide(_study({"base": [1.6, 1.65, 1.55], "d3": [1.6, 1.62, 1.58]}, ema_gain=-0.05))
+    assert not none["ema"]["adopted"] and none["weights"] == "raw" and none["adopted_arm"] is None
+
+
+def test_a_remedy_that_costs_too_much_strength_is_not_adopted():
+    records = _study({"base": [1.6, 1.65, 1.55]}, ema_gain=0.1)
+    records.update(_study({"d3": [1.2, 1.22, 1.18]}, ema_gain=0.1, strength=0.8))   # 0.1 below base: > 0.05
+    d = decide(records)
+    assert d["arms"]["d3"]["p_lower"] < 0.05 and not d["arms"]["d3"]["costs_allowed"] and d["adopted_arm"] is None

@@ -92,14 +92,17 @@ def smoke_run(tmp_path_factory):
     torch.set_num_threads(1)
     cfg = get_method("affinegan").default_config("smoke", steps=6)
     out = tmp_path_factory.mktemp("zoo") / "run"
-    train(cfg, out, progress=False, snapshots=[2, 4, 99])
+    train(cfg, out, progress=False, snapshots=[2, 4])
     return cfg, out
 
 
 def test_snapshots_keep_the_generator_at_the_asked_steps(smoke_run, tmp_path):
     cfg, out = smoke_run
     snaps = sorted(p.name for p in (out / "snapshots").iterdir())
-    assert snaps == ["step-2.pt", "step-4.pt"]                   # step 99 is beyond the run
+    assert snaps == ["step-2.pt", "step-4.pt"]
+    with pytest.raises(I2VError, match="beyond the run's 6 steps"):
+        train(cfg, tmp_path / "late", progress=False, snapshots=[2, 99])
+    assert not (tmp_path / "late").exists()
     early, late = read_checkpoint(out / "snapshots" / "step-2.pt"), read_checkpoint(out)
     assert early["step"] == 2 and set(early["weights"]) == {"generator"} and "optimizers" not in early
     w2 = early["weights"]["generator"]["decoder.out.1.weight"]

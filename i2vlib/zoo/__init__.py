@@ -62,6 +62,11 @@ ENTRIES = {
                       "config": {**_AFFINEGAN, "steps": 40000, "expressions": list(EXPRESSIONS), "classify": 1.0},
                       "about": "AffineGAN, one unified model for the seven expressions (label planes for E_delta, "
                                "StarGAN's classification loss)"},
+    "affinegan-seven": {"method": "affinegan",   # its own recipe: _AFFINEGAN may change, this file may not
+                        "config": {**_LONG, "steps": 20000, "d_layers": 5, "expressions": list(EXPRESSIONS)},
+                        "about": "AffineGAN's earlier seven-expression recipe: label planes without the "
+                                 "classification loss, 20k steps (it draws no expression; kept for the Convergence "
+                                 "chapter's study of it)"},
     "fan-happy": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 3},
                   "about": "Fan et al., one model for happy"},
     "fan-joint": {"method": "fan", "config": {**_LONG, "steps": 30000, "d_layers": 3,   # 10k left it rising
@@ -122,14 +127,14 @@ def listing() -> list[str]:
     lines = []
     for name, entry in ENTRIES.items():
         if name not in names():
-            lines.append(f"zoo:{name:18s} not shipped in this copy (make zoo)  {entry['about']}")
+            lines.append(f"zoo:{name:25s} not shipped in this copy (make zoo)  {entry['about']}")
             continue
         rec = record(name)
         s = rec["scores"]
         shown = "; ".join(f"{label} {'-' if s.get(key) is None else format(s[key], '.2f')}"
                           for key, label in (("strength_ratio", "strength at a=1 / truth's"),
                                              ("acd_i_ratio", "ACD-I / truth's")) if key in s)
-        lines.append(f"zoo:{name:18s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}  "
+        lines.append(f"zoo:{name:25s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}  "
                      f"{entry['about']}")
     return lines
 

@@ -133,7 +133,7 @@ def _last(records: dict, arm: str, weights: str, key: str) -> np.ndarray:
 
 def decide(records: dict | None = None) -> dict:
     """The rule of this module's docstring applied to the records: ``{"ema": ..., "arm": ..., "bf16": ...}`` with
-    the tests behind each decision."""
+    the tests behind each decision; an arm with fewer than two finished runs is left out (``bf16`` is then None)."""
     records = results() if records is None else records
     last = [r["curve"][str(STEPS)] for r in records.values() if str(STEPS) in r["curve"]]
     if not last:
@@ -162,7 +162,7 @@ def decide(records: dict | None = None) -> dict:
                                                                       for k, v in diff.items()}},
             "weights": weights, "base_texture": float(base["texture"].mean()), "arms": arms,
             "adopted_arm": min(better, key=lambda a: arms[a]["texture"]) if better else None,
-            "bf16": bool(arms.get("bf16", {}).get("equal"))}
+            "bf16": bool(arms["bf16"]["equal"]) if "bf16" in arms else None}   # None: not run (two seeds at least)
 
 
 def main(argv=None) -> int:

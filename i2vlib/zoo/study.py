@@ -30,8 +30,8 @@ from .make import score_snapshots
 from .measure import measure
 
 RESULTS = HERE / "study.json"
-# The recipe of the first seven-expression AffineGAN, which the study's two arms below change.
-_SEVEN = {**_LONG, "steps": 20000, "d_layers": 5, "expressions": list(EXPRESSIONS)}
+# The recipe of the first seven-expression AffineGAN (zoo:affinegan-seven), which the study's two arms change.
+_SEVEN = ENTRIES["affinegan-seven"]["config"]
 
 ARMS = {
     # The discriminator: the papers' "three-layer" reading (22x22 patches, 10k parameters at ndf 16)
