@@ -138,7 +138,10 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     if workers is None:
         workers = cores if resolve_device(device) == "cpu" else 1
     workers = max(1, min(workers, len(todo)))
-    within = lambda c: tuple(s for s in snapshots if int(s) <= c["steps"])   # noqa: E731
+
+    def within(c):
+        return tuple(s for s in snapshots if int(s) <= c["steps"])
+
     if workers == 1:
         for c, out in todo:
             train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=within(c), amp=amp)

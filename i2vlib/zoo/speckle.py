@@ -155,7 +155,7 @@ def decide(records: dict | None = None) -> dict:
         equal = (abs(mine["texture"].mean() - base["texture"].mean()) <= EQUAL_TEXTURE
                  and abs(mine["strength"].mean() - base["strength"].mean()) <= ALLOW["strength"]
                  and abs(mine["acd_i_ratio"].mean() - base["acd_i_ratio"].mean()) <= ALLOW["acd_i_ratio"])
-        arms[arm] = {"texture": float(mine["texture"].mean()), "p_lower": float(t.pvalue), "costs_allowed": cost_ok,
+        arms[arm] = {"texture": float(mine["texture"].mean()), "p_lower": float(t.pvalue), "costs_allowed": bool(cost_ok),
                      "better": bool(t.pvalue < 0.05 and cost_ok), "equal": bool(equal)}
     better = [a for a in ("sn", "ttur", "d3") if arms.get(a, {}).get("better")]
     return {"ema": {"adopted": ema, "p": p_ema, "runs": len(last), **{f"mean_{k}_change": float(v.mean())
