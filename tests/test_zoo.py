@@ -251,9 +251,12 @@ def test_every_recorded_study_arm_is_what_the_current_code_would_train():
         assert set(arm["curve"][str(steps[-1])]) >= {"strength_ratio", "acd_i_ratio", "psnr"}, name
 
 
-def test_a_zoo_entry_that_is_also_a_study_arm_shares_its_run():
-    from i2vlib.zoo import study
+def test_the_zoo_recipes_are_the_study_arms_they_were_chosen_from():
+    from i2vlib.zoo import speckle, study
 
     arms = {config_hash(study.arm_config(n)) for n in study.ARMS}
-    assert config_hash(zoo.entry_config("affinegan-happy")) in arms
     assert config_hash(zoo.entry_config("fan-happy")) in arms
+    # AffineGAN's: the capacity study's 70x70-PatchGAN arm with what the speckle study adopted (its moving average)
+    arm = study.ARMS["affinegan-happy-d5"]["config"]
+    assert zoo.entry_config("affinegan-happy") == get_method("affinegan").default_config(
+        "book", **arm, **speckle.adopted(), expressions=["happy"])

@@ -165,6 +165,13 @@ def decide(records: dict | None = None) -> dict:
             "bf16": bool(arms["bf16"]["equal"]) if "bf16" in arms else None}   # None: not run (two seeds at least)
 
 
+def adopted(decision: dict | None = None) -> dict:
+    """The options the zoo's AffineGAN recipe takes from the study (:func:`decide`): ``ema`` and the adopted arm's."""
+    decision = decide() if decision is None else decision
+    out = {"ema": EMA} if decision["ema"]["adopted"] else {}
+    return {**out, **(ARMS[decision["adopted_arm"]][0] if decision["adopted_arm"] else {})}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.speckle", description=__doc__.splitlines()[0])
     p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(ARMS)})")
