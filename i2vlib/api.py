@@ -151,6 +151,8 @@ class Model:
         expressions (a model with ``mixes = False`` renders one at a time). The encoder features of
         ``image`` are cached, so another call on the same image costs decoder passes only.
         """
+        if not isinstance(as_tensor, bool):
+            raise I2VError(f"as_tensor must be True or False, got {as_tensor!r}")
         if not self.mixes and isinstance(intensities, dict) and len(intensities) > 1:
             raise I2VError(f"{self.single_reason or f'this {self.method} model'} cannot mix expressions "
                            f"({', '.join(map(str, intensities))})")

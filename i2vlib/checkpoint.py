@@ -108,6 +108,10 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     if recorded is not None and recorded != digest(ckpt):
         raise I2VError(f"{ckpt_path} is damaged: what it holds no longer matches the SHA-256 written with it; "
                        "resume from an earlier checkpoint if the run kept one, or train it again")
+    step = ckpt["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise I2VError(f"{ckpt_path} has step={step!r}, not a whole number of steps (edited by hand?); "
+                       "train it again or restore the file")
     ckpt["path"] = str(ckpt_path)
     return ckpt
 

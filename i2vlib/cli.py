@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from . import distributed, runs, zoo
 from .checkpoint import CHECKPOINT, read_checkpoint
@@ -37,13 +38,32 @@ def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _once(sys.argv[1:] if argv is None else argv)
         return args.run(args) or 0
     except I2VError as e:
         print(f"i2v: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_progress_bars()
         print("i2v: interrupted", file=sys.stderr)
         return 130
+
+
+def _close_progress_bars() -> None:
+    """Close the bars an interrupted loop left open, so that the message starts a line of its own."""
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
+def _once(argv) -> None:
+    """An option given twice is an error, not a silent choice of one of the two (``--set a=1 b=2`` takes several)."""
+    seen = set()
+    for token in map(str, argv):
+        name = token.split("=", 1)[0]
+        if name.startswith("--") and len(name) > 2:
+            if name in seen:
+                raise I2VError(f"{name} is given twice; give it once (it takes several values where it needs them)")
+            seen.add(name)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,7 +105,7 @@ def _synth_parser(sub) -> None:
     s.add_argument("--frames", nargs="+", type=_positive("frames"), metavar="N",
                    help="faces: the video length range MIN MAX (default 8 32); pose: the video length T "
                         "(default 48, at least 42)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(run=_synth)
 
@@ -116,7 +136,7 @@ def _contact_sheet_parser(sub) -> None:
     c.add_argument("--size", type=_positive("size"), default=64)
     c.add_argument("--identities", nargs="+", type=int, default=[9, 19, 29], metavar="INDEX",
                    help="benchmark identity indices (default: three test identities)")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_seed, default=0)
     c.set_defaults(run=_contact_sheet)
 
 
@@ -131,7 +151,7 @@ def _train_parser(sub) -> None:
     t.add_argument("--size", type=_positive("size"),
                    help="image size in pixels, a power of two of at least 32 (default: the profile's)")
     t.add_argument("--expressions", nargs="+", metavar="NAME", help="expressions (default: happy)")
-    t.add_argument("--seed", type=int, help="seed of weights and batches (default 0)")
+    t.add_argument("--seed", type=_seed, help="seed of weights and batches (default 0)")
     t.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="options",
                    help="further options, values as JSON, e.g. mix=\"bottleneck\" batch=8 detach_a=true")
     t.add_argument("--device", default="auto", help="auto (default: cuda, mps, then cpu), cpu, cuda, ...")
@@ -176,7 +196,7 @@ def _evaluate_parser(sub) -> None:
                    help="number of videos (default: 10 per expression; a folder: all)")
     e.add_argument("--instrument", choices=["auto", "synthetic", "dlib"], default="auto",
                    help="how faces are measured (auto: synthetic for the benchmark, dlib for real faces)")
-    e.add_argument("--seed", type=int, default=0, help="benchmark seed (synthetic data)")
+    e.add_argument("--seed", type=_seed, default=0, help="benchmark seed (synthetic data)")
     e.add_argument("--out", required=True, help="metrics JSON file to write")
     e.add_argument("--device", default="cpu")
     e.set_defaults(run=_evaluate)
@@ -184,6 +204,17 @@ def _evaluate_parser(sub) -> None:
 
 # The largest counts and sizes the commands take: what a machine of this book's (2 cores, 24 GiB) can hold.
 LIMITS = {"size": 1024, "videos": 10_000, "frames": 1000, "steps": 10_000_000}
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**32 - 1 (what numpy's generators take)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must lie in [0, {2**32 - 1}]: {value}")
+    return value
 
 
 def _positive(limit: str):
@@ -295,6 +326,13 @@ def _train_config(args) -> dict:
     method = get_method(args.method)
     profile(args.profile)  # validates the name
     options = _options(args.options)
+    flagged = {"data": "--data", "steps": "--steps", "image_size": "--size", "expressions": "--expressions",
+               "seed": "--seed", "profile": "--profile", "method": "the method argument"}
+    if args.expressions is not None and args.method == "frgan-pose":   # its config carries the shared default
+        raise I2VError("frgan-pose has no expressions (its videos show actions); drop --expressions")
+    clash = sorted(options.keys() & flagged.keys())
+    if clash:
+        raise I2VError(f"--set {clash[0]}=...: {clash[0]} is given by {flagged[clash[0]]}, not --set")
     options.update({k: v for k, v in {"data": check_data(args.data), "steps": args.steps, "image_size": args.size,
                                       "expressions": args.expressions, "seed": args.seed}.items() if v is not None})
     return method.default_config(args.profile, **options)

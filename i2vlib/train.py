@@ -110,6 +110,10 @@ def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint
     late = sorted(s for s in snapshots if int(s) > total)
     if late:
         raise I2VError(f"snapshot step(s) {', '.join(map(str, late))} lie beyond the run's {total} steps")
+    past = sorted(s for s in snapshots if int(s) <= start and not (out / SNAPSHOTS / f"step-{int(s)}.pt").exists())
+    if past:
+        raise I2VError(f"snapshot step(s) {', '.join(map(str, past))} lie before the step the run in {out} resumes "
+                       f"from ({start}), so they cannot be taken; ask for later ones")
     missing = sorted(set(trainer.stages) - set(frozen)) if start == 0 else []
     if missing:
         raise I2VError(f"a new {config['method']} run trains on the frozen {', '.join(missing)} of an earlier run: "

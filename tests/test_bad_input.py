@@ -50,6 +50,11 @@ def ws(tmp_path_factory):
     del ckpt["sha256"]
     torch.save(ckpt, root / "edited.pt")              # edited, as if written before checkpoints had digests
     (root / "noise.pt").write_bytes(os.urandom(3000))
+    ckpt = torch.load(root / "run" / "checkpoint.pt", weights_only=True)
+    del ckpt["sha256"]
+    torch.save({**ckpt, "step": "six"}, root / "stepsix.pt")   # edited by hand, without its digest
+    (root / "photos").mkdir()
+    Image.fromarray(face).save(root / "photos" / "one.png")     # a folder of photos: i2v prepare's input
     return root
 
 
@@ -107,6 +112,9 @@ CASES = {
     "contact-sheet not an image name": (["contact-sheet", "c.txt"], ["suffix"]),
     "contact-sheet identity out of range": (["contact-sheet", "c.png", "--identities", "999999"], ["out of range"]),
     "contact-sheet out not writable": (["contact-sheet", f"{UNWRITABLE}/c.png"], ["cannot write"]),
+    "contact-sheet negative seed": (["contact-sheet", "c.png", "--seed", "-1"], ["--seed", "must lie in [0, "]),
+    "synth negative seed": (["synth", "s", "--seed", "-1"], ["--seed", "must lie in [0, "]),
+    "evaluate negative seed": (["evaluate", "run", "--out", "m.json", "--seed", "-1"], ["--seed", "must lie in [0, "]),
     # i2v train
     "train unknown method": (["train", "nomethod", "--out", "r"], ["unknown method"]),
     "train unknown profile": (["train", "affinegan", "--profile", "huge", "--out", "r"], ["unknown profile"]),
@@ -126,6 +134,7 @@ CASES = {
     "train unknown option": ([*TRAIN, "--out", "r", "--set", "colour=1"], ["unknown affinegan option 'colour'"]),
     "train unknown loss weight": ([*TRAIN, "--out", "r", "--set", 'weights={"z": 1}'], ["loss weight"]),
     "train data lacks the expression": ([*TRAIN, "--data", "angry", "--out", "r"], ["no videos of happy"]),
+    "train data not prepared": ([*TRAIN, "--data", "photos", "--out", "r"], ["videos layout", "i2v prepare"]),
     "train convlstm mixes": (["train", "convlstm", "--profile", "smoke", "--out", "r", "--expressions", "happy",
                               "anger"], ["one model per expression"]),
     "train over an existing run": ([*TRAIN, "--out", "run"], ["already holds a run"]),
@@ -153,6 +162,8 @@ CASES = {
     "generate hand-edited method": (["generate", "edited.pt", "face.png", "--out", "v.gif"], ["unknown method"]),
     "generate noise checkpoint": (["generate", "noise.pt", "face.png", "--out", "v.gif"], ["not a readable"]),
     "generate damaged checkpoint": (["generate", "damaged.pt", "face.png", "--out", "v.gif"], ["is damaged"]),
+    "generate checkpoint at step six": (["generate", "stepsix.pt", "face.png", "--out", "v.gif"], ["step='six'"]),
+    "evaluate checkpoint at step six": (["evaluate", "stepsix.pt", "--out", "m.json"], ["step='six'"]),
     # i2v evaluate
     "evaluate out is a folder": (["evaluate", "run", "--out", "empty"], ["is a folder"]),
     "evaluate out under a file": (["evaluate", "run", "--out", "afile/m.json"], ["afile is a file, not a folder"]),
@@ -200,6 +211,8 @@ def test_an_image_named_synthetic_something_is_that_file(ws, monkeypatch, capsys
     (lambda ws: i2vlib.load(ws / "run", device="gpu"), ["not available"]),
     (lambda ws: i2vlib.load(ws / "run", device="cuda"), ["not available"]),
     (lambda ws: i2vlib.load(ws / "edited.pt"), ["unknown method"]),
+    (lambda ws: i2vlib.load(ws / "stepsix.pt"), ["step='six'", "not a whole number"]),
+    (lambda ws: i2vlib.load(ws / "run").generate(ws / "face.png", [0.5], as_tensor="no"), ["as_tensor must be"]),
     (lambda ws: i2vlib.load(ws / "run").generate(np.zeros((0, 0, 3), np.uint8), [0]), ["H x W x 3"]),
     (lambda ws: i2vlib.load(ws / "run").generate(ws / "face.png", [0.5] * 1001), ["at most 1000"]),
     (lambda ws: i2vlib.load(ws / "run").generate(ws / "face.png", {"happy": [0], "anger": [0]}), ["cannot render"]),
@@ -321,6 +334,21 @@ def test_a_real_sigint_stops_training_with_130_and_no_run_folder(ws, tmp_path):
     assert not out.exists()
 
 
+def test_a_ctrl_c_while_the_library_loads_exits_130_in_one_line(tmp_path):
+    """The i2v script imports torch for seconds before a command starts; a Ctrl-C then is no traceback either."""
+    proc = subprocess.Popen([sys.executable, "-m", "i2vlib", *TRAIN, "--steps", "100000", "--out", str(tmp_path / "r")],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        time.sleep(1.0)    # past `import i2vlib` (a fifth of a second); whether torch has loaded or not, 130
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "i2v: interrupted", err
+    assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("bad,good", [
     (["synth", "{t}/s", "--videos", "1", "--expressions", "happy", "--size", "16"],
      ["synth", "{t}/s", "--videos", "1", "--expressions", "happy", "--size", "32"]),
@@ -344,6 +372,13 @@ def test_what_was_asked_and_not_done_is_an_error(ws, tmp_path, monkeypatch, caps
         (["generate", "run", "face.png", "--mix", "happy=0,0.5", "happy=1,1", "--out", "v.gif"], ["twice"]),
         ([*TRAIN, "--out", "r2", "--steps", "3", "--snapshots", "100"], ["beyond the run's 3 steps"]),
         (["train", "frgan-pose", "--profile", "smoke", "--expressions", "anger", "--out", "r3"], ["no expressions"]),
+        (["train", "frgan-pose", "--profile", "smoke", "--expressions", "happy", "--out", "r3"], ["no expressions"]),
+        ([*GEN, "--intensities", "0", "--intensities", "1", "1", "--out", "v.gif"], ["--intensities is given twice"]),
+        ([*TRAIN, "--out", "r4", "--steps", "1", "--steps", "2"], ["--steps is given twice"]),
+        ([*TRAIN, "--out", "r4", "--steps", "1", "--set", "steps=1.5"], ["steps is given by --steps"]),
+        ([*TRAIN, "--out", "r4", "--set", "data=nowhere"], ["data is given by --data"]),
+        ([*TRAIN, "--out", "r4", "--set", "profile=paper"], ["profile is given by --profile"]),
+        (["prepare", "angry", "angry/p"], ["must not be the source", "lie inside it"]),
     ]
     for args, words in cases:
         assert_clean_failure(ws, monkeypatch, capsys, args, words)
@@ -351,5 +386,8 @@ def test_what_was_asked_and_not_done_is_an_error(ws, tmp_path, monkeypatch, caps
     before = tree(tmp_path)
     code, err = run_cli(ws, monkeypatch, capsys, [*TRAIN, "--out", str(tmp_path / "two"), "--steps", "1", "--resume"])
     assert code == 2 and len(err) == 1 and "is at step 2" in err[0] and tree(tmp_path) == before
+    code, err = run_cli(ws, monkeypatch, capsys, [*TRAIN, "--out", str(tmp_path / "two"), "--steps", "3", "--resume",
+                                                  "--snapshots", "1"])
+    assert code == 2 and len(err) == 1 and "cannot be taken" in err[0] and tree(tmp_path) == before
     with pytest.raises(I2VError, match="too small for a 64-px model"):
         i2vlib.load(ws / "run").generate(np.zeros((1, 1, 3), np.uint8), [0.5])

@@ -59,15 +59,16 @@ def prepare(src, out, size: int = 128, landmarks: str = "dlib", overwrite: bool 
         check_names([expression], EXPRESSIONS, "expression")
     if not isinstance(test_every, (int, np.integer)) or test_every < 0:
         raise I2VError(f"test_every must be an integer >= 0, got {test_every!r}")
-    if out.resolve() == src.resolve() or src.resolve().is_relative_to(out.resolve()):
-        raise I2VError(f"the output {out} must not be the source {src} or contain it")
+    if src.resolve().is_relative_to(out.resolve()) or out.resolve().is_relative_to(src.resolve()):
+        raise I2VError(f"the output {out} must not be the source {src}, contain it or lie inside it")
     dataset = open_dataset(src)
     backend = get_backend(landmarks)
     test_ids = held_out_identities(dataset.refs, test_every)
     stats = {"frames": 0, "from_data": 0, "labelled": 0, "skipped": [], "unreadable": [], "splits": {}}
 
     def clips():
-        for ref in tqdm(dataset.refs, desc=f"prepare {src.name}", unit="clip", disable=not progress):
+        for ref in tqdm(dataset.refs, desc=f"prepare {src.name}", unit="clip", disable=not progress,
+                        leave=False):   # a bar that stays would stand above an error found on the way
             try:
                 raw = ref.load()
             except I2VError as e:  # a corrupt photo or video, unreadable landmarks: skip the clip, say why

@@ -27,7 +27,7 @@ from ..config import check_data
 from ..errors import I2VError
 from ..faces.masks import mouth_mask
 from .clips import ClipTransform, SyntheticVideos, crop_clip, labels, resample, to_tensor
-from .folders import open_dataset
+from .folders import detect_layout, open_dataset
 from .synthetic import SyntheticBenchmark
 
 
@@ -41,6 +41,10 @@ def training_source(cfg: dict):
         return SyntheticVideos(bench, "train", cfg["videos"] * len(cfg["expressions"]),
                                expressions=cfg["expressions"], curves=cfg["train_curves"])
 
+    layout = detect_layout(data)
+    if layout != "affinegan":   # the readers of raw layouts neither crop nor resize: i2v prepare does
+        raise I2VError(f"{data} is in the {layout} layout; training reads the AffineGAN layout that "
+                       f"`i2v prepare {data} OUT` writes (faces found, aligned and cropped)")
     ds = open_dataset(data, size=size)
     have = set(ds.expressions)
     missing = [e for e in cfg["expressions"] if e not in have]
