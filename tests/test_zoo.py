@@ -31,7 +31,7 @@ TOLERANCE = {"abs": 0.02, "rel": 0.02}
 # ---------------------------------------------------------------------------------------------
 def test_the_zoo_fits_its_size_budget_and_ships_fp16_generators_only():
     total = sum(zoo.path(n).stat().st_size for n in SHIPPED)
-    assert total <= 40 * 2 ** 20
+    assert total <= 80 * 10 ** 6   # the package's budget for shipped weights: seven experts, the unified model, ...
     for name in SHIPPED:
         ckpt = read_checkpoint(zoo.path(name))
         assert set(ckpt["weights"]) == {"generator"}
