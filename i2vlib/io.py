@@ -92,7 +92,12 @@ def make_folders(folder, target=None) -> list[Path]:
     created = []
     try:
         for f in missing:
-            f.mkdir()
+            try:
+                f.mkdir()
+            except FileExistsError:
+                if f.is_dir():   # made meanwhile by another process (runs trained side by side): not ours
+                    continue
+                raise
             created.append(f)
     except OSError as e:
         remove_created(created)
