@@ -206,28 +206,25 @@ def _evaluate_parser(sub) -> None:
 LIMITS = {"size": 1024, "videos": 10_000, "frames": 1000, "steps": 10_000_000}
 
 
-def _seed(text: str) -> int:
-    """An argparse type: a seed, a whole number from 0 to 2**32 - 1 (what numpy's generators take)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must lie in [0, {2**32 - 1}]: {value}")
-    return value
-
-
-def _positive(limit: str):
-    """An argparse type: a whole number from 1 to ``LIMITS[limit]``."""
+def _whole(lo: int, hi: int):
+    """An argparse type: a whole number from ``lo`` to ``hi``."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if not 1 <= value <= LIMITS[limit]:
-            raise argparse.ArgumentTypeError(f"must lie in [1, {LIMITS[limit]}]: {value}")
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must lie in [{lo}, {hi}]: {value}")
         return value
     return parse
+
+
+def _positive(limit: str):
+    """An argparse type: a whole number from 1 to ``LIMITS[limit]``."""
+    return _whole(1, LIMITS[limit])
+
+
+_seed = _whole(0, 2**32 - 1)   # a seed: what numpy's generators take
 
 
 def _synth(args) -> None:
