@@ -125,9 +125,11 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Domain logits (N, classes) from the patch features, averaged over the image (StarGAN's D_cls)."""
-        return self.cls(self.net[:-1](x)).mean((2, 3))
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The patch logits and the domain logits (N, classes), averaged over the image, from one pass through
+        the shared layers (StarGAN's D_src and D_cls)."""
+        h = self.net[:-1](x)
+        return self.net[-1](h), self.cls(h).mean((2, 3))
 
 
 def patch_critic(in_ch: int, cfg: dict, classes: int = 0) -> PatchDiscriminator:

@@ -86,7 +86,8 @@ def test_the_unified_model_adds_stargans_domain_classification():
     tr = affinegan.Trainer(cfg)
     assert {"d_cls", "g_cls"} <= set(tr.loss_names)
     x = torch.zeros(2, 6, 64, 64)
-    assert tr.nets["d_global"].classify(x).shape == (2, 3) and tr.nets["d_global"](x).ndim == 4
+    patch, logits = tr.nets["d_global"].both(x)
+    assert logits.shape == (2, 3) and torch.equal(patch, tr.nets["d_global"](x))
     values = tr.step(tr.sample(np.random.default_rng(0)))
     assert float(values["d_cls"]) == pytest.approx(np.log(3), rel=0.5)        # about chance at the start
     plain = affinegan.Trainer(affinegan.default_config("smoke", expressions=["happy", "anger"]))

@@ -45,6 +45,8 @@ level. Options reproduce the public code's variants and the paper's ablations:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -209,26 +211,33 @@ class Trainer(GANTrainer):
         i0, it, m = b["neutral"], b["target"], b["mask"]
         fake = out["fake"].detach()
         d_g, d_l, d_a = self.nets["d_global"], self.nets["d_local"], self.nets["d_alpha"]
+        real = self._global([i0, it])
         return {
-            "d_g": lambda: losses.gan_d(d_g(torch.cat([i0, it], 1)), d_g(torch.cat([i0, fake], 1))),
+            "d_g": lambda: losses.gan_d(real()[0], d_g(torch.cat([i0, fake], 1))),
             "d_l": lambda: losses.gan_d(d_l(torch.cat([i0 * m, it * m], 1)), d_l(torch.cat([i0 * m, fake * m], 1)),
                                         out["local"]),
             "d_a": lambda: losses.gan_d(d_a(out["u"][:, None]), d_a(out["a"].detach()[:, None].float())),
-            "d_cls": lambda: nn.functional.cross_entropy(d_g.classify(torch.cat([i0, it], 1)).float(), b["expression"]),
+            "d_cls": lambda: nn.functional.cross_entropy(real()[1].float(), b["expression"]),
         }
 
     def g_terms(self, b: dict, out: dict) -> dict:
         """E0, E_delta and De (and the MLP estimator) minimise Eq. 12 against the updated critics."""
-        i0, it, m, fake, d_g = b["neutral"], b["target"], b["mask"], out["fake"], self.nets["d_global"]
+        i0, it, m, fake = b["neutral"], b["target"], b["mask"], out["fake"]
+        judged = self._global([i0, fake])
         return {
-            "g_g": lambda: losses.gan_g(self.nets["d_global"](torch.cat([i0, fake], 1))),
+            "g_g": lambda: losses.gan_g(judged()[0]),
             "g_l": lambda: losses.gan_g(self.nets["d_local"](torch.cat([i0 * m, fake * m], 1)), out["local"]),
             "r1": lambda: losses.l1(fake, it),
             "r2": lambda: losses.l1(out["recon"], it),
             "g_a": lambda: losses.gan_g(self.nets["d_alpha"](out["a"][:, None].float())),
-            "g_cls": lambda: nn.functional.cross_entropy(d_g.classify(torch.cat([i0, fake], 1)).float(),
-                                                         b["expression"]),
+            "g_cls": lambda: nn.functional.cross_entropy(judged()[1].float(), b["expression"]),
         }
+
+    def _global(self, pair: list[torch.Tensor]):
+        """D_g([I0, I]) as a function evaluated once: its patch logits and, for the unified model, its domain
+        logits from the same pass (the adversarial and the classification term share it)."""
+        d_g, classify = self.nets["d_global"], self._classes() > 0
+        return functools.cache(lambda: d_g.both(torch.cat(pair, 1)) if classify else (d_g(torch.cat(pair, 1)), None))
 
     def monitor(self, b: dict, out: dict) -> dict:
         a = out["a"].detach()

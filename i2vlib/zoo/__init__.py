@@ -59,8 +59,8 @@ _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "
             for e in EXPRESSIONS}
 ENTRIES = {
     **_EXPERTS,
-    "affinegan-all": {"method": "affinegan",
-                      "config": {**_AFFINEGAN, "steps": 40000, "expressions": list(EXPRESSIONS), "classify": 1.0},
+    "affinegan-all": {"method": "affinegan",   # an expert's 20k steps: 40k (about 3 h on one core) fits no session
+                      "config": {**_AFFINEGAN, "expressions": list(EXPRESSIONS), "classify": 1.0},
                       "about": "AffineGAN, one unified model for the seven expressions (label planes for E_delta, "
                                "StarGAN's classification loss)"},
     "affinegan-seven": {"method": "affinegan",   # its own recipe: _AFFINEGAN may change, this file may not
