@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .checkpoint import generator_weights, load_weights
-from .data.clips import from_tensor, to_tensor
+from .data.clips import from_tensor, normalise, to_pixels, to_tensor
 from .errors import I2VError
 from .faces.align import resize
 from .io import as_image
@@ -169,6 +169,14 @@ class Model:
         return torch.cat([self._decode(features, {e: v[s:s + self.batch_size] for e, v in a.items()})
                           for s in range(0, n, self.batch_size)])
 
+    def onnx_graph(self) -> torch.nn.Module:
+        """The model as one network of uint8 pixels for :func:`i2vlib.export.to_onnx`: ``inputs`` names what it
+        takes (``face``, then ``intensities``, one per expression), ``output`` what it returns (``frame``, or the
+        fixed ``clip`` of a method that renders one). A method that is not one such network says why."""
+        raise I2VError(f"{self.method} models cannot be exported: {self.unexportable}")
+
+    unexportable = "they render from more than a face and intensities"
+
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.method} {self.image_size}px "
                 f"expressions={','.join(self.expressions)} device={self.device}>")
@@ -217,3 +225,25 @@ class MixingModel(NetworkModel):
 
     def _decode(self, feats, a):
         return self.net.decoder(self._mixed(feats, a))
+
+    def onnx_graph(self) -> torch.nn.Module:
+        return FrameGraph(self.net, len(self.expressions))
+
+
+class FrameGraph(torch.nn.Module):
+    """One frame of :meth:`MixingModel.generate` as one network: ``decoder(e0(I) + sum_k a_k residual_k(I))``
+    (AffineGAN Eq. 3, Fan et al. Eq. 7) from the face (uint8 S x S x 3) and ``a`` (one intensity per expression
+    of the model, 0 for an expression not shown) to the frame (uint8 S x S x 3). The encoders run on every call:
+    at 64 px they cost a few milliseconds, and the graph stays one function a browser can call."""
+
+    inputs, output = ("face", "intensities"), "frame"
+
+    def __init__(self, net: torch.nn.Module, expressions: int):
+        super().__init__()
+        self.net, self.expressions = net, expressions
+
+    def forward(self, face: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        x = normalise(face)[None]
+        terms = [(a[k:k + 1], self.net.residual(x, torch.full((1,), k, dtype=torch.long)))
+                 for k in range(self.expressions)]
+        return to_pixels(self.net.decoder(self.net.mix(self.net.e0(x), terms)))[0]

@@ -1,4 +1,5 @@
-"""The ``i2v`` command: ``synth``, ``prepare``, ``contact-sheet``, ``zoo``, ``train``, ``generate`` and ``evaluate``
+"""The ``i2v`` command: ``synth``, ``prepare``, ``contact-sheet``, ``zoo``, ``train``, ``generate``, ``evaluate`` and
+``export``
 (every option: ``i2v COMMAND --help`` and the book's CLI reference, ``book/reference/cli.md``). Each command is
 a parser function and a function that runs it; what they run lives in the library.
 
@@ -28,6 +29,7 @@ from .data.types import EXPRESSIONS
 from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
+from .export import WEIGHTS, to_onnx
 from .io import IMAGE_SUFFIXES, check_output, write_image, write_json
 from .models import get_method
 from .render import check_destination, contact_sheet, save_video
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for add in (_synth_parser, _prepare_parser, _zoo_parser, _contact_sheet_parser, _train_parser, _generate_parser,
-                _evaluate_parser):
+                _evaluate_parser, _export_parser):
         add(sub)
     return p
 
@@ -200,6 +202,15 @@ def _evaluate_parser(sub) -> None:
     e.add_argument("--out", required=True, help="metrics JSON file to write")
     e.add_argument("--device", default="cpu")
     e.set_defaults(run=_evaluate)
+
+
+def _export_parser(sub) -> None:
+    x = sub.add_parser("export", help="write a generator as an ONNX model (face and intensities in, frame out)")
+    x.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
+    x.add_argument("--out", required=True, help="the .onnx file to write")
+    x.add_argument("--weights", choices=list(WEIGHTS), default="fp16",
+                   help="how the weights are stored (default fp16, computed in fp32; the zoo's weights are fp16)")
+    x.set_defaults(run=_export)
 
 
 # The largest counts and sizes the commands take: what a machine of this book's (2 cores, 24 GiB) can hold.
@@ -410,6 +421,18 @@ def _evaluate(args) -> None:
     keys = [k for k, v in result["scores"].items() if not isinstance(v, dict)]
     print(table({model.method: result}, keys, reference="reference" in result))
     print(f"wrote {args.out}")
+
+
+def _export(args) -> None:
+    if Path(args.out).suffix != ".onnx":
+        raise I2VError(f"an ONNX model is written to a .onnx file, not {args.out}")
+    check_output(args.out, "file")
+    meta = to_onnx(runs.load(args.model, device="cpu"), args.out, weights=args.weights)
+    size = Path(args.out).stat().st_size / 1e6
+    checked = ("not checked against generate (install onnxruntime to check)" if meta["max_difference"] is None else
+               f"frames within {meta['max_difference']} grey levels of generate's")
+    print(f"wrote {args.out} ({size:.1f} MB, {meta['weights']} weights; inputs {', '.join(meta['inputs'])}, "
+          f"output {meta['output']}; {checked})")
 
 
 def _image_argument(text: str, size: int):

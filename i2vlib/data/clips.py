@@ -124,10 +124,21 @@ def crop_clip(clip: Clip, box, size: int, flip: bool = False) -> Clip:
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:
     """uint8 (...) x H x W x 3 -> float (...) x 3 x H x W in [-1, 1] (the generators' range)."""
-    x = torch.from_numpy(np.asarray(frames, dtype=np.float32).copy()).div_(127.5).sub_(1.0)
-    return x.movedim(-1, -3)
+    return normalise(torch.from_numpy(np.asarray(frames, dtype=np.float32).copy()))
 
 
 def from_tensor(x: torch.Tensor) -> np.ndarray:
     """The inverse of :func:`to_tensor`: float (...) x 3 x H x W in [-1, 1] -> uint8 (...) x H x W x 3."""
-    return x.detach().movedim(-3, -1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+    return to_pixels(x.detach()).cpu().numpy()
+
+
+def normalise(pixels: torch.Tensor) -> torch.Tensor:
+    """:func:`to_tensor` on a tensor, in torch operations only (an exported graph's input: see i2vlib.export)."""
+    last = pixels.dim() - 1    # positive dims: the ONNX exporter writes negative ones into Transpose as they are
+    return pixels.float().div(127.5).sub(1.0).movedim(last, last - 2)
+
+
+def to_pixels(x: torch.Tensor) -> torch.Tensor:
+    """:func:`from_tensor` as a uint8 tensor, in torch operations only (an exported graph's output)."""
+    last = x.dim() - 1
+    return x.movedim(last - 2, last).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)

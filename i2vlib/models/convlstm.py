@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .. import api, losses
+from ..data.clips import normalise, to_pixels
 from ..errors import I2VError
 from ..nn import ConvLSTMCell, UNetDecoder, UNetEncoder, init_weights, patch_critic, unet_levels
 from .gan import GANTrainer
@@ -175,6 +176,24 @@ class Model(api.NetworkModel):
             raise I2VError(f"the ConvLSTM baseline renders a fixed clip of {len(want)} frames at a = "
                            f"{_series(want)} (Fan et al. §4.1); got {len(got)} intensities ({shown})")
         return self.net.decode(feats["feats"], feats["h"])[0]
+
+    def onnx_graph(self) -> nn.Module:
+        return ClipGraph(self.net)
+
+
+class ClipGraph(nn.Module):
+    """The ConvLSTM's fixed clip as one network of pixels: the face (uint8 S x S x 3) to its ten frames
+    (uint8 10 x S x S x 3) at a = 0.1, ..., 1.0."""
+
+    inputs, output = ("face",), "clip"
+
+    def __init__(self, net: ConvLSTMGenerator):
+        super().__init__()
+        self.net = net
+
+    def forward(self, face: torch.Tensor) -> torch.Tensor:
+        feats = self.net.encoder(normalise(face)[None])
+        return to_pixels(self.net.decode(feats, self.net.recur(feats))[0])
 
 
 def _series(a: np.ndarray) -> str:

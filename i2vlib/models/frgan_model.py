@@ -37,6 +37,7 @@ class Model(api.NetworkModel):
     method = "frgan"
     network = ForecastNet
     condition = "fitted"
+    unexportable = "G_C measures the input face's landmarks with an instrument outside the networks"
 
     def __init__(self, net: ForecastNet, config: dict, device="cpu", refiner: RefineNet | None = None):
         super().__init__(net, config, device)

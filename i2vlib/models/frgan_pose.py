@@ -101,6 +101,7 @@ class Model(api.Model):
     (it has no intensities to :meth:`generate` from)."""
 
     method = NAME
+    unexportable = "a pose model forecasts frames from observed joints, not from a face and intensities"
 
     def __init__(self, net, config: dict, device="cpu", refiner=None):
         super().__init__(config, device)
