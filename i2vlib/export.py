@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .data.synthetic import SyntheticBenchmark
 from .errors import I2VError
 from .io import atomic_path, check_output
 from .version import __version__
@@ -85,8 +86,6 @@ def max_difference(path, model, face=None) -> int:
     on the CPU) and ``model.generate``'s, for ``face`` (default: the benchmark's first test face) at a = 0, 0.5
     and 1 of each expression (a clip method: its clip)."""
     ort = _require("onnxruntime")
-    from .data.synthetic import SyntheticBenchmark
-
     if face is None:
         face = SyntheticBenchmark(model.image_size).video("test", 0, curve="linear", n_frames=2).frames[0]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -625,6 +625,20 @@ def cli_cases(A: Path) -> list[Case]:
     add(Case("generate --out missing", ["generate", "run", "face.png"], setup=both))
     add(Case("evaluate --out missing", ["evaluate", "run"], setup=run))
 
+    # ---- i2v export: models that are not one network, damaged models, bad outputs
+    for name in ("flipped.pt", "textrun", "stepsix.pt", "emptydir", "zoo:nope", "face.png"):
+        add(Case(f"export model {name}", ["export", name, "--out", "m.onnx"],
+                 setup=c(name) if name != "zoo:nope" else None))
+    for out in ("m.gif", "", "full.onnx/", "run"):
+        add(Case(f"export --out {out!r}", ["export", "run", "--out", out], setup=run))
+    add(Case("export --out into a read-only folder", ["export", "run", "--out", "ro/m.onnx"],
+             setup=lambda d: (run(d), (d / "ro").mkdir(), (d / "ro").chmod(0o555)), needs_permissions=True))
+    for value in ("int8", "", "FP16"):
+        add(Case(f"export --weights {value!r}", ["export", "run", "--out", "m.onnx", "--weights", value], setup=run))
+    add(Case("export --out missing", ["export", "run"], setup=run))
+    add(Case("export a run", ["export", "run", "--out", "m.onnx"], setup=run, ok=("worked",),
+             check=file_written("m.onnx")))
+
     # ---- data folders: train, evaluate and prepare
     for name in ("emptydir", "textdata", "flat", "onlytest", "badmeta", "face.png", "photos"):
         add(Case(f"train --data {name}", [*T, "--steps", "1", "--data", name], setup=c(name)))

@@ -7,17 +7,21 @@ smoke run of every chapter notebook that the test-suite promises.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,18 +244,9 @@ def test_training_chapter_shows_its_loss_code(book, page):
 
 # ----------------------------------------------------------------------------- in a browser
 
-# Remote resources that pages may still ask for, and that fail on an offline machine without
-# harm to what the page shows: myst-nb's loader of ipywidgets state (the widgets need a kernel;
-# the static scrubbers stand in for them) and the Font Awesome 4.4 stylesheet of matplotlib's
-# to_jshtml animations (their buttons keep working, without icons). Any other request that leaves
-# for the network, MathJax above all, is a failure.
-KNOWN_REMOTE = [r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
-                r"^https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@",
-                r"^https://maxcdn\.bootstrapcdn\.com/font-awesome/4\.4\.0/css/font-awesome\.min\.css"]
-# Console messages that are not the book's fault: the KNOWN_REMOTE loads failing offline, and the
-# theme's note on a first visit, when the browser has no stored light/dark preference yet.
-BENIGN = [rf"{k[1:]}\S* - Failed to load resource: net::ERR_" for k in KNOWN_REMOTE] + \
-         [r"Got invalid theme mode: \. Resetting to auto"]
+# Console messages that are not the book's fault: the theme's note on a first visit, when the browser has no
+# stored light/dark preference yet.
+BENIGN = [r"Got invalid theme mode: \. Resetting to auto"]
 
 
 def _in_ci() -> bool:
@@ -348,8 +343,8 @@ def _typeset(driver, bundle: Path) -> list[str]:
 
 def test_pages_in_a_browser(book, browser):
     """Every page loads with the right title and no JS errors; on every page with math, MathJax 3 loads
-    from the book's own bundle and typesets every formula; no page sends a request to a CDN for
-    anything but the KNOWN_REMOTE resources (and never for MathJax)."""
+    from the book's own bundle and typesets every formula; no page sends a request anywhere but the book's
+    own files (no CDN: the book works offline)."""
     _require_build(book)
     math_pages = _math_pages(book)
     assert set(MATH_PAGES) <= set(math_pages), f"pages with math: {math_pages}"
@@ -365,8 +360,7 @@ def test_pages_in_a_browser(book, browser):
         if page in math_pages:
             problems += [f"{page}: {m}" for m in _typeset(browser, bundle)]
         remote = [u for u in _requests(browser) if not u.startswith(("file:", "data:", "blob:", "about:"))]
-        problems += [f"{page}: a request left for the network: {u}" for u in remote
-                     if "mathjax" in u.lower() or not any(re.search(k, u) for k in KNOWN_REMOTE)]
+        problems += [f"{page}: a request left for the network: {u}" for u in remote]
         problems += [f"{page}: {m}" for m in _severe_errors(browser.get_log("browser"))]
     assert not problems, "\n".join(problems)
 
@@ -430,3 +424,123 @@ def test_jshtml_animations_play(book, browser):
             anim.find_element("css selector", "button[title='Pause']").click()
             assert frame3 != frame2 and shown3, f"{page}: 'Play' did not advance animation {k}"
         assert not _severe_errors(browser.get_log("browser")), page
+
+
+# ----------------------------------------------------------------------------- the live widget
+
+# The pages with an in-browser model (book/_ext/i2v_live.py; test_the_live_pages_are_named keeps the list).
+LIVE_PAGES = ["book/intro", "notebooks/fan/training", "notebooks/affinegan/training"]
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """The built site over HTTP, as a host serves it (WebAssembly cannot load from file: URLs)."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(book):
+    _require_build(book)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(_QuietFiles, directory=str(book.html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _rendered(driver, root, more_than: int, timeout: float = 90) -> int:
+    """Wait until the widget ``root`` has drawn more than ``more_than`` frames; the count."""
+    for _ in range(int(timeout * 10)):
+        count = int(root.get_attribute("data-rendered") or 0)
+        status = root.find_element("css selector", ".i2v-live-status").text
+        assert not status.startswith("error"), status
+        if count > more_than and not driver.execute_script("return !!arguments[0].i2vLive.busy", root):
+            return int(root.get_attribute("data-rendered"))
+        time.sleep(0.1)
+    raise AssertionError(f"the widget drew no new frame in {timeout} s (status: {status!r})")
+
+
+def _canvas(driver, root) -> np.ndarray:
+    rgba = driver.execute_script("const c = arguments[0].querySelector('canvas.i2v-live-output');"
+                                 "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);",
+                                 root)
+    side = int(np.sqrt(len(rgba) // 4))
+    return np.array(rgba, dtype=np.uint8).reshape(side, side, 4)[..., :3]
+
+
+def _drag(driver, root, expression: str, value: float) -> None:
+    """Move one expression's slider as a reader's drag does: its value changes, an input event follows."""
+    slider = root.find_element("css selector", f"input[type=range][name='{expression}']")
+    driver.execute_script("arguments[0].value = arguments[1];"
+                          "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", slider, str(value))
+
+
+def test_the_live_pages_are_named(book):
+    _require_build(book)
+    assert _pages_with(book, 'class="i2v-live"') == LIVE_PAGES
+
+
+def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site, tmp_path):
+    """Each page's widget loads its first model from the book's own files, draws the first benchmark face, and
+    redraws when a slider moves; the frame equals the Python generator's for the same face and intensities
+    (within 2 grey levels, as i2v export promises); a photo of the reader's own replaces the face; not one
+    request leaves the local server."""
+    import i2vlib
+    from PIL import Image
+
+    live = book.html / "_static" / "i2v-live"
+    manifest = json.loads((live / "manifest.json").read_text())
+    face = np.asarray(Image.open(live / "faces" / manifest["faces"][0]).convert("RGB"))
+    for page in LIVE_PAGES:
+        browser.get_log("browser")
+        browser.get_log("performance")
+        browser.get(f"{site}/{page}.html")
+        root = browser.find_element("css selector", "div.i2v-live")
+        count = _rendered(browser, root, 0)
+        name = browser.execute_script("return arguments[0].i2vLive.name", root)
+        model = i2vlib.load(f"zoo:{name}")
+        values = {e: 0.0 for e in model.expressions}
+        at_zero = _canvas(browser, root)
+        assert np.abs(at_zero.astype(int) - model.generate(face, [0.0], expression=model.expressions[0])[0]).max() <= 2
+        for expression, value in zip(model.expressions, (0.8, 0.45)):     # a mix where the model knows several
+            _drag(browser, root, expression, value)
+            values[expression] = value
+            count = _rendered(browser, root, count)
+        shown = _canvas(browser, root)
+        want = model.generate(face, {e: [v] for e, v in values.items() if v > 0})[0]
+        assert np.abs(shown.astype(int) - want).max() <= 2, f"{page}: {name} at {values} differs from generate"
+        assert np.abs(shown.astype(int) - at_zero).mean() > 0.5, f"{page}: the slider did not change the frame"
+        photo = tmp_path / "photo.png"        # a reader's photo: not square, not the model's size
+        Image.fromarray(np.asarray(Image.open(live / "faces" / manifest["faces"][1]).convert("RGB").resize((90, 70)))
+                        ).save(photo)
+        root.find_element("css selector", "input[type=file]").send_keys(str(photo))
+        count = _rendered(browser, root, count)
+        assert np.abs(_canvas(browser, root).astype(int) - shown).mean() > 0.5, f"{page}: the photo changed nothing"
+        remote = [u for u in _requests(browser) if not u.startswith((site, "data:", "blob:", "about:"))]
+        assert not remote, f"{page}: requests left the local server: {remote}"
+        errors = [e for e in _severe_errors(browser.get_log("browser")) if "/favicon.ico " not in e]  # a server's 404
+        assert not errors, f"{page}: {errors}"
+
+
+COLAB = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+/[^/"]+)/blob/([^/"]+)/([^"#?\s)]+)')
+
+
+def test_every_colab_link_opens_a_notebook_of_the_repository(book):
+    """The launch buttons of the chapters and the links of the pages and the README name notebooks that exist,
+    in the repository and on the branch that _config.yml names."""
+    _require_build(book)
+    import yaml
+
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    links = {(page, m) for page in TOC_PAGES for m in COLAB.findall((book.html / f"{page}.html").read_text())}
+    links |= {("README.md", m) for m in COLAB.findall((ROOT / "README.md").read_text())}
+    chapters = {p for p in TOC_PAGES if (ROOT / f"{p}.ipynb").is_file()}
+    assert chapters <= {page for page, _ in links}, f"chapters without a Colab link: {chapters - {p for p, _ in links}}"
+    for page, (where, branch, path) in links:
+        assert f"https://github.com/{where}" == repo["url"] and branch == repo["branch"], (page, where, branch)
+        assert path.endswith(".ipynb") and (ROOT / path).is_file(), f"{page}: Colab opens {path}, which does not exist"

@@ -55,6 +55,8 @@ def test_to_jshtml_contains_every_frame():
     assert isinstance(h, HTML)
     assert h.data.count("data:image/png;base64,") == 4
     assert len(h.data) < 200_000
+    assert "http" not in h.data and 'class="fa' not in h.data          # no CDN stylesheet, no icon font
+    assert h.data.count("<button") == 9 and "\u25b6" in h.data and "\u23f8" in h.data   # play and pause drawn
 
 
 def test_show_frames_and_animation_figures():

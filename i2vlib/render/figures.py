@@ -5,6 +5,8 @@ matplotlib is imported inside each function, so importing :mod:`i2vlib.render` s
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..data.video import as_frames
@@ -73,12 +75,22 @@ def animation(frames, fps: float = 8, labels=None, intensities=None, scale: int 
     return anim
 
 
+# matplotlib's player draws its buttons with Font Awesome icons from a CDN; these characters need nothing.
+_BUTTONS = {"fa-minus": "\u2212", "fa-fast-backward": "\u23ee", "fa-step-backward": "\u25c2",
+            "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u23f8", "fa-play": "\u25b6",
+            "fa-step-forward": "\u25b8", "fa-fast-forward": "\u23ed", "fa-plus": "+"}
+
+
 def to_jshtml(frames, fps: float = 8, labels=None, intensities=None):
-    """An ``IPython.display.HTML`` animation with play controls that needs no kernel."""
+    """An ``IPython.display.HTML`` animation with play controls that needs no kernel, and no network: the
+    Font Awesome stylesheet matplotlib links from a CDN is dropped and its icons become plain characters."""
     from IPython.display import HTML
 
     anim = animation(frames, fps=fps, labels=labels, intensities=intensities)
-    return HTML(anim.to_jshtml(fps=fps, default_mode="loop"))
+    page = re.sub(r'<link[^>]*font-awesome[^>]*>\s*', "", anim.to_jshtml(fps=fps, default_mode="loop"))
+    page = re.sub(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>',
+                  lambda m: _BUTTONS.get(m.group(1), m.group(0)), page)
+    return HTML(page)
 
 
 _NOT_LOSSES = {"step", "epoch", "time", "elapsed", "wall", "wall_s", "seconds", "lr", "iteration", "it"}
