@@ -52,3 +52,8 @@ def test_both_cache_the_virtual_environment_and_neither_trains_a_model():
         assert caches and all(c["with"]["path"] == ".venv" for c in caches), name
         commands = " ".join(r for job in jobs.values() for r in _runs(job))
         assert not any(word in commands for word in ("make zoo", "make records", "i2v train", "RETRAIN=1")), name
+
+
+def test_the_readme_names_the_pages_address_of_the_repository_the_book_names():
+    owner, name = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].split("/")[-2:]
+    assert f"https://{owner}.github.io/{name}/" in (ROOT / "README.md").read_text()
