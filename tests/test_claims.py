@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from i2vlib.claims import (VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, counts, expected,
-                           registry, table, verdicts)
+                           holm, registry, table, verdicts, welch)
 from i2vlib.errors import I2VError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,38 +86,62 @@ def test_rules_refuse_thresholds_that_contradict_themselves():
 
 
 # --- the comparative rule -----------------------------------------------------------------------------
-# arm [9, 9, 12]: mean 10, variance 3; baseline [b-3, b, b+3]: variance 9.
-# SE = sqrt(3/3 + 9/3) = 2 exactly, so 2 SE = 4 and the boundary is a difference of exactly 4.
+# arm [9, 9, 12]: mean 10, variance 3; baseline [b-3, b, b+3]: variance 9. SE = sqrt(3/3 + 9/3) = 2 and the
+# Welch-Satterthwaite degrees of freedom are (1 + 3)^2 / (1^2/2 + 3^2/2) = 3.2: a two-sided p < 0.05 needs
+# |difference| > 2 * t(0.975, 3.2) = 6.15.
 
 def _arms(b):
     return {"arm": [9.0, 9.0, 12.0], "baseline": [b - 3.0, b, b + 3.0]}
 
 
 @pytest.mark.parametrize("baseline_mean, verdict", [
-    (5, "reproduced"),        # difference +5 > 2 SE = 4
-    (6, "not reproduced"),    # +4: on the boundary, does not exceed it
-    (8, "not reproduced"),    # +2: within the seed spread
-    (14, "not reproduced"),   # -4: on the boundary the other way
-    (15, "contradicted"),     # -5
+    (3, "reproduced"),        # difference +7 > 6.15: p = 0.036
+    (4, "not reproduced"),    # +6: p = 0.053
+    (10, "not reproduced"),   # no difference
+    (16, "not reproduced"),   # -6
+    (17, "contradicted"),     # -7
 ])
-def test_better_against_twice_the_pooled_standard_error(baseline_mean, verdict):
+def test_better_by_welchs_t_test(baseline_mean, verdict):
     assert Better().verdict(_arms(baseline_mean)) == verdict
 
 
-def test_better_lower_and_k():
-    assert Better(higher=False).verdict(_arms(15)) == "reproduced"      # arm lower by 5 > 4
-    assert Better(higher=False).verdict(_arms(5)) == "contradicted"
-    assert Better(k=1.0).verdict(_arms(7)) == "reproduced"              # +3 > 1 SE = 2
-    assert Better(k=1.0).verdict(_arms(8)) == "not reproduced"          # +2: boundary
+def test_welchs_interval_uses_the_welch_satterthwaite_degrees_of_freedom():
+    from scipy import stats
+
+    t = welch(*_arms(0).values())
+    half = 2 * stats.t.ppf(0.975, 3.2)
+    assert t.difference == 10 and t.low == pytest.approx(10 - half) and t.high == pytest.approx(10 + half)
+    assert t.p == pytest.approx(2 * stats.t.sf(5.0, 3.2))
+
+
+def test_better_lower_and_what_the_table_shows():
+    assert Better(higher=False).verdict(_arms(17)) == "reproduced"      # arm lower by 7
+    assert Better(higher=False).verdict(_arms(3)) == "contradicted"
     m = {"eq5": [0.9, 0.95, 1.0], "mlp": np.array([0.2, 0.3, 0.4])}
     assert Better(arm="eq5", baseline="mlp").verdict(m) == "reproduced"
-    shown = Better().show(_arms(5))
-    assert "arm 10 ± 1.73 (n = 3)" in shown and "baseline 5 ± 3 (n = 3)" in shown and "2 SE = 4" in shown
+    shown = Better().show(_arms(3))
+    assert "arm 10 ± 1.73 (n = 3)" in shown and "baseline 3 ± 3 (n = 3)" in shown
+    assert "difference +7 (95 % CI" in shown and "Welch p = 0.036" in shown
 
 
 def test_better_identical_seeds_give_no_spread():
     assert Better().verdict({"arm": [1, 1, 1], "baseline": [1, 1, 1]}) == "not reproduced"
     assert Better().verdict({"arm": [1.1, 1.1, 1.1], "baseline": [1, 1, 1]}) == "reproduced"
+
+
+def test_holm_adjusts_the_p_values_of_one_table_together():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([]) == [] and holm([0.2]) == [0.2] and max(holm([0.9, 0.8])) == 1.0
+    one = Claim(id="one", paper="fan", where="§1", words="w", measure="a", measured_as="m", rule=Better(),
+                chapter="fan/ablations")
+    two = Claim(id="two", paper="fan", where="§2", words="w", measure="b", measured_as="m", rule=Better(),
+                chapter="fan/ablations")
+    m = {"a": _arms(3), "b": _arms(3)}                                   # p = 0.036 each
+    assert [r.verdict for r in verdicts([one], m)] == ["reproduced"]     # alone: 0.036 < 0.05
+    rows = verdicts([one, two], m)                                       # together: 2 x 0.0355 = 0.071
+    assert [r.verdict for r in rows] == ["not reproduced"] * 2 and "Holm-adjusted 0.071" in rows[0].measured
+    m["b"] = NotTested("not here")                                       # a claim not tested is no comparison
+    assert [r.verdict for r in verdicts([one, two], m)] == ["reproduced", "not tested"]
 
 
 @pytest.mark.parametrize("m", [{"arm": [1, 2], "baseline": [1, 2, 3]}, {"arm": [1, 2, 3], "baseline": [0]},

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import I2VError, check_names
-from .rules import (CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, VERDICTS, AtLeast, AtMost, Better,
-                    Between, NotTested, Ratio, Rule, spread)
+from .rules import (ALPHA, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, VERDICTS, AtLeast, AtMost,
+                    Better, Between, NotTested, Ratio, Rule, holm, spread, welch)
 
 PAPERS = ("affinegan", "fan", "frgan")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -95,7 +95,8 @@ def expected(paper) -> dict[str, str]:
 
 def verdicts(paper, measurements: Mapping) -> list[Row]:
     """One :class:`Row` per claim of ``paper`` (a paper's name, or a list of claims), judged on
-    ``measurements`` ({measure: measurement}); keys no claim uses are ignored."""
+    ``measurements`` ({measure: measurement}); keys no claim uses are ignored. The comparative claims among
+    them are one family: their p-values are Holm-adjusted together (:class:`~.rules.Better`)."""
     claims = _claims(paper)
     if not isinstance(measurements, Mapping):
         raise I2VError(f"measurements should be a dict keyed by measure, got {type(measurements).__name__}")
@@ -104,14 +105,25 @@ def verdicts(paper, measurements: Mapping) -> list[Row]:
         raise I2VError("no measurement for " + "; ".join(f"{c.measure!r} (claim {c.id!r}, {c.where}: {c.rule.expects})"
                                                            for c in missing)
                        + "; pass NotTested('why') for a claim this run cannot measure")
+    tested = {}                              # the comparisons, whose p-values are adjusted together (Holm)
+    for c in claims:
+        p = _checked(c, lambda: c.rule.p_value(measurements[c.measure]))
+        if p is not None:
+            tested[c.id] = p
+    adjusted = dict(zip(tested, holm(list(tested.values()))))
     rows = []
     for c in claims:
-        try:
-            verdict, shown = c.rule.assess(measurements[c.measure])
-        except I2VError as e:
-            raise I2VError(f"claim {c.id!r} ({c.where}), measurement {c.measure!r}: {e}") from None
+        family = {"p_adjusted": adjusted[c.id]} if c.id in adjusted else {}
+        verdict, shown = _checked(c, lambda: c.rule.assess(measurements[c.measure], **family))
         rows.append(Row(c, shown, c.rule.describe(), verdict))
     return rows
+
+
+def _checked(claim: Claim, judge):
+    try:
+        return judge()
+    except I2VError as e:
+        raise I2VError(f"claim {claim.id!r} ({claim.where}), measurement {claim.measure!r}: {e}") from None
 
 
 def counts(rows) -> dict[str, int]:
@@ -137,4 +149,4 @@ def table(paper, measurements: Mapping) -> str:
 
 __all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
            "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Row", "registry",
-           "expected", "verdicts", "counts", "table", "spread"]
+           "expected", "verdicts", "counts", "table", "spread", "welch", "holm", "ALPHA"]

@@ -7,7 +7,7 @@ A rule judges one measurement, whose shape it fixes (``rule.expects``):
 * ``{value: ..., reference: ...}`` (:class:`Ratio`): the value over a reference, e.g. the
   model's landmark distance over the true video's;
 * ``{arm: [per-seed values], baseline: [per-seed values]}`` (:class:`Better`), at least 3 seeds
-  per arm: comparative claims are judged against the seed spread.
+  per arm: comparative claims are judged by Welch's t-test, Holm-adjusted over one table's comparisons.
 
 A chapter that cannot measure a claim passes :class:`NotTested` with the reason. A missing key, a
 NaN or an infinite value is an :class:`~i2vlib.errors.I2VError`, never a verdict.
@@ -20,6 +20,7 @@ import numbers
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import I2VError
 
@@ -96,11 +97,16 @@ class Rule:
 
     expects = "one value, or a list of per-seed values"
 
-    def assess(self, measurement) -> tuple[str, str]:
-        """(verdict, the measurement as the table shows it)."""
+    def assess(self, measurement, **family) -> tuple[str, str]:
+        """(verdict, the measurement as the table shows it); ``family``: what a comparative rule learns from the
+        other comparisons of its table (``p_adjusted``)."""
         if isinstance(measurement, NotTested):
             return NOT_TESTED, f"not tested: {measurement.reason}"
-        return self._assess(measurement)
+        return self._assess(measurement, **family)
+
+    def p_value(self, measurement) -> float | None:
+        """The p-value of a comparative rule's test (None for the others)."""
+        return None
 
     def verdict(self, measurement) -> str:
         return self.assess(measurement)[0]
@@ -243,29 +249,32 @@ class Ratio(Rule):
 class Better(Rule):
     """A comparative claim: ``arm`` is higher (``higher=True``) or lower than ``baseline``.
 
-    The measurement is ``{arm: [per-seed values], baseline: [per-seed values]}``, at least 3 seeds
-    each. With d the difference of the means in the claimed direction and
-    SE = sqrt(s_a²/n_a + s_b²/n_b) (sample standard deviations): reproduced if d > k·SE,
-    contradicted if d < -k·SE, otherwise not reproduced (within the seed spread).
+    The measurement is ``{arm: [per-seed values], baseline: [per-seed values]}``, at least 3 seeds each. The
+    difference of the means is tested by Welch's t-test (two-sided, unequal variances:
+    ``scipy.stats.ttest_ind``), and the p-values of every comparison judged together (one chapter's table:
+    :func:`i2vlib.claims.verdicts`) are adjusted by Holm's step-down method, so that the chance of any false
+    "reproduced" or "contradicted" among them is at most :data:`ALPHA`. Reproduced: adjusted p < ALPHA with the
+    difference in the claimed direction; contradicted: the same the other way; otherwise not reproduced (no
+    difference shown at these seeds). The table shows the difference with its 95 % Welch confidence interval.
     """
 
     higher: bool = True
-    k: float = 2.0
     arm: str = "arm"
     baseline: str = "baseline"
 
     MIN_SEEDS = 3
 
     def __post_init__(self):
-        if not self.k > 0 or self.arm == self.baseline:
-            raise ValueError("Better: k must be positive and the two arms must differ")
+        if self.arm == self.baseline:
+            raise ValueError("Better: the two arms must differ")
 
     @property
     def expects(self):
         return (f"{{'{self.arm}': [per-seed values], '{self.baseline}': [per-seed values]}}, "
                 f"at least {self.MIN_SEEDS} seeds each")
 
-    def _assess(self, measurement):
+    def test(self, measurement) -> Welch:
+        """Welch's t-test of ``arm`` against ``baseline``."""
         _keys(measurement, (self.arm, self.baseline))
         arms = {}
         for name in (self.arm, self.baseline):
@@ -274,17 +283,63 @@ class Better(Rule):
                 raise I2VError(f"{name!r} has {len(values)} seed value(s); a comparative claim needs at "
                                f"least {self.MIN_SEEDS} per arm")
             arms[name] = values
-        a, b = arms[self.arm], arms[self.baseline]
-        diff = statistics.mean(a) - statistics.mean(b)
-        se = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-        d = diff if self.higher else -diff
-        verdict = REPRODUCED if d > self.k * se else CONTRADICTED if d < -self.k * se else NOT_REPRODUCED
-        shown = (f"{self.arm} {_spread(a, True)}; {self.baseline} {_spread(b, True)}; "
-                 f"difference {diff:+.3g}, {self.k:g} SE = {_num(self.k * se)}")
+        return welch(arms[self.arm], arms[self.baseline])
+
+    def p_value(self, measurement) -> float | None:
+        return None if isinstance(measurement, NotTested) else self.test(measurement).p
+
+    def _assess(self, measurement, p_adjusted: float | None = None):
+        t = self.test(measurement)
+        p = t.p if p_adjusted is None else p_adjusted
+        d = t.difference if self.higher else -t.difference
+        verdict = REPRODUCED if p < ALPHA and d > 0 else CONTRADICTED if p < ALPHA and d < 0 else NOT_REPRODUCED
+        shown = (f"{self.arm} {_spread(t.a, True)}; {self.baseline} {_spread(t.b, True)}; difference "
+                 f"{t.difference:+.3g} (95 % CI {_num(t.low)} to {_num(t.high)}); Welch p = {t.p:.2g}"
+                 + ("" if p_adjusted is None else f", Holm-adjusted {p_adjusted:.2g}"))
         return verdict, shown
 
     def describe(self):
         way, other = ("higher", "lower") if self.higher else ("lower", "higher")
-        return (f"{self.arm} {way} than {self.baseline} by > {self.k:g} SE: reproduced; {other} by > {self.k:g} "
-                f"SE: contradicted; otherwise not reproduced (SE = √(s₁²/n₁ + s₂²/n₂), "
-                f"≥ {self.MIN_SEEDS} seeds per arm)")
+        return (f"{self.arm} {way} than {self.baseline}, Welch's t-test, Holm-adjusted p < {ALPHA:g} over the table's "
+                f"comparisons: reproduced; {other} so: contradicted; otherwise not reproduced "
+                f"(≥ {self.MIN_SEEDS} seeds per arm)")
+
+
+ALPHA = 0.05   # the family-wise error rate of one table's comparisons
+
+
+class Welch(NamedTuple):
+    """Welch's t-test of the means of ``a`` and ``b``: their difference, its 95 % confidence interval, p."""
+
+    a: list[float]
+    b: list[float]
+    difference: float
+    low: float
+    high: float
+    p: float
+
+
+def welch(a: list[float], b: list[float]) -> Welch:
+    """Welch's two-sided t-test (``scipy.stats.ttest_ind(equal_var=False)``) with its 95 % interval of the
+    difference of the means. Two arms without spread differ with certainty (p = 0) unless their means agree."""
+    from scipy import stats   # heavy: imported when a comparison is judged
+
+    diff = statistics.mean(a) - statistics.mean(b)
+    if statistics.variance(a) == 0 and statistics.variance(b) == 0:
+        return Welch(a, b, diff, diff, diff, 1.0 if diff == 0 else 0.0)
+    result = stats.ttest_ind(a, b, equal_var=False)
+    ci = result.confidence_interval(0.95)
+    return Welch(a, b, diff, float(ci.low), float(ci.high), float(result.pvalue))
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (Holm 1979): the i-th smallest p times (m - i), made
+    non-decreasing in that order and capped at 1; rejecting where the adjusted p < alpha keeps the chance of
+    any false rejection among the m at most alpha."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
