@@ -40,8 +40,10 @@ CLAIMS = [
         measured_as=f"ACD-I (the benchmark instrument's identity features) of the full model's (G_M + G_R) videos, "
                     f"{_RETARGET}, fitted G_C, per seed (frgan), over the ACD-I of the exact retargeted ground truth "
                     f"of the same identities (truth). Below 0.5 a video keeps the input's features far better than "
-                    f"the truth does, i.e. it barely performs the expression (copying the input scores 0).",
-        rule=Ratio(Between(0.5, 1.69, partly=(0.5, 2.67)), value="frgan", reference="truth"), chapter=_CH),
+                    f"the truth does, i.e. it barely performs the expression (copying the input scores 0). Partly up "
+                    f"to 2.18, halfway from the paper's 1.69 to MoCoGAN's 2.67: nearer FRGAN than the baseline it "
+                    f"beats (the band reached 2.67 until the verdicts issue showed it covered MoCoGAN itself).",
+        rule=Ratio(Between(0.5, 1.69, partly=(0.5, 2.18)), value="frgan", reference="truth"), chapter=_CH),
     Claim(
         id="table1-acd-c", paper="frgan", where="Table 1, §4.2",
         words="FRGAN's ACD-C is 0.107 where real videos score 0.098 (1.09 times the reference); ACD-C \"measures the "
@@ -49,8 +51,9 @@ CLAIMS = [
         measure="table1_acd_c",
         measured_as=f"ACD-C of the full model's videos ({_RETARGET}, fitted G_C) per seed (frgan), over the ACD-C "
                     f"of the exact retargeted ground truth (truth); below 0.5 the video hardly moves (a still video "
-                    f"scores 0).",
-        rule=Ratio(Between(0.5, 1.09, partly=(0.5, 1.33)), value="frgan", reference="truth"), chapter=_CH),
+                    f"scores 0). Partly up to 1.21, halfway from the paper's 1.09 to Villegas et al.'s 1.33 (the band "
+                    f"reached 1.33, that baseline's own ratio, until the verdicts issue).",
+        rule=Ratio(Between(0.5, 1.09, partly=(0.5, 1.21)), value="frgan", reference="truth"), chapter=_CH),
     Claim(
         id="retargeting-moves-the-face", paper="frgan", where="Fig. 6, §4.2",
         words='"our method is able to generate realistic motions while the facial identities are well-preserved".',
@@ -180,8 +183,9 @@ CLAIMS = [
         measure="pose_psnr_actions",
         measured_as="Share of the 8 actions on which the full model's PSNR (mean over the 32 forecast frames, the "
                     "test videos of the action and 3 seeds; LSTM conditions) is above that of G_M without residual "
-                    "learning (0 to 1).",
-        rule=AtLeast(0.75, partly=0.5), chapter=_POSE),
+                    "learning (0 to 1). Partly from 5 of the 8 actions, a majority (the band began at 4 of 8, a coin "
+                    "flip, until the verdicts issue).",
+        rule=AtLeast(0.75, partly=0.625), chapter=_POSE),
     Claim(
         id="pose-dense-mse", paper="frgan", where="Table 4, §4.4",
         words='On Penn Action, G_M scores an MSE of 0.014 against 0.027 for a variant where "the dense connections '
