@@ -105,6 +105,7 @@ class Model:
     single_reason: str = ""
     step: int | None = None              # training steps behind the weights (set by load)
     checkpoint_hash: str | None = None   # sha1 prefix of the checkpoint file (set by load)
+    unexportable = "they render from more than a face and intensities"   # why onnx_graph has no graph
 
     def __init__(self, config: dict, device: str = "cpu"):
         self.config = dict(config)
@@ -174,8 +175,6 @@ class Model:
         takes (``face``, then ``intensities``, one per expression), ``output`` what it returns (``frame``, or the
         fixed ``clip`` of a method that renders one). A method that is not one such network says why."""
         raise I2VError(f"{self.method} models cannot be exported: {self.unexportable}")
-
-    unexportable = "they render from more than a face and intensities"
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.method} {self.image_size}px "

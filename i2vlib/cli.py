@@ -30,6 +30,7 @@ from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
 from .export import WEIGHTS, to_onnx
+from .export import check_destination as onnx_destination
 from .io import IMAGE_SUFFIXES, check_output, write_image, write_json
 from .models import get_method
 from .render import check_destination, contact_sheet, save_video
@@ -424,9 +425,7 @@ def _evaluate(args) -> None:
 
 
 def _export(args) -> None:
-    if Path(args.out).suffix != ".onnx":
-        raise I2VError(f"an ONNX model is written to a .onnx file, not {args.out}")
-    check_output(args.out, "file")
+    onnx_destination(args.out)     # checked before the model loads
     meta = to_onnx(runs.load(args.model, device="cpu"), args.out, weights=args.weights)
     size = Path(args.out).stat().st_size / 1e6
     checked = ("not checked against generate (install onnxruntime to check)" if meta["max_difference"] is None else

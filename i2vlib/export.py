@@ -41,11 +41,9 @@ def to_onnx(model, out, weights: str = "fp16") -> dict:
     ``max_difference`` (grey levels against ``generate``; ``None`` when onnxruntime is not installed)."""
     if weights not in WEIGHTS:
         raise I2VError(f"weights are stored as {' or '.join(WEIGHTS)}, not {weights!r}")
-    if Path(out).suffix != ".onnx":
-        raise I2VError(f"an ONNX model is written to a .onnx file, not {out}")
+    check_destination(out)
     graph = model.onnx_graph()
     onnx = _require("onnx")
-    check_output(out, "file")
     net = copy.deepcopy(graph).cpu().float().eval()
     size, k = model.image_size, len(model.expressions)
     example = {"face": torch.zeros(size, size, 3, dtype=torch.uint8), "intensities": torch.zeros(k)}
@@ -66,6 +64,13 @@ def to_onnx(model, out, weights: str = "fp16") -> dict:
         onnx.save(proto, str(tmp))
         meta["max_difference"] = _checked(tmp, model)
     return meta
+
+
+def check_destination(out) -> Path:
+    """Check before any work that ``out`` is a ``.onnx`` file that can be written."""
+    if Path(out).suffix != ".onnx":
+        raise I2VError(f"an ONNX model is written to a .onnx file, not {out}")
+    return check_output(out, "file")
 
 
 def metadata(path) -> dict:
