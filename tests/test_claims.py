@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from i2vlib.claims import (VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, counts, expected,
-                           holm, registry, table, verdicts, welch)
+                           holm, mean_interval, registry, table, verdicts, welch)
 from i2vlib.errors import I2VError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +42,23 @@ def test_without_partly_a_near_miss_is_not_reproduced():
 
 def test_per_seed_values_are_judged_by_their_mean_and_shown_with_their_spread():
     rule = AtLeast(30, partly=20)
-    assert rule.verdict([29, 31, 31]) == "reproduced"                 # mean 30.33, although one seed is below
-    assert rule.verdict(np.array([25.0, 35.0, 29.0])) == "partly"     # mean 29.67
-    assert rule.show([29, 31, 31]) == "30.3 ± 1.15 (n = 3)"           # sample sd sqrt(4/3)
+    assert rule.verdict([30.9, 31.0, 31.1]) == "reproduced"           # the whole 95 % interval is above 30
+    assert rule.verdict(np.array([24.0, 25.0, 26.0])) == "partly"     # mean 25, interval 22.5 to 27.5
+    assert rule.verdict([10.0, 11.0, 12.0]) == "not reproduced"
+    assert rule.show([29, 31, 31]) == "30.3 ± 1.15 (n = 3), 95 % CI 27.5 to 33.2"   # sd sqrt(4/3), t(0.975, 2)
     assert rule.show([29]) == "29 (n = 1)"
     assert rule.show(np.float32(31.0)) == "31"
+
+
+def test_a_mean_whose_interval_straddles_the_threshold_is_borderline_on_either_side():
+    assert AtLeast(30).verdict([29, 31, 31]) == "borderline"          # mean 30.3 above, interval 27.5 to 33.2
+    assert AtLeast(30).verdict([29, 29, 31]) == "borderline"          # mean 29.7 below
+    assert AtMost(0.5).verdict([0.43, 0.49, 0.56]) == "borderline"    # Fan's ConvLSTM: 0.493 against <= 0.5
+    assert Between(0.8, 1.25).verdict([1.2, 1.3, 1.25]) == "borderline"
+    assert AtLeast(30).verdict(30.0) == "reproduced"                  # one value has no interval
+    low, high = mean_interval([1.0, 2.0, 3.0])
+    assert (low, high) == pytest.approx((2 - 4.302653 / 3 ** 0.5, 2 + 4.302653 / 3 ** 0.5))
+    assert mean_interval([2.0, 2.0]) == (2.0, 2.0)
 
 
 @pytest.mark.parametrize("value, verdict", [(0.8, "reproduced"), (1.25, "reproduced"), (1.0, "reproduced"),
@@ -59,9 +71,11 @@ def test_between(value, verdict):
 def test_ratio_judges_the_mean_of_per_seed_ratios():
     rule = Ratio(AtLeast(0.8, partly=0.5), value="at_1", reference="true_peak")
     assert rule.verdict({"at_1": 0.8, "true_peak": 1.0}) == "reproduced"
-    assert rule.verdict({"at_1": [0.6, 0.7, 0.8], "true_peak": 1.0}) == "partly"            # mean ratio 0.7
-    # seed by seed: ratios 0.25, 0.25, 2.2, mean 0.9 (the ratio of the means, 0.64, would be "partly")
-    assert rule.verdict({"at_1": [0.25, 0.25, 1.1], "true_peak": [1.0, 1.0, 0.5]}) == "reproduced"
+    assert rule.verdict({"at_1": [0.68, 0.7, 0.72], "true_peak": 1.0}) == "partly"          # mean ratio 0.7
+    # seed by seed: ratios 0.25, 0.25, 2.2, mean 0.9 (the ratio of the means would be 0.64); their interval is wide
+    shown = rule.show({"at_1": [0.25, 0.25, 1.1], "true_peak": [1.0, 1.0, 0.5]})
+    assert shown.startswith("at_1 / true_peak = 0.9 ± 1.13 (n = 3), 95 % CI")
+    assert rule.verdict({"at_1": [0.25, 0.25, 1.1], "true_peak": [1.0, 1.0, 0.5]}) == "borderline"
     assert rule.verdict({"at_1": 0.2, "true_peak": 1.0}) == "not reproduced"
     assert rule.show({"at_1": 0.6, "true_peak": 0.8}).startswith("at_1 / true_peak = 0.75")
     assert Ratio(AtMost(0.5), value="convlstm", reference="truth").verdict({"convlstm": 2.0, "truth": 5.0}) == \
@@ -196,7 +210,8 @@ def test_not_tested_only_when_the_chapter_says_why():
 def test_counts_every_verdict():
     rows = verdicts([_claim(AtLeast(1, partly=0.5), "a"), _claim(AtLeast(1), "b"), _claim(Better(), "c")],
                     {"a": 0.7, "b": 2, "c": NotTested("no seeds")})
-    assert counts(rows) == {"reproduced": 1, "partly": 1, "not reproduced": 0, "contradicted": 0, "not tested": 1}
+    assert counts(rows) == {"reproduced": 1, "borderline": 0, "partly": 1, "not reproduced": 0, "contradicted": 0,
+                            "not tested": 1}
     assert tuple(counts([])) == VERDICTS
 
 
@@ -213,10 +228,10 @@ def _examples(rule):
         return {rule.value: good, rule.reference: 1.0}, {rule.value: bad, rule.reference: 1.0}
     if isinstance(rule, AtLeast):
         t = rule.threshold
-        return [t, t + 0.5, t + 1], (rule.partly if rule.partly is not None else t) - 1
+        return [t + 0.5, t + 0.6, t + 0.7], (rule.partly if rule.partly is not None else t) - 1   # interval above t
     if isinstance(rule, AtMost):
         t = rule.threshold
-        return [t, t - 0.01, t - 0.02], (rule.partly if rule.partly is not None else t) + 1
+        return [0.5 * t, 0.51 * t, 0.52 * t], (rule.partly if rule.partly is not None else t) + 1   # well below t
     if isinstance(rule, Between):
         return (rule.low + rule.high) / 2, (rule.partly[1] if rule.partly else rule.high) + 1
     raise AssertionError(f"no example for {rule!r}")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import I2VError, check_names
-from .rules import (ALPHA, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, VERDICTS, AtLeast, AtMost,
-                    Better, Between, NotTested, Ratio, Rule, holm, spread, welch)
+from .rules import (ALPHA, BORDERLINE, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, VERDICTS, AtLeast,
+                    AtMost, Better, Between, NotTested, Ratio, Rule, holm, mean_interval, spread, welch)
 
 PAPERS = ("affinegan", "fan", "frgan")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -147,6 +147,6 @@ def table(paper, measurements: Mapping) -> str:
     return "\n".join([head, *lines])
 
 
-__all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
+__all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
            "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Row", "registry",
-           "expected", "verdicts", "counts", "table", "spread", "welch", "holm", "ALPHA"]
+           "expected", "verdicts", "counts", "table", "spread", "welch", "holm", "mean_interval", "ALPHA"]

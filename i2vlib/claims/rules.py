@@ -2,8 +2,9 @@
 
 A rule judges one measurement, whose shape it fixes (``rule.expects``):
 
-* one value, or a list of per-seed values (:class:`AtLeast`, :class:`AtMost`, :class:`Between`):
-  a list is judged by its mean and shown as mean ± sd (n), :func:`spread`;
+* one value, or a list of per-seed (or per-video) values (:class:`AtLeast`, :class:`AtMost`, :class:`Between`):
+  a list is judged by its mean and shown as mean ± sd (n) with the mean's 95 % interval, :func:`spread`; an
+  interval that straddles the threshold reads "borderline";
 * ``{value: ..., reference: ...}`` (:class:`Ratio`): the value over a reference, e.g. the
   model's landmark distance over the true video's;
 * ``{arm: [per-seed values], baseline: [per-seed values]}`` (:class:`Better`), at least 3 seeds
@@ -24,9 +25,9 @@ from typing import NamedTuple
 
 from ..errors import I2VError
 
-REPRODUCED, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED = (
-    "reproduced", "partly", "not reproduced", "contradicted", "not tested")
-VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED)
+REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED = (
+    "reproduced", "borderline", "partly", "not reproduced", "contradicted", "not tested")
+VERDICTS = (REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED)
 
 
 @dataclass(frozen=True)
@@ -122,16 +123,45 @@ class Rule:
 
 
 class _Level(Rule):
-    """A rule on one value or on the mean of per-seed values."""
+    """A rule on one value, or on the mean of a list of values (per seed, or per test video): a mean whose 95 %
+    t-interval straddles the edge of the reproduced band reads "borderline" whichever side the mean falls on."""
 
     def _level(self, x: float) -> str:
         raise NotImplementedError
 
+    def _edges(self) -> tuple[float, ...]:
+        """The thresholds of the reproduced band."""
+        raise NotImplementedError
+
+    def _judge(self, values: list[float], is_list: bool) -> tuple[str, str]:
+        """(verdict, the values as the table shows them): borderline where the interval straddles an edge."""
+        shown = _spread(values, is_list)
+        if not is_list or len(values) < 2:
+            return self._level(statistics.mean(values)), shown
+        low, high = mean_interval(values)
+        shown += f", 95 % CI {_num(low)} to {_num(high)}"
+        if any(low < edge < high for edge in self._edges()):
+            return BORDERLINE, shown
+        return self._level(statistics.mean(values)), shown
+
     def _assess(self, measurement):
         if isinstance(measurement, Mapping):
             raise I2VError(f"expected {self.expects}, got a dict")
-        values, is_list = _values(measurement, "the measurement")
-        return self._level(statistics.mean(values)), _spread(values, is_list)
+        return self._judge(*_values(measurement, "the measurement"))
+
+
+_BORDER = "; a mean whose 95 % interval straddles the threshold: borderline"
+
+
+def mean_interval(values: list[float]) -> tuple[float, float]:
+    """The 95 % t-interval of the mean of ``values`` (at least 2; ``scipy.stats.t``); a point if they agree."""
+    from scipy import stats   # heavy: imported when a list of values is judged
+
+    mean, sem = statistics.mean(values), statistics.stdev(values) / math.sqrt(len(values))
+    if sem == 0:
+        return mean, mean
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * sem
+    return mean - half, mean + half
 
 
 @dataclass(frozen=True)
@@ -151,9 +181,12 @@ class AtLeast(_Level):
             return REPRODUCED
         return PARTLY if self.partly is not None and x >= self.partly else NOT_REPRODUCED
 
+    def _edges(self):
+        return (self.threshold,)
+
     def describe(self):
         partly = "" if self.partly is None else f"; ≥ {self.partly:g}: partly"
-        return f"≥ {self.threshold:g}: reproduced{partly}; otherwise not reproduced"
+        return f"≥ {self.threshold:g}: reproduced{partly}; otherwise not reproduced{_BORDER}"
 
 
 @dataclass(frozen=True)
@@ -173,9 +206,12 @@ class AtMost(_Level):
             return REPRODUCED
         return PARTLY if self.partly is not None and x <= self.partly else NOT_REPRODUCED
 
+    def _edges(self):
+        return (self.threshold,)
+
     def describe(self):
         partly = "" if self.partly is None else f"; ≤ {self.partly:g}: partly"
-        return f"≤ {self.threshold:g}: reproduced{partly}; otherwise not reproduced"
+        return f"≤ {self.threshold:g}: reproduced{partly}; otherwise not reproduced{_BORDER}"
 
 
 @dataclass(frozen=True)
@@ -201,9 +237,12 @@ class Between(_Level):
             return PARTLY
         return NOT_REPRODUCED
 
+    def _edges(self):
+        return (self.low, self.high)
+
     def describe(self):
         partly = "" if self.partly is None else f"; in [{self.partly[0]:g}, {self.partly[1]:g}]: partly"
-        return f"in [{self.low:g}, {self.high:g}]: reproduced{partly}; otherwise not reproduced"
+        return f"in [{self.low:g}, {self.high:g}]: reproduced{partly}; otherwise not reproduced{_BORDER}"
 
 
 @dataclass(frozen=True)
@@ -237,9 +276,9 @@ class Ratio(Rule):
         if 0.0 in r:
             raise I2VError(f"{self.reference!r} is 0: no ratio")
         ratios = [x / (r[i] if r_list else r[0]) for i, x in enumerate(v)]
-        shown = (f"{self.value} / {self.reference} = {_spread(ratios, v_list or r_list)} "
-                 f"({self.value} {_spread(v, v_list)}, {self.reference} {_spread(r, r_list)})")
-        return self.rule._level(statistics.mean(ratios)), shown
+        verdict, of_ratios = self.rule._judge(ratios, v_list or r_list)
+        return verdict, (f"{self.value} / {self.reference} = {of_ratios} "
+                         f"({self.value} {_spread(v, v_list)}, {self.reference} {_spread(r, r_list)})")
 
     def describe(self):
         return f"{self.value} / {self.reference} {self.rule.describe()}"
