@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from i2vlib.claims import (VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, counts, expected,
-                           holm, mean_interval, registry, table, verdicts, welch)
+from i2vlib.claims import (CHOICE_DATA, VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, choices,
+                           counts, expected, holm, mean_interval, registry, table, verdicts, welch)
 from i2vlib.errors import I2VError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -299,10 +299,21 @@ def test_table_has_one_row_per_claim(paper):
     md = table(paper, {c.measure: _examples(c.rule)[0] for c in claims})
     lines = md.splitlines()
     assert lines[0].startswith("| where | the paper says | we measure | rule (set before the run) |")
-    assert len(lines) == 2 + len(claims)
-    for line, c in zip(lines[2:], claims):
+    rows = [line for line in lines if line.startswith("|")]
+    assert len(rows) == 2 + len(claims)
+    for line, c in zip(rows[2:], claims):
         cells = re.split(r"(?<!\\)\|", line)[1:-1]                      # escaped pipes stay inside a cell
         assert len(cells) == 6 and cells[0].strip() == c.where and cells[-1].strip() == "reproduced"
+
+
+def test_the_table_discloses_each_choice_and_the_identities_it_looked_at(paper):
+    made = choices(paper)
+    assert made and all(c.data in CHOICE_DATA for c in made)
+    md = table(paper, {c.measure: _examples(c.rule)[0] for c in registry(paper)})
+    listed = [line for line in md.splitlines() if line.startswith("- ")]
+    assert len(listed) == len(made)
+    for line, c in zip(listed, made):
+        assert line.endswith(f"**{c.data}**") and c.what.split(",")[0] in line
 
 
 def test_unknown_papers_are_errors():

@@ -58,6 +58,19 @@ class Claim:
             raise ValueError(f"claim {self.id!r}: the rule must be a Rule")
 
 
+class Choice(NamedTuple):
+    """A recipe choice the book made after looking at measurements, which the paper's claims tables disclose:
+    ``what`` was chosen over what, by ``study`` (the module or chapter that measured it), looking at ``data``
+    (one of :data:`CHOICE_DATA`). A choice made on the test identities may flatter claims measured on them."""
+
+    what: str
+    study: str
+    data: str
+
+
+CHOICE_DATA = ("validation identities", "test identities")
+
+
 class Row(NamedTuple):
     """One line of a claims table."""
 
@@ -82,6 +95,15 @@ def registry(paper: str) -> list[Claim]:
     if len(set(ids)) != len(ids) or any(c.paper != paper for c in claims):
         raise ValueError(f"{name}: claim ids must be unique and every claim's paper {paper!r}")
     return claims
+
+
+def choices(paper: str) -> list[Choice]:
+    """The recipe choices behind the measurements of ``paper``'s claims (``CHOICES`` of its module)."""
+    registry(paper)
+    out = list(importlib.import_module(f"{__name__}.{paper}").CHOICES)
+    if any(not isinstance(c, Choice) or c.data not in CHOICE_DATA for c in out):
+        raise ValueError(f"{paper}: every choice must be a Choice whose data is one of {', '.join(CHOICE_DATA)}")
+    return out
 
 
 def _claims(paper) -> list[Claim]:
@@ -139,14 +161,22 @@ def _cell(text: str) -> str:
 
 
 def table(paper, measurements: Mapping) -> str:
-    """The claims table of ``paper`` as Markdown, one row per claim."""
+    """The claims table of ``paper`` as Markdown, one row per claim, followed by the recipe choices behind
+    its measurements and the data each looked at (:func:`choices`)."""
     head = ("| where | the paper says | we measure | rule (set before the run) | our measurement | verdict |\n"
             "| --- | --- | --- | --- | --- | --- |")
+    rows = verdicts(paper, measurements)
     lines = [f"| {_cell(r.claim.where)} | {_cell(r.claim.words)} | {_cell(r.claim.measured_as)} | {_cell(r.rule)} | "
-             f"{_cell(r.measured)} | {r.verdict} |" for r in verdicts(paper, measurements)]
+             f"{_cell(r.measured)} | {r.verdict} |" for r in rows]
+    made = choices(rows[0].claim.paper) if rows else []
+    if made:
+        lines += ["", "Recipe choices made after looking at measurements, and the identities they looked at (a choice "
+                      "made on the test identities may flatter the claims measured on them):", ""]
+        lines += [f"- {_cell(c.what)} ({_cell(c.study)}): **{c.data}**" for c in made]
     return "\n".join([head, *lines])
 
 
 __all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
-           "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Row", "registry",
-           "expected", "verdicts", "counts", "table", "spread", "welch", "holm", "mean_interval", "ALPHA"]
+           "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice", "CHOICE_DATA",
+           "Row", "registry", "choices", "expected", "verdicts", "counts", "table", "spread", "welch", "holm",
+           "mean_interval", "ALPHA"]

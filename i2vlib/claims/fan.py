@@ -7,7 +7,7 @@ baseline: [seeds]}`` (at least 3 seeds each) for a comparison. AffineGAN's claim
 al.'s position labels (its Fig. 7d) are in :mod:`.affinegan`.
 """
 
-from . import AtLeast, AtMost, Better, Between, Claim, Ratio
+from . import AtLeast, AtMost, Better, Between, Choice, Claim, Ratio
 
 _CH = "fan/ablations"
 _SHARPNESS = ("Mouth sharpness: gradient energy of the generated frame inside the true mouth mask over the true "
@@ -124,4 +124,12 @@ CLAIMS = [
         measure="turing_real_share",
         measured_as="Share of generated videos that people judge real in a real-or-fake user study (0 to 1).",
         rule=AtLeast(0.45), chapter=_CH),
+]
+
+# The recipe choices behind these measurements, and the identities each looked at.
+CHOICES = [
+    Choice("The public code's 70x70 PatchGAN (d_layers 5) for every arm, over the paper's three convolutions: the "
+           "zoo's discriminator when the arms were recorded, chosen on AffineGAN's measurements (for Fan et al.'s "
+           "own zoo models the same study later chose the three convolutions)",
+           "the capacity study, i2vlib/zoo/study.py (Convergence chapter)", "test identities"),
 ]

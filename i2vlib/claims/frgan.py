@@ -19,7 +19,7 @@ threshold, ``{value, reference}`` for a ratio, ``{arm: [seeds], baseline: [seeds
 seeds each) for a comparison.
 """
 
-from . import AtLeast, AtMost, Better, Between, Claim, Ratio
+from . import AtLeast, AtMost, Better, Between, Choice, Claim, Ratio
 
 _CH = "frgan/ablations"
 _POSE = "frgan/pose"
@@ -209,4 +209,11 @@ CLAIMS = [
         measured_as=f"{_POSE_MSE}, true joints' motion maps, G_M alone, per seed: with Eq. 15 (on the pose "
                     f"instrument's features) and without it.",
         rule=Better(higher=False, arm="with_feat", baseline="without"), chapter=_POSE),
+]
+
+# The recipe choices behind these measurements, and the identities each looked at.
+CHOICES = [
+    Choice("The public code's loss weights (rec 3, mask 0.05, gen 1) over Eq. 4's as printed (1, 1, 1), for every "
+           "arm but paper_weights, on faces and poses: with the printed weights G_M copied its input",
+           "the FRGAN training chapter's retargeting of unseen faces", "test identities"),
 ]
