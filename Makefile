@@ -9,7 +9,7 @@ RETRAIN ?= 0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.i2v-installed
 
-.PHONY: book test install zoo records contact-sheet benchmarks clean
+.PHONY: book test install zoo records verify-records contact-sheet benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ zoo: $(STAMP)
 # i2vlib/zoo/records.json (hours; what is recorded is kept, so run it again to continue).
 records: $(STAMP)
 	$(PY) -m i2vlib.zoo.ablations
+
+# Train a few recorded arms again and check each new measurement against its arm's recorded spread
+# (i2vlib/zoo/verify.py; minutes to an hour, not part of CI).
+verify-records: $(STAMP)
+	mkdir -p _build && $(PY) -m i2vlib.zoo.verify --out _build/verify-records.json
 
 contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96

@@ -1,0 +1,76 @@
+"""make verify-records (i2vlib.zoo.verify): which runs it may draw, how a new measurement is held against its arm's
+recorded spread, and bad input; training is replaced by a canned measurement (a real check trains for minutes)."""
+
+import json
+
+import pytest
+
+from i2vlib.errors import I2VError
+from i2vlib.zoo import ablations, records, verify
+
+
+def test_numbers_flattens_the_finite_scalars_of_a_measurement():
+    value = {"psnr": 24.0, "inferred": {"rho": 0.5, "curve": [1.0, 2.0]}, "mask_iou": None, "ok": True,
+             "acd_i": float("nan"), "strip": {"png": "...", "frames": 5}}
+    assert verify.numbers(value) == {"psnr": 24.0, "inferred.rho": 0.5, "strip.frames": 5.0}
+
+
+def test_check_holds_each_number_against_the_arms_spread_and_the_seeds_record():
+    seeds = [{"x": 1.0, "y": {"z": 0.1}}, {"x": 2.0, "y": {"z": 0.2}}, {"x": 3.0, "y": {"z": 0.3}}]
+    inside = verify.check({"x": 2.0, "y": {"z": 0.25}}, seeds, 1)
+    assert inside == {"numbers": 2, "outside": {}, "equal": 1}
+    out = verify.check({"x": 3.5, "y": {"z": 0.1}, "new": 7.0}, seeds, 0)
+    assert out["outside"] == {"x": [3.5, 1.0, 3.0]} and out["equal"] == 1 and out["numbers"] == 2
+
+
+def test_only_arms_with_every_seed_recorded_are_drawn():
+    book = records.read()
+    runs = verify.recorded_runs(["affinegan"], book)
+    assert {("affinegan", "full", i) for i in range(len(ablations.SEEDS))} <= set(runs)
+    assert verify.recorded_runs(["affinegan"], {}) == []
+    with pytest.raises(I2VError, match="has all its seeds recorded"):
+        verify.verify(["affinegan"], book={})
+
+
+@pytest.fixture
+def canned(monkeypatch, tmp_path):
+    """Training and measuring replaced: every retrained run measures ``canned.value``."""
+    class Canned:
+        value = None
+    monkeypatch.setattr(verify, "cached_runs", lambda configs, **kw: [tmp_path] * len(configs))
+    monkeypatch.setattr(verify, "load", lambda run: None)
+    monkeypatch.setitem(records.MEASURES, "arm", (records.MEASURES["arm"][0], lambda model, **kw: Canned.value))
+    return Canned
+
+
+def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
+    configs = ablations.arm_configs("affinegan", "book", ["mlp"])["mlp"]
+    options = ablations.measure_options("affinegan", "book")
+    book = {records.key(c, "arm", **options): {"config": c, "value": {"rho": [0.1, 0.2, 0.3][i]}}
+            for i, c in enumerate(configs)}
+    canned.value = {"rho": 0.2}
+    report = verify.verify(["affinegan"], runs=5, seed=3, book=book, progress=False)
+    assert len(report["runs"]) == 3 and report["within_spread"]           # only mlp is recorded: its 3 seeds
+    assert {r["seed"] for r in report["runs"]} == set(ablations.SEEDS) and sum(r["equal"] for r in report["runs"]) == 1
+    canned.value = {"rho": 0.9}
+    report = verify.verify(["affinegan"], runs=1, book=book, progress=False)
+    assert not report["within_spread"] and report["runs"][0]["outside"] == {"rho": [0.9, 0.1, 0.3]}
+
+
+@pytest.mark.parametrize("argv, message", [(["videogan"], "unknown paper 'videogan'"),
+                                           (["--runs", "0"], "--runs and --workers must be at least 1"),
+                                           (["--out", "/nonexistent/folder/r.json"], "does not exist")])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert verify.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("verify: error:") and message in err and "\n" not in err
+
+
+def test_the_report_is_written_where_asked(canned, tmp_path, monkeypatch):
+    canned.value = {"psnr": 1e9}                                            # outside every arm's spread
+    monkeypatch.setattr(records, "read", lambda path=records.RECORDS: {
+        records.key(c, "arm", **ablations.measure_options("affinegan", "book")): {"config": c, "value": {"psnr": 1.0}}
+        for c in ablations.arm_configs("affinegan", "book", ["full"])["full"]})
+    out = tmp_path / "report.json"
+    assert verify.main(["affinegan", "--runs", "1", "--out", str(out)]) == 1
+    assert json.loads(out.read_text())["runs"][0]["outside"] == {"psnr": [1e9, 1.0, 1.0]}
