@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from i2vlib.claims import (CHOICE_DATA, VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, choices,
-                           counts, expected, holm, mean_interval, registry, table, verdicts, welch)
+                           counts, expected, ladder, holm, mean_interval, registry, table, verdicts, welch)
 from i2vlib.errors import I2VError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,8 +211,28 @@ def test_counts_every_verdict():
     rows = verdicts([_claim(AtLeast(1, partly=0.5), "a"), _claim(AtLeast(1), "b"), _claim(Better(), "c")],
                     {"a": 0.7, "b": 2, "c": NotTested("no seeds")})
     assert counts(rows) == {"reproduced": 1, "borderline": 0, "partly": 1, "not reproduced": 0, "contradicted": 0,
-                            "not tested": 1}
+                            "budget-dependent": 0, "not tested": 1}
     assert tuple(counts([])) == VERDICTS
+
+
+def test_a_ladder_gives_the_rungs_verdict_where_they_agree_and_budget_dependent_where_not():
+    claims_ = [Claim(**{**vars(_claim(rule, m)), "id": m}) for rule, m in ((AtLeast(1), "a"), (Better(), "b"),
+                                                                         (AtLeast(1), "c"))]
+    better, worse = {"arm": [2.0, 2.1, 1.9], "baseline": [0.0, 0.1, -0.1]}, {"arm": [0.0, 0.1, -0.1],
+                                                                             "baseline": [0.0, 0.1, -0.1]}
+    small = {"a": 2.0, "b": worse, "c": NotTested("not recorded at this budget")}
+    large = {"a": 3.0, "b": better, "c": 0.5}
+    rows = ladder(claims_, {"1000 steps": small, "4000 steps": large})
+    assert [r.verdict for r in rows] == ["reproduced", "budget-dependent", "not reproduced"]
+    assert rows[0].measured.startswith("1000 steps: 2 (reproduced); 4000 steps: 3 (reproduced)")
+    assert "1000 steps: not tested" in rows[2].measured
+    assert ladder(claims_, {"one budget": large}) == verdicts(claims_, large)
+    md = table(claims_, rungs={"1000 steps": small, "4000 steps": large})
+    assert "budget-dependent |" in md and "4000 steps:" in md
+    with pytest.raises(I2VError, match="at least one rung"):
+        ladder(claims_, {})
+    with pytest.raises(I2VError, match="not both or neither"):
+        table(claims_, large, rungs={"x": large})
 
 
 # --- the registries -----------------------------------------------------------------------------------

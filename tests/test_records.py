@@ -105,6 +105,40 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
         ablations.arm_configs("affinegan", "book", arms=["nonsense"])
 
 
+def test_a_rung_multiplies_every_stages_steps_and_changes_nothing_else():
+    for paper in ablations.ARMS:
+        one, four = ablations.arm_configs(paper, "book"), ablations.arm_configs(paper, "book", multiple=4)
+        for arm in one:
+            for a, b in zip(one[arm], four[arm]):
+                assert b["steps"] == 4 * a["steps"] and {k for k in a if a[k] != b[k]} <= {"steps", "forecast"}
+                if a.get("forecast"):                                    # G_R's G_M climbs with it
+                    assert b["forecast"]["steps"] == 4 * a["forecast"]["steps"]
+    for paper, rungs in ablations.LADDER.items():
+        multiples = [m for m, _ in rungs]
+        assert multiples == sorted(multiples) and multiples[-1] >= 4 * multiples[0]      # the ladder spans 4x
+        assert all(tuple(seeds[:len(ablations.SEEDS)]) == ablations.SEEDS for _, seeds in rungs)
+        assert len(rungs[0][1]) >= 5                                     # five seeds at one rung
+
+
+def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
+    arms = ["full", "mlp"]
+    options = ablations.measure_options("affinegan", "book")
+
+    def book(*rungs):
+        return {records.key(c, "arm", **options): {} for m, seeds in rungs
+                for runs in ablations.arm_configs("affinegan", "book", arms, seeds, m).values() for c in runs}
+
+    monkeypatch.setattr(records, "read", lambda path=None: book((1, (0, 1, 2, 3)), (4, (0, 1, 2))))
+    assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2, 3)), (4, (0, 1, 2))]
+    monkeypatch.setattr(records, "read", lambda path=None: book((1, (0, 1, 2, 4)), (4, (0, 1))))
+    assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2))]      # seeds as far as recorded; no 4x yet
+    assert ablations.rungs("affinegan", "smoke", arms) == [(1, ablations.SEEDS)]
+    assert ablations.rungs("affinegan", "book", arms, steps=10) == [(1, ablations.SEEDS)]
+    monkeypatch.setenv("I2V_RETRAIN", "1")
+    assert ablations.rungs("affinegan", "book", arms) == list(ablations.LADDER["affinegan"])
+    assert ablations.rung_label("affinegan", 4, (0, 1, 2)) == "4000 steps, 3 seeds"
+
+
 def test_missing_seeds_become_not_tested():
     r = {"a": [{"x": {"y": 1.0}}, {"x": {"y": 2.0}}, {"x": {"y": 3.0}}],
          "b": [{"x": {"y": 1.0}}, {"x": None}, {"x": {"y": None}}]}

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import I2VError, check_names
-from .rules import (ALPHA, BORDERLINE, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, VERDICTS, AtLeast,
-                    AtMost, Better, Between, NotTested, Ratio, Rule, holm, mean_interval, spread, welch)
+from .rules import (ALPHA, BORDERLINE, BUDGET_DEPENDENT, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED,
+                    VERDICTS, AtLeast, AtMost, Better, Between, NotTested, Ratio, Rule, holm, mean_interval, spread,
+                    welch)
 
 PAPERS = ("affinegan", "fan", "frgan")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -141,6 +142,26 @@ def verdicts(paper, measurements: Mapping) -> list[Row]:
     return rows
 
 
+def ladder(paper, rungs: Mapping) -> list[Row]:
+    """One :class:`Row` per claim of ``paper`` judged at every rung of a budget ladder, ``rungs`` = {the rung's label
+    (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung its own Holm family
+    (:func:`verdicts`). A row shows each rung's measurement and verdict; its verdict is theirs where the rungs that
+    tested the claim agree, and "budget-dependent" where they differ. One rung gives :func:`verdicts`'s rows."""
+    if not isinstance(rungs, Mapping) or not rungs:
+        raise I2VError("a ladder needs at least one rung: {label: measurements}")
+    judged = {label: verdicts(paper, m) for label, m in rungs.items()}
+    if len(judged) == 1:
+        return next(iter(judged.values()))
+    rows = []
+    for i, claim in enumerate(_claims(paper)):
+        at = {label: rows_[i] for label, rows_ in judged.items()}
+        tested = {r.verdict for r in at.values() if r.verdict != NOT_TESTED}
+        verdict = NOT_TESTED if not tested else tested.pop() if len(tested) == 1 else BUDGET_DEPENDENT
+        shown = "; ".join(f"{label}: {r.measured} ({r.verdict})" for label, r in at.items())
+        rows.append(Row(claim, shown, claim.rule.describe(), verdict))
+    return rows
+
+
 def _checked(claim: Claim, judge):
     try:
         return judge()
@@ -160,12 +181,20 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", r"\|")
 
 
-def table(paper, measurements: Mapping) -> str:
-    """The claims table of ``paper`` as Markdown, one row per claim, followed by the recipe choices behind
-    its measurements and the data each looked at (:func:`choices`)."""
+def rows_of(paper, measurements: Mapping | None = None, rungs: Mapping | None = None) -> list[Row]:
+    """The rows of ``paper``'s claims for one set of ``measurements`` (:func:`verdicts`) or for the ``rungs`` of a
+    budget ladder (:func:`ladder`): exactly one of the two."""
+    if (measurements is None) == (rungs is None):
+        raise I2VError("pass the measurements of one budget or the rungs of a ladder, not both or neither")
+    return verdicts(paper, measurements) if rungs is None else ladder(paper, rungs)
+
+
+def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = None) -> str:
+    """The claims table of ``paper`` as Markdown, one row per claim (:func:`rows_of`), followed by the recipe
+    choices behind its measurements and the data each looked at (:func:`choices`)."""
     head = ("| where | the paper says | we measure | rule (set before the run) | our measurement | verdict |\n"
             "| --- | --- | --- | --- | --- | --- |")
-    rows = verdicts(paper, measurements)
+    rows = rows_of(paper, measurements, rungs)
     lines = [f"| {_cell(r.claim.where)} | {_cell(r.claim.words)} | {_cell(r.claim.measured_as)} | {_cell(r.rule)} | "
              f"{_cell(r.measured)} | {r.verdict} |" for r in rows]
     made = choices(rows[0].claim.paper) if rows else []
@@ -177,6 +206,7 @@ def table(paper, measurements: Mapping) -> str:
 
 
 __all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
+           "BUDGET_DEPENDENT", "ladder", "rows_of",
            "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice", "CHOICE_DATA",
            "Row", "registry", "choices", "expected", "verdicts", "counts", "table", "spread", "welch", "holm",
            "mean_interval", "ALPHA"]

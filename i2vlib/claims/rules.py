@@ -27,7 +27,10 @@ from ..errors import I2VError
 
 REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED = (
     "reproduced", "borderline", "partly", "not reproduced", "contradicted", "not tested")
-VERDICTS = (REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED)
+# A claim measured at several training budgets (a ladder) whose verdict changes from one budget to another:
+# a verdict on the budget, not on the paper.
+BUDGET_DEPENDENT = "budget-dependent"
+VERDICTS = (REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, BUDGET_DEPENDENT, NOT_TESTED)
 
 
 @dataclass(frozen=True)

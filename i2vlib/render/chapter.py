@@ -39,17 +39,18 @@ def setup(profile_name: str, data: str | None = None, benchmark: str | None = No
     return cfg
 
 
-def show_claims(paper, measurements, prefix: str = "claims") -> dict[str, int]:
-    """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``,
-    glue how many claims have each verdict as ``{prefix}_<verdict>`` (spaces as ``_``) and the total as
-    ``{prefix}_total``; returns the counts."""
+def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) -> dict[str, int]:
+    """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``, or for
+    the ``rungs`` of a budget ladder ({label: measurements}, :func:`i2vlib.claims.ladder`); glue how many claims have
+    each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``; returns
+    the counts."""
     from IPython.display import Markdown, display   # a chapter's packages: imported where they are used
     from myst_nb import glue
 
-    display(Markdown(claims.table(paper, measurements)))
-    counts = claims.counts(claims.verdicts(paper, measurements))
+    display(Markdown(claims.table(paper, measurements, rungs)))
+    counts = claims.counts(claims.rows_of(paper, measurements, rungs))
     for verdict, n in counts.items():
-        glue(f"{prefix}_{verdict.replace(' ', '_')}", n, display=False)
+        glue(f"{prefix}_{verdict.replace(' ', '_').replace('-', '_')}", n, display=False)
     glue(f"{prefix}_total", sum(counts.values()), display=False)
     print(counts)
     return counts

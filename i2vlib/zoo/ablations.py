@@ -1,6 +1,6 @@
 """The seeded comparisons behind the ablation chapters' claims, and their recorded measurements.
 
-    python -m i2vlib.zoo.ablations [PAPER ...] [--workers N]      # make records
+    python -m i2vlib.zoo.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--workers N]   # make records
 
 Each paper's chapter compares the arms of :data:`ARMS` (a method and what changes from its
 config), every arm trained from each seed of :data:`SEEDS` with the same budget: the profile's
@@ -10,6 +10,11 @@ is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_
 FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`, and on poses (``frgan-pose``)
 :func:`i2vlib.evaluate.pose.pose_scores`); the book profile's measurements are recorded in ``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
 training the arms, and a run this module has not recorded yet trains in the build.
+
+Each comparison climbs a budget ladder (:data:`LADDER`): the same arms at multiples of the budget, five seeds at the
+first rung and three at the others. A chapter shows every rung recorded so far (:func:`rungs`, :func:`ladder`) and
+judges each claim at each (:func:`i2vlib.claims.ladder`), so that a verdict about the paper can be told from one
+about the budget.
 
 An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``forecast`` arm of the
 same seed; its other options change G_R only.
@@ -27,7 +32,7 @@ from ..data.pose import ACTIONS as POSE_ACTIONS
 from ..errors import I2VError, check_names
 from ..models import get_method
 from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
-from . import recipe
+from . import env_flag, recipe, records
 from .records import measured
 
 SEEDS = (0, 1, 2)
@@ -42,6 +47,11 @@ THREE = ["happy", "anger", "surprise"]
 _PATCH = {"book": {"steps": 1000, "d_layers": 5}}
 _CODE = {"book": {"weights": CODE_WEIGHTS}, "smoke": {"weights": CODE_WEIGHTS}}
 BUDGET = {"affinegan": _PATCH, "fan": _PATCH, "frgan": _CODE, "frgan-pose": _CODE}
+
+# The budget ladder of every paper's comparison, in the book profile: rungs of (a multiple of the budget's steps,
+# the seeds recorded at it), the smallest first. A rung is shown once all its runs are recorded (:func:`ladder`); a
+# claim whose verdict changes from rung to rung reads "budget-dependent" (:func:`i2vlib.claims.ladder`).
+LADDER = {paper: ((1, (0, 1, 2, 3, 4)), (4, SEEDS)) for paper in ("affinegan", "fan", "frgan", "frgan-pose")}
 
 ARMS = {
     "affinegan": {
@@ -117,36 +127,38 @@ def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> di
     return arm_configs(paper, profile, [arm], seeds=[seed], steps=times * steps)[arm][0]
 
 
-def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, **overrides) -> dict:
-    """``{arm: [config for each seed]}`` of ``paper``'s comparison in ``profile``; ``overrides`` (the
-    chapter's ``data``, ``image_size``, ``steps``; ``None`` ignored) apply to every arm."""
+def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, multiple: int = 1, **overrides) -> dict:
+    """``{arm: [config for each seed]}`` of ``paper``'s comparison in ``profile``, every stage trained ``multiple``
+    times its budget's steps (a rung of :data:`LADDER`); ``overrides`` (the chapter's ``data``, ``image_size``,
+    ``steps``; ``None`` ignored) apply to every arm."""
     (paper,) = check_names([paper], tuple(ARMS), "paper")
     arms = list(ARMS[paper]) if arms is None else check_names(list(arms), tuple(ARMS[paper]), f"{paper} arm")
     shared = {**BUDGET[paper].get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}}
     out = {}
     for arm in arms:
         method, change = ARMS[paper][arm]
-        out[arm] = [_config(get_method(method), profile, shared, change, s) for s in seeds]
+        out[arm] = [_config(get_method(method), profile, shared, change, s, multiple) for s in seeds]
     return out
 
 
-def _config(method, profile: str, shared: dict, change: dict, seed: int) -> dict:
-    """One arm's config for ``seed``; a refine-stage change nests the config of the arm without it."""
+def _config(method, profile: str, shared: dict, change: dict, seed: int, multiple: int = 1) -> dict:
+    """One arm's config for ``seed`` at ``multiple`` times the budget's steps; a refine-stage change nests the
+    config of the arm without it."""
     if change.get("stage") == "refine":
-        forecast = _config(method, profile, shared, {}, seed)
+        forecast = _config(method, profile, shared, {}, seed, multiple)
         weights = {**shared.get("weights", {}), **change.get("weights", {})}
         change = {**change, "forecast": forecast, **({"weights": weights} if weights else {})}
     base = {**shared, **change}
     steps = method.default_config(profile, **base)["steps"]
     n_expr = len(base.get("expressions", ["happy"]))
-    return method.default_config(profile, **{**base, "steps": steps * n_expr, "seed": seed})
+    return method.default_config(profile, **{**base, "steps": steps * n_expr * multiple, "seed": seed})
 
 
 def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device: str = "auto",
-               workers: int | None = None, progress: bool = True, **overrides) -> dict:
+               workers: int | None = None, progress: bool = True, multiple: int = 1, **overrides) -> dict:
     """``{arm: [arm_scores of each seed's model]}``: recorded where ``records.json`` holds them, else
     trained (side by side) and measured now (:func:`i2vlib.zoo.records.measured`)."""
-    configs = arm_configs(paper, profile, arms, seeds, **overrides)
+    configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
     flat = [c for runs in configs.values() for c in runs]
     values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress,
                       **measure_options(paper, profile))
@@ -155,6 +167,52 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
         out[arm] = values[i:i + len(runs)]
         i += len(runs)
     return out
+
+
+def rungs(paper: str, profile: str = "book", arms=None, **overrides) -> list[tuple[int, tuple[int, ...]]]:
+    """The rungs of :data:`LADDER` a chapter shows: ``(multiple, seeds)``. The first rung always, with its seeds
+    beyond :data:`SEEDS` as far as every arm has them recorded (the others train now if missing); each larger rung
+    whose :data:`SEEDS` are recorded for every arm, with its seeds as far as recorded. Only the book profile on the
+    benchmark climbs the ladder; any other setting (a profile, a folder, a size or a number of steps) is its first
+    rung on :data:`SEEDS`. With ``I2V_RETRAIN=1`` every rung is shown, and trained."""
+    ladder_ = LADDER[check_names([paper], tuple(ARMS), "paper")[0]]
+    if profile != "book" or any(v is not None and k != "data" for k, v in overrides.items()) \
+            or overrides.get("data", "synthetic") != "synthetic":
+        return [(ladder_[0][0], SEEDS)]
+    book, options = records.read(), measure_options(paper, profile)
+    retrain = env_flag("I2V_RETRAIN")
+
+    def recorded(multiple: int, seed: int) -> bool:
+        runs = arm_configs(paper, profile, arms, [seed], multiple).values()
+        return retrain or all(records.key(c, MEASURE[paper], **options) in book for r in runs for c in r)
+
+    out = []
+    for i, (multiple, seeds) in enumerate(ladder_):
+        extra = [s for s in seeds if s not in SEEDS]
+        if i > 0 and not all(recorded(multiple, s) for s in SEEDS):
+            continue
+        kept = list(SEEDS)
+        for s in extra:                        # as far as recorded: a rung's seeds are a prefix of LADDER's
+            if not recorded(multiple, s):
+                break
+            kept.append(s)
+        out.append((multiple, tuple(kept)))
+    return out
+
+
+def ladder(paper: str, profile: str = "book", arms=None, device: str = "auto", workers: int | None = None,
+           progress: bool = True, **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
+    """``{(multiple, seeds): comparison}`` of every rung :func:`rungs` shows, the smallest first."""
+    return {(m, seeds): comparison(paper, profile, arms, seeds, device, workers, progress, m, **overrides)
+            for m, seeds in rungs(paper, profile, arms, **overrides)}
+
+
+def rung_label(paper: str, multiple: int, seeds, profile: str = "book", **overrides) -> str:
+    """How a chapter names a rung: the steps of ``paper``'s first arm at ``multiple`` times the budget (per
+    expression; G_M's for FRGAN) and the number of seeds, e.g. "4000 steps, 3 seeds"."""
+    first = next(iter(ARMS[paper]))
+    steps = arm_configs(paper, profile, [first], [SEEDS[0]], multiple, **overrides)[first][0]["steps"]
+    return f"{steps} steps, {len(seeds)} seeds"
 
 
 def data_scope(data: str) -> tuple[list[str], dict[str, str]]:
@@ -213,6 +271,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.ablations", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to record (default: {', '.join(ARMS)})")
     p.add_argument("--arms", nargs="*", default=None, help="only these arms (names of ARMS)")
+    p.add_argument("--rungs", nargs="*", type=int, default=None,
+                   help="only these rungs of the budget ladder, as multiples of the budget (default: every rung "
+                        "of LADDER, the smallest first)")
     p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
     args = p.parse_args(argv)
 
@@ -221,7 +282,13 @@ def main(argv=None) -> int:
     try:
         for paper in args.papers or list(ARMS):
             arms = None if args.arms is None else [a for a in args.arms if a in ARMS.get(paper, {})]
-            comparison(paper, "book", arms=arms, device="cpu", workers=args.workers)
+            ladder_ = LADDER[paper] if args.rungs is None else [r for r in LADDER[paper] if r[0] in args.rungs]
+            if args.rungs is not None and len(ladder_) != len(set(args.rungs)):
+                raise I2VError(f"--rungs {' '.join(map(str, args.rungs))}: {paper}'s ladder has the rungs "
+                               f"{', '.join(str(m) for m, _ in LADDER[paper])}")
+            for multiple, seeds in ladder_:
+                comparison(paper, "book", arms=arms, seeds=seeds, device="cpu", workers=args.workers,
+                           multiple=multiple)
             if args.arms is None:
                 measured([recipe(name) for name in HEADLINES[paper]], MEASURE[paper], device="cpu",
                          **measure_options(paper, "book"))
