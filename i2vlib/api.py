@@ -205,6 +205,53 @@ class NetworkModel(Model):
         return cls(net, cfg, device)
 
 
+class ClipModel(NetworkModel):
+    """A model whose network renders one fixed clip from a face, the fixed-length baselines (the ConvLSTM, VGAN):
+    ``net(I0)`` is the clip, its first ``first`` frames dropped (VGAN's reconstruction of the input), and it renders
+    the intensities :attr:`supported_intensities` only (``clip_source`` says where the paper fixes them)."""
+
+    mixes = False
+    first = 0
+    clip_source = ""
+
+    def __init__(self, net: torch.nn.Module, config: dict, device: str, grid):
+        super().__init__(net, config, device)
+        self.supported_intensities = np.asarray(grid, dtype=np.float64)
+
+    def _encode(self, x, expressions):
+        return self.net(x)[0, self.first:]                      # the whole clip, cached per image
+
+    def _decode_clip(self, clip, a):
+        """The fixed clip: ``a`` must be :attr:`supported_intensities`."""
+        got, want = next(iter(a.values())).cpu().double().numpy(), self.supported_intensities
+        if len(got) != len(want) or not np.allclose(got, want, rtol=0, atol=1e-6):
+            shown = ", ".join(f"{v:g}" for v in got[:6]) + (", ..." if len(got) > 6 else "")
+            raise I2VError(f"the {self.method} baseline renders a fixed clip of {len(want)} frames at a = "
+                           f"{_series(want)} ({self.clip_source}); got {len(got)} intensities ({shown})")
+        return clip
+
+    def onnx_graph(self) -> torch.nn.Module:
+        return ClipGraph(self.net, self.first)
+
+
+class ClipGraph(torch.nn.Module):
+    """A fixed clip as one network of pixels: the face (uint8 S x S x 3) to its frames (uint8 T x S x S x 3)."""
+
+    inputs, output = ("face",), "clip"
+
+    def __init__(self, net: torch.nn.Module, first: int = 0):
+        super().__init__()
+        self.net, self.first = net, first
+
+    def forward(self, face: torch.Tensor) -> torch.Tensor:
+        return to_pixels(self.net(normalise(face)[None])[0, self.first:])
+
+
+def _series(a: np.ndarray) -> str:
+    num = lambda v: f"{v:.1f}" if v == round(v, 1) else f"{v:g}"  # noqa: E731
+    return ", ".join(map(num, a)) if len(a) <= 3 else f"{num(a[0])}, {num(a[1])}, ..., {num(a[-1])}"
+
+
 class MixingModel(NetworkModel):
     """A network ``decoder(e0(I) + sum_k a_k residual_k(I))``: AffineGAN (Eq. 3) and Fan et al. (Eq. 7).
 

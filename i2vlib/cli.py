@@ -32,7 +32,7 @@ from .evaluate import of_model, table
 from .export import WEIGHTS, to_onnx
 from .export import check_destination as onnx_destination
 from .io import IMAGE_SUFFIXES, check_output, write_image, write_json
-from .models import get_method
+from .models import METHODS, get_method
 from .render import check_destination, contact_sheet, save_video
 from .version import __version__
 
@@ -145,7 +145,7 @@ def _contact_sheet_parser(sub) -> None:
 
 def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
-    t.add_argument("method", help="method to train: affinegan, fan, convlstm or frgan")
+    t.add_argument("method", help=f"method to train: {', '.join(METHODS)}")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
     t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
@@ -177,7 +177,7 @@ def _generate_parser(sub) -> None:
                                  "or synthetic:K for the neutral face of test identity K")
     g.add_argument("--intensities", nargs="+", type=float, metavar="A",
                    help="one frame per intensity in [0, 1] "
-                        "(default: 16 values from 0 to 1; the convlstm baseline: its 10)")
+                        "(default: 16 values from 0 to 1; a fixed-clip baseline, convlstm or vgan: its own)")
     g.add_argument("--expression", help="expression to render (needed when the model knows several)")
     g.add_argument("--mix", nargs="+", default=[], metavar="EXPR=A,A,...",
                    help="mix expressions instead, e.g. happy=0,0.5,1 surprise=0,0.2,0.4")

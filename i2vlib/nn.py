@@ -29,11 +29,23 @@ def _channels(ngf: int, levels: int) -> list[int]:
     return [ngf * min(2 ** i, 8) for i in range(levels)]
 
 
-def _norm(kind: str, ch: int) -> nn.Module:
+def norm_2d(kind: str, ch: int) -> nn.Module:
+    """The config's ``norm`` (instance, batch or none) for images."""
     if kind == "instance":
         return nn.InstanceNorm2d(ch, affine=True)
     if kind == "batch":
         return nn.BatchNorm2d(ch)
+    if kind == "none":
+        return nn.Identity()
+    raise I2VError(f"unknown norm {kind!r}; choose instance, batch or none")
+
+
+def norm_3d(kind: str, ch: int) -> nn.Module:
+    """The config's ``norm`` (instance, batch or none) for clips (N, C, T, H, W)."""
+    if kind == "instance":
+        return nn.InstanceNorm3d(ch, affine=True)
+    if kind == "batch":
+        return nn.BatchNorm3d(ch)
     if kind == "none":
         return nn.Identity()
     raise I2VError(f"unknown norm {kind!r}; choose instance, batch or none")
@@ -55,7 +67,7 @@ class UNetEncoder(nn.Module):
         for i, c in enumerate(ch):
             layers = [nn.Conv2d(prev, c, 4, 2, 1, bias=True)]
             if 0 < i < levels - 1:
-                layers.append(_norm(norm, c))
+                layers.append(norm_2d(norm, c))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             blocks.append(nn.Sequential(*layers))
             prev = c
@@ -84,7 +96,7 @@ class UNetDecoder(nn.Module):
         for i in range(levels - 1, 0, -1):
             c_in = ch[i] if i == levels - 1 else 2 * ch[i]
             ups.append(nn.Sequential(nn.ReLU(inplace=False), nn.ConvTranspose2d(c_in, ch[i - 1], 4, 2, 1),
-                                     _norm(norm, ch[i - 1])))
+                                     norm_2d(norm, ch[i - 1])))
         self.ups = nn.ModuleList(ups)
         self.out = nn.Sequential(nn.ReLU(inplace=False), nn.ConvTranspose2d(2 * ch[0], out_ch, 4, 2, 1), nn.Tanh())
 
@@ -116,7 +128,8 @@ class PatchDiscriminator(nn.Module):
         body, prev = [], in_ch
         for i, stride in enumerate(self.STRIDES[layers]):
             c = ndf * min(2 ** i, 8)
-            body += [nn.Conv2d(prev, c, 4, stride, 1), *([_norm(norm, c)] if i else []), nn.LeakyReLU(0.2, inplace=True)]
+            body += [nn.Conv2d(prev, c, 4, stride, 1), *([norm_2d(norm, c)] if i else []),
+                     nn.LeakyReLU(0.2, inplace=True)]
             prev = c
         self.net = nn.Sequential(*body, nn.Conv2d(prev, 1, 4, 1, 1))
         if classes:   # StarGAN's second output: which of ``classes`` domains the input shows

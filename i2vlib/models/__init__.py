@@ -9,7 +9,7 @@ import importlib
 from ..errors import I2VError
 
 METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.convlstm",
-           "frgan": "i2vlib.models.frgan", "frgan-pose": "i2vlib.models.frgan_pose"}
+           "frgan": "i2vlib.models.frgan", "frgan-pose": "i2vlib.models.frgan_pose", "vgan": "i2vlib.models.vgan"}
 
 
 def get_method(name: str):

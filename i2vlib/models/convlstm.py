@@ -31,7 +31,6 @@ import torch
 from torch import nn
 
 from .. import api, losses
-from ..data.clips import normalise, to_pixels
 from ..errors import I2VError
 from ..nn import ConvLSTMCell, UNetDecoder, UNetEncoder, init_weights, patch_critic, unet_levels
 from .gan import GANTrainer
@@ -152,50 +151,13 @@ default_config = Trainer.default_config
 # ----------------------------------------------------------------------------------------------
 # Generation: the one API, restricted to the fixed clip the baseline was trained to render
 # ----------------------------------------------------------------------------------------------
-class Model(api.NetworkModel):
+class Model(api.ClipModel):
     """A trained ConvLSTM baseline behind :class:`i2vlib.api.Model`: it renders only a = 0.1, ..., 1.0."""
 
     method = NAME
     network = ConvLSTMGenerator
-    mixes = False
     single_reason = "the ConvLSTM baseline is one model per expression (Fan et al. §4.1): it"
+    clip_source = "Fan et al. §4.1"
 
     def __init__(self, net: ConvLSTMGenerator, config: dict, device="cpu"):
-        super().__init__(net, config, device)
-        self.supported_intensities = positions(net.length)
-
-    def _encode(self, x, expressions):
-        feats = self.net.encoder(x)
-        return {"feats": feats, "h": self.net.recur(feats)}
-
-    def _decode_clip(self, feats, a):
-        """The fixed clip: ``a`` must be :attr:`supported_intensities` (0.1, 0.2, ..., 1.0)."""
-        got, want = next(iter(a.values())).cpu().double().numpy(), self.supported_intensities
-        if len(got) != len(want) or not np.allclose(got, want, rtol=0, atol=1e-6):
-            shown = ", ".join(f"{v:g}" for v in got[:6]) + (", ..." if len(got) > 6 else "")
-            raise I2VError(f"the ConvLSTM baseline renders a fixed clip of {len(want)} frames at a = "
-                           f"{_series(want)} (Fan et al. §4.1); got {len(got)} intensities ({shown})")
-        return self.net.decode(feats["feats"], feats["h"])[0]
-
-    def onnx_graph(self) -> nn.Module:
-        return ClipGraph(self.net)
-
-
-class ClipGraph(nn.Module):
-    """The ConvLSTM's fixed clip as one network of pixels: the face (uint8 S x S x 3) to its ten frames
-    (uint8 10 x S x S x 3) at a = 0.1, ..., 1.0."""
-
-    inputs, output = ("face",), "clip"
-
-    def __init__(self, net: ConvLSTMGenerator):
-        super().__init__()
-        self.net = net
-
-    def forward(self, face: torch.Tensor) -> torch.Tensor:
-        feats = self.net.encoder(normalise(face)[None])
-        return to_pixels(self.net.decode(feats, self.net.recur(feats))[0])
-
-
-def _series(a: np.ndarray) -> str:
-    num = lambda v: f"{v:.1f}" if v == round(v, 1) else f"{v:g}"  # noqa: E731
-    return ", ".join(map(num, a)) if len(a) <= 3 else f"{num(a[0])}, {num(a[1])}, ..., {num(a[-1])}"
+        super().__init__(net, config, device, positions(net.length))

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..condition import GRID, MAP_KINDS, map_channels
 from ..errors import I2VError
-from ..nn import UNetEncoder, init_weights
+from ..nn import UNetEncoder, init_weights, norm_2d, norm_3d
 
 DECODERS = ("dense", "plain", "plain-wide")
 RESIDUALS = ("mask", "difference", "none")
@@ -42,16 +42,6 @@ def levels(size: int) -> int:
 def compose(mask: torch.Tensor, content: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
     """Eq. 2 (and Eq. 10 on clips): m * c + (1 - m) * base; the mask broadcasts over the colour channels."""
     return mask * content + (1 - mask) * base
-
-
-def _norm2d(kind: str, ch: int) -> nn.Module:
-    return {"instance": lambda: nn.InstanceNorm2d(ch, affine=True), "batch": lambda: nn.BatchNorm2d(ch),
-            "none": nn.Identity}[kind]()
-
-
-def _norm3d(kind: str, ch: int) -> nn.Module:
-    return {"instance": lambda: nn.InstanceNorm3d(ch, affine=True), "batch": lambda: nn.BatchNorm3d(ch),
-            "none": nn.Identity}[kind]()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -96,9 +86,9 @@ class Decoder(nn.Module):
         self.scale = scale
         self.widths, ins = decoder_plan(enc, ngf, self.dense, scale)
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(c, w, 3, 1, 1), _norm2d(norm, w), nn.ReLU(inplace=True),
+            nn.Sequential(nn.Conv2d(c, w, 3, 1, 1), norm_2d(norm, w), nn.ReLU(inplace=True),
                           nn.Upsample(scale_factor=2, mode="nearest"),
-                          nn.Conv2d(w, w, 3, 1, 1), _norm2d(norm, w), nn.ReLU(inplace=True))
+                          nn.Conv2d(w, w, 3, 1, 1), norm_2d(norm, w), nn.ReLU(inplace=True))
             for w, c in zip(self.widths, ins))
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
@@ -210,14 +200,14 @@ class RefineNet(nn.Module):
         for i in range(n):
             prev = c_in if i == 0 else ch[i - 1]
             self.down.append(nn.Sequential(nn.Conv3d(prev, ch[i], shape[i], (strides[i], 2, 2), 1),
-                                           _norm3d(norm, ch[i]) if 0 < i < n - 1 else nn.Identity(),
+                                           norm_3d(norm, ch[i]) if 0 < i < n - 1 else nn.Identity(),
                                            nn.LeakyReLU(0.2, inplace=True)))
         self.up = nn.ModuleList()
         for i in range(n - 1, -1, -1):
             c = ch[i] if i == n - 1 else 2 * ch[i]
             out = ch[i - 1] if i else ngf
             self.up.append(nn.Sequential(nn.ConvTranspose3d(c, out, shape[i], (strides[i], 2, 2), 1),
-                                         _norm3d(norm, out) if i else nn.Identity(), nn.ReLU(inplace=True)))
+                                         norm_3d(norm, out) if i else nn.Identity(), nn.ReLU(inplace=True)))
         self.mask = nn.Conv3d(ngf + c_in, 1, 1)
         self.content = nn.Conv3d(ngf + c_in, 3, 1)
         init_weights(self)
@@ -257,12 +247,13 @@ class ImageCritic(nn.Module):
 
 
 class VideoCritic(nn.Module):
-    """D_V([V, 𝓜]) (Eq. 12-14): the 3-D version, strided in time while time lasts; a score per clip (N,)."""
+    """D_V([V, 𝓜]) (Eq. 12-14): the 3-D version, strided in time while time lasts; a score per clip (N,). Any
+    clip length (VGAN's discriminator too, :mod:`.vgan`); G_R's clips are powers of two (:func:`check_clip_length`)."""
 
     def __init__(self, in_ch: int, ndf: int, size: int, length: int):
         super().__init__()
         n, layers, prev = levels(size), [], in_ch
-        strides = _time_strides(check_clip_length(length), n)
+        strides = _time_strides(int(length), n)
         for i, s in enumerate(strides):
             c = ndf * min(2 ** i, 8)
             layers += [nn.Conv3d(prev, c, ((4 if s == 2 else 3), 4, 4), (s, 2, 2), 1), nn.LeakyReLU(0.2, inplace=True)]

@@ -1,0 +1,89 @@
+"""VGAN, the conditional VideoGAN baseline of AffineGAN §4.1.1: the two streams, the config, one step, the fixed
+clip through the one API, the CLI and the export."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import i2vlib
+from i2vlib import I2VError
+from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.models import vgan
+from i2vlib.train import train
+
+from test_cli import assert_one_line_error, i2v
+
+
+@pytest.mark.parametrize("size, length", [(64, 8), (32, 31), (128, 3)])
+def test_the_video_is_the_mask_blend_of_a_moving_foreground_and_one_static_background(size, length):
+    torch.manual_seed(0)
+    net = vgan.VideoGANGenerator(vgan.default_config("smoke", image_size=size, length=length,
+                                                     frames=[length + 1, length + 2]))
+    x = torch.rand(2, 3, size, size) * 2 - 1
+    f, m, b = net.streams(x)
+    assert f.shape == (2, 3, length + 1, size, size) and m.shape == (2, 1, length + 1, size, size)
+    assert b.shape == (2, 3, 1, size, size) and 0 <= m.min() and m.max() <= 1
+    video = net(x)
+    assert video.shape == (2, length + 1, 3, size, size) and video.abs().max() <= 1
+    assert torch.allclose(video, (m * f + (1 - m) * b).transpose(1, 2))   # Vondrick et al.'s composition
+
+
+def test_config_follows_the_papers_and_refuses_the_rest():
+    cfg = vgan.default_config("smoke")
+    assert cfg["length"] == 8 and cfg["weights"] == {"g": 1.0, "r": 10.0} and cfg["expressions"] == ["happy"]
+    assert vgan.default_config("paper")["norm"] == "batch"
+    with pytest.raises(I2VError, match="one model per expression"):
+        vgan.default_config("smoke", expressions=["happy", "surprise"])
+    with pytest.raises(I2VError, match="at least 9 frames"):
+        vgan.default_config("smoke", frames=[6, 8])
+    with pytest.raises(I2VError, match="length=0 is out of range"):
+        vgan.default_config("smoke", length=0)
+
+
+def test_one_step_moves_every_network_and_ties_only_the_first_frame_to_the_input():
+    torch.manual_seed(0)
+    tr = vgan.Trainer(vgan.default_config("smoke", videos=2))
+    b = tr.sample(np.random.default_rng(0))
+    assert b["video"].shape == (2, 9, 3, 64, 64) and torch.equal(b["video"][:, 0], b["neutral"])
+    before = {k: [p.detach().clone() for p in n.parameters()] for k, n in tr.nets.items()}
+    out = tr.step(b)
+    assert set(out) == {"d_v", "g_v", "r"} and all(torch.isfinite(v) for v in out.values())
+    for k, net in tr.nets.items():
+        assert any(not torch.equal(a, p) for a, p in zip(before[k], net.parameters())), k
+    fake = tr.forward(b)["fake"]
+    r = tr.g_terms(b, {"fake": fake})["r"]()
+    assert torch.isclose(r, (fake[:, 0] - b["neutral"]).abs().mean())
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vgan") / "run"
+    info = train(vgan.default_config("smoke", steps=2), out, progress=False)
+    assert info["finished"] and info["step"] == 2
+    return out
+
+
+def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
+    model = i2vlib.load(run)
+    assert model.method == "vgan" and np.allclose(model.supported_intensities, np.arange(1, 9) / 8)
+    face = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
+    frames = model.generate(face, list(model.supported_intensities))
+    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
+    video = model.net(model.tensor(face))[0]
+    assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), video[1:])
+    with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
+        model.generate(face, [0, 0.5, 1])
+
+
+def test_cli_trains_evaluates_and_exports(tmp_path):
+    r = i2v("train", "vgan", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    r = i2v("generate", tmp_path / "run", "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
+    assert_one_line_error(r, "fixed clip of 8 frames", "got 1 intensities")
+    assert not (tmp_path / "x.gif").exists()
+    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
+    assert r.returncode == 0, r.stderr
+    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
+    assert r.returncode == 0 and "output clip" in r.stdout, r.stderr
