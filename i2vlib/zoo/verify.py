@@ -39,6 +39,8 @@ from .ablations import ARMS, MEASURE, SEEDS, arm_configs, measure_options
 def numbers(value, prefix: str = "") -> dict[str, float]:
     """The finite numbers of a measurement, nested dicts flattened to dotted names (lists and pictures left out)."""
     out = {}
+    if isinstance(value, dict) and set(value) == {"png", "frames"}:      # a picture (records.encode)
+        return out
     if isinstance(value, dict):
         for k, v in value.items():
             out.update(numbers(v, f"{prefix}{k}."))
