@@ -96,8 +96,10 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
                        for c in runs)
             same = [a for a in arms if arms[a][0] == method and arms[a][1].get("stage") == change.get("stage")]
             base = configs[same[0]][0]
-            differ = {k for k in runs[0] if runs[0][k] != base[k]} - {"steps"}
+            differ = {k for k in runs[0] if runs[0][k] != base[k]} - {"steps", "weights"}
             assert differ <= set(change), (paper, arm, differ)
+            weights = {k for k in runs[0]["weights"] if runs[0]["weights"][k] != base["weights"].get(k)}
+            assert weights <= set(change.get("weights", {})), (paper, arm, weights)   # no loss weight but its own
             if change.get("stage") == "refine":     # G_R on the frozen G_M of the forecast arm, seed by seed
                 assert [c["forecast"] for c in runs] == [full_config(c) for c in configs["forecast"]]
     assert ablations.arm_configs("affinegan", "book", steps=10)["mlp"][0]["steps"] == 10

@@ -142,12 +142,13 @@ def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, multi
 
 
 def _config(method, profile: str, shared: dict, change: dict, seed: int, multiple: int = 1) -> dict:
-    """One arm's config for ``seed`` at ``multiple`` times the budget's steps; a refine-stage change nests the
-    config of the arm without it."""
+    """One arm's config for ``seed`` at ``multiple`` times the budget's steps: the shared config with the arm's
+    change, whose loss weights change only the weights it names; a refine-stage change nests the config of the arm
+    without it."""
+    weights = {**shared.get("weights", {}), **change.get("weights", {})}
+    change = {**change, **({"weights": weights} if weights else {})}
     if change.get("stage") == "refine":
-        forecast = _config(method, profile, shared, {}, seed, multiple)
-        weights = {**shared.get("weights", {}), **change.get("weights", {})}
-        change = {**change, "forecast": forecast, **({"weights": weights} if weights else {})}
+        change = {**change, "forecast": _config(method, profile, shared, {}, seed, multiple)}
     base = {**shared, **change}
     steps = method.default_config(profile, **base)["steps"]
     n_expr = len(base.get("expressions", ["happy"]))
