@@ -299,6 +299,14 @@ def texture(generated, ground_truth) -> float:
     return detail(generated) / truth if truth > 0 else math.nan
 
 
+def colour_shift(generated, ground_truth) -> float:
+    """How far a video's colours drift from the truth's, in grey levels: the absolute difference of each frame's
+    mean colour (per channel, over all pixels) from its true frame's, averaged over channels and frames. A model
+    that moves the right pixels but tints the face or the background scores above the truth's 0."""
+    a, b = _pair(generated, ground_truth)
+    return float(np.abs(a.mean(axis=(-3, -2)) - b.mean(axis=(-3, -2))).mean())
+
+
 def pixel_metrics(generated, ground_truth) -> dict:
     """L1, PSNR and SSIM of a generated video against the ground-truth video."""
     return {"l1": l1(generated, ground_truth), "psnr": psnr(generated, ground_truth),

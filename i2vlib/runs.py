@@ -82,15 +82,16 @@ def earlier_stages(config: dict) -> dict[str, dict]:
 
 
 def stage_weights(config: dict, device: str = "auto", progress: bool = False, use_zoo: bool = True,
-                  train_missing: bool = True) -> dict[str, dict]:
+                  train_missing: bool = True, root=None) -> dict[str, dict]:
     """The generator weights of every earlier stage of ``config``, by the frozen net they fill: from the
-    store, each trained first where it is missing (``train_missing=False``: a missing one is an error)."""
+    store under ``root`` (default :func:`runs_root`), each trained first where it is missing
+    (``train_missing=False``: a missing one is an error)."""
     weights = {}
     for name, earlier in earlier_stages(config).items():
         if train_missing:
-            run = cached_run(earlier, device=device, progress=progress, use_zoo=use_zoo)
+            run = cached_run(earlier, root, device=device, progress=progress, use_zoo=use_zoo)
         else:
-            run = locate(earlier, use_zoo=use_zoo)
+            run = locate(earlier, root, use_zoo=use_zoo)
             if not (run.is_file() or is_finished(run)):
                 raise I2VError(f"the earlier stage of this {config['method']} model ({name}) is neither shipped nor "
                                f"trained here ({run}); train it, or load a checkpoint.pt that holds both stages")
@@ -98,13 +99,14 @@ def stage_weights(config: dict, device: str = "auto", progress: bool = False, us
     return weights
 
 
-def train(config: dict, out, resume: bool = False, device: str = "auto", use_zoo: bool = True, **options) -> dict:
+def train(config: dict, out, resume: bool = False, device: str = "auto", use_zoo: bool = True, root=None,
+          **options) -> dict:
     """Train ``config`` into run directory ``out`` (:func:`i2vlib.train.train`, whose ``options`` it takes);
-    a new run first gets the frozen generators of its earlier stages from the store (trained now if
-    missing). Returns ``run.json``."""
+    a new run first gets the frozen generators of its earlier stages from the store under ``root`` (trained
+    now if missing). Returns ``run.json``."""
     new = not (Path(out) / checkpoint.CHECKPOINT).exists()
     rng = torch.get_rng_state()   # training an earlier stage must not change this process's random stream
-    frozen = stage_weights(config, device=device, use_zoo=use_zoo) if new else {}
+    frozen = stage_weights(config, device=device, use_zoo=use_zoo, root=root) if new else {}
     torch.set_rng_state(rng)
     return train_loop(config, out, resume=resume, device=device, frozen=frozen, **options)
 
@@ -133,7 +135,8 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
                  if not out.is_file() and not is_finished(out)}.values())
     earlier = [e for c, _ in todo for e in earlier_stages(c).values()]
     if earlier:   # side by side, two later stages could otherwise train their common earlier stage twice
-        cached_runs(earlier, device=device, workers=workers, progress=progress, use_zoo=use_zoo)
+        cached_runs(earlier, root, device=device, workers=workers, progress=progress, snapshots=snapshots,
+                    use_zoo=use_zoo, amp=amp)
     cores = os.cpu_count() or 1
     if workers is None:
         workers = cores if resolve_device(device) == "cpu" else 1
@@ -144,21 +147,24 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
 
     if workers == 1:
         for c, out in todo:
-            train(c, out, resume=True, device=device, use_zoo=use_zoo, progress=progress, snapshots=within(c), amp=amp)
+            train(c, out, resume=True, device=device, use_zoo=use_zoo, root=root, progress=progress,
+                  snapshots=within(c), amp=amp)
     elif todo:
         print(f"training {len(todo)} runs in {workers} parallel processes: "
               + ", ".join(out.name for _, out in todo), flush=True)
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), within(c),
-                                use_zoo, amp) for c, out in todo]
+                                use_zoo, amp, root) for c, out in todo]
             for job in jobs:
                 print(f"  finished {job.result()}", flush=True)
     return where
 
 
-def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, use_zoo: bool, amp: str) -> str:
+def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, use_zoo: bool, amp: str,
+                  root=None) -> str:
     torch.set_num_threads(threads)
-    train(config, out, resume=True, device=device, use_zoo=use_zoo, progress=False, snapshots=snapshots, amp=amp)
+    train(config, out, resume=True, device=device, use_zoo=use_zoo, root=root, progress=False, snapshots=snapshots,
+          amp=amp)
     return Path(out).name
 
 

@@ -154,3 +154,15 @@ def test_pixel_metrics():
     assert math.isfinite(metrics.psnr(one_perfect, v))                   # ... does not make the video infinite
     with pytest.raises(I2VError, match="differ in shape"):
         metrics.l1(v, v[:2])
+
+
+def test_colour_shift_reads_a_tint_and_ignores_moved_pixels():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(20, 200, (3, 16, 16, 3)).astype(np.uint8)
+    assert metrics.colour_shift(truth, truth) == 0.0
+    tinted = truth.astype(int)
+    tinted[..., 0] += 12                                                  # red up by 12 grey levels everywhere
+    assert metrics.colour_shift(tinted.astype(np.uint8), truth) == pytest.approx(4.0)   # the mean over 3 channels
+    assert metrics.colour_shift(truth[:, ::-1], truth) == pytest.approx(0.0)           # moved, not tinted
+    with pytest.raises(I2VError, match="differ in shape"):
+        metrics.colour_shift(truth[:2], truth)

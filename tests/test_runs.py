@@ -68,3 +68,13 @@ def test_the_package_loads_through_the_store_and_reaches_its_modules_lazily():
     assert i2vlib.runs is runs and i2vlib.render.frame_grid is not None
     with pytest.raises(AttributeError):
         i2vlib.no_such_module
+
+
+def test_a_store_root_holds_the_earlier_stage_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path / "default"))
+    cfg = _refine()
+    (run,) = runs.cached_runs([cfg], tmp_path / "zoo", device="cpu", workers=1, progress=False, snapshots=(1,))
+    assert run.parent == tmp_path / "zoo" and runs.is_finished(run)
+    g_m = runs.run_dir(cfg["forecast"], tmp_path / "zoo")
+    assert runs.is_finished(g_m) and (g_m / "snapshots" / "step-1.pt").is_file()   # its learning curve kept too
+    assert not (tmp_path / "default").exists()                                      # nothing trained elsewhere

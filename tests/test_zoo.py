@@ -19,6 +19,7 @@ from i2vlib.runs import cached_run, read_losses, zoo_file
 from i2vlib.train import train
 from i2vlib.zoo.make import export, thin_losses
 from i2vlib.zoo.measure import measure
+from i2vlib.zoo.measure import targets as zoo_targets
 
 SHIPPED = zoo.names()
 # Re-scoring a shipped model on another machine may round differently in the last bits of a
@@ -260,3 +261,76 @@ def test_the_zoo_recipes_are_the_study_arms_they_were_chosen_from():
     arm = study.ARMS["affinegan-happy-d5"]["config"]
     assert zoo.entry_config("affinegan-happy") == get_method("affinegan").default_config(
         "book", **arm, **speckle.adopted(), expressions=["happy"])
+
+
+# ---------------------------------------------------------------------------------------------
+# FRGAN's entries: each stage its own entry, scored on its paper's protocol
+# ---------------------------------------------------------------------------------------------
+def test_frgans_full_models_stand_on_their_forecast_entries():
+    for full, forecast in (("frgan-faces", "frgan-faces-forecast"), ("frgan-pose", "frgan-pose-forecast")):
+        cfg = zoo.entry_config(full)
+        assert cfg["stage"] == "refine" and zoo.entry_config(forecast)["stage"] == "forecast"
+        assert config_hash(full_config(cfg["forecast"])) == config_hash(zoo.entry_config(forecast))
+        smoke = zoo.recipe(full, "smoke")                 # another profile: the same stage on its own G_M
+        assert smoke["stage"] == "refine" and smoke["profile"] == "smoke"
+        assert config_hash(full_config(smoke["forecast"])) == config_hash(zoo.recipe(forecast, "smoke"))
+    assert len(zoo.entry_config("frgan-faces")["expressions"]) == 7
+
+
+@pytest.fixture(scope="module")
+def frgan_smoke(tmp_path_factory):
+    """A smoke FRGAN of two expressions and a smoke pose FRGAN, both stages each."""
+    root = tmp_path_factory.mktemp("frgan")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    faces = get_method("frgan").default_config("smoke", stage="refine", steps=2, expressions=["happy", "anger"],
+                                               forecast={"steps": 2, "expressions": ["happy", "anger"]})
+    pose = get_method("frgan-pose").default_config("smoke", stage="refine", steps=2, forecast={"steps": 2})
+    from i2vlib.runs import cached_runs, load
+    out = {name: load(run) for name, run in zip(("faces", "pose"), cached_runs([faces, pose], root, device="cpu",
+                                                                               workers=1, progress=False))}
+    torch.set_num_threads(before)
+    return out
+
+
+def test_an_frgan_face_model_is_scored_on_table_1s_protocol(frgan_smoke):
+    s = measure(frgan_smoke["faces"], videos=1, frames=4)
+    assert set(s["per_expression"]) == {"happy", "anger"}
+    assert s["acd_i_ratio"] == pytest.approx(s["acd_i"] / s["acd_i_reference"], rel=1e-4)
+    assert s["refine_psnr_cost"] == pytest.approx(s["forecast"]["psnr"] - s["psnr"], abs=1e-4)
+    assert s["refine_colour_shift"] == pytest.approx(s["colour_shift"] - s["forecast"]["colour_shift"], abs=1e-4)
+    assert "strength_ratio" in s and set(s["strength_ratio_per_expression"]) == {"happy", "anger"}
+    rows = {r["score"]: r for r in zoo_targets(s, ["happy", "anger"], "frgan")}
+    assert rows["acd_i_ratio"]["target"] == "<= 1.69" and rows["expression_accuracy"]["target"] == ">= 0.9"
+    assert {"refine_psnr_cost", "refine_colour_shift", "texture", "strength_ratio"} <= set(rows)
+    assert len([r for r in zoo_targets(s, ["happy", "anger"], "frgan") if r["score"] == "acd_i_ratio"]) == 1
+
+
+def test_an_frgan_pose_model_is_scored_on_the_pose_protocol(frgan_smoke):
+    s = measure(frgan_smoke["pose"])
+    assert s["mse_lstm_over_hold"] == pytest.approx(s["mse_lstm"] / s["mse_hold"], rel=1e-4)
+    assert len(s["psnr_lstm"]) == 8 and "expression_accuracy" not in s
+    rows = {r["score"]: r for r in zoo_targets(s, ["happy"], "frgan-pose")}
+    assert set(rows) == {"mse_lstm_over_hold", "change_ratio_gt"}
+    assert rows["mse_lstm_over_hold"]["met"] == (s["mse_lstm_over_hold"] < 1)
+
+
+def test_a_methods_own_target_replaces_the_general_one():
+    scores = {"acd_i_ratio": 1.8, "expression_accuracy": 0.92}
+    general = {r["score"]: r for r in zoo_targets(scores, ["happy", "anger"], "affinegan")}
+    own = {r["score"]: r for r in zoo_targets(scores, ["happy", "anger"], "frgan")}
+    assert general["acd_i_ratio"]["met"] and not own["acd_i_ratio"]["met"]           # <= 2, but not <= 1.69
+    assert not general["expression_accuracy"]["met"] and own["expression_accuracy"]["met"]   # >= 0.95 / >= 0.90
+
+
+@pytest.mark.parametrize("curve, flat", [
+    ({"1000": {"psnr": 20.0, "acd_i_ratio": 2.0}, "5000": {"psnr": 22.0, "acd_i_ratio": 1.9}}, False),   # PSNR +2 dB
+    ({"1000": {"psnr": 20.0, "acd_i_ratio": 2.0}, "5000": {"psnr": 21.0, "acd_i_ratio": 1.5},
+      "10000": {"psnr": 21.1, "acd_i_ratio": 1.48}}, True),                                            # the last two
+    ({"1000": {"psnr": 20.0, "acd_i_ratio": 2.0}, "2000": {"psnr": 20.1, "acd_i_ratio": 1.7}}, False),   # ACD-I -15 %
+    ({"2000": {"psnr": 20.0, "acd_i_ratio": 2.0}}, None),                                              # one point
+])
+def test_the_plateau_rule_reads_the_last_two_points_of_a_curve(curve, flat):
+    from i2vlib.zoo.measure import plateau
+
+    assert plateau(curve, "frgan")["flat"] is flat

@@ -183,8 +183,8 @@ def baselines(size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0)
 def retargeting(model, targets: int = 8, frames: int = 16, seed: int = 0, expressions=None) -> dict:
     """``i2v evaluate`` of an FRGAN face model: for a reference of each of ``expressions`` (default: the model's),
     retargeted with G_C fitted to the faces onto ``targets`` unseen test identities (the Table 1 protocol),
-    :func:`score` averaged over the cases, plus ``texture`` and ``expression_accuracy`` (frames at intensity
-    >= 0.5 read as the reference's expression). ``scores``: the model's; ``forecast_scores``: its G_M alone
+    :func:`score` averaged over the cases, plus ``texture``, ``colour_shift`` and ``expression_accuracy`` (frames at
+    intensity >= 0.5 read as the reference's expression). ``scores``: the model's; ``forecast_scores``: its G_M alone
     (the same as ``scores`` for a forecast-stage model); ``reference``: the exact retargeted truth. Averages
     over the expressions, and each one's under ``per_expression``. JSON-ready, like :func:`~.protocol.evaluate`."""
     if getattr(model, "method", None) != "frgan":
@@ -208,6 +208,7 @@ def retargeting(model, targets: int = 8, frames: int = 16, seed: int = 0, expres
                 made = c["truth"] if m is None else video(m, c, p.reference, "fitted")
                 r = {k: v for k, v in score(made, c, p.instrument).items() if k != "frame_l1"}
                 r["texture"] = metrics.texture(made, c["truth"])
+                r["colour_shift"] = metrics.colour_shift(made, c["truth"])
                 seen = p.instrument.measure(made[strong], neutral=c["neutral"]).strength
                 hit = strongest_expression(seen) == p.instrument.expressions.index(e)
                 r["expression_accuracy"] = float(np.mean(hit)) if len(hit) else np.nan

@@ -57,6 +57,25 @@ _AFFINEGAN = {**_LONG, "steps": 20000, "d_layers": 5, "ema": 0.999}
 _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "expressions": [e]},
                                "about": f"AffineGAN, one model for {e} (the paper's setting: one model per expression)"}
             for e in EXPRESSIONS}
+# FRGAN: each stage its own entry, so that a chapter asking for G_M alone finds it and the full model's file
+# ships G_R alone (i2vlib.runs.load adds its G_M). The book's recipe (frgan.chapter_config): the public code's
+# loss weights, G_M at batch 8, G_R at half the widths on clips of 16, for many times the chapters' steps.
+_CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05}
+_FRGAN_FACES = {**_LONG, "expressions": list(EXPRESSIONS), "weights": _CODE_WEIGHTS}
+_FRGAN_FACES_GM = {**_FRGAN_FACES, "steps": 10000}
+_FRGAN_POSE_GM = {"videos": 200, "checkpoint_every": 1000, "steps": 8000, "weights": _CODE_WEIGHTS}
+_FRGAN = {
+    "frgan-faces-forecast": {"method": "frgan", "config": _FRGAN_FACES_GM,
+                             "about": "FRGAN's G_M alone, the seven expressions (the forecast of zoo:frgan-faces)"},
+    "frgan-faces": {"method": "frgan", "config": {**_FRGAN_FACES, "stage": "refine", "steps": 3000,
+                                                  "forecast": _FRGAN_FACES_GM},
+                    "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)"},
+    "frgan-pose-forecast": {"method": "frgan-pose", "config": _FRGAN_POSE_GM,
+                            "about": "FRGAN's pose G_M alone (the forecast of zoo:frgan-pose)"},
+    "frgan-pose": {"method": "frgan-pose", "config": {**_FRGAN_POSE_GM, "stage": "refine", "steps": 2000,
+                                                      "forecast": _FRGAN_POSE_GM},
+                   "about": "FRGAN on the pose benchmark, G_M and G_R (joints from the LSTM of [39])"},
+}
 ENTRIES = {
     **_EXPERTS,
     "affinegan-all": {"method": "affinegan",   # an expert's 20k steps: 40k (about 3 h on one core) fits no session
@@ -75,6 +94,7 @@ ENTRIES = {
                   "about": "Fan et al., one joint model for happy, anger and surprise (one e_1 each)"},
     "convlstm-happy": {"method": "convlstm", "config": {**_LONG, "steps": 10000, "d_layers": 5},
                        "about": "Fan et al.'s ConvLSTM baseline (a fixed ten-frame clip), happy"},
+    **_FRGAN,
 }
 
 
@@ -92,14 +112,18 @@ def entry_config(name: str) -> dict:
 def recipe(name: str, profile: str = "book", **overrides) -> dict:
     """The config a chapter asks for when it shows entry ``name``: in the book profile the entry's own
     (:func:`entry_config`, which :func:`find` loads from the zoo), in another profile that profile's
-    config of the same method and expressions. ``overrides`` (``None`` ignored) change either; a
-    changed book config no longer matches the entry and trains."""
+    config of the same method, expressions and stage (a later stage on its earlier stage's, likewise).
+    ``overrides`` (``None`` ignored) change either; a changed book config no longer matches the entry and trains."""
     e = _entry(name)
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    method = get_method(e["method"])
     if profile == "book":
-        return get_method(e["method"]).default_config("book", **{**e["config"], **overrides})
-    keep = {k: v for k, v in e["config"].items() if k == "expressions"}
-    return get_method(e["method"]).default_config(profile, **{**keep, **overrides})
+        return method.default_config("book", **{**e["config"], **overrides})
+    keep = {k: v for k, v in e["config"].items() if k in ("expressions", "stage")}
+    if "forecast" in e["config"]:          # a later stage: on its earlier stage's config in the same profile
+        earlier = {k: v for k, v in e["config"]["forecast"].items() if k == "expressions"}
+        keep["forecast"] = method.default_config(profile, **{**earlier, **overrides})
+    return method.default_config(profile, **{**keep, **overrides})
 
 
 def path(name: str) -> Path:
