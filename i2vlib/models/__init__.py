@@ -9,7 +9,8 @@ import importlib
 from ..errors import I2VError
 
 METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.convlstm",
-           "frgan": "i2vlib.models.frgan", "frgan-pose": "i2vlib.models.frgan_pose", "vgan": "i2vlib.models.vgan"}
+           "frgan": "i2vlib.models.frgan", "frgan-pose": "i2vlib.models.frgan_pose", "vgan": "i2vlib.models.vgan",
+           "mocogan": "i2vlib.models.mocogan", "mcnet": "i2vlib.models.mcnet", "ganimation": "i2vlib.models.ganimation"}
 
 
 def get_method(name: str):

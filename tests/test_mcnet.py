@@ -1,0 +1,128 @@
+"""MCNet, the motion-content baseline of FRGAN §4.2: its encoders, one prediction, the autoregressive clip from one
+frame, the gradient difference loss, the config, one step, the fixed clip through the one API, the CLI and the
+export."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import i2vlib
+from i2vlib import I2VError
+from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.models import mcnet
+from i2vlib.train import train
+
+from test_cli import assert_one_line_error, i2v
+
+
+@pytest.mark.parametrize("size, ngf, length", [(64, 8, 8), (32, 4, 3)])
+def test_the_encoders_one_step_and_the_clip_have_their_shapes(size, ngf, length):
+    torch.manual_seed(0)
+    net = mcnet.MCNetGenerator(mcnet.default_config("smoke", image_size=size, ngf=ngf, length=length,
+                                                    frames=[length + 1, length + 2]))
+    x = torch.rand(2, 3, size, size) * 2 - 1
+    d, res_d, state = net.motion(x - x.flip(0))
+    s, res_s = net.content(x)
+    assert d.shape == s.shape == (2, 4 * ngf, size // 8, size // 8) and state[1].shape == d.shape
+    for level, (a, b) in enumerate(zip(res_d, res_s)):      # the residuals' features before each pooling
+        assert a.shape == b.shape == (2, ngf * 2 ** level, size // 2 ** level, size // 2 ** level)
+    x1, state = net.step(x, torch.zeros_like(x))
+    assert x1.shape == x.shape and x1.abs().max() <= 1
+    clip = net(x)
+    assert clip.shape == (2, length, 3, size, size) and torch.allclose(clip[:, 0], x1, atol=1e-6)
+
+
+def test_the_clip_is_predicted_from_its_own_last_frame_and_last_difference():
+    torch.manual_seed(0)
+    net = mcnet.MCNetGenerator(mcnet.default_config("smoke", length=3, frames=[4, 6])).eval()
+    i0 = torch.rand(1, 3, 64, 64) * 2 - 1
+    x1, state = net.step(i0, torch.zeros_like(i0))           # the first difference is zero
+    x2, state = net.step(x1, x1 - i0, state)
+    x3, _ = net.step(x2, x2 - x1, state)
+    assert torch.allclose(net(i0), torch.stack([x1, x2, x3], 1), atol=1e-6)
+
+
+def test_unpooling_puts_each_value_top_left_of_its_cell():
+    x = torch.arange(4.0).view(1, 1, 2, 2)
+    assert torch.equal(mcnet.unpool(x)[0, 0], torch.tensor([[0, 0, 1, 0], [0, 0, 0, 0], [2, 0, 3, 0], [0, 0, 0, 0.]]))
+
+
+def test_gradient_difference_loss_on_hand_cases():
+    edge = torch.zeros(2, 3, 6, 8)
+    edge[..., 4:] = 1                                         # a vertical unit step edge
+    assert mcnet.gdl(edge, edge) == 0 and mcnet.gdl(edge, edge + 0.25) == 0   # gradients, not colours
+    moved = torch.roll(edge, 1, -1)
+    moved[..., 0] = 0                                         # the same edge one column to the right
+    assert torch.isclose(mcnet.gdl(edge, moved), torch.tensor(2 / 7))          # 2 mismatches of W - 1 = 7 per row
+    assert torch.isclose(mcnet.gdl(0.5 * edge, 0.5 * moved, exponent=2), torch.tensor(2 * 0.25 / 7))
+    assert torch.isclose(mcnet.gdl(edge.transpose(-1, -2), moved.transpose(-1, -2)), torch.tensor(2 / 7))
+
+
+def test_config_follows_the_papers_and_refuses_the_rest():
+    cfg = mcnet.default_config("smoke")
+    assert cfg["length"] == 8 and cfg["weights"] == {"p": 1.0, "gdl": 1.0, "gan": 0.02}
+    assert cfg["expressions"] == ["happy"]
+    paper = mcnet.default_config("paper")
+    assert (paper["image_size"], paper["batch"], paper["lr"], paper["betas"]) == (128, 8, 1e-4, [0.5, 0.999])
+    assert set(mcnet.STATED) | set(mcnet.UNSTATED) <= set(paper) and not set(mcnet.STATED) & set(mcnet.UNSTATED)
+    with pytest.raises(I2VError, match="one model per expression"):
+        mcnet.default_config("smoke", expressions=["happy", "surprise"])
+    with pytest.raises(I2VError, match="at least 9 frames"):
+        mcnet.default_config("smoke", frames=[6, 8])
+    with pytest.raises(I2VError, match="length=0 is out of range"):
+        mcnet.default_config("smoke", length=0)
+    with pytest.raises(I2VError, match="unknown mcnet loss weight"):
+        mcnet.default_config("smoke", weights={"l1": 1.0})
+
+
+def test_one_step_moves_every_network_and_the_loss_terms_are_the_papers():
+    torch.manual_seed(0)
+    tr = mcnet.Trainer(mcnet.default_config("smoke", videos=2))
+    b = tr.sample(np.random.default_rng(0))
+    assert b["neutral"].shape == (2, 3, 64, 64) and b["target"].shape == (2, 8, 3, 64, 64)
+    before = {k: [p.detach().clone() for p in n.parameters()] for k, n in tr.nets.items()}
+    out = tr.step(b)
+    assert set(out) == {"d", "gan", "p", "gdl"} and all(torch.isfinite(v) for v in out.values())
+    for k, net in tr.nets.items():
+        assert any(not torch.equal(a, p) for a, p in zip(before[k], net.parameters())), k
+    fake = tr.forward(b)["fake"]
+    terms = tr.g_terms(b, {"fake": fake})
+    assert torch.isclose(terms["p"](), ((fake - b["target"]) ** 2).mean())
+    assert torch.isclose(terms["gdl"](), mcnet.gdl((fake + 1) / 2, (b["target"] + 1) / 2))
+    assert tr.nets["d_seq"].net[0].in_channels == 27          # D sees the input and the 8 frames, stacked
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mcnet") / "run"
+    info = train(mcnet.default_config("smoke", steps=2), out, progress=False)
+    assert info["finished"] and info["step"] == 2
+    return out
+
+
+def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
+    model = i2vlib.load(run)
+    assert model.method == "mcnet" and np.allclose(model.supported_intensities, np.arange(1, 9) / 8)
+    face = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
+    frames = model.generate(face, list(model.supported_intensities))
+    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
+    clip = model.net(model.tensor(face))[0]
+    assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), clip)
+    with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
+        model.generate(face, [0, 0.5, 1])
+
+
+def test_cli_trains_evaluates_and_exports(tmp_path):
+    r = i2v("train", "mcnet", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    r = i2v("generate", tmp_path / "run", "synthetic:0", "--out", tmp_path / "v.gif")
+    assert r.returncode == 0 and (tmp_path / "v.gif").exists(), r.stderr
+    r = i2v("generate", tmp_path / "run", "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
+    assert_one_line_error(r, "fixed clip of 8 frames", "got 1 intensities")
+    assert not (tmp_path / "x.gif").exists()
+    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
+    assert r.returncode == 0, r.stderr
+    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
+    assert r.returncode == 0 and "output clip" in r.stdout, r.stderr
