@@ -170,9 +170,10 @@ def test_shipped_records_are_current():
     wanted, measures = set(), {}
     for paper in ablations.ARMS:
         measure, options = ablations.MEASURE[paper], ablations.measure_options(paper, "book")
-        for runs in ablations.arm_configs(paper, "book").values():
-            wanted |= {records.key(c, measure, **options) for c in runs}
-            measures.update({records.key(c, measure, **options): (measure, options) for c in runs})
+        for multiple, seeds in ablations.LADDER[paper]:                 # every rung of the budget ladder
+            for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple).values():
+                wanted |= {records.key(c, measure, **options) for c in runs}
+                measures.update({records.key(c, measure, **options): (measure, options) for c in runs})
         wanted |= {records.key(recipe(n), measure, **options) for n in ablations.HEADLINES[paper]}
         measures.update({records.key(recipe(n), measure, **options): (measure, options)
                          for n in ablations.HEADLINES[paper]})
