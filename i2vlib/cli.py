@@ -177,7 +177,7 @@ def _generate_parser(sub) -> None:
                                  "or synthetic:K for the neutral face of test identity K")
     g.add_argument("--intensities", nargs="+", type=float, metavar="A",
                    help="one frame per intensity in [0, 1] "
-                        "(default: 16 values from 0 to 1; a fixed-clip baseline, convlstm, vgan, mcnet or mocogan: its own)")
+                        "(default: 16 values from 0 to 1; a fixed-clip baseline, convlstm, hp, vgan, mcnet, mocogan or fgst: its own)")
     g.add_argument("--expression", help="expression to render (needed when the model knows several)")
     g.add_argument("--mix", nargs="+", default=[], metavar="EXPR=A,A,...",
                    help="mix expressions instead, e.g. happy=0,0.5,1 surprise=0,0.2,0.4")

@@ -10,7 +10,8 @@ from ..errors import I2VError
 
 METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.convlstm",
            "frgan": "i2vlib.models.frgan", "frgan-pose": "i2vlib.models.frgan_pose", "vgan": "i2vlib.models.vgan",
-           "mocogan": "i2vlib.models.mocogan", "mcnet": "i2vlib.models.mcnet", "ganimation": "i2vlib.models.ganimation"}
+           "mocogan": "i2vlib.models.mocogan", "mcnet": "i2vlib.models.mcnet", "ganimation": "i2vlib.models.ganimation",
+           "fgst": "i2vlib.models.fgst", "hp": "i2vlib.models.hp"}
 
 
 def get_method(name: str):
