@@ -252,6 +252,61 @@ def _series(a: np.ndarray) -> str:
     return ", ".join(map(num, a)) if len(a) <= 3 else f"{num(a[0])}, {num(a[1])}, ..., {num(a[-1])}"
 
 
+class PoseModel(NetworkModel):
+    """A forecaster of the pose benchmark backed by one network (the VGAN and Mathieu et al. baselines of FRGAN
+    §4.3): :meth:`forecast` renders the frames after the last observed one, one per pose asked for, as the pose
+    protocol calls it (:mod:`i2vlib.evaluate.pose`). ``observes``: the observed frames it reads (I_9 alone: 1);
+    ``actions``, where set: the actions it was trained on. It has no intensities to :meth:`generate` from."""
+
+    observes = 1
+    unexportable = "a pose model forecasts frames from observed frames, not from a face and intensities"
+
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+        raise I2VError(f"a {self.method} pose model forecasts frames from observed frames and joints (Model.forecast, "
+                       "the FRGAN pose chapter), not from intensities")
+
+    def forecast(self, image, joints_source, joints, as_tensor: bool = False, observed=None):
+        """``len(joints)`` frames after ``image`` (S x S x 3 uint8, the last observed frame): T x S x S x 3 uint8, or a
+        (T, 3, S, S) tensor in [-1, 1] with ``as_tensor``. ``joints`` (T x 13 x 2 pixels) are the poses of the frames
+        and ``joints_source`` (13 x 2) that of ``image``; a model that observes no joints reads only how many frames
+        to render. ``observed``: the last :attr:`observes` observed frames, ``image`` last (needed when more than
+        one)."""
+        size = (self.image_size, self.image_size, 3)
+        image = np.asarray(image)
+        if image.shape != size or image.dtype != np.uint8:
+            raise I2VError(f"a pose input frame is {self.image_size} x {self.image_size} x 3 uint8, "
+                           f"got {image.dtype} {image.shape}")
+        k = self.observes
+        if observed is None and k > 1:
+            raise I2VError(f"{self.method} observes {k} frames: give the last {k} observed frames, the input frame "
+                           "last, as observed=")
+        try:
+            observed = image[None] if observed is None else np.asarray(observed)
+        except ValueError:
+            observed = np.zeros(0)                                     # frames of different shapes
+        if observed.shape != (k, *size) or observed.dtype != np.uint8 or not np.array_equal(observed[-1], image):
+            raise I2VError(f"observed is the last {k} observed frames ({k} x {size[0]} x {size[1]} x 3 uint8) ending "
+                           f"with the input frame, got {observed.dtype} {observed.shape}")
+        try:
+            shape = np.asarray(joints, dtype=np.float32).shape
+        except (TypeError, ValueError):
+            shape = None
+        if shape is None or len(shape) != 3 or shape[1:] != (13, 2) or not 0 < shape[0] <= MAX_FRAMES:
+            raise I2VError(f"target joints are T x 13 x 2 pixels with 1 <= T <= {MAX_FRAMES}, got shape {shape}")
+        if not isinstance(as_tensor, bool):
+            raise I2VError(f"as_tensor must be True or False, got {as_tensor!r}")
+        with torch.inference_mode():
+            out = self._forecast(to_tensor(observed).to(self.device), shape[0]).float().clamp(-1, 1)
+        return out if as_tensor else from_tensor(out)
+
+    def _forecast(self, frames: torch.Tensor, n: int) -> torch.Tensor:
+        """The ``n`` frames (n, 3, S, S) after the observed ``frames`` (observes, 3, S, S), in [-1, 1]."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method} (poses) {self.image_size}px device={self.device}>"
+
+
 class MixingModel(NetworkModel):
     """A network ``decoder(e0(I) + sum_k a_k residual_k(I))``: AffineGAN (Eq. 3) and Fan et al. (Eq. 7).
 

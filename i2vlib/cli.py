@@ -337,8 +337,8 @@ def _train_config(args) -> dict:
     options = _options(args.options)
     flagged = {"data": "--data", "steps": "--steps", "image_size": "--size", "expressions": "--expressions",
                "seed": "--seed", "profile": "--profile", "method": "the method argument"}
-    if args.expressions is not None and args.method == "frgan-pose":   # its config carries the shared default
-        raise I2VError("frgan-pose has no expressions (its videos show actions); drop --expressions")
+    if args.expressions is not None and args.method in ("frgan-pose", "mathieu"):   # their configs carry the default
+        raise I2VError(f"{args.method} has no expressions (its videos show actions); drop --expressions")
     clash = sorted(options.keys() & flagged.keys())
     if clash:
         raise I2VError(f"--set {clash[0]}=...: {clash[0]} is given by {flagged[clash[0]]}, not --set")

@@ -5,6 +5,7 @@ Fan et al.'s Eq. 3-4, written on logits: the discriminator minimises
 ``-log D(real) - log(1 - D(fake))``; the generator minimises the non-saturating ``-log D(fake)``.
 ``wgan_d``, ``wgan_g`` and ``gradient_penalty`` are FRGAN's WGAN-GP critic losses (Eq. 7-9, 12-14):
 the penalty is a loss term of its own, weighted by lambda like any other term.
+``gdl`` is Mathieu et al.'s gradient difference loss (MCNet's L_gdl, Mathieu et al.'s baseline).
 """
 
 from __future__ import annotations
@@ -61,3 +62,18 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
     x = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
     return ((grad.flatten(1).float().norm(dim=1) - 1) ** 2).mean()
+
+
+def gdl(x: torch.Tensor, y: torch.Tensor, exponent: float = 1.0) -> torch.Tensor:
+    """The gradient difference loss (Mathieu, Couprie and LeCun, ICLR 2016; MCNet's L_gdl) between images (..., H, W)::
+
+        L_gdl(x, y) = mean_ij | |x_ij - x_i-1,j| - |y_ij - y_i-1,j| |^lambda
+                    + mean_ij | |x_ij - x_i,j-1| - |y_ij - y_i,j-1| |^lambda          lambda = ``exponent``
+
+    (Mathieu et al.'s alpha), means over the interior pixels (the papers sum; MCNet's official code averages, with
+    zeros beyond the border).
+    It compares the sharpness of edges, not their colour: 0 for identical images, and for a unit step edge moved
+    by one column, two mismatched gradients per row out of W - 1: 2 / (W - 1)."""
+    dx = lambda z: (z[..., :, 1:] - z[..., :, :-1]).abs()  # noqa: E731
+    dy = lambda z: (z[..., 1:, :] - z[..., :-1, :]).abs()  # noqa: E731
+    return ((dx(x) - dx(y)).abs() ** exponent).mean() + ((dy(x) - dy(y)).abs() ** exponent).mean()

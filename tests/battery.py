@@ -786,6 +786,20 @@ def api_cases(A: Path) -> list[Case]:
                      api=lambda d, mm=method, k=kw: get_method(mm).default_config("smoke", **k)))
         add(Case(f"api {method} default_config profile huge", api=lambda d, mm=method:
                  get_method(mm).default_config("huge")))
+    poses = {"benchmark": "poses", "action": "golf_swing"}      # the pose baselines' own options (FRGAN Table 3)
+    for name, (method, kw) in {
+            "vgan benchmark=poses without action": ("vgan", {"benchmark": "poses"}),
+            "vgan benchmark=poses action unknown": ("vgan", {**poses, "action": "dance"}),
+            "vgan benchmark=poses action list": ("vgan", {**poses, "action": ["golf_swing"]}),
+            "vgan benchmark unknown": ("vgan", {"benchmark": "hands"}),
+            "vgan action on faces": ("vgan", {"action": "golf_swing"}),
+            "vgan benchmark=poses length=8": ("vgan", {**poses, "length": 8}),
+            "vgan benchmark=poses frames short": ("vgan", {**poses, "frames": [33, 33]}),
+            "mathieu history=0": ("mathieu", {"history": 0}), "mathieu history='4'": ("mathieu", {"history": "4"}),
+            "mathieu history=true": ("mathieu", {"history": True}), "mathieu scales=7": ("mathieu", {"scales": 7}),
+            "mathieu scales=5 at 32 px": ("mathieu", {"scales": 5, "image_size": 32}),
+            "mathieu data folder": ("mathieu", {"data": "."})}.items():
+        add(Case(f"api {name}", api=lambda d, mm=method, k=kw: get_method(mm).default_config("smoke", **k)))
     return cases
 
 

@@ -1,6 +1,6 @@
 """MCNet, the motion-content baseline of FRGAN §4.2: its encoders, one prediction, the autoregressive clip from one
-frame, the gradient difference loss, the config, one step, the fixed clip through the one API, the CLI and the
-export."""
+frame, the config, one step, the fixed clip through the one API, the CLI and the export (the gradient difference
+loss, now :func:`i2vlib.losses.gdl`, is tested with Mathieu et al., who introduced it: tests/test_mathieu.py)."""
 
 import re
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import i2vlib
-from i2vlib import I2VError
+from i2vlib import I2VError, losses
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import mcnet
 from i2vlib.train import train
@@ -49,17 +49,6 @@ def test_unpooling_puts_each_value_top_left_of_its_cell():
     assert torch.equal(mcnet.unpool(x)[0, 0], torch.tensor([[0, 0, 1, 0], [0, 0, 0, 0], [2, 0, 3, 0], [0, 0, 0, 0.]]))
 
 
-def test_gradient_difference_loss_on_hand_cases():
-    edge = torch.zeros(2, 3, 6, 8)
-    edge[..., 4:] = 1                                         # a vertical unit step edge
-    assert mcnet.gdl(edge, edge) == 0 and mcnet.gdl(edge, edge + 0.25) == 0   # gradients, not colours
-    moved = torch.roll(edge, 1, -1)
-    moved[..., 0] = 0                                         # the same edge one column to the right
-    assert torch.isclose(mcnet.gdl(edge, moved), torch.tensor(2 / 7))          # 2 mismatches of W - 1 = 7 per row
-    assert torch.isclose(mcnet.gdl(0.5 * edge, 0.5 * moved, exponent=2), torch.tensor(2 * 0.25 / 7))
-    assert torch.isclose(mcnet.gdl(edge.transpose(-1, -2), moved.transpose(-1, -2)), torch.tensor(2 / 7))
-
-
 def test_config_follows_the_papers_and_refuses_the_rest():
     cfg = mcnet.default_config("smoke")
     assert cfg["length"] == 8 and cfg["weights"] == {"p": 1.0, "gdl": 1.0, "gan": 0.02}
@@ -90,7 +79,7 @@ def test_one_step_moves_every_network_and_the_loss_terms_are_the_papers():
     fake = tr.forward(b)["fake"]
     terms = tr.g_terms(b, {"fake": fake})
     assert torch.isclose(terms["p"](), ((fake - b["target"]) ** 2).mean())
-    assert torch.isclose(terms["gdl"](), mcnet.gdl((fake + 1) / 2, (b["target"] + 1) / 2))
+    assert torch.isclose(terms["gdl"](), losses.gdl((fake + 1) / 2, (b["target"] + 1) / 2))
     assert tr.nets["d_seq"].net[0].in_channels == 27          # D sees the input and the 8 frames, stacked
 
 

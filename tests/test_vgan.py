@@ -1,6 +1,8 @@
-"""VGAN, the conditional VideoGAN baseline of AffineGAN §4.1.1: the two streams, the config, one step, the fixed
-clip through the one API, the CLI and the export."""
+"""VGAN, the conditional VideoGAN baseline of AffineGAN §4.1.1 and FRGAN §4.3: the two streams, the config, one step,
+the fixed clip through the one API, the CLI and the export; on poses (``benchmark="poses"``) one model per action,
+its batches, its forecast on the pose protocol, the CLI."""
 
+import json
 import re
 
 import numpy as np
@@ -9,7 +11,11 @@ import torch
 
 import i2vlib
 from i2vlib import I2VError
+from i2vlib.config import config_hash
+from i2vlib.data.clips import to_tensor
+from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
 from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.evaluate import pose
 from i2vlib.models import vgan
 from i2vlib.train import train
 
@@ -87,3 +93,91 @@ def test_cli_trains_evaluates_and_exports(tmp_path):
     assert r.returncode == 0, r.stderr
     r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
     assert r.returncode == 0 and "output clip" in r.stdout, r.stderr
+
+
+POSES = {"benchmark": "poses", "action": "golf_swing"}
+
+
+def test_on_poses_the_config_is_one_model_per_action_of_the_protocols_32_frames():
+    cfg = vgan.default_config("smoke", **POSES)
+    assert (cfg["length"], cfg["frames"], cfg["action"]) == (PREDICTED, [42, 42], "golf_swing")
+    assert vgan.default_config("paper", **POSES)["image_size"] == 64
+    faces = vgan.default_config("smoke")
+    assert (faces["benchmark"], faces["action"]) == ("faces", None)
+    # the new options at their face values leave the hashes of earlier runs as they were
+    assert config_hash(faces) == config_hash({k: v for k, v in faces.items() if k not in ("benchmark", "action")})
+    for bad, words in [({"benchmark": "poses"}, "one model per action"), ({**POSES, "action": "dance"}, "set action"),
+                       ({**POSES, "length": 8}, "length=32"), ({"action": "golf_swing"}, "has no action"),
+                       ({**POSES, "expressions": ["anger"]}, "no expressions"),
+                       ({**POSES, "data": "."}, "pose benchmark"),
+                       ({**POSES, "frames": [40, 48]}, "at least 42"), ({"benchmark": "hands"}, "faces, poses")]:
+        with pytest.raises(I2VError, match=words) as e:
+            vgan.default_config("smoke", **bad)
+        assert "\n" not in str(e.value)
+
+
+def test_on_poses_a_batch_is_runs_of_33_frames_of_the_actions_training_videos():
+    torch.manual_seed(0)
+    tr = vgan.Trainer(vgan.default_config("smoke", **POSES))
+    b = tr.sample(np.random.default_rng(0))
+    assert b["video"].shape == (2, 33, 3, 64, 64) and torch.equal(b["video"][:, 0], b["neutral"])
+    videos = [tr.sampler()[i] for i in range(len(tr.sampler()))]
+    assert {v.action for v in videos} == {"golf_swing"} and {v.split for v in videos} == {"forecast", "refine"}
+    runs = [to_tensor(v.frames) for v in videos]
+    for clip in b["video"]:                                   # a run of consecutive frames of one of them
+        assert any(torch.equal(clip, f[t:t + 33]) for f in runs for t in range(len(f) - 32))
+    before = {k: [p.detach().clone() for p in n.parameters()] for k, n in tr.nets.items()}
+    out = tr.step(b)
+    assert set(out) == {"d_v", "g_v", "r"} and all(torch.isfinite(v) for v in out.values())
+    for k, net in tr.nets.items():
+        assert any(not torch.equal(a, p) for a, p in zip(before[k], net.parameters())), k
+
+
+@pytest.fixture(scope="module")
+def pose_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vgan-poses") / "run"
+    info = train(vgan.default_config("smoke", steps=2, **POSES), out, progress=False)
+    assert info["finished"] and info["step"] == 2
+    return out
+
+
+def test_on_poses_the_model_forecasts_from_the_input_frame_alone(pose_run):
+    model = i2vlib.load(pose_run)
+    assert isinstance(model, vgan.PoseModel) and model.actions == ("golf_swing",) and model.observes == 1
+    v = PoseBenchmark(64).video("test", 3)
+    frames = model.forecast(v.frames[OBSERVED - 1], v.joints[OBSERVED - 1], v.joints[OBSERVED:OBSERVED + PREDICTED])
+    assert frames.shape == (PREDICTED, 64, 64, 3) and frames.dtype == np.uint8
+    with torch.inference_mode():
+        clip = model.net(to_tensor(v.frames[OBSERVED - 1])[None])[0, 1:6]
+    made = model.forecast(v.frames[OBSERVED - 1], None, np.zeros((5, 13, 2)), as_tensor=True)
+    assert torch.allclose(made, clip.clamp(-1, 1), atol=1e-5)          # the joints only count the frames
+    with pytest.raises(I2VError, match="fixed clip of 32 frames"):
+        model.forecast(v.frames[OBSERVED - 1], None, np.zeros((33, 13, 2)))
+    with pytest.raises(I2VError, match="uint8"):
+        model.forecast(v.frames[OBSERVED - 1].astype(float), None, np.zeros((3, 13, 2)))
+    with pytest.raises(I2VError, match="not from intensities"):
+        model.generate(v.frames[0], [0.5])
+
+
+def test_on_poses_the_protocol_scores_its_actions_videos_the_same_under_both_conditions(pose_run):
+    model = i2vlib.load(pose_run)
+    s = pose.pose_scores(model, per_action=2)
+    assert s["actions"] == ["golf_swing"] * 2 and s["mse_t"]["gt"].shape == (2, PREDICTED)
+    assert np.array_equal(s["mse_t"]["lstm"], s["mse_t"]["gt"])        # VGAN observes no joints
+    r = pose.forecasting(model, per_action=1)
+    assert r["videos"] == 1 and r["action"] == "golf_swing" and set(r["scores"]["psnr_gt"]) == {"golf_swing"}
+
+
+def test_on_poses_the_cli_trains_evaluates_and_refuses_to_export(tmp_path):
+    r = i2v("train", "vgan", "--profile", "smoke", "--steps", 2, "--set", "benchmark=poses", "action=golf_swing",
+            "--out", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
+    assert r.returncode == 0, r.stderr
+    e = json.loads((tmp_path / "e.json").read_text())
+    assert e["method"] == "vgan" and e["protocol"].startswith("pose forecasting") and e["videos"] == 1
+    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
+    assert_one_line_error(r, "vgan models cannot be exported", "pose model")
+    r = i2v("train", "vgan", "--profile", "smoke", "--set", "benchmark=poses", "--out", tmp_path / "bad")
+    assert_one_line_error(r, "one model per action")
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "bad").exists()

@@ -4,15 +4,18 @@
 On the face benchmark the training identities with index % 10 in 0-3 train G_M (``forecast``) and
 4-7 train G_R (``refine``); its test split (% 10 = 9) is the third part. A folder's people are halved
 by sorted name. The pose benchmark has its three person-disjoint thirds built in. ``split="all"``
-lets both stages use every training identity.
+lets both stages use every training identity; a one-stage pose baseline (VGAN, Mathieu et al.) trains on
+both training thirds (:class:`PoseVideos` with ``splits=STAGES``), never on the test third.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..config import check_data
 from ..errors import I2VError
+from .clips import to_tensor
 from .folders.dataset import FolderDataset
 from .pose import ACTIONS as POSE_ACTIONS
 from .pose import PoseBenchmark
@@ -81,12 +84,15 @@ def stage_source(cfg: dict):
 
 class PoseVideos:
     """``videos`` videos of each action of one pose-benchmark third (both training thirds with
-    ``split="all"``), rendered on first use and kept; :meth:`clip` draws one at random."""
+    ``split="all"``; or of ``splits``), of every action or of ``actions`` only, rendered on first use and kept;
+    :meth:`clip` draws one at random, :meth:`windows` runs of consecutive frames."""
 
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, splits=None, actions=POSE_ACTIONS):
         self.bench = PoseBenchmark(int(cfg["image_size"]), seed=int(cfg["seed"]), frames=int(cfg["frames"][1]))
-        self.splits = (cfg["stage"],) if cfg["split"] == "thirds" else STAGES   # a stage trains on its third
-        self.n = int(cfg["videos"]) * len(POSE_ACTIONS) * len(self.splits)
+        if splits is None:                                   # a stage of FRGAN trains on its third
+            splits = (cfg["stage"],) if cfg["split"] == "thirds" else STAGES
+        self.splits, self.actions = tuple(splits), tuple(actions)
+        self.n = int(cfg["videos"]) * len(self.actions) * len(self.splits)
         self._cache: dict = {}
 
     def __len__(self) -> int:
@@ -94,8 +100,37 @@ class PoseVideos:
 
     def __getitem__(self, i: int):
         if i not in self._cache:
-            self._cache[i] = self.bench.video(self.splits[i % len(self.splits)], i // len(self.splits))
+            # the j-th video of the actions; benchmark video i performs ACTIONS[i % 8]
+            j, k = i // len(self.splits), len(self.actions)
+            index = POSE_ACTIONS.index(self.actions[j % k]) + len(POSE_ACTIONS) * (j // k)
+            self._cache[i] = self.bench.video(self.splits[i % len(self.splits)], index)
         return self._cache[i]
 
     def clip(self, rng: np.random.Generator):
         return self[int(rng.integers(self.n))]
+
+    def windows(self, rng: np.random.Generator, n: int, length: int):
+        """``n`` runs of ``length`` consecutive frames, each of a random video from a random start (VGAN's
+        "randomly picked video clips"): (n, length, 3, S, S) in [-1, 1]."""
+        out = []
+        for _ in range(int(n)):
+            video = self.clip(rng)
+            start = int(rng.integers(0, len(video) - length + 1))
+            out.append(to_tensor(video.frames[start:start + length]))
+        return torch.stack(out)
+
+
+def check_pose_config(cfg: dict) -> dict:
+    """What a config of the pose benchmark must say (FRGAN §4.3's protocol): the built-in benchmark, no
+    expressions, and videos of one length of at least 42 frames (10 observed + 32 predicted)."""
+    name = cfg["method"]
+    if cfg["data"] != "synthetic":
+        raise I2VError(f"{name} trains on the built-in pose benchmark (data=\"synthetic\"), got {cfg['data']!r}")
+    if cfg["expressions"] != ["happy"]:   # the shared default, which a pose config carries unused
+        raise I2VError(f"{name} has no expressions on the pose benchmark (its videos show actions); drop "
+                       f"expressions={cfg['expressions']}")
+    lo, hi = (int(x) for x in cfg["frames"])
+    if lo != hi or hi < 42:
+        raise I2VError(f"{name} pose videos have one length of at least 42 frames (10 observed + 32 predicted): "
+                       f"frames=[{hi}, {hi}] with {hi} >= 42, got {cfg['frames']}")
+    return cfg

@@ -32,11 +32,13 @@ def of_model(model, data: str = "synthetic", split: str = "test", videos: int | 
              seed: int = 0) -> dict:
     """What ``i2v evaluate`` runs: an FRGAN face model on the retargeting protocol of Table 1
     (:func:`.retarget.retargeting`; ``videos``: unseen target identities per expression, default 8), a pose model
-    on §4.3's (:func:`.pose.forecasting`; ``videos``: test videos per action, default 4), every other method on
+    (any model with ``forecast``: frgan-pose, vgan and mathieu on poses) on §4.3's (:func:`.pose.forecasting`;
+    ``videos``: test videos per action, default 4), every other method on
     the intensity protocol (:func:`evaluate`, with every argument). FRGAN's protocols need the benchmark's exact
     truth: another ``data``, ``split`` or ``instrument`` is a one-line error before any work."""
     method = getattr(model, "method", None)
-    if method not in ("frgan", "frgan-pose"):
+    forecaster = callable(getattr(model, "forecast", None))        # a pose model: the contract of .pose
+    if method != "frgan" and not forecaster:
         return evaluate(model, data=data, split=split, videos=videos, instrument=instrument, seed=seed)
     given = {k: v for k, v in (("data", data), ("split", split), ("instrument", instrument))
              if v not in ("synthetic", "test", "auto")}

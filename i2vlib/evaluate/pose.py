@@ -11,6 +11,13 @@ G_C predicts from the 10 observed poses ("MSE"), or the true joints ("MSE (GT)")
 G_C is one LSTM for every method, as in the paper ("the pre-trained LSTM provided by [39]"): trained
 once on the joint sequences of the two training thirds and shipped (``models/weights/pose_lstm64.pt``,
 with its command, time and error in the JSON beside it).
+
+Any pose forecaster runs the protocol (FRGAN's pose model, the VGAN and Mathieu et al. baselines): a model with
+``image_size``, ``config`` and ``forecast(image, joints_source, joints)``, which renders one frame per pose of
+``joints`` after ``image`` = I_9, whose own joints are ``joints_source`` (:func:`forecast_video`). A model that
+observes no joints renders from the frames alone, so its two conditions give the same frames; one that observes
+more than I_9 says how many frames in ``observes``; one trained on some actions (VGAN: one model per action, as
+FRGAN trains it) names them in ``actions`` and is scored on their test videos only.
 """
 
 from __future__ import annotations
@@ -106,6 +113,23 @@ def copy_last(videos) -> dict:
             "change_t": np.stack([change_mse(h, t, change_region(v)) for h, t, v in zip(held, truth, videos)])}
 
 
+def forecast_video(model, video, joints) -> np.ndarray:
+    """The protocol's call of a pose forecaster: the frames after I_9 of ``video`` for the poses ``joints``
+    (T x 13 x 2 pixels), T x S x S x 3 uint8. ``model.forecast(I_9, joints of I_9, joints)``, and a model with
+    ``observes = k`` (k > 1) also gets the last k observed frames I_{10-k} ... I_9 as ``observed=``."""
+    k = getattr(model, "observes", 1)
+    if not isinstance(k, int) or not 1 <= k <= OBSERVED:
+        raise I2VError(f"a pose forecaster observes 1 to {OBSERVED} frames, got observes={k!r}")
+    extra = {"observed": video.frames[OBSERVED - k:OBSERVED]} if k > 1 else {}
+    return model.forecast(video.frames[OBSERVED - 1], video.joints[OBSERVED - 1], joints, **extra)
+
+
+def scored_videos(model, per_action: int = 4) -> list:
+    """The test videos a pose forecaster is scored on: ``per_action`` of each action it knows (``actions``)."""
+    actions = getattr(model, "actions", ACTIONS)
+    return [v for v in test_videos(per_action, model.image_size) if v.action in actions]
+
+
 def pose_scores(model, per_action: int = 4, strips=()) -> dict:
     """A pose model's forecasts of the test videos under both conditions.
 
@@ -113,16 +137,17 @@ def pose_scores(model, per_action: int = 4, strips=()) -> dict:
     (:func:`change_region`); ``actions``: each video's action; ``strips``, for each action named, its first
     test video's truth and both forecasts, stacked, at the frames of :data:`STRIP` ({action: (8, 3S, S, 3)}).
     """
-    if getattr(model, "method", None) != "frgan-pose":
-        raise I2VError(f"pose_scores measures a frgan-pose model, got {getattr(model, 'method', type(model).__name__)}")
-    videos = test_videos(per_action, model.image_size)
+    if not callable(getattr(model, "forecast", None)):
+        raise I2VError(f"pose_scores measures a pose forecaster (frgan-pose, or vgan and mathieu on poses), got "
+                       f"{getattr(model, 'method', type(model).__name__)}")
+    videos = scored_videos(model, per_action)
     conditions = {"lstm": predicted_joints(videos), "gt": np.stack([v.joints[OBSERVED:OBSERVED + PREDICTED]
                                                                     for v in videos])}
     mse, change = {c: [] for c in CONDITIONS}, {c: [] for c in CONDITIONS}
     pictures = {}
     for i, v in enumerate(videos):
         truth, region = v.frames[OBSERVED:OBSERVED + PREDICTED], change_region(v)
-        made = {c: model.forecast(v.frames[OBSERVED - 1], v.joints[OBSERVED - 1], conditions[c][i]) for c in CONDITIONS}
+        made = {c: forecast_video(model, v, conditions[c][i]) for c in CONDITIONS}
         for c in CONDITIONS:
             mse[c].append(frame_mse(made[c], truth))
             change[c].append(change_mse(made[c], truth, region))
@@ -138,20 +163,22 @@ def forecasting(model, per_action: int = 4) -> dict:
     10-41 forecast from I_9). ``scores``: ``mse_lstm`` and ``mse_gt`` (Table 3's two columns: G_C's joints,
     the true ones; pixels in [0, 1]), ``mse_hold`` (the last observed frame held), ``change_ratio_lstm`` and
     ``change_ratio_gt`` (the error inside the true change region over holding the frame's) and, per action,
-    the mean PSNR of the forecast frames (``psnr_lstm``, ``psnr_gt``, ``psnr_hold``). JSON-ready."""
+    the mean PSNR of the forecast frames (``psnr_lstm``, ``psnr_gt``, ``psnr_hold``). A model of some actions
+    (``actions``) is scored on theirs. JSON-ready."""
     start = time.perf_counter()
     r = pose_scores(model, per_action)
-    held = copy_last(test_videos(per_action, model.image_size))
+    held = copy_last(scored_videos(model, per_action))
     actions = np.array(r["actions"])
     scores = {f"mse_{c}": float(r["mse_t"][c].mean()) for c in CONDITIONS}
     scores["mse_hold"] = float(held["mse_t"].mean())
     for c in CONDITIONS:
         scores[f"change_ratio_{c}"] = float(np.nanmean(r["change_t"][c]) / np.nanmean(held["change_t"]))
     for name, mse in (*((c, r["mse_t"][c]) for c in CONDITIONS), ("hold", held["mse_t"])):
-        scores[f"psnr_{name}"] = {a: float(mse_to_psnr(mse[actions == a]).mean()) for a in ACTIONS}
+        scores[f"psnr_{name}"] = {a: float(mse_to_psnr(mse[actions == a]).mean()) for a in ACTIONS if a in actions}
     return to_json({"method": model.method, "protocol": "pose forecasting (§4.3): frames 10-41 from I_9",
                     "per_action": per_action, "videos": len(actions), "scores": scores,
-                    "stage": model.config["stage"], "seconds": round(time.perf_counter() - start, 2)})
+                    **{k: model.config[k] for k in ("stage", "action") if model.config.get(k) is not None},
+                    "seconds": round(time.perf_counter() - start, 2)})
 
 
 def main(argv=None) -> int:

@@ -11,7 +11,7 @@ from ..errors import I2VError
 METHODS = {"affinegan": "i2vlib.models.affinegan", "fan": "i2vlib.models.fan", "convlstm": "i2vlib.models.convlstm",
            "frgan": "i2vlib.models.frgan", "frgan-pose": "i2vlib.models.frgan_pose", "vgan": "i2vlib.models.vgan",
            "mocogan": "i2vlib.models.mocogan", "mcnet": "i2vlib.models.mcnet", "ganimation": "i2vlib.models.ganimation",
-           "fgst": "i2vlib.models.fgst", "hp": "i2vlib.models.hp"}
+           "fgst": "i2vlib.models.fgst", "hp": "i2vlib.models.hp", "mathieu": "i2vlib.models.mathieu"}
 
 
 def get_method(name: str):

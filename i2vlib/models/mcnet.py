@@ -19,7 +19,8 @@ and its loss, on the predicted frames x^_{t+1} ... x^_{t+T}::
 
     L     = alpha L_img + beta L_GAN,      L_img = L_p + L_gdl
     L_p   = sum_k ||x_{t+k} - x^_{t+k}||_p^p,  p = 2                     the squared error
-    L_gdl = gdl(x, x^), lambda = 1                                      the gradient difference loss (Mathieu et al.)
+    L_gdl = gdl(x, x^), lambda = 1                                      the gradient difference loss (Mathieu et al.,
+                                                                        i2vlib.losses.gdl)
     L_GAN = -log D([x_{1:t}, G(x_{1:t})])                               D tells the observed frames followed by the
                                                                         true ones from them followed by G's
 
@@ -88,20 +89,6 @@ UNSTATED = {
     "d_layers": "3: the book's patch discriminator for MCNet's DCGAN one",
     "videos": "200 per expression, as the other methods'",
 }
-
-
-def gdl(x: torch.Tensor, y: torch.Tensor, exponent: float = 1.0) -> torch.Tensor:
-    """The gradient difference loss (Mathieu, Couprie and LeCun, ICLR 2016; MCNet's L_gdl) between images (..., H, W)::
-
-        L_gdl(x, y) = mean_ij | |x_ij - x_i-1,j| - |y_ij - y_i-1,j| |^lambda
-                    + mean_ij | |x_ij - x_i,j-1| - |y_ij - y_i,j-1| |^lambda          lambda = ``exponent``
-
-    means over the interior pixels (the papers sum; the official code averages, with zeros beyond the border).
-    It compares the sharpness of edges, not their colour: 0 for identical images, and for a unit step edge moved
-    by one column, two mismatched gradients per row out of W - 1: 2 / (W - 1)."""
-    dx = lambda z: (z[..., :, 1:] - z[..., :, :-1]).abs()  # noqa: E731
-    dy = lambda z: (z[..., 1:, :] - z[..., :-1, :]).abs()  # noqa: E731
-    return ((dx(x) - dx(y)).abs() ** exponent).mean() + ((dy(x) - dy(y)).abs() ** exponent).mean()
 
 
 def unpool(x: torch.Tensor) -> torch.Tensor:
@@ -228,7 +215,7 @@ class Trainer(GANTrainer):
         fake, real = out["fake"], b["target"]
         return {"gan": lambda: losses.gan_g(self._d(b["neutral"], fake)),
                 "p": lambda: ((fake - real) ** 2).mean(),
-                "gdl": lambda: gdl((fake + 1) / 2, (real + 1) / 2)}
+                "gdl": lambda: losses.gdl((fake + 1) / 2, (real + 1) / 2)}
 
 
 default_config = Trainer.default_config

@@ -3,7 +3,9 @@
 AffineGAN §4.1.1: "For VideoGAN, we adopt the conditional version of their official implementation by generating
 videos conditioning on the first frame. As the LSTM and 3D convolution implementations require a fixed-length
 sequence as inputs, we uniformly sample/up-sample 9 frames from each original video clips". FRGAN §4.3 compares with
-it on poses too ("we train an individual VGAN for different action categories"); this module is the face setting.
+it on poses too (Table 3: MSE 0.047 on Penn Action, against FRGAN's 0.023): "we train an individual VGAN for different
+action categories with randomly picked video clips from the dataset". ``benchmark`` picks the setting: ``faces`` (the
+default, AffineGAN's) or ``poses`` (FRGAN's, below).
 
 The model (the official ``main_conditional.lua``, at the book's widths)::
 
@@ -26,6 +28,26 @@ the code), and the norm the profile's.
 
 Generation: the video's first frame reconstructs the input, so :class:`Model` renders the ``length`` frames after
 it, at a = 1/length, ..., 1 (:attr:`~Model.supported_intensities`), like the ConvLSTM baseline.
+
+**On poses** (``benchmark="poses"``, FRGAN §4.3), the same networks and loss on the pose benchmark:
+
+==========================  ==================================================  =======================================
+                            FRGAN §4.3 (Penn Action)                            the book
+==========================  ==================================================  =======================================
+models                      "an individual VGAN for different action            one per ``action`` (one of
+                            categories"                                         :data:`i2vlib.data.pose.ACTIONS`)
+training clips              "randomly picked video clips"                       1 + 32 consecutive frames from a random
+                                                                                start, of the action's videos of both
+                                                                                training thirds (the test third unseen)
+clip                        32 generated frames (VGAN's own clips: 32 frames    ``length`` = 32: the input I_9 and the
+                            of 64 x 64)                                         32 after it, 64 px
+input                       the first frame                                     I_9, the last observed frame; VGAN
+                                                                                observes no joints
+==========================  ==================================================  =======================================
+
+So on the pose protocol (:mod:`i2vlib.evaluate.pose`) its frames are the same under both conditions (the LSTM's
+joints, the true ones): :class:`PoseModel` forecasts frames 10..41 from I_9 alone, and is scored on its action's
+test videos only.
 """
 
 from __future__ import annotations
@@ -37,6 +59,8 @@ import torch
 from torch import nn
 
 from .. import api, losses
+from ..data.pose import ACTIONS, PREDICTED
+from ..data.stages import STAGES, PoseVideos, check_pose_config
 from ..errors import I2VError
 from ..nn import init_weights, norm_2d, norm_3d
 from .frgan_parts import VideoCritic
@@ -44,6 +68,13 @@ from .gan import GANTrainer
 
 NAME = "vgan"
 LENGTH = 8          # frames after the input: AffineGAN's 9-frame clips
+BENCHMARKS = ("faces", "poses")
+# On poses: the protocol's 32 frames after I_9 at 64 px (Penn Action's crops, §4.1), on videos of 48 frames (42 in
+# the smoke profile); ``videos`` is per action and training third. The book profile halves the widths: a clip of 33
+# frames costs four of the faces' 9 (0.34 s a step on one core at widths 8, 0.68 s at 16).
+POSES = {"smoke": {"length": PREDICTED, "frames": [42, 42], "videos": 1, "ngf": 4, "ndf": 4},
+         "book": {"length": PREDICTED, "frames": [48, 48], "videos": 40, "ngf": 8, "ndf": 8},
+         "paper": {"length": PREDICTED, "frames": [48, 48], "videos": 50, "image_size": 64}}
 
 STATED = {"length": "AffineGAN §4.1.1: 9 frames sampled or up-sampled per clip (the input and 8 after it)",
           "weights": "the official code: lambda = 10 on the first frame's L1, the GAN loss 1",
@@ -52,7 +83,8 @@ UNSTATED = {
     "image_size": "256 px, AffineGAN's", "batch": "32, the official code's", "lr": "0.0002, the official code's",
     "betas": "(0.5, 0.999), the official code's", "steps": "AffineGAN's 40k", "ngf": "64, the book's paper width",
     "ndf": "64, the book's paper width", "norm": "batch norm, the official code's",
-    "videos": "200 per expression, as the other methods'",
+    "videos": "200 per expression, as the other methods' (poses: 50 per action and training third, about Penn "
+              "Action's share: 2326 videos of 15 actions in thirds)",
 }
 
 
@@ -98,7 +130,8 @@ class Trainer(GANTrainer):
     """VGAN's networks, batches (clips of 1 + ``length`` frames) and loss terms."""
 
     name = NAME
-    options = {"length": LENGTH, "weights": {"g": 1.0, "r": 10.0}}
+    options = {"length": LENGTH, "benchmark": "faces", "action": None, "weights": {"g": 1.0, "r": 10.0}}
+    choices = {"benchmark": BENCHMARKS}
     profile_changes = {"smoke": {"batch": 2, "frames": [9, 12]},
                        "book": {"steps": 1000, "batch": 4, "frames": [9, 16]},
                        "paper": {"batch": 32, "frames": [9, 32], "steps": 40000, "norm": "batch"}}
@@ -108,7 +141,24 @@ class Trainer(GANTrainer):
                 "r": ("r", "lambda |V_0 - I0|: the first frame regressed to the input (the conditional version)")}
 
     @classmethod
+    def default_config(cls, profile: str = "book", **overrides) -> dict:
+        """The full config; ``benchmark="poses"`` starts from the pose budget of the profile (:data:`POSES`)."""
+        poses = POSES.get(profile, {}) if overrides.get("benchmark") == "poses" else {}
+        return super().default_config(profile, **{**poses, **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
     def check(cls, cfg: dict) -> dict:
+        if cfg["benchmark"] == "poses":
+            if cfg["action"] not in ACTIONS:
+                raise I2VError(f"VGAN on poses is one model per action (FRGAN §4.3: an individual VGAN per category): "
+                               f"set action to one of {', '.join(ACTIONS)}, got {cfg['action']!r}")
+            if cfg["length"] != PREDICTED:
+                raise I2VError(f"VGAN on poses renders the protocol's {PREDICTED} frames after I_9 (FRGAN §4.3): "
+                               f"length={PREDICTED}, got {cfg['length']}")
+            return check_pose_config(cfg)
+        if cfg["action"] is not None:
+            raise I2VError(f"VGAN on faces has no action (its videos show expressions); drop action={cfg['action']!r} "
+                           "or set benchmark=\"poses\"")
         if len(cfg["expressions"]) != 1:
             raise I2VError(f"VGAN is one model per expression (FRGAN §4.3: an individual VGAN per category); got "
                            f"{len(cfg['expressions'])} ({', '.join(cfg['expressions'])}): train one run per expression")
@@ -121,9 +171,20 @@ class Trainer(GANTrainer):
         return {"generator": VideoGANGenerator(self.cfg),
                 "d_video": VideoCritic(3, self.cfg["ndf"], self.cfg["image_size"], 1 + self.cfg["length"])}
 
+    def sampler(self):
+        """Faces: the config's training clips; poses: the action's videos of both training thirds."""
+        if self._sampler is None and self.cfg["benchmark"] == "poses":
+            self._sampler = PoseVideos(self.cfg, splits=STAGES, actions=(self.cfg["action"],))
+        return super().sampler()
+
     def sample(self, rng: np.random.Generator) -> dict:
-        """Random training clips resampled to 1 + ``length`` frames, the input first."""
-        b = self.sampler().clips(rng, self.cfg["batch"], self.cfg["length"] + 1)
+        """Random training clips of 1 + ``length`` frames, the input first: faces resampled to that length, poses
+        a run of consecutive frames from a random start."""
+        n, frames = self.cfg["batch"], self.cfg["length"] + 1
+        if self.cfg["benchmark"] == "poses":
+            video = self.sampler().windows(rng, n, frames)
+            return {"neutral": video[:, 0], "target": video[:, 1:], "video": video}
+        b = self.sampler().clips(rng, n, frames)
         return {**b, "video": torch.cat([b["neutral"][:, None], b["target"]], 1)}
 
     def forward(self, b: dict) -> dict:
@@ -155,3 +216,27 @@ class Model(api.ClipModel):
 
     def __init__(self, net: VideoGANGenerator, config: dict, device="cpu"):
         super().__init__(net, config, device, positions(net.frames - 1))
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, device="cpu") -> api.Model:
+        """A faces run's model, or a poses run's :class:`PoseModel`."""
+        if ckpt["config"].get("benchmark") == "poses":
+            return PoseModel.from_checkpoint(ckpt, device)
+        return super().from_checkpoint(ckpt, device)
+
+
+class PoseModel(api.PoseModel):
+    """A trained VGAN of one action of the pose benchmark: :meth:`forecast` renders the frames after I_9 from I_9
+    alone (the joints only say how many, up to ``length``)."""
+
+    method = NAME
+    network = VideoGANGenerator
+
+    def __init__(self, net: VideoGANGenerator, config: dict, device="cpu"):
+        super().__init__(net, config, device)
+        self.actions, self.length = (config["action"],), net.frames - 1
+
+    def _forecast(self, frames: torch.Tensor, n: int) -> torch.Tensor:
+        if n > self.length:
+            raise I2VError(f"VGAN renders a fixed clip of {self.length} frames after its input; asked for {n}")
+        return self.net(frames[-1:])[0, 1:1 + n]                     # frame 0 reconstructs the input

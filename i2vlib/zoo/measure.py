@@ -45,7 +45,7 @@ def measure(model, videos: int = 12, frames: int = 16, seed: int = 0) -> dict:
     Eq. 5; ``frames`` per Eq. 5 and strength video. A pose model is scored on its protocol's fixed test videos.
     """
     method = getattr(model, "method", None)
-    if method == "frgan-pose":
+    if callable(getattr(model, "forecast", None)):              # a pose model (frgan-pose, vgan and mathieu on poses)
         out = _forecasting(model)
     elif method == "frgan":
         out = {**_retargeting(model, videos, seed), **_strength(model, videos, frames, seed)}
