@@ -153,18 +153,7 @@ def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
         model.generate(face, [0, 0.5, 1])
 
 
-def test_cli_trains_evaluates_and_exports(tmp_path):
-    r = i2v("train", "fgst", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
-    assert r.returncode == 0, r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--out", tmp_path / "v.gif")
-    assert r.returncode == 0 and (tmp_path / "v.gif").exists(), r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
-    assert_one_line_error(r, "fixed clip of 8 frames", "got 1 intensities")
-    assert not (tmp_path / "x.gif").exists()
+def test_cli_refuses_a_motion_code_of_no_size_in_one_line(tmp_path):
     r = i2v("train", "fgst", "--profile", "smoke", "--set", "z_dim=0", "--out", tmp_path / "bad", "--quiet")
     assert_one_line_error(r, "z_dim")
     assert not (tmp_path / "bad").exists()
-    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
-    assert r.returncode == 0, r.stderr
-    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
-    assert r.returncode == 0 and "output clip" in r.stdout, r.stderr

@@ -17,8 +17,6 @@ from i2vlib.models import hp
 from i2vlib.models.pose_lstm import normalise
 from i2vlib.train import train
 
-from test_cli import assert_one_line_error, i2v
-
 
 def _net(size=64, **kw):
     torch.manual_seed(0)
@@ -135,18 +133,3 @@ def test_generate_renders_the_fixed_clip_from_the_measured_landmarks(run):
         model.generate(face, [0, 0.5, 1])
     with pytest.raises(I2VError, match="cannot be exported"):
         model.onnx_graph()
-
-
-def test_cli_trains_generates_evaluates_and_refuses_export(tmp_path):
-    r = i2v("train", "hp", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
-    assert r.returncode == 0, r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--out", tmp_path / "v.gif")
-    assert r.returncode == 0 and (tmp_path / "v.gif").exists(), r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
-    assert_one_line_error(r, "fixed clip of 10 frames", "got 1 intensities")
-    assert not (tmp_path / "x.gif").exists()
-    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
-    assert r.returncode == 0 and (tmp_path / "e.json").exists(), r.stderr
-    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
-    assert_one_line_error(r, "hp models cannot be exported")
-    assert not (tmp_path / "m.onnx").exists()

@@ -14,8 +14,6 @@ from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import mcnet
 from i2vlib.train import train
 
-from test_cli import assert_one_line_error, i2v
-
 
 @pytest.mark.parametrize("size, ngf, length", [(64, 8, 8), (32, 4, 3)])
 def test_the_encoders_one_step_and_the_clip_have_their_shapes(size, ngf, length):
@@ -101,17 +99,3 @@ def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
     assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), clip)
     with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
         model.generate(face, [0, 0.5, 1])
-
-
-def test_cli_trains_evaluates_and_exports(tmp_path):
-    r = i2v("train", "mcnet", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
-    assert r.returncode == 0, r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--out", tmp_path / "v.gif")
-    assert r.returncode == 0 and (tmp_path / "v.gif").exists(), r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
-    assert_one_line_error(r, "fixed clip of 8 frames", "got 1 intensities")
-    assert not (tmp_path / "x.gif").exists()
-    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
-    assert r.returncode == 0, r.stderr
-    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
-    assert r.returncode == 0 and "output clip" in r.stdout, r.stderr

@@ -23,7 +23,7 @@ import torch
 from .. import api
 from ..condition import JOINT_MAPS, joint_maps
 from ..data.clips import from_tensor, to_tensor
-from ..data.stages import PoseVideos
+from ..data.stages import PoseVideos, check_pose_config
 from ..errors import I2VError
 from ..instruments.pose import feature_loss
 from ..instruments.pose import load as load_instrument
@@ -54,17 +54,7 @@ class Trainer(frgan.Trainer):
 
     @classmethod
     def check_config(cls, cfg: dict) -> dict:
-        cfg = super().check_config(cfg)
-        if cfg["data"] != "synthetic":
-            raise I2VError(f"{NAME} trains on the built-in pose benchmark (data=\"synthetic\"), got {cfg['data']!r}")
-        if cfg["expressions"] != ["happy"]:   # the shared default, which a pose config carries unused
-            raise I2VError(f"{NAME} has no expressions (its videos show actions); drop expressions="
-                           f"{cfg['expressions']}")
-        lo, hi = (int(x) for x in cfg["frames"])
-        if lo != hi or hi < 42:
-            raise I2VError(f"{NAME} videos have one length of at least 42 frames (10 observed + 32 predicted): "
-                           f"frames=[{hi}, {hi}] with {hi} >= 42, got {cfg['frames']}")
-        return cfg
+        return check_pose_config(super().check_config(cfg))
 
     def __init__(self, cfg: dict):
         super().__init__(cfg)
