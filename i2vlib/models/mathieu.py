@@ -33,7 +33,7 @@ predicted frames            1; a second one from the first, fed back            
 scales                      4: 4, 8, 16, 32 px on 32-px training patches        4 (``scales``): 8 ... 64 px, whole
                                                                                 64-px frames
 G'_k widths, kernels        128-256-128 (3, 3, 3, 3 and 5, 3, 3, 5),            ``ngf`` for 128, the same kernels
-                            128-256-512-256-128 (5, 3, ..., 5 and 7, 5, ..., 7)
+                            128-256-512-256-128 (5, 3, ..., 5; 7, 5, ..., 7)  
 D_k                         64 / 64-128-128 / 128-256-256 / 128-256-512-128     ``ndf`` for 64, the same kernels;
                             convolutions, fully-connected 512-256 or 1024-512   fully-connected 8 ndf - 8 ndf
                                                                                 (:class:`i2vlib.nn.MLP`)
