@@ -9,12 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import i2vlib
 from i2vlib import I2VError
 from i2vlib.data.clips import from_tensor, to_tensor
-from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import fgst
-from i2vlib.train import train
 
 from test_cli import assert_one_line_error, i2v
 
@@ -131,26 +128,6 @@ def test_one_step_moves_every_network_and_each_phase_learns_from_its_own_terms()
         tr.g_terms(b, tr.forward(b))[term]().backward()
         assert any(p.grad is not None for p in learner.parameters()), term
         assert all(p.grad is None for p in other.parameters()), term
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fgst") / "run"
-    info = train(fgst.default_config("smoke", steps=2), out, progress=False)
-    assert info["finished"] and info["step"] == 2
-    return out
-
-
-def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
-    model = i2vlib.load(run)
-    assert model.method == "fgst" and np.allclose(model.supported_intensities, np.arange(1, 9) / 8)
-    face = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
-    frames = model.generate(face, list(model.supported_intensities))
-    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
-    clip = model.net(model.tensor(face))[0]
-    assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), clip)
-    with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
-        model.generate(face, [0, 0.5, 1])
 
 
 def test_cli_refuses_a_motion_code_of_no_size_in_one_line(tmp_path):

@@ -2,17 +2,12 @@
 frame, the config, one step, the fixed clip through the one API, the CLI and the export (the gradient difference
 loss, now :func:`i2vlib.losses.gdl`, is tested with Mathieu et al., who introduced it: tests/test_mathieu.py)."""
 
-import re
-
 import numpy as np
 import pytest
 import torch
 
-import i2vlib
 from i2vlib import I2VError, losses
-from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import mcnet
-from i2vlib.train import train
 
 
 @pytest.mark.parametrize("size, ngf, length", [(64, 8, 8), (32, 4, 3)])
@@ -79,23 +74,3 @@ def test_one_step_moves_every_network_and_the_loss_terms_are_the_papers():
     assert torch.isclose(terms["p"](), ((fake - b["target"]) ** 2).mean())
     assert torch.isclose(terms["gdl"](), losses.gdl((fake + 1) / 2, (b["target"] + 1) / 2))
     assert tr.nets["d_seq"].net[0].in_channels == 27          # D sees the input and the 8 frames, stacked
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mcnet") / "run"
-    info = train(mcnet.default_config("smoke", steps=2), out, progress=False)
-    assert info["finished"] and info["step"] == 2
-    return out
-
-
-def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
-    model = i2vlib.load(run)
-    assert model.method == "mcnet" and np.allclose(model.supported_intensities, np.arange(1, 9) / 8)
-    face = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
-    frames = model.generate(face, list(model.supported_intensities))
-    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
-    clip = model.net(model.tensor(face))[0]
-    assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), clip)
-    with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
-        model.generate(face, [0, 0.5, 1])

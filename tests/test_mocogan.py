@@ -1,17 +1,12 @@
 """MoCoGAN, the image-to-video baseline of FRGAN §4.2: the content and motion streams, the config, one step, the
 fixed clip through the one API, the CLI and the export."""
 
-import re
-
 import numpy as np
 import pytest
 import torch
 
-import i2vlib
 from i2vlib import I2VError
-from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import mocogan
-from i2vlib.train import train
 
 from test_cli import assert_one_line_error, i2v
 
@@ -72,28 +67,6 @@ def test_one_step_moves_every_network_and_ties_only_the_first_frame_to_the_input
     assert torch.equal(fake, tr.nets["generator"](b["neutral"], b["eps"]))     # the batch's noise drives R_M
     r = tr.g_terms(b, {"fake": fake})["r"]()
     assert torch.isclose(r, (fake[:, 0] - b["neutral"]).abs().mean())
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mocogan") / "run"
-    info = train(mocogan.default_config("smoke", steps=2), out, progress=False)
-    assert info["finished"] and info["step"] == 2
-    return out
-
-
-def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
-    model = i2vlib.load(run)
-    assert model.method == "mocogan" and np.allclose(model.supported_intensities, np.arange(1, 9) / 8)
-    face = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
-    frames = model.generate(face, list(model.supported_intensities))
-    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
-    video = model.net(model.tensor(face))[0]
-    assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), video[1:])
-    with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
-        model.generate(face, [0, 0.5, 1])
-    with pytest.raises(I2VError, match="one model per expression: it cannot mix"):
-        model.generate(face, {"happy": [1.0], "anger": [1.0]})
 
 
 def test_cli_refuses_two_expressions_in_one_line(tmp_path):

@@ -3,7 +3,6 @@ the fixed clip through the one API, the CLI and the export; on poses (``benchmar
 its batches, its forecast on the pose protocol, the CLI."""
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from i2vlib import I2VError
 from i2vlib.config import config_hash
 from i2vlib.data.clips import to_tensor
 from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
-from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.evaluate import pose
 from i2vlib.models import vgan
 from i2vlib.train import train
@@ -61,26 +59,6 @@ def test_one_step_moves_every_network_and_ties_only_the_first_frame_to_the_input
     fake = tr.forward(b)["fake"]
     r = tr.g_terms(b, {"fake": fake})["r"]()
     assert torch.isclose(r, (fake[:, 0] - b["neutral"]).abs().mean())
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vgan") / "run"
-    info = train(vgan.default_config("smoke", steps=2), out, progress=False)
-    assert info["finished"] and info["step"] == 2
-    return out
-
-
-def test_generate_renders_the_frames_after_the_input_at_their_positions(run):
-    model = i2vlib.load(run)
-    assert model.method == "vgan" and np.allclose(model.supported_intensities, np.arange(1, 9) / 8)
-    face = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
-    frames = model.generate(face, list(model.supported_intensities))
-    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
-    video = model.net(model.tensor(face))[0]
-    assert torch.allclose(model.generate(face, model.supported_intensities, as_tensor=True), video[1:])
-    with pytest.raises(I2VError, match=re.escape("fixed clip of 8 frames at a = 0.125, 0.25, ..., 1.0")):
-        model.generate(face, [0, 0.5, 1])
 
 
 POSES = {"benchmark": "poses", "action": "golf_swing"}
