@@ -3,6 +3,7 @@ stages chained through the run cache, retargeting, the generation API and the CL
 
 import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -437,6 +438,31 @@ def test_the_retargeting_protocol_scores_the_truth_perfectly_and_copying_by_the_
     parts = retarget.forecast_parts(model, p.cases[0])
     assert parts["frame"].shape == (6, 64, 64, 3) and parts["mask"].shape == (6, 64, 64)
     assert np.all((parts["mask"] >= 0) & (parts["mask"] <= 1))
+
+
+def test_a_baseline_without_retargeting_renders_from_the_input_at_the_reference_intensities():
+    from i2vlib.evaluate import retarget
+
+    class Clip:                       # a fixed-clip baseline: frame k shows 100 * its intensity in every pixel
+        supported_intensities = np.array([0.25, 0.5, 0.75, 1.0])
+
+        def generate(self, image, intensities, expression=None):
+            assert expression == "happy" and list(intensities) == list(self.supported_intensities)
+            return np.stack([np.full((2, 2, 3), round(100 * a), np.uint8) for a in intensities])
+
+    class Any(Clip):                  # a model of any intensity renders the reference's own
+        supported_intensities = None
+
+        def generate(self, image, intensities, expression=None):
+            return np.stack([np.full((2, 2, 3), round(100 * a), np.uint8) for a in intensities])
+
+    reference = SimpleNamespace(intensity=np.array([0.0, 0.2, 0.4, 0.6, 0.9, 1.0]), expression="happy")
+    neutral = np.full((2, 2, 3), 7, np.uint8)
+    clip = retarget.from_input(Clip(), neutral, reference)
+    assert list(clip[:, 0, 0, 0]) == [25, 25, 50, 50, 100, 100]       # the clip's frame of the nearest intensity
+    assert list(retarget.from_input(Any(), neutral, reference)[:, 0, 0, 0]) == [0, 20, 40, 60, 90, 100]
+    case = {"neutral": neutral}
+    assert np.array_equal(retarget.video(Clip(), case, reference, "oracle"), clip)   # no retarget(): from the input
 
 
 def test_i2v_evaluate_scores_an_frgan_model_on_the_retargeting_protocol(runs, tmp_path, monkeypatch, capsys):

@@ -56,6 +56,9 @@ def test_load_or_measure_records_once_and_reads_after(tmp_path, monkeypatch):
     saved = json.loads(book.read_text())
     assert set(saved) == {records.key(c, "arm", videos=2) for c in configs}
     assert all(saved[records.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
+    trained = records.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
+    assert trained[2] is None and all(t["seconds"] > 0 for t in trained[:2])   # how each run trained, where recorded
+    assert trained[0]["losses"]["step"][-1] == configs[0]["steps"] and len(trained[0]["losses"]) > 2
     monkeypatch.delenv("I2V_RECORD")
     again = records.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
@@ -85,8 +88,13 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
         configs = ablations.arm_configs(paper, "book")
         budget = ablations.BUDGET[paper]["book"]
         assert list(configs) == list(arms)
+        own = ablations.TABLES[paper][1] if paper in ablations.TABLES else {}
         for arm, (method, change) in arms.items():
             runs = configs[arm]
+            if arm in own:                     # a table's own method: its paper's arm, the same runs and records
+                of = ablations.TABLES[paper][0]
+                assert runs == ablations.arm_configs(of, "book", [own[arm]])[own[arm]]
+                continue
             assert [c["seed"] for c in runs] == list(ablations.SEEDS)
             n_expr = len(runs[0]["expressions"])
             stage = {k: v for k, v in change.items() if k == "stage"}
@@ -94,7 +102,8 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
             assert runs[0]["steps"] == steps * n_expr                      # same steps per expression
             assert all(c["method"] == method and all(c[k] == v for k, v in budget.items() if k not in ("steps", "weights"))
                        for c in runs)
-            same = [a for a in arms if arms[a][0] == method and arms[a][1].get("stage") == change.get("stage")]
+            same = [a for a in arms if a not in own and arms[a][0] == method
+                    and arms[a][1].get("stage") == change.get("stage")]
             base = configs[same[0]][0]
             differ = {k for k in runs[0] if runs[0][k] != base[k]} - {"steps", "weights"}
             assert differ <= set(change), (paper, arm, differ)
@@ -200,3 +209,21 @@ def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(t
     assert refine["mask_iou"] is None and refine["mask_strip"] is None      # G_R's mask is spatio-temporal
     runs = sorted(p.name for p in (tmp_path / "_build" / "runs").iterdir())
     assert len(runs) == 2 and all(name.startswith("frgan-") for name in runs)   # G_M trained once, not twice
+
+
+def test_a_table_trains_its_baselines_and_reuses_its_papers_arms(tmp_path, monkeypatch):
+    """The Baselines chapter's tables: a paper's method is its ablation arm (one record for both chapters); a
+    fixed-clip baseline is measured on its own clip (AffineGAN's 9 frames: a landmark curve of 9 points) and, in
+    FRGAN's Table 1, from the input frame alone."""
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
+    for table, (paper, own, _) in ablations.TABLES.items():
+        for name, arm in own.items():
+            assert ablations.arm_configs(table, "book", [name])[name] == ablations.arm_configs(paper, "book", [arm])[arm]
+    out = ablations.comparison("affinegan-baselines", "smoke", arms=["vgan"], seeds=(0,), device="cpu",
+                               progress=False, workers=1)
+    assert len(out["vgan"][0]["landmark_curve"]) == 9 and "psnr_at_0" not in out["vgan"][0]
+    out = ablations.comparison("frgan-baselines", "smoke", arms=["mcnet"], seeds=(0,), device="cpu", progress=False,
+                               workers=1)
+    mcnet = out["mcnet"][0]
+    assert mcnet["fitted"].keys() == mcnet["oracle"].keys() and mcnet["mask_iou"] is None
+    assert mcnet["fitted"]["psnr"] == mcnet["oracle"]["psnr"]          # no condition reaches a baseline

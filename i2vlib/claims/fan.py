@@ -10,6 +10,7 @@ al.'s position labels (its Fig. 7d) are in :mod:`.affinegan`.
 from . import AtLeast, AtMost, Better, Between, Choice, Claim, Ratio
 
 _CH = "fan/ablations"
+_BASELINES = "baselines/baselines"
 _SHARPNESS = ("Mouth sharpness: gradient energy of the generated frame inside the true mouth mask over the true "
               "frame's (1 = as sharp), frames with intensity ≥ 0.5 of unseen happy test videos, per seed")
 
@@ -124,6 +125,24 @@ CLAIMS = [
         measure="turing_real_share",
         measured_as="Share of generated videos that people judge real in a real-or-fake user study (0 to 1).",
         rule=AtLeast(0.45), chapter=_CH),
+    # The comparison with the baselines of §4 (the Baselines chapter): the same runs as the arms above.
+    Claim(
+        id="hp-jumps-at-the-start", paper="fan", where="Fig. 3, §4.2",
+        words='"As for HP baseline, there is a sudden change between the generate frame and the initial frame, which '
+              'means the expression generate by HP do not have a good temporal continuity."',
+        measure="first_step_share",
+        measured_as="Share of the landmark distance to the input at the tenth frame (a = 1) already reached at the "
+                    "first (a = 0.1), mean landmark curves over unseen happy test faces, per seed, HP and Fan et al.",
+        rule=Better(higher=True, arm="hp", baseline="fan"), chapter=_BASELINES),
+    Claim(
+        id="hp-goes-back", paper="fan", where="Fig. 3, §4.2",
+        words='With HP, "the person in the generated video by HP seem to smile a little, go back, and then smile '
+              'again", while with Fan et al.\'s model the landmark distance "grows steadily and linearly without '
+              'decreasing".',
+        measure="landmark_rho_vs_hp",
+        measured_as="Spearman ρ between a and the landmark distance of each generated frame to the input "
+                    "(landmark_rho, unseen happy test faces) per seed, Fan et al. and HP.",
+        rule=Better(higher=True, arm="fan", baseline="hp"), chapter=_BASELINES),
 ]
 
 # The recipe choices behind these measurements, and the identities each looked at.

@@ -111,7 +111,8 @@ def arm_scores(model, videos: int = 12, seed: int = 0, expression: str = "happy"
     * the protocol's scores (:data:`SCORES`, :func:`~.protocol.evaluate`) and its ground-truth
       reference row (``reference``);
     * Fan et al.'s Fig. 3: ``landmark_curve`` and ``landmark_curve_truth``, the mean landmark distance to
-      the input at a = 0, 0.1, ..., 1 of the generated and of the true frames (:func:`landmark_curves`),
+      the input at a = 0, 0.1, ..., 1 (a fixed-clip model: at 0 and its clip's intensities) of the generated and
+      of the true frames (:func:`landmark_curves`),
       and their values at a = 1, ``landmark_final`` and ``landmark_final_truth``;
     * for models that render any intensity: ``psnr_at_0`` (:func:`reconstruction_psnr`), ``progress_rho``,
       ``strength_at_1`` and ``true_peak_strength`` (:func:`expression_progress`), ``mouth_sharpness``
@@ -125,7 +126,7 @@ def arm_scores(model, videos: int = 12, seed: int = 0, expression: str = "happy"
     out = {k: r["scores"][k] for k in SCORES}
     out["reference"] = {k: r["reference"][k] for k in SCORES if k in r["reference"]}
     clips = test_clips(model, "linear", n=videos, frames=16, seed=seed, expressions=[expression])
-    curves = landmark_curves({"model": model}, clips)
+    curves = landmark_curves({"model": model}, clips, getattr(model, "supported_intensities", None))
     with warnings.catch_warnings():                    # frames where the instrument found no face are NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         out["landmark_curve"] = np.nanmean(curves["model"], axis=0)

@@ -84,10 +84,26 @@ def protocol(size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0, 
 
 def video(model, case: dict, reference, condition: str) -> np.ndarray:
     """``model`` retargeting ``reference`` onto the case's face, with the exact motion maps (``"oracle"``)
-    or with G_C fitted to the faces (``"fitted"``: landmarks measured on the input and the reference)."""
+    or with G_C fitted to the faces (``"fitted"``: landmarks measured on the input and the reference). A
+    model that does not retarget (a baseline of Table 1) renders the video from the input alone
+    (:func:`from_input`), the same under both conditions."""
+    if not callable(getattr(model, "retarget", None)):
+        return from_input(model, case["neutral"], reference)
     if condition == "oracle":
         return model.retarget(case["neutral"], reference, condition=case["oracle"])
     return model.retarget(case["neutral"], reference.frames)
+
+
+def from_input(model, neutral: np.ndarray, reference) -> np.ndarray:
+    """A Table 1 baseline's video of ``reference``'s expression from the target's input frame alone (§4.2: "Each
+    method only observes the input frame of the target subject"): a model of any intensity renders the reference's
+    true intensities; a fixed-clip model renders its clip (a = 1/length, ..., 1) and each frame of the reference
+    takes its frame of the nearest intensity (never the input itself, which would score a distance of 0)."""
+    grid = getattr(model, "supported_intensities", None)
+    if grid is None:
+        return model.generate(neutral, reference.intensity, reference.expression)
+    frames = model.generate(neutral, grid, reference.expression)
+    return frames[np.abs(np.asarray(grid)[None, :] - np.asarray(reference.intensity)[:, None]).argmin(axis=1)]
 
 
 def score(frames: np.ndarray, case: dict, instrument=None) -> dict:
@@ -133,7 +149,8 @@ def _means(rows: list[dict]) -> dict:
 
 def masked(model) -> bool:
     """Whether ``model`` is a G_M alone with the mask of Eq. 2 (whose m :func:`forecast_parts` returns)."""
-    return getattr(model, "refiner", None) is None and model.net.residual == "mask"
+    net = getattr(model, "net", None)
+    return getattr(model, "refiner", None) is None and getattr(net, "residual", None) == "mask"
 
 
 def retarget_scores(model, targets: int = 8, frames: int = 16, seed: int = 0) -> dict:

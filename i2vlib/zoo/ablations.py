@@ -18,6 +18,10 @@ about the budget.
 
 An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``forecast`` arm of the
 same seed; its other options change G_R only.
+
+The papers' comparison tables with their baselines (:data:`TABLES`, the Baselines chapter) are comparisons of the
+same kind, named ``<paper>-baselines``: the paper's methods are its arms' runs, the baselines train at the table's
+budget, and ``python -m i2vlib.zoo.ablations fan-baselines`` records them.
 """
 
 from __future__ import annotations
@@ -110,6 +114,31 @@ SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("forecas
 # the arms: on poses the book's budget is short of what G_M needs, and this run shows what more steps buy.
 LONGER = {"frgan-pose": ("forecast", 8, {"strips": _TWO})}
 
+# The papers' comparison tables with the baselines they beat (the Baselines chapter): for each table, its paper, the
+# paper's methods as the runs of that paper's arms named here (the same configs: one record serves both chapters),
+# and the baselines, each trained with the table's budget (BUDGET): as many steps per expression as the paper's arms'
+# generator (G_M's for FRGAN), the baseline's own config otherwise. VGAN on poses is one model per action (FRGAN
+# §4.3): two actions' models stand for it, scored on their actions' videos.
+TABLES = {
+    "fan-baselines": ("fan", {"fan": "full", "convlstm": "convlstm"},                      # Fan et al. §4.2
+                      {"hp": ("hp", {})}),
+    "affinegan-baselines": ("affinegan", {"affinegan": "full", "convlstm": "convlstm"},    # AffineGAN Table 2
+                            {"vgan": ("vgan", {}), "fgst": ("fgst", {}),
+                             "ganimation": ("ganimation", {"expressions": ["happy"]})}),   # one expression, as all
+    "frgan-baselines": ("frgan", {"frgan_gm": "forecast", "frgan": "refine", "villegas": "no_residual"},  # Table 1
+                        {"mcnet": ("mcnet", {}), "mocogan": ("mocogan", {})}),
+    "frgan-pose-baselines": ("frgan-pose", {"frgan_gm": "forecast", "frgan": "refine",     # FRGAN Table 3
+                                            "villegas": "no_residual"},
+                             {"mathieu": ("mathieu", {}),
+                              **{f"vgan_{a}": ("vgan", {"benchmark": "poses", "action": a}) for a in _TWO}}),
+}
+for _table, (_paper, _own, _baselines) in TABLES.items():
+    ARMS[_table] = {**{name: ARMS[_paper][arm] for name, arm in _own.items()}, **_baselines}
+    BUDGET[_table] = {"book": {"steps": 1000 if _paper in ("fan", "affinegan") else 1500}}
+    LADDER[_table] = LADDER[_paper]
+    HEADLINES[_table] = []
+    MEASURE[_table] = MEASURE[_paper]
+
 
 def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
     """(config, the measure's extra options) of every run :data:`SHOWN` and :data:`LONGER` add to ``paper``'s
@@ -136,6 +165,10 @@ def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, multi
     shared = {**BUDGET[paper].get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}}
     out = {}
     for arm in arms:
+        if paper in TABLES and arm in TABLES[paper][1]:    # the paper's method: its ablation arm's runs
+            own, name = TABLES[paper][0], TABLES[paper][1][arm]
+            out[arm] = arm_configs(own, profile, [name], seeds, multiple, **overrides)[name]
+            continue
         method, change = ARMS[paper][arm]
         out[arm] = [_config(get_method(method), profile, shared, change, s, multiple) for s in seeds]
     return out

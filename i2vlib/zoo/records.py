@@ -32,10 +32,12 @@ from ..errors import I2VError
 from ..evaluate.ablation import arm_scores
 from ..evaluate.pose import pose_scores
 from ..evaluate.retarget import retarget_scores
-from ..io import to_json, write_json
+from ..io import read_losses, to_json, write_json
 from ..models import full_config
 from ..runs import cached_runs, load
+from ..train import read_run
 from . import HERE, env_flag
+from .make import thin_losses
 
 RECORDS = HERE / "records.json"
 
@@ -141,6 +143,18 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
     return [decode(values[k]) for k in keys]
 
 
+def training(configs, measure: str = "arm", path=RECORDS, **kwargs) -> list:
+    """How each of ``configs``' recorded runs trained: ``{"seconds": training time on this machine, "losses": its
+    loss log as columns of means over windows of 50 steps}``; None where the record is missing or older than these
+    fields (a refine-stage run: G_R's alone)."""
+    book = read(path)
+    out = []
+    for c in configs:
+        rec = book.get(key(c, measure, **kwargs), {})
+        out.append({"seconds": rec["seconds"], "losses": rec["losses"]} if "seconds" in rec else None)
+    return out
+
+
 def _add(path, key_: str, run, value) -> None:
     """Add one record to ``path``; a lock lets several recording processes share the file."""
     import fcntl
@@ -150,4 +164,6 @@ def _add(path, key_: str, run, value) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         book = read(path)
         book[key_] = {"config": read_checkpoint(run)["config"], "value": value}
+        if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
+            book[key_].update(seconds=read_run(run)["seconds"], losses=thin_losses(read_losses(run)))
         write_json(path, dict(sorted(book.items())))
