@@ -31,9 +31,9 @@ test: $(STAMP)
 zoo: $(STAMP)
 	$(PY) -m i2vlib.zoo.make
 
-# Train and measure the ablation chapters' seeded arms on their budget ladder (ablations.LADDER: 5 seeds at the
-# budget, 3 at four times it) and record the measurements in i2vlib/zoo/records.json (many hours; what is
-# recorded is kept, so run it again to continue).
+# Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
+# ladder (ablations.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
+# i2vlib/zoo/records.json (many hours; what is recorded is kept, so run it again to continue).
 records: $(STAMP)
 	$(PY) -m i2vlib.zoo.ablations
 
