@@ -1,7 +1,7 @@
 """The claims of Fan et al. (AAAI 2019) that the book tests, with their rules.
 
 Every measurement is made on unseen test identities of the synthetic benchmark; the chapter
-``fan/ablations`` supplies them. The shape of each measurement is its rule's ``expects``: one value
+``fan/ablations`` supplies them (``baselines/baselines`` those of the comparison with HP). The shape of each measurement is its rule's ``expects``: one value
 or per-seed values for a threshold, ``{value, reference}`` for a ratio, ``{arm: [seeds],
 baseline: [seeds]}`` (at least 3 seeds each) for a comparison. AffineGAN's claims about Fan et
 al.'s position labels (its Fig. 7d) are in :mod:`.affinegan`.

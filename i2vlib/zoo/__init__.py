@@ -62,17 +62,17 @@ _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "
 # loss weights, G_M at batch 8, G_R at half the widths on clips of 16, for many times the chapters' steps.
 _CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05}
 _FRGAN_FACES = {**_LONG, "expressions": list(EXPRESSIONS), "weights": _CODE_WEIGHTS}
-_FRGAN_FACES_GM = {**_FRGAN_FACES, "steps": 10000}
-_FRGAN_POSE_GM = {"videos": 200, "checkpoint_every": 1000, "steps": 8000, "weights": _CODE_WEIGHTS}
+_FRGAN_FACES_GM = {**_FRGAN_FACES, "steps": 20000}
+_FRGAN_POSE_GM = {"videos": 200, "checkpoint_every": 1000, "steps": 20000, "weights": _CODE_WEIGHTS}
 _FRGAN = {
     "frgan-faces-forecast": {"method": "frgan", "config": _FRGAN_FACES_GM,
                              "about": "FRGAN's G_M alone, the seven expressions (the forecast of zoo:frgan-faces)"},
-    "frgan-faces": {"method": "frgan", "config": {**_FRGAN_FACES, "stage": "refine", "steps": 3000,
+    "frgan-faces": {"method": "frgan", "config": {**_FRGAN_FACES, "stage": "refine", "steps": 5000,
                                                   "forecast": _FRGAN_FACES_GM},
                     "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)"},
     "frgan-pose-forecast": {"method": "frgan-pose", "config": _FRGAN_POSE_GM,
                             "about": "FRGAN's pose G_M alone (the forecast of zoo:frgan-pose)"},
-    "frgan-pose": {"method": "frgan-pose", "config": {**_FRGAN_POSE_GM, "stage": "refine", "steps": 2000,
+    "frgan-pose": {"method": "frgan-pose", "config": {**_FRGAN_POSE_GM, "stage": "refine", "steps": 4000,
                                                       "forecast": _FRGAN_POSE_GM},
                    "about": "FRGAN on the pose benchmark, G_M and G_R (joints from the LSTM of [39])"},
 }
