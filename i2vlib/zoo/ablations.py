@@ -134,7 +134,9 @@ TABLES = {
 }
 for _table, (_paper, _own, _baselines) in TABLES.items():
     ARMS[_table] = {**{name: ARMS[_paper][arm] for name, arm in _own.items()}, **_baselines}
-    BUDGET[_table] = {"book": {"steps": 1000 if _paper in ("fan", "affinegan") else 1500}}
+    _first = ARMS[_paper][next(iter(_own.values()))][0]        # the paper's generator: its steps, the table's
+    BUDGET[_table] = {"book": {"steps": BUDGET[_paper]["book"].get("steps")
+                               or get_method(_first).default_config("book")["steps"]}}
     LADDER[_table] = LADDER[_paper]
     HEADLINES[_table] = []
     MEASURE[_table] = MEASURE[_paper]
