@@ -65,14 +65,14 @@ def test_generation_asks_for_the_benchmarks_aus_of_its_typical_person(run):
 
 def test_config_follows_the_paper_and_refuses_the_rest(tmp_path):
     cfg = ganimation.default_config("smoke")
-    assert cfg["expressions"] == list(EXPRESSIONS) and cfg["attention"] == "paper"
+    assert cfg["expressions"] == list(EXPRESSIONS) and cfg["attention"] == "code"
     assert cfg["weights"] == {"i": 1.0, "gp": 10.0, "y": 10.0, "a": 0.1, "tv": 1e-5, "idt": 10.0}
     paper = ganimation.default_config("paper")
     assert (paper["image_size"], paper["batch"], paper["lr"], paper["critic_steps"], paper["blocks"]) == \
         (128, 25, 1e-4, 4, 6)
     for overrides, words in [({"data": str(tmp_path)}, "only the synthetic benchmark"),
                              ({"augment": True}, "mirror flip"), ({"blocks": -1}, "blocks=-1"),
-                             ({"blocks": "6"}, "must be an integer"), ({"attention": "both"}, "choose one of paper")]:
+                             ({"blocks": "6"}, "must be an integer"), ({"attention": "both"}, "choose one of code")]:
         with pytest.raises(I2VError, match=words) as e:
             ganimation.default_config("smoke", **overrides)
         assert "\n" not in str(e.value)

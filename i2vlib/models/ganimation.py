@@ -27,9 +27,15 @@ pulls A towards 0, towards painting C, *away* from keeping the input: the paper'
 mask A can easily saturate to 1", which makes G(I_{y_o}|y_f) = I_{y_o} (a generator with no effect, which the
 cycle loss alone would reward). The TV term keeps A smooth; L_I and L_y are what ask for change.
 
-``attention``: ``"paper"`` (default) computes L_A as printed, per image, averaged over the batch; ``"code"`` as
-the public code does: the mean of A for ||A||_2, and ``sum |A_{i+1,j} - A_ij| + |A_{i,j+1} - A_ij|`` over the
-whole batch for the TV sum. Either way ``a`` = lambda_A = 0.1 and ``tv`` = lambda_A lambda_TV = 1e-5.
+``attention``: ``"code"`` (default) computes L_A as the public code does, the code AffineGAN could run: the mean
+of A for ||A||_2, and ``sum |A_{i+1,j} - A_ij| + |A_{i,j+1} - A_ij|`` over the whole batch for the TV sum;
+``"paper"`` as printed, per image, averaged over the batch. Either way ``a`` = lambda_A = 0.1 and ``tv`` =
+lambda_A lambda_TV = 1e-5. The printed ||A||_2 is not the code's: its gradient A / ||A||_2 keeps its length as A
+shrinks and grows with the image's side, so at the weight tuned for the mean it pulls A to 0 everywhere (in the
+book profile within a few hundred steps, every pixel then painted by a C that has not yet learned a face). The
+public code's mean pulls S^2 times more gently, and in the book profile the cycle loss wins: A saturates towards 1,
+the input is kept and the frames barely change, what AffineGAN reports of GANimation ("it predicts almost constant
+frames"). GANimation's issue threads report both saturations (albertpumarola/GANimation #9, #112).
 
 The paper's setting vs the book's:
 
@@ -216,9 +222,9 @@ class Trainer(GANTrainer):
     """GANimation's generator, its two-headed critic, its batches (pairs with exact AUs) and its loss terms."""
 
     name = NAME
-    options = {"expressions": list(EXPRESSIONS), "blocks": 6, "attention": "paper",
+    options = {"expressions": list(EXPRESSIONS), "blocks": 6, "attention": "code",
                "weights": {"i": 1.0, "gp": 10.0, "y": 10.0, "a": 0.1, "tv": 1e-5, "idt": 10.0}}
-    choices = {"attention": ("paper", "code")}
+    choices = {"attention": ("code", "paper")}
     profile_changes = {"smoke": {"blocks": 1, "videos": 2},
                        "book": {"steps": 2000, "batch": 8, "lr": 5e-4},
                        "paper": {"image_size": 128, "batch": 25, "lr": 1e-4, "critic_steps": 4, "steps": 40000,
