@@ -37,6 +37,26 @@ def test_the_frame_is_the_attention_blend_of_the_colour_mask_and_the_input(size,
         assert torch.allclose(net(x, y), net.masks(x, y)[1], atol=1e-6)
 
 
+@pytest.mark.parametrize("size", [16, 64])
+def test_the_attention_loss_as_printed_and_as_the_public_code_computes_it(size):
+    A = torch.full((2, 1, size, size), 0.5)
+    A[1, :, :, size // 2:] = 1.0                          # the second mask: one vertical edge of height 0.5
+    norm, tv = ganimation.attention_loss(A, "paper")      # per image ||A||_2 and sum of squared steps, batch mean
+    per_image = [0.5 * size, np.sqrt(size * size / 2 * (0.25 + 1.0))]
+    assert norm.item() == pytest.approx(np.mean(per_image), rel=1e-5)
+    assert tv.item() == pytest.approx(size * 0.25 / 2, rel=1e-5)
+    mean, tv = ganimation.attention_loss(A, "code")       # the mean of A and the sum of absolute steps, batch-wide
+    assert mean.item() == pytest.approx(A.mean().item()) and tv.item() == pytest.approx(size * 0.5, rel=1e-5)
+    # why the book reads the code: the printed norm's pull on A keeps its length as A shrinks
+    for scale in (1.0, 1e-3):
+        a = (scale * torch.rand(1, 1, size, size)).requires_grad_()
+        ganimation.attention_loss(a, "paper")[0].backward()
+        assert a.grad.norm().item() == pytest.approx(1.0, rel=1e-4)
+        b = a.detach().clone().requires_grad_()
+        ganimation.attention_loss(b, "code")[0].backward()
+        assert b.grad.norm().item() == pytest.approx(1 / size, rel=1e-4)
+
+
 def test_training_conditions_on_the_exact_aus_of_both_frames():
     tr = ganimation.Trainer(ganimation.default_config("smoke"))
     b = tr.sample(np.random.default_rng(0))

@@ -30,12 +30,12 @@ cycle loss alone would reward). The TV term keeps A smooth; L_I and L_y are what
 ``attention``: ``"code"`` (default) computes L_A as the public code does, the code AffineGAN could run: the mean
 of A for ||A||_2, and ``sum |A_{i+1,j} - A_ij| + |A_{i,j+1} - A_ij|`` over the whole batch for the TV sum;
 ``"paper"`` as printed, per image, averaged over the batch. Either way ``a`` = lambda_A = 0.1 and ``tv`` =
-lambda_A lambda_TV = 1e-5. The printed ||A||_2 is not the code's: its gradient A / ||A||_2 keeps its length as A
-shrinks and grows with the image's side, so at the weight tuned for the mean it pulls A to 0 everywhere (in the
-book profile within a few hundred steps, every pixel then painted by a C that has not yet learned a face). The
-public code's mean pulls S^2 times more gently, and in the book profile the cycle loss wins: A saturates towards 1,
-the input is kept and the frames barely change, what AffineGAN reports of GANimation ("it predicts almost constant
-frames"). GANimation's issue threads report both saturations (albertpumarola/GANimation #9, #112).
+lambda_A lambda_TV = 1e-5. The printed ||A||_2 is not the code's: its gradient A / ||A||_2 has length 1 whatever
+the scale of A, S times the mean's (S the image's side), so at the weight tuned for the mean it pulls A to 0
+everywhere (in the book profile within a few hundred steps, every pixel then painted by a C that has not yet learned
+a face). With the code's mean the cycle loss wins in the book profile: A saturates towards 1, the input is kept and
+the frames barely change, what AffineGAN reports of GANimation ("it predicts almost constant frames").
+GANimation's issue threads report both saturations (albertpumarola/GANimation #9, #112).
 
 The paper's setting vs the book's:
 
