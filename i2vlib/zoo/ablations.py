@@ -107,9 +107,12 @@ MEASURE = {"affinegan": "arm", "fan": "arm", "frgan": "retarget", "frgan-pose": 
 HEADLINES = {"affinegan": ["affinegan-happy"], "fan": [], "frgan": [], "frgan-pose": []}
 # What a chapter shows of a run beyond its arms' measurement, recorded with them: (arm, seed index, the
 # measure's extra options). The pose chapter shows the full model's forecasts of every action; it compares
-# G_M's with those of LONGER's run on two. (Pictures are kept to these: a strip weighs 0.1-0.2 MB.)
+# G_M's with those of LONGER's run on two. The Baselines chapter shows Mathieu et al.'s and each VGAN's forecasts
+# of the VGANs' two actions beside FRGAN's. (Pictures are kept to these: a strip weighs 0.1-0.2 MB.)
 _TWO = ["jumping_jacks", "tennis_forehand"]
-SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("forecast", 0, {"strips": _TWO})]}
+SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("forecast", 0, {"strips": _TWO})],
+         "frgan-pose-baselines": [("mathieu", 0, {"strips": _TWO}),
+                                  *((f"vgan_{a}", 0, {"strips": [a]}) for a in _TWO)]}
 # One run of an arm at a multiple of the budget (the first seed) and its measure's extra options, recorded with
 # the arms: on poses the book's budget is short of what G_M needs, and this run shows what more steps buy.
 LONGER = {"frgan-pose": ("forecast", 8, {"strips": _TWO})}
