@@ -10,12 +10,14 @@ repository, the release tag of :data:`i2vlib.__version__`, the ``colab`` extra) 
 The block is the head of each notebook's first code cell that tests for ``google.colab``; the rest of
 that cell is the chapter's own. The environment variable ``I2V_INSTALL``, when set, replaces the pinned
 requirement (a fork, a branch, a local checkout: ``i2vlib[colab] @ file:///path/to/repo``).
-The notebooks also carry Colab's metadata for a GPU runtime (a T4), so that Colab opens them on one.
+The notebooks also carry Colab's metadata for a GPU runtime (a T4), so that Colab opens them on one, and an id
+on every cell (nbformat 4.5 requires them; a cell added by a script has none until this module writes it).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -92,11 +94,28 @@ def problems(notebook) -> list[str]:
     meta = nb["metadata"]
     if meta.get("accelerator") != METADATA["accelerator"] or meta.get("colab", {}).get("gpuType") != "T4":
         out.append(f"{notebook}: no Colab GPU metadata (accelerator GPU, colab.gpuType T4)")
+    ids = [c.get("id") for c in nb["cells"]]
+    if None in ids or len(set(ids)) != len(ids):
+        out.append(f"{notebook}: a cell without an id, or two cells with one id (nbformat 4.5)")
     return out
 
 
+def _give_ids(nb: dict) -> None:
+    """An id for every cell without one: 8 hex digits of its position and source, unique in the notebook."""
+    taken = {c["id"] for c in nb["cells"] if "id" in c}
+    for i, c in enumerate(nb["cells"]):
+        if "id" in c:
+            continue
+        salt = 0
+        while (new := hashlib.sha1(f"{i}:{salt}:{''.join(c['source'])}".encode()).hexdigest()[:8]) in taken:
+            salt += 1
+        c["id"] = new
+        taken.add(new)
+
+
 def write(notebook) -> bool:
-    """Rewrite a notebook's install block and Colab metadata; returns whether the file changed."""
+    """Rewrite a notebook's install block and Colab metadata, and give every cell an id; returns whether the file
+    changed."""
     path = Path(notebook)
     raw = path.read_text(encoding="utf-8")
     nb = json.loads(raw)
@@ -105,6 +124,7 @@ def write(notebook) -> bool:
     cell["source"] = (install_block(extras_for(path)) + rest).splitlines(keepends=True)
     nb["metadata"]["accelerator"] = METADATA["accelerator"]
     nb["metadata"]["colab"] = {**nb["metadata"].get("colab", {"provenance": []}), **METADATA["colab"]}
+    _give_ids(nb)
     text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"   # nbformat's layout
     if text != raw:
         path.write_text(text, encoding="utf-8")

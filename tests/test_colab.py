@@ -162,3 +162,17 @@ def test_the_writer_puts_back_a_broken_block(tmp_path):
     assert colab.problems(nb) and colab.main(["--check", str(nb)]) == 1
     assert colab.write(nb) and colab.problems(nb) == [] and nb.read_text() == text
     assert not colab.write(nb)
+
+
+def test_the_writer_gives_a_cell_added_without_an_id_one_of_its_own(tmp_path):
+    nb = tmp_path / "notebooks" / "data" / "data.ipynb"
+    nb.parent.mkdir(parents=True)
+    data = json.loads((ROOT / "notebooks" / "data" / "data.ipynb").read_text())
+    old = {c["id"] for c in data["cells"]}
+    twin = {"cell_type": "markdown", "metadata": {}, "source": ["the same text"]}
+    data["cells"] += [dict(twin), dict(twin)]                 # two new cells alike: still two ids
+    nb.write_text(json.dumps(data))
+    assert any("id" in p for p in colab.problems(nb))
+    assert colab.write(nb) and colab.problems(nb) == []
+    ids = [c["id"] for c in json.loads(nb.read_text())["cells"]]
+    assert len(set(ids)) == len(ids) and set(ids[:-2]) == old and not colab.write(nb)
