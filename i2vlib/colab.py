@@ -101,10 +101,13 @@ def problems(notebook) -> list[str]:
 
 
 def _give_ids(nb: dict) -> None:
-    """An id for every cell without one: 8 hex digits of its position and source, unique in the notebook."""
+    """An id for every cell without one, or whose id an earlier cell holds: 8 hex digits of its position and
+    source, unique in the notebook."""
     taken = {c["id"] for c in nb["cells"] if "id" in c}
+    seen = set()
     for i, c in enumerate(nb["cells"]):
-        if "id" in c:
+        if "id" in c and c["id"] not in seen:
+            seen.add(c["id"])
             continue
         salt = 0
         while (new := hashlib.sha1(f"{i}:{salt}:{''.join(c['source'])}".encode()).hexdigest()[:8]) in taken:
