@@ -154,6 +154,14 @@ def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
     return out
 
 
+def shown(paper: str, profile: str = "book", device: str = "auto") -> dict[str, dict]:
+    """``{arm: measurement}`` of each run :data:`SHOWN` pictures for ``paper``, with its pictures (its measure's
+    extra options): recorded, or trained and measured now."""
+    options = measure_options(paper, profile)
+    return {arm: measured([arm_configs(paper, profile, [arm])[arm][k]], MEASURE[paper], device=device, **options,
+                          **extra)[0] for arm, k, extra in SHOWN.get(paper, [])}
+
+
 def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> dict:
     """The config of :data:`LONGER`'s run of ``paper``: its arm with the steps multiplied, one seed."""
     arm, times, _ = LONGER[paper]
