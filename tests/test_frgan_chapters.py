@@ -60,7 +60,7 @@ def test_the_ablations_and_the_pose_chapter_supply_every_frgan_claim():
             continue
         assert claim.chapter in ("frgan/ablations", "frgan/pose")
         source = "\n".join(_code(f"notebooks/{claim.chapter}"))
-        assert f'c.chapter == "{claim.chapter}"' in source and "i2v.render.show_claims(HERE, measurements)" in source
+        assert f'c.chapter == "{claim.chapter}"' in source and "i2v.render.show_claims(HERE, rungs=RUNGS)" in source
         assert re.search(rf'"{claim.measure}"\s*:', source), f"{claim.chapter} supplies no measurement {claim.measure!r}"
 
 
