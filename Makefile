@@ -37,7 +37,7 @@ zoo: $(STAMP)
 records: $(STAMP)
 	$(PY) -m i2vlib.zoo.ablations
 
-# Train a few recorded arms again and check each new measurement against its arm's recorded spread
+# Train a few recorded arms again and check each new measurement against its arm's recorded seeds (a 95 % band)
 # (i2vlib/zoo/verify.py; minutes to an hour, not part of CI).
 verify-records: $(STAMP)
 	mkdir -p _build && $(PY) -m i2vlib.zoo.verify --out _build/verify-records.json
