@@ -480,3 +480,9 @@ def test_i2v_evaluate_scores_an_frgan_model_on_the_retargeting_protocol(runs, tm
     assert "reference (ground truth)" in capsys.readouterr().out
     assert main(["evaluate", str(runs["refine"]), "--instrument", "dlib", "--out", str(tmp_path / "x.json")]) == 2
     assert "drop --instrument dlib" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    val = tmp_path / "val.json"                      # the validation identities, for recipe choices
+    assert main(["evaluate", str(runs["refine"]), "--videos", "2", "--split", "val", "--out", str(val)]) == 0
+    v = json.loads(val.read_text())
+    assert v["split"] == "val" and r["split"] == "test" and v["scores"]["psnr"] != r["scores"]["psnr"]
+    assert main(["evaluate", str(runs["refine"]), "--split", "train", "--out", str(tmp_path / "x.json")]) == 2
+    assert "test and val identities" in capsys.readouterr().err and not (tmp_path / "x.json").exists()

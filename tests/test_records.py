@@ -161,6 +161,26 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     monkeypatch.setenv("I2V_RETRAIN", "1")
     assert ablations.rungs("affinegan", "book", arms) == list(ablations.LADDER["affinegan"])
     assert ablations.rung_label("affinegan", 4, (0, 1, 2)) == "4000 steps, 3 seeds"
+    assert ablations.rung_label("affinegan", 4, (0, 1, 2), missing=["mlp"]) == "4000 steps, 3 seeds, mlp not yet recorded"
+
+
+def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
+    arms = ["full", "mlp", "convlstm"]
+    options = ablations.measure_options("affinegan", "book")
+    runs = [(1, arms, (0, 1, 2, 3, 4)), (4, ["full", "convlstm"], (0, 1, 2)), (4, ["mlp"], (0, 1))]
+    book = {records.key(c, "arm", **options): {"value": {"psnr": 30.0 + m}} for m, names, seeds in runs
+            for configs in ablations.arm_configs("affinegan", "book", names, seeds, m).values() for c in configs}
+    monkeypatch.setattr(records, "read", lambda path=None: book)
+    assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2, 3, 4))]          # mlp lacks seed 2 at 4x
+    assert ablations.rungs("affinegan", "book", arms, partial=True) == [(1, (0, 1, 2, 3, 4)), (4, (0, 1, 2))]
+    assert ablations.rung_arms("affinegan", 4, (0, 1, 2), "book", arms) == ["full", "convlstm"]
+    ladder = ablations.ladder("affinegan", "book", arms, device="cpu", progress=False, partial=True)
+    four = ladder[(4, (0, 1, 2))]
+    assert set(four) == {"full", "convlstm"} and [r["psnr"] for r in four["full"]] == [34.0] * 3
+    assert len(ladder[(1, (0, 1, 2, 3, 4))]["mlp"]) == 5
+    missing = ablations.compare(four, {"eq5": "full", "mlp": "mlp"}, "psnr")      # a claim on mlp: not tested there
+    assert isinstance(missing, claims.NotTested) and "mlp is not recorded" in missing.reason
+    assert ablations.compare(four, {"a": "full", "b": "convlstm"}, "psnr") == {"a": [34.0] * 3, "b": [34.0] * 3}
 
 
 def test_missing_seeds_become_not_tested():

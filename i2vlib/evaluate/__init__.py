@@ -31,22 +31,25 @@ from .videos import data_note, data_truth, evaluation_videos, is_synthetic_folde
 def of_model(model, data: str = "synthetic", split: str = "test", videos: int | None = None, instrument="auto",
              seed: int = 0) -> dict:
     """What ``i2v evaluate`` runs: an FRGAN face model on the retargeting protocol of Table 1
-    (:func:`.retarget.retargeting`; ``videos``: unseen target identities per expression, default 8), a pose model
+    (:func:`.retarget.retargeting`; ``videos``: unseen target identities per expression, default 8; ``split``:
+    the test identities or, for recipe choices, the validation ones), a pose model
     (any model with ``forecast``: frgan-pose, vgan and mathieu on poses) on §4.3's (:func:`.pose.forecasting`;
     ``videos``: test videos per action, default 4), every other method on
     the intensity protocol (:func:`evaluate`, with every argument). FRGAN's protocols need the benchmark's exact
-    truth: another ``data``, ``split`` or ``instrument`` is a one-line error before any work."""
+    truth: another ``data`` or ``instrument`` (or, on poses, ``split``) is a one-line error before any work."""
     method = getattr(model, "method", None)
     forecaster = callable(getattr(model, "forecast", None))        # a pose model: the contract of .pose
     if method != "frgan" and not forecaster:
         return evaluate(model, data=data, split=split, videos=videos, instrument=instrument, seed=seed)
-    given = {k: v for k, v in (("data", data), ("split", split), ("instrument", instrument))
-             if v not in ("synthetic", "test", "auto")}
+    fixed = (("data", data), ("instrument", instrument)) + ((("split", split),) if method != "frgan" else ())
+    given = {k: v for k, v in fixed if v not in ("synthetic", "test", "auto")}
     if given:
-        raise I2VError(f"{method} is scored on its paper's protocol against the benchmark's exact truth (its test "
+        raise I2VError(f"{method} is scored on its paper's protocol against the benchmark's exact truth (its "
                        f"identities, its instrument); drop {', '.join(f'--{k} {v}' for k, v in given.items())}")
     if method == "frgan":
-        return retarget.retargeting(model, targets=videos or 8, seed=seed)
+        if split not in ("test", "val"):
+            raise I2VError(f"frgan's retargeting protocol has the benchmark's test and val identities, not {split!r}")
+        return retarget.retargeting(model, targets=videos or 8, seed=seed, split=split)
     if seed:
         raise I2VError("the pose protocol's test videos are fixed (seed 0); drop --seed")
     return pose.forecasting(model, per_action=videos or 4)

@@ -58,16 +58,17 @@ def cases(reference, identities, size: int, seed: int = 0, instrument=None) -> l
 
 
 class Protocol:
-    """The reference (test video 0 of ``expression``, linear intensity, ``frames`` frames), performed by the
-    next ``targets`` test identities; ``motion`` pools every frame's true motion, ``edges`` split it in
+    """The reference (video 0 of ``expression`` in ``split``, linear intensity, ``frames`` frames), performed by
+    the next ``targets`` identities of ``split`` (the test identities; ``"val"`` for recipe choices); ``motion`` pools every frame's true motion, ``edges`` split it in
     thirds and ``third`` gives each frame's (0 small, 1 medium, 2 large; frames that do not move: small)."""
 
-    def __init__(self, size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0, expression: str = "happy"):
+    def __init__(self, size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0, expression: str = "happy",
+                 split: str = "test"):
         self.size, self.seed = int(size), int(seed)
         self.instrument = get_instrument("synthetic")
         bench = SyntheticBenchmark(self.size, seed=self.seed)
-        self.reference = bench.video("test", 0, expression=expression, curve="linear", n_frames=frames)
-        ids = [i for i in bench.identities("test") if i != int(self.reference.identity)][:targets]
+        self.reference = bench.video(split, 0, expression=expression, curve="linear", n_frames=frames)
+        ids = [i for i in bench.identities(split) if i != int(self.reference.identity)][:targets]
         self.cases = cases(self.reference, ids, self.size, self.seed, self.instrument)
         self.motion = np.concatenate([c["motion"] for c in self.cases])
         moving = self.motion[self.motion > 0]
@@ -77,9 +78,10 @@ class Protocol:
 
 
 @lru_cache(maxsize=8)
-def protocol(size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0, expression: str = "happy") -> Protocol:
+def protocol(size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0, expression: str = "happy",
+             split: str = "test") -> Protocol:
     """:class:`Protocol`, built once per setting."""
-    return Protocol(size, targets, frames, seed, expression)
+    return Protocol(size, targets, frames, seed, expression, split)
 
 
 def video(model, case: dict, reference, condition: str) -> np.ndarray:
@@ -197,9 +199,11 @@ def baselines(size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0)
             "copy_frame_l1": np.concatenate([r["frame_l1"] for r in copy])}
 
 
-def retargeting(model, targets: int = 8, frames: int = 16, seed: int = 0, expressions=None) -> dict:
+def retargeting(model, targets: int = 8, frames: int = 16, seed: int = 0, expressions=None,
+                split: str = "test") -> dict:
     """``i2v evaluate`` of an FRGAN face model: for a reference of each of ``expressions`` (default: the model's),
-    retargeted with G_C fitted to the faces onto ``targets`` unseen test identities (the Table 1 protocol),
+    retargeted with G_C fitted to the faces onto ``targets`` unseen identities of ``split`` (the Table 1 protocol
+    on the test identities; ``"val"`` for recipe choices),
     :func:`score` averaged over the cases, plus ``texture``, ``colour_shift`` and ``expression_accuracy`` (frames at
     intensity >= 0.5 read as the reference's expression). ``scores``: the model's; ``forecast_scores``: its G_M alone
     (the same as ``scores`` for a forecast-stage model); ``reference``: the exact retargeted truth. Averages
@@ -216,7 +220,7 @@ def retargeting(model, targets: int = 8, frames: int = 16, seed: int = 0, expres
     g_m.refiner = None
     per = {}
     for e in exprs:
-        p = protocol(int(model.image_size), targets, frames, seed, e)
+        p = protocol(int(model.image_size), targets, frames, seed, e, split)
         strong = p.reference.intensity >= 0.5
         rows = {}
         for name, m in (("scores", model), ("forecast_scores", g_m), ("reference", None)):
@@ -233,7 +237,7 @@ def retargeting(model, targets: int = 8, frames: int = 16, seed: int = 0, expres
         per[e] = {name: mean_over_videos(r) for name, r in rows.items()}
     keys = list(next(iter(per.values()))["scores"])
     result = {"method": model.method, "protocol": "retargeting (Table 1): a reference of each expression, G_C fitted",
-              "expressions": list(exprs), "targets": targets, "frames": frames, "seed": seed,
+              "expressions": list(exprs), "targets": targets, "frames": frames, "seed": seed, "split": split,
               "stage": model.config["stage"], "i2vlib": __version__, "per_expression": per}
     for name in ("scores", "forecast_scores", "reference"):
         result[name] = mean_over_videos([per[e][name] for e in exprs], keys)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..checkpoint import read_checkpoint
 from ..data.types import EXPRESSIONS
-from ..errors import I2VError
+from ..errors import I2VError, check_names
 from ..models import get_method
 
 HERE = Path(__file__).resolve().parent
@@ -171,3 +171,30 @@ def _entry(name: str) -> dict:
 
 
 __all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "record", "listing", "env_flag"]
+
+
+def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_skip_training: bool = False) -> int:
+    """The command line of a recipe study (:mod:`.study`, :mod:`.speckle`, :mod:`.refine`): ``record(arms, root,
+    workers)`` of the arms named (default: every one of ``arms``), with a one-line error and exit status 2 on bad
+    input; ``can_skip_training`` adds ``--no-train`` (``record(..., train=False)``: score what the runs hold)."""
+    import argparse
+    import sys
+    import time
+
+    p = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
+    p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(arms)})")
+    p.add_argument("--root", default=root, help=f"where the runs live (default {root})")
+    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    if can_skip_training:
+        p.add_argument("--no-train", action="store_true", help="score what the runs hold now; train nothing")
+    args = p.parse_args(argv)
+    name, start = prog.rsplit(".", 1)[-1], time.perf_counter()
+    try:
+        record(list(check_names(args.arms, tuple(arms), f"{name} arm")) if args.arms else list(arms), args.root,
+               args.workers,
+               **({"train": not args.no_train} if can_skip_training else {}))
+    except I2VError as e:
+        print(f"{name}: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{name}: recorded in {results} after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+    return 0

@@ -216,50 +216,66 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     return out
 
 
-def rungs(paper: str, profile: str = "book", arms=None, **overrides) -> list[tuple[int, tuple[int, ...]]]:
-    """The rungs of :data:`LADDER` a chapter shows: ``(multiple, seeds)``. The first rung always, with its seeds
-    beyond :data:`SEEDS` as far as every arm has them recorded (the others train now if missing); each larger rung
-    whose :data:`SEEDS` are recorded for every arm, with its seeds as far as recorded. Only the book profile on the
-    benchmark climbs the ladder; any other setting (a profile, a folder, a size or a number of steps) is its first
-    rung on :data:`SEEDS`. With ``I2V_RETRAIN=1`` every rung is shown, and trained."""
+def rungs(paper: str, profile: str = "book", arms=None, partial: bool = False,
+          **overrides) -> list[tuple[int, tuple[int, ...]]]:
+    """The rungs of :data:`LADDER` a chapter shows: ``(multiple, seeds)`` (:func:`rung_arms` says which arms). The
+    first rung always, with its seeds beyond :data:`SEEDS` as far as every arm has them recorded (the others train
+    now if missing); each larger rung whose :data:`SEEDS` are recorded for every arm (with ``partial``: for at least
+    one arm), with its seeds as far as recorded. Only the book profile on the benchmark climbs the ladder; any other
+    setting (a profile, a folder, a size or a number of steps) is its first rung on :data:`SEEDS`. With
+    ``I2V_RETRAIN=1`` every rung is shown, and trained."""
+    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, partial, overrides)]
+
+
+def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None, **overrides) -> list[str]:
+    """The arms of ``arms`` (default: all of ``paper``'s) whose runs of ``seeds`` at ``multiple`` times the budget
+    are all recorded (every arm with ``I2V_RETRAIN=1``, which trains what is missing)."""
+    configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
+    if env_flag("I2V_RETRAIN"):
+        return list(configs)
+    book, options = records.read(), measure_options(paper, profile)
+    return [arm for arm, runs in configs.items()
+            if all(records.key(c, MEASURE[paper], **options) in book for c in runs)]
+
+
+def _rungs(paper, profile, arms, partial, overrides) -> list[tuple[int, tuple[int, ...], list[str]]]:
+    """:func:`rungs` with the arms each rung shows."""
     ladder_ = LADDER[check_names([paper], tuple(ARMS), "paper")[0]]
+    every = list(arm_configs(paper, profile, arms, [SEEDS[0]], **overrides))
     if profile != "book" or any(v is not None and k != "data" for k, v in overrides.items()) \
             or overrides.get("data", "synthetic") != "synthetic":
-        return [(ladder_[0][0], SEEDS)]
-    book, options = records.read(), measure_options(paper, profile)
-    retrain = env_flag("I2V_RETRAIN")
-
-    def recorded(multiple: int, seed: int) -> bool:
-        runs = arm_configs(paper, profile, arms, [seed], multiple).values()
-        return retrain or all(records.key(c, MEASURE[paper], **options) in book for r in runs for c in r)
-
+        return [(ladder_[0][0], SEEDS, every)]
     out = []
     for i, (multiple, seeds) in enumerate(ladder_):
-        extra = [s for s in seeds if s not in SEEDS]
-        if i > 0 and not all(recorded(multiple, s) for s in SEEDS):
+        shown = every if i == 0 else rung_arms(paper, multiple, SEEDS, profile, every, **overrides)
+        if not shown or (shown != every and not partial):
             continue
         kept = list(SEEDS)
-        for s in extra:                        # as far as recorded: a rung's seeds are a prefix of LADDER's
-            if not recorded(multiple, s):
+        for s in (s for s in seeds if s not in SEEDS):   # as far as recorded: a rung's seeds are a prefix of LADDER's
+            if rung_arms(paper, multiple, [s], profile, shown, **overrides) != shown:
                 break
             kept.append(s)
-        out.append((multiple, tuple(kept)))
+        out.append((multiple, tuple(kept), shown))
     return out
 
 
 def ladder(paper: str, profile: str = "book", arms=None, device: str = "auto", workers: int | None = None,
-           progress: bool = True, **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
-    """``{(multiple, seeds): comparison}`` of every rung :func:`rungs` shows, the smallest first."""
-    return {(m, seeds): comparison(paper, profile, arms, seeds, device, workers, progress, m, **overrides)
-            for m, seeds in rungs(paper, profile, arms, **overrides)}
+           progress: bool = True, partial: bool = False, **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
+    """``{(multiple, seeds): comparison}`` of every rung :func:`rungs` shows, the smallest first. With ``partial``
+    a larger rung holds the arms recorded at it so far (a claim on an arm it lacks is not tested there,
+    :func:`seeds_of`); without, every rung holds every arm."""
+    return {(m, seeds): comparison(paper, profile, shown, seeds, device, workers, progress, m, **overrides)
+            for m, seeds, shown in _rungs(paper, profile, arms, partial, overrides)}
 
 
-def rung_label(paper: str, multiple: int, seeds, profile: str = "book", **overrides) -> str:
+def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=(), **overrides) -> str:
     """How a chapter names a rung: the steps of ``paper``'s first arm at ``multiple`` times the budget (per
-    expression; G_M's for FRGAN) and the number of seeds, e.g. "4000 steps, 3 seeds"."""
+    expression; G_M's for FRGAN), the number of seeds, and the arms not yet recorded there (``missing``), e.g.
+    "4000 steps, 3 seeds" or "4000 steps, 3 seeds, joint not yet recorded"."""
     first = next(iter(ARMS[paper]))
     steps = arm_configs(paper, profile, [first], [SEEDS[0]], multiple, **overrides)[first][0]["steps"]
-    return f"{steps} steps, {len(seeds)} seeds"
+    later = f", {' and '.join(missing)} not yet recorded" if missing else ""
+    return f"{steps} steps, {len(seeds)} seeds{later}"
 
 
 def data_scope(data: str) -> tuple[list[str], dict[str, str]]:
@@ -298,7 +314,10 @@ def per_seed(results: dict, arm: str, *path) -> list:
 
 def seeds_of(results: dict, arm: str, *path):
     """:func:`per_seed` as a claim's measurement: the per-seed list, or a
-    :class:`~i2vlib.claims.NotTested` saying which seeds the instrument could not measure."""
+    :class:`~i2vlib.claims.NotTested` saying which seeds the instrument could not measure, or that ``results`` (a
+    partial rung of :func:`ladder`) has no runs of ``arm``."""
+    if arm not in results:
+        return NotTested(f"{arm} is not recorded at this budget yet")
     values = per_seed(results, arm, *path)
     missing = [i for i, v in enumerate(values) if v is None]
     if missing:

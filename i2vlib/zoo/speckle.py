@@ -29,10 +29,8 @@ The rule, fixed before the runs (a recipe choice made on validation identities):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 
 import numpy as np
 from scipy import stats
@@ -46,7 +44,7 @@ from ..metrics import spearman
 from ..models import get_method
 from ..runs import cached_runs, is_finished, run_dir
 from ..train import SNAPSHOTS
-from . import CURVE_STEPS, ENTRIES, HERE
+from . import CURVE_STEPS, ENTRIES, HERE, study_main
 
 RESULTS = HERE / "speckle.json"
 STEPS = 8000
@@ -173,19 +171,7 @@ def adopted(decision: dict | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.speckle", description=__doc__.splitlines()[0])
-    p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(ARMS)})")
-    p.add_argument("--root", default="_build/speckle", help="where the runs live (default _build/speckle)")
-    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
-    args = p.parse_args(argv)
-    start = time.perf_counter()
-    try:
-        record(args.arms or list(ARMS), args.root, args.workers)
-    except I2VError as e:
-        print(f"speckle: error: {e}", file=sys.stderr)
-        return 2
-    print(f"speckle: recorded in {RESULTS} after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-    return 0
+    return study_main(argv, "i2vlib.zoo.speckle", __doc__, ARMS, record, RESULTS, "_build/speckle")
 
 
 if __name__ == "__main__":

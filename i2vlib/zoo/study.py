@@ -13,19 +13,16 @@ a test checks that every record still matches the recipe the code builds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 
 from ..checkpoint import read_checkpoint
 from ..config import config_hash
-from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from ..io import write_json
 from ..models import get_method
 from ..runs import cached_runs, is_finished, load, run_dir
-from . import _LONG, CURVE_STEPS, ENTRIES, HERE
+from . import _LONG, CURVE_STEPS, ENTRIES, HERE, study_main
 from .make import score_snapshots
 from .measure import measure
 
@@ -103,20 +100,7 @@ def record(names, root="_build/zoo", workers=None, progress: bool = True, train:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.study", description=__doc__.splitlines()[0])
-    p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(ARMS)})")
-    p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
-    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
-    p.add_argument("--no-train", action="store_true", help="score what the runs hold now; train nothing")
-    args = p.parse_args(argv)
-    start = time.perf_counter()
-    try:
-        record(args.arms or list(ARMS), args.root, args.workers, train=not args.no_train)
-    except I2VError as e:
-        print(f"study: error: {e}", file=sys.stderr)
-        return 2
-    print(f"study: recorded in {RESULTS} after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-    return 0
+    return study_main(argv, "i2vlib.zoo.study", __doc__, ARMS, record, RESULTS, "_build/zoo", can_skip_training=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""The refinement study (i2vlib.zoo.refine): its arms change only G_R's adversarial weights, and its rule picks the
+largest weight that meets the zoo's refinement targets on validation identities."""
+
+import pytest
+
+from i2vlib import zoo
+from i2vlib.config import config_hash
+from i2vlib.errors import I2VError
+from i2vlib.zoo import refine
+
+
+def test_each_arm_is_the_zoos_g_r_recipe_with_its_adversarial_weight():
+    base = zoo.entry_config("frgan-faces")
+    assert config_hash(refine.arm_config("w1")) == config_hash(base)        # the weight 1 arm is the zoo's model
+    for arm, weight in refine.ARMS.items():
+        cfg = refine.arm_config(arm)
+        assert {k for k in cfg if cfg[k] != base[k]} <= {"weights"}
+        assert {k for k in cfg["weights"] if cfg["weights"][k] != base["weights"][k]} <= {"gen", "frames"}
+        assert cfg["weights"]["gen"] == cfg["weights"]["frames"] == weight and cfg["stage"] == "refine"
+    with pytest.raises(I2VError, match="unknown refine arm"):
+        refine.arm_config("w2")
+
+
+def _records(**final) -> dict:
+    """Records whose final models have {arm: (PSNR cost, colour shift added)}."""
+    last = str(refine.BASE["steps"])
+    return {arm: {"weight": refine.ARMS[arm],
+                  "curve": {"1000": {"psnr_cost": 9.0, "colour_shift_added": 9.0},
+                            last: {"psnr_cost": cost, "colour_shift_added": shift}}}
+            for arm, (cost, shift) in final.items()}
+
+
+def test_the_rule_adopts_the_largest_weight_that_meets_both_targets():
+    d = refine.decide(_records(**{"w1": (1.6, 0.1), "w0.1": (0.45, 0.2)}))
+    assert d["adopted"] == 0.1 and d["meets"] == {"w1": False, "w0.1": True}
+    assert refine.decide(_records(**{"w1": (0.5, 1.0), "w0.1": (0.1, 0.0)}))["adopted"] == 1.0   # the bounds count
+    assert refine.decide(_records(**{"w1": (0.6, 0.0), "w0.1": (0.2, 1.5)}))["adopted"] == 1.0   # none: the paper's
+    with pytest.raises(I2VError, match="no arm of the refinement study has reached its last step"):
+        refine.decide({"w0.1": {"weight": 0.1, "curve": {"1000": {"psnr_cost": 0.0, "colour_shift_added": 0.0}}}})
+
+
+@pytest.mark.parametrize("name", ["refine", "speckle", "study"])
+def test_every_recipe_studys_command_line_refuses_an_unknown_arm_in_one_line(name, capsys):
+    import importlib
+
+    assert importlib.import_module(f"i2vlib.zoo.{name}").main(["w7"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{name}: error: unknown {name} arm 'w7'") and len(err.strip().splitlines()) == 1
