@@ -11,7 +11,6 @@ from i2vlib.zoo import refine
 
 def test_each_arm_is_the_zoos_g_r_recipe_with_its_adversarial_weight():
     base = zoo.entry_config("frgan-faces")
-    assert config_hash(refine.arm_config("w1")) == config_hash(base)        # the weight 1 arm is the zoo's model
     for arm, weight in refine.ARMS.items():
         cfg = refine.arm_config(arm)
         assert {k for k in cfg if cfg[k] != base[k]} <= {"weights"}
@@ -46,3 +45,12 @@ def test_every_recipe_studys_command_line_refuses_an_unknown_arm_in_one_line(nam
     assert importlib.import_module(f"i2vlib.zoo.{name}").main(["w7"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{name}: error: unknown {name} arm 'w7'") and len(err.strip().splitlines()) == 1
+
+
+def test_the_zoos_g_r_takes_the_weight_the_shipped_study_adopted():
+    adopted = refine.decide()["adopted"]
+    weights = zoo.entry_config("frgan-faces")["weights"]
+    assert weights["gen"] == weights["frames"] == adopted
+    arm = next(a for a, w in refine.ARMS.items() if w == adopted)
+    assert config_hash(refine.arm_config(arm)) == config_hash(zoo.entry_config("frgan-faces"))   # its run shipped
+    assert refine.results()[arm]["config_hash"] == config_hash(zoo.entry_config("frgan-faces"))

@@ -67,7 +67,10 @@ _FRGAN_POSE_GM = {"videos": 200, "checkpoint_every": 1000, "steps": 20000, "weig
 _FRGAN = {
     "frgan-faces-forecast": {"method": "frgan", "config": _FRGAN_FACES_GM,
                              "about": "FRGAN's G_M alone, the seven expressions (the forecast of zoo:frgan-faces)"},
+    # G_R's adversarial weights (Eq. 12, gen for D_V and frames for D_I) at 0.1: what the refinement study adopted on
+    # validation identities (zoo/refine.py; at 1 G_R cost 1.6 dB of G_M's PSNR there)
     "frgan-faces": {"method": "frgan", "config": {**_FRGAN_FACES, "stage": "refine", "steps": 5000,
+                                                  "weights": {**_CODE_WEIGHTS, "gen": 0.1, "frames": 0.1},
                                                   "forecast": _FRGAN_FACES_GM},
                     "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)"},
     "frgan-pose-forecast": {"method": "frgan-pose", "config": _FRGAN_POSE_GM,

@@ -274,7 +274,7 @@ def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=
     "4000 steps, 3 seeds" or "4000 steps, 3 seeds, joint not yet recorded"."""
     first = next(iter(ARMS[paper]))
     steps = arm_configs(paper, profile, [first], [SEEDS[0]], multiple, **overrides)[first][0]["steps"]
-    later = f", {' and '.join(missing)} not yet recorded" if missing else ""
+    later = f", {', '.join(missing)} not yet recorded" if missing else ""
     return f"{steps} steps, {len(seeds)} seeds{later}"
 
 

@@ -8,7 +8,7 @@ the zoo's target is 0.5 dB (:data:`i2vlib.zoo.measure.TARGETS`). Short runs (500
 shipped nowhere) showed G_R either learning the identity or moving away from G_M's frames and from the truth, pulled
 by its adversarial terms alone. Each arm of :data:`ARMS` is the zoo's G_R recipe (5000 steps on the frozen
 ``zoo:frgan-faces-forecast``, seed 0) with both adversarial weights of Eq. 12 (``gen`` for D_V, ``frames`` for D_I
-on every frame) set to the arm's; the arm ``w1`` is the zoo's own model. Snapshots at
+on every frame) set to the arm's; the arm ``w1`` was the zoo's model before the study. Snapshots at
 :data:`~i2vlib.zoo.CURVE_STEPS` below the budget and the final model are scored by :func:`scores` on the benchmark's
 *validation* identities (:func:`i2vlib.evaluate.retarget.retargeting` with ``split="val"``: a reference of each of
 the seven expressions, 8 identities each; never the test identities the book reports), and recorded in
@@ -47,7 +47,7 @@ KEYS = ("psnr", "acd_i", "acd_c", "colour_shift", "texture", "expression_accurac
 
 
 def arm_config(arm: str) -> dict:
-    """The zoo's G_R recipe with the arm's adversarial weight."""
+    """The zoo's G_R recipe (whatever weight it now has) with the arm's adversarial weight."""
     (arm,) = check_names([arm], tuple(ARMS), "refine arm")
     weights = {**BASE["weights"], "gen": ARMS[arm], "frames": ARMS[arm]}
     return get_method("frgan").default_config("book", **{**BASE, "weights": weights})
