@@ -59,8 +59,9 @@ def cases(reference, identities, size: int, seed: int = 0, instrument=None) -> l
 
 class Protocol:
     """The reference (video 0 of ``expression`` in ``split``, linear intensity, ``frames`` frames), performed by
-    the next ``targets`` identities of ``split`` (the test identities; ``"val"`` for recipe choices); ``motion`` pools every frame's true motion, ``edges`` split it in
-    thirds and ``third`` gives each frame's (0 small, 1 medium, 2 large; frames that do not move: small)."""
+    the next ``targets`` identities of ``split`` (the test identities; ``"val"`` for recipe choices); ``motion``
+    pools every frame's true motion, ``edges`` split it in thirds and ``third`` gives each frame's (0 small,
+    1 medium, 2 large; frames that do not move: small)."""
 
     def __init__(self, size: int = 64, targets: int = 8, frames: int = 16, seed: int = 0, expression: str = "happy",
                  split: str = "test"):

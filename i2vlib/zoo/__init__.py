@@ -19,7 +19,10 @@ trained with exactly that config (same config hash) its file is used instead of 
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
+import time
 from pathlib import Path
 
 from ..checkpoint import read_checkpoint
@@ -180,10 +183,6 @@ def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_
     """The command line of a recipe study (:mod:`.study`, :mod:`.speckle`, :mod:`.refine`): ``record(arms, root,
     workers)`` of the arms named (default: every one of ``arms``), with a one-line error and exit status 2 on bad
     input; ``can_skip_training`` adds ``--no-train`` (``record(..., train=False)``: score what the runs hold)."""
-    import argparse
-    import sys
-    import time
-
     p = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
     p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(arms)})")
     p.add_argument("--root", default=root, help=f"where the runs live (default {root})")
