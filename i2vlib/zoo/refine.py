@@ -3,8 +3,8 @@ identities.
 
     python -m i2vlib.zoo.refine [ARM ...] [--root _build/refine] [--workers N]
 
-``zoo:frgan-faces`` refines G_M's frames with G_R (§3.3) and costs 1.2 dB of their PSNR on Table 1's protocol, where
-the zoo's target is 0.5 dB (:data:`i2vlib.zoo.measure.TARGETS`). Short runs (500 steps, one seed, test identities,
+``zoo:frgan-faces`` refines G_M's frames with G_R (§3.3); trained with both adversarial weights at 1 it cost 1.2 dB
+of their PSNR on Table 1's protocol, where the zoo's target is 0.5 dB (:data:`i2vlib.zoo.measure.TARGETS`). Short runs (500 steps, one seed, test identities,
 shipped nowhere) showed G_R either learning the identity or moving away from G_M's frames and from the truth, pulled
 by its adversarial terms alone. Each arm of :data:`ARMS` is the zoo's G_R recipe (5000 steps on the frozen
 ``zoo:frgan-faces-forecast``, seed 0) with both adversarial weights of Eq. 12 (``gen`` for D_V, ``frames`` for D_I
@@ -36,8 +36,8 @@ from ..evaluate.retarget import retargeting
 from ..io import write_json
 from ..models import get_method
 from ..runs import cached_runs, is_finished, load, run_dir
-from ..train import SNAPSHOTS
 from . import CURVE_STEPS, ENTRIES, HERE, study_main
+from .make import score_snapshots
 
 RESULTS = HERE / "refine.json"
 BASE = ENTRIES["frgan-faces"]["config"]
@@ -78,12 +78,7 @@ def record(arms, root: str = "_build/refine", workers=None, progress: bool = Tru
         known = out.get(arm, {})
         curve = dict(known.get("curve", {})) if known.get("config_hash") == config_hash(cfg) else {}
         own = run_dir(cfg, root)
-        for snap in sorted(own.glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
-            step = snap.stem.split("-")[1]
-            if step not in curve:
-                if progress:
-                    print(f"  {arm}: scoring step {step}", flush=True)
-                curve[step] = scores(load(snap))
+        curve.update(score_snapshots(own, arm, progress, known=curve, score=lambda snap: scores(load(snap))))
         step = str(read_checkpoint(run)["step"])
         if step not in curve:
             if progress:

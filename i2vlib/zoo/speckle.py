@@ -116,7 +116,8 @@ def record(arms, root: str = "_build/speckle", workers=None, progress: bool = Tr
                     curve[step] = _both(read_checkpoint(snap))
             if is_finished(run):
                 ckpt = read_checkpoint(run)
-                curve.setdefault(str(ckpt["step"]), _both(ckpt))
+                if str(ckpt["step"]) not in curve:       # scored once: a recorded end keeps its scores
+                    curve[str(ckpt["step"])] = _both(ckpt)
             out[key] = {"arm": arm, "seed": seed, "config_hash": config_hash(cfg), "amp": ARMS[arm][2],
                         "finished": is_finished(run), "curve": curve,
                         "seconds": float(json.loads((run / "run.json").read_text())["seconds"])}
