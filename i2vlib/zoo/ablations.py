@@ -230,10 +230,15 @@ def rungs(paper: str, profile: str = "book", arms=None, partial: bool = False,
 def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None, **overrides) -> list[str]:
     """The arms of ``arms`` (default: all of ``paper``'s) whose runs of ``seeds`` at ``multiple`` times the budget
     are all recorded (every arm with ``I2V_RETRAIN=1``, which trains what is missing)."""
+    return _recorded_arms(paper, multiple, seeds, profile, arms, None, overrides)
+
+
+def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> list[str]:
+    """:func:`rung_arms` against ``book`` (the records, read now if None)."""
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
     if env_flag("I2V_RETRAIN"):
         return list(configs)
-    book, options = records.read(), measure_options(paper, profile)
+    book, options = records.read() if book is None else book, measure_options(paper, profile)
     return [arm for arm, runs in configs.items()
             if all(records.key(c, MEASURE[paper], **options) in book for c in runs)]
 
@@ -245,14 +250,14 @@ def _rungs(paper, profile, arms, partial, overrides) -> list[tuple[int, tuple[in
     if profile != "book" or any(v is not None and k != "data" for k, v in overrides.items()) \
             or overrides.get("data", "synthetic") != "synthetic":
         return [(ladder_[0][0], SEEDS, every)]
-    out = []
+    out, book = [], records.read()
     for i, (multiple, seeds) in enumerate(ladder_):
-        shown = every if i == 0 else rung_arms(paper, multiple, SEEDS, profile, every, **overrides)
+        shown = every if i == 0 else _recorded_arms(paper, multiple, SEEDS, profile, every, book, overrides)
         if not shown or (shown != every and not partial):
             continue
         kept = list(SEEDS)
         for s in (s for s in seeds if s not in SEEDS):   # as far as recorded: a rung's seeds are a prefix of LADDER's
-            if rung_arms(paper, multiple, [s], profile, shown, **overrides) != shown:
+            if _recorded_arms(paper, multiple, [s], profile, shown, book, overrides) != shown:
                 break
             kept.append(s)
         out.append((multiple, tuple(kept), shown))
