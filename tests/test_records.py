@@ -68,17 +68,35 @@ def test_load_or_measure_records_once_and_reads_after(tmp_path, monkeypatch):
     assert calls == [0, 1, 0]
 
 
-def test_a_record_of_a_seed_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
+def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
     _counting(monkeypatch)
-    configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, max(records.PICTURED_SEEDS) + 1)]
+    configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "records.json"
     monkeypatch.setenv("I2V_RECORD", "1")
-    fresh = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False)
+    fresh = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False,
+                             pictured={records.key(configs[0], "arm")})
     assert all("strip" in v for v in fresh)                          # measured now: the pictures are there
     saved = json.loads(book.read_text())
-    pictured, later = (saved[records.key(c, "arm")]["value"] for c in configs)
-    assert "strip" in pictured and "strip" not in later and later["seed"] == configs[1]["seed"]
+    pictured, other = (saved[records.key(c, "arm")]["value"] for c in configs)
+    assert "strip" in pictured and "strip" not in other and other["seed"] == configs[1]["seed"]
     assert "strip" not in records.measured(configs[1:], path=book, device="cpu", progress=False)[0]
+
+
+def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et_al_s_seed_grid():
+    pictured = ablations.pictured_keys()
+
+    def kept(paper, arm, seeds, multiple=1):
+        options = ablations.measure_options(paper, "book")
+        return [records.key(c, ablations.MEASURE[paper], **options) in pictured
+                for c in ablations.arm_configs(paper, "book", [arm], seeds=seeds, multiple=multiple)[arm]]
+
+    for paper, arms in ablations.ARMS.items():
+        for arm in arms:
+            (first, seeds), *larger = ablations.LADDER[paper]
+            assert kept(paper, arm, seeds, first)[0] and not any(kept(paper, arm, seeds[3:], first)), (paper, arm)
+            assert not any(any(kept(paper, arm, s, m)) for m, s in larger), (paper, arm)
+    assert all(kept("fan", "full", ablations.SEEDS)) and all(kept("fan", "disordered", ablations.SEEDS))
+    assert kept("fan", "no_rt", ablations.SEEDS) == [True, False, False]
 
 
 def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
@@ -208,7 +226,7 @@ def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypat
 def test_shipped_records_are_current():
     """Every shipped record was measured from a config the code still builds, by the current version of
     its measure, and belongs to an arm, a headline model or a pictured run of a chapter (no stale records); only
-    the seeds a chapter pictures carry pictures."""
+    the runs a chapter pictures carry pictures."""
     shipped = records.read()
     wanted, measures = set(), {}
     for paper in ablations.ARMS:
@@ -227,7 +245,7 @@ def test_shipped_records_are_current():
         assert k in wanted, f"{k} is measured from no arm the chapters ask for"
         measure, options = measures[k]
         assert records.key(rec["config"], measure, **options) == k, k
-        assert rec["config"]["seed"] in records.PICTURED_SEEDS or not records.holds_picture(rec["value"]), k
+        assert k in ablations.pictured_keys() or not records.holds_picture(rec["value"]), k
 
 
 def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):

@@ -27,6 +27,7 @@ budget, and ``python -m i2vlib.zoo.ablations fan-baselines`` records them.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -116,6 +117,9 @@ SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("forecas
 # One run of an arm at a multiple of the budget (the first seed) and its measure's extra options, recorded with
 # the arms: on poses the book's budget is short of what G_M needs, and this run shows what more steps buy.
 LONGER = {"frgan-pose": ("forecast", 8, {"strips": _TWO})}
+# The arms a chapter pictures on every seed of SEEDS (Fan et al.'s linear and disordered training, side by side);
+# every other arm is pictured by its first seed. Only the first rung is pictured.
+SEED_GRIDS = {"fan": ["full", "disordered"]}
 
 # The papers' comparison tables with the baselines they beat (the Baselines chapter): for each table, its paper, the
 # paper's methods as the runs of that paper's arms named here (the same configs: one record serves both chapters),
@@ -154,12 +158,27 @@ def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
     return out
 
 
+@functools.cache
+def pictured_keys() -> frozenset[str]:
+    """The record keys whose pictures the chapters show, the only records that keep theirs: each arm's first seed at
+    the first rung of the book profile, :data:`SEED_GRIDS`' arms on every seed of :data:`SEEDS`, and the runs of
+    :func:`pictured`."""
+    out = set()
+    for paper in ARMS:
+        options, (multiple, _) = measure_options(paper, "book"), LADDER[paper][0]
+        for arm, runs in arm_configs(paper, "book", seeds=SEEDS, multiple=multiple).items():
+            shown_ = runs if arm in SEED_GRIDS.get(paper, []) else runs[:1]
+            out |= {records.key(c, MEASURE[paper], **options) for c in shown_}
+        out |= {records.key(c, MEASURE[paper], **options, **extra) for c, extra in pictured(paper, "book")}
+    return frozenset(out)
+
+
 def shown(paper: str, profile: str = "book", device: str = "auto") -> dict[str, dict]:
     """``{arm: measurement}`` of each run :data:`SHOWN` pictures for ``paper``, with its pictures (its measure's
     extra options): recorded, or trained and measured now."""
     options = measure_options(paper, profile)
-    return {arm: measured([arm_configs(paper, profile, [arm])[arm][k]], MEASURE[paper], device=device, **options,
-                          **extra)[0] for arm, k, extra in SHOWN.get(paper, [])}
+    return {arm: measured([arm_configs(paper, profile, [arm])[arm][k]], MEASURE[paper], device=device,
+                          pictured=pictured_keys(), **options, **extra)[0] for arm, k, extra in SHOWN.get(paper, [])}
 
 
 def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> dict:
@@ -207,7 +226,7 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     trained (side by side) and measured now (:func:`i2vlib.zoo.records.measured`)."""
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
     flat = [c for runs in configs.values() for c in runs]
-    values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress,
+    values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress, pictured=pictured_keys(),
                       **measure_options(paper, profile))
     out, i = {}, 0
     for arm, runs in configs.items():
@@ -362,9 +381,10 @@ def main(argv=None) -> int:
                            multiple=multiple)
             if args.arms is None:
                 measured([recipe(name) for name in HEADLINES[paper]], MEASURE[paper], device="cpu",
-                         **measure_options(paper, "book"))
+                         pictured=pictured_keys(), **measure_options(paper, "book"))
                 for config, extra in pictured(paper, "book"):
-                    measured([config], MEASURE[paper], device="cpu", **measure_options(paper, "book"), **extra)
+                    measured([config], MEASURE[paper], device="cpu", pictured=pictured_keys(),
+                             **measure_options(paper, "book"), **extra)
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2

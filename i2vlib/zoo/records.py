@@ -40,9 +40,6 @@ from . import HERE, env_flag
 from .make import thin_losses
 
 RECORDS = HERE / "records.json"
-# The chapters picture runs of the first three seeds at most (Fan et al.'s disordered pair shows all three, the
-# others seed 0): a record of a later seed keeps its numbers and leaves out its pictures, 20-60 kB each.
-PICTURED_SEEDS = (0, 1, 2)
 
 
 def _arm_scores(model, **kwargs):
@@ -113,12 +110,13 @@ def decode(value):
 
 
 def measured(configs, measure: str = "arm", root=None, device: str = "auto", workers: int | None = None,
-             progress: bool = True, path=RECORDS, **kwargs) -> list:
+             progress: bool = True, path=RECORDS, pictured=None, **kwargs) -> list:
     """``MEASURES[measure]`` of the model each of ``configs`` trains, in order: recorded, or trained
     (the missing runs side by side, :func:`~i2vlib.runs.cached_runs`) and measured now.
 
     With ``I2V_RECORD=1`` every new measurement is added to ``path`` as soon as it is made (an
-    interrupted recording keeps what it had); with ``I2V_RETRAIN=1`` recorded ones are ignored.
+    interrupted recording keeps what it had); a record keeps its pictures (20-60 kB each) only where its key is
+    in ``pictured`` (None: every record). With ``I2V_RETRAIN=1`` recorded ones are ignored.
     """
     configs = list(configs)
     keys = [key(c, measure, **kwargs) for c in configs]
@@ -142,7 +140,7 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
                 print(f"measuring {keys[i]}", flush=True)
             values[keys[i]] = encode(fn(load(run), **kwargs))
             if env_flag("I2V_RECORD"):
-                _add(path, keys[i], run, values[keys[i]])
+                _add(path, keys[i], run, values[keys[i]], pictures=pictured is None or keys[i] in pictured)
     return [decode(values[k]) for k in keys]
 
 
@@ -158,8 +156,9 @@ def training(configs, measure: str = "arm", path=RECORDS, **kwargs) -> list:
     return out
 
 
-def _add(path, key_: str, run, value) -> None:
-    """Add one record to ``path``; a lock lets several recording processes share the file."""
+def _add(path, key_: str, run, value, pictures: bool = True) -> None:
+    """Add one record to ``path`` (with its pictures or without); a lock lets several recording processes share
+    the file."""
     import fcntl
 
     path = Path(path)
@@ -167,7 +166,7 @@ def _add(path, key_: str, run, value) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         book = read(path)
         config = read_checkpoint(run)["config"]
-        if config["seed"] not in PICTURED_SEEDS:
+        if not pictures:
             value = {k: v for k, v in value.items() if not holds_picture(v)}
         book[key_] = {"config": config, "value": value}
         if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
