@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from i2vlib.claims import (CHOICE_DATA, VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, choices,
-                           counts, expected, ladder, holm, mean_interval, registry, table, verdicts, welch)
+                           counts, expected, ladder, holm, mean_interval, registry, table, untested, verdicts, welch)
 from i2vlib.errors import I2VError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,6 +205,17 @@ def test_not_tested_only_when_the_chapter_says_why():
     assert AtLeast(1).verdict(NotTested("no user study")) == "not tested"
     with pytest.raises(ValueError):
         NotTested(" ")
+
+
+def test_a_measurement_with_an_untested_part_is_not_tested_and_leaves_the_holm_family():
+    missing = NotTested("no_rt is not recorded at this budget yet")
+    row, = verdicts([_claim(Better())], {"x": {"arm": [1.0, 2.0, 3.0], "baseline": missing}})
+    assert row.verdict == "not tested" and "no_rt is not recorded" in row.measured
+    assert Better().p_value({"arm": missing, "baseline": [1.0, 2.0, 3.0]}) is None
+    assert Ratio(AtMost(0.5)).verdict({"value": missing, "reference": 2.0}) == "not tested"
+    assert untested({"arm": [1.0], "baseline": [2.0]}) is None and untested(missing) is missing
+    with pytest.raises(I2VError):                       # a part that is neither measured nor NotTested still fails
+        Better().verdict({"arm": [1.0, 2.0, 3.0], "baseline": None})
 
 
 def test_counts_every_verdict():

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from ..errors import I2VError, check_names
 from .rules import (ALPHA, BORDERLINE, BUDGET_DEPENDENT, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED,
                     VERDICTS, AtLeast, AtMost, Better, Between, NotTested, Ratio, Rule, holm, mean_interval, spread,
-                    welch)
+                    untested, welch)
 
 PAPERS = ("affinegan", "fan", "frgan")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -207,6 +207,7 @@ def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = No
 
 __all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
            "BUDGET_DEPENDENT", "ladder", "rows_of",
-           "NotTested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice", "CHOICE_DATA",
+           "NotTested", "untested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice",
+           "CHOICE_DATA",
            "Row", "registry", "choices", "expected", "verdicts", "counts", "table", "spread", "welch", "holm",
            "mean_interval", "ALPHA"]

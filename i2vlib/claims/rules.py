@@ -10,8 +10,9 @@ A rule judges one measurement, whose shape it fixes (``rule.expects``):
 * ``{arm: [per-seed values], baseline: [per-seed values]}`` (:class:`Better`), at least 3 seeds
   per arm: comparative claims are judged by Welch's t-test, Holm-adjusted over one table's comparisons.
 
-A chapter that cannot measure a claim passes :class:`NotTested` with the reason. A missing key, a
-NaN or an infinite value is an :class:`~i2vlib.errors.I2VError`, never a verdict.
+A chapter that cannot measure a claim passes :class:`NotTested` with the reason, as the measurement or as one of
+its parts (:func:`untested`). A missing key, a NaN or an infinite value is an :class:`~i2vlib.errors.I2VError`,
+never a verdict.
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ class NotTested:
     def __post_init__(self):
         if not str(self.reason).strip():
             raise ValueError("NotTested needs a reason")
+
+
+def untested(measurement) -> NotTested | None:
+    """The :class:`NotTested` a measurement is, or holds as one of its parts (an arm of a comparison, the value or
+    reference of a ratio, e.g. an arm not yet recorded at a budget); None if it is all measured."""
+    if isinstance(measurement, NotTested):
+        return measurement
+    if isinstance(measurement, Mapping):
+        return next((v for v in measurement.values() if isinstance(v, NotTested)), None)
+    return None
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -104,8 +115,9 @@ class Rule:
     def assess(self, measurement, **family) -> tuple[str, str]:
         """(verdict, the measurement as the table shows it); ``family``: what a comparative rule learns from the
         other comparisons of its table (``p_adjusted``)."""
-        if isinstance(measurement, NotTested):
-            return NOT_TESTED, f"not tested: {measurement.reason}"
+        untested_ = untested(measurement)
+        if untested_ is not None:
+            return NOT_TESTED, f"not tested: {untested_.reason}"
         return self._assess(measurement, **family)
 
     def p_value(self, measurement) -> float | None:
@@ -328,7 +340,7 @@ class Better(Rule):
         return welch(arms[self.arm], arms[self.baseline])
 
     def p_value(self, measurement) -> float | None:
-        return None if isinstance(measurement, NotTested) else self.test(measurement).p
+        return None if untested(measurement) is not None else self.test(measurement).p
 
     def _assess(self, measurement, p_adjusted: float | None = None):
         t = self.test(measurement)

@@ -235,15 +235,14 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     return out
 
 
-def rungs(paper: str, profile: str = "book", arms=None, partial: bool = False,
-          **overrides) -> list[tuple[int, tuple[int, ...]]]:
+def rungs(paper: str, profile: str = "book", arms=None, **overrides) -> list[tuple[int, tuple[int, ...]]]:
     """The rungs of :data:`LADDER` a chapter shows: ``(multiple, seeds)`` (:func:`rung_arms` says which arms). The
     first rung always, with its seeds beyond :data:`SEEDS` as far as every arm has them recorded (the others train
-    now if missing); each larger rung whose :data:`SEEDS` are recorded for every arm (with ``partial``: for at least
-    one arm), with its seeds as far as recorded. Only the book profile on the benchmark climbs the ladder; any other
+    now if missing); each larger rung whose :data:`SEEDS` are recorded for at least one arm (a partial rung), with
+    its seeds as far as recorded for those arms. Only the book profile on the benchmark climbs the ladder; any other
     setting (a profile, a folder, a size or a number of steps) is its first rung on :data:`SEEDS`. With
     ``I2V_RETRAIN=1`` every rung is shown, and trained."""
-    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, partial, overrides)]
+    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, overrides)]
 
 
 def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None, **overrides) -> list[str]:
@@ -262,7 +261,7 @@ def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> li
             if all(records.key(c, MEASURE[paper], **options) in book for c in runs)]
 
 
-def _rungs(paper, profile, arms, partial, overrides) -> list[tuple[int, tuple[int, ...], list[str]]]:
+def _rungs(paper, profile, arms, overrides) -> list[tuple[int, tuple[int, ...], list[str]]]:
     """:func:`rungs` with the arms each rung shows."""
     ladder_ = LADDER[check_names([paper], tuple(ARMS), "paper")[0]]
     every = list(arm_configs(paper, profile, arms, [SEEDS[0]], **overrides))
@@ -272,7 +271,7 @@ def _rungs(paper, profile, arms, partial, overrides) -> list[tuple[int, tuple[in
     out, book = [], records.read()
     for i, (multiple, seeds) in enumerate(ladder_):
         shown = every if i == 0 else _recorded_arms(paper, multiple, SEEDS, profile, every, book, overrides)
-        if not shown or (shown != every and not partial):
+        if not shown:
             continue
         kept = list(SEEDS)
         for s in (s for s in seeds if s not in SEEDS):   # as far as recorded: a rung's seeds are a prefix of LADDER's
@@ -284,12 +283,12 @@ def _rungs(paper, profile, arms, partial, overrides) -> list[tuple[int, tuple[in
 
 
 def ladder(paper: str, profile: str = "book", arms=None, device: str = "auto", workers: int | None = None,
-           progress: bool = True, partial: bool = False, **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
-    """``{(multiple, seeds): comparison}`` of every rung :func:`rungs` shows, the smallest first. With ``partial``
-    a larger rung holds the arms recorded at it so far (a claim on an arm it lacks is not tested there,
-    :func:`seeds_of`); without, every rung holds every arm."""
+           progress: bool = True, **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
+    """``{(multiple, seeds): comparison}`` of every rung :func:`rungs` shows, the smallest first. The first rung
+    holds every arm; a larger one the arms recorded at it so far: a claim on an arm it lacks is not tested there
+    (:func:`seeds_of`), and rests on the rungs that have it."""
     return {(m, seeds): comparison(paper, profile, shown, seeds, device, workers, progress, m, **overrides)
-            for m, seeds, shown in _rungs(paper, profile, arms, partial, overrides)}
+            for m, seeds, shown in _rungs(paper, profile, arms, overrides)}
 
 
 def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=(), **overrides) -> str:
@@ -352,9 +351,9 @@ def seeds_of(results: dict, arm: str, *path):
 
 def compare(results: dict, arms: dict, *path):
     """A comparative claim's measurement ``{claim's name: per-seed values}`` from ``arms``
-    ({claim's name: arm}), or the first :class:`~i2vlib.claims.NotTested` among them."""
-    out = {name: seeds_of(results, arm, *path) for name, arm in arms.items()}
-    return next((v for v in out.values() if isinstance(v, NotTested)), out)
+    ({claim's name: arm}); an arm's values are a :class:`~i2vlib.claims.NotTested` where :func:`seeds_of` says so,
+    and the claim is then not tested (:func:`i2vlib.claims.untested`)."""
+    return {name: seeds_of(results, arm, *path) for name, arm in arms.items()}
 
 
 def main(argv=None) -> int:
