@@ -1,6 +1,7 @@
 """Recorded measurements (load-or-measure) and the ablation chapters' seeded comparisons."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -279,3 +280,22 @@ def test_a_table_trains_its_baselines_and_reuses_its_papers_arms(tmp_path, monke
     mcnet = out["mcnet"][0]
     assert mcnet["fitted"].keys() == mcnet["oracle"].keys() and mcnet["mask_iou"] is None
     assert mcnet["fitted"]["psnr"] == mcnet["oracle"]["psnr"]          # no condition reaches a baseline
+
+
+def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(monkeypatch, capsys):
+    options = ablations.measure_options("fan", "book")
+    four = ablations.arm_configs("fan", "book", ["full"], seeds=(0, 2), multiple=4)["full"]
+    book = {records.key(c, "arm", **options): {"value": {}} for c in four}
+    monkeypatch.setattr(records, "read", lambda path=None: book)
+    monkeypatch.delenv("I2V_RECORD", raising=False)
+    assert ablations.main(["fan", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("fan x1: full -  no_local_d -") and lines[1].startswith("fan x4: full 0,2  no_local_d -")
+    assert "I2V_RECORD" not in os.environ                        # listing records nothing
+    assert ablations.main(["fan", "--arms", "full", "--list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["fan x1: full -", "fan x4: full 0,2"]
+    for argv, name in ((["nope"], "paper 'nope'"), (["fan", "--arms", "mlp"], "arm 'mlp'"),   # mlp: AffineGAN's
+                       (["fan", "--arms"], "arm (none given)")):
+        assert ablations.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"unknown {name}" in err and "Traceback" not in err

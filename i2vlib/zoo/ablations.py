@@ -356,6 +356,14 @@ def compare(results: dict, arms: dict, *path):
     return {name: seeds_of(results, arm, *path) for name, arm in arms.items()}
 
 
+def recorded_seeds(paper: str) -> dict[int, dict[str, list[int]]]:
+    """``{multiple: {arm: the seeds recorded}}`` for each rung of ``paper``'s :data:`LADDER` (book profile)."""
+    book, options = records.read(), measure_options(paper, "book")
+    return {m: {arm: [c["seed"] for c in runs if records.key(c, MEASURE[paper], **options) in book]
+                for arm, runs in arm_configs(paper, "book", seeds=seeds, multiple=m).items()}
+            for m, seeds in LADDER[paper]}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.ablations", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to record (default: {', '.join(ARMS)})")
@@ -364,13 +372,25 @@ def main(argv=None) -> int:
                    help="only these rungs of the budget ladder, as multiples of the budget (default: every rung "
                         "of LADDER, the smallest first)")
     p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    p.add_argument("--list", action="store_true",
+                   help="print the seeds of each arm recorded at each rung, and record nothing")
     args = p.parse_args(argv)
 
-    os.environ["I2V_RECORD"] = "1"
     start = time.perf_counter()
     try:
-        for paper in args.papers or list(ARMS):
-            arms = None if args.arms is None else [a for a in args.arms if a in ARMS.get(paper, {})]
+        papers = check_names(args.papers or list(ARMS), tuple(ARMS), "paper")
+        if args.arms is not None:
+            check_names(args.arms, tuple(dict.fromkeys(a for paper in papers for a in ARMS[paper])), "arm")
+        if args.list:
+            for paper in papers:
+                for m, seeds in recorded_seeds(paper).items():
+                    print(f"{paper} x{m}: " + "  ".join(f"{arm} {','.join(map(str, s)) or '-'}"
+                                                         for arm, s in seeds.items()
+                                                         if args.arms is None or arm in args.arms))
+            return 0
+        os.environ["I2V_RECORD"] = "1"
+        for paper in papers:
+            arms = None if args.arms is None else [a for a in args.arms if a in ARMS[paper]]
             ladder_ = LADDER[paper] if args.rungs is None else [r for r in LADDER[paper] if r[0] in args.rungs]
             if args.rungs is not None and len(ladder_) != len(set(args.rungs)):
                 raise I2VError(f"--rungs {' '.join(map(str, args.rungs))}: {paper}'s ladder has the rungs "
