@@ -194,6 +194,8 @@ def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
     assert ablations.rung_arms("affinegan", 4, (0, 1, 2), "book", arms) == ["full", "convlstm"]   # mlp lacks seed 2
     ladder = ablations.ladder("affinegan", "book", arms, device="cpu", progress=False)
     four = ladder[(4, (0, 1, 2))]
+    assert ablations.rung_labels("affinegan", ladder) == ["1000 steps, 5 seeds",
+                                                          "4000 steps, 3 seeds, mlp not yet recorded"]
     assert set(four) == {"full", "convlstm"} and [r["psnr"] for r in four["full"]] == [34.0] * 3
     assert len(ladder[(1, (0, 1, 2, 3, 4))]["mlp"]) == 5
     missing = claims.untested(ablations.compare(four, {"eq5": "full", "mlp": "mlp"}, "psnr"))   # on mlp: not tested

@@ -301,6 +301,14 @@ def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=
     return f"{steps} steps, {len(seeds)} seeds{later}"
 
 
+def rung_labels(paper: str, ladder_: dict, profile: str = "book", **overrides) -> list[str]:
+    """:func:`rung_label` of each rung of ``ladder_`` (a :func:`ladder`), naming the arms of its first rung that a
+    larger one lacks."""
+    every = list(next(iter(ladder_.values())))
+    return [rung_label(paper, m, seeds, profile, missing=[a for a in every if a not in results], **overrides)
+            for (m, seeds), results in ladder_.items()]
+
+
 def data_scope(data: str) -> tuple[list[str], dict[str, str]]:
     """What an ablations chapter run on ``data`` measured and skipped before any arm, for
     :func:`i2vlib.evaluate.data_note`: nothing on the benchmark; on a folder, every ablation is still measured on
