@@ -389,20 +389,23 @@ def main(argv=None) -> int:
         papers = check_names(args.papers or list(ARMS), tuple(ARMS), "paper")
         if args.arms is not None:
             check_names(args.arms, tuple(dict.fromkeys(a for paper in papers for a in ARMS[paper])), "arm")
-        if args.list:
-            for paper in papers:
-                for m, seeds in recorded_seeds(paper).items():
-                    print(f"{paper} x{m}: " + "  ".join(f"{arm} {','.join(map(str, s)) or '-'}"
-                                                         for arm, s in seeds.items()
-                                                         if args.arms is None or arm in args.arms))
-            return 0
-        os.environ["I2V_RECORD"] = "1"
-        for paper in papers:
-            arms = None if args.arms is None else [a for a in args.arms if a in ARMS[paper]]
-            ladder_ = LADDER[paper] if args.rungs is None else [r for r in LADDER[paper] if r[0] in args.rungs]
+        ladders = {paper: LADDER[paper] if args.rungs is None else [r for r in LADDER[paper] if r[0] in args.rungs]
+                   for paper in papers}
+        for paper, ladder_ in ladders.items():
             if args.rungs is not None and len(ladder_) != len(set(args.rungs)):
                 raise I2VError(f"--rungs {' '.join(map(str, args.rungs))}: {paper}'s ladder has the rungs "
                                f"{', '.join(str(m) for m, _ in LADDER[paper])}")
+        if args.list:
+            for paper, ladder_ in ladders.items():
+                recorded = recorded_seeds(paper)
+                for m, _ in ladder_:
+                    print(f"{paper} x{m}: " + "  ".join(f"{arm} {','.join(map(str, s)) or '-'}"
+                                                         for arm, s in recorded[m].items()
+                                                         if args.arms is None or arm in args.arms))
+            return 0
+        os.environ["I2V_RECORD"] = "1"
+        for paper, ladder_ in ladders.items():
+            arms = None if args.arms is None else [a for a in args.arms if a in ARMS[paper]]
             for multiple, seeds in ladder_:
                 comparison(paper, "book", arms=arms, seeds=seeds, device="cpu", workers=args.workers,
                            multiple=multiple)
