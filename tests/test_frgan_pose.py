@@ -167,7 +167,21 @@ def test_i2v_evaluate_scores_a_pose_model_on_its_papers_protocol(runs, tmp_path,
     assert set(s["psnr_gt"]) == set(ACTIONS) and all(np.isfinite(v) for v in s["psnr_hold"].values())
     assert "mse_hold" in capsys.readouterr().out
     assert main(["evaluate", str(runs["refine"]), "--data", str(tmp_path), "--out", str(tmp_path / "x.json")]) == 2
+    assert main(["evaluate", str(runs["refine"]), "--split", "train", "--out", str(tmp_path / "x.json")]) == 2
     assert not (tmp_path / "x.json").exists()
+    assert main(["evaluate", str(runs["refine"]), "--videos", "1", "--split", "val", "--out", str(out)]) == 0
+    v = json.loads(out.read_text())
+    assert v["split"] == "val" and v["scores"]["mse_hold"] != s["mse_hold"]        # other videos
+
+
+def test_validation_videos_are_unseen_videos_of_the_g_r_third_in_action_order():
+    val, test = pose.test_videos(1, 64, "val"), pose.test_videos(1)
+    assert [v.action for v in val] == [v.action for v in test] == list(ACTIONS)
+    third, start = pose.VALIDATION
+    assert third == "refine" and start >= 8 * 500                     # past any training videos (500 per action)
+    assert np.array_equal(val[0].frames, PoseBenchmark(64).video("refine", start).frames)
+    with pytest.raises(I2VError, match="unknown pose split 'train'"):
+        pose.test_videos(1, 64, "train")
 
 
 def test_the_longer_run_is_the_full_arm_at_eight_times_its_steps():

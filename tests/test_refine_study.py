@@ -1,5 +1,5 @@
-"""The refinement study (i2vlib.zoo.refine): its arms change only G_R's adversarial weights, and its rule picks the
-largest weight that meets the zoo's refinement targets on validation identities."""
+"""The refinement studies (i2vlib.zoo.refine): their arms change only G_R's adversarial weights, and their rule picks
+the largest weight that meets the zoo's refinement targets on validation identities (faces) or videos (poses)."""
 
 import pytest
 
@@ -9,9 +9,12 @@ from i2vlib.errors import I2VError
 from i2vlib.zoo import refine
 
 
-def test_each_arm_is_the_zoos_g_r_recipe_with_its_adversarial_weight():
-    base = zoo.entry_config("frgan-faces")
-    for arm, weight in refine.ARMS.items():
+@pytest.mark.parametrize("study", ["faces", "pose"])
+def test_each_arm_is_the_zoos_g_r_recipe_with_its_adversarial_weight(study):
+    entry, arms = refine.STUDIES[study]
+    base = zoo.entry_config(entry)
+    for arm, weight in arms.items():
+        assert refine.study_of(arm) == study
         cfg = refine.arm_config(arm)
         assert {k for k in cfg if cfg[k] != base[k]} <= {"weights"}
         assert {k for k in cfg["weights"] if cfg["weights"][k] != base["weights"][k]} <= {"gen", "frames"}
@@ -29,12 +32,21 @@ def _records(**final) -> dict:
             for arm, (cost, shift) in final.items()}
 
 
+def test_the_pose_rule_reads_the_psnr_cost_alone():
+    last = str(zoo.ENTRIES["frgan-pose"]["config"]["steps"])
+    recs = {arm: {"weight": w, "curve": {last: {"psnr_cost": cost}}}
+            for (arm, w), cost in zip(refine.POSE_ARMS.items(), (0.7, 0.2))}
+    assert refine.decide(recs, study="pose") == {"adopted": 0.1, "meets": {"pose-w1": False, "pose-w0.1": True},
+                                                 "final": {a: r["curve"][last] for a, r in recs.items()}}
+    assert set(refine.results("pose")) <= set(refine.POSE_ARMS) and set(refine.results()) <= set(refine.ARMS)
+
+
 def test_the_rule_adopts_the_largest_weight_that_meets_both_targets():
     d = refine.decide(_records(**{"w1": (1.6, 0.1), "w0.1": (0.45, 0.2)}))
     assert d["adopted"] == 0.1 and d["meets"] == {"w1": False, "w0.1": True}
     assert refine.decide(_records(**{"w1": (0.5, 1.0), "w0.1": (0.1, 0.0)}))["adopted"] == 1.0   # the bounds count
     assert refine.decide(_records(**{"w1": (0.6, 0.0), "w0.1": (0.2, 1.5)}))["adopted"] == 1.0   # none: the paper's
-    with pytest.raises(I2VError, match="no arm of the refinement study has reached its last step"):
+    with pytest.raises(I2VError, match="no arm of the faces refinement study has reached its last step"):
         refine.decide({"w0.1": {"weight": 0.1, "curve": {"1000": {"psnr_cost": 0.0, "colour_shift_added": 0.0}}}})
 
 

@@ -41,13 +41,21 @@ G_C_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights" / "pose
 G_C_SETTINGS = {"size": 64, "sequences": 800, "hidden": 256, "steps": 3000, "batch": 32, "seed": 0}
 CONDITIONS = ("lstm", "gt")          # Table 3's two columns: G_C's predicted joints, the true joints
 STRIP = np.arange(0, 32, 4)          # the generated frames a strip shows (every 4th, as Fig. 8's every 5th)
+# Validation videos for recipe choices: the G_R third's videos from this index on. No network trains on them (G_R
+# reads that third's first ``videos`` x 8, the LSTM its first 400); their people are the G_R third's.
+VALIDATION = ("refine", 4000)
+SPLITS = ("test", "val")
 
 
 @lru_cache(maxsize=4)
-def test_videos(per_action: int = 4, size: int = 64) -> tuple:
-    """``per_action`` test videos of each action (benchmark seed 0, 48 frames), in action order."""
+def test_videos(per_action: int = 4, size: int = 64, split: str = "test") -> tuple:
+    """``per_action`` videos of each action (benchmark seed 0, 48 frames), in action order: of the test third, or
+    with ``split="val"`` the validation videos (:data:`VALIDATION`)."""
+    if split not in SPLITS:
+        raise I2VError(f"unknown pose split {split!r}; choose one of {', '.join(SPLITS)}")
     bench = PoseBenchmark(size, seed=0)
-    return tuple(bench.video("test", i) for i in range(per_action * len(ACTIONS)))
+    third, start = ("test", 0) if split == "test" else VALIDATION
+    return tuple(bench.video(third, start + i) for i in range(per_action * len(ACTIONS)))
 
 
 @lru_cache(maxsize=1)
@@ -124,23 +132,24 @@ def forecast_video(model, video, joints) -> np.ndarray:
     return model.forecast(video.frames[OBSERVED - 1], video.joints[OBSERVED - 1], joints, **extra)
 
 
-def scored_videos(model, per_action: int = 4) -> list:
-    """The test videos a pose forecaster is scored on: ``per_action`` of each action it knows (``actions``)."""
+def scored_videos(model, per_action: int = 4, split: str = "test") -> list:
+    """The videos a pose forecaster is scored on: ``per_action`` of each action it knows (``actions``)."""
     actions = getattr(model, "actions", ACTIONS)
-    return [v for v in test_videos(per_action, model.image_size) if v.action in actions]
+    return [v for v in test_videos(per_action, model.image_size, split) if v.action in actions]
 
 
-def pose_scores(model, per_action: int = 4, strips=()) -> dict:
+def pose_scores(model, per_action: int = 4, strips=(), split: str = "test") -> dict:
     """A pose model's forecasts of the test videos under both conditions.
 
     ``mse_t``: {condition: (V, 32) per-frame MSE}; ``change_t``: the same inside the true change region
     (:func:`change_region`); ``actions``: each video's action; ``strips``, for each action named, its first
-    test video's truth and both forecasts, stacked, at the frames of :data:`STRIP` ({action: (8, 3S, S, 3)}).
+    test video's truth and both forecasts, stacked, at the frames of :data:`STRIP` ({action: (8, 3S, S, 3)});
+    ``split="val"``: on the validation videos (:func:`test_videos`).
     """
     if not callable(getattr(model, "forecast", None)):
         raise I2VError(f"pose_scores measures a pose forecaster (frgan-pose, or vgan and mathieu on poses), got "
                        f"{getattr(model, 'method', type(model).__name__)}")
-    videos = scored_videos(model, per_action)
+    videos = scored_videos(model, per_action, split)
     conditions = {"lstm": predicted_joints(videos), "gt": np.stack([v.joints[OBSERVED:OBSERVED + PREDICTED]
                                                                     for v in videos])}
     mse, change = {c: [] for c in CONDITIONS}, {c: [] for c in CONDITIONS}
@@ -158,16 +167,16 @@ def pose_scores(model, per_action: int = 4, strips=()) -> dict:
     return {**out, "strips": pictures} if pictures else out
 
 
-def forecasting(model, per_action: int = 4) -> dict:
+def forecasting(model, per_action: int = 4, split: str = "test") -> dict:
     """``i2v evaluate`` of a pose model: §4.3's protocol on ``per_action`` test videos of each action (frames
     10-41 forecast from I_9). ``scores``: ``mse_lstm`` and ``mse_gt`` (Table 3's two columns: G_C's joints,
     the true ones; pixels in [0, 1]), ``mse_hold`` (the last observed frame held), ``change_ratio_lstm`` and
     ``change_ratio_gt`` (the error inside the true change region over holding the frame's) and, per action,
     the mean PSNR of the forecast frames (``psnr_lstm``, ``psnr_gt``, ``psnr_hold``). A model of some actions
-    (``actions``) is scored on theirs. JSON-ready."""
+    (``actions``) is scored on theirs; ``split="val"`` scores the validation videos instead. JSON-ready."""
     start = time.perf_counter()
-    r = pose_scores(model, per_action)
-    held = copy_last(scored_videos(model, per_action))
+    r = pose_scores(model, per_action, split=split)
+    held = copy_last(scored_videos(model, per_action, split))
     actions = np.array(r["actions"])
     scores = {f"mse_{c}": float(r["mse_t"][c].mean()) for c in CONDITIONS}
     scores["mse_hold"] = float(held["mse_t"].mean())
@@ -176,7 +185,7 @@ def forecasting(model, per_action: int = 4) -> dict:
     for name, mse in (*((c, r["mse_t"][c]) for c in CONDITIONS), ("hold", held["mse_t"])):
         scores[f"psnr_{name}"] = {a: float(mse_to_psnr(mse[actions == a]).mean()) for a in ACTIONS if a in actions}
     return to_json({"method": model.method, "protocol": "pose forecasting (§4.3): frames 10-41 from I_9",
-                    "per_action": per_action, "videos": len(actions), "scores": scores,
+                    "per_action": per_action, "split": split, "videos": len(actions), "scores": scores,
                     **{k: model.config[k] for k in ("stage", "action") if model.config.get(k) is not None},
                     "seconds": round(time.perf_counter() - start, 2)})
 

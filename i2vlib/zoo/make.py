@@ -42,7 +42,7 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
         scores = measure(load(draft))
     curve[str(ckpt["step"])] = scores
     record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
-              "seconds": float(ckpt.get("seconds", 0.0)), "amp": read_run(run)["amp"]}
+              "seconds": float(ckpt.get("seconds", 0.0)), "amp": read_run(run)["amp"], "device": read_run(run)["device"]}
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,

@@ -1,5 +1,5 @@
 """How hard G_R's critics should pull: FRGAN's refinement stage at two adversarial weights, chosen on validation
-identities.
+identities (faces) and validation videos (poses).
 
     python -m i2vlib.zoo.refine [ARM ...] [--root _build/refine] [--workers N]
 
@@ -22,16 +22,27 @@ them, the zoo keeps the weight 1 of the paper's unweighted Eq. 12. :func:`decide
 
 A third arm, 0.3, was planned and dropped before any result: one 5000-step G_R takes about an hour of a core here,
 and the short runs put 0.3's cost nearer 1's than 0.1's (1: 3.4 dB, 0.1: 0.43 dB at 500 steps).
+
+The pose study (arms ``pose-w1`` and ``pose-w0.1``, written before its runs, on 2026-11-26): ``zoo:frgan-pose``'s
+G_R at weight 1 made its forecast worse than G_M's (MSE with the LSTM's joints 1.04 of holding the last frame, G_M's
+0.88). Each arm is the zoo's pose G_R recipe (4000 steps on the frozen ``zoo:frgan-pose-forecast``) with both
+adversarial weights at the arm's, scored (:func:`pose_scores`) on the pose protocol's *validation* videos
+(:data:`i2vlib.evaluate.pose.VALIDATION`, 4 per action). The rule is the faces study's, with the PSNR cost read from
+the MSE with the LSTM's joints (10 log10 of the full model's over G_M alone's; the pose protocol measures no colour
+shift): the zoo takes the largest weight whose final model costs G_M at most 0.5 dB there, else the paper's 1.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import sys
 
 from ..checkpoint import read_checkpoint
 from ..config import config_hash
 from ..errors import I2VError, check_names
+from ..evaluate.pose import forecasting
 from ..evaluate.retarget import retargeting
 from ..io import write_json
 from ..models import get_method
@@ -41,16 +52,29 @@ from .make import score_snapshots
 
 RESULTS = HERE / "refine.json"
 BASE = ENTRIES["frgan-faces"]["config"]
-ARMS = {"w1": 1.0, "w0.1": 0.1}      # arm -> the weight of both adversarial terms of Eq. 12
+WEIGHTS = {"w1": 1.0, "w0.1": 0.1}   # arm -> the weight of both adversarial terms of Eq. 12
+ARMS = dict(WEIGHTS)                  # the faces study's arms
+POSE = "pose-"                        # the pose study's arms: POSE + an arm of WEIGHTS
+POSE_ARMS = {POSE + arm: w for arm, w in WEIGHTS.items()}
+ALL_ARMS = {**ARMS, **POSE_ARMS}
+STUDIES = {"faces": ("frgan-faces", ARMS), "pose": ("frgan-pose", POSE_ARMS)}   # study -> (zoo entry, arms)
 TARGETS = {"psnr_cost": 0.5, "colour_shift_added": 1.0}
+POSE_TARGETS = {"psnr_cost": 0.5}
 KEYS = ("psnr", "acd_i", "acd_c", "colour_shift", "texture", "expression_accuracy")
+POSE_KEYS = ("mse_lstm", "mse_gt", "mse_hold", "change_ratio_lstm", "change_ratio_gt")
+
+
+def study_of(arm: str) -> str:
+    """``"pose"`` for an arm of :data:`POSE_ARMS`, ``"faces"`` for one of :data:`ARMS`."""
+    (arm,) = check_names([arm], tuple(ALL_ARMS), "refine arm")
+    return "pose" if arm in POSE_ARMS else "faces"
 
 
 def arm_config(arm: str) -> dict:
-    """The zoo's G_R recipe (whatever weight it now has) with the arm's adversarial weight."""
-    (arm,) = check_names([arm], tuple(ARMS), "refine arm")
-    weights = {**BASE["weights"], "gen": ARMS[arm], "frames": ARMS[arm]}
-    return get_method("frgan").default_config("book", **{**BASE, "weights": weights})
+    """The zoo's G_R recipe of the arm's study (whatever weight it now has) with the arm's adversarial weight."""
+    entry = ENTRIES[STUDIES[study_of(arm)][0]]
+    weights = {**entry["config"]["weights"], "gen": ALL_ARMS[arm], "frames": ALL_ARMS[arm]}
+    return get_method(entry["method"]).default_config("book", **{**entry["config"], "weights": weights})
 
 
 def scores(model) -> dict:
@@ -62,50 +86,65 @@ def scores(model) -> dict:
             "psnr_cost": g_m["psnr"] - s["psnr"], "colour_shift_added": s["colour_shift"] - g_m["colour_shift"]}
 
 
-def results() -> dict:
-    """The recorded arms: ``{arm: {"weight", "config_hash", "finished", "curve": {step: scores}, "seconds"}}``."""
-    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+def pose_scores(model) -> dict:
+    """A pose model's and its G_M alone's :data:`POSE_KEYS` on the pose protocol's validation videos, and G_R's
+    PSNR cost read from the MSE with the LSTM's joints (dB)."""
+    g_m = copy.copy(model)
+    g_m.refiner = None
+    s, f = (forecasting(m, split="val")["scores"] for m in (model, g_m))
+    return {"refined": {k: s[k] for k in POSE_KEYS}, "forecast": {k: f[k] for k in POSE_KEYS},
+            "psnr_cost": 10 * math.log10(s["mse_lstm"] / f["mse_lstm"])}
+
+
+def results(study: str = "faces") -> dict:
+    """The recorded arms of ``study``: ``{arm: {"weight", "config_hash", "finished", "curve": {step: scores},
+    "seconds"}}``."""
+    every = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    return {arm: r for arm, r in every.items() if arm in STUDIES[study][1]}
 
 
 def record(arms, root: str = "_build/refine", workers=None, progress: bool = True) -> dict:
     """Train (or resume) ``arms``, score their snapshots and final models, merge into ``refine.json``."""
-    arms = check_names(list(arms), tuple(ARMS), "refine arm")
+    arms = check_names(list(arms), tuple(ALL_ARMS), "refine arm")
     runs = cached_runs([arm_config(a) for a in arms], root=root, device="cpu", workers=workers,
                        snapshots=CURVE_STEPS, progress=progress)
-    out = results()
+    out = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     for arm, run in zip(arms, runs):
         cfg = arm_config(arm)
         known = out.get(arm, {})
         curve = dict(known.get("curve", {})) if known.get("config_hash") == config_hash(cfg) else {}
         own = run_dir(cfg, root)
-        curve.update(score_snapshots(own, arm, progress, known=curve, score=lambda snap: scores(load(snap))))
+        score = pose_scores if study_of(arm) == "pose" else scores
+        curve.update(score_snapshots(own, arm, progress, known=curve, score=lambda snap, f=score: f(load(snap))))
         step = str(read_checkpoint(run)["step"])
         if step not in curve:
             if progress:
                 print(f"  {arm}: scoring step {step}", flush=True)
-            curve[step] = scores(load(run))
+            curve[step] = score(load(run))
         seconds = json.loads((own / "run.json").read_text())["seconds"] if (own / "run.json").is_file() else None
-        out[arm] = {"weight": ARMS[arm], "config_hash": config_hash(cfg), "finished": is_finished(run) or run != own,
+        out[arm] = {"weight": ALL_ARMS[arm], "config_hash": config_hash(cfg), "finished": is_finished(run) or run != own,
                     "curve": dict(sorted(curve.items(), key=lambda kv: int(kv[0]))), "seconds": seconds}
         write_json(RESULTS, out)
     return out
 
 
-def decide(records: dict | None = None) -> dict:
-    """The rule of this module's docstring: ``{"adopted": weight, "meets": {arm: bool}, "final": {arm: scores}}``
-    over the arms whose final model is recorded."""
-    records = results() if records is None else records
-    final = {arm: r["curve"][str(BASE["steps"])] for arm, r in records.items() if str(BASE["steps"]) in r["curve"]}
+def decide(records: dict | None = None, study: str = "faces") -> dict:
+    """The rule of this module's docstring for ``study``: ``{"adopted": weight, "meets": {arm: bool}, "final":
+    {arm: scores}}`` over the arms whose final model is recorded."""
+    records = results(study) if records is None else records
+    last = str(ENTRIES[STUDIES[study][0]]["config"]["steps"])
+    final = {arm: r["curve"][last] for arm, r in records.items() if last in r["curve"]}
     if not final:
-        raise I2VError("no arm of the refinement study has reached its last step yet")
-    meets = {arm: bool(all(s[k] <= v for k, v in TARGETS.items())) for arm, s in final.items()}
+        raise I2VError(f"no arm of the {study} refinement study has reached its last step yet")
+    targets = POSE_TARGETS if study == "pose" else TARGETS
+    meets = {arm: bool(all(s[k] <= v for k, v in targets.items())) for arm, s in final.items()}
     passing = [arm for arm in final if meets[arm]]
-    adopted = max((ARMS[a] for a in passing), default=1.0)
+    adopted = max((ALL_ARMS[a] for a in passing), default=1.0)
     return {"adopted": adopted, "meets": meets, "final": final}
 
 
 def main(argv=None) -> int:
-    return study_main(argv, "i2vlib.zoo.refine", __doc__, ARMS, record, RESULTS, "_build/refine")
+    return study_main(argv, "i2vlib.zoo.refine", __doc__, ALL_ARMS, record, RESULTS, "_build/refine")
 
 
 if __name__ == "__main__":
