@@ -182,8 +182,8 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
     total = config["steps"]
     log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start) if main else _NoLog()
     info = {"method": config["method"], "config": config, "library_version": __version__,
-            "config_hash": config_hash(config), "device": str(device), "steps": total, **runtime,
-            **({"processes": ctx.world} if ctx.active else {})}
+            "config_hash": config_hash(config), "device": str(device), "devices": _devices(out, device, start),
+            "steps": total, **runtime, **({"processes": ctx.world} if ctx.active else {})}
     last_good = start
     bar = _progress(progress and main, start, total, config["method"])
     t0 = time.perf_counter() - elapsed
@@ -219,6 +219,16 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
         if bar is not None:
             bar.close()
     return info
+
+
+def _devices(out: Path, device, start: int) -> list:
+    """``[[device, first step], ...]``: where the run trained, in order; a run resumed on another device (a GPU's
+    run finished on a CPU) adds it, from the step it resumed at."""
+    before = []
+    if start and (out / "run.json").exists():
+        old = read_run(out)
+        before = old.get("devices") or [[old["device"], 0]]
+    return before if before and before[-1][0] == str(device) else [*before, [str(device), int(start)]]
 
 
 # What run.json must hold, and of what type: the fields a reader of a run relies on.

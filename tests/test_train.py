@@ -71,6 +71,24 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, monkeypatc
     assert _steps(tmp_path / "b") == list(range(1, 7))
 
 
+def test_a_run_resumed_on_another_device_records_where_each_part_trained(tmp_path):
+    import json
+
+    from i2vlib.zoo.origin import made_by, on_devices, trained
+
+    train(_cfg(steps=3), tmp_path, progress=False, checkpoint_every=3)
+    assert json.loads((tmp_path / "run.json").read_text())["devices"] == [["cpu", 0]]
+    info = json.loads((tmp_path / "run.json").read_text())
+    info.update(device="cuda", devices=[["cuda", 0]])        # as if its first 3 steps had run on a GPU
+    (tmp_path / "run.json").write_text(json.dumps(info))
+    train(_cfg(steps=5), tmp_path, resume=True, progress=False, checkpoint_every=5)
+    t = trained(tmp_path)
+    assert t["devices"] == [["cuda", 0], ["cpu", 3]] and t["device"] == "cpu" and t["steps"] == 5
+    assert on_devices(t["devices"]) == "on cuda, then on cpu from step 3" and "on cuda, then on cpu" in made_by(t)
+    train(_cfg(steps=6), tmp_path, resume=True, progress=False, checkpoint_every=6)    # the same device again
+    assert trained(tmp_path)["devices"] == [["cuda", 0], ["cpu", 3]]
+
+
 def test_a_finished_run_is_not_retrained_and_cached_runs_key_on_the_config(tmp_path):
     run = cached_run(_cfg(steps=2), root=tmp_path, progress=False)
     stamp = (run / "checkpoint.pt").stat().st_mtime_ns

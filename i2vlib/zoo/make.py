@@ -42,11 +42,17 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
         scores = measure(load(draft))
     curve[str(ckpt["step"])] = scores
     record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
-              "seconds": float(ckpt.get("seconds", 0.0)), "amp": read_run(run)["amp"], "device": read_run(run)["device"]}
+              "seconds": float(ckpt.get("seconds", 0.0)), "amp": read_run(run)["amp"], "devices": devices(run)}
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,
                                       zoo=record)
+
+
+def devices(run) -> list:
+    """``[[device, first step], ...]`` of a run directory (run.json's; a run from before the field: its one device)."""
+    info = read_run(run)
+    return info.get("devices") or [[info["device"], 0]]
 
 
 def rescore(name: str, dest=HERE, progress: bool = True) -> Path:

@@ -27,19 +27,29 @@ def duration(seconds: float) -> str:
 
 
 def trained(run) -> dict:
-    """How a model was made: ``zoo`` (the entry's name, or None for a run directory), ``steps``, ``seconds``
-    and, for a run, ``device``. A zoo file ships only its generator, in fp16: no critics, no optimiser state."""
+    """How a model was made: ``zoo`` (the entry's name, or None for a run directory), ``steps``, ``seconds``,
+    ``devices`` (``[[device, first step], ...]``) and ``device`` (the last of them). A zoo file ships only its
+    generator, in fp16: no critics, no optimiser state; one made before records named devices was made on a CPU."""
     run = Path(run)
     if run.suffix == ".pt":
         rec = record(run.stem)
-        return {"zoo": run.stem, "steps": rec["steps"], "seconds": rec["seconds"]}
+        devices = rec.get("devices") or [["cpu", 0]]
+        return {"zoo": run.stem, "steps": rec["steps"], "seconds": rec["seconds"], "devices": devices,
+                "device": devices[-1][0]}
     info = read_run(run)
-    return {"zoo": None, "steps": info["step"], "seconds": info["seconds"], "device": info["device"]}
+    devices = info.get("devices") or [[info["device"], 0]]
+    return {"zoo": None, "steps": info["step"], "seconds": info["seconds"], "devices": devices,
+            "device": info["device"]}
+
+
+def on_devices(devices) -> str:
+    """Where a run trained, in words: "on cpu", or "on cuda, then on cpu from step 20000"."""
+    return ", then ".join(f"on {d}" + (f" from step {s}" if s else "") for d, s in devices)
 
 
 def made_by(t: dict) -> str:
-    """Steps, time and origin of a model (:func:`trained`), in a few words."""
-    return (f"{t['steps']} steps, {duration(t['seconds'])}, "
+    """Steps, time, devices and origin of a model (:func:`trained`), in a few words."""
+    return (f"{t['steps']} steps, {duration(t['seconds'])} {on_devices(t['devices'])}, "
             + (f"the zoo's `{t['zoo']}`" if t["zoo"] else "trained by this chapter"))
 
 
@@ -50,7 +60,8 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
     t = trained(run)
     if t["zoo"]:
         return (f"The {label} is the zoo's `{t['zoo']}`: trained once, in the background, by `make zoo` for "
-                f"{t['steps']} steps ({duration(t['seconds'])}), and loaded here instead of trained.")
+                f"{t['steps']} steps ({duration(t['seconds'])} {on_devices(t['devices'])}), and loaded here instead "
+                "of trained.")
     twin = recipe(entry, "book", **{**overrides, "expressions": config["expressions"]})
     if config_hash(full_config(twin)) != config_hash(entry_config(entry)):
         why = f"its configuration differs from the zoo's `{entry}`"
@@ -62,8 +73,8 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
         why = f"a finished run of the zoo's configuration, cached on disk, comes before the zoo's file `{entry}`"
     else:
         why = f"the zoo's `{entry}` has this configuration, but this copy of i2vlib does not ship it"
-    return (f"The {label} was trained by this chapter: {t['steps']} steps in {duration(t['seconds'])} on "
-            f"{t['device']} ({why}).")
+    return (f"The {label} was trained by this chapter: {t['steps']} steps in {duration(t['seconds'])} "
+            f"{on_devices(t['devices'])} ({why}).")
 
 
 def train_command(config: dict, out: str) -> str:
