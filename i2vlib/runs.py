@@ -30,7 +30,7 @@ from .config import config_hash, resolve_device
 from .errors import I2VError
 from .io import read_losses as read_log
 from .models import full_config, get_method
-from .train import read_run
+from .train import SNAPSHOTS, read_run
 from .train import train as train_loop
 
 RETRAIN = "I2V_RETRAIN"
@@ -171,7 +171,8 @@ def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, 
 def load(path, device: str = "cpu"):
     """The model saved in a run directory or checkpoint file, or shipped in the zoo (``"zoo:NAME"``),
     ready to ``generate`` (:class:`i2vlib.api.Model`; a pose model forecasts from joints instead).
-    A file that holds a later stage alone (a zoo file, a snapshot) gets its earlier stages from the store."""
+    A file that holds a later stage alone (a zoo file, a snapshot) gets its earlier stages from the store: first the
+    one its own run directory lives in (a study's root), then the default one and the zoo."""
     if not isinstance(path, (str, os.PathLike)):
         raise I2VError(f"a model is a run directory, a checkpoint file or 'zoo:NAME', got {type(path).__name__}")
     if isinstance(path, str) and path.startswith(zoo.PREFIX):
@@ -181,11 +182,22 @@ def load(path, device: str = "cpu"):
     config = full_config(ckpt["config"], where=ckpt["path"])
     missing = {k: v for k, v in method.Trainer.earlier(config).items() if k not in ckpt["weights"]}
     if missing:
-        found = stage_weights({**config, "method": ckpt["method"]}, train_missing=False)
+        own = _store_of(path)
+        earlier = {**config, "method": ckpt["method"]}
+        found = (stage_weights(earlier, train_missing=False, root=own)
+                 if own is not None and all(is_finished(run_dir(c, own)) for c in earlier_stages(earlier).values())
+                 else stage_weights(earlier, train_missing=False))
         ckpt["weights"].update({k: found[k] for k in missing})
     model = method.Model.from_checkpoint(ckpt, resolve_device(device))
     model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])
     return model
+
+
+def _store_of(path) -> Path | None:
+    """The store (root) of the run directory that ``path`` is, or whose checkpoint or snapshot it is; None elsewhere."""
+    p = Path(path)
+    run = p if p.is_dir() else p.parent.parent if p.parent.name == SNAPSHOTS else p.parent
+    return run.parent if (run / "run.json").is_file() else None
 
 
 def read_losses(source) -> list[dict]:

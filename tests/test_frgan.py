@@ -399,6 +399,27 @@ def test_each_stage_writes_a_loadable_checkpoint(runs, monkeypatch):
         i2vlib.load(snap)
 
 
+def test_a_snapshot_in_a_store_of_its_own_finds_its_earlier_stage_there(runs, tmp_path, monkeypatch):
+    import shutil
+
+    from i2vlib.checkpoint import read_checkpoint, save_checkpoint
+
+    store = tmp_path / "study"                                  # a study's root, not the default store
+    for run in (runs["forecast"], runs["refine"]):
+        shutil.copytree(run, store / run.name)
+    ckpt = read_checkpoint(runs["refine"])
+    snap = save_checkpoint(store / runs["refine"].name / "snapshots" / "step-2.pt", "frgan", ckpt["config"], 2,
+                           {"generator": ckpt["weights"]["generator"]})
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path / "elsewhere"))
+    image = Oracle(TEST_ID, 64).neutral()
+    assert torch.equal(i2vlib.load(snap).generate(image, [0.5, 1.0], expression="happy", as_tensor=True),
+                       i2vlib.load(store / runs["refine"].name).generate(image, [0.5, 1.0], expression="happy",
+                                                                         as_tensor=True))
+    shutil.rmtree(store / runs["forecast"].name)                # without it there: the default store, then an error
+    with pytest.raises(I2VError, match="neither shipped nor trained here"):
+        i2vlib.load(snap)
+
+
 def test_cli_generate_retargets_a_reference_folder(runs, tmp_path, capsys):
     from i2vlib.checkpoint import save_checkpoint
     from i2vlib.cli import main
