@@ -171,6 +171,14 @@ def template() -> np.ndarray:
     return landmarks({k: m for k, (m, _) in SHAPE_PRIOR.items()})
 
 
+def unit_displacement(units) -> np.ndarray:
+    """(T, 68, 2) template-unit displacements of the mean face under (T, 14) action-unit strengths (in the order of
+    :data:`i2vlib.data.face_shape.ACTIONS`): the expression part of a 2-D morphable model, beta -> landmarks."""
+    mean = {k: m for k, (m, _) in SHAPE_PRIOR.items()}
+    names = face_shape.ACTIONS
+    return np.stack([landmarks(mean, dict(zip(names, map(float, u)))) for u in np.atleast_2d(units)]) - template()
+
+
 def to_canonical(displacement: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     """Displacements (..., 68, 2) of a face with neutral landmarks ``neutral`` in template units."""
     s, r, _ = similarity(template(), neutral)
@@ -289,17 +297,22 @@ def measure_landmarks(frames: np.ndarray, instrument: str = "synthetic", what: s
 # The condition generators
 # ----------------------------------------------------------------------------------------------
 class Fitted:
-    """G_C for any face: measured landmarks L0 moved by the table's canonical displacements.
+    """G_C for any face: measured landmarks L0 moved by canonical displacements.
 
     ``expression(L0, mix)``: L0 + S sum_e D_e(a_e) (or a_e D_e(1) when ``linear``);
-    ``retarget(L0, frames)``: L0 + S D_ref(t), D_ref = the reference's own displacement from its
-    first frame, rigid motion removed, in template units.
+    ``retarget(L0, frames)``: L0 + S D_ref(t), where D_ref comes from the reference video by one of two readings:
+
+    * with a ``fitter`` (the paper's, §3.1: the reference's expression coefficients beta_t on the target): the
+      action units it fits to each reference frame (:mod:`i2vlib.instruments.fitter`), as the mean face's
+      displacement :func:`unit_displacement` (beta_t) - (beta_0);
+    * without (``"landmarks"``): the reference's own landmarks measured by the instrument, their displacement from
+      the first frame, rigid motion removed, in template units.
     """
 
-    def __init__(self, table: ExpressionTable, instrument: str = "synthetic", linear: bool = False):
+    def __init__(self, table: ExpressionTable, instrument: str = "synthetic", linear: bool = False, fitter=None):
         if instrument not in INSTRUMENTS:
             raise I2VError(f"unknown landmark instrument {instrument!r}; choose one of {', '.join(INSTRUMENTS)}")
-        self.table, self.instrument, self.linear = table, instrument, linear
+        self.table, self.instrument, self.linear, self.fitter = table, instrument, linear, fitter
         self.key = ("linear" if linear else "fitted", instrument)
 
     def source(self, image: np.ndarray) -> np.ndarray:
@@ -312,8 +325,13 @@ class Fitted:
 
     def retarget(self, neutral: np.ndarray, reference) -> np.ndarray:
         frames = getattr(reference, "frames", reference)
-        lm = remove_rigid(measure_landmarks(frames, self.instrument, "the reference video"))
-        return neutral + from_canonical(to_canonical(lm - lm[0], lm[0]), neutral)
+        if self.fitter is not None:
+            units = self.fitter.fit(np.asarray(frames))
+            d = unit_displacement(units) - unit_displacement(units[:1])
+        else:
+            lm = remove_rigid(measure_landmarks(frames, self.instrument, "the reference video"))
+            d = to_canonical(lm - lm[0], lm[0])
+        return neutral + from_canonical(d, neutral)
 
 
 class Oracle:

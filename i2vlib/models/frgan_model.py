@@ -4,8 +4,9 @@ The intensities of :meth:`Model.generate` reach G_M through the condition genera
 (:mod:`i2vlib.condition`): it moves the input face's landmarks by the expression's displacements, scaled
 by the intensity (the 2-D analogue of the paper's 3DMM expression coefficients), and draws their motion
 maps M_t. :meth:`Model.retarget` drives the face by a reference video instead (§4.2, Table 1): G_C
-transfers the reference's landmark motion onto the input face. Frame t is G_M(I | M_0, M_t) (Eq. 2-3);
-a refine-stage model then passes clips of K frames through G_R (Eq. 10). Training: :mod:`.frgan`.
+lays the reference's expression coefficients, fitted to each of its frames, onto the input face. Frame t is
+G_M(I | M_0, M_t) (Eq. 2-3); a refine-stage model then passes clips of K frames through G_R (Eq. 10). Training:
+:mod:`.frgan`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..condition import ExpressionTable, Fitted, motion_maps
 from ..data.clips import from_tensor
 from ..data.video import as_reference
 from ..errors import I2VError
+from ..instruments.fitter import get_fitter
 from . import full_config
 from .frgan_parts import ForecastNet, RefineNet, forecast_frames, refine_frames
 
@@ -27,11 +29,14 @@ class Model(api.NetworkModel):
     """A trained FRGAN behind :class:`i2vlib.api.Model`, plus :meth:`retarget` and :meth:`landmarks`.
 
     ``generate`` asks G_C for the landmarks of every intensity (``condition``: ``"fitted"`` (default),
-    ``"linear"``, or an :class:`i2vlib.condition.Oracle` on the benchmark), draws their motion maps and
+    ``"linear"``, ``"landmarks"``, or an :class:`i2vlib.condition.Oracle` on the benchmark), draws their motion maps and
     runs G_M once per frame from the image (f_I(I) and f_M(M_0) are cached per image); a refine-stage
     model then passes clips of ``clip_length`` frames through G_R (a one-frame call skips it).
     ``instrument`` measures the input face for the fitted G_C: ``"synthetic"`` for a model trained on the
     benchmark, else ``"dlib"`` (set it to ``"dlib"`` to animate a photo with a benchmark-trained model).
+    To retarget, the fitted G_C of a benchmark model reads the reference's action units with the shipped fitter
+    (:mod:`i2vlib.instruments.fitter`, the paper's 3DMM fit); ``"landmarks"`` (and the fitted G_C of any other
+    model, which has no fitter for its faces) moves the reference's measured landmarks instead.
     """
 
     method = "frgan"
@@ -59,11 +64,13 @@ class Model(api.NetworkModel):
         """The condition generator for ``condition`` (default :attr:`condition`)."""
         condition = self.condition if condition is None else condition
         if isinstance(condition, str):
-            if condition not in ("fitted", "linear"):
-                raise I2VError(f"unknown condition {condition!r}; choose fitted, linear or an i2vlib.condition.Oracle")
-            return Fitted(self.table, self.instrument, linear=condition == "linear")
+            if condition not in ("fitted", "linear", "landmarks"):
+                raise I2VError(f"unknown condition {condition!r}; choose fitted, linear, landmarks or an "
+                               "i2vlib.condition.Oracle")
+            fitter = get_fitter() if condition == "fitted" and self.instrument == "synthetic" else None
+            return Fitted(self.table, self.instrument, linear=condition == "linear", fitter=fitter)
         if not all(hasattr(condition, k) for k in ("source", "expression", "retarget", "key")):
-            raise I2VError(f"a condition is 'fitted', 'linear' or an i2vlib.condition.Oracle, "
+            raise I2VError(f"a condition is 'fitted', 'linear', 'landmarks' or an i2vlib.condition.Oracle, "
                            f"got {type(condition).__name__}")
         if getattr(condition, "size", self.image_size) != self.image_size:
             raise I2VError(f"the oracle draws {condition.size}-px faces; this model renders {self.image_size} px")
