@@ -296,7 +296,10 @@ def frgan_smoke(tmp_path_factory):
 def test_an_frgan_face_model_is_scored_on_table_1s_protocol(frgan_smoke):
     s = measure(frgan_smoke["faces"], videos=1, frames=4)
     assert set(s["per_expression"]) == {"happy", "anger"}
-    assert s["acd_i_ratio"] == pytest.approx(s["acd_i"] / s["acd_i_reference"], rel=1e-4)
+    assert s["acd_i_reference"] > 0                      # the truth's faces are always measured
+    # a two-step model's frames may fool the instrument in every case: then no ACD-I, and no ratio
+    assert s["acd_i_ratio"] == (None if s["acd_i"] is None else pytest.approx(s["acd_i"] / s["acd_i_reference"],
+                                                                                rel=1e-4))
     assert s["refine_psnr_cost"] == pytest.approx(s["forecast"]["psnr"] - s["psnr"], abs=1e-4)
     assert s["refine_colour_shift"] == pytest.approx(s["colour_shift"] - s["forecast"]["colour_shift"], abs=1e-4)
     assert "strength_ratio" in s and set(s["strength_ratio_per_expression"]) == {"happy", "anger"}
