@@ -184,9 +184,9 @@ def load(path, device: str = "cpu"):
     if missing:
         own = _store_of(path)
         earlier = {**config, "method": ckpt["method"]}
-        found = (stage_weights(earlier, train_missing=False, root=own)
-                 if own is not None and all(is_finished(run_dir(c, own)) for c in earlier_stages(earlier).values())
-                 else stage_weights(earlier, train_missing=False))
+        if own is not None and not all(is_finished(run_dir(c, own)) for c in earlier_stages(earlier).values()):
+            own = None                                      # the default store, then the zoo
+        found = stage_weights(earlier, train_missing=False, root=own)
         ckpt["weights"].update({k: found[k] for k in missing})
     model = method.Model.from_checkpoint(ckpt, resolve_device(device))
     model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])
