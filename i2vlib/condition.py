@@ -179,6 +179,13 @@ def unit_displacement(units) -> np.ndarray:
     return np.stack([landmarks(mean, dict(zip(names, map(float, u)))) for u in np.atleast_2d(units)]) - template()
 
 
+def beta_displacement(units) -> np.ndarray:
+    """(T, 68, 2) template-unit displacements of a video's expression coefficients beta_t from its first frame's:
+    :func:`unit_displacement` (beta_t) - (beta_0), the motion G_C carries onto another face (§3.1)."""
+    units = np.atleast_2d(units)
+    return unit_displacement(units) - unit_displacement(units[:1])
+
+
 def to_canonical(displacement: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     """Displacements (..., 68, 2) of a face with neutral landmarks ``neutral`` in template units."""
     s, r, _ = similarity(template(), neutral)
@@ -304,7 +311,7 @@ class Fitted:
 
     * with a ``fitter`` (the paper's, §3.1: the reference's expression coefficients beta_t on the target): the
       action units it fits to each reference frame (:mod:`i2vlib.instruments.fitter`), as the mean face's
-      displacement :func:`unit_displacement` (beta_t) - (beta_0);
+      displacement :func:`beta_displacement`;
     * without (``"landmarks"``): the reference's own landmarks measured by the instrument, their displacement from
       the first frame, rigid motion removed, in template units.
     """
@@ -326,8 +333,7 @@ class Fitted:
     def retarget(self, neutral: np.ndarray, reference) -> np.ndarray:
         frames = getattr(reference, "frames", reference)
         if self.fitter is not None:
-            units = self.fitter.fit(np.asarray(frames))
-            d = unit_displacement(units) - unit_displacement(units[:1])
+            d = beta_displacement(self.fitter.fit(np.asarray(frames)))
         else:
             lm = remove_rigid(measure_landmarks(frames, self.instrument, "the reference video"))
             d = to_canonical(lm - lm[0], lm[0])

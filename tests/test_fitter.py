@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from i2vlib.condition import ExpressionTable, Fitted, from_canonical, template, unit_displacement
+from i2vlib.condition import ExpressionTable, Fitted, beta_displacement, from_canonical, template, unit_displacement
 from i2vlib.data.face_shape import ACTIONS
 from i2vlib.data.synthetic import SyntheticBenchmark, actions
 from i2vlib.errors import I2VError
@@ -26,6 +26,13 @@ def test_beta_moves_the_mean_face_where_its_action_units_act():
     assert set(moved) <= set(range(36, 48)) and closed[[37, 38, 43, 44], 1].min() > 0      # upper lids come down
     smirk = unit_displacement(_units(smirk=1.0))[0]
     assert np.linalg.norm(smirk[54]) > 5 * np.linalg.norm(smirk[48])                        # one corner only
+
+
+def test_beta_displacement_is_the_motion_from_the_first_frame():
+    start, peak = _units(smirk=0.3)[0], _units(smirk=0.3, eye_close=1.0)[0]
+    d = beta_displacement(np.stack([start, peak]))
+    assert d.shape == (2, 68, 2) and np.allclose(d[0], 0.0)                 # a video starts where it is
+    assert np.allclose(d[1], unit_displacement(peak) - unit_displacement(start))
 
 
 class _Stub:

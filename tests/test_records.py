@@ -303,3 +303,18 @@ def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(
         assert ablations.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and name in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("module", ["ablations", "verify", "make", "refine", "speckle", "study"])
+@pytest.mark.parametrize("workers", ["0", "-2", "two"])
+def test_every_training_command_refuses_fewer_than_one_worker_before_any_work(module, workers, capsys, tmp_path,
+                                                                             monkeypatch):
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(f"i2vlib.zoo.{module}").main(["--workers", workers])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --workers: must be" in err
+    assert list(tmp_path.iterdir()) == []

@@ -71,7 +71,7 @@ def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
 
 
 @pytest.mark.parametrize("argv, message", [(["videogan"], "unknown paper 'videogan'"),
-                                           (["--runs", "0"], "--runs and --workers must be at least 1"),
+                                           (["--runs", "0"], "--runs must be at least 1"),
                                            (["--out", "/nonexistent/folder/r.json"], "does not exist")])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert verify.main(argv) == 2

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..condition import measure_landmarks, remove_rigid, template, to_canonical, unit_displacement
+from ..condition import beta_displacement, measure_landmarks, remove_rigid, template, to_canonical
 from ..data import face_shape
 from ..data.clips import to_tensor
 from ..data.synthetic import SyntheticBenchmark, actions, draw_face
@@ -193,7 +193,7 @@ def assess(fitter: Fitter, videos: int = 70, seed: int = 0) -> dict:
         truth = remove_rigid(clip.landmarks.astype(np.float64))
         scale = np.linalg.norm(truth[0][36:42].mean(0) - truth[0][42:48].mean(0))   # px per interocular distance
         true_d = to_canonical(truth - truth[0], truth[0])
-        fit_d = unit_displacement(units) - unit_displacement(units[:1])
+        fit_d = beta_displacement(units)
         seen = remove_rigid(measure_landmarks(clip.frames))
         seen_d = to_canonical(seen - seen[0], seen[0])
         unit = scale / np.linalg.norm(template()[36:42].mean(0) - template()[42:48].mean(0))   # px per template unit

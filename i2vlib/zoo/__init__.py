@@ -187,7 +187,21 @@ def _entry(name: str) -> dict:
     return ENTRIES[name]
 
 
-__all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "record", "listing", "env_flag"]
+__all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "record", "listing", "env_flag", "add_workers"]
+
+
+def add_workers(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` of a command that trains runs side by side (:func:`i2vlib.runs.cached_runs`): at least 1."""
+    def whole(text):
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number: {text!r}") from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1: {n}")
+        return n
+
+    parser.add_argument("--workers", type=whole, default=None, help="parallel trainings (default: one per core)")
 
 
 def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_skip_training: bool = False) -> int:
@@ -197,7 +211,7 @@ def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_
     p = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
     p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(arms)})")
     p.add_argument("--root", default=root, help=f"where the runs live (default {root})")
-    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    add_workers(p)
     if can_skip_training:
         p.add_argument("--no-train", action="store_true", help="score what the runs hold now; train nothing")
     args = p.parse_args(argv)

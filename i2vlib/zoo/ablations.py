@@ -37,7 +37,7 @@ from ..data.pose import ACTIONS as POSE_ACTIONS
 from ..errors import I2VError, check_names
 from ..models import get_method
 from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
-from . import env_flag, recipe, records
+from . import add_workers, env_flag, recipe, records
 from .records import measured
 
 SEEDS = (0, 1, 2)
@@ -375,11 +375,12 @@ def recorded_seeds(paper: str) -> dict[int, dict[str, list[int]]]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.ablations", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to record (default: {', '.join(ARMS)})")
-    p.add_argument("--arms", nargs="*", default=None, help="only these arms (names of ARMS)")
+    p.add_argument("--arms", nargs="*", default=None,
+                   help="only these arms (names of ARMS), trained in the order given")
     p.add_argument("--rungs", nargs="*", type=int, default=None,
                    help="only these rungs of the budget ladder, as multiples of the budget (default: every rung "
                         "of LADDER, the smallest first)")
-    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    add_workers(p)
     p.add_argument("--list", action="store_true",
                    help="print the seeds of each arm recorded at each rung, and record nothing")
     args = p.parse_args(argv)

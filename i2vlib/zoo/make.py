@@ -20,7 +20,7 @@ from ..errors import I2VError
 from ..io import read_losses
 from ..runs import cached_runs, is_finished, load
 from ..train import SNAPSHOTS, read_run
-from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, entry_config
+from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, add_workers, entry_config
 from .measure import measure
 
 
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     p.add_argument("names", nargs="*", help=f"entries to make (default: all of {', '.join(ENTRIES)})")
     p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
     p.add_argument("--dest", default=str(HERE), help="where the shipped files go (default: the package)")
-    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    add_workers(p)
     args = p.parse_args(argv)
     start = time.perf_counter()
     try:

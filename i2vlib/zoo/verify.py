@@ -37,7 +37,7 @@ from ..claims import ALPHA
 from ..errors import I2VError, check_names
 from ..io import write_json
 from ..runs import cached_runs, load
-from . import records
+from . import add_workers, records
 from .ablations import ARMS, LADDER, MEASURE, SEEDS, arm_configs, measure_options
 
 
@@ -142,12 +142,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice (default 0)")
     p.add_argument("--root", default=None, help="where the runs train (default: a temporary folder)")
     p.add_argument("--out", default=None, help="also write the JSON report here")
-    p.add_argument("--workers", type=int, default=None, help="parallel trainings (default: one per core)")
+    add_workers(p)
     args = p.parse_args(argv)
     try:
         papers = check_names(args.papers or list(ARMS), tuple(ARMS), "paper")
-        if args.runs < 1 or args.seed < 0 or (args.workers is not None and args.workers < 1):
-            raise I2VError("--runs and --workers must be at least 1, --seed at least 0")
+        if args.runs < 1 or args.seed < 0:
+            raise I2VError("--runs must be at least 1, --seed at least 0")
         if args.out and not Path(args.out).parent.is_dir():
             raise I2VError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
         report = verify(papers, args.runs, args.seed, args.root, args.workers)
