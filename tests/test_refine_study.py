@@ -7,7 +7,7 @@ import pytest
 from i2vlib import zoo
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
-from i2vlib.zoo import refine
+from i2vlib.zoo import ablations, refine
 
 
 @pytest.mark.parametrize("study", ["faces", "pose"])
@@ -65,6 +65,16 @@ def test_every_recipe_studys_command_line_refuses_an_unknown_arm_in_one_line(nam
     assert importlib.import_module(f"i2vlib.zoo.{name}").main(["w7"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{name}: error: unknown {name} arm 'w7'") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("paper, entry", [("frgan", "frgan-faces"), ("frgan-pose", "frgan-pose")])
+def test_the_refine_stage_arms_train_g_r_with_the_zoos_adversarial_weights(paper, entry):
+    zoo_weights = zoo.entry_config(entry)["weights"]
+    arms = {a: runs[0] for a, runs in ablations.arm_configs(paper, "book").items() if runs[0].get("stage") == "refine"}
+    assert "refine" in arms
+    for arm, config in arms.items():
+        assert config["weights"]["gen"] == zoo_weights["gen"]                       # D_V's
+        assert config["weights"]["frames"] == (0.0 if arm == "refine_no_d_i" else zoo_weights["frames"])   # D_I's
 
 
 @pytest.mark.parametrize("study", ["faces", "pose"])

@@ -13,7 +13,10 @@ Table 4) and ``oracle`` (the exact motion maps, the analogue of Table 4's "GT" p
 The recorded arms were measured with G_C moving the reference's *measured landmarks* onto the target (the
 ``"landmarks"`` condition of :class:`i2vlib.models.frgan_model.Model`); the zoo's models and ``i2v evaluate`` use the
 paper's reading, the reference's expression coefficients fitted by :mod:`i2vlib.instruments.fitter`. Both arms of a
-comparison share the G_C, so a comparison's verdict is about G_M and G_R. The change region
+comparison share the G_C, so a comparison's verdict is about G_M and G_R. G_R trains with both critics of Eq. 12 at the
+zoo's adversarial weight, which the refinement study chose on validation data (:mod:`i2vlib.zoo.refine`); the
+refine-stage arms were first recorded at Eq. 12's unweighted sum, before that study, and recorded again once it had
+settled the recipe. The change region
 of a frame is where its noise-free ground truth differs from the input face by more than 8 grey
 levels in some channel.
 
@@ -162,7 +165,8 @@ CLAIMS = [
               'results of G_R".',
         measure="refine_d_i_mse",
         measured_as=f"MSE (pixel values in [0, 1]) against the exact ground truth, G_M + G_R, {_RETARGET}, oracle G_C, "
-                    f"per seed, G_R trained with D_I (Eq. 12 as printed) and without it (weight frames = 0).",
+                    f"per seed, G_R trained with D_I (at the zoo's adversarial weight, as D_V) and without it (weight frames "
+                    f"= 0).",
         rule=Better(higher=False, arm="with_d_i", baseline="without_d_i"), chapter=_CH),
     Claim(
         id="user-preference", paper="frgan", where="Table 2, §4.2",

@@ -64,6 +64,10 @@ _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "
 # ships G_R alone (i2vlib.runs.load adds its G_M). The book's recipe (frgan.chapter_config): the public code's
 # loss weights, G_M at batch 8, G_R at half the widths on clips of 16, for many times the chapters' steps.
 _CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05}
+# G_R's adversarial weights (Eq. 12, gen for D_V and frames for D_I), the zoo's and the refine-stage ablation arms':
+# what the refinement study adopted on validation identities and videos (zoo/refine.py; on the 40k faces G_M, at 1 G_R
+# cost 5.1 dB of G_M's PSNR there, at 0.1 it gained 0.14 dB; on poses 0.18 dB against a gain of 0.41 dB)
+REFINE_ADVERSARIAL = {"gen": 0.1, "frames": 0.1}
 _FRGAN_FACES = {**_LONG, "expressions": list(EXPRESSIONS), "weights": _CODE_WEIGHTS}
 # G_M's PSNR still moved by the plateau rule at 20k, 30k and 40k (+0.42, then +0.33 dB per 10k, against 0.3): 40k
 # (about 2 h on one core) is where the zoo stops, and the Convergence chapter says the curve is still moving
@@ -76,11 +80,9 @@ _FRGAN_POSE_GM = {**_FRGAN_POSE, "steps": 30000, "batch": 32}
 _FRGAN = {
     "frgan-faces-forecast": {"method": "frgan", "config": _FRGAN_FACES_GM,
                              "about": "FRGAN's G_M alone, the seven expressions (the forecast of zoo:frgan-faces)"},
-    # G_R's adversarial weights (Eq. 12, gen for D_V and frames for D_I) at 0.1: what the refinement study adopted on
-    # validation identities (zoo/refine.py; on the 40k G_M, at 1 G_R cost 5.1 dB of G_M's PSNR there, at 0.1 it gained
-    # 0.14 dB)
+    # G_R's adversarial weights at 0.1 (REFINE_ADVERSARIAL)
     "frgan-faces": {"method": "frgan", "config": {**_FRGAN_FACES, "stage": "refine", "steps": 5000,
-                                                  "weights": {**_CODE_WEIGHTS, "gen": 0.1, "frames": 0.1},
+                                                  "weights": {**_CODE_WEIGHTS, **REFINE_ADVERSARIAL},
                                                   "forecast": _FRGAN_FACES_GM},
                     "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)"},
     "frgan-pose-forecast": {"method": "frgan-pose", "config": _FRGAN_POSE_GM,
@@ -89,7 +91,7 @@ _FRGAN = {
     # (zoo/refine.py: 1 cost 0.18 dB of G_M's PSNR and drew specks, 0.1 gained 0.41 dB; the rule as first written
     # took 1, and was changed, openly, after these results)
     "frgan-pose": {"method": "frgan-pose", "config": {**_FRGAN_POSE, "stage": "refine", "steps": 4000,
-                                                      "weights": {**_CODE_WEIGHTS, "gen": 0.1, "frames": 0.1},
+                                                      "weights": {**_CODE_WEIGHTS, **REFINE_ADVERSARIAL},
                                                       "forecast": _FRGAN_POSE_GM},
                    "about": "FRGAN on the pose benchmark, G_M and G_R (joints from the LSTM of [39])"},
 }
