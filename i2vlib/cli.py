@@ -27,7 +27,7 @@ from .data.folders import write_affinegan, write_pose
 from .data.prepare import prepare
 from .data.types import EXPRESSIONS
 from .data.video import read_video
-from .errors import I2VError
+from .errors import I2VError, whole_number
 from .evaluate import of_model, table
 from .export import WEIGHTS, to_onnx
 from .export import check_destination as onnx_destination
@@ -218,25 +218,12 @@ def _export_parser(sub) -> None:
 LIMITS = {"size": 1024, "videos": 10_000, "frames": 1000, "steps": 10_000_000}
 
 
-def _whole(lo: int, hi: int):
-    """An argparse type: a whole number from ``lo`` to ``hi``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must lie in [{lo}, {hi}]: {value}")
-        return value
-    return parse
-
-
 def _positive(limit: str):
     """An argparse type: a whole number from 1 to ``LIMITS[limit]``."""
-    return _whole(1, LIMITS[limit])
+    return whole_number(1, LIMITS[limit])
 
 
-_seed = _whole(0, 2**32 - 1)   # a seed: what numpy's generators take
+_seed = whole_number(0, 2**32 - 1)   # a seed: what numpy's generators take
 
 
 def _synth(args) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..checkpoint import read_checkpoint
 from ..data.types import EXPRESSIONS
-from ..errors import I2VError, check_names
+from ..errors import I2VError, check_names, whole_number
 from ..models import get_method
 
 HERE = Path(__file__).resolve().parent
@@ -87,9 +87,8 @@ _FRGAN = {
                     "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)"},
     "frgan-pose-forecast": {"method": "frgan-pose", "config": _FRGAN_POSE_GM,
                             "about": "FRGAN's pose G_M alone (the forecast of zoo:frgan-pose)"},
-    # The pose G_R's adversarial weights at 0.1 too: the pose refinement study's choice on validation videos
-    # (zoo/refine.py: 1 cost 0.18 dB of G_M's PSNR and drew specks, 0.1 gained 0.41 dB; the rule as first written
-    # took 1, and was changed, openly, after these results)
+    # The pose G_R's adversarial weights at 0.1 too (REFINE_ADVERSARIAL: at 1 it also drew specks; the study's rule as
+    # first written took 1, and was changed, openly, after these results)
     "frgan-pose": {"method": "frgan-pose", "config": {**_FRGAN_POSE, "stage": "refine", "steps": 4000,
                                                       "weights": {**_CODE_WEIGHTS, **REFINE_ADVERSARIAL},
                                                       "forecast": _FRGAN_POSE_GM},
@@ -194,16 +193,8 @@ __all__ = ["ENTRIES", "names", "entry_config", "recipe", "path", "record", "list
 
 def add_workers(parser: argparse.ArgumentParser) -> None:
     """``--workers N`` of a command that trains runs side by side (:func:`i2vlib.runs.cached_runs`): at least 1."""
-    def whole(text):
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number: {text!r}") from None
-        if n < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1: {n}")
-        return n
-
-    parser.add_argument("--workers", type=whole, default=None, help="parallel trainings (default: one per core)")
+    parser.add_argument("--workers", type=whole_number(1), default=None,
+                        help="parallel trainings (default: one per core)")
 
 
 def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_skip_training: bool = False) -> int:
