@@ -33,7 +33,8 @@ zoo: $(STAMP)
 
 # Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
 # ladder (ablations.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
-# i2vlib/zoo/records.json (many hours; what is recorded is kept, so run it again to continue). Part of it:
+# i2vlib/zoo/records.json (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
+# again to continue). Part of it:
 # python -m i2vlib.zoo.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
 records: $(STAMP)
 	$(PY) -m i2vlib.zoo.ablations

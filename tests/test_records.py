@@ -47,40 +47,53 @@ def _counting(monkeypatch, fail_on=None):
     return calls
 
 
-def test_load_or_measure_records_once_and_reads_after(tmp_path, monkeypatch):
+def _jobs(configs, pictured=(), **options):
+    return [(c, "arm", options, records.key(c, "arm", **options) in pictured) for c in configs]
+
+
+def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "records.json"
-    monkeypatch.setenv("I2V_RECORD", "1")
     first = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1] and [v["seed"] for v in first] == [0, 1] and first[0]["videos"] == 2
+    assert not book.exists()                                             # measured, not recorded
+    done = records.record(_jobs(configs, **{"videos": 2}), workers=1, root=tmp_path / "runs", path=book,
+                          progress=False)
     saved = json.loads(book.read_text())
-    assert set(saved) == {records.key(c, "arm", videos=2) for c in configs}
+    assert set(saved) == set(done) == {records.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
     assert all(saved[records.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
     trained = records.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
     assert trained[2] is None and all(t["seconds"] > 0 for t in trained[:2])   # how each run trained, where recorded
     assert trained[0]["losses"]["step"][-1] == configs[0]["steps"] and len(trained[0]["losses"]) > 2
-    monkeypatch.delenv("I2V_RECORD")
+    assert records.record(_jobs(configs, videos=2), workers=1, path=book, progress=False) == []   # recorded: kept
     again = records.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
-    assert calls == [0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
-    assert np.array_equal(again[0]["strip"], first[0]["strip"]) and again[1]["seed"] == 1
+    assert calls == [0, 1, 0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
+    assert again[1]["seed"] == 1 and again[0]["videos"] == 2
     monkeypatch.setenv("I2V_RETRAIN", "1")                                  # records ignored: measured afresh
     records.measured(configs[:1], root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
-    assert calls == [0, 1, 0]
+    assert calls == [0, 1, 0, 1, 0]
 
 
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
     _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "records.json"
-    monkeypatch.setenv("I2V_RECORD", "1")
-    fresh = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False,
-                             pictured={records.key(configs[0], "arm")})
-    assert all("strip" in v for v in fresh)                          # measured now: the pictures are there
+    records.record(_jobs(configs, pictured={records.key(configs[0], "arm")}), workers=1, root=tmp_path / "runs",
+                   path=book, progress=False)
     saved = json.loads(book.read_text())
     pictured, other = (saved[records.key(c, "arm")]["value"] for c in configs)
     assert "strip" in pictured and "strip" not in other and other["seed"] == configs[1]["seed"]
     assert "strip" not in records.measured(configs[1:], path=book, device="cpu", progress=False)[0]
+    assert records.measured(configs[:1], path=book, device="cpu", progress=False)[0]["strip"].shape == (1, 4, 4, 3)
+
+
+def test_the_recording_queue_never_trains_one_run_in_two_workers(tmp_path):
+    arms = ablations.arm_configs("frgan", "smoke", ["forecast", "refine"], seeds=(0, 1))
+    (forecast, _), (refine, other_seed) = arms["forecast"], arms["refine"]
+    runs = records._unfinished(refine, tmp_path)
+    assert records._unfinished(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
+    assert not runs & records._unfinished(other_seed, tmp_path)               # another seed's: side by side
 
 
 def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et_al_s_seed_grid():
@@ -100,17 +113,32 @@ def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et
     assert kept("fan", "no_rt", ablations.SEEDS) == [True, False, False]
 
 
+def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_given():
+    ladders = {paper: ablations.LADDER[paper] for paper in ("frgan-pose", "fan")}
+    jobs = ablations.jobs(ladders, arms=["no_feat", "full", "forecast"])       # fan's full, the poses' two
+    options = ablations.measure_options("frgan-pose", "book")
+    want = [c for m, seeds in ladders["frgan-pose"] for arm in ("no_feat", "forecast")
+            for c in ablations.arm_configs("frgan-pose", "book", [arm], seeds, m)[arm]]
+    assert [j[0] for j in jobs[:len(want)]] == want and {j[1] for j in jobs[:len(want)]} == {"pose"}
+    assert all(j[2] == options for j in jobs[:len(want)]) and len(jobs) == len(want) + 8     # fan: 5 + 3 seeds
+    first = [True] + [False] * 4                                          # each arm's first seed, first rung
+    assert [j[3] for j in jobs[:len(want)]] == first * 2 + [False] * 6
+    every = ablations.jobs({"frgan-pose": ablations.LADDER["frgan-pose"]})       # and what the chapter pictures
+    shown = [(c, {**options, **extra}) for c, extra in ablations.pictured("frgan-pose", "book")]
+    assert [(j[0], j[2]) for j in every[-len(shown):]] == shown and all(j[3] for j in every[-len(shown):])
+
+
 def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
     calls = _counting(monkeypatch, fail_on=1)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "records.json"
-    monkeypatch.setenv("I2V_RECORD", "1")
     with pytest.raises(KeyboardInterrupt):
-        records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", workers=1, progress=False)
-    assert list(json.loads(book.read_text())) == [records.key(configs[0], "arm")]
-    _counting(monkeypatch)
-    out = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", workers=1, progress=False)
-    assert [v["seed"] for v in out] == [0, 1] and len(json.loads(book.read_text())) == 2
+        records.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=1, progress=False)
+    assert list(json.loads(book.read_text())) == [records.key(configs[0], "arm")] and calls == [0, 1]
+    calls = _counting(monkeypatch)
+    assert records.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=2, progress=False) == \
+        [records.key(configs[1], "arm")]                           # the queue of one job left runs it here
+    assert calls == [1] and len(json.loads(book.read_text())) == 2
 
 
 def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
@@ -289,11 +317,10 @@ def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(
     four = ablations.arm_configs("fan", "book", ["full"], seeds=(0, 2), multiple=4)["full"]
     book = {records.key(c, "arm", **options): {"value": {}} for c in four}
     monkeypatch.setattr(records, "read", lambda path=None: book)
-    monkeypatch.delenv("I2V_RECORD", raising=False)
+    monkeypatch.setattr(records, "record", lambda *a, **k: pytest.fail("listing records nothing"))
     assert ablations.main(["fan", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("fan x1: full -  no_local_d -") and lines[1].startswith("fan x4: full 0,2  no_local_d -")
-    assert "I2V_RECORD" not in os.environ                        # listing records nothing
     assert ablations.main(["fan", "--arms", "full", "--list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["fan x1: full -", "fan x4: full 0,2"]
     assert ablations.main(["fan", "--arms", "full", "--rungs", "4", "--list"]) == 0

@@ -155,7 +155,7 @@ def path(name: str) -> Path:
 
 
 def env_flag(name: str) -> bool:
-    """Whether environment variable ``name`` is set to anything but empty or ``0`` (``I2V_RETRAIN``, ``I2V_RECORD``)."""
+    """Whether environment variable ``name`` is set to anything but empty or ``0`` (``I2V_RETRAIN``)."""
     return os.environ.get(name, "") not in ("", "0")
 
 

@@ -2,6 +2,9 @@
 
     python -m i2vlib.zoo.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--workers N]   # make records
 
+records every run of the papers' comparisons not recorded yet, as one queue over papers and rungs
+(:func:`i2vlib.zoo.records.record`, :func:`jobs`).
+
 Each paper's chapter compares the arms of :data:`ARMS` (a method and what changes from its
 config), every arm trained from each seed of :data:`SEEDS` with the same budget: the profile's
 config plus the paper's :data:`BUDGET`, with the steps multiplied by the number of expressions an
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 import time
 
@@ -182,8 +184,8 @@ def shown(paper: str, profile: str = "book", device: str = "auto") -> dict[str, 
     """``{arm: measurement}`` of each run :data:`SHOWN` pictures for ``paper``, with its pictures (its measure's
     extra options): recorded, or trained and measured now."""
     options = measure_options(paper, profile)
-    return {arm: measured([arm_configs(paper, profile, [arm])[arm][k]], MEASURE[paper], device=device,
-                          pictured=pictured_keys(), **options, **extra)[0] for arm, k, extra in SHOWN.get(paper, [])}
+    return {arm: measured([arm_configs(paper, profile, [arm])[arm][k]], MEASURE[paper], device=device, **options,
+                          **extra)[0] for arm, k, extra in SHOWN.get(paper, [])}
 
 
 def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> dict:
@@ -231,7 +233,7 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     trained (side by side) and measured now (:func:`i2vlib.zoo.records.measured`)."""
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
     flat = [c for runs in configs.values() for c in runs]
-    values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress, pictured=pictured_keys(),
+    values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress,
                       **measure_options(paper, profile))
     out, i = {}, 0
     for arm, runs in configs.items():
@@ -377,6 +379,27 @@ def recorded_seeds(paper: str) -> dict[int, dict[str, list[int]]]:
             for m, seeds in LADDER[paper]}
 
 
+def jobs(ladders: dict, arms=None) -> list[tuple]:
+    """The jobs of :func:`i2vlib.zoo.records.record` that record ``ladders`` (``{paper: rungs of LADDER}``) in the
+    book profile: every arm's runs at each rung (only ``arms``, in their order, where given), then, where ``arms`` is
+    None, the paper's :data:`HEADLINES` and the runs :func:`pictured` adds. A record keeps its pictures where a
+    chapter shows them (:func:`pictured_keys`)."""
+    keep, out = pictured_keys(), []
+
+    def job(config, paper, **extra):
+        options = {**measure_options(paper, "book"), **extra}
+        return config, MEASURE[paper], options, records.key(config, MEASURE[paper], **options) in keep
+
+    for paper, ladder_ in ladders.items():
+        chosen = None if arms is None else [a for a in arms if a in ARMS[paper]]
+        for multiple, seeds in ladder_:
+            out += [job(c, paper) for runs in arm_configs(paper, "book", chosen, seeds, multiple).values() for c in runs]
+        if arms is None:
+            out += [job(recipe(name), paper) for name in HEADLINES[paper]]
+            out += [job(config, paper, **extra) for config, extra in pictured(paper, "book")]
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.ablations", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to record (default: {', '.join(ARMS)})")
@@ -409,18 +432,7 @@ def main(argv=None) -> int:
                                                          for arm, s in recorded[m].items()
                                                          if args.arms is None or arm in args.arms))
             return 0
-        os.environ["I2V_RECORD"] = "1"
-        for paper, ladder_ in ladders.items():
-            arms = None if args.arms is None else [a for a in args.arms if a in ARMS[paper]]
-            for multiple, seeds in ladder_:
-                comparison(paper, "book", arms=arms, seeds=seeds, device="cpu", workers=args.workers,
-                           multiple=multiple)
-            if args.arms is None:
-                measured([recipe(name) for name in HEADLINES[paper]], MEASURE[paper], device="cpu",
-                         pictured=pictured_keys(), **measure_options(paper, "book"))
-                for config, extra in pictured(paper, "book"):
-                    measured([config], MEASURE[paper], device="cpu", pictured=pictured_keys(),
-                             **measure_options(paper, "book"), **extra)
+        records.record(jobs(ladders, args.arms), workers=args.workers)
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2

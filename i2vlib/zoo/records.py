@@ -10,9 +10,9 @@ where ``<measure>`` names a library function in :data:`MEASURES` and ``<version>
 whenever that function changes what it returns, so an old record is never read as a new one.
 
 :func:`measured` is to measurements what :func:`i2vlib.runs.cached_runs` is to runs: a config
-with a record returns it; a missing one is trained (or found in the run cache or the zoo), measured, and,
-with ``I2V_RECORD=1`` (``make records``), added to the file. ``I2V_RETRAIN=1`` ignores the records
-and measures afresh. Arrays (the picture strips) are stored as PNG in base64 and come back as
+with a record returns it; a missing one is trained (or found in the run cache or the zoo) and measured.
+:func:`record` adds measurements to the file (``make records``, :mod:`i2vlib.zoo.ablations`), as a queue of
+one-thread processes. ``I2V_RETRAIN=1`` ignores the records and measures afresh. Arrays (the picture strips) are stored as PNG in base64 and come back as
 uint8 arrays.
 """
 
@@ -22,9 +22,12 @@ import base64
 import io
 import json
 import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..checkpoint import read_checkpoint
 from ..config import config_hash
@@ -34,7 +37,7 @@ from ..evaluate.pose import pose_scores
 from ..evaluate.retarget import retarget_scores
 from ..io import read_losses, to_json, write_json
 from ..models import full_config
-from ..runs import cached_runs, load
+from ..runs import cached_runs, earlier_stages, is_finished, load, locate
 from ..train import read_run
 from . import HERE, env_flag
 from .make import thin_losses
@@ -110,38 +113,94 @@ def decode(value):
 
 
 def measured(configs, measure: str = "arm", root=None, device: str = "auto", workers: int | None = None,
-             progress: bool = True, path=RECORDS, pictured=None, **kwargs) -> list:
-    """``MEASURES[measure]`` of the model each of ``configs`` trains, in order: recorded, or trained
-    (the missing runs side by side, :func:`~i2vlib.runs.cached_runs`) and measured now.
-
-    With ``I2V_RECORD=1`` every new measurement is added to ``path`` as soon as it is made (an
-    interrupted recording keeps what it had); a record keeps its pictures (20-60 kB each) only where its key is
-    in ``pictured`` (None: every record). With ``I2V_RETRAIN=1`` recorded ones are ignored.
+             progress: bool = True, path=RECORDS, **kwargs) -> list:
+    """``MEASURES[measure]`` of the model each of ``configs`` trains, in order: recorded, or trained (the missing
+    runs side by side, :func:`~i2vlib.runs.cached_runs`) and measured now, without recording it (:func:`record`
+    does). With ``I2V_RETRAIN=1`` recorded ones are ignored.
     """
     configs = list(configs)
     keys = [key(c, measure, **kwargs) for c in configs]
     known = {} if env_flag("I2V_RETRAIN") else read(path)
-    todo = [i for i, k in enumerate(keys) if k not in known]
     values = {k: known[k]["value"] for k in keys if k in known}
-    # When recording, train and measure in rounds of ``workers`` runs, so that a long recording
-    # interrupted part-way keeps the rounds it finished.
-    size = max(1, len(todo) if not env_flag("I2V_RECORD") else workers or os.cpu_count() or 1)
+    todo = list({k: i for i, k in enumerate(keys) if k not in values}.values())
+    runs = cached_runs([configs[i] for i in todo], root=root, device=device, workers=workers, progress=progress)
     fn = MEASURES[measure][1]
-    for start in range(0, len(todo), size):
-        if env_flag("I2V_RECORD") and not env_flag("I2V_RETRAIN"):   # another recording process may have added some
-            values.update({k: v["value"] for k, v in read(path).items() if k in keys})
-        chunk = [i for i in todo[start:start + size] if keys[i] not in values]
-        runs = cached_runs([configs[i] for i in chunk], root=root, device=device, workers=workers,
-                           progress=progress)
-        for i, run in zip(chunk, runs):
-            if keys[i] in values:                      # the same config twice in one call
-                continue
-            if progress:
-                print(f"measuring {keys[i]}", flush=True)
-            values[keys[i]] = encode(fn(load(run), **kwargs))
-            if env_flag("I2V_RECORD"):
-                _add(path, keys[i], run, values[keys[i]], pictures=pictured is None or keys[i] in pictured)
+    for i, run in zip(todo, runs):
+        if progress:
+            print(f"measuring {keys[i]}", flush=True)
+        values[keys[i]] = encode(fn(load(run), **kwargs))
     return [decode(values[k]) for k in keys]
+
+
+def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: bool = True) -> list[str]:
+    """Train, measure and add to ``path`` each of ``jobs`` not recorded there yet (all of them with
+    ``I2V_RETRAIN=1``); returns the keys recorded now.
+
+    A job is ``(config, measure, options, pictures)``: ``MEASURES[measure]`` with ``options`` of the model
+    ``config`` trains, recorded with its pictures or without (they weigh 20-60 kB each). The jobs form a queue for
+    ``workers`` one-thread processes on the CPU (default: one per core): a free worker takes the first job none of
+    whose unfinished runs (its own, its earlier stages) another worker is training, and trains, measures and records
+    it, so a long run never keeps a core idle until a round of runs ends. Each record is added as soon as it is
+    made (an interrupted recording keeps what it finished, and its runs resume from their checkpoints); several
+    recording processes can share the file.
+    """
+    retrain = env_flag("I2V_RETRAIN")
+
+    def recorded():       # another recording process may have added some meanwhile
+        return set() if retrain else set(read(path))
+
+    known = recorded()
+    queue = list({key(c, m, **o): (c, m, o, p) for c, m, o, p in jobs if key(c, m, **o) not in known}.items())
+    cores = os.cpu_count() or 1
+    workers = max(1, min(workers or cores, len(queue)))
+    done = []
+    if workers == 1:
+        for k, job in queue:
+            if k not in recorded():
+                done.append(_record_job(*job, root, path, cores, progress))
+        return done
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        busy = {}                                  # future -> the run directories its job trains
+        while queue or busy:
+            training, known = set().union(*busy.values()), recorded()
+            for k, job in list(queue):
+                runs = _unfinished(job[0], root)
+                if k in known:
+                    queue.remove((k, job))
+                elif len(busy) < workers and not runs & training:
+                    queue.remove((k, job))
+                    if progress:
+                        print(f"recording {k}", flush=True)
+                    busy[pool.submit(_record_job, *job, root, path, max(1, cores // workers), False)] = runs
+                    training |= runs
+            if not busy:
+                break
+            finished, _ = wait(busy, return_when=FIRST_COMPLETED)
+            for future in finished:
+                del busy[future]
+                done.append(future.result())
+                if progress:
+                    print(f"recorded {done[-1]} ({len(queue) + len(busy)} to go)", flush=True)
+    return done
+
+
+def _unfinished(config: dict, root=None) -> set[str]:
+    """The run directories a job on ``config`` would train: its own and its earlier stages', where not finished."""
+    where = [locate(c, root) for c in (config, *earlier_stages(config).values())]
+    return {str(d) for d in where if not d.is_file() and not is_finished(d)}
+
+
+def _record_job(config: dict, measure: str, options: dict, pictures: bool, root, path, threads: int,
+                progress: bool) -> str:
+    """One job of :func:`record`, in this process on ``threads`` threads: train (or find) the run, measure it, add
+    the record; returns its key."""
+    torch.set_num_threads(threads)
+    (run,) = cached_runs([config], root=root, device="cpu", workers=1, progress=progress)
+    key_ = key(config, measure, **options)
+    if progress:
+        print(f"measuring {key_}", flush=True)
+    _add(path, key_, run, encode(MEASURES[measure][1](load(run), **options)), pictures)
+    return key_
 
 
 def training(configs, measure: str = "arm", path=RECORDS, **kwargs) -> list:
