@@ -12,8 +12,8 @@ whenever that function changes what it returns, so an old record is never read a
 :func:`measured` is to measurements what :func:`i2vlib.runs.cached_runs` is to runs: a config
 with a record returns it; a missing one is trained (or found in the run cache or the zoo) and measured.
 :func:`record` adds measurements to the file (``make records``, :mod:`i2vlib.zoo.ablations`), as a queue of
-one-thread processes. ``I2V_RETRAIN=1`` ignores the records and measures afresh. Arrays (the picture strips) are stored as PNG in base64 and come back as
-uint8 arrays.
+one-thread processes. ``I2V_RETRAIN=1`` ignores the records and measures afresh. Arrays (the picture strips) are
+stored as PNG in base64 and come back as uint8 arrays.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: 
         return set() if retrain else set(read(path))
 
     known = recorded()
-    queue = list({key(c, m, **o): (c, m, o, p) for c, m, o, p in jobs if key(c, m, **o) not in known}.items())
+    queue = [(k, job) for k, job in {key(c, m, **o): (c, m, o, p) for c, m, o, p in jobs}.items() if k not in known]
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or cores, len(queue)))
     done = []
@@ -163,11 +163,11 @@ def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: 
         busy = {}                                  # future -> the run directories its job trains
         while queue or busy:
             training, known = set().union(*busy.values()), recorded()
+            queue = [(k, job) for k, job in queue if k not in known]
             for k, job in list(queue):
-                runs = _unfinished(job[0], root)
-                if k in known:
-                    queue.remove((k, job))
-                elif len(busy) < workers and not runs & training:
+                if len(busy) == workers:
+                    break
+                if not (runs := _unfinished(job[0], root)) & training:
                     queue.remove((k, job))
                     if progress:
                         print(f"recording {k}", flush=True)
