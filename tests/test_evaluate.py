@@ -10,6 +10,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -250,6 +251,25 @@ def test_reconstruction_psnr_and_expression_progress(linear_clips):
     assert replay["rho"] > 0.8 and replay["strength_at_1"] == pytest.approx(replay["true_peak_strength"], abs=1e-6)
     assert still["rho"] == 0 and still["strength_at_1"] < 0.1 < replay["strength_at_1"]
     assert still["true_peak_strength"] == replay["true_peak_strength"]
+
+
+def test_sudden_change_reads_even_stepped_and_still_videos(linear_clips):
+    from i2vlib.evaluate.ablation import sudden_change
+
+    class Fade(Copy):              # the input faded to white along a: an even video; ``step``: all at a = 0.5
+        def __init__(self, step=False):
+            self.step = step
+
+        def generate(self, image, intensities, expression=None):
+            a = np.asarray(intensities, float)[:, None, None, None]
+            a = (a >= 0.5).astype(float) if self.step else a
+            return np.asarray(image)[None] * (1 - a) + 255.0 * a
+
+    assert sudden_change(Fade(), linear_clips) == pytest.approx(1)
+    assert sudden_change(Fade(step=True), linear_clips) == pytest.approx(40)        # 41 frames: one step of 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(sudden_change(Copy(), linear_clips))                    # no change: undefined
 
 
 def test_intensity_agreement(linear_clips):

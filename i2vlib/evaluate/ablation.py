@@ -45,13 +45,14 @@ def mouth_sharpness(model, clips) -> float:
 
 def sudden_change(model, clips, n: int = 41) -> float:
     """The largest L1 change between neighbouring frames over the mean change, for ``n`` frames at
-    a = 0 ... 1 from each clip's neutral frame (1: a perfectly even video; large: one step carries the motion)."""
+    a = 0 ... 1 from each clip's neutral frame (1: a perfectly even video; large: one step carries the motion; NaN
+    where a video does not change at all, as a generator that copies its input)."""
     a = np.linspace(0, 1, n)
     out = []
     for clip in clips:
         frames = model.generate(clip.frames[0], a, expression=clip.expression).astype(float)
         steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
-        out.append(steps.max() / steps.mean())
+        out.append(steps.max() / steps.mean() if steps.any() else np.nan)
     return float(np.mean(out))
 
 
