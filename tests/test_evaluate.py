@@ -23,6 +23,7 @@ from i2vlib.data.folders import write_affinegan
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.errors import I2VError
 from i2vlib.evaluate import SCORE_KEYS, evaluate, table
+from i2vlib.evaluate.ablation import sudden_change
 
 N = 7  # one test video per expression
 FRAMES = (6, 10)
@@ -254,8 +255,6 @@ def test_reconstruction_psnr_and_expression_progress(linear_clips):
 
 
 def test_sudden_change_reads_even_stepped_and_still_videos(linear_clips):
-    from i2vlib.evaluate.ablation import sudden_change
-
     class Fade(Copy):              # the input faded to white along a: an even video; ``step``: all at a = 0.5
         def __init__(self, step=False):
             self.step = step
