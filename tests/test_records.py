@@ -33,6 +33,19 @@ def test_the_key_names_config_measure_version_and_arguments():
         records.key(cfg, "nonsense")
 
 
+def test_the_records_are_parsed_once_per_version_of_the_file(tmp_path, monkeypatch):
+    book = tmp_path / "records.json"
+    book.write_text(json.dumps({"a": {"value": 1}}))
+    parsed = []
+    monkeypatch.setattr(records.json, "loads", lambda text: parsed.append(text) or json.JSONDecoder().decode(text))
+    first = records.read(book)
+    first["b"] = {"value": 2}                              # the caller's dict: the next read does not see it
+    assert records.read(book) == {"a": {"value": 1}} and len(parsed) == 1
+    book.write_text(json.dumps({"a": {"value": 1}, "c": {"value": 3}}))   # a new version is parsed again
+    assert set(records.read(book)) == {"a", "c"} and len(parsed) == 2
+    assert records.read(tmp_path / "none.json") == {}
+
+
 def _counting(monkeypatch, fail_on=None):
     """Replace the arm measure by a cheap one that counts its calls (and fails on the config seeded ``fail_on``)."""
     calls = []

@@ -70,10 +70,20 @@ def key(config: dict, measure: str = "arm", **kwargs) -> str:
     return f"{full['method']}-{config_hash(full)}/{measure}@{MEASURES[measure][0]}{args}"
 
 
+_parsed: dict = {}     # resolved path -> ((mtime, size, inode), its records): a book build reads the 9 MB file often
+
+
 def read(path=RECORDS) -> dict:
-    """Every record of the file (``{}`` if there is none)."""
+    """Every record of the file (``{}`` if there is none), parsed once per version of the file; the dict is the
+    caller's, the records in it are shared (read them, do not change them)."""
     path = Path(path)
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    stat = path.stat()
+    version, where = (stat.st_mtime_ns, stat.st_size, stat.st_ino), path.resolve()
+    if where not in _parsed or _parsed[where][0] != version:
+        _parsed[where] = (version, json.loads(path.read_text()))
+    return dict(_parsed[where][1])
 
 
 def encode(value):
