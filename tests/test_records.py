@@ -291,6 +291,15 @@ def test_shipped_records_are_current():
         assert k in ablations.pictured_keys() or not records.holds_picture(rec["value"]), k
 
 
+def test_every_shipped_comparison_holds_every_seed_of_every_rung():
+    """Each verdict is judged on the whole ladder (five seeds at the first rung, three at four times its budget):
+    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.zoo.ablations.LADDER`."""
+    missing = [f"{paper} x{m}: {arm} seed {s}" for paper in ablations.ARMS
+               for m, arms in ablations.recorded_seeds(paper).items() for arm, recorded in arms.items()
+               for s in dict(ablations.LADDER[paper])[m] if s not in recorded]
+    assert not missing, f"{len(missing)} runs not recorded: {', '.join(missing)}"
+
+
 def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     out = ablations.comparison("frgan", "smoke", arms=["forecast", "refine"], seeds=(0,), device="cpu", progress=False)
