@@ -37,6 +37,9 @@ CPU bf16 autocast, channels_last, ``torch.compile`` and their combinations (the 
 9.5 pairs/s on 2 threads); ``book_widths``: the same at the book profile's widths (ngf/ndf 16). The same batches in every variant; ``loss_gap`` is the largest relative
 difference of a variant's first-step losses from fp32's (bf16 rounds; a large gap would mean the
 variant changes the training, not just its speed).
+
+``step_speed.py`` (beside this file) times the public code itself beside the book's step (``--public PATH``), and
+every zoo recipe's step on one thread, each measurement in a process of its own.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@
    this interpreter, cwd = the notebook's folder, parameter ``PROFILE``); each chapter's
    wall time is printed. A failing cell stops the build with a message naming the
    notebook and the cell. The kernel sees ``I2V_REPO_ROOT`` (the repository root), so a
-   chapter can find shared caches such as ``_build/runs`` from its copied location.
+   chapter can find shared caches such as ``_build/runs`` from its copied location. In the book profile (unless
+   ``I2V_RETRAIN=1``) it also sees ``I2V_NO_TRAIN=1``: every chapter reads the zoo and the records, and one that
+   would train a model fails the build, naming the runs (``make book`` trains nothing).
 3. ``jupyter-book build OUT/src --path-output OUT -W --keep-going --all`` turns the
    executed sources into HTML under OUT/_build/html (warnings are errors).
 """
@@ -170,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         os.environ.setdefault("I2V_REPO_ROOT", str(ROOT))   # where the run cache lives (another folder: a test's own)
+        if args.profile == "book" and os.environ.get("I2V_RETRAIN", "") in ("", "0"):
+            os.environ["I2V_NO_TRAIN"] = "1"    # the book profile reads the zoo and the records: a chapter that
+            #                                     would train stops the build, naming its runs
 
         keep = {src / r for r in rels if r not in selected}
         copy_sources(src, keep)

@@ -14,6 +14,7 @@ goes through ``_decode``.
 from __future__ import annotations
 
 import hashlib
+import numbers
 from collections import OrderedDict
 
 import numpy as np
@@ -23,7 +24,7 @@ from .checkpoint import generator_weights, load_weights
 from .data.clips import from_tensor, normalise, to_pixels, to_tensor
 from .errors import I2VError
 from .faces.align import resize
-from .io import as_image
+from .io import as_image, to_numpy
 from .models import full_config
 
 MAX_FRAMES = 1000   # frames per generate call
@@ -33,7 +34,9 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
     """Validate the ``intensities`` argument of :meth:`Model.generate` as ``{expression: (T,) array}``.
 
     A list is one expression (``expression``, or the model's only one); a dict mixes several.
-    Values must be finite and in [0, 1]; every list must be non-empty and of the same length.
+    Each list is flat (a list, tuple, 1-D array or tensor; a lone number is one frame) of real numbers -- not
+    booleans, strings or nested lists, which NumPy would quietly turn into numbers -- finite and in [0, 1];
+    every list must be non-empty and of the same length.
     """
     if isinstance(intensities, dict):
         if expression is not None:
@@ -52,13 +55,7 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
     for name, values in mix.items():
         if name not in expressions:
             raise I2VError(f"this model cannot render {name!r}; it knows {', '.join(expressions)}")
-        if isinstance(values, (str, bytes)):
-            raise I2VError(f"intensities of {name!r} must be numbers, got a string")
-        try:
-            a = np.asarray(values, dtype=np.float64).reshape(-1) if not np.isscalar(values) else \
-                np.array([float(values)])
-        except (TypeError, ValueError):
-            raise I2VError(f"intensities of {name!r} must be numbers") from None
+        a = _flat_numbers(values, f"intensities of {name!r}")
         if a.size == 0:
             raise I2VError(f"no intensities given for {name!r}: pass at least one value in [0, 1]")
         if not np.all(np.isfinite(a)):
@@ -73,6 +70,43 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
         raise I2VError(f"{n} intensities: at most {MAX_FRAMES} frames are rendered in one call "
                        "(a video of that length takes gigabytes); render it in parts")
     return out
+
+
+def _flat_numbers(values, what: str) -> np.ndarray:
+    """``values`` as a 1-D float64 array when it is a flat sequence (or one number) of real numbers; else one line."""
+    if isinstance(values, (str, bytes)):
+        raise I2VError(f"{what} must be numbers, got a string")
+    if isinstance(values, numbers.Real) and not isinstance(values, (bool, np.bool_)):
+        return np.array([float(values)])
+    if isinstance(values, (list, tuple, range)):
+        odd = [v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))]
+        if odd:
+            kind = "a nested list" if isinstance(odd[0], (list, tuple, np.ndarray)) else type(odd[0]).__name__
+            raise I2VError(f"{what} must be a flat list of numbers in [0, 1], got {kind} ({odd[0]!r:.40})")
+        return np.asarray(values, dtype=np.float64)
+    a = to_numpy(values) if hasattr(values, "shape") or hasattr(values, "detach") else None
+    if a is None or a.ndim > 1 or a.dtype.kind not in "iuf":
+        got = (f"a {a.ndim}-D array of {a.dtype}" if a is not None else type(values).__name__)
+        raise I2VError(f"{what} must be a flat list of numbers in [0, 1], got {got}")
+    return a.astype(np.float64).reshape(-1)
+
+
+def check_joints(joints, what: str, shape: tuple, frames: bool = False) -> np.ndarray:
+    """Joint positions (pixels) as a float32 array of ``shape`` (``frames``: T x ``shape`` with 1 <= T <=
+    :data:`MAX_FRAMES`), finite; a tensor is detached. Anything else is one line naming ``what``."""
+    try:
+        a = np.asarray(to_numpy(joints), dtype=np.float32)
+    except (TypeError, ValueError):
+        a = None
+    want = ("T", *shape) if frames else shape
+    fits = a is not None and (a.shape[1:] == shape and 0 < len(a) <= MAX_FRAMES if frames else a.shape == shape)
+    if not fits:
+        extra = f" with 1 <= T <= {MAX_FRAMES}" if frames else ""
+        raise I2VError(f"{what} are {' x '.join(map(str, want))} pixels{extra}, got shape "
+                       f"{None if a is None else a.shape}")
+    if not np.isfinite(a).all():
+        raise I2VError(f"{what} hold NaN or infinite values; every joint needs a position (pixels)")
+    return a
 
 
 def prepare_image(image, size: int) -> np.ndarray:
@@ -272,7 +306,7 @@ class PoseModel(NetworkModel):
         to render. ``observed``: the last :attr:`observes` observed frames, ``image`` last (needed when more than
         one)."""
         size = (self.image_size, self.image_size, 3)
-        image = np.asarray(image)
+        image = to_numpy(image)
         if image.shape != size or image.dtype != np.uint8:
             raise I2VError(f"a pose input frame is {self.image_size} x {self.image_size} x 3 uint8, "
                            f"got {image.dtype} {image.shape}")
@@ -281,18 +315,15 @@ class PoseModel(NetworkModel):
             raise I2VError(f"{self.method} observes {k} frames: give the last {k} observed frames, the input frame "
                            "last, as observed=")
         try:
-            observed = image[None] if observed is None else np.asarray(observed)
+            observed = image[None] if observed is None else to_numpy(observed)
         except ValueError:
             observed = np.zeros(0)                                     # frames of different shapes
         if observed.shape != (k, *size) or observed.dtype != np.uint8 or not np.array_equal(observed[-1], image):
             raise I2VError(f"observed is the last {k} observed frames ({k} x {size[0]} x {size[1]} x 3 uint8) ending "
                            f"with the input frame, got {observed.dtype} {observed.shape}")
-        try:
-            shape = np.asarray(joints, dtype=np.float32).shape
-        except (TypeError, ValueError):
-            shape = None
-        if shape is None or len(shape) != 3 or shape[1:] != (13, 2) or not 0 < shape[0] <= MAX_FRAMES:
-            raise I2VError(f"target joints are T x 13 x 2 pixels with 1 <= T <= {MAX_FRAMES}, got shape {shape}")
+        shape = check_joints(joints, "target joints", (13, 2), frames=True).shape
+        if joints_source is not None:                 # a model that observes no joints may be given none
+            check_joints(joints_source, "the input frame's joints", (13, 2))
         if not isinstance(as_tensor, bool):
             raise I2VError(f"as_tensor must be True or False, got {as_tensor!r}")
         with torch.inference_mode():

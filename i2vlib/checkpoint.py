@@ -13,14 +13,23 @@ Every checkpoint carries ``sha256``, a digest of everything else it holds (every
 and bytes, every number and string), and :func:`read_checkpoint` recomputes it: a file whose bytes changed
 after it was written (a disk error, a truncated copy, an edit) is refused in one line instead of loading
 weights that render other frames. Files written before the digest existed load unchecked.
+
+What a checkpoint holds is checked too, so that a file that is not what it claims is one line naming what is
+wrong with it: the config is a mapping of named options (:func:`i2vlib.models.full_config` then checks each
+against the method's schema), the weights a mapping of networks to mappings of tensors, every one finite (a
+run that diverged, or an edit, would otherwise render NaN frames with exit status 0); a network's shapes are
+checked against those its config implies where it is built (:func:`load_weights`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
+import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -36,6 +45,8 @@ CHECKPOINT = "checkpoint.pt"
 
 def checkpoint_path(path) -> Path:
     """``path`` itself if it is a file, ``path/checkpoint.pt`` if it is a run directory."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise I2VError(f"a checkpoint is a file or run directory path, got {type(path).__name__}")
     path = Path(path)
     if path.is_dir():
         ckpt = path / CHECKPOINT
@@ -93,7 +104,13 @@ def read_checkpoint(path, map_location="cpu") -> dict:
         raise I2VError(f"cannot read {ckpt_path}: permission denied") from None
     except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, AttributeError,
             KeyError, IndexError, TypeError, OSError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        if refused:    # PyTorch's several paragraphs on how to load it anyway: the file is simply not ours
+            raise I2VError(f"{ckpt_path} is not a readable i2v checkpoint: it holds Python objects "
+                           f"({refused.group(1)}) that a file of weights never holds (loading them could run code)") \
+                from None
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()
+        first = text.splitlines()[0] if text else type(e).__name__
         raise I2VError(f"{ckpt_path} is not a readable i2v checkpoint (corrupt, truncated or foreign file: "
                        f"{first[:160]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
@@ -112,8 +129,41 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise I2VError(f"{ckpt_path} has step={step!r}, not a whole number of steps (edited by hand?); "
                        "train it again or restore the file")
+    _check_contents(ckpt, ckpt_path)
     ckpt["path"] = str(ckpt_path)
     return ckpt
+
+
+def _check_contents(ckpt: dict, where: Path) -> None:
+    """The config is a mapping of named options; the weights map networks to mappings of finite tensors."""
+    config, weights = ckpt["config"], ckpt["weights"]
+    if not isinstance(config, Mapping):
+        raise I2VError(f"{where} is not a usable i2v checkpoint: its config is {_a(config)}, not a mapping of options")
+    odd = [k for k in config if not isinstance(k, str)]
+    if odd:
+        raise I2VError(f"{where} is not a usable i2v checkpoint: its config has an option named {odd[0]!r}, not a word")
+    if not isinstance(weights, Mapping) or not weights:
+        raise I2VError(f"{where} is not a usable i2v checkpoint: its weights are {_a(weights)}, not a mapping of "
+                       "networks to tensors")
+    for net, state in weights.items():
+        if state is None and net.endswith("_ema"):   # a run without a moving average may name none
+            continue
+        if not isinstance(state, Mapping):
+            raise I2VError(f"{where} is not a usable i2v checkpoint: the weights of {net} are {_a(state)}, not a "
+                           "mapping of tensors")
+        for name, t in state.items():
+            if not torch.is_tensor(t):
+                raise I2VError(f"{where} is not a usable i2v checkpoint: weight {name} of {net} is {_a(t)}, not a "
+                               "tensor")
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise I2VError(f"{where}: the weights of {net} hold NaN or infinite values ({name}); the run "
+                               "diverged or the file was edited: resume from an earlier checkpoint or train again")
+
+
+def _a(value) -> str:
+    """``a list``, ``an int``: what a value is, for a message."""
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def generator_weights(ckpt: dict) -> dict:

@@ -1,6 +1,5 @@
-"""The ``i2v`` command: ``synth``, ``prepare``, ``contact-sheet``, ``zoo``, ``train``, ``generate``, ``evaluate`` and
-``export``
-(every option: ``i2v COMMAND --help`` and the book's CLI reference, ``book/reference/cli.md``). Each command is
+"""The ``i2v`` command: ``synth``, ``prepare``, ``contact-sheet``, ``zoo``, ``claims``, ``train``, ``generate``,
+``evaluate`` and ``export`` (every option: ``i2v COMMAND --help`` and the book's CLI reference, ``book/reference/cli.md``). Each command is
 a parser function and a function that runs it; what they run lives in the library.
 
 Bad input ends with one line, ``i2v: error: ...``, and exit status 2; no traceback and
@@ -10,6 +9,7 @@ no half-written output.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -20,36 +20,36 @@ from tqdm import tqdm
 
 from . import distributed, runs, zoo
 from .checkpoint import CHECKPOINT, read_checkpoint
-from .config import check_data, profile
+from .claims import PAPERS
+from .claims.health import zoo_health
+from .config import RENAMED, check_data, profile
 from .data import pose, synthetic
 from .data.curves import CURVES, check_curves
 from .data.folders import write_affinegan, write_pose
 from .data.prepare import prepare
 from .data.types import EXPRESSIONS
 from .data.video import read_video
-from .errors import I2VError, whole_number
+from .errors import ArgumentParser, I2VError, run_command, whole_number
 from .evaluate import of_model, table
 from .export import WEIGHTS, to_onnx
 from .export import check_destination as onnx_destination
-from .io import IMAGE_SUFFIXES, check_output, write_image, write_json
+from .io import IMAGE_SUFFIXES, check_name, check_output, write_image, write_json
 from .models import METHODS, get_method
 from .render import check_destination, contact_sheet, save_video
 from .version import __version__
+from .zoo import verdicts
 
 
 def main(argv=None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        _once(sys.argv[1:] if argv is None else argv)
-        return args.run(args) or 0
-    except I2VError as e:
-        print(f"i2v: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        _close_progress_bars()
-        print("i2v: interrupted", file=sys.stderr)
-        return 130
+    """Run ``i2v ARGV``: its exit status (:func:`i2vlib.errors.run_command`: one line and 2 on bad input, 130 on
+    Ctrl-C, 141 quietly when the reader of its output has gone)."""
+    return run_command("i2v", _run, argv, interrupted=_close_progress_bars)
+
+
+def _run(argv) -> int:
+    args = _parser().parse_args(argv)
+    _once(sys.argv[1:] if argv is None else argv)
+    return args.run(args)
 
 
 def _close_progress_bars() -> None:
@@ -69,8 +69,8 @@ def _once(argv) -> None:
             seen.add(name)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (``i2v: error: ...``) like every other error."""
+class _Parser(ArgumentParser):
+    """The library's parser (a usage mistake is one line), its line in i2v's words: ``i2v: error: COMMAND: ...``."""
 
     def error(self, message):
         command = self.prog.removeprefix("i2v").strip()
@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="i2v", description="Facial image-to-video translation: the i2v book's tools.")
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for add in (_synth_parser, _prepare_parser, _zoo_parser, _contact_sheet_parser, _train_parser, _generate_parser,
-                _evaluate_parser, _export_parser):
+    for add in (_synth_parser, _prepare_parser, _zoo_parser, _claims_parser, _contact_sheet_parser, _train_parser,
+                _generate_parser, _evaluate_parser, _export_parser):
         add(sub)
     return p
 
@@ -133,6 +133,15 @@ def _zoo_parser(sub) -> None:
     z.set_defaults(run=_zoo)
 
 
+def _claims_parser(sub) -> None:
+    c = sub.add_parser("claims", help="every claim of the three papers with its verdict, judged from the recorded runs "
+                                      "(trains nothing)")
+    c.add_argument("--paper", choices=list(PAPERS), help="one paper's claims (default: all three)")
+    c.add_argument("--json", action="store_true", help="print the claims as a JSON list, with each rung's verdict, "
+                                                       "measurement and the seeds and healthy seeds of each arm")
+    c.set_defaults(run=_claims)
+
+
 def _contact_sheet_parser(sub) -> None:
     c = sub.add_parser("contact-sheet", help="a PNG of every expression at five intensities for a few identities")
     c.add_argument("out", help="PNG file to write")
@@ -155,7 +164,7 @@ def _train_parser(sub) -> None:
                    help="image size in pixels, a power of two of at least 32 (default: the profile's)")
     t.add_argument("--expressions", nargs="+", metavar="NAME", help="expressions (default: happy)")
     t.add_argument("--seed", type=_seed, help="seed of weights and batches (default 0)")
-    t.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="options",
+    t.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", dest="options",
                    help="further options, values as JSON, e.g. mix=\"bottleneck\" batch=8 detach_a=true")
     t.add_argument("--device", default="auto", help="auto (default: cuda, mps, then cpu), cpu, cuda, ...")
     t.add_argument("--compile", action="store_true", help="torch.compile the generator")
@@ -286,10 +295,26 @@ def _prepare(args) -> None:
 
 def _zoo(args) -> None:
     if args.json:
-        print(json.dumps({name: {k: v for k, v in zoo.record(name).items() if k in ("steps", "config", "scores")}
-                          for name in zoo.names()}, indent=1))
+        out = {}
+        for name in zoo.names():
+            rec = zoo.record(name)
+            health = zoo_health(rec["config"]["method"], rec["scores"])
+            out[name] = {**{k: rec[k] for k in ("steps", "config", "scores")}, "health": health["checks"],
+                         "healthy": health["healthy"]}
+        print(json.dumps(out, indent=1))
         return
-    print("\n".join(zoo.listing()))
+    print("\n".join(zoo.listing(_health_word)))
+
+
+def _health_word(method: str, scores: dict) -> str:
+    """An entry's health in a few words (:func:`i2vlib.claims.health.zoo_health`)."""
+    health = zoo_health(method, scores)
+    return "healthy" if health["healthy"] else f"fails {', '.join(health['failed'])}"
+
+
+def _claims(args) -> None:
+    rows = verdicts.report(args.paper)
+    print(json.dumps(rows, indent=1) if args.json else verdicts.text(rows))
 
 
 def _contact_sheet(args) -> None:
@@ -305,16 +330,29 @@ def _contact_sheet(args) -> None:
 
 
 def _options(items) -> dict:
+    """``--set KEY=VALUE ...`` as a dict, values as JSON (a bare word as itself). A key given twice, however it is
+    written (under its old name, in a second --set, twice in one JSON object), is an error, not the last."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise I2VError(f"--set expects KEY=VALUE, got {item!r}")
+        key = RENAMED.get(key, key)
+        if key in out:
+            raise I2VError(f"--set gives {key} twice ({json.dumps(out[key])} and {value}); give each option once")
         try:
-            out[key] = json.loads(value)
+            out[key] = json.loads(value, object_pairs_hook=functools.partial(_no_repeats, key))
         except json.JSONDecodeError:
             out[key] = value  # a bare word such as mix=bottleneck
     return out
+
+
+def _no_repeats(key: str, pairs) -> dict:
+    names = [k for k, _ in pairs]
+    twice = sorted({k for k in names if names.count(k) > 1})
+    if twice:
+        raise I2VError(f"--set {key}=...: {', '.join(twice)} is given twice in one JSON object; give it once")
+    return dict(pairs)
 
 
 def _train_config(args) -> dict:
@@ -329,12 +367,25 @@ def _train_config(args) -> dict:
     clash = sorted(options.keys() & flagged.keys())
     if clash:
         raise I2VError(f"--set {clash[0]}=...: {clash[0]} is given by {flagged[clash[0]]}, not --set")
+    _check_nulls(args.method, options, method.default_config(args.profile))
     options.update({k: v for k, v in {"data": check_data(args.data), "steps": args.steps, "image_size": args.size,
                                       "expressions": args.expressions, "seed": args.seed}.items() if v is not None})
     return method.default_config(args.profile, **options)
 
 
+def _check_nulls(method: str, options: dict, defaults: dict) -> None:
+    """``--set KEY=null`` only where null is the option's value (its default: ``ema``, ``lr_d``, ...); elsewhere
+    Python's ``None`` means "not given" and the default would silently stand in for what was typed."""
+    for key, value in options.items():
+        if value is None and key not in defaults:
+            raise I2VError(f"--set {key}=null: {method} has no option {key!r}")
+        if value is None and defaults[key] is not None:
+            raise I2VError(f"--set {key}=null: {key} has no null value (its default is {json.dumps(defaults[key])}); "
+                           "leave it out for the default")
+
+
 def _train(args) -> None:
+    check_name(args.out, "folder")
     if args.resume and not (Path(args.out) / CHECKPOINT).exists():
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
     if args.resume and args.steps is None:   # resuming without --steps: the run's own number of steps
@@ -350,7 +401,9 @@ def _train(args) -> None:
 
 
 def _generate(args) -> None:
-    check_destination(args.out, args.fps)
+    check_name(args.out, "folder")       # before check_destination looks at it (the strictest limit: frames folder)
+    kind = check_destination(args.out, args.fps)
+    check_output(args.out, "folder" if kind == "png" else "file", inputs=(args.image, args.reference, args.model))
     model = runs.load(args.model, device=args.device)
     if args.reference is not None:
         return _retarget(args, model)
@@ -399,15 +452,18 @@ def _retarget(args, model) -> None:
 
 
 def _evaluate(args) -> None:
-    check_output(args.out, "file")
+    check_output(args.out, "file", inputs=(args.model,))
     model = runs.load(args.model, device=args.device)
     result = of_model(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,
                       seed=args.seed)
+    health = zoo_health(model.method, result["scores"])
     result = {"model": str(args.model), "checkpoint_hash": getattr(model, "checkpoint_hash", None),
-              "step": getattr(model, "step", None), **result}
+              "step": getattr(model, "step", None), **result, "health": health["checks"], "healthy": health["healthy"]}
     write_json(args.out, result)
     keys = [k for k, v in result["scores"].items() if not isinstance(v, dict)]
     print(table({model.method: result}, keys, reference="reference" in result))
+    print(f"health: {'healthy' if health['healthy'] else 'fails ' + ', '.join(health['failed'])} "
+          f"(the checks a model must pass before a claim may use it, i2vlib.claims.health)")
     print(f"wrote {args.out}")
 
 

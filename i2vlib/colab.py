@@ -16,13 +16,12 @@ on every cell (nbformat 4.5 requires them; a cell added by a script has none unt
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
 from pathlib import Path
 
-from .errors import I2VError
+from .errors import ArgumentParser, I2VError, command_line
 from .version import __version__
 
 REPOSITORY = "https://github.com/i2v-book/i2v-book"
@@ -120,8 +119,7 @@ def write(notebook) -> bool:
     """Rewrite a notebook's install block and Colab metadata, and give every cell an id; returns whether the file
     changed."""
     path = Path(notebook)
-    raw = path.read_text(encoding="utf-8")
-    nb = json.loads(raw)
+    raw, nb = _text(path), _read(path)
     cell = _install_cell(nb, path)
     rest = _split("".join(cell["source"]))[1]
     cell["source"] = (install_block(extras_for(path)) + rest).splitlines(keepends=True)
@@ -135,11 +133,31 @@ def write(notebook) -> bool:
 
 
 def _read(notebook) -> dict:
-    return json.loads(Path(notebook).read_text(encoding="utf-8"))
+    """A notebook's JSON; a missing file, or one that is no notebook (not JSON, not a JSON object with cells and
+    metadata), is one line."""
+    try:
+        nb = json.loads(_text(notebook))
+    except json.JSONDecodeError as e:
+        raise I2VError(f"{notebook} is not a notebook: not JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list) or not isinstance(nb.get("metadata"), dict):
+        raise I2VError(f"{notebook} is not a notebook: a notebook is a JSON object with cells and metadata")
+    return nb
 
 
+def _text(notebook) -> str:
+    path = Path(notebook)
+    if not path.is_file():
+        raise I2VError(f"no such notebook: {notebook}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise I2VError(f"cannot read {notebook}: {e.strerror if isinstance(e, OSError) else 'not UTF-8 text'}") \
+            from None
+
+
+@command_line("colab")
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.colab", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.colab", description=__doc__.splitlines()[0])
     p.add_argument("notebooks", nargs="+", help="notebook files")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook differs")
     args = p.parse_args(argv)

@@ -71,7 +71,8 @@ POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 # Options added after runs were cached, with the value that reproduces the older behaviour: at that
 # value config_hash leaves them out, so that cached runs and zoo files keep their hashes.
 HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False,
-                "classify": 0.0, "benchmark": "faces", "action": None}
+                "classify": 0.0, "benchmark": "faces", "action": None, "upsample": "transposed", "design": "book",
+                "r1_penalty": 0.0}
 
 # The type and range of every numeric option: key -> (int or float, lowest, highest, lowest excluded). Options not
 # listed take the type of their default (a flag, a word, a list of names); ``frames``, ``betas`` and ``weights``
@@ -83,7 +84,8 @@ RANGES = {"steps": (int, 1, 10_000_000, False), "batch": (int, 1, 4096, False), 
           "pairs_per_video": (int, 1, 4096, False), "clip_length": (int, 2, 256, False), "length": (int, 2, 256, False),
           "lr": (float, 0.0, 1.0, True), "lr_d": (float, 0.0, 1.0, True), "ema": (float, 0.0, 0.9999, True),
           "jitter": (float, 0.0, 10.0, False), "decay_from": (float, 0.0, 1.0, False), "eps": (float, 0.0, 1.0, True),
-          "delta_a": (float, 0.0, 1.0, True), "classify": (float, 0.0, 1e6, False)}
+          "delta_a": (float, 0.0, 1.0, True), "classify": (float, 0.0, 1e6, False),
+          "r1_penalty": (float, 0.0, 1e6, False)}
 MAX_FRAMES = 1000   # frames of a training video
 
 # Config keys renamed since checkpoints were first written: old name -> new name.
@@ -136,27 +138,33 @@ def training_config(method: str, profile_name: str, options: dict, changes: dict
 def check_values(cfg: dict, defaults: dict) -> dict:
     """Every option's type and range (:data:`RANGES`; an option not listed must have its default's type), checked
     before anything is built or written: a value out of range names the key, the value and the range. The same
-    check serves ``--set``, ``default_config(...)`` in Python and the config of a checkpoint read back."""
+    check serves ``--set``, ``default_config(...)`` in Python and the config of a checkpoint read back.
+
+    An integer option stores an integer: a whole float (``d_layers=5.0``, JSON's ``5.0``) becomes the int, so that
+    the run's config and hash are those of ``d_layers=5``; any other float is refused (options whose default is an
+    int and that :data:`RANGES` does not list are left to their method's own check, whole floats made ints)."""
     method = cfg["method"]
 
     def number(key, value, kind, lo, hi, open_lo=False):
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
         whole = isinstance(value, int)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not whole):
             what = "an integer" if kind is int else "a number"
             raise I2VError(f"{method} option {key} must be {what}, got {value!r}")
         if not math.isfinite(value) or value < lo or value > hi or (open_lo and value == lo):
             raise I2VError(f"{method} option {key}={value!r} is out of range: {'(' if open_lo else '['}{lo}, {hi}]")
+        return value
 
     for key, value in cfg.items():
         default = defaults.get(key)
         if key in RANGES:
             if value is not None or default is not None:
-                number(key, value, *RANGES[key])
+                cfg[key] = number(key, value, *RANGES[key])
         elif key == "frames":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
                 raise I2VError(f"{method} option frames must be [shortest, longest] video length, got {value!r}")
-            for v in value:
-                number("frames", v, int, 2, MAX_FRAMES)
+            value = cfg[key] = [number("frames", v, int, 2, MAX_FRAMES) for v in value]
             if value[0] > value[1]:
                 raise I2VError(f"{method} option frames={list(value)}: the shortest length comes first")
         elif key == "betas":
@@ -169,6 +177,8 @@ def check_values(cfg: dict, defaults: dict) -> dict:
                 number(f"weights.{name}", w, float, 0.0, 1e6)
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise I2VError(f"{method} option {key} must be true or false, got {value!r}")
+        elif isinstance(default, int) and isinstance(value, float) and value.is_integer():
+            cfg[key] = int(value)
         elif isinstance(default, str) and not isinstance(value, str):
             raise I2VError(f"{method} option {key} must be a word, got {value!r}")
         elif isinstance(default, list) and not isinstance(value, (list, tuple, str)):

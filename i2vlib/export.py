@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import io
 import json
 import warnings
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .api import Model
 from .data.synthetic import SyntheticBenchmark
 from .errors import I2VError
 from .io import atomic_path, check_output
@@ -39,6 +41,9 @@ OPSET = 17
 def to_onnx(model, out, weights: str = "fp16") -> dict:
     """Write ``model`` (from :func:`i2vlib.load`) to ``out`` (``.onnx``) and return the file's metadata, with
     ``max_difference`` (grey levels against ``generate``; ``None`` when onnxruntime is not installed)."""
+    if not isinstance(model, Model):
+        raise I2VError(f"to_onnx exports a model from i2vlib.load(...), got {type(model).__name__} {model!r:.60}; "
+                       "load it first")
     if weights not in WEIGHTS:
         raise I2VError(f"weights are stored as {' or '.join(WEIGHTS)}, not {weights!r}")
     check_destination(out)
@@ -52,17 +57,21 @@ def to_onnx(model, out, weights: str = "fp16") -> dict:
             "checkpoint_hash": model.checkpoint_hash, "step": model.step, "i2vlib": __version__}
     if graph.output == "clip":
         meta["clip_intensities"] = [float(a) for a in model.supported_intensities]
+    # The file is made in memory and written by Python: the exporter and onnx take a path as UTF-8 text, which a
+    # name the locale could not decode (a non-ASCII name under LANG=C) is not.
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")   # the TorchScript exporter's notes on tracing and instance norm
+        torch.onnx.export(net, tuple(example[n] for n in graph.inputs), buffer, input_names=list(graph.inputs),
+                          output_names=[graph.output], opset_version=OPSET, dynamo=False)
+    proto = onnx.load_model_from_string(buffer.getvalue())
+    if weights == "fp16":
+        _store_half(proto)
+    proto.metadata_props.add(key="i2v", value=json.dumps(meta))
+    data = proto.SerializeToString()
+    meta["max_difference"] = _checked(data, model)
     with atomic_path(out) as tmp:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")   # the TorchScript exporter's notes on tracing and instance norm
-            torch.onnx.export(net, tuple(example[n] for n in graph.inputs), str(tmp), input_names=list(graph.inputs),
-                              output_names=[graph.output], opset_version=OPSET, dynamo=False)
-        proto = onnx.load(str(tmp))
-        if weights == "fp16":
-            _store_half(proto)
-        proto.metadata_props.add(key="i2v", value=json.dumps(meta))
-        onnx.save(proto, str(tmp))
-        meta["max_difference"] = _checked(tmp, model)
+        tmp.write_bytes(data)
     return meta
 
 
@@ -77,7 +86,7 @@ def metadata(path) -> dict:
     """The ``i2v`` metadata of an ONNX file written by :func:`to_onnx`."""
     onnx = _require("onnx")
     try:
-        proto = onnx.load(str(path), load_external_data=False)
+        proto = onnx.load_model_from_string(Path(path).read_bytes())
     except Exception as e:   # noqa: BLE001 - protobuf's decode errors have no common public base
         raise I2VError(f"{path} is not an ONNX model ({type(e).__name__})") from None
     props = {p.key: p.value for p in proto.metadata_props}
@@ -87,13 +96,14 @@ def metadata(path) -> dict:
 
 
 def max_difference(path, model, face=None) -> int:
-    """The largest difference in grey levels between the frames of the ONNX file ``path`` (run by onnxruntime
-    on the CPU) and ``model.generate``'s, for ``face`` (default: the benchmark's first test face) at a = 0, 0.5
-    and 1 of each expression (a clip method: its clip)."""
+    """The largest difference in grey levels between the frames of the ONNX file ``path`` (or its bytes; run by
+    onnxruntime on the CPU) and ``model.generate``'s, for ``face`` (default: the benchmark's first test face) at
+    a = 0, 0.5 and 1 of each expression (a clip method: its clip)."""
     ort = _require("onnxruntime")
     if face is None:
         face = SyntheticBenchmark(model.image_size).video("test", 0, curve="linear", n_frames=2).frames[0]
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    data = path if isinstance(path, bytes) else Path(path).read_bytes()     # a path onnxruntime need not decode
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     if names == ["face"]:
         got = session.run(None, {"face": face})[0]
@@ -109,12 +119,12 @@ def max_difference(path, model, face=None) -> int:
     return worst
 
 
-def _checked(path, model) -> int | None:
+def _checked(data: bytes, model) -> int | None:
     try:
         importlib.import_module("onnxruntime")
     except ImportError:
         return None
-    worst = max_difference(path, model)
+    worst = max_difference(data, model)
     if worst > TOLERANCE:
         raise I2VError(f"the exported frames differ from generate's by up to {worst} grey levels (at most "
                        f"{TOLERANCE} allowed); try --weights fp32")

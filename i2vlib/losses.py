@@ -64,6 +64,16 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
     return ((grad.flatten(1).float().norm(dim=1) - 1) ** 2).mean()
 
 
+def r1_penalty(critic, real: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """R1 (Mescheder et al., ICML 2018): ``||grad_x D(x)||_2^2 / 2`` at the real inputs ``x``, averaged over samples
+    (``weight``: per-sample weights, e.g. AffineGAN's local critic off for an expression without a mouth). It flattens
+    the critic around the real data, so the generator is not pushed along directions the critic picks up from pixel
+    noise; the penalty's gamma is the term's weight."""
+    x = real.detach().requires_grad_(True)
+    grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+    return weighted_mean(0.5 * grad.flatten(1).float().pow(2).sum(1), weight)
+
+
 def gdl(x: torch.Tensor, y: torch.Tensor, exponent: float = 1.0) -> torch.Tensor:
     """The gradient difference loss (Mathieu, Couprie and LeCun, ICLR 2016; MCNet's L_gdl) between images (..., H, W)::
 

@@ -81,24 +81,60 @@ class UNetEncoder(nn.Module):
         return feats
 
 
+UPSAMPLING = ("transposed", "nearest", "bilinear", "blur")
+
+
+class Blur(nn.Module):
+    """A fixed depthwise [1, 2, 1]^T [1, 2, 1] / 16 low-pass filter: after a stride-2 transposed convolution it
+    averages each output pixel with its neighbours, which fill the kernel's period-2 pattern differently."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None, :] / 16).expand(ch, 1, 3, 3).clone(), persistent=False)
+        self.ch = ch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"),
+                                    self.kernel.to(x.dtype), groups=self.ch)
+
+
+def up_conv(c_in: int, c_out: int, upsample: str = "transposed", bias: bool = True) -> nn.Module:
+    """One decoder step that doubles the size: ``transposed``, a 4x4 stride-2 transposed convolution (pix2pix,
+    the papers'); ``nearest`` or ``bilinear``, a resize then a 3x3 convolution (Odena et al. 2016: every output
+    pixel gets the same number of kernel taps, so no period-2 checkerboard); ``blur``, the transposed
+    convolution followed by a fixed :class:`Blur`."""
+    if upsample == "transposed":
+        return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)
+    if upsample in ("nearest", "bilinear"):
+        resize = nn.Upsample(scale_factor=2, mode=upsample, **({"align_corners": False} if upsample == "bilinear"
+                                                               else {}))
+        return nn.Sequential(resize, nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
+    if upsample == "blur":
+        return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias), Blur(c_out))
+    raise I2VError(f"unknown upsampling {upsample!r}; choose {', '.join(UPSAMPLING)}")
+
+
 class UNetDecoder(nn.Module):
     """List of level features (as :class:`UNetEncoder` returns) -> image in [-1, 1].
 
-    Up-convolutions (ReLU, ConvTranspose 4x4 stride 2, Norm) from the bottleneck; each level's
-    output is concatenated with the skip features of the level above, as in U-Net.
+    Up-convolutions (ReLU, :func:`up_conv`, Norm) from the bottleneck; each level's output is
+    concatenated with the skip features of the level above, as in U-Net. ``upsample`` chooses how
+    each step doubles the size (:func:`up_conv`; the papers' transposed convolution by default).
     """
 
-    def __init__(self, out_ch: int = 3, ngf: int = 64, levels: int = 8, norm: str = "instance"):
+    def __init__(self, out_ch: int = 3, ngf: int = 64, levels: int = 8, norm: str = "instance",
+                 upsample: str = "transposed"):
         super().__init__()
         ch = _channels(ngf, levels)
         self.channels = ch
         ups = []
         for i in range(levels - 1, 0, -1):
             c_in = ch[i] if i == levels - 1 else 2 * ch[i]
-            ups.append(nn.Sequential(nn.ReLU(inplace=False), nn.ConvTranspose2d(c_in, ch[i - 1], 4, 2, 1),
+            ups.append(nn.Sequential(nn.ReLU(inplace=False), up_conv(c_in, ch[i - 1], upsample),
                                      norm_2d(norm, ch[i - 1])))
         self.ups = nn.ModuleList(ups)
-        self.out = nn.Sequential(nn.ReLU(inplace=False), nn.ConvTranspose2d(2 * ch[0], out_ch, 4, 2, 1), nn.Tanh())
+        self.out = nn.Sequential(nn.ReLU(inplace=False), up_conv(2 * ch[0], out_ch, upsample), nn.Tanh())
 
     def forward(self, feats: list[torch.Tensor], return_hidden: bool = False):
         x = feats[-1]

@@ -34,6 +34,13 @@ from .train import SNAPSHOTS, read_run
 from .train import train as train_loop
 
 RETRAIN = "I2V_RETRAIN"
+NO_TRAIN = "I2V_NO_TRAIN"      # set by make book: a run that would train is an error
+
+
+def may_train() -> bool:
+    """Whether this process may train (``I2V_NO_TRAIN`` unset): a chapter built by ``make book`` reads the zoo and
+    the records only, and shows what they lack as not yet recorded."""
+    return not zoo.env_flag(NO_TRAIN)
 
 
 def runs_root() -> Path:
@@ -123,16 +130,21 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     A finished run is returned as is; an interrupted one is resumed; earlier stages are trained first.
     On a CPU, small models train faster as parallel one-thread processes than one after the other
     with every thread each (on the book's 2-core machine, two book-profile Fan trainings side by
-    side took about 0.7 of the time of the same two in turn with two threads each); ``workers``
-    defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at which the runs
+    side took about 0.7 of the time of the same two in turn with two threads each), each pinned to a
+    core of its own (:func:`worker_pool`); ``workers`` defaults to the number of cores (one at a time on a GPU). ``snapshots``: steps at which the runs
     keep their generator (each run those within its own steps), and ``amp`` their mixed precision (:func:`i2vlib.train.train`; neither is part of
     the config). ``use_zoo=False`` trains even where the zoo ships the model. Returns the run directories
-    (or zoo files) in the order of ``configs``.
+    (or zoo files) in the order of ``configs``. With ``I2V_NO_TRAIN=1`` (``make book``) a run that would train is
+    an error, before any work.
     """
     configs = [full_config(c) for c in configs]
     where = [locate(c, root, use_zoo) for c in configs]
     todo = list({str(out): (c, out) for c, out in zip(configs, where)
                  if not out.is_file() and not is_finished(out)}.values())
+    if todo and zoo.env_flag(NO_TRAIN):
+        raise I2VError(f"{len(todo)} run(s) would train here, and {NO_TRAIN} forbids it (make book trains nothing: "
+                       f"its chapters read the zoo and the records): {', '.join(out.name for _, out in todo[:4])}"
+                       + (" ..." if len(todo) > 4 else ""))
     earlier = [e for c, _ in todo for e in earlier_stages(c).values()]
     if earlier:   # side by side, two later stages could otherwise train their common earlier stage twice
         cached_runs(earlier, root, device=device, workers=workers, progress=progress, snapshots=snapshots,
@@ -152,12 +164,32 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
     elif todo:
         print(f"training {len(todo)} runs in {workers} parallel processes: "
               + ", ".join(out.name for _, out in todo), flush=True)
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, **worker_pool(workers, max(1, cores // workers))) as pool:
             jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), within(c),
                                 use_zoo, amp, root) for c, out in todo]
             for job in jobs:
                 print(f"  finished {job.result()}", flush=True)
     return where
+
+
+def worker_pool(workers: int, threads: int) -> dict:
+    """The ``ProcessPoolExecutor`` arguments for ``workers`` training processes of ``threads`` threads each: spawned
+    processes, and where each has one thread and there is a core for each, each process pinned to a core of its
+    own (Linux), so that the scheduler never moves a training between cores, nor puts two on one core while the
+    other idles."""
+    context = get_context("spawn")
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if threads != 1 or workers > len(cores):
+        return {"mp_context": context}
+    return {"mp_context": context, "initializer": _pin_worker, "initargs": (context.Value("i", 0), cores)}
+
+
+def _pin_worker(claimed, cores: list[int]) -> None:
+    """A new worker process takes the next core of ``cores`` (``claimed`` counts the workers started so far)."""
+    with claimed.get_lock():
+        index = claimed.value
+        claimed.value += 1
+    os.sched_setaffinity(0, {cores[index % len(cores)]})
 
 
 def _train_worker(config: dict, out: str, device: str, threads: int, snapshots, use_zoo: bool, amp: str,

@@ -6,6 +6,10 @@ A method supplies a ``Trainer`` (a :class:`~i2vlib.models.gan.GANTrainer`: netwo
 device, seeds, bf16 autocast on CUDA, optional ``torch.compile``, progress, the loss log,
 atomic checkpoints every N steps, resume, and stopping on a non-finite loss.
 
+The loop reads the losses back from the device once every :data:`LOG_EVERY` steps (and before every
+checkpoint, which is never written after a non-finite loss), not after every step, and keeps the memory a
+step frees for the next (:func:`resident_heap`): neither changes a single number of the run.
+
 Batches are drawn from ``numpy.random.default_rng([seed, step])``, and the torch RNG state
 is saved in every checkpoint, so a resumed run continues exactly as an uninterrupted one.
 
@@ -19,15 +23,20 @@ A run directory::
     RUN_DIR/checkpoint.pt   weights, config, optimiser/scheduler/RNG state (i2vlib.checkpoint)
     RUN_DIR/losses.csv      one row per step: step, seconds, one column per loss term
     RUN_DIR/run.json        method, config, progress, timings (rewritten at every checkpoint)
+
+While a process trains into a run directory it holds it (:func:`run_lock`): a second training started into the
+same directory, new or resumed, is refused in one line instead of both writing there and reporting success.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import csv
 import functools
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -36,13 +45,19 @@ import torch
 from . import checkpoint, distributed
 from .config import config_hash, resolve_device
 from .errors import I2VError
-from .io import atomic_path, check_output, make_folders, remove_created, write_json
+from .io import atomic_path, check_name, check_output, make_folders, read_csv, remove_created, write_json
 from .models import full_config, get_method
 from .version import __version__
+
+try:
+    import fcntl
+except ImportError:        # no flock (Windows): run folders are not locked there
+    fcntl = None
 
 RUN_FILES = ("losses.csv", "run.json")   # what a run writes beside its checkpoint
 SNAPSHOTS = "snapshots"
 AMP = ("auto", "off", "bf16", "fp16")
+LOG_EVERY = 50   # steps whose losses are read back from the device, checked and logged at once
 
 
 class NonFiniteLoss(I2VError):
@@ -51,7 +66,7 @@ class NonFiniteLoss(I2VError):
 
 def train(config: dict, out, resume: bool = False, device: str = "auto", compile: bool = False,
           progress: bool = True, checkpoint_every: int | None = None, snapshots=(), amp: str = "auto",
-          channels_last: bool | None = None, frozen: dict | None = None) -> dict:
+          channels_last: bool | None = None, frozen: dict | None = None, fused_adam: bool = False) -> dict:
     """Train ``config["method"]`` to ``config["steps"]`` steps into run directory ``out``.
 
     ``resume=True`` continues from ``out/checkpoint.pt`` (or starts afresh if there is none);
@@ -62,8 +77,10 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     (a checkpoint that :func:`i2vlib.load` reads): the points of a learning curve.
 
     ``amp``: mixed precision, ``off``, ``bf16``, ``fp16`` (with a gradient scaler) or ``auto``
-    (:func:`resolve_amp`); ``channels_last`` (default: on CUDA) stores images and weights NHWC.
-    Neither is part of the config: a run may resume under other settings.
+    (:func:`resolve_amp`); ``channels_last`` (default: on CUDA) stores images and weights NHWC;
+    ``fused_adam`` steps each optimiser with one fused kernel (:meth:`~i2vlib.models.gan.GANTrainer.fuse_adam`:
+    the same update, rounded differently, so off by default). None is part of the config: a run may resume
+    under other settings.
 
     ``frozen``: ``{net: generator weights}`` of the earlier runs a staged method freezes (FRGAN's G_R
     trains on a frozen G_M); a new run of such a method needs them. :func:`i2vlib.runs.train` fetches
@@ -83,7 +100,8 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
     part = distributed.share(config, ctx.world)
     device = distributed.device(torch.device(resolve_device(device)), ctx)
     runtime = {"amp": resolve_amp(amp, device), "compile": compile,
-               "channels_last": device.type == "cuda" if channels_last is None else bool(channels_last)}
+               "channels_last": device.type == "cuda" if channels_last is None else bool(channels_last),
+               "fused_adam": bool(fused_adam)}
     out = Path(out)
     _check_run_dir(out, resume)
     joined = distributed.start(ctx, device)   # every rank has checked out before rank 0 writes in it
@@ -99,6 +117,7 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
 def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots, frozen) -> dict:
     """:func:`train` once the run directory is checked (and the process group joined)."""
     ckpt_file = out / checkpoint.CHECKPOINT
+    seen = _stamp(ckpt_file)               # the checkpoint as this process finds it (none: a new run)
     torch.manual_seed(config["seed"])
     trainer = method.Trainer(config)
     trainer.cfg["batch"] = part            # this process's share of the batch (all of it with one process)
@@ -121,27 +140,64 @@ def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint
     first = (trainer.sample(distributed.batch_rng(config["seed"], start, ctx))  # checks the data
              if start < total else None)
     created = make_folders(out) if ctx.main else []
-    try:
-        if start == 0:
-            trainer.begin(frozen)
-            if ctx.active:
-                distributed.seed_torch(config["seed"], 0, ctx)
-        info = _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
-                     {int(s) for s in snapshots}, ctx)
-    except BaseException:
-        if ctx.main and not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
-            for name in (*RUN_FILES, *(p.name for p in out.glob(f".{checkpoint.CHECKPOINT}.*"))):
-                (out / name).unlink(missing_ok=True)
+    with run_lock(out, created) if ctx.main else contextlib.nullcontext():
+        if ctx.main and _stamp(ckpt_file) != seen:
             remove_created(created)
-        raise
-    if start >= total and (out / "run.json").exists():  # nothing to do: the run was already complete
-        info = read_run(out)
+            raise I2VError(f"{out} changed while this run started (another process wrote a checkpoint there); "
+                           "run the command again")
+        try:
+            if start == 0:
+                trainer.begin(frozen)
+                if ctx.active:
+                    distributed.seed_torch(config["seed"], 0, ctx)
+            info = _loop(trainer, config, out, start, elapsed, first, device, runtime, progress, checkpoint_every,
+                         {int(s) for s in snapshots}, ctx)
+        except BaseException:
+            if ctx.main and not ckpt_file.exists():   # nothing worth keeping: leave no trace of this run
+                for name in (*RUN_FILES, *(p.name for p in out.glob(f".{checkpoint.CHECKPOINT}.*"))):
+                    (out / name).unlink(missing_ok=True)
+                remove_created(created)
+            raise
+        if start >= total and (out / "run.json").exists():  # nothing to do: the run was already complete
+            info = read_run(out)
     return info
+
+
+@contextlib.contextmanager
+def run_lock(out: Path, created=()):
+    """Hold run directory ``out`` (which exists) while this process trains into it: an advisory lock (flock) on
+    the directory itself, which the kernel releases when the process ends however it ends, so that a killed
+    training leaves no stale lock and the run gains no file. A directory another process holds is one line, after
+    removing ``created`` (the folders this process made for the run)."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            remove_created(created)
+            raise I2VError(f"{out} is in use: another process is training into it; wait for it to end, or choose "
+                           "another --out") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _stamp(path: Path):
+    """What tells one version of a file from another (inode, time, size), or None where there is no file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _check_run_dir(out: Path, resume: bool) -> None:
     """``out`` may be new, empty, hold a run to resume, or hold only the leftovers of a run that
     never reached its first checkpoint; anything else is refused before any work."""
+    check_name(out, "folder")
     if out.exists() and not out.is_dir():
         raise I2VError(f"--out {out} is a file; give a directory")
     if (out / checkpoint.CHECKPOINT).exists():
@@ -173,6 +229,7 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
         trainer.nets.to(memory_format=torch.channels_last)
     if runtime["compile"]:
         trainer.compile()
+    trainer.fuse_adam(runtime.get("fused_adam", False))   # also after a checkpoint's optimiser state said otherwise
     amp = runtime["amp"]
     autocast = autocast_for(amp, device)
     trainer.scale_gradients(device.type, amp == "fp16")
@@ -186,39 +243,134 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
             "steps": total, **runtime, **({"processes": ctx.world} if ctx.active else {})}
     last_good = start
     bar = _progress(progress and main, start, total, config["method"])
+    pending = _Pending(device, ctx)
     t0 = time.perf_counter() - elapsed
-    try:
-        for step in range(start, total):
-            batch = first if step == start else trainer.sample(distributed.batch_rng(config["seed"], step, ctx))
-            batch = {k: to_device(v, device, nhwc) for k, v in batch.items()}
-            values = {k: float(v.detach()) for k, v in trainer.step(batch, autocast).items()}
-            values = distributed.mean_values(values, device, ctx)
+
+    def read_back(stop=True):
+        """The pending steps' losses, read back at once: logged up to the first non-finite one, which stops
+        the run (``stop``)."""
+        rows = pending.take()
+        for step_, seconds, values in rows:
             bad = [k for k, v in values.items() if not math.isfinite(v)]
-            if bad:
+            if bad and stop:
                 kept = (f"the last good checkpoint (step {last_good}) is kept in {out}" if last_good
                         else "it had written no checkpoint yet")
-                raise NonFiniteLoss(f"non-finite loss at step {step + 1} "
+                raise NonFiniteLoss(f"non-finite loss at step {step_} "
                                     f"({', '.join(f'{k}={values[k]}' for k in bad)}); training stopped, {kept}")
-            log.write(step + 1, time.perf_counter() - t0, values)
-            if bar is not None:
-                bar.update(1)
-                if (step + 1) % 10 == 0 or step + 1 == total:
-                    bar.set_postfix({k: f"{values[k]:.3g}" for k in list(values)[:6]}, refresh=False)
-            if step + 1 in snapshots and main:
-                _snapshot(trainer, config, step + 1, out / SNAPSHOTS / f"step-{step + 1}.pt")
-            if (step + 1) % every == 0 or step + 1 == total or step + 1 in snapshots:
-                ranks = distributed.rng_states(ctx)   # every rank takes part; rank 0 keeps them
-                last_good = step + 1
-                info.update(_progress_info(step + 1, total, time.perf_counter() - t0, config))
-                if main:
-                    log.flush()
-                    _save(trainer, config, step + 1, time.perf_counter() - t0, ckpt_file, ranks)
-                    write_json(out / "run.json", info)
+            if bad:
+                break
+            log.write(step_, seconds, values)
+        if bar is not None and rows:
+            bar.set_postfix({k: f"{v:.3g}" for k, v in list(rows[-1][2].items())[:6]}, refresh=False)
+
+    try:
+        with resident_heap():
+            for step in range(start, total):
+                batch = first if step == start else trainer.sample(distributed.batch_rng(config["seed"], step, ctx))
+                batch = {k: to_device(v, device, nhwc) for k, v in batch.items()}
+                pending.add(step + 1, time.perf_counter() - t0, trainer.step(batch, autocast))
+                if bar is not None:
+                    bar.update(1)
+                keep = (step + 1) % every == 0 or step + 1 == total or step + 1 in snapshots
+                if keep or len(pending) >= LOG_EVERY:
+                    read_back()      # every rank, at the same steps: under torchrun it averages over them
+                if step + 1 in snapshots and main:
+                    _snapshot(trainer, config, step + 1, out / SNAPSHOTS / f"step-{step + 1}.pt")
+                if keep:
+                    ranks = distributed.rng_states(ctx)   # every rank takes part; rank 0 keeps them
+                    last_good = step + 1
+                    info.update(_progress_info(step + 1, total, time.perf_counter() - t0, config))
+                    if main:
+                        log.flush()
+                        _save(trainer, config, step + 1, time.perf_counter() - t0, ckpt_file, ranks)
+                        write_json(out / "run.json", info)
+    except Exception:
+        if not ctx.active:   # a step that failed after a non-finite loss: that loss is what went wrong
+            read_back()
+        raise
     finally:
+        if not ctx.active:   # an interrupted run still logs the steps it made (its resume drops those after
+            read_back(stop=False)   # the checkpoint); under torchrun the other ranks may not be here to average
         log.close()
         if bar is not None:
             bar.close()
     return info
+
+
+class _Pending:
+    """The losses of the steps since they were last read back: kept on the device (detached, so that no step's
+    graph stays alive), then read back together, one transfer for :data:`LOG_EVERY` steps instead of a host
+    synchronisation after every step; under ``torchrun`` averaged over the processes in one all-reduce."""
+
+    def __init__(self, device, ctx):
+        self.device, self.ctx, self.rows = device, ctx, []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, step: int, seconds: float, values: dict) -> None:
+        self.rows.append((step, seconds, {k: v.detach() for k, v in values.items()}))
+
+    def take(self) -> list[tuple[int, float, dict[str, float]]]:
+        """``[(step, seconds, {name: value})]`` of the pending steps, in order; none pending afterwards."""
+        rows, self.rows = self.rows, []
+        if not rows:
+            return []
+        flat = torch.stack([_scalar(v, self.device) for _, _, values in rows for v in values.values()]).tolist()
+        keys = [f"{i} {k}" for i, (_, _, values) in enumerate(rows) for k in values]
+        flat = distributed.mean_values(dict(zip(keys, flat)), self.device, self.ctx)
+        return [(step, seconds, {k: flat[f"{i} {k}"] for k in values})
+                for i, (step, seconds, values) in enumerate(rows)]
+
+
+def _scalar(v: torch.Tensor, device) -> torch.Tensor:
+    """A logged value as a 0-d float32 tensor on ``device`` (a weight-0 term's zero lives on the CPU, a bf16 loss
+    is widened exactly)."""
+    v = v.reshape(()) if v.dim() else v
+    return v if v.dtype == torch.float32 and v.device == device else v.to(device, torch.float32)
+
+
+# glibc's mallopt parameters, and its default for both (128 KiB; the map threshold then adapts to the sizes freed)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _GLIBC_THRESHOLD = -1, -3, 128 * 1024
+_RESIDENT = 1 << 30
+_heap_depth = 0
+
+
+@contextlib.contextmanager
+def resident_heap():
+    """Keep the memory that tensors free in this process's heap, for the next step to reuse (glibc ``mallopt``).
+
+    By default glibc hands a large freed block back to the system and maps fresh pages for the next one, so every
+    step of a training faults in (and zeroes) the pages of its larger tensors again (a convolution's gradients,
+    Adam's temporaries): on this book's machine 65k-120k page faults a step at the public AffineGAN code's widths,
+    1.5k-2k at the book's. Here blocks up to 1 GiB come from the heap and the heap is not trimmed, so that after
+    its first steps a step faults in nothing (``benchmarks/step_speed.py`` times it). The arithmetic is untouched:
+    a run is bit for bit the same. On leaving, the heap is trimmed and glibc's default thresholds are set again
+    (fixed, no longer adaptive); on another C library this does nothing."""
+    global _heap_depth
+    mallopt = None if _heap_depth else _libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, _RESIDENT)
+        mallopt(_M_TRIM_THRESHOLD, _RESIDENT)
+    _heap_depth += 1
+    try:
+        yield
+    finally:
+        _heap_depth -= 1
+        if mallopt is not None:
+            mallopt(_M_MMAP_THRESHOLD, _GLIBC_THRESHOLD)
+            mallopt(_M_TRIM_THRESHOLD, _GLIBC_THRESHOLD)
+            trim = _libc_function("malloc_trim")
+            if trim is not None:
+                trim(0)
+
+
+def _libc_function(name: str):
+    """``name`` of the C library this process runs on, or None where it has none (not glibc: macOS, Windows)."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def _devices(out: Path, device, start: int) -> list:
@@ -227,7 +379,7 @@ def _devices(out: Path, device, start: int) -> list:
     before = []
     if start and (out / "run.json").exists():
         old = read_run(out)
-        before = old.get("devices") or [[old["device"], 0]]
+        before = old.get("devices") or ([[old["device"], 0]] if isinstance(old.get("device"), str) else [])
     return before if before and before[-1][0] == str(device) else [*before, [str(device), int(start)]]
 
 
@@ -377,13 +529,12 @@ class _LossLog:
         self.path, self.names = path, list(names)
         rows = []
         if keep_until > 0 and path.exists():
-            with open(path, newline="") as f:
-                for row in csv.DictReader(f):
-                    try:
-                        if int(row["step"]) <= keep_until and None not in row.values():
-                            rows.append(row)
-                    except (KeyError, TypeError, ValueError):
-                        continue  # a row cut short by a kill
+            for row in read_csv(path):         # a damaged log is one line
+                try:
+                    if int(row["step"]) <= keep_until and None not in row.values():
+                        rows.append(row)
+                except (KeyError, TypeError, ValueError):
+                    continue  # a row cut short by a kill
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, ["step", "seconds", *self.names])
             w.writeheader()

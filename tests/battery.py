@@ -152,7 +152,48 @@ def build_assets(root: Path) -> Path:
                          "fliprun": lambda r: (r / "checkpoint.pt").write_bytes(flip_tensor_bytes(ckpt_file))}.items():
         shutil.copytree(a / "run", a / name)
         change(a / name)
+    odd_files(a, ckpt)
     return a
+
+
+def odd_files(a: Path, ckpt: dict) -> None:
+    """Files that are not what they claim (the second battery): weights that hold NaN, a config that is a list,
+    weights that are a number, a pickle of other objects, a photo whose header claims 400 megapixels, one of 100,
+    a JPEG stored turned (EXIF orientation 6), a float TIFF, a checkpoint named .onnx."""
+    import struct
+    import zlib
+
+    import torch
+    from PIL import Image
+
+    from i2vlib.checkpoint import digest
+
+    def resave(c: dict, name: str) -> None:
+        c = {k: v for k, v in c.items() if k != "sha256"}
+        torch.save({**c, "sha256": digest(c)}, a / name)
+
+    nan = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+           for k, v in ckpt["weights"]["generator"].items()}
+    resave({**ckpt, "weights": {**ckpt["weights"], "generator": nan}}, "nan.pt")
+    resave({**ckpt, "config": [1, 2, 3]}, "configlist.pt")
+    resave({**ckpt, "weights": 5}, "weightsint.pt")
+    torch.save({"x": np.zeros(3)}, a / "pickle.pt")
+    shutil.copy(a / "run" / "checkpoint.pt", a / "model.onnx")
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    for name, side in (("bomb.png", 20000), ("big.png", 10000)):
+        ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+        (a / name).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+                               + chunk(b"IEND", b""))
+    upright = np.zeros((64, 48, 3), np.uint8)
+    upright[:16] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright))).save(a / "turned.jpg", exif=exif)
+    ramp = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    Image.fromarray(ramp, mode="F").save(a / "float.tif")
 
 
 def _edit_run(run: Path, **fields) -> None:
@@ -715,6 +756,56 @@ def cli_cases(A: Path) -> list[Case]:
              ok=("interrupted_ok",), interrupt=3.5, setup=run))
     add(Case("SIGINT i2v generate", [*G, "--out", "v.mp4", "--intensities", *["0.5"] * 1000],
              ok=("interrupted_ok", "worked"), interrupt=3.5, setup=both, check=frames_of("v.mp4", 1000)))
+    cases += second_cli_cases(A)
+    return cases
+
+
+def second_cli_cases(A: Path) -> list[Case]:
+    """The second battery's classes, at the command line: output paths that destroy or crash, files that are not
+    what they claim, values that mean nothing (each must now be one line, exit 2, nothing changed)."""
+    c = lambda *names: copier(A, *names)  # noqa: E731
+    run, long = c("run"), "x" * 300
+    G = ["generate", "run", "face.png", "--intensities", "0", "1"]
+    T = ["train", "affinegan", "--profile", "smoke", "--quiet", "--steps", "1", "--out", "r"]
+    cases = []
+    add = cases.append
+    # ---- output paths
+    for name in ("checkpoint.pt", "losses.csv", "run.json"):
+        add(Case(f"evaluate --out the run's own {name}", ["evaluate", "run", "--videos", "1", "--out", f"run/{name}"],
+                 setup=run))
+    add(Case("evaluate --out a checkpoint", ["evaluate", "run", "--videos", "1", "--out", "nan.pt"],
+             setup=c("run", "nan.pt")))
+    add(Case("evaluate --out a device", ["evaluate", "run", "--videos", "1", "--out", "/dev/null"], setup=run))
+    add(Case("export --out a checkpoint named .onnx", ["export", "run", "--out", "model.onnx"],
+             setup=c("run", "model.onnx")))
+    add(Case("synth into the current folder", ["synth", ".", "--overwrite", "--size", "32"]))
+    add(Case("synth into ''", ["synth", "", "--size", "32"]))
+    add(Case("synth over a run", ["synth", "run", "--overwrite", "--size", "32"], setup=run))
+    for head, out in {"train": (T[:-1], long), "generate": (G + ["--out"], f"{long}.gif"),
+                      "evaluate": (["evaluate", "run", "--out"], f"{long}.json"),
+                      "export": (["export", "run", "--out"], f"{long}.onnx"),
+                      "synth": (["synth", "--size", "32"], long),
+                      "contact-sheet": (["contact-sheet", "--size", "32"], f"{long}.png")}.items():
+        add(Case(f"{head} out name too long", [*out[0], out[1]] if head not in ("synth", "contact-sheet")
+                 else [out[0][0], out[1], *out[0][1:]], setup=c("run", "face.png")))
+    # ---- files that are not what they claim
+    for name in ("nan.pt", "configlist.pt", "weightsint.pt", "pickle.pt"):
+        add(Case(f"generate model {name}", ["generate", name, "face.png", "--out", "v.gif", "--intensities", "0"],
+                 setup=c(name, "face.png")))
+    add(Case("evaluate model nan.pt", ["evaluate", "nan.pt", "--videos", "1", "--out", "m.json"], setup=c("nan.pt")))
+    add(Case("export model nan.pt", ["export", "nan.pt", "--out", "m.onnx"], setup=c("nan.pt")))
+    for name in ("bomb.png", "big.png"):
+        add(Case(f"generate image {name}", ["generate", "run", name, "--out", "v.gif", "--intensities", "0"],
+                 setup=c("run", name)))
+    add(Case("train --resume a damaged losses.csv", [*T[:-4], "--steps", "3", "--out", "run", "--resume"],
+             setup=lambda d: (run(d), (d / "run" / "losses.csv").write_bytes(b"\xc0\xff" * 50))))
+    # ---- values that mean nothing
+    for item in (["batch=1", "batch=2"], ["batch=null"], ["d_layers=2.5"], ['weights={"l1":1,"l1":2}'],
+                 ['train_curves=["linear"]', 'train_profiles=["linear"]']):
+        add(Case(f"train --set {' '.join(item)}", [*T, "--set", *item]))
+    add(Case("train --set d_layers=5.0 (an integer)", [*T, "--set", "d_layers=5.0"], ok=("worked",),
+             check=lambda d, out: None if type(json.loads((d / "r" / "run.json").read_text())["config"]["d_layers"])
+             is int else "d_layers stored as a float"))
     return cases
 
 
@@ -800,6 +891,34 @@ def api_cases(A: Path) -> list[Case]:
             "mathieu scales=5 at 32 px": ("mathieu", {"scales": 5, "image_size": 32}),
             "mathieu data folder": ("mathieu", {"data": "."})}.items():
         add(Case(f"api {name}", api=lambda d, mm=method, k=kw: get_method(mm).default_config("smoke", **k)))
+
+    # ---- the second battery: the API's raw exceptions and wrong colours, values that mean nothing
+    from PIL import Image
+
+    from i2vlib.checkpoint import read_checkpoint
+    from i2vlib.export import to_onnx
+    from i2vlib.io import as_image, read_image
+
+    for name, value in {"int": 123, "None": None, "list": [str(A / "run")]}.items():
+        add(Case(f"api read_checkpoint {name}", api=lambda d, v=value: read_checkpoint(v)))
+    for name, value in {"string": "run", "None": None}.items():
+        add(Case(f"api to_onnx of {name}", api=lambda d, v=value: to_onnx(v, d / "m.onnx")))
+    for name, value in {"2-D list": [[0.5, 0.5]], "booleans": [True, False], "strings": ["0.5"],
+                        "None in list": [None], "bool array": np.array([True])}.items():
+        add(Case(f"api generate intensities {name} (2)", api=lambda d, v=value: m().generate(face, v)))
+    rgb = Image.open(face).convert("RGB")
+    for mode in ("P", "CMYK", "YCbCr", "HSV", "LA", "I;16"):
+        im = rgb.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(rgb.convert("L")).astype(np.uint16) * 257)
+        want = np.asarray(rgb.convert("P").convert("RGB") if mode == "P" else rgb if mode in ("CMYK", "YCbCr", "HSV")
+                          else rgb.convert("L").convert("RGB")).astype(int)
+        add(Case(f"api as_image PIL {mode}", api=lambda d, i=im: as_image(i), ok=("worked",),
+                 check=returns(lambda a, w=want: np.abs(a.astype(int) - w).mean() < 2, "the image's colours")))
+    add(Case("api read_image EXIF orientation 6", api=lambda d: read_image(A / "turned.jpg"), ok=("worked",),
+             check=returns(lambda a: a.shape == (64, 48, 3) and a[:16].mean() > 200, "upright")))
+    add(Case("api read_image float TIFF", api=lambda d: read_image(A / "float.tif"), ok=("worked",),
+             check=returns(lambda a: abs(a.mean() - 127.5) < 2, "grey levels of [0, 1] floats")))
+    add(Case("api generate a face that requires grad", ok=ERROR_OR_WORKED,
+             api=lambda d: m().generate(__import__("torch").rand(64, 64, 3, requires_grad=True), [0.5])))
     return cases
 
 

@@ -7,7 +7,7 @@ import torch
 from i2vlib import I2VError, losses
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import affinegan as ag
-from i2vlib.nn import unet_levels
+from i2vlib.nn import unet_levels, up_conv
 
 
 def _net(size=64, **kw):
@@ -164,3 +164,25 @@ def test_unknown_options_are_clear_errors():
         ag.default_config("smoke", mix="sometimes")
     with pytest.raises(I2VError, match="unknown expression"):
         ag.default_config("smoke", expressions=["smirk"])
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_resize_then_convolve_has_no_period_two_pattern(upsample):
+    """A transposed 4x4 stride-2 convolution gives the four output phases different kernel taps, so a constant
+    input comes out as a checkerboard; resizing first and convolving after gives every pixel the same taps."""
+    torch.manual_seed(0)
+    x = torch.ones(1, 4, 8, 8)
+    with torch.no_grad():
+        smooth = up_conv(4, 2, upsample)(x)[..., 2:-2, 2:-2]
+        grid = up_conv(4, 2, "transposed")(x)[..., 2:-2, 2:-2]
+    assert smooth.std(dim=(-2, -1)).max() < 1e-6
+    assert grid.std(dim=(-2, -1)).min() > 1e-3
+
+
+def test_the_upsampling_option_builds_the_decoder_it_names():
+    cfg = ag.default_config("smoke", upsample="bilinear")
+    g = ag.AffineGenerator(cfg)
+    assert any(isinstance(m, torch.nn.Upsample) and m.mode == "bilinear" for m in g.decoder.modules())
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in g.decoder.modules())
+    with pytest.raises(I2VError, match="upsample"):
+        ag.default_config("smoke", upsample="pixelshuffle")

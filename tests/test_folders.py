@@ -116,7 +116,7 @@ def test_existing_root_and_overwrite(tmp_path):
     assert [c.video_id for c in read_affinegan(root)] == ["v1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     (tmp_path / "file").write_text("x")
-    with pytest.raises(I2VError, match="not a folder"):
+    with pytest.raises(I2VError, match="is a file; give a folder"):
         write_affinegan(tmp_path / "file", [make_clip(0)])
 
 

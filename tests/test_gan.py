@@ -154,3 +154,25 @@ def test_config_errors_name_the_method():
         Toy.default_config("smoke", critic_steps=0)
     with pytest.raises(I2VError, match=r"weights.gp=-1 is out of range"):
         Toy.default_config("smoke", weights={"gp": -1})
+
+
+def test_fused_adam_is_the_same_update_and_a_resumed_run_takes_the_setting_it_is_given():
+    tr, fused = Toy(Toy.default_config("smoke")), Toy(Toy.default_config("smoke"))
+    fused.nets.load_state_dict(tr.nets.state_dict())
+    fused.fuse_adam(True)
+    batch = tr.sample(np.random.default_rng(0))
+    torch.manual_seed(0)
+    tr.step(batch)
+    torch.manual_seed(0)
+    fused.step(batch)
+    for (name, a), b in zip(tr.nets.named_parameters(), fused.nets.parameters()):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7), name      # one step: equal up to rounding
+    assert all(g["fused"] for o in fused.optimizers.values() for g in o.param_groups)
+    # a checkpoint's optimiser state carries the flag it was saved with; fuse_adam after loading decides
+    resumed = Toy(Toy.default_config("smoke"))
+    for k, o in resumed.optimizers.items():
+        o.load_state_dict(fused.optimizers[k].state_dict())
+    assert all(g["fused"] for o in resumed.optimizers.values() for g in o.param_groups)
+    resumed.fuse_adam(False)
+    assert not any(g["fused"] or g["foreach"] for o in resumed.optimizers.values() for g in o.param_groups)
+    resumed.step(batch)                                               # and steps with the default kernel

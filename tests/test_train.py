@@ -226,3 +226,86 @@ def test_cached_runs_trains_the_missing_runs_side_by_side_and_keeps_the_order(tm
         info = json.loads((run / "run.json").read_text())
         assert info["finished"] and info["step"] == cfg["steps"] and _steps(run) == list(range(1, cfg["steps"] + 1))
     assert cached_runs(configs, root=tmp_path, device="cpu", workers=2) == runs
+
+
+def test_losses_are_read_back_in_batches_and_logged_as_the_steps_returned_them(tmp_path, monkeypatch):
+    from i2vlib import train as loop
+
+    real_step, returned, reads = ag.Trainer.step, [], []
+    real_take = loop._Pending.take
+
+    def step(self, batch, autocast=None):
+        out = real_step(self, batch)
+        returned.append({k: float(v.detach()) for k, v in out.items()})
+        return out
+
+    def take(self):
+        rows = real_take(self)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(ag.Trainer, "step", step)
+    monkeypatch.setattr(loop._Pending, "take", take)
+    monkeypatch.setattr(loop, "LOG_EVERY", 4)
+    train(_cfg(steps=10), tmp_path / "run", progress=False, checkpoint_every=10)
+    assert [r for r in reads if r] == [4, 4, 2]                 # every LOG_EVERY steps, and at the checkpoint
+    rows = read_losses(tmp_path / "run")
+    assert [r["step"] for r in rows] == list(range(1, 11))
+    for row, want in zip(rows, returned):
+        assert all(row[k] == pytest.approx(want[k], rel=1e-5, abs=1e-12) for k in want)
+
+
+def test_a_step_that_fails_after_a_non_finite_loss_reports_the_loss(tmp_path, monkeypatch):
+    real_step = ag.Trainer.step
+
+    def step(self, batch, autocast=None):
+        self._calls += 1
+        if self._calls == 4:
+            raise RuntimeError("a step on non-finite weights")
+        out = real_step(self, batch)
+        if self._calls == 3:
+            out["r1"] = torch.tensor(float("inf"))
+        return out
+
+    monkeypatch.setattr(ag.Trainer, "_calls", 0, raising=False)
+    monkeypatch.setattr(ag.Trainer, "step", step)
+    with pytest.raises(NonFiniteLoss, match=r"non-finite loss at step 3 \(r1=inf\).*checkpoint \(step 2\)"):
+        train(_cfg(steps=10), tmp_path / "run", progress=False, checkpoint_every=2)
+    assert _steps(tmp_path / "run") == [1, 2] and hub.read_checkpoint(tmp_path / "run")["step"] == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_resident_heap_maps_no_fresh_pages_for_freed_tensors_and_is_undone_after():
+    import resource
+
+    from i2vlib.train import _libc_function, resident_heap
+
+    if _libc_function("mallopt") is None:
+        pytest.skip("not glibc")
+
+    def faults(n=5):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(n):
+            torch.empty(8 << 20).fill_(1.0)               # 32 MiB, freed at once
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    pages = (32 << 20) // resource.getpagesize()
+    assert faults() > 2 * pages                         # glibc's default: fresh pages for each block
+    with resident_heap():
+        faults(2)                                       # the heap grows once ...
+        assert faults() < pages // 10                   # ... then serves every block from memory it keeps
+    assert faults() > 2 * pages                         # and gives it back afterwards
+
+
+def test_the_resident_heap_and_batched_log_change_no_number_of_a_run(tmp_path, monkeypatch):
+    from i2vlib import train as loop
+
+    train(_cfg(steps=5), tmp_path / "a", progress=False)
+    monkeypatch.setattr(loop, "_libc_function", lambda name: None)      # glibc's default heap
+    monkeypatch.setattr(loop, "LOG_EVERY", 1)                           # every step read back, as before
+    train(_cfg(steps=5), tmp_path / "b", progress=False)
+    wa, wb = hub.read_checkpoint(tmp_path / "a")["weights"], hub.read_checkpoint(tmp_path / "b")["weights"]
+    assert all(torch.equal(wa[n][k], wb[n][k]) for n in wa for k in wa[n])
+    la, lb = read_losses(tmp_path / "a"), read_losses(tmp_path / "b")
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in la] == \
+        [{k: v for k, v in r.items() if k != "seconds"} for r in lb]

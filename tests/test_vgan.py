@@ -14,7 +14,8 @@ from i2vlib.config import config_hash
 from i2vlib.data.clips import to_tensor
 from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
 from i2vlib.evaluate import pose
-from i2vlib.models import vgan
+from i2vlib.models import frgan_pose, vgan
+from i2vlib.models.frgan_parts import VideoCritic
 from i2vlib.train import train
 
 from test_cli import assert_one_line_error, i2v
@@ -32,6 +33,38 @@ def test_the_video_is_the_mask_blend_of_a_moving_foreground_and_one_static_backg
     video = net(x)
     assert video.shape == (2, length + 1, 3, size, size) and video.abs().max() <= 1
     assert torch.allclose(video, (m * f + (1 - m) * b).transpose(1, 2))   # Vondrick et al.'s composition
+
+
+def test_the_video_stream_doubles_time_as_the_official_code_where_the_clip_is_long_enough():
+    assert vgan.time_layout(33, 4) == [2, 4, 8, 16, 33]            # the pose clips: 2 -> ... -> 16 -> 2 * 16 + 1
+    assert vgan.time_layout(32, 4) == [2, 4, 8, 16, 32]            # the official 32 frames at 64 px
+    assert vgan.time_layout(9, 4) is None                          # the faces' 9: every step from the first layer
+    net = vgan.VideoGANGenerator(vgan.default_config("smoke", **POSES))
+    convs = [m for m in net.video.modules() if isinstance(m, torch.nn.ConvTranspose3d)]
+    assert convs[0].kernel_size == (2, 1, 1)                       # 1 -> 2 steps, then 4 x 4 x 4 of stride 2
+    assert all(c.kernel_size == (4, 4, 4) and c.stride == (2, 2, 2) for c in convs[1:])
+    assert [c.output_padding[0] for c in convs[1:]] == [0, 0, 0, 1]
+    assert net(torch.zeros(2, 3, 64, 64)).shape == (2, 33, 3, 64, 64)
+    faces = vgan.VideoGANGenerator(vgan.default_config("book"))     # the faces' book layout, as recorded
+    convs = [m for m in faces.video.modules() if isinstance(m, torch.nn.ConvTranspose3d)]
+    assert convs[0].kernel_size == (9, 1, 1) and all(c.kernel_size == (3, 4, 4) for c in convs[1:])
+
+
+def test_frame_0_depends_on_the_input_and_its_regression_reaches_every_stream():
+    torch.manual_seed(0)
+    tr = vgan.Trainer(vgan.default_config("smoke", **POSES))
+    net = tr.nets["generator"]
+    b = tr.sample(np.random.default_rng(0))
+    x = b["neutral"].clone().requires_grad_(True)
+    net(x)[:, 0].sum().backward()
+    assert x.grad.abs().sum(dim=(1, 2, 3)).min() > 0               # every clip's frame 0 reads its own input
+    net.zero_grad()
+    tr.g_terms(b, tr.forward(b))["r"]().backward()
+    for part in (net.encoder, net.static, net.video):              # E, the background and the video stream learn
+        assert sum(float(p.grad.abs().sum()) for p in part.parameters()) > 0
+    with torch.no_grad():
+        first = net(torch.stack([b["neutral"][0], b["neutral"][0].flip(-1)]))[:, 0]
+    assert (first[0] - first[1]).abs().mean() > 1e-3
 
 
 def test_config_follows_the_papers_and_refuses_the_rest():
@@ -68,6 +101,9 @@ def test_on_poses_the_config_is_one_model_per_action_of_the_protocols_32_frames(
     cfg = vgan.default_config("smoke", **POSES)
     assert (cfg["length"], cfg["frames"], cfg["action"]) == (PREDICTED, [42, 42], "golf_swing")
     assert vgan.default_config("paper", **POSES)["image_size"] == 64
+    book, g_m = vgan.default_config("book", **POSES), frgan_pose.default_config("book")
+    assert (book["ngf"], book["ndf"]) == (g_m["ngf"], g_m["ndf"])   # FRGAN's pose G_M's widths
+    assert all(vgan.default_config(p, **POSES)["norm"] == "batch" for p in ("smoke", "book", "paper"))
     faces = vgan.default_config("smoke")
     assert (faces["benchmark"], faces["action"]) == ("faces", None)
     # the new options at their face values leave the hashes of earlier runs as they were
@@ -80,6 +116,18 @@ def test_on_poses_the_config_is_one_model_per_action_of_the_protocols_32_frames(
         with pytest.raises(I2VError, match=words) as e:
             vgan.default_config("smoke", **bad)
         assert "\n" not in str(e.value)
+
+
+def test_the_discriminator_is_the_official_ones_where_the_norm_is_and_the_books_critic_elsewhere():
+    d = vgan.Trainer(vgan.default_config("smoke", **POSES)).nets["d_video"]
+    assert isinstance(d, vgan.Discriminator)
+    convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert len(convs) == 5 and [c.stride for c in convs[:4]] == [(2, 2, 2)] * 4    # the official five layers
+    assert convs[-1].kernel_size == (2, 4, 4)                                       # 33 -> 16 -> 8 -> 4 -> 2 steps
+    norms = [type(m) for m in d.net]
+    assert norms.count(torch.nn.BatchNorm3d) == 3 and norms[1] is not torch.nn.BatchNorm3d   # not after the first
+    assert d(torch.zeros(2, 3, 33, 64, 64)).shape == (2,)
+    assert type(vgan.Trainer(vgan.default_config("smoke")).nets["d_video"]) is VideoCritic   # faces: as recorded
 
 
 def test_on_poses_a_batch_is_runs_of_33_frames_of_the_actions_training_videos():

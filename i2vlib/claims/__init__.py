@@ -205,7 +205,9 @@ def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = No
     return "\n".join([head, *lines])
 
 
-__all__ = ["PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
+from . import evidence, health  # noqa: E402  (they use the rules above; chapters reach them as i2v.claims.*)
+
+__all__ = ["evidence", "health", "PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
            "BUDGET_DEPENDENT", "ladder", "rows_of",
            "NotTested", "untested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice",
            "CHOICE_DATA",

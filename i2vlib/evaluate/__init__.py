@@ -18,9 +18,9 @@ runs for a model is :func:`of_model`: each method on its paper's protocol.
 """
 
 from ..errors import I2VError
-from . import pose, retarget
+from . import retarget
 
-from .baselines import Baseline, baselines
+from .baselines import Baseline, Copy, baselines
 from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
 from .protocol import (BETTER, DESCRIPTIONS, SCORE_KEYS, best, choose_instrument, evaluate, evaluation_case,
                        score_video, table)
@@ -50,6 +50,7 @@ def of_model(model, data: str = "synthetic", split: str = "test", videos: int | 
         if split not in ("test", "val"):
             raise I2VError(f"frgan's retargeting protocol has the benchmark's test and val identities, not {split!r}")
         return retarget.retargeting(model, targets=videos or 8, seed=seed, split=split)
+    from . import pose     # here, not at the top: `python -m i2vlib.evaluate.pose` runs it as __main__
     if split not in pose.SPLITS:
         raise I2VError(f"the pose protocol has the benchmark's test and val videos, not {split!r}")
     if seed:
@@ -63,7 +64,7 @@ __all__ = [
     "DESCRIPTIONS",
     "BETTER",
     "best",
-    "Baseline",
+    "Baseline", "Copy",
     "baselines",
     "evaluation_videos",
     "is_synthetic_folder",

@@ -44,6 +44,20 @@ class Baseline:
         return self.rule(image, np.asarray(intensities, dtype=float), self.truth[image.tobytes()])
 
 
+class Copy:
+    """Copying the input: the neutral face in every frame, for any test video (it needs no truth), scored like a
+    model (a reference row of every comparison: a method that does not move the face scores as this does)."""
+
+    method = "copy"
+    expressions = EXPRESSIONS
+
+    def __init__(self, image_size: int = 64):
+        self.image_size = int(image_size)
+
+    def generate(self, image, intensities, expression=None) -> np.ndarray:
+        return np.repeat(np.asarray(image)[None], len(np.atleast_1d(intensities)), axis=0)
+
+
 def _true_labels(clip) -> np.ndarray:
     return labels(clip, "true" if clip.intensity is not None else "position")
 

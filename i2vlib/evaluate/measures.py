@@ -102,3 +102,18 @@ def intensity_agreement(model, clips) -> dict:
     t, i = np.concatenate(true), np.concatenate(inferred)
     return {"true": t, "inferred": i, "rho": metrics.spearman(t, i), "rho_per_video": float(np.nanmean(per_video)),
             "in_unit_range": float(np.mean((i >= 0) & (i <= 1))), "mae": float(np.abs(t - i).mean())}
+
+
+def texture_at(model, clips, at=(0.0, 0.5, 1.0)) -> dict[str, float]:
+    """Speckle at given intensities: for each a of ``at``, the fine detail of the grey frames the model renders at a
+    from the clips' neutral faces over that of the clips' true frames at the nearest intensity
+    (:func:`i2vlib.metrics.detail` of the channels' mean). 1: the truth's; a period-2 grid or coloured speckle scores
+    above, blur below. At a = 0 the true frame is the input itself, so a model that returns its input scores 1."""
+    made, truth = {a: [] for a in at}, {a: [] for a in at}
+    for clip in clips:
+        frames = model.generate(clip.frames[0], list(at), expression=clip.expression)
+        for a, frame in zip(at, frames):
+            made[a].append(frame)
+            truth[a].append(clip.frames[int(np.argmin(np.abs(clip.intensity - a)))])
+    grey = lambda x: np.asarray(x, np.float64).mean(-1, keepdims=True)   # noqa: E731
+    return {f"{a:g}": metrics.detail(grey(made[a])) / metrics.detail(grey(truth[a])) for a in at}

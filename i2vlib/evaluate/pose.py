@@ -22,7 +22,6 @@ FRGAN trains it) names them in ``actions`` and is scored on their test videos on
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -32,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.pose import ACTIONS, PoseBenchmark
-from ..errors import I2VError
-from ..io import to_json, write_json
+from ..errors import ArgumentParser, I2VError, command_line
+from ..io import check_output, to_json, write_json
 from ..metrics import pck, pose_error
 from ..models.pose_lstm import OBSERVED, PREDICTED, load_lstm, predict, save_lstm, train_lstm, zero_velocity
 
@@ -190,12 +189,15 @@ def forecasting(model, per_action: int = 4, split: str = "test") -> dict:
                     "seconds": round(time.perf_counter() - start, 2)})
 
 
+@command_line("pose")
 def main(argv=None) -> int:
     import torch
 
-    p = argparse.ArgumentParser(prog="python -m i2vlib.evaluate.pose", description="retrain the shipped pose G_C")
+    p = ArgumentParser(prog="python -m i2vlib.evaluate.pose", description="retrain the shipped pose G_C")
     p.add_argument("--out", default=str(G_C_WEIGHTS))
     args = p.parse_args(argv)
+    check_output(args.out, "file")
+    check_output(Path(args.out).with_suffix(".json"), "file")
     s = G_C_SETTINGS
     bench = PoseBenchmark(s["size"], seed=s["seed"])
     start = time.perf_counter()

@@ -19,7 +19,6 @@ scores expressions (:mod:`.synthetic`) is a separate network trained on expressi
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -35,9 +34,9 @@ from ..data import face_shape
 from ..data.clips import to_tensor
 from ..data.synthetic import SyntheticBenchmark, actions, draw_face
 from ..data.types import EXPRESSIONS
-from ..errors import I2VError
+from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..faces.align import resize
-from ..io import atomic_path, write_json
+from ..io import atomic_path, check_output, write_json
 from .nets import SIZE, n_parameters, trunk
 from .train import new_backdrop, random_pose
 
@@ -207,13 +206,16 @@ def assess(fitter: Fitter, videos: int = 70, seed: int = 0) -> dict:
             "held_out": {"videos": videos, "split": "test", "size": SIZE}}
 
 
+@command_line("fitter")
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.instruments.fitter", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.instruments.fitter", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="weights file to write (a .json report goes next to it)")
     p.add_argument("--quick", action="store_true", help="a small, rough fitter in about a minute")
-    p.add_argument("--steps", type=int, help=f"training steps (default {FULL['steps']})")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=whole_number(1), help=f"training steps (default {FULL['steps']})")
+    p.add_argument("--seed", type=whole_number(0), default=0)
     args = p.parse_args(argv)
+    check_output(args.out, "file")
+    check_output(Path(args.out).with_suffix(".json"), "file")
     torch.set_num_threads(1)
     settings = {**(QUICK if args.quick else FULL), **({"steps": args.steps} if args.steps is not None else {})}
     problem = (f"no folder {Path(args.out).parent} to write {args.out} in" if not Path(args.out).parent.is_dir()

@@ -20,7 +20,6 @@ accuracy report; no run store, resume or ``i2vlib.load`` ever touches it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -34,8 +33,8 @@ from torch import nn
 from ..condition import gaussians
 from ..data.clips import to_tensor
 from ..data.pose import PoseBenchmark
-from ..errors import I2VError
-from ..io import write_json
+from ..errors import ArgumentParser, I2VError, command_line, whole_number
+from ..io import check_output, write_json
 from ..metrics import pck, pose_error
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "pose64.pt"
@@ -186,11 +185,14 @@ def save(net: PoseNet, path, report: dict) -> None:
     write_json(path.with_suffix(".json"), {**report, "file_bytes": path.stat().st_size})
 
 
+@command_line("pose")
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.instruments.pose", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.instruments.pose", description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(WEIGHTS))
-    p.add_argument("--steps", type=int, default=SETTINGS["steps"])
+    p.add_argument("--steps", type=whole_number(1), default=SETTINGS["steps"])
     args = p.parse_args(argv)
+    check_output(args.out, "file")
+    check_output(Path(args.out).with_suffix(".json"), "file")
     net, report = train({**SETTINGS, "steps": args.steps})
     report["command"] = "python -m i2vlib.instruments.pose --out " + args.out
     save(net, args.out, report)

@@ -24,7 +24,6 @@ never uses and change the random stream behind the shipped weights.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -39,7 +38,8 @@ import torch.nn.functional as F
 from ..data.clips import to_tensor
 from ..data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
 from ..data.types import EXPRESSIONS
-from ..io import write_json
+from ..errors import ArgumentParser, command_line, whole_number
+from ..io import check_output, write_json
 from .nets import SIZE, build, n_parameters
 from .synthetic import SyntheticInstrument, inverse_response, save_weights, strongest_expression
 
@@ -355,23 +355,27 @@ def reassess(path, command: str | None = None, **assess_with) -> dict:
     return report
 
 
+@command_line("instruments")
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.instruments.train", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="python -m i2vlib.instruments.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="weights file to write (a .json report goes next to it)")
     p.add_argument("--quick", action="store_true", help="a small, rough instrument in about a minute")
-    p.add_argument("--identities", type=int, help=f"train identities (default {FULL['identities']})")
-    p.add_argument("--views", type=int, help=f"expressive views per identity, plus a neutral one per session "
-                                             f"(default {FULL['views']})")
-    p.add_argument("--steps", type=int, help=f"training steps (default {FULL['steps']})")
-    p.add_argument("--other-steps", type=int, dest="other_steps",
+    p.add_argument("--identities", type=whole_number(1), help=f"train identities (default {FULL['identities']})")
+    p.add_argument("--views", type=whole_number(1),
+                   help=f"expressive views per identity, plus a neutral one per session (default {FULL['views']})")
+    p.add_argument("--steps", type=whole_number(1), help=f"training steps (default {FULL['steps']})")
+    p.add_argument("--other-steps", type=whole_number(1), dest="other_steps",
                    help=f"steps of the landmark and identity networks (default {FULL['other_steps']})")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=whole_number(0), default=0)
     p.add_argument("--assess-only", action="store_true", dest="assess_only",
                    help="do not train: measure the weights at --out again and update their report")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=whole_number(1), default=1,
                    help="torch CPU threads (default 1: small convolutions gain little from more, and lose much "
                         "when the cores are shared)")
     args = p.parse_args(argv)
+    if not args.assess_only:
+        check_output(args.out, "file")
+        check_output(Path(args.out).with_suffix(".json"), "file")
     torch.set_num_threads(max(1, args.threads))
     command = "python -m i2vlib.instruments.train " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.assess_only:

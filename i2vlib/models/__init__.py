@@ -5,6 +5,7 @@ and a ``Model`` for the one generation API (:mod:`i2vlib.api`)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 from ..errors import I2VError
 
@@ -28,6 +29,9 @@ def full_config(config: dict, where: str | None = None) -> dict:
     options added since then take their defaults, which reproduce the old behaviour. ``where``
     names a checkpoint whose config no longer fits, for the one-line error.
     """
+    if not isinstance(config, Mapping):
+        raise I2VError(f"a config is a dict of options (get_method(NAME).default_config(PROFILE)), got "
+                       f"{type(config).__name__} {config!r:.40}")
     method = get_method(config.get("method", "?"))
     rest = {k: v for k, v in config.items() if k not in ("method", "profile")}
     try:

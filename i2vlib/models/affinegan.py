@@ -35,6 +35,12 @@ level. Options reproduce the public code's variants and the paper's ablations:
 ``expressions``  one expression (the paper trains one model per expression) or several: then
                  E_delta also sees the expression as one-hot label planes (the "unified model"
                  the paper sketches after Eq. 6), and expressions can be mixed at test time.
+``upsample``     how the decoder doubles its size (:func:`i2vlib.nn.up_conv`): ``"transposed"`` (default: the
+                 4x4 stride-2 transposed convolutions of pix2pix and the public code), ``"nearest"`` or
+                 ``"bilinear"`` (resize, then a 3x3 convolution), ``"blur"`` (transposed, then a fixed blur).
+``r1_penalty``   gamma of an R1 penalty on both image critics at their real inputs (Mescheder et al. 2018;
+                 :func:`i2vlib.losses.r1_penalty`), against their high-frequency artefacts; 0 = none (none of
+                 the papers' or the public code's).
 ``classify``     the weight of a domain classification loss on the global critic, as in StarGAN
                  (Choi et al. 2018), which the paper names for its unified model ("spatially replicating
                  and concatenating domain labels, as well as adding a domain classification loss"):
@@ -54,7 +60,7 @@ from torch import nn
 from .. import api, losses
 from ..data.clips import from_tensor, to_tensor
 from ..errors import I2VError
-from ..nn import MLP, UNetDecoder, UNetEncoder, init_weights, mix, patch_critic, unet_levels
+from ..nn import MLP, UPSAMPLING, UNetDecoder, UNetEncoder, init_weights, mix, patch_critic, unet_levels
 from .gan import GANTrainer
 
 NAME = "affinegan"
@@ -94,7 +100,7 @@ class AffineGenerator(nn.Module):
         n_labels = len(self.expressions) if len(self.expressions) > 1 else 0
         self.e0 = UNetEncoder(3, cfg["ngf"], levels, cfg["norm"])
         self.e_delta = UNetEncoder(3 + n_labels, cfg["ngf"], levels, cfg["norm"])
-        self.decoder = UNetDecoder(3, cfg["ngf"], levels, cfg["norm"])
+        self.decoder = UNetDecoder(3, cfg["ngf"], levels, cfg["norm"], cfg["upsample"])
         if cfg["estimator"] == "mlp":
             self.estimator = MLP(3 * self.e0.channels[-1], hidden=128)
         init_weights(self)
@@ -155,10 +161,11 @@ class Trainer(GANTrainer):
     name = NAME
     options = {"mix": "skips", "project": "bottleneck", "denominator": "squared", "eps": 1e-6,
                "detach_a": False, "estimator": "projection", "pairs_per_video": None, "classify": 0.0,
+               "upsample": "transposed", "r1_penalty": 0.0,
                "weights": {"g": 1.0, "l": 1.0, "r1": 100.0, "r2": 10.0, "a": 100.0}}
     profile_changes = {"paper": {"batch": 5, "pairs_per_video": 5, "steps": 40000}}
     choices = {"mix": ("skips", "bottleneck"), "project": ("mixed", "bottleneck"),
-               "denominator": ("squared", "norm"), "estimator": ("projection", "mlp")}
+               "denominator": ("squared", "norm"), "estimator": ("projection", "mlp"), "upsample": UPSAMPLING}
     critics = ("d_global", "d_local", "d_alpha")
     d_losses = {"d_g": ("g", "Eq. 7"), "d_l": ("l", "Eq. 8"), "d_a": ("a", "Eq. 11")}
     g_losses = {"g_g": ("g", "Eq. 7"), "g_l": ("l", "Eq. 8"), "r1": ("r1", "Eq. 9"), "r2": ("r2", "Eq. 10"),
@@ -176,6 +183,8 @@ class Trainer(GANTrainer):
 
     def __init__(self, cfg: dict):
         super().__init__(cfg)
+        if self.weight("r1_penalty") > 0:
+            self.d_losses = {**self.d_losses, "d_r1": ("r1_penalty", "R1 on both image critics' real inputs")}
         if self.weight("classify") > 0:
             self.d_losses = {**self.d_losses, "d_cls": ("classify", "StarGAN L_cls^r (unified model)")}
             self.g_losses = {**self.g_losses, "g_cls": ("classify", "StarGAN L_cls^f (unified model)")}
@@ -218,6 +227,8 @@ class Trainer(GANTrainer):
                                         out["local"]),
             "d_a": lambda: losses.gan_d(d_a(out["u"][:, None]), d_a(out["a"].detach()[:, None].float())),
             "d_cls": lambda: nn.functional.cross_entropy(real()[1].float(), b["expression"]),
+            "d_r1": lambda: (losses.r1_penalty(d_g, torch.cat([i0, it], 1))
+                             + losses.r1_penalty(d_l, torch.cat([i0 * m, it * m], 1), out["local"])),
         }
 
     def g_terms(self, b: dict, out: dict) -> dict:

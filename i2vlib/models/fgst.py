@@ -1,5 +1,5 @@
 """FGST (Li, Fang, Yang, Wang, Lu and Yang, ECCV 2018, "Flow-Grounded Spatial-Temporal Video Prediction from Still
-Images"), the flow-based baseline AffineGAN compares with.
+Images"), the flow-based baseline AffineGAN compares with, as its authors released it.
 
 AffineGAN §4.1.1: "We compare AffineGAN with several state-of-the-arts: ConvLSTM [29], VideoGAN [26], the
 flow-grounded spatial-temporal (FGST) method [13], and GANimation [17]. ... As the LSTM and 3D convolution
@@ -10,67 +10,108 @@ convolution over multiple optical flows, but it generates distorted images becau
 and ACD-G 0.98 (AffineGAN 0.31, 0.29 and 0.39); in its Table 1, users prefer AffineGAN's videos to FGST's 79.7% of
 the time.
 
-What FGST is (its abstract and introduction; the paper is not among the book's texts): from one still image, a
-*multi-flow prediction* phase predicts the optical flows of several future time steps, "modeled in a variational
-probabilistic manner with spatial-temporal relationships learned through 3D convolutions" (a 3D-cVAE: a conditional
-VAE with 3-D convolution layers); a *flow-to-frame synthesis* phase, "modeled as a generative process", turns the
-flows into frames. "Such a two-phase design prevents the model from directly looking at the high-dimensional pixel
-space of the frame sequence." The flows it learns from are estimated from the training videos (by SPyNet, a learned
-flow network, says AffineGAN §4.1.2).
+FGST predicts a video from one still image in two phases (its abstract): a *multi-flow prediction* phase, "modeled in
+a variational probabilistic manner with spatial-temporal relationships learned through 3D convolutions" (a 3D-cVAE),
+and a *flow-to-frame synthesis* phase that turns the flows into frames. The authors' public code (Torch,
+github.com/Yijunmaverick/FlowGrounded-VideoPrediction: ``train_3DcVAE.lua``, ``train_flow2rgb.lua``, ``test.lua``,
+``src/VAE.lua``, ``models/*_conv4_1.lua``) fixes what the abstract leaves open; this module follows it
+(``design="released"``, the default). Its warping is SpyNet's CUDA sampler (``BilinearSamplerBHWD.cu``): bilinear,
+flows in pixels, coordinates clamped to the border, as :func:`warp`::
 
-The book's model (its reading of the two phases, at the book's widths)::
+    F_t    = flow(I_t -> I_{t-1}),  t = 1 ... T      consecutive flows, frame to frame, in pixels:
+                                                     I_t(p) ~ I_{t-1}(p + F_t(p))          (:func:`consecutive_flows`)
+    mu, s  = q([I0, F_1:T])                          VolEncoder: 3-D convolutions, batch norm, max-pooling -> z's
+                                                     Gaussian, a code of ``z_dim`` channels at 1 x 1 x 1
+    z      = mu + s * eps  (training),  z ~ N(0, I)  (generation)
+    e      = E(I0)                                   ImEncoder: strided 2-D convolutions to the same 1 x 1 code
+    F^_1:T = B tanh(D(e + e * z))                    VolDecoder: 3-D transposed convolutions; |F^| < B pixels
+    I^_0   = I0,   I^_t = G(warp(I^_{t-1}, F^_t), F^_t)   flow2rgb, recursively from its own previous frame
 
-    F_t    = Farneback(I_t, I0),  t = 1 ... T      the training flows: frame t back to the input, in pixels,
-                                                   I_t(x) ~ I0(x + F_t(x))               (:func:`optical_flow`)
-    mu, s  = q(I0, F_1:T)                          3D-cVAE recognition: 3-D convolutions of [F, I0] -> z's Gaussian
-    z      = mu + s * eps,  eps ~ N(0, I)          the reparameterisation (z = 0, the prior's mean, at generation)
-    F^_1:T = p(E(I0), z)                           3D-cVAE decoder: 3-D transposed convolutions from the input's
-                                                   4 x 4 code and z, the input's features joined at every scale
-    W_t    = warp(I0, F_t)                         backward warping by bilinear sampling         (:func:`warp`)
-    R_t, m_t = G([I0, W_t, F_t])                   a U-Net per frame: an image and an occlusion mask in [0, 1]
-    I^_t   = m_t * W_t + (1 - m_t) * R_t           what warping cannot give (teeth, folds, eyelids) comes from R_t
+    G(W, F) = Dec([C(W), P(F)])                      C, P: VGG-19's layers up to conv4_1 (on the warped frame, on
+                                                     the flow), Dec: their mirror with nearest upsampling (AdaIN's
+                                                     decoder); reflection padding, no normalisation, linear output
 
-and its losses::
+and trains each phase on its own, from the estimated flows::
 
-    flow   |F^ - F|_1                              the 3D-cVAE's reconstruction of the training flows (in pixels)
-    kl     KL(N(mu, s^2) || N(0, I))               the 3D-cVAE's prior term (summed over z, averaged over clips)
-    rec    |I^_t - I_t|_1                          the synthesis, against the true frames
-    gan    -log D([I0, I^_1:T])                    a 3-D critic on whole clips (the book's, as its VGAN's)
+    3D-cVAE:  flow  |F^ - F|_1                       (mean over the elements)
+              kl    KL(N(mu, s^2) || N(0, I))        summed over z and over the clips of the batch
+    flow2rgb: mse   |G(warp(I_t, F) , F) - I_{t+2}|^2   F = flow(I_{t+2} -> I_t): a real frame and the frame two
+              perceptual  sum_l |phi_l(I^) - phi_l(I)|^2   steps after it (``maxStep`` 3), one pair per clip
 
-The paper's setting and the book's:
+flow2rgb never sees a predicted flow or its own output in training; only generation chains it, each frame warped
+from the one before by the predicted consecutive flow (``test.lua``). The 3D-cVAE never sees a frame after the input
+but through the flows. The phases share no parameter and no loss term, so training them side by side in one run, as
+here, each with its own learning rate (``lr_flow`` for the 3D-cVAE, ``lr`` for flow2rgb) and its own batch, is
+training them separately as the released scripts do.
 
-========================  ==============================================  =============================================
-                          FGST (as AffineGAN §4.1 ran it)                  the book
-========================  ==============================================  =============================================
-training flows            SPyNet, a learned flow network                  OpenCV's Farneback (:data:`FARNEBACK`), a
-                                                                          maintained classical estimator, on grey
-                                                                          frames: no learned flow network ships here
-frames                    9 per clip (AffineGAN §4.1.1)                   the input and ``length`` = 8 after it
-multi-flow prediction     a 3D-cVAE                                       a small 3D-cVAE, z of ``z_dim`` = 16 values
-flow-to-frame synthesis   "a generative process" (FGST's abstract)        warp + a 2-D U-Net with an occlusion mask per
-                                                                          frame, and a 3-D critic on the clip
-training                  its schedule: not in the book's texts           both phases side by side in one run, each
-                                                                          from the estimated flows
-models                    AffineGAN does not say                          one per expression, as the other baselines
-========================  ==============================================  =============================================
+The released losses, exactly: ``train_flow2rgb.lua`` computes an MSE of the frames, but back-propagates only the
+gradient of its loss network, VGG-19 (``vgg_normalised.t7``) with an MSE at five of its layers, weight 1 each: the
+network's first layer, a 1 x 1 convolution that turns RGB in [0, 1] into VGG's mean-free BGR in grey levels (so the
+frames' squared error in 0-255 units), then relu1_1, relu2_1, relu3_1 and relu4_1. Here ``mse`` is the first (the
+frames' squared error in grey levels) and ``perceptual`` the four others, with the features of the book's identity
+instrument (:mod:`i2vlib.instruments`, the network behind ACD-I): the outputs of its trunk's four stages, at 1/2 ...
+1/16 of the frame, for VGG's four at 1 ... 1/8. VGG's weights are not available offline.
 
-Everything in the right column that FGST's abstract does not state is the book's reading: that each flow maps a
-future frame back to the input (so that warping the input gives the frame), the occlusion mask, the per-frame U-Net,
-the critic, the loss weights. Training the synthesis on the estimated flows, not the predicted ones, keeps the
-phases apart as FGST's two-phase design does: ``flow`` and ``kl`` reach the 3D-cVAE only, ``rec`` and ``gan`` the
-synthesis only, so the weights of the two pairs are never traded against each other.
+The released code and the book's (``design="released"``):
 
-The flows come from Farneback's algorithm where AffineGAN's came from SPyNet: the estimator differs from the
-paper's, and its flows are smooth (the window averages 15 x 15 pixels). On the benchmark they recover the face's
-geometry but not what geometry cannot give (teeth, folds, eyelids), which is the occlusion mask's and R_t's share.
-They are computed per batch (about a millisecond a flow at 64 px on one core), so nothing is cached.
+========================  ===============================================  =============================================
+                          the released code                                here, and why
+========================  ===============================================  =============================================
+training flows            SPyNet (end2end-spynet) on each consecutive      Farneback's (:data:`FARNEBACK`, OpenCV) on
+                          pair, in pixels                                  grey frames, the same pairs: no learned flow
+                                                                           network ships here
+frames                    17 per window (``maxStep``), 16 flows            9 per clip, 8 flows (``length``): AffineGAN
+                                                                           §4.1.1's 9 frames
+data                      random windows of a video (the 3D-cVAE: 17       the book's clips, resampled to 9 frames from
+                          frames; flow2rgb: 3)                             the neutral one (AffineGAN's adaptation); a
+                                                                           pair (t, t + 2) of each for flow2rgb
+image size                128 px                                           the profile's (64 px in the book), a stride-2
+                                                                           stage fewer (:func:`stage_widths`)
+widths                    64 (``ngf``, ``naf``, ``conv_num`` / 4)          the profile's ``ngf`` (16 in the book)
+code size                 ``z_dim`` = 2000                                 2000 x ``ngf`` / 64 (500 in the book): z is
+                                                                           the code layer's channels, a width
+flow bound B              5 pixels at 128 px (``MulConstant(5)``)          5 x size / 128 pixels (2.5 at 64 px)
+q's input                 [5 I0, F] x 0.2, I0 in [0, 1]                    [I0, F / B], I0 in [-1, 1], the book's range
+perceptual loss           VGG-19 features (above)                          the identity instrument's trunk (above)
+schedule                  two scripts, one per phase: Adam at 2e-5         one run, both phases side by side, each its
+                          (3D-cVAE) and 1e-4 (flow2rgb), batch 4, up to    own Adam parameter group: the same rates in
+                          5000 epochs of 1000 samples, the lowest          the paper profile, 5 times them in the book
+                          training loss kept                               (the book profile's rule); the last step kept
+Adam's betas              ``beta=`` passed, a key ``optim.adam`` does      (0.9, 0.999), what ran
+                          not read: its defaults (0.9, 0.999)
+learning rate             constant                                         constant (``decay_from`` = 1)
+generation's z            a fresh N(0, I) draw per call (``test.lua``)     one N(0, I) draw per model, seeded by the
+                                                                           config's ``seed``: the one API renders one
+                                                                           clip per face, the same at every call
+initialisation            Torch7's defaults                                PyTorch's (the same uniform law for the
+                                                                           convolutions; batch-norm scales start at 1,
+                                                                           Torch7's uniform in [0, 1])
+models                    one per data set                                 one per expression, as the book's other
+                                                                           baselines (AffineGAN does not say)
+========================  ===============================================  =============================================
 
-Generation: z = 0, so a face has one clip (the one API renders one clip per face, and the ONNX graph is a function of
-the face alone). :class:`Model` renders the ``length`` frames after the input, at a = 1/length, ..., 1
+The book's own design (``design="book"``), kept as a named variant: it is what the book ran as FGST before it read
+the released code, from the abstract alone, and its records keep their hashes (a config without ``design`` and with
+the book design's loss weights is read as this variant)::
+
+    F_t    = Farneback(I_t, I0)                      cumulative flows, frame t back to the input  (:func:`optical_flow`)
+    mu, s  = q(I0, F_1:T)                            3-D convolutions of [F, I0] -> z's Gaussian (``z_dim`` = 16)
+    F^_1:T = p(E(I0), z)                             3-D transposed convolutions, the input's features at every scale
+    W_t    = warp(I0, F_t)                           the input warped directly, not the previous frame
+    R_t, m_t = G([I0, W_t, F_t])                     a U-Net per frame: an image and an occlusion mask
+    I^_t   = m_t * W_t + (1 - m_t) * R_t
+
+with losses ``flow`` |F^ - F|_1 (weight 1), ``kl`` (0.01, averaged over clips), ``rec`` |I^_t - I_t|_1 (10) and
+``gan``, a 3-D critic on [I0, I^_1:T] (1); the synthesis learns from the estimated flows, both phases in one run at
+the profile's rate, and generation takes z = 0, the prior's mean.
+
+Generation (both designs): :class:`Model` renders the ``length`` frames after the input, at a = 1/length, ..., 1
 (:attr:`~Model.supported_intensities`), like the VGAN baseline.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -78,33 +119,69 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import api, losses
+from ..config import training_config
 from ..data.clips import from_tensor
 from ..errors import I2VError
+from ..instruments import get_instrument
 from ..nn import UNetDecoder, UNetEncoder, init_weights, norm_3d, unet_levels
 from .frgan_parts import VideoCritic, levels
-from .gan import GANTrainer
+from .gan import GANTrainer, linear_decay
 from .vgan import positions
 
 NAME = "fgst"
+DESIGNS = ("released", "book")
 LENGTH = 8          # frames after the input: AffineGAN's 9-frame clips
-Z_DIM = 16          # the 3D-cVAE's latent code
+Z_DIM = 16          # the book design's code
+RELEASED_Z = 2000   # the released code's z_dim, at its widths of 64
+RELEASED_SIZE = 128
+MAX_FLOW = 5.0      # the released VolDecoder's bound on a flow, in pixels at 128 px
+GREY = 127.5        # grey levels per unit of the book's [-1, 1] images
 
 # cv2.calcOpticalFlowFarneback's parameters: the values of OpenCV's optical-flow tutorial.
 FARNEBACK = {"pyr_scale": 0.5, "levels": 3, "winsize": 15, "iterations": 3, "poly_n": 5, "poly_sigma": 1.2,
              "flags": 0}
 
-STATED = {"length": "AffineGAN §4.1.1: 9 frames sampled or up-sampled per clip for FGST (the input and 8 after it)"}
+_CODE = "the released code (FlowGrounded-VideoPrediction)"
+STATED = {
+    "length": "AffineGAN §4.1.1: 9 frames sampled or up-sampled per clip for FGST (the input and 8 after it)",
+    "image_size": f"{_CODE}: --imageSize 128",
+    "ngf": f"{_CODE}: ngf = naf = 64, conv_num = 256 (its first layers' 64)",
+    "z_dim": f"{_CODE}: z_dim = 2000",
+    "batch": f"{_CODE}: --batchSize 4, both phases",
+    "lr": f"{_CODE}: flow2rgb, Adam at --learningRate 0.0001",
+    "lr_flow": f"{_CODE}: the 3D-cVAE, Adam at --learningRate 0.00002",
+    "betas": f"{_CODE}: Adam's defaults (0.9, 0.999); the scripts' beta= is a key optim.adam does not read",
+    "decay_from": f"{_CODE}: a constant learning rate",
+    "steps": f"{_CODE}: --nEpochs 5000 of --epochSize 1000 samples at batch 4, each phase",
+    "norm": f"{_CODE}: batch norm in the 3D-cVAE's volumetric layers (none in its image encoder or flow2rgb)",
+    "weights": f"{_CODE}: L1 of the flows 1, KL --KLWeight 0.1; flow2rgb's loss network at weight 1 per layer",
+}
 UNSTATED = {
-    "z_dim": "16, the book's: the 3D-cVAE's code size is not in the book's texts",
-    "weights": "the book's: flow 1 and kl 0.01 for the 3D-cVAE, rec 10 and gan 1 for the synthesis (as its VGAN's "
-               "r = 10); the two pairs train different networks",
     "expressions": "one model per expression, as the book's other baselines (AffineGAN does not say)",
-    "image_size": "256 px, AffineGAN's", "batch": "16 clips, the paper profile's", "lr": "0.0002, the paper profile's",
-    "steps": "AffineGAN's 40k", "ngf": "64, the book's paper width", "ndf": "64, the book's paper width",
     "videos": "200 per expression, as the other methods'",
 }
 
+RELEASED_WEIGHTS = {"flow": 1.0, "kl": 0.1, "mse": 1.0, "perceptual": 1.0}
+BOOK_WEIGHTS = {"flow": 1.0, "kl": 0.01, "rec": 10.0, "gan": 1.0}
+# Each design's options and profile changes; the book design's are those its records were trained with.
+OPTIONS = {
+    "released": {"design": "released", "length": LENGTH, "z_dim": RELEASED_Z, "lr_flow": 2e-5, "norm": "batch",
+                 "betas": [0.9, 0.999], "decay_from": 1.0, "weights": RELEASED_WEIGHTS},
+    "book": {"design": "book", "length": LENGTH, "z_dim": Z_DIM, "weights": BOOK_WEIGHTS},
+}
+CHANGES = {
+    # the paper profile's rates are the released ones; the book's five times them (the book profile's rule)
+    "released": {"smoke": {"batch": 2, "frames": [9, 12], "z_dim": 250, "lr_flow": 4e-5},
+                 "book": {"steps": 1000, "batch": 4, "frames": [9, 16], "z_dim": 500, "lr": 5e-4, "lr_flow": 1e-4},
+                 "paper": {"image_size": RELEASED_SIZE, "batch": 4, "frames": [9, 32], "lr": 1e-4,
+                           "steps": 1_250_000}},
+    "book": {"smoke": {"batch": 2, "frames": [9, 12]},
+             "book": {"steps": 1000, "batch": 4, "frames": [9, 16]},
+             "paper": {"frames": [9, 32], "steps": 40000}},
+}
 
+
+# ------------------------------------------------------------------------------------------------- flows
 def optical_flow(frames: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """The dense optical flow from each of ``frames`` (T x H x W x 3 uint8) back to ``reference`` (H x W x 3 uint8),
     by OpenCV's Farneback algorithm (:data:`FARNEBACK`) on grey frames: (T, 2, H, W) float32 in pixels, (x, y), with
@@ -117,6 +194,13 @@ def optical_flow(frames: np.ndarray, reference: np.ndarray) -> np.ndarray:
     flows = [cv2.calcOpticalFlowFarneback(cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY), ref, None,
                                           **FARNEBACK) for f in frames]
     return np.stack(flows).transpose(0, 3, 1, 2)
+
+
+def consecutive_flows(clip: np.ndarray) -> np.ndarray:
+    """The released code's training flows: for a clip (1 + T) x H x W x 3 uint8, the flow of each frame back to the
+    one before it, (T, 2, H, W) in pixels, ``clip[t](p) ~ clip[t - 1](p + flow[t - 1](p))`` (SpyNet's pairs
+    ``[x_{i+1}, x_i]`` in ``train_3DcVAE.lua``; Farneback's algorithm here)."""
+    return np.concatenate([optical_flow(clip[t][None], clip[t - 1]) for t in range(1, len(clip))])
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -135,9 +219,175 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1).mean()
 
 
+# ------------------------------------------------------------------------------------ the released design
+def stage_widths(size: int) -> list[int]:
+    """Multiples of ``ngf`` of the stride-2 stages that take a ``size``-px image to 4 x 4: the released 128-px
+    networks' (1, 1, 2, 4, 8); a smaller image drops stages from the top (64 px: 1, 2, 4, 8), a larger one adds
+    stages of 1."""
+    n = unet_levels(size) - 2
+    return ([1] * max(0, n - 4) + [1, 2, 4, 8])[-n:]
+
+
+def time_halvings(length: int, stages: int) -> tuple[int, int]:
+    """``(k, t)``: the 3D-cVAE halves time in its last ``k`` stages, from ``length`` steps to ``t`` at 4 x 4 (the
+    released 16 flows: three halvings to 2, as its ``VolumetricMaxPooling(2, 2, 2)``; 8 flows: two)."""
+    k, t = 0, int(length)
+    while t % 2 == 0 and t > 2 and k < stages:
+        k, t = k + 1, t // 2
+    return k, t
+
+
+def flow_bound(size: int) -> float:
+    """B, the largest flow the 3D-cVAE predicts, in pixels: the released 5 at 128 px, scaled with the image."""
+    return MAX_FLOW * int(size) / RELEASED_SIZE
+
+
 class MultiFlowCVAE(nn.Module):
-    """Phase 1, the 3D-cVAE: I0 (N, 3, S, S) and z (N, z_dim) -> the flows F^_1:T (N, T, 2, S, S) in pixels;
-    :meth:`posterior` is its recognition network q(z | I0, F), used in training only."""
+    """Phase 1, the 3D-cVAE (``src/VAE.lua``): I0 (N, 3, S, S) and z (N, z_dim) -> the consecutive flows F^_1:T
+    (N, T, 2, S, S) in pixels; :meth:`posterior` is its recognition network q(z | I0, F) (VolEncoder), used in
+    training only."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        size, ngf, norm = int(cfg["image_size"]), int(cfg["ngf"]), cfg["norm"]
+        self.length, self.z_dim, self.bound = int(cfg["length"]), int(cfg["z_dim"]), flow_bound(size)
+        ch = [ngf * m for m in stage_widths(size)]
+        n = len(ch)
+        k, t = time_halvings(self.length, n)
+        q, prev = [], 3 + 2                                           # [I0, F_t / B] at every step
+        for i, c in enumerate(ch):                                    # VolEncoder: conv, norm, ReLU, max-pool
+            q += [nn.Conv3d(prev, c, 3, 1, 1), norm_3d(norm, c), nn.ReLU(inplace=True),
+                  nn.MaxPool3d((2 if i >= n - k else 1, 2, 2))]
+            prev = c
+        self.q = nn.Sequential(*q, nn.Conv3d(prev, 2 * self.z_dim, (t, 4, 4)))   # -> (mu, log s^2) at 1 x 1 x 1
+        e, prev = [], 3
+        for c in ch:                                                  # ImEncoder: strided convolutions and ReLU
+            e += [nn.Conv2d(prev, c, 4, 2, 1), nn.ReLU(inplace=True)]
+            prev = c
+        self.image = nn.Sequential(*e, nn.Conv2d(prev, self.z_dim, 4))
+        up = [nn.ConvTranspose3d(self.z_dim, ch[-1], (t, 4, 4)), norm_3d(norm, ch[-1]), nn.ReLU(inplace=True)]
+        outs = [*ch[-2::-1], 2]
+        for j, (a, b) in enumerate(zip(ch[::-1], outs)):              # VolDecoder: time doubles in the first k
+            kernel, stride = ((4, 4, 4), 2) if j < k else ((3, 4, 4), (1, 2, 2))
+            up.append(nn.ConvTranspose3d(a, b, kernel, stride, 1))
+            if j < n - 1:
+                up += [norm_3d(norm, b), nn.ReLU(inplace=True)]
+        self.decoder = nn.Sequential(*up, nn.Tanh())
+
+    def posterior(self, i0: torch.Tensor, flows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z | I0, F): (mu, log s^2), each (N, z_dim), from the flows (N, T, 2, S, S) and the input."""
+        x = torch.cat([i0[:, :, None].expand(-1, -1, flows.shape[1], -1, -1),
+                       flows.transpose(1, 2).to(i0.dtype) / self.bound], 1)
+        return self.q(x).flatten(1).chunk(2, 1)
+
+    def forward(self, i0: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """p(F | I0, z): the flows (N, T, 2, S, S) in pixels, from the code e = E(I0) modulated by z: e + e z."""
+        e = self.image(i0).flatten(1)
+        h = (e + e * z.to(e.dtype))[:, :, None, None, None]
+        return (self.bound * self.decoder(h)).transpose(1, 2)
+
+
+def _conv(a: int, b: int, relu: bool = True) -> list[nn.Module]:
+    """A 3 x 3 convolution with reflection padding (the released flow2rgb's), and a ReLU."""
+    return [nn.ReflectionPad2d(1), nn.Conv2d(a, b, 3), *([nn.ReLU(inplace=True)] if relu else [])]
+
+
+def vgg_encoder(channels: int, ngf: int) -> nn.Sequential:
+    """VGG-19's layers up to conv4_1 at widths ngf ... 8 ngf, trained from scratch (``models/content_conv4_1.lua``
+    on the warped frame, ``flow_conv4_1.lua`` on the flow): (N, channels, S, S) -> (N, 8 ngf, S/8, S/8)."""
+    pool = nn.MaxPool2d(2)
+    return nn.Sequential(*_conv(channels, ngf), *_conv(ngf, ngf), pool, *_conv(ngf, 2 * ngf), *_conv(2 * ngf, 2 * ngf),
+                         pool, *_conv(2 * ngf, 4 * ngf), *[m for _ in range(3) for m in _conv(4 * ngf, 4 * ngf)],
+                         pool, *_conv(4 * ngf, 8 * ngf))
+
+
+def vgg_decoder(ngf: int) -> nn.Sequential:
+    """The mirror of two :func:`vgg_encoder` outputs joined (``models/invert_conv4_1_concat.lua``, AdaIN's decoder):
+    (N, 16 ngf, S/8, S/8) -> (N, 3, S, S), nearest upsampling, a linear output."""
+    up = nn.Upsample(scale_factor=2, mode="nearest")
+    return nn.Sequential(*_conv(16 * ngf, 8 * ngf), *_conv(8 * ngf, 4 * ngf), up,
+                         *[m for _ in range(3) for m in _conv(4 * ngf, 4 * ngf)], *_conv(4 * ngf, 2 * ngf), up,
+                         *_conv(2 * ngf, 2 * ngf), *_conv(2 * ngf, ngf), up, *_conv(ngf, ngf), *_conv(ngf, 3, False))
+
+
+class FlowToFrame(nn.Module):
+    """Phase 2, flow2rgb: ``G(W, F) = Dec([C(warp(I, F)), P(F)])`` for a frame I (N, 3, S, S) and a flow F
+    (N, 2, S, S) in pixels; :meth:`roll` chains it from the input over the predicted flows (``test.lua``)."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        ngf = int(cfg["ngf"])
+        self.content, self.motion, self.decoder = vgg_encoder(3, ngf), vgg_encoder(2, ngf), vgg_decoder(ngf)
+
+    def forward(self, frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        flow = flow.to(frame.dtype)
+        return self.decoder(torch.cat([self.content(warp(frame, flow)), self.motion(flow)], 1))
+
+    def roll(self, i0: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
+        """I^_t = G(warp(I^_{t-1}, F_t), F_t) from I^_0 = I0, for flows (N, T, 2, S, S): (N, T, 3, S, S)."""
+        frames, prev = [], i0
+        for t in range(flows.shape[1]):
+            prev = self(prev, flows[:, t])
+            frames.append(prev)
+        return torch.stack(frames, 1)
+
+
+class FGSTGenerator(nn.Module):
+    """I0 (N, 3, S, S) -> the ``length`` frames after it (N, length, 3, S, S): the 3D-cVAE's flows at z, rendered
+    recursively by flow2rgb. ``z`` omitted: the model's one draw from the prior, ``self.z``, seeded by the
+    config's ``seed`` (so that a face has one clip)."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        self.length = int(cfg["length"])
+        self.predictor, self.renderer = MultiFlowCVAE(cfg), FlowToFrame(cfg)
+        draw = torch.Generator().manual_seed(int(cfg["seed"]))
+        self.register_buffer("z", torch.randn(1, int(cfg["z_dim"]), generator=draw), persistent=False)
+
+    def forward(self, i0: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        z = self.z.expand(len(i0), -1) if z is None else z
+        return self.renderer.roll(i0, self.predictor(i0, z))
+
+
+class Perceptual(nn.Module):
+    """The perceptual loss's features: the outputs of the four stages of the identity instrument's trunk
+    (:class:`i2vlib.instruments.nets.IdentityNet`, 64-px frames, at 32 ... 4 px), frozen, standing for VGG-19's
+    relu1_1 ... relu4_1."""
+
+    size = 64
+
+    def __init__(self, trunk: nn.Sequential):
+        super().__init__()
+        layers = list(trunk)
+        per = len(layers) // 4
+        self.stages = nn.ModuleList(nn.Sequential(*layers[i:i + per]) for i in range(0, len(layers), per))
+        self.requires_grad_(False).eval()
+
+    @classmethod
+    def load(cls) -> Perceptual:
+        """A frozen copy of the shipped synthetic instrument's identity trunk (its batch norms in eval mode)."""
+        return cls(copy.deepcopy(get_instrument("synthetic").nets["identity"].features))
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)
+        out = []
+        for stage in self.stages:
+            x = stage(x)
+            out.append(x)
+        return out
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """sum_l mean |phi_l(fake) - phi_l(real)|^2 over the four stages."""
+        with torch.no_grad():
+            target = self.features(real)
+        return sum(F.mse_loss(f, r) for f, r in zip(self.features(fake), target))
+
+
+# ----------------------------------------------------------------------------------------- the book design
+class BookCVAE(nn.Module):
+    """The book design's phase 1: I0 (N, 3, S, S) and z (N, z_dim) -> the flows F^_1:T (N, T, 2, S, S) in pixels,
+    each back to the input; :meth:`posterior` is its recognition network q(z | I0, F), used in training only."""
 
     def __init__(self, cfg: dict):
         super().__init__()
@@ -177,9 +427,10 @@ class MultiFlowCVAE(nn.Module):
         return self.out(x).transpose(1, 2)
 
 
-class FlowToFrame(nn.Module):
-    """Phase 2: I0 (N, 3, S, S) and flows (N, T, 2, S, S) -> (frames I^, masks m, warped W), each (N, T, ., S, S):
-    ``I^_t = m_t W_t + (1 - m_t) R_t``, with (R_t, m_t) from a U-Net of [I0, W_t, F_t], one frame at a time."""
+class BookSynthesis(nn.Module):
+    """The book design's phase 2: I0 (N, 3, S, S) and flows (N, T, 2, S, S) -> (frames I^, masks m, warped W), each
+    (N, T, ., S, S): ``I^_t = m_t W_t + (1 - m_t) R_t``, with (R_t, m_t) from a U-Net of [I0, W_t, F_t], one frame at
+    a time."""
 
     def __init__(self, cfg: dict):
         super().__init__()
@@ -198,38 +449,64 @@ class FlowToFrame(nn.Module):
         return tuple(v.unflatten(0, (n, t)) for v in (frames, m, w))
 
 
-class FGSTGenerator(nn.Module):
-    """I0 (N, 3, S, S) -> the ``length`` frames after it (N, length, 3, S, S) in [-1, 1]: the flows the 3D-cVAE
-    predicts at z (0 if omitted), rendered by the flow-to-frame synthesis."""
+class BookGenerator(nn.Module):
+    """The book design: I0 (N, 3, S, S) -> the ``length`` frames after it (N, length, 3, S, S) in [-1, 1], the
+    flows its 3D-cVAE predicts at z (0 if omitted), rendered by its synthesis."""
 
     def __init__(self, cfg: dict):
         super().__init__()
         self.length = int(cfg["length"])
-        self.predictor, self.renderer = MultiFlowCVAE(cfg), FlowToFrame(cfg)
+        self.predictor, self.renderer = BookCVAE(cfg), BookSynthesis(cfg)
         init_weights(self)
 
     def forward(self, i0: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         return self.renderer(i0, self.predictor(i0, z))[0]
 
 
+def generator(cfg: dict) -> nn.Module:
+    """The generator of ``cfg``'s design: :class:`FGSTGenerator` (released) or :class:`BookGenerator`."""
+    return (FGSTGenerator if cfg["design"] == "released" else BookGenerator)(cfg)
+
+
+def design_of(overrides: dict) -> str:
+    """The design of a config given without ``design``: the book's when its weights name a term only the book
+    design has (``rec``, ``gan``: a config written before the option existed), else the released one."""
+    return "book" if set(overrides.get("weights") or {}) & {"rec", "gan"} else "released"
+
+
+# ------------------------------------------------------------------------------------------------ training
 class Trainer(GANTrainer):
-    """FGST's networks, batches (clips of 1 + ``length`` frames, their Farneback flows, the cVAE's noise) and loss
-    terms."""
+    """FGST's networks, batches and loss terms; ``design`` picks the released code's (default) or the book's."""
 
     name = NAME
-    options = {"length": LENGTH, "z_dim": Z_DIM, "weights": {"flow": 1.0, "kl": 0.01, "rec": 10.0, "gan": 1.0}}
-    profile_changes = {"smoke": {"batch": 2, "frames": [9, 12]},
-                       "book": {"steps": 1000, "batch": 4, "frames": [9, 16]},
-                       "paper": {"frames": [9, 32], "steps": 40000}}
-    critics = ("d_video",)
-    d_losses = {"d_v": ("gan", "the cross-entropy GAN loss of the 3-D critic D on [I0, I_1:T] against [I0, I^_1:T]")}
-    g_losses = {"g_v": ("gan", "-log D([I0, I^_1:T]): the synthesised clip should look real (the book's critic)"),
-                "rec": ("rec", "|I^_t - I_t|_1: flow-to-frame synthesis against the true frames"),
-                "flow": ("flow", "|F^ - F|_1: the 3D-cVAE's reconstruction of the Farneback flows, in pixels"),
-                "kl": ("kl", "KL(q(z | I0, F) || N(0, I)): the 3D-cVAE's prior term")}
+    options, profile_changes = OPTIONS["released"], CHANGES["released"]
+    g_losses = {"flow": ("flow", "|F^ - F|_1: the 3D-cVAE's reconstruction of the consecutive flows, in pixels"),
+                "kl": ("kl", "KL(q(z | I0, F) || N(0, I)), summed over z and the batch: the 3D-cVAE's prior term"),
+                "mse": ("mse", "|I^ - I|^2 in grey levels: flow2rgb's frame two steps on (its loss network's first "
+                               "layer)"),
+                "perceptual": ("perceptual", "sum_l |phi_l(I^) - phi_l(I)|^2: the identity instrument's four stages "
+                                             "for VGG-19's relu1_1 ... relu4_1")}
+    book_critics = ("d_video",)
+    book_d_losses = {"d_v": ("gan", "the cross-entropy GAN loss of the 3-D critic D on [I0, I_1:T] against "
+                                    "[I0, I^_1:T]")}
+    book_g_losses = {"g_v": ("gan", "-log D([I0, I^_1:T]): the synthesised clip should look real (the book's critic)"),
+                     "rec": ("rec", "|I^_t - I_t|_1: flow-to-frame synthesis against the true frames"),
+                     "flow": ("flow", "|F^ - F|_1: the 3D-cVAE's reconstruction of the Farneback flows, in pixels"),
+                     "kl": ("kl", "KL(q(z | I0, F) || N(0, I)): the 3D-cVAE's prior term")}
+
+    @classmethod
+    def default_config(cls, profile: str = "book", design: str | None = None, **overrides) -> dict:
+        """The full config of ``design`` (default: :func:`design_of` the overrides, the released one for none)."""
+        design = design_of(overrides) if design is None else design
+        if design not in DESIGNS:
+            raise I2VError(f"fgst option design={design!r}; choose one of {', '.join(DESIGNS)}")
+        cfg = training_config(cls.name, profile, OPTIONS[design], CHANGES[design], {**overrides, "design": design})
+        return cls.check_config(cfg)
 
     @classmethod
     def check(cls, cfg: dict) -> dict:
+        if cfg.get("design") not in DESIGNS:
+            raise I2VError(f"fgst option design={cfg.get('design')!r}; choose one of {', '.join(DESIGNS)}")
         if len(cfg["expressions"]) != 1:
             raise I2VError(f"FGST is one model per expression here, as the book's other baselines; got "
                            f"{len(cfg['expressions'])} ({', '.join(cfg['expressions'])}): train one run per expression")
@@ -237,44 +514,87 @@ class Trainer(GANTrainer):
             raise I2VError(f"FGST learns clips of 1 + {cfg['length']} frames (AffineGAN §4.1.1: 9 frames per clip); "
                            f"training clips need at least {cfg['length'] + 1} frames, got frames={list(cfg['frames'])}")
         z = cfg["z_dim"]
-        if isinstance(z, bool) or not isinstance(z, int) or not 1 <= z <= 512:
-            raise I2VError(f"fgst option z_dim (the 3D-cVAE's code size) must be an integer in [1, 512], got {z!r}")
+        if isinstance(z, bool) or not isinstance(z, int) or not 1 <= z <= 4096:
+            raise I2VError(f"fgst option z_dim (the 3D-cVAE's code size) must be an integer in [1, 4096], got {z!r}")
+        if cfg["design"] == "released":
+            lr = cfg["lr_flow"]
+            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
+                raise I2VError(f"fgst option lr_flow (the 3D-cVAE's learning rate) must be a number in (0, 1], "
+                               f"got {lr!r}")
         return cfg
 
+    def __init__(self, cfg: dict):
+        if self.check_config(dict(cfg))["design"] == "book":
+            self.critics, self.d_losses, self.g_losses = self.book_critics, self.book_d_losses, self.book_g_losses
+        super().__init__(cfg)
+        self.perceptual = None
+        if self.cfg["design"] == "released":
+            g = self.nets["generator"]                                # each phase at its own rate
+            self.optimizers["g"] = torch.optim.Adam(
+                [{"params": g.predictor.parameters(), "lr": float(self.cfg["lr_flow"])},
+                 {"params": g.renderer.parameters()}], lr=float(self.cfg["lr"]), betas=tuple(self.cfg["betas"]))
+            self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
+            if self.weight("perceptual") > 0:
+                self.perceptual = Perceptual.load()
+
     def build(self) -> dict[str, nn.Module]:
-        return {"generator": FGSTGenerator(self.cfg),
+        if self.cfg["design"] == "released":
+            return {"generator": FGSTGenerator(self.cfg)}
+        return {"generator": BookGenerator(self.cfg),
                 "d_video": VideoCritic(3, self.cfg["ndf"], self.cfg["image_size"], 1 + self.cfg["length"])}
 
     def sample(self, rng: np.random.Generator) -> dict:
-        """Random training clips resampled to 1 + ``length`` frames (the input first), the Farneback flow of each
-        frame back to the input (``flow``, (N, T, 2, S, S)) and the cVAE's noise eps (N, z_dim)."""
-        n = self.cfg["batch"]
-        b = self.sampler().clips(rng, n, self.cfg["length"] + 1)
-        frames, neutral = from_tensor(b["target"]), from_tensor(b["neutral"])
-        flow = torch.from_numpy(np.stack([optical_flow(f, r) for f, r in zip(frames, neutral)]))
+        """Random training clips resampled to 1 + ``length`` frames (the input first), their flows (``flow``,
+        (N, T, 2, S, S): consecutive in the released design, each back to the input in the book's) and the cVAE's
+        noise eps (N, z_dim); the released design adds flow2rgb's pair of each clip: a frame ``source``, the frame two
+        steps on ``frame`` and the flow between them ``pair_flow`` (from ``frame`` back to ``source``)."""
+        n, length = self.cfg["batch"], self.cfg["length"]
+        b = self.sampler().clips(rng, n, length + 1)
+        video = torch.cat([b["neutral"][:, None], b["target"]], 1)
+        if self.cfg["design"] == "book":
+            frames, neutral = from_tensor(b["target"]), from_tensor(b["neutral"])
+            flow = torch.from_numpy(np.stack([optical_flow(f, r) for f, r in zip(frames, neutral)]))
+            eps = torch.from_numpy(rng.standard_normal((n, self.cfg["z_dim"])).astype(np.float32))
+            return {**b, "video": video, "flow": flow, "eps": eps}
+        clips = from_tensor(video)
+        flow = torch.from_numpy(np.stack([consecutive_flows(c) for c in clips]))
         eps = torch.from_numpy(rng.standard_normal((n, self.cfg["z_dim"])).astype(np.float32))
-        return {**b, "video": torch.cat([b["neutral"][:, None], b["target"]], 1), "flow": flow, "eps": eps}
+        t = rng.integers(0, length - 1, size=n)                        # the pair (t, t + 2) of 1 + length frames
+        rows, ts = torch.arange(n), torch.from_numpy(t)
+        pair = np.concatenate([optical_flow(c[i + 2][None], c[i]) for c, i in zip(clips, t)])
+        return {**b, "video": video, "flow": flow, "eps": eps, "t": ts,
+                "source": video[rows, ts], "frame": video[rows, ts + 2], "pair_flow": torch.from_numpy(pair)}
 
     def forward(self, b: dict) -> dict:
         g = self.nets["generator"]
         mu, logvar = g.predictor.posterior(b["neutral"], b["flow"])
         z = mu + (0.5 * logvar).exp() * b["eps"]                      # the reparameterisation
-        fake, mask, _ = g.renderer(b["neutral"], b["flow"])           # synthesis from the estimated flows
-        return {"flow": g.predictor(b["neutral"], z), "mu": mu, "logvar": logvar, "fake": fake, "mask": mask}
+        if self.cfg["design"] == "book":
+            fake, mask, _ = g.renderer(b["neutral"], b["flow"])       # synthesis from the estimated flows
+            return {"flow": g.predictor(b["neutral"], z), "mu": mu, "logvar": logvar, "fake": fake, "mask": mask}
+        return {"flow": g.predictor(b["neutral"], z), "mu": mu, "logvar": logvar,
+                "fake": g.renderer(b["source"], b["pair_flow"])}     # flow2rgb on a real frame and an estimated flow
 
     def _d(self, i0: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """D's logit of the input followed by ``frames`` (N, T, 3, S, S), as (N, 1)."""
         return self.nets["d_video"](torch.cat([i0[:, None], frames], 1).transpose(1, 2))[:, None]
 
     def d_terms(self, b: dict, out: dict) -> dict:
+        if self.cfg["design"] != "book":
+            return {}
         return {"d_v": lambda: losses.gan_d(self._d(b["neutral"], b["target"]),
                                             self._d(b["neutral"], out["fake"].detach()))}
 
     def g_terms(self, b: dict, out: dict) -> dict:
-        return {"g_v": lambda: losses.gan_g(self._d(b["neutral"], out["fake"])),
-                "rec": lambda: losses.l1(out["fake"], b["target"]),
-                "flow": lambda: losses.l1(out["flow"], b["flow"]),
-                "kl": lambda: kl_divergence(out["mu"], out["logvar"])}
+        if self.cfg["design"] == "book":
+            return {"g_v": lambda: losses.gan_g(self._d(b["neutral"], out["fake"])),
+                    "rec": lambda: losses.l1(out["fake"], b["target"]),
+                    "flow": lambda: losses.l1(out["flow"], b["flow"]),
+                    "kl": lambda: kl_divergence(out["mu"], out["logvar"])}
+        return {"flow": lambda: losses.l1(out["flow"], b["flow"]),
+                "kl": lambda: kl_divergence(out["mu"], out["logvar"]) * len(out["mu"]),   # summed over the batch
+                "mse": lambda: F.mse_loss(GREY * out["fake"].float(), GREY * b["frame"].float()),
+                "perceptual": lambda: self.perceptual.to(out["fake"].device)(out["fake"], b["frame"])}
 
 
 default_config = Trainer.default_config
@@ -284,9 +604,9 @@ class Model(api.ClipModel):
     """A trained FGST behind :class:`i2vlib.api.Model`: the ``length`` frames after the input, a = 1/length ... 1."""
 
     method = NAME
-    network = FGSTGenerator
+    network = staticmethod(generator)
     single_reason = "FGST is one model per expression: it"
     clip_source = "AffineGAN §4.1.1: 9 frames, the input first"
 
-    def __init__(self, net: FGSTGenerator, config: dict, device="cpu"):
+    def __init__(self, net: nn.Module, config: dict, device="cpu"):
         super().__init__(net, config, device, positions(net.length))

@@ -27,6 +27,7 @@ from ..data.stages import PoseVideos, check_pose_config
 from ..errors import I2VError
 from ..instruments.pose import feature_loss
 from ..instruments.pose import load as load_instrument
+from ..io import to_numpy
 from . import frgan
 from .frgan_model import load_networks
 from .frgan_parts import forecast_frames, refine_frames
@@ -112,16 +113,15 @@ class Model(api.Model):
     def forecast(self, image, joints_source, joints, as_tensor: bool = False):
         """``image`` (S x S x 3 uint8, the last observed frame) moved to each pose of ``joints`` (T x 13 x 2
         pixels) from its own pose ``joints_source`` (13 x 2): T x S x S x 3 uint8 (G_M, then G_R)."""
-        image = np.asarray(image)
+        image = to_numpy(image)
         if image.shape != (self.image_size, self.image_size, 3) or image.dtype != np.uint8:
             raise I2VError(f"a pose input frame is {self.image_size} x {self.image_size} x 3 uint8, "
                            f"got {image.dtype} {image.shape}")
-        joints = np.asarray(joints, np.float32)
-        if joints.ndim != 3 or joints.shape[1:] != (13, 2) or len(joints) == 0:
-            raise I2VError(f"target joints are T x 13 x 2 pixels, got shape {joints.shape}")
+        joints = api.check_joints(joints, "target joints", (13, 2), frames=True)
+        joints_source = api.check_joints(joints_source, "the input frame's joints", (13, 2))
         with torch.inference_mode():
             x = to_tensor(image)[None].to(self.device)
-            src = joint_maps(np.asarray(joints_source, np.float32)[None], self.image_size).to(self.device)
+            src = joint_maps(joints_source[None], self.image_size).to(self.device)
             maps = joint_maps(joints, self.image_size).to(self.device)
             frames = forecast_frames(self.net, x, self.net.f_I(x), self.net.motion(src), maps, self.batch_size)
             if self.refiner is not None and len(frames) > 1:

@@ -221,6 +221,17 @@ class GANTrainer:
                 if group in self.saved_scalers:
                     self.scalers[group].load_state_dict(self.saved_scalers[group])
 
+    def fuse_adam(self, fused: bool = True) -> None:
+        """Step every optimiser with PyTorch's fused Adam kernel (``Adam(fused=True)``: one pass over all its
+        parameters instead of ten elementwise operations on each) or, ``fused=False``, with its default
+        implementation. The update is the same formula, rounded differently: a run is no longer bit for bit the
+        unfused one, so :func:`i2vlib.train.train` leaves it off unless asked (``fused_adam``). Set after a
+        checkpoint's optimiser state is loaded, since that state carries the flag of the run that saved it."""
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["fused"], group["foreach"] = (True, False) if fused else (None, None)
+            opt._step_supports_amp_scaling = bool(fused)   # what Adam(fused=True) sets: fp16 scalers unscale inside
+
     def _critics_learn(self, flag: bool) -> None:
         for name in self.critics:
             self.nets[name].requires_grad_(flag)

@@ -1,4 +1,5 @@
-"""GANimation (Pumarola et al., ECCV 2018), the action-unit baseline of AffineGAN's Table 2.
+"""GANimation (Pumarola et al., ECCV 2018), the action-unit baseline of AffineGAN's Table 2, as its authors' public
+code builds and trains it (github.com/albertpumarola/GANimation).
 
 AffineGAN §4.1.1: "In order to apply GANimation to our setting of video prediction from a single image, we
 pre-process the videos in the following way. We first align the faces and then extract their AUs via OpenFace.
@@ -12,60 +13,95 @@ activations, replicated over the image as K planes beside it::
     A, C    = G(I_{y_o} | y_f)                 attention mask A (N, 1, S, S) in [0, 1], colour mask C in [-1, 1]
     I_{y_f} = (1 - A) * C + A * I_{y_o}        A = 1 keeps the input pixel, A = 0 paints C
 
-and one critic with two heads on a shared trunk: D_I(I), a map of WGAN scores over patches, and D_y(I), the K
-action units it reads in I. The losses (§4.2, by their names there), with ``weights`` keys on the right::
+G is the code's encoder-decoder (``generator_wasserstein_gan.py``): a 7x7 convolution to ``ngf`` channels, two
+4x4 stride-2 convolutions, ``blocks`` residual blocks, two 4x4 stride-2 transposed convolutions, every one followed
+by affine instance normalisation and ReLU and none with a bias, then two bias-free 7x7 heads, C (tanh) and A
+(sigmoid). The critic (``discriminator_wasserstein_gan.py``) has no normalisation: 4x4 stride-2 convolutions from
+``ndf`` channels, doubling, each followed by LeakyReLU(0.01), down to a map of side 2 (six at 128 px, the code's,
+so five at the book's 64 px: :func:`critic_layers`), and two bias-free heads on that map: D_I, a 3x3 convolution
+giving a 2x2 map of WGAN scores, and D_y, a convolution whose kernel is the whole 2x2 map, a *global* regression
+of the K action units of the image. The losses (§4.2 by their names there, as ``models/ganimation.py`` computes
+them), with the ``weights`` keys on the right::
 
-    L_I   = E[D_I(G(I_{y_o}|y_f))] - E[D_I(I)] + lambda_gp E[(||grad D_I(I~)||_2 - 1)^2]     d_i, g_i, gp
-    L_y   = E||D_y(G(I_{y_o}|y_f)) - y_f||_2^2  (G)   +   E||D_y(I) - y||_2^2  (critic, real I)       g_y, d_y
-    L_A   = lambda_TV E[sum_ij (A_{i+1,j} - A_ij)^2 + (A_{i,j+1} - A_ij)^2] + E||A||_2                tv, a
-            on both masks: of G(I_{y_o}|y_f) and of the cycle's G(I_{y_f}|y_o)
-    L_idt = E||G(G(I_{y_o}|y_f) | y_o) - I_{y_o}||_1           the cycle ("identity") loss             idt
-    L     = L_I + lambda_y L_y + lambda_A L_A + lambda_idt L_idt
+    L_I   = E[D_I(G(I_{y_o}|y_f))] - E[D_I(I_{y_o})] + lambda_gp E[(||grad D_I(I~)||_2 - 1)^2]   d_i, g_i, gp
+    L_y   = ||D_y(G(I_{y_o}|y_f)) - y_f||^2 (G)   +   ||D_y(I_{y_o}) - y_o||^2 (critic, real images)    g_y, d_y
+    L_A   = lambda_A (mean(A) + mean(A')) + lambda_TV (TV(A) + TV(A')),  A' the cycle's mask              a, tv
+    L_idt = E||G(G(I_{y_o}|y_f) | y_o) - I_{y_o}||_1           the cycle ("identity") loss                   idt
+    L     = L_I + lambda_y L_y + L_A + lambda_idt L_idt
 
-**Sign conventions.** A = 1 keeps the input (the composition above, as printed). The penalty ||A|| therefore
-pulls A towards 0, towards painting C, *away* from keeping the input: the paper's reason is that "the attention
-mask A can easily saturate to 1", which makes G(I_{y_o}|y_f) = I_{y_o} (a generator with no effect, which the
-cycle loss alone would reward). The TV term keeps A smooth; L_I and L_y are what ask for change.
+**The AU loss's scale.** The code multiplies lambda_y = 4000 by ``MSELoss()(D_y, y) / B``: the squared error
+summed over the batch and the K units, divided by B K and again by B. ``d_y`` and ``g_y`` are logged as the squared
+distance ||.||_2^2 per image, averaged over the batch (:func:`regression`), the scale the health check compares
+with always answering the mean AU vector (:func:`mean_au_loss`); :meth:`Trainer.weight` applies lambda_y / (B K) to
+it, which is the code's term exactly (9.4 at the code's B = 25 and 17 units).
 
-``attention``: ``"code"`` (default) computes L_A as the public code does, the code AffineGAN could run: the mean
-of A for ||A||_2, and ``sum |A_{i+1,j} - A_ij| + |A_{i,j+1} - A_ij|`` over the whole batch for the TV sum;
-``"paper"`` as printed, per image, averaged over the batch. Either way ``a`` = lambda_A = 0.1 and ``tv`` =
+**The schedule** (``options/train_options.py``, ``train.py``). Every iteration draws a new batch; the critic takes
+one step on it (L_I without the penalty, plus lambda_y L_y), then a second Adam step on the penalty alone; every
+fifth iteration (``train_G_every_n_iterations``) the generator then takes one step on that iteration's batch. Here
+one training step (the ``steps`` of a config) is one generator step: :meth:`Trainer.sample` draws ``critic_steps``
+batches of ``batch`` images, the critic learns on each in turn (two Adam steps each, :meth:`Trainer._update`)
+against G's images of it, and G learns on the last. Adam (lr 1e-4, betas 0.5 and 0.999) for both; the rate is
+constant for 20 epochs and decays linearly to 0 over 10 more (``decay_from`` = 2/3).
+
+**The data** (``data/dataset_aus.py``): an image I_{y_o} drawn at random with its AUs y_o (OpenFace's intensities,
+/5); y_f the AUs of another random training image plus uniform noise in [-0.1, 0.1] per unit. The critic's real
+images are the inputs I_{y_o}, with y_o. Here I_{y_o} is a random frame of a random training video with its exact
+AUs, and y_f the exact AUs of a random frame of another random training video, plus the same noise.
+
+**Sign conventions.** A = 1 keeps the input (the code's composition ``mask * real + (1 - mask) * colour``). L_A
+therefore pulls A towards 0, towards painting C, *away* from keeping the input: the paper's reason is that "the
+attention mask A can easily saturate to 1", which makes G(I_{y_o}|y_f) = I_{y_o}, a generator with no effect that
+the cycle loss alone would reward. L_I and L_y are what ask for change: with a critic that reads the AUs, copying
+the input costs lambda_y ||y_o - y_f||^2.
+
+``attention``: ``"code"`` (default) computes L_A as the public code does: the mean of A, and
+``sum |A_{i+1,j} - A_ij| + |A_{i,j+1} - A_ij|`` over the whole batch for TV; ``"paper"`` as printed, ||A||_2 and the
+sum of squared steps per image, averaged over the batch. Either way ``a`` = lambda_A = 0.1 and ``tv`` =
 lambda_A lambda_TV = 1e-5. The printed ||A||_2 is not the code's: its gradient A / ||A||_2 has length 1 whatever
 the scale of A, S times the mean's (S the image's side), so at the weight tuned for the mean it pulls A to 0
-everywhere (in the book profile within a few hundred steps, every pixel then painted by a C that has not yet learned
-a face). With the code's mean the cycle loss wins in the book profile: A saturates towards 1, the input is kept and
-the frames barely change, what AffineGAN reports of GANimation ("it predicts almost constant frames").
-GANimation's issue threads report both saturations (albertpumarola/GANimation #9, #112).
+everywhere. GANimation's issue threads report both saturations (albertpumarola/GANimation #9, #112).
 
-The paper's setting vs the book's:
+Where this module departs from the authors' code, and why (the book profile's own departures last):
 
-=====================  ======================================  =================================================
-                       GANimation (and AffineGAN's use of it)  this module
-=====================  ======================================  =================================================
-y                      17 OpenFace AU intensities (/5),        the benchmark's K = 14 action units
-                       measured on the faces                   (:data:`~i2vlib.data.face_shape.ACTIONS`), *exact*
-training images        any face I_{y_o}; y_f the AUs of        (neutral, target) pairs of benchmark videos:
-                       another training face                   I_{y_o} = frame 0, y_f = the exact AUs of a later
-                                                               frame t; the critic's real images are the targets
-                                                               I_t with their AUs (GANimation's are its inputs,
-                                                               here all neutral); no loss compares I_t's pixels
-                                                               with G's output
-y_f at generation      "the most expressive AU from the        y_f(e, a) = the benchmark's AUs of expression e at
-                       training set" (AffineGAN)               a for its typical person (below)
-critic                 6 stride-2 layers at 128 px, a 3x3      the book's patch critic without normalisation
-                       score head and a global AU conv         (WGAN-GP's penalty is per sample), its second
-                                                               head regressing the K AUs averaged over patches
-critic steps           4 per generator step, on new batches    ``critic_steps`` on the same batch (the trainer's)
-=====================  ======================================  =================================================
+======================  ===================================  ===================================================
+                        the authors' code                    this module
+======================  ===================================  ===================================================
+y                       17 OpenFace AU intensities /5,       the benchmark's K = 14 action units
+                        measured on the faces                (:data:`~i2vlib.data.face_shape.ACTIONS`), *exact*:
+                                                             the book has no AU detector, and the benchmark
+                                                             draws every frame from them
+training images         any face of the data set             any frame of a training video of the config's
+                                                             expressions (a random frame of a random video)
+flip                    random horizontal flips              none (``augment`` is refused): the exact AUs
+                                                             describe the frame as drawn, and a flip moves
+                                                             contempt's one-sided smirk to the other side
+y_f at generation       (AffineGAN: "the most expressive     y_f(e, a) = the benchmark's AUs of expression e at
+                        AU from the training set")           a for its typical person (below)
+generator steps         also on every iteration that draws   only every ``critic_steps``-th: the extra steps
+                        the visuals (every 300 s)            are a side effect of logging, not of the method
+lr decay                by epoch (10 steps down)             linear in steps over the last third
+paper profile           128 px, ngf = ndf = 64, batch 25,    the same; 40000 generator steps (AffineGAN's; the
+                        30 epochs of its data set            code counts epochs of a data set we do not have)
+book profile: size      128 px                               64 px (the book's size): the critic has 5
+                                                             stride-2 layers, its last map 2x2 as the code's
+book profile: widths    ngf = ndf = 64, batch 25             ngf = 16, ndf = 32, batch 8, for one CPU core: 145
+                                                             CPU s per 100 generator steps (ndf = 64 alone makes
+                                                             a step 4x as long)
+book profile: steps     30 epochs of its data set            2000 generator steps (the Baselines chapter's arm:
+                                                             1000, AffineGAN's budget)
+======================  ===================================  ===================================================
+
+The book profile keeps the authors' schedule: 5 critic steps per generator step, each on its own batch, lr 1e-4
+(not the 5x the book profile gives the other methods), betas (0.5, 0.999), the last third decayed, and every loss
+weight.
 
 **An oracle input.** The benchmark draws every frame from exact action-unit strengths
 (:func:`i2vlib.data.synthetic.actions`: each expression a recipe of AUs, scaled by the person's gain and response
-curve), and training conditions G on those strengths, of the input frame (y_o) and of the target frame (y_f).
-No other method of the book is given them: AffineGAN and Fan et al. learn from the frames (and an intensity
-label), FRGAN from landmarks (the AUs' geometry, not what they paint: teeth, lids, lines), and AffineGAN's GANimation
-from AUs that OpenFace *measured*, with its errors and gaps (AffineGAN §4.1.2: it "relies on AUs extracted by
-Openface which, however, does not compute the AUs for eyes movements"). Real folders of videos carry no AUs and the
-book has no AU detector, so ``data`` must be ``synthetic``.
+curve), and training conditions G on those strengths. No other method of the book is given them: AffineGAN and Fan
+et al. learn from the frames (and an intensity label), FRGAN from landmarks (the AUs' geometry, not what they
+paint: teeth, lids, lines), and AffineGAN's GANimation from AUs that OpenFace *measured*, with its errors and gaps
+(AffineGAN §4.1.2: it "relies on AUs extracted by Openface which, however, does not compute the AUs for eyes
+movements"). Real folders of videos carry no AUs, so ``data`` must be ``synthetic``.
 
 **Generation** (the one API): ``generate(image, intensities, expression=e)`` renders frame t from
 y_f = ``actions(TYPICAL, {e: a_t})``, the benchmark's own function for the benchmark's typical person: gain 1 on
@@ -80,6 +116,9 @@ the other methods.
 from __future__ import annotations
 
 import functools
+import itertools
+import json
+import math
 
 import numpy as np
 import torch
@@ -91,29 +130,30 @@ from ..data.face_shape import ACTIONS
 from ..data.synthetic import RECIPES, Identity, actions, make_identity
 from ..data.types import EXPRESSIONS
 from ..errors import I2VError
-from ..nn import init_weights, norm_2d, patch_critic
+from ..nn import norm_2d
+from . import full_config
 from .gan import GANTrainer
 
 NAME = "ganimation"
 K = len(ACTIONS)             # action units: the length of y
 AU_CAP = 1.3                 # synthetic.actions clips every strength at 1.3 (a mix of expressions can reach it)
+AU_NOISE = 0.1               # dataset_aus.py: y_f = another image's AUs + U(-0.1, 0.1) per unit
 # The benchmark's typical person: gain 1 on every action unit, a linear response r(a) = a to every expression.
 TYPICAL = Identity(index=-1, shape={}, look={}, gain=dict.fromkeys(ACTIONS, 1.0), curvature=dict.fromkeys(RECIPES, 0.0))
 
-STATED = {"image_size": "GANimation: 128 x 128 faces", "batch": "GANimation: 25", "lr": "GANimation: Adam, 0.0001",
-          "betas": "GANimation: beta1 0.5, beta2 0.999",
+STATED = {"image_size": "GANimation: 128 x 128 faces", "batch": "GANimation: 25 (launch/run_train.sh)",
+          "lr": "GANimation: Adam, 0.0001 for G and D", "betas": "GANimation: beta1 0.5, beta2 0.999",
           "decay_from": "GANimation: 30 epochs, the rate decayed linearly to 0 over the last 10",
-          "critic_steps": "GANimation: one generator step every 4 critic steps",
-          "weights.gp": "GANimation: lambda_gp = 10", "weights.a": "GANimation: lambda_A = 0.1",
-          "weights.tv": "GANimation: lambda_A lambda_TV = 0.1 x 0.0001", "weights.idt": "GANimation: lambda_idt = 10",
+          "critic_steps": "GANimation: one generator step every 5 critic steps (train_G_every_n_iterations)",
+          "weights.i": "GANimation: lambda_D_prob = 1", "weights.gp": "GANimation: lambda_gp = 10",
+          "weights.y": "GANimation: lambda_y = 4000, on the mean squared error (over batch and AUs) / the batch",
+          "weights.a": "GANimation: lambda_A = 0.1", "weights.tv": "GANimation: lambda_A lambda_TV = 0.1 x 0.0001",
+          "weights.idt": "GANimation: lambda_idt = 10",
           "expressions": "GANimation: one model for every expression (conditioned on AUs, not on labels)"}
 UNSTATED = {
-    "weights.y": "10: lambda_y = 4000 is printed for a loss whose normalisation is not; the public code's 4000 x "
-                 "mean squared error / batch is about 9.4 on the per-image ||.||_2^2, at its batch of 25 and 17 AUs",
-    "steps": "40000, AffineGAN's (it does not say how long it trained GANimation)",
+    "steps": "40000, AffineGAN's (it does not say how long it trained GANimation; the code counts epochs)",
     "blocks": "6, the public code's (the paper builds G on Johnson et al.'s residual network)",
     "ngf": "64, the public code's", "ndf": "64, the public code's",
-    "d_layers": "5, the book's deepest patch critic (GANimation's has six stride-2 layers at 128 px)",
     "videos": "200 per expression, as the other methods'",
 }
 
@@ -145,13 +185,24 @@ def blend(A: torch.Tensor, C: torch.Tensor, image: torch.Tensor) -> torch.Tensor
     return (1 - A) * C + A * image
 
 
+def init_conv(module: nn.Module) -> nn.Module:
+    """The code's ``init_weights``: N(0, 0.02) convolution weights and zero biases; instance normalisation keeps
+    torch's scale 1 and shift 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
 class ResidualBlock(nn.Module):
-    """x + conv-norm-ReLU-conv-norm (x): the generator's bottleneck."""
+    """x + conv-norm-ReLU-conv-norm (x), 3x3 bias-free convolutions: the generator's bottleneck."""
 
     def __init__(self, ch: int, norm: str):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, 1, 1), norm_2d(norm, ch), nn.ReLU(inplace=True),
-                                  nn.Conv2d(ch, ch, 3, 1, 1), norm_2d(norm, ch))
+        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, 1, 1, bias=False), norm_2d(norm, ch), nn.ReLU(inplace=True),
+                                  nn.Conv2d(ch, ch, 3, 1, 1, bias=False), norm_2d(norm, ch))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -159,7 +210,8 @@ class ResidualBlock(nn.Module):
 
 class GANimationGenerator(nn.Module):
     """G(I_{y_o} | y_f) -> (A, C): a 7x7 convolution, two stride-2 downs, ``blocks`` residual blocks, two ups,
-    then two 7x7 heads, A (sigmoid) and C (tanh). ``forward`` returns their blend I_{y_f}.
+    then two 7x7 heads, A (sigmoid) and C (tanh); no convolution has a bias (each is followed by instance
+    normalisation, or is a head, as in the code). ``forward`` returns their blend I_{y_f}.
 
     :meth:`aus` turns intensities into y_f, the map generation uses (held in non-persistent buffers: it is the
     benchmark's, recomputed from :mod:`i2vlib.data.synthetic`, never stored in a checkpoint).
@@ -168,18 +220,20 @@ class GANimationGenerator(nn.Module):
     def __init__(self, cfg: dict):
         super().__init__()
         ngf, norm = int(cfg["ngf"]), cfg["norm"]
-        layers, ch = [nn.Conv2d(3 + K, ngf, 7, 1, 3), norm_2d(norm, ngf), nn.ReLU(inplace=True)], ngf
+        conv = functools.partial(nn.Conv2d, bias=False)
+        layers, ch = [conv(3 + K, ngf, 7, 1, 3), norm_2d(norm, ngf), nn.ReLU(inplace=True)], ngf
         for _ in range(2):
-            layers += [nn.Conv2d(ch, 2 * ch, 4, 2, 1), norm_2d(norm, 2 * ch), nn.ReLU(inplace=True)]
+            layers += [conv(ch, 2 * ch, 4, 2, 1), norm_2d(norm, 2 * ch), nn.ReLU(inplace=True)]
             ch *= 2
         layers += [ResidualBlock(ch, norm) for _ in range(int(cfg["blocks"]))]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1), norm_2d(norm, ch // 2), nn.ReLU(inplace=True)]
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm_2d(norm, ch // 2),
+                       nn.ReLU(inplace=True)]
             ch //= 2
         self.body = nn.Sequential(*layers)
-        self.attention = nn.Sequential(nn.Conv2d(ch, 1, 7, 1, 3), nn.Sigmoid())
-        self.colour = nn.Sequential(nn.Conv2d(ch, 3, 7, 1, 3), nn.Tanh())
-        init_weights(self)
+        self.attention = nn.Sequential(conv(ch, 1, 7, 1, 3), nn.Sigmoid())
+        self.colour = nn.Sequential(conv(ch, 3, 7, 1, 3), nn.Tanh())
+        init_conv(self)
         k = knots()
         table = np.stack([[requested_aus({e: float(a)}) for a in k] for e in cfg["expressions"]])   # (E, J+1, K)
         neutral = requested_aus({})
@@ -204,6 +258,37 @@ class GANimationGenerator(nn.Module):
         return (self.neutral + ramps.flatten(1) @ self.rises).clamp(max=AU_CAP)
 
 
+def critic_layers(size: int) -> int:
+    """Stride-2 layers of the critic at ``size`` px: down to a 2x2 map, as the code's six at 128 px (5 at 64)."""
+    return int(math.log2(size)) - 1
+
+
+class GANimationCritic(nn.Module):
+    """D(I) -> (D_I, D_y): :func:`critic_layers` 4x4 stride-2 convolutions (``ndf`` channels, doubling each layer,
+    LeakyReLU 0.01, no normalisation), then two bias-free heads on the last map (2 x 2): D_I, a 3x3 convolution to
+    one WGAN score per position, and D_y, a convolution whose kernel covers the whole map, K numbers per image.
+    ``forward`` is D_I (what the gradient penalty differentiates); :meth:`both` returns both from one pass."""
+
+    def __init__(self, size: int, ndf: int):
+        super().__init__()
+        layers, ch = [], 3
+        for i in range(critic_layers(size)):
+            layers += [nn.Conv2d(ch, ndf * 2 ** i, 4, 2, 1), nn.LeakyReLU(0.01, inplace=True)]
+            ch = ndf * 2 ** i
+        self.body = nn.Sequential(*layers)
+        self.side = size >> critic_layers(size)
+        self.score = nn.Conv2d(ch, 1, 3, 1, 1, bias=False)
+        self.au = nn.Conv2d(ch, K, self.side, bias=False)
+        init_conv(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.score(self.body(x))
+
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.score(h), self.au(h).flatten(1)
+
+
 def attention_loss(A: torch.Tensor, reading: str = "paper") -> tuple[torch.Tensor, torch.Tensor]:
     """L_A's two parts for masks A (N, 1, S, S): (||A||, TV(A)), as printed (``"paper"``) or as the public code
     computes them (``"code"``; see the module's docstring)."""
@@ -214,28 +299,49 @@ def attention_loss(A: torch.Tensor, reading: str = "paper") -> tuple[torch.Tenso
 
 
 def regression(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """||D_y(I) - y||_2^2 per image, averaged over the batch (L_y)."""
+    """||D_y(I) - y||_2^2 per image, averaged over the batch (L_y; :meth:`Trainer.weight` gives it the code's
+    scale)."""
     return (y_hat.float() - y.float()).pow(2).sum(1).mean()
 
 
+@functools.lru_cache(maxsize=32)
+def _mean_au_loss(config_json: str, pairs: int) -> float:
+    cfg = json.loads(config_json)
+    trainer = Trainer({**cfg, "batch": 1, "critic_steps": 1})
+    rng = np.random.default_rng([int(cfg["seed"]), 0xA0])
+    y = np.stack([trainer.sample(rng)["y_o"][0].numpy() for _ in range(pairs)]).astype(np.float64)
+    return float(((y - y.mean(0)) ** 2).sum(1).mean())
+
+
+def mean_au_loss(config: dict, pairs: int = 400) -> float:
+    """What :func:`regression` scores for a critic that always answers the mean AU vector: the mean squared distance
+    of the AUs y_o of the critic's real images from their mean, over ``pairs`` images drawn as training draws them,
+    from the training videos of seed 0 (the spread of the AUs does not depend on which identities a seed draws); the
+    yardstick of the health check that asks whether D_y learns (:mod:`i2vlib.claims.health`)."""
+    cfg = full_config({**config, "method": NAME})
+    data = {k: cfg[k] for k in ("data", "image_size", "expressions", "train_curves", "videos", "frames", "jitter")}
+    return _mean_au_loss(json.dumps({**default_config("book", **data), "seed": 0}, sort_keys=True), pairs)
+
+
 class Trainer(GANTrainer):
-    """GANimation's generator, its two-headed critic, its batches (pairs with exact AUs) and its loss terms."""
+    """GANimation's generator, its two-headed critic, its batches (images with exact AUs, and the AUs asked for)
+    and its loss terms, on the code's schedule."""
 
     name = NAME
-    options = {"expressions": list(EXPRESSIONS), "blocks": 6, "attention": "code",
-               "weights": {"i": 1.0, "gp": 10.0, "y": 10.0, "a": 0.1, "tv": 1e-5, "idt": 10.0}}
+    options = {"expressions": list(EXPRESSIONS), "blocks": 6, "attention": "code", "critic_steps": 5, "lr": 1e-4,
+               "decay_from": 2 / 3,
+               "weights": {"i": 1.0, "gp": 10.0, "y": 4000.0, "a": 0.1, "tv": 1e-5, "idt": 10.0}}
     choices = {"attention": ("code", "paper")}
-    profile_changes = {"smoke": {"blocks": 1, "videos": 2},
-                       "book": {"steps": 2000, "batch": 8, "lr": 5e-4},
-                       "paper": {"image_size": 128, "batch": 25, "lr": 1e-4, "critic_steps": 4, "steps": 40000,
-                                 "decay_from": 2 / 3, "d_layers": 5}}
+    profile_changes = {"smoke": {"blocks": 1, "videos": 2, "critic_steps": 2},
+                       "book": {"steps": 2000, "batch": 8, "ngf": 16, "ndf": 32},
+                       "paper": {"image_size": 128, "batch": 25, "steps": 40000}}
     critics = ("critic",)
-    d_losses = {"d_i": ("i", "L_I: D_I(G(I_yo|y_f)) - D_I(I)"),
-                "gp": ("gp", "L_I: (||grad D_I(I~)||_2 - 1)^2, WGAN-GP"),
-                "d_y": ("y", "L_y: ||D_y(I) - y||_2^2 on real images")}
+    d_losses = {"d_i": ("i", "L_I: D_I(G(I_yo|y_f)) - D_I(I_yo)"),
+                "d_y": ("y", "L_y: ||D_y(I_yo) - y_o||_2^2 on real images"),
+                "gp": ("gp", "L_I: (||grad D_I(I~)||_2 - 1)^2, WGAN-GP (its own Adam step)")}
     g_losses = {"g_i": ("i", "L_I: -D_I(G(I_yo|y_f))"),
                 "g_y": ("y", "L_y: ||D_y(G(I_yo|y_f)) - y_f||_2^2"),
-                "a": ("a", "L_A: ||A||_2, both masks"),
+                "a": ("a", "L_A: mean of A (the code; ||A||_2 as printed), both masks"),
                 "tv": ("tv", "L_A: total variation of A, both masks"),
                 "idt": ("idt", "L_idt: ||G(G(I_yo|y_f)|y_o) - I_yo||_1")}
     monitors = ("A_mean",)
@@ -254,31 +360,49 @@ class Trainer(GANTrainer):
                            "residual blocks; the paper's 6)")
         return cfg
 
+    def weight(self, key: str) -> float:
+        """The config's weight of ``key``; lambda_y over B K, which makes the per-image ||.||^2 of
+        :func:`regression` the code's ``lambda_y MSELoss(D_y, y) / B``."""
+        w = super().weight(key)
+        return w / (int(self.cfg["batch"]) * K) if key == "y" else w
+
     def build(self) -> dict[str, nn.Module]:
-        # D_I and D_y: one patch critic (no normalisation: WGAN-GP) with a second head of K outputs
         return {"generator": GANimationGenerator(self.cfg),
-                "critic": patch_critic(3, {**self.cfg, "norm": "none"}, classes=K)}
+                "critic": GANimationCritic(int(self.cfg["image_size"]), int(self.cfg["ndf"]))}
 
     def sample(self, rng: np.random.Generator) -> dict:
-        """(neutral, target) pairs of random training videos (frame 0 and a random later frame t), with the exact
-        AUs of both: y_o of the input, y_f of the target."""
-        rows = {k: [] for k in ("neutral", "target", "y_o", "y_f")}
-        for _ in range(int(self.cfg["batch"])):
+        """``critic_steps`` batches of ``batch`` images, one after the other: ``real`` I_{y_o}, a random frame of
+        a random training video, with its exact AUs ``y_o``, and ``y_f``, the exact AUs of a random frame of
+        another random video plus U(-0.1, 0.1) per unit (``dataset_aus.py``)."""
+        rows = {k: [] for k in ("real", "y_o", "y_f")}
+        for _ in range(int(self.cfg["critic_steps"]) * int(self.cfg["batch"])):
             clip = self.sampler().clip(rng)
-            t = int(rng.integers(1, len(clip)))
-            rows["neutral"].append(to_tensor(clip.frames[0]))
-            rows["target"].append(to_tensor(clip.frames[t]))
-            rows["y_o"].append(torch.from_numpy(frame_aus(clip, 0)))
-            rows["y_f"].append(torch.from_numpy(frame_aus(clip, t)))
+            t = int(rng.integers(len(clip)))
+            rows["real"].append(to_tensor(clip.frames[t]))
+            rows["y_o"].append(torch.from_numpy(frame_aus(clip, t)))
+            other = self.sampler().clip(rng)
+            wanted = frame_aus(other, int(rng.integers(len(other)))) + rng.uniform(-AU_NOISE, AU_NOISE, K)
+            rows["y_f"].append(torch.from_numpy(wanted.astype(np.float32)))
         return {k: torch.stack(v) for k, v in rows.items()}
 
+    def rounds(self, batch: dict) -> list[slice]:
+        """The rows of each critic step's batch; the generator learns on the last."""
+        n = len(batch["real"]) // int(self.cfg["critic_steps"])
+        return [slice(i * n, (i + 1) * n) for i in range(int(self.cfg["critic_steps"]))]
+
     def forward(self, b: dict) -> dict:
-        G, image = self.nets["generator"], b["neutral"]
-        A, C = G.masks(image, b["y_f"])
+        G, rounds = self.nets["generator"], self.rounds(b)
+        g = rounds[-1]
+        image = b["real"][g]
+        A, C = G.masks(image, b["y_f"][g])
         fake = blend(A, C, image)                                       # I_{y_f} = G(I_{y_o} | y_f)
-        out = {"A": A, "fake": fake}
+        with torch.no_grad():                                           # the earlier critic steps' fakes: same G
+            earlier = b["real"][:g.start]
+            before = G(earlier, b["y_f"][:g.start]) if len(earlier) else fake[:0]
+        out = {"A": A, "fake": fake, "critic_fakes": torch.cat([before.detach(), fake.detach()]),
+               "round": itertools.count()}
         if self.uses("idt") or self.uses("a") or self.uses("tv"):
-            A2, C2 = G.masks(fake, b["y_o"])                             # the cycle: G(I_{y_f} | y_o)
+            A2, C2 = G.masks(fake, b["y_o"][g])                          # the cycle: G(I_{y_f} | y_o)
             out.update(A_cycle=A2, cycle=blend(A2, C2, fake))
         return out
 
@@ -287,20 +411,33 @@ class Trainer(GANTrainer):
         return functools.cache(lambda: self.nets["critic"].both(x))
 
     def d_terms(self, b: dict, out: dict) -> dict:
-        real, fake, D = b["target"], out["fake"].detach(), self.nets["critic"]
+        """The terms of the next critic step (the base calls this once per step, in order): its batch's real
+        images and G's images of them."""
+        rows = self.rounds(b)[next(out["round"]) % int(self.cfg["critic_steps"])]
+        real, fake, D = b["real"][rows], out["critic_fakes"][rows], self.nets["critic"]
         judged = self._critic(real)
         return {"d_i": lambda: losses.wgan_d(judged()[0], D(fake)),
-                "gp": lambda: losses.gradient_penalty(D, real, fake),
-                "d_y": lambda: regression(judged()[1], b["y_f"])}
+                "d_y": lambda: regression(judged()[1], b["y_o"][rows]),
+                "gp": lambda: losses.gradient_penalty(D, real, fake)}
+
+    def _update(self, group: str, declared: dict, terms: dict, stepped: dict) -> dict:
+        """As the code: the critic's Adam step on L_I + lambda_y L_y, then a second one on the penalty alone,
+        computed on the critic the first step left."""
+        if group != "d":
+            return super()._update(group, declared, terms, stepped)
+        first = {k: v for k, v in declared.items() if k != "gp"}
+        return {**super()._update(group, first, terms, stepped),
+                **super()._update(group, {"gp": declared["gp"]}, terms, stepped)}
 
     def g_terms(self, b: dict, out: dict) -> dict:
+        g = self.rounds(b)[-1]
         judged, reading = self._critic(out["fake"]), self.cfg["attention"]
         both = functools.cache(lambda: [attention_loss(A, reading) for A in (out["A"], out["A_cycle"])])
         return {"g_i": lambda: losses.wgan_g(judged()[0]),
-                "g_y": lambda: regression(judged()[1], b["y_f"]),
+                "g_y": lambda: regression(judged()[1], b["y_f"][g]),
                 "a": lambda: both()[0][0] + both()[1][0],
                 "tv": lambda: both()[0][1] + both()[1][1],
-                "idt": lambda: losses.l1(out["cycle"], b["neutral"])}
+                "idt": lambda: losses.l1(out["cycle"], b["real"][g])}
 
     def monitor(self, b: dict, out: dict) -> dict:
         return {"A_mean": out["A"].detach().float().mean()}

@@ -7,7 +7,7 @@ it on poses too (Table 3: MSE 0.047 on Penn Action, against FRGAN's 0.023): "we 
 action categories with randomly picked video clips from the dataset". ``benchmark`` picks the setting: ``faces`` (the
 default, AffineGAN's) or ``poses`` (FRGAN's, below).
 
-The model (the official ``main_conditional.lua``, at the book's widths)::
+The model (the official ``main_conditional.lua``)::
 
     h    = E(I0)                                     2-D strided convolutions, S x S -> 4 x 4
     b    = B(h)                                      the static stream: 2-D transposed convolutions, one frame
@@ -19,12 +19,59 @@ and its loss: the cross-entropy GAN loss of a 3-D convolutional discriminator D 
 ``lambda * |V_0 - I0|`` (lambda = 10): the first generated frame is regressed to the input, the only tie between
 input and video. The other frames are never compared with the true ones.
 
-The book's departures, for its fixed 9-frame clips at 64 px: the official video stream starts at two time steps
-and doubles time in every layer (32 frames); ours lays out all T = 1 + ``length`` steps in its first layer (a
-transposed convolution over time) and keeps T in the layers that grow the image, whose 3 x 4 x 4 kernels mix
-neighbouring steps, so any clip length works. The discriminator is the book's 3-D critic (FRGAN's D_V, itself
-after VGAN's), used with the cross-entropy loss. Widths are the profile's ``ngf``/``ndf`` (the official: 1024 at
-the code), and the norm the profile's.
+Departures from the official code, and why:
+
+==========================  ==================================================  =======================================
+                            the official code (``main_conditional.lua``)        the book
+==========================  ==================================================  =======================================
+widths                      1024 at the code (E: 128 ... 1024; streams: 1024    ``ngf`` / ``ndf`` x (1, 2, 4, 8), the
+                            ... 128; D: 128 ... 1024)                           profile's (book: faces 16; poses 16,
+                                                                                FRGAN's pose G_M's)
+video stream in time        1 -> 2 steps (kernel 2 x 1 x 1), then every layer   the same where the clip has at least
+                            doubles time (4 x 4 x 4, stride 2): 32 frames       2^levels frames (:func:`time_layout`):
+                                                                                on poses 2 -> 4 -> 8 -> 16 -> 33, the
+                                                                                last layer adding the odd frame (the
+                                                                                input and the protocol's 32); shorter
+                                                                                clips (the faces' 9) lay out all T
+                                                                                steps in the first layer and keep them
+                                                                                with 3 x 4 x 4 kernels. On poses at
+                                                                                widths 16 the official layout costs
+                                                                                what the book's cost at 8 (164 and 161
+                                                                                s per 100 steps, side by side on one
+                                                                                loaded core)
+norm                        batch norm (E, both streams, D)                     the profile's; batch norm on poses in
+                                                                                every profile (below) and in the
+                                                                                paper profile; the faces' book profile
+                                                                                keeps instance norm, as recorded
+D                           five 3-D convolutions, batch norm after the         the same (:class:`Discriminator`)
+                            second to fourth, a 2-way softmax                   where the norm is batch norm, with one
+                                                                                logit (the same cross-entropy); else
+                                                                                the book's 3-D critic (FRGAN's D_V:
+                                                                                the same layers, no norm)
+weights' init               N(0, 0.01), batch-norm scales N(1, 0.02)            N(0, 0.02) (DCGAN's, the book's) in the
+                                                                                2-D layers and :class:`Discriminator`;
+                                                                                PyTorch's defaults in the video stream
+                                                                                and FRGAN's D_V
+batch, lr                   32 clips, 2e-4                                      the profile's (book: 4, 1e-3)
+clips                       32 frames of a stabilised video                     faces: 9 (AffineGAN §4.1.1); poses:
+                                                                                33 consecutive frames
+==========================  ==================================================  =======================================
+
+**Why the pose VGAN did not work** (MSE 64-70e-3, eight times holding the last frame, at widths 8): it ran in the
+book profile's instance norm, which takes each frame's own per-channel means out after every layer of E and both
+streams. A pose frame's scene is mostly its colours (sky, floor, the person's clothes), and they could not pass from
+I_9 to V_0: the first frame's L1 went from 0.31-0.34 to 0.25-0.42 in training (the records of seeds 0-4, at 1500 and
+6000 steps), no better than a flat frame of each input's mean colour (0.29 on jumping jacks' test inputs); every
+forecast was a checkerboard of saturated colours, the same clip whatever the frame. The conditioning itself was
+right (V_0 is regressed to the clip's first frame, I_9 at test). In the official batch norm, at FRGAN's width 16 and
+with the official D, the first frame's L1 falls (0.350 -> 0.248 in 400 steps, seed 0, 50-step windows) and by the
+end of the book's 1500 steps (jumping jacks, seed 0) the background stream paints the scene's colours with a blurred
+figure, the mask marks the figure and the floor (mean 0.44), and the forecasts keep the scene with a blurred,
+speckled figure that does not move its arms: MSE 23.5e-3, 1.90 times holding the last frame (12.4e-3 on the same
+videos). Two other changes were tried and left out, each measured at step 500 on the same four test videos
+(1500-step schedule, seed 0), where the design above stood at 2.69 times the hold: FRGAN's D_V without batch norm
+(3.48: the first frame's reconstruction lagged) and the sparsity prior on the mask of the official unconditional
+``main.lua``, 0.1 mean(|m|) (3.14, and the mask's mean stayed 0.54).
 
 Generation: the video's first frame reconstructs the input, so :class:`Model` renders the ``length`` frames after
 it, at a = 1/length, ..., 1 (:attr:`~Model.supported_intensities`), like the ConvLSTM baseline.
@@ -63,18 +110,20 @@ from ..data.pose import ACTIONS, PREDICTED
 from ..data.stages import STAGES, PoseVideos, check_pose_config
 from ..errors import I2VError
 from ..nn import init_weights, norm_2d, norm_3d
-from .frgan_parts import VideoCritic
+from .frgan_parts import VideoCritic, levels
 from .gan import GANTrainer
 
 NAME = "vgan"
 LENGTH = 8          # frames after the input: AffineGAN's 9-frame clips
 BENCHMARKS = ("faces", "poses")
 # On poses: the protocol's 32 frames after I_9 at 64 px (Penn Action's crops, §4.1), on videos of 48 frames (42 in
-# the smoke profile); ``videos`` is per action and training third. The book profile halves the widths: a clip of 33
-# frames costs four of the faces' 9 (0.34 s a step on one core at widths 8, 0.68 s at 16).
-POSES = {"smoke": {"length": PREDICTED, "frames": [42, 42], "videos": 1, "ngf": 4, "ndf": 4},
-         "book": {"length": PREDICTED, "frames": [48, 48], "videos": 40, "ngf": 8, "ndf": 8},
-         "paper": {"length": PREDICTED, "frames": [48, 48], "videos": 50, "image_size": 64}}
+# the smoke profile); ``videos`` is per action and training third. The official code's batch norm in every profile
+# (the book profile's instance norm kept the frames' colours from passing through the generator), and in the book
+# profile the widths of FRGAN's pose G_M (:func:`i2vlib.models.frgan_pose.default_config`), so that the two compare
+# at one width.
+POSES = {"smoke": {"length": PREDICTED, "frames": [42, 42], "videos": 1, "ngf": 4, "ndf": 4, "norm": "batch"},
+         "book": {"length": PREDICTED, "frames": [48, 48], "videos": 40, "ngf": 16, "ndf": 16, "norm": "batch"},
+         "paper": {"length": PREDICTED, "frames": [48, 48], "videos": 50, "image_size": 64, "norm": "batch"}}
 
 STATED = {"length": "AffineGAN §4.1.1: 9 frames sampled or up-sampled per clip (the input and 8 after it)",
           "weights": "the official code: lambda = 10 on the first frame's L1, the GAN loss 1",
@@ -93,6 +142,16 @@ def positions(length: int) -> np.ndarray:
     return np.round(np.arange(1, length + 1) / length, 6)
 
 
+def time_layout(frames: int, levels: int) -> list[int] | None:
+    """The official code's video stream in time, for a clip of ``frames`` frames grown over ``levels`` layers: the
+    clip's length after its first layer (``frames >> levels``) and after each doubling layer, the last one adding the
+    odd frame where there is one (33 = 2 * 16 + 1: the pose clips). None where the clip is shorter than
+    ``2 ** levels`` frames (the faces' 9 at 64 px), which keeps every step from the first layer (the book's layout)."""
+    if frames >> levels < 1:
+        return None
+    return [frames >> (levels - i) for i in range(levels + 1)]
+
+
 class VideoGANGenerator(nn.Module):
     """I0 (N, 3, S, S) -> the video (N, 1 + length, 3, S, S) in [-1, 1], its frame 0 the input's reconstruction."""
 
@@ -106,13 +165,20 @@ class VideoGANGenerator(nn.Module):
         for a, b in zip(ch, ch[1:]):
             enc += [nn.Conv2d(a, b, 4, 2, 1), norm_2d(norm, b), nn.ReLU(inplace=True)]
         self.encoder = nn.Sequential(*enc)
-        static, video = [], [nn.ConvTranspose3d(ch[-1], ch[-1], (self.frames, 1, 1)), norm_3d(norm, ch[-1]),
-                             nn.ReLU(inplace=True)]
-        for a, b in zip(ch[::-1], ch[-2::-1]):
+        t = self.layout = time_layout(self.frames, n)
+
+        def grow(c_in: int, c_out: int, i: int) -> nn.Module:   # level i of the video stream
+            if t is None:                                         # the book's: T steps kept by 3 x 4 x 4 kernels
+                return nn.ConvTranspose3d(c_in, c_out, (3, 4, 4), (1, 2, 2), 1)
+            return nn.ConvTranspose3d(c_in, c_out, 4, 2, 1, output_padding=(t[i + 1] % 2, 0, 0))   # the official
+
+        static, video = [], [nn.ConvTranspose3d(ch[-1], ch[-1], (t[0] if t else self.frames, 1, 1)),
+                             norm_3d(norm, ch[-1]), nn.ReLU(inplace=True)]
+        for i, (a, b) in enumerate(zip(ch[::-1], ch[-2::-1])):
             static += [nn.ConvTranspose2d(a, b, 4, 2, 1), norm_2d(norm, b), nn.ReLU(inplace=True)]
-            video += [nn.ConvTranspose3d(a, b, (3, 4, 4), (1, 2, 2), 1), norm_3d(norm, b), nn.ReLU(inplace=True)]
+            video += [grow(a, b, i), norm_3d(norm, b), nn.ReLU(inplace=True)]
         self.static = nn.Sequential(*static, nn.ConvTranspose2d(ch[0], 3, 4, 2, 1), nn.Tanh())
-        self.video = nn.Sequential(*video, nn.ConvTranspose3d(ch[0], 4, (3, 4, 4), (1, 2, 2), 1))
+        self.video = nn.Sequential(*video, grow(ch[0], 4, n - 1))
         init_weights(self)
 
     def streams(self, i0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -124,6 +190,34 @@ class VideoGANGenerator(nn.Module):
     def forward(self, i0: torch.Tensor) -> torch.Tensor:
         f, m, b = self.streams(i0)
         return (m * f + (1 - m) * b).transpose(1, 2)                  # V_t = m_t f_t + (1 - m_t) b
+
+
+class Discriminator(nn.Module):
+    """The official D on a clip (N, 3, T, S, S): 4 x 4 x 4 convolutions of stride 2 down to 4 x 4 (in time while time
+    lasts; then 3 x 4 x 4 of stride 1), LeakyReLU 0.2, batch norm after all but the first, and one convolution over
+    what remains: a logit per clip (N,). At 64 px and 33 frames: 33 -> 16 -> 8 -> 4 -> 2 steps, then 2 x 4 x 4, the
+    official code's five layers. Weights N(0, 0.02), batch-norm scales N(1, 0.02) (DCGAN's)."""
+
+    def __init__(self, ndf: int, size: int, length: int):
+        super().__init__()
+        layers, prev, t = [], 3, int(length)
+        for i in range(levels(size)):
+            s, c = (2 if t > 1 else 1), ndf * min(2 ** i, 8)
+            layers += [nn.Conv3d(prev, c, (4 if s == 2 else 3, 4, 4), (s, 2, 2), 1),
+                       *([nn.BatchNorm3d(c)] if i else []), nn.LeakyReLU(0.2, inplace=True)]
+            prev, t = c, t // s
+        b = size // 2 ** levels(size)
+        self.net = nn.Sequential(*layers, nn.Conv3d(prev, 1, (t, b, b)))
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
 
 
 class Trainer(GANTrainer):
@@ -168,8 +262,12 @@ class Trainer(GANTrainer):
         return cfg
 
     def build(self) -> dict[str, nn.Module]:
-        return {"generator": VideoGANGenerator(self.cfg),
-                "d_video": VideoCritic(3, self.cfg["ndf"], self.cfg["image_size"], 1 + self.cfg["length"])}
+        """D: the official discriminator (:class:`Discriminator`) where the config's norm is the official batch norm;
+        otherwise the book's 3-D critic (FRGAN's D_V, no normalisation), which the faces' book profile was recorded
+        with."""
+        size, ndf, frames = self.cfg["image_size"], self.cfg["ndf"], 1 + self.cfg["length"]
+        critic = Discriminator(ndf, size, frames) if self.cfg["norm"] == "batch" else VideoCritic(3, ndf, size, frames)
+        return {"generator": VideoGANGenerator(self.cfg), "d_video": critic}
 
     def sampler(self):
         """Faces: the config's training clips; poses: the action's videos of both training thirds."""

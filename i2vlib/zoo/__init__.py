@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..checkpoint import read_checkpoint
 from ..data.types import EXPRESSIONS
-from ..errors import I2VError, check_names, whole_number
+from ..errors import ArgumentParser, I2VError, check_names, whole_number
 from ..models import get_method
 
 HERE = Path(__file__).resolve().parent
@@ -146,6 +146,8 @@ def recipe(name: str, profile: str = "book", **overrides) -> dict:
 
 def path(name: str) -> Path:
     """The shipped file of entry ``name`` (``zoo:`` prefix allowed)."""
+    if not isinstance(name, str):
+        raise I2VError(f"a zoo entry is named by a string (zoo:NAME), got {type(name).__name__}")
     name = name.removeprefix(PREFIX)
     _entry(name)
     file = HERE / f"{name}.pt"
@@ -165,8 +167,9 @@ def record(name: str) -> dict:
     return {**ckpt["zoo"], "steps": int(ckpt["step"]), "config": ckpt["config"]}
 
 
-def listing() -> list[str]:
-    """One line per entry: shipped or not, its steps, expressions and two headline scores (``i2v zoo``)."""
+def listing(describe=None) -> list[str]:
+    """One line per entry: shipped or not, its steps, expressions and three headline scores (``i2v zoo``), and what
+    ``describe(method, scores)`` says of it (the command adds each entry's health)."""
     lines = []
     for name, entry in ENTRIES.items():
         if name not in names():
@@ -176,9 +179,10 @@ def listing() -> list[str]:
         s = rec["scores"]
         shown = "; ".join(f"{label} {'-' if s.get(key) is None else format(s[key], '.2f')}"
                           for key, label in (("strength_ratio", "strength at a=1 / truth's"),
-                                             ("acd_i_ratio", "ACD-I / truth's")) if key in s)
-        lines.append(f"zoo:{name:25s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}  "
-                     f"{entry['about']}")
+                                             ("acd_i_ratio", "ACD-I / truth's"), ("texture", "texture")) if key in s)
+        state = f"; {describe(entry['method'], s)}" if describe else ""
+        lines.append(f"zoo:{name:25s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}"
+                     f"{state}  {entry['about']}")
     return lines
 
 
@@ -201,7 +205,7 @@ def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_
     """The command line of a recipe study (:mod:`.study`, :mod:`.speckle`, :mod:`.refine`): ``record(arms, root,
     workers)`` of the arms named (default: every one of ``arms``), with a one-line error and exit status 2 on bad
     input; ``can_skip_training`` adds ``--no-train`` (``record(..., train=False)``: score what the runs hold)."""
-    p = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
+    p = ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
     p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(arms)})")
     p.add_argument("--root", default=root, help=f"where the runs live (default {root})")
     add_workers(p)

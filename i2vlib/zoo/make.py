@@ -10,27 +10,65 @@ exported to ``DEST/NAME.pt`` (default: the package's zoo folder). Prints the tim
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 from .. import checkpoint
-from ..errors import I2VError
+from ..errors import ArgumentParser, I2VError, command_line
 from ..io import read_losses
 from ..runs import cached_runs, is_finished, load
 from ..train import SNAPSHOTS, read_run
 from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, add_workers, entry_config
+from ..studies import shipped_generator, validation_scores
 from .measure import measure
 
 
+# Which of a run's generators the zoo ships (fixed on 2026-11-27, before the AffineGAN experts were retrained on the
+# upsampling study's recipe): for a method that renders intensities, of the snapshots at CURVE_STEPS and the last step,
+# the *last* whose scores on the benchmark's validation identities (i2vlib.studies.validation_scores) all meet SELECT;
+# if none does, the last step. A later step is preferred because training was meant to run to it; an earlier one ships
+# only where the later ones paint more texture, lose strength or identity on faces no score here reports.
+SELECT = {"texture_error": (0.3, "at most"), "strength": (0.9, "at least"), "acd_i_ratio": (2.0, "at most")}
+SELECTED_METHODS = ("affinegan", "fan")
+
+
+def meets(scores: dict) -> bool:
+    """Whether validation ``scores`` meet every bound of :data:`SELECT`."""
+    return all(scores.get(k) is not None and (scores[k] <= bound if way == "at most" else scores[k] >= bound)
+               for k, (bound, way) in SELECT.items())
+
+
+def select(run, name: str = "", progress: bool = True) -> tuple[Path, dict | None]:
+    """The checkpoint or snapshot of ``run`` that the zoo ships (:data:`SELECT`), and the selection's record
+    (``{"rule", "validation": {step: scores}, "chosen": step}``; None for a method the rule does not apply to)."""
+    run = Path(run)
+    ckpt = checkpoint.read_checkpoint(run)
+    if ckpt["method"] not in SELECTED_METHODS:
+        return run, None
+    files = {int(p.stem.split("-")[1]): p for p in run.glob(f"{SNAPSHOTS}/step-*.pt")}
+    files[int(ckpt["step"])] = run
+    validation = {}
+    for step in sorted(files):
+        if progress:
+            print(f"  {name}: validation scores at step {step}", flush=True)
+        validation[str(step)] = validation_scores(shipped_generator(checkpoint.read_checkpoint(files[step])))
+    meeting = [int(s) for s, v in validation.items() if meets(v)]
+    chosen = max(meeting) if meeting else int(ckpt["step"])
+    rule = "; ".join(f"{k} {way} {bound:g}" for k, (bound, way) in SELECT.items())
+    return files[chosen], {"rule": f"the last step whose validation scores meet: {rule}", "validation": validation,
+                           "chosen": chosen, "met": bool(meeting)}
+
+
 def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
-    """Write ``dest/NAME.pt`` from run directory ``run``: fp16 generator weights, config, and the zoo
-    record (thinned loss log, learning curve from the run's snapshots, final scores of the fp16 model)."""
+    """Write ``dest/NAME.pt`` from run directory ``run``: fp16 generator weights of the step :func:`select` chooses,
+    config, and the zoo record (thinned loss log, learning curve from the run's snapshots, final scores of the fp16
+    model, and the selection)."""
     import tempfile
 
     run = Path(run)
-    ckpt = checkpoint.read_checkpoint(run)
+    source, selection = select(run, name, progress)
+    ckpt = checkpoint.read_checkpoint(source)
     weights = {"generator": {k: (v.half() if v.is_floating_point() else v)   # with ema: the moving average
                              for k, v in checkpoint.generator_weights(ckpt).items()}}
     curve = score_snapshots(run, name, progress)
@@ -38,11 +76,15 @@ def export(run, name: str, dest=HERE, progress: bool = True) -> Path:
         draft = checkpoint.save_checkpoint(Path(tmp) / "draft.pt", ckpt["method"], ckpt["config"], ckpt["step"],
                                            weights)
         if progress:
-            print(f"  {name}: scoring the final model (step {ckpt['step']})", flush=True)
+            print(f"  {name}: scoring the shipped model (step {ckpt['step']})", flush=True)
         scores = measure(load(draft))
     curve[str(ckpt["step"])] = scores
+    last = checkpoint.read_checkpoint(run)
+    if int(last["step"]) != int(ckpt["step"]):      # an earlier step ships: the curve keeps the last one's scores too
+        curve[str(last["step"])] = measure(load(run))
     record = {"name": name, "scores": scores, "curve": curve, "losses": thin_losses(read_losses(run)),
-              "seconds": float(ckpt.get("seconds", 0.0)), "amp": read_run(run)["amp"], "devices": devices(run)}
+              "seconds": float(last.get("seconds", 0.0)), "amp": read_run(run)["amp"],
+              "devices": devices(run), **({"selection": selection} if selection else {})}
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     return checkpoint.save_checkpoint(dest / f"{name}.pt", ckpt["method"], ckpt["config"], ckpt["step"], weights,
@@ -98,8 +140,9 @@ def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:
     return out
 
 
+@command_line("zoo")
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.make", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.zoo.make", description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help=f"entries to make (default: all of {', '.join(ENTRIES)})")
     p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
     p.add_argument("--dest", default=str(HERE), help="where the shipped files go (default: the package)")

@@ -22,14 +22,16 @@ import base64
 import io
 import json
 import os
+import statistics
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..checkpoint import read_checkpoint
+from ..claims.health import record_health
 from ..config import config_hash
 from ..errors import I2VError
 from ..evaluate.ablation import arm_scores
@@ -37,7 +39,7 @@ from ..evaluate.pose import pose_scores
 from ..evaluate.retarget import retarget_scores
 from ..io import read_losses, to_json, write_json
 from ..models import full_config
-from ..runs import cached_runs, earlier_stages, is_finished, load, locate
+from ..runs import cached_runs, earlier_stages, is_finished, load, locate, worker_pool
 from ..train import read_run
 from . import HERE, env_flag
 from .make import thin_losses
@@ -57,8 +59,14 @@ def _pose_scores(model, **kwargs):
     return pose_scores(model, **kwargs)
 
 
-# name -> (version, function of a loaded model). Raise the version when the function's output changes.
-MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores)}
+def _nothing(model, **kwargs):
+    return {}
+
+
+# name -> (version, function of a loaded model). Raise the version when the function's output changes. "training"
+# measures nothing: its record keeps how a run trained (its time and loss log), for a chapter that shows only that.
+MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores),
+            "training": (1, _nothing)}
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
@@ -123,23 +131,45 @@ def decode(value):
 
 
 def measured(configs, measure: str = "arm", root=None, device: str = "auto", workers: int | None = None,
-             progress: bool = True, path=RECORDS, **kwargs) -> list:
+             progress: bool = True, path=RECORDS, train: bool = True, **kwargs) -> list:
     """``MEASURES[measure]`` of the model each of ``configs`` trains, in order: recorded, or trained (the missing
     runs side by side, :func:`~i2vlib.runs.cached_runs`) and measured now, without recording it (:func:`record`
-    does). With ``I2V_RETRAIN=1`` recorded ones are ignored.
+    does). With ``I2V_RETRAIN=1`` recorded ones are ignored. ``train=False``: nothing trains or is measured, and a
+    config without a record gives None.
     """
     configs = list(configs)
     keys = [key(c, measure, **kwargs) for c in configs]
     known = {} if env_flag("I2V_RETRAIN") else read(path)
-    values = {k: known[k]["value"] for k in keys if k in known}
-    todo = list({k: i for i, k in enumerate(keys) if k not in values}.values())
+    found = {k: known[k] for k in keys if k in known}
+    if not train:
+        return [with_health(found[k], measure) if k in found else None for k in keys]
+    todo = list({k: i for i, k in enumerate(keys) if k not in found}.values())
     runs = cached_runs([configs[i] for i in todo], root=root, device=device, workers=workers, progress=progress)
     fn = MEASURES[measure][1]
     for i, run in zip(todo, runs):
         if progress:
             print(f"measuring {keys[i]}", flush=True)
-        values[keys[i]] = encode(fn(load(run), **kwargs))
-    return [decode(values[k]) for k in keys]
+        found[keys[i]] = {"config": full_config(configs[i]), "value": encode(fn(load(run), **kwargs)),
+                          "losses": run_losses(run)}
+    return [with_health(found[k], measure) for k in keys]
+
+
+def with_health(rec: dict, measure: str):
+    """A record's decoded value with its health beside it (``value["health"]``, :func:`i2vlib.claims.health.
+    record_health`): a pure function of the record, so a changed check applies to every record at once."""
+    value = decode(rec["value"])
+    if not isinstance(value, dict) or not isinstance(rec.get("config"), dict):
+        return value
+    return {**value, "health": record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")},
+                                             measure)}
+
+
+def run_losses(run) -> dict | None:
+    """The loss log of a run directory or zoo file, as records keep it (:func:`~.make.thin_losses`), or None."""
+    run = Path(run)
+    if run.is_file():
+        return read_checkpoint(run).get("zoo", {}).get("losses")
+    return thin_losses(read_losses(run)) if (run / "losses.csv").is_file() else None
 
 
 def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: bool = True) -> list[str]:
@@ -148,11 +178,15 @@ def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: 
 
     A job is ``(config, measure, options, pictures)``: ``MEASURES[measure]`` with ``options`` of the model
     ``config`` trains, recorded with its pictures or without (they weigh 20-60 kB each). The jobs form a queue for
-    ``workers`` one-thread processes on the CPU (default: one per core): a free worker takes the first job none of
-    whose unfinished runs (its own, its earlier stages) another worker is training, and trains, measures and records
-    it, so a long run never keeps a core idle until a round of runs ends. Each record is added as soon as it is
-    made (an interrupted recording keeps what it finished, and its runs resume from their checkpoints); several
-    recording processes can share the file.
+    ``workers`` one-thread processes on the CPU (default, and at most: one per core, each pinned to its own,
+    :func:`~i2vlib.runs.worker_pool`), longest first (:func:`job_seconds`, from the records' own training times):
+    a free worker takes the longest job none of whose unfinished runs (its own, its earlier stages) another worker
+    is training, and trains, measures and records it, so that no core idles while a long run ends the queue alone.
+    Each record is added as soon as it is made (an interrupted recording keeps what it finished, and its runs resume
+    from their checkpoints); several recording processes can share the file. At the end it prints the core-hours
+    its jobs took against the wall time of its workers. One worker trains in this process on every core, or on as
+    many threads as this process was given (``OMP_NUM_THREADS=1``: one, beside other trainings; more threads than
+    free cores make OpenMP's waiting threads spin and slow every process down many times over).
     """
     retrain = env_flag("I2V_RETRAIN")
 
@@ -161,16 +195,20 @@ def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: 
 
     known = recorded()
     queue = [(k, job) for k, job in {key(c, m, **o): (c, m, o, p) for c, m, o, p in jobs}.items() if k not in known]
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or cores, len(queue)))
-    done = []
+    queue = longest_first(queue, read(path), root)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = max(1, min(workers or cores, cores, len(queue)))
+    done, used, began = [], 0.0, time.perf_counter()
     if workers == 1:
         for k, job in queue:
             if k not in recorded():
-                done.append(_record_job(*job, root, path, cores, progress))
+                start = time.perf_counter()
+                done.append(_record_job(*job, root, path, min(cores, torch.get_num_threads()), progress))
+                used += time.perf_counter() - start
+        _report_use(done, used, workers, time.perf_counter() - began, progress)
         return done
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        busy = {}                                  # future -> the run directories its job trains
+    with ProcessPoolExecutor(workers, **worker_pool(workers, max(1, cores // workers))) as pool:
+        busy, started = {}, {}                     # future -> the run directories its job trains; its start
         while queue or busy:
             training, known = set().union(*busy.values()), recorded()
             queue = [(k, job) for k, job in queue if k not in known]
@@ -181,17 +219,71 @@ def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: 
                     queue.remove((k, job))
                     if progress:
                         print(f"recording {k}", flush=True)
-                    busy[pool.submit(_record_job, *job, root, path, max(1, cores // workers), False)] = runs
+                    future = pool.submit(_record_job, *job, root, path, max(1, cores // workers), False)
+                    busy[future], started[future] = runs, time.perf_counter()
                     training |= runs
             if not busy:
                 break
             finished, _ = wait(busy, return_when=FIRST_COMPLETED)
             for future in finished:
                 del busy[future]
+                used += time.perf_counter() - started.pop(future)
                 done.append(future.result())
                 if progress:
                     print(f"recorded {done[-1]} ({len(queue) + len(busy)} to go)", flush=True)
+    _report_use(done, used, workers, time.perf_counter() - began, progress)
     return done
+
+
+def _report_use(done: list, used: float, workers: int, wall: float, progress: bool) -> None:
+    """One line: the core-hours the recorded jobs took against the wall time of ``workers`` one-thread workers."""
+    if progress and done:
+        print(f"recorded {len(done)} in {wall / 3600:.2f} h on {workers} worker(s): {used / 3600:.2f} core-hours of "
+              f"jobs, {used / max(workers * wall, 1e-9):.0%} of the workers' time", flush=True)
+
+
+# What sets the time of a training step, beside the method: a record's steps time a new job's where these agree
+SHAPE = ("image_size", "batch", "ngf", "ndf", "d_layers", "stage", "clip_length", "critic_steps")
+
+
+def step_seconds(config: dict, book: dict) -> float:
+    """The seconds a training step of ``config`` takes on this machine, from the records of ``book`` (their
+    ``seconds`` over their ``steps``): the median of the records of its method at the same :data:`SHAPE`, else of
+    its method, else of all records (1 where none has a time)."""
+    def per_step(match):
+        return [rec["seconds"] / rec["config"]["steps"] for rec in book.values()
+                if isinstance(rec.get("seconds"), (int, float)) and isinstance(rec.get("config"), dict)
+                and rec["config"].get("steps") and match(rec["config"])]
+
+    shape = {k: config.get(k) for k in SHAPE}
+    for match in (lambda c: c.get("method") == config["method"] and {k: c.get(k) for k in SHAPE} == shape,
+                  lambda c: c.get("method") == config["method"], lambda c: True):
+        times = per_step(match)
+        if times:
+            return float(statistics.median(times))
+    return 1.0
+
+
+def job_seconds(config: dict, book: dict, root=None) -> float:
+    """How long a job on ``config`` trains: for each of its runs not finished yet (its own, its earlier stages'),
+    the steps it has still to go times :func:`step_seconds`; 0 for a job whose runs are all trained."""
+    total = 0.0
+    for c in (full_config(config), *earlier_stages(config).values()):
+        where = locate(c, root)
+        if where.is_file() or is_finished(where):
+            continue
+        try:
+            done = int(read_run(where).get("step", 0)) if (where / "run.json").is_file() else 0
+        except I2VError:
+            done = 0
+        total += max(0, c["steps"] - done) * step_seconds(c, book)
+    return total
+
+
+def longest_first(queue: list, book: dict, root=None) -> list:
+    """``queue`` (``[(key, (config, ...)), ...]``) ordered by :func:`job_seconds`, the longest first (the classic
+    longest-processing-time rule for keeping parallel workers busy to the end); equal estimates keep their order."""
+    return sorted(queue, key=lambda item: -job_seconds(item[1][0], book, root))
 
 
 def _unfinished(config: dict, root=None) -> set[str]:

@@ -50,7 +50,7 @@ import sys
 
 from ..checkpoint import read_checkpoint
 from ..config import config_hash
-from ..errors import I2VError, check_names
+from ..errors import I2VError, check_names, command_line
 from ..evaluate.pose import forecasting
 from ..evaluate.retarget import retargeting
 from ..io import write_json
@@ -154,6 +154,7 @@ def decide(records: dict | None = None, study: str = "faces") -> dict:
             "first_rule": max((ALL_ARMS[a] for a in passing), default=1.0)}
 
 
+@command_line("refine")
 def main(argv=None) -> int:
     return study_main(argv, "i2vlib.zoo.refine", __doc__, ALL_ARMS, record, RESULTS, "_build/refine")
 

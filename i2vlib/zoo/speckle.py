@@ -37,7 +37,7 @@ from scipy import stats
 
 from ..checkpoint import read_checkpoint
 from ..config import config_hash
-from ..errors import I2VError, check_names
+from ..errors import I2VError, check_names, command_line
 from ..evaluate import evaluate, test_clips
 from ..io import write_json
 from ..metrics import spearman
@@ -171,6 +171,7 @@ def adopted(decision: dict | None = None) -> dict:
     return {**out, **(ARMS[decision["adopted_arm"]][0] if decision["adopted_arm"] else {})}
 
 
+@command_line("speckle")
 def main(argv=None) -> int:
     return study_main(argv, "i2vlib.zoo.speckle", __doc__, ARMS, record, RESULTS, "_build/speckle")
 

@@ -18,7 +18,7 @@ import sys
 
 from ..checkpoint import read_checkpoint
 from ..config import config_hash
-from ..errors import I2VError
+from ..errors import I2VError, command_line
 from ..io import write_json
 from ..models import get_method
 from ..runs import cached_runs, is_finished, load, run_dir
@@ -99,6 +99,7 @@ def record(names, root="_build/zoo", workers=None, progress: bool = True, train:
     return out
 
 
+@command_line("study")
 def main(argv=None) -> int:
     return study_main(argv, "i2vlib.zoo.study", __doc__, ARMS, record, RESULTS, "_build/zoo", can_skip_training=True)
 

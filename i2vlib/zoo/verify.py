@@ -23,7 +23,6 @@ arms) to half an hour (a pose arm on one core).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -34,8 +33,8 @@ import time
 from pathlib import Path
 
 from ..claims import ALPHA
-from ..errors import I2VError, check_names
-from ..io import write_json
+from ..errors import ArgumentParser, I2VError, check_names, command_line
+from ..io import check_output, write_json
 from ..runs import cached_runs, load
 from . import add_workers, records
 from .ablations import ARMS, LADDER, MEASURE, SEEDS, arm_configs, measure_options
@@ -135,8 +134,9 @@ def verify(papers, runs: int = 2, seed: int = 0, root=None, workers: int | None 
     return report
 
 
+@command_line("verify")
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m i2vlib.zoo.verify", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.zoo.verify", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to draw from (default: {', '.join(ARMS)})")
     p.add_argument("--runs", type=int, default=2, help="runs to train again (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice (default 0)")
@@ -150,6 +150,8 @@ def main(argv=None) -> int:
             raise I2VError("--runs must be at least 1, --seed at least 0")
         if args.out and not Path(args.out).parent.is_dir():
             raise I2VError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
+        if args.out:
+            check_output(args.out, "file")
         report = verify(papers, args.runs, args.seed, args.root, args.workers)
     except I2VError as e:
         print(f"verify: error: {e}", file=sys.stderr)

@@ -1,0 +1,167 @@
+"""One engine for the book's recipe studies: arms -> configs -> runs -> scored snapshots -> a record -> a decision.
+
+A :class:`Study` declares its arms (each a change to a base recipe), its seeds, its budget, the snapshot steps at
+which its runs are scored, how a checkpoint is scored (on *validation* identities: a recipe choice never looks at the
+test identities the book reports), and the rule that decides, fixed in its docstring before the runs. :func:`record`
+trains the runs (:func:`i2vlib.runs.cached_runs`, one-thread processes side by side, resumable), scores each snapshot
+once (a recorded step keeps its scores while its run's config is unchanged) and merges everything into the study's
+JSON file beside its module; :func:`results` reads it; the study's ``decide`` applies its rule to the results.
+
+The results map ``"ARM/SEED"`` to ``{"arm", "seed", "config_hash", "amp", "finished", "seconds", "curve": {step:
+scores}}``; an arm trained under another precision (``amp``) keeps its runs under a root of its own, since the
+precision is not part of a config.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..checkpoint import read_checkpoint
+from ..config import config_hash
+from ..errors import ArgumentParser, check_names, run_command, whole_number
+from ..evaluate import evaluate, test_clips
+from ..evaluate.measures import texture_at
+from ..io import write_json
+from ..metrics import spearman
+from ..models import get_method
+from ..runs import cached_runs, is_finished, run_dir
+from ..train import SNAPSHOTS
+
+VALIDATION_VIDEOS = 12
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: ``change`` to the study's base recipe, what it is (``about``), and the precision it trains in."""
+
+    change: dict
+    about: str
+    amp: str = "off"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A recipe study (see the package's docstring). ``config(arm, seed)`` builds a run's full config; ``score``
+    scores one checkpoint (a dict read by :func:`i2vlib.checkpoint.read_checkpoint`)."""
+
+    name: str
+    results_file: Path
+    arms: Mapping[str, Arm]
+    seeds: tuple[int, ...]
+    config: Callable[[str, int], dict]
+    score: Callable[[dict], dict]
+    snapshots: tuple[int, ...] = ()
+    root: str = "_build"
+    about: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def check_arms(self, arms) -> list[str]:
+        return list(check_names(list(arms), tuple(self.arms), f"{self.name} arm"))
+
+    def where(self, arm: str, root: str | None = None) -> str:
+        base = root or f"{self.root}/{self.name}"
+        return base if self.arms[arm].amp == "off" else f"{base}-{self.arms[arm].amp}"
+
+
+def validation_scores(model, videos: int = VALIDATION_VIDEOS) -> dict:
+    """What a recipe choice reads of a model, on ``videos`` videos of the benchmark's *validation* identities (never
+    the test identities the book reports): ``texture_at`` a = 0, 0.5, 1 (:func:`i2vlib.evaluate.measures.texture_at`)
+    and the ``texture_error``, the largest distance of the three from the truth's 1; the protocol's ``texture``,
+    ``strength`` at the peak and ``acd_i_ratio`` (ACD-I over the true videos'); and for a model that infers
+    intensities (AffineGAN's Eq. 5) ``rho_linear``, the mean per-video Spearman rho with the true intensity."""
+    r = evaluate(model, split="val", videos=videos, seed=0, per_video=False, progress=False)
+    s, ref = r["scores"], r["reference"]
+    clips = test_clips(model, n=videos, frames=16, seed=0, split="val")
+    at = texture_at(model, clips)
+    num = lambda v: np.nan if v is None else float(v)   # noqa: E731  (None: nothing measured)
+    out = {"texture_at": at, "texture_error": max(abs(v - 1) for v in at.values()), "texture": num(s["texture"]),
+           "strength": num(s["strength"]), "acd_i_ratio": num(s["acd_i"]) / num(ref["acd_i"])}
+    if hasattr(model, "infer_intensity"):
+        out["rho_linear"] = float(np.nanmean([spearman(c.intensity, model.infer_intensity(
+            c.frames[0], c.frames, expression=c.expression)) for c in clips]))
+    return out
+
+
+def shipped_generator(ckpt: dict):
+    """The model of a checkpoint or snapshot as it would ship: its generator's moving average where it kept one."""
+    method = get_method(ckpt["method"])
+    key = "generator_ema" if "generator_ema" in ckpt["weights"] else "generator"
+    return method.Model.from_checkpoint({**ckpt, "weights": {"generator": ckpt["weights"][key]}})
+
+
+def results(study: Study) -> dict:
+    """The recorded runs of ``study`` (``{}`` before any)."""
+    return json.loads(study.results_file.read_text()) if study.results_file.is_file() else {}
+
+
+def record(study: Study, arms=None, root: str | None = None, workers: int | None = None, train: bool = True,
+           progress: bool = True, seeds=None) -> dict:
+    """Train (or resume) ``arms`` (default: all) for every seed, score their snapshots and last steps, and merge them
+    into the study's results. ``train=False`` scores what the runs hold now (an unfinished run is recorded with
+    ``"finished": false``)."""
+    arms = study.check_arms(arms or list(study.arms))
+    seeds = tuple(study.seeds if seeds is None else seeds)
+    if train:
+        for amp in dict.fromkeys(study.arms[a].amp for a in arms):    # side by side, seed by seed
+            group = [a for a in arms if study.arms[a].amp == amp]
+            cached_runs([study.config(a, s) for s in seeds for a in group], root=study.where(group[0], root),
+                        device="cpu", workers=workers, snapshots=study.snapshots, use_zoo=False, amp=amp)
+    out = results(study)
+    for arm in arms:
+        for seed in seeds:
+            cfg, key = study.config(arm, seed), f"{arm}/{seed}"
+            run = run_dir(cfg, study.where(arm, root))
+            if not (run / "checkpoint.pt").is_file():
+                continue
+            known = out.get(key, {})
+            curve = dict(known.get("curve", {})) if known.get("config_hash") == config_hash(cfg) else {}
+            files = sorted(run.glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+            if is_finished(run):
+                files.append(run / "checkpoint.pt")
+            for file in files:
+                ckpt = read_checkpoint(file)
+                if str(ckpt["step"]) not in curve:     # a recorded step keeps its scores
+                    if progress:
+                        print(f"  {study.name} {key}: scoring step {ckpt['step']}", flush=True)
+                    curve[str(ckpt["step"])] = study.score(ckpt)
+            info = json.loads((run / "run.json").read_text())
+            out[key] = {"arm": arm, "seed": seed, "config_hash": config_hash(cfg), "amp": study.arms[arm].amp,
+                        "finished": is_finished(run), "seconds": float(info["seconds"]),
+                        "curve": dict(sorted(curve.items(), key=lambda kv: int(kv[0])))}
+            write_json(study.results_file, dict(sorted(out.items())))
+    return out
+
+
+def last_scores(records: Mapping, arm: str, step: int) -> list[dict]:
+    """The scores at ``step`` of every recorded seed of ``arm`` that reached it."""
+    return [r["curve"][str(step)] for r in records.values() if r["arm"] == arm and str(step) in r["curve"]]
+
+
+def main(study: Study, argv=None) -> int:
+    """The command line of a study: ``python -m i2vlib.studies.NAME [ARM ...] [--root DIR] [--workers N]
+    [--seeds S ...] [--no-train]``; bad input is one line and exit status 2."""
+    return run_command(study.name, _main, study, argv)
+
+
+def _main(study: Study, argv) -> int:
+    p = ArgumentParser(prog=f"python -m i2vlib.studies.{study.name}", description=study.about)
+    p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(study.arms)})")
+    p.add_argument("--root", default=None, help=f"where the runs live (default {study.root}/{study.name})")
+    p.add_argument("--workers", type=whole_number(1), default=None, help="parallel trainings (default: one per core)")
+    p.add_argument("--seeds", type=whole_number(0), nargs="+", default=None,
+                   help=f"seeds to record (default: {' '.join(map(str, study.seeds))})")
+    p.add_argument("--no-train", action="store_true", help="score what the runs hold now; train nothing")
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    if args.workers == 1:
+        torch.set_num_threads(1)      # one run at a time in this process: one thread, as every study run trains
+    record(study, args.arms or None, args.root, args.workers, train=not args.no_train, seeds=args.seeds)
+    print(f"{study.name}: recorded in {study.results_file} after {(time.perf_counter() - start) / 60:.1f} min")
+    return 0

@@ -1,0 +1,144 @@
+"""Every claim's verdict, from the records: what ``i2v claims`` prints and the book's verdicts page shows.
+
+    i2v claims [--paper NAME] [--json]
+
+Nothing trains and nothing is recorded. Each chapter's claims are judged as the chapter judges them: the book
+profile's comparisons at every rung of their budget ladder, read from ``records.json`` (arms not recorded are not
+tested), turned into measurements by the chapter's function of :mod:`i2vlib.claims.evidence`, and judged by the rules
+of the claims registry, one Holm family per chapter and rung. The claims on single zoo models read the zoo's files
+(the transfer of Fan et al.'s Fig. 5c renders frames of ``zoo:fan-joint``: a few seconds).
+
+:func:`report` returns one dict per claim::
+
+    {"paper", "id", "where", "chapter", "words", "verdict",
+     "rungs": {"1": {"verdict", "measured", "arms": {ARM: {"seeds", "healthy"}}}, "4": {...}}}
+
+where a rung is named by its multiple of the budget (``"zoo"`` for the claims on shipped zoo models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import claims
+from ..claims import evidence
+from ..data.pose import ACTIONS
+from ..data.types import EXPRESSIONS
+from ..evaluate import retarget, test_clips
+from ..errors import check_names
+from ..evaluate.ablation import transfer_strength
+from ..runs import load
+from . import names, record, recipe
+from .ablations import TABLES, ladder, measure_options
+from .records import measured
+
+PROFILE = "book"
+
+
+def _by_multiple(paper: str) -> dict[int, dict]:
+    """``{multiple: runs}`` of every rung of ``paper``'s ladder recorded so far (nothing trained)."""
+    return {m: runs for (m, _), runs in ladder(paper, PROFILE, progress=False, train=False).items()}
+
+
+def _affinegan_ablations() -> dict[str, evidence.Evidence]:
+    head = measured([recipe("affinegan-happy")], "arm", train=False, **measure_options("affinegan", PROFILE))[0]
+    if head is None:
+        head = {"health": {"healthy": False, "failed": ["not recorded"]}}
+    return {str(m): evidence.affinegan_ablations(R, head) for m, R in _by_multiple("affinegan").items()}
+
+
+def _affinegan_training() -> dict[str, evidence.Evidence]:
+    shipped = set(names())
+    experts = {e: record(f"affinegan-{e}")["scores"] for e in EXPRESSIONS if f"affinegan-{e}" in shipped}
+    unified = record("affinegan-all")["scores"] if "affinegan-all" in shipped else None
+    return {"zoo": evidence.affinegan_training(experts, unified)}
+
+
+def _fan_ablations() -> dict[str, evidence.Evidence]:
+    rho = None
+    if "fan-joint" in names():
+        joint = load("zoo:fan-joint")
+        faces = test_clips(joint, "linear", n=measure_options("fan", PROFILE)["videos"], frames=16, seed=0,
+                           expressions=["happy"])
+        rho = transfer_strength(joint, faces)["rho"]
+    return {str(m): evidence.fan_ablations(R, transfer_rho=rho) for m, R in _by_multiple("fan").items()}
+
+
+def _retarget_reference(paper: str) -> dict:
+    return retarget.baselines(64, **measure_options(paper, PROFILE))
+
+
+def _frgan_ablations() -> dict[str, evidence.Evidence]:
+    options = measure_options("frgan", PROFILE)
+    base, third = _retarget_reference("frgan"), retarget.protocol(64, **options).third
+    return {str(m): evidence.frgan_ablations(R, base["truth"], base["copy"], third)
+            for m, R in _by_multiple("frgan").items()}
+
+
+def _frgan_pose() -> dict[str, evidence.Evidence]:
+    return {str(m): evidence.frgan_pose(R, ACTIONS) for m, R in _by_multiple("frgan-pose").items()}
+
+
+def _baselines(paper: str) -> dict[str, evidence.Evidence]:
+    if paper == "fan":
+        return {str(m): evidence.fan_baselines(R) for m, R in _by_multiple("fan-baselines").items()}
+    if paper == "affinegan":
+        return {str(m): evidence.affinegan_baselines(R) for m, R in _by_multiple("affinegan-baselines").items()}
+    faces, poses = _by_multiple("frgan-baselines"), _by_multiple("frgan-pose-baselines")
+    truth = _retarget_reference("frgan-baselines")["truth"]
+    return {str(m): evidence.frgan_baselines(faces.get(m, {}), poses.get(m, {}), truth)
+            for m in sorted(set(faces) | set(poses))}
+
+
+# Each chapter that judges claims, and how its evidence is made from the records, per paper.
+CHAPTERS: dict[str, dict[str, Callable[[], dict[str, evidence.Evidence]]]] = {
+    "affinegan": {"affinegan/ablations": _affinegan_ablations, "affinegan/training": _affinegan_training,
+                  "baselines/baselines": lambda: _baselines("affinegan")},
+    "fan": {"fan/ablations": _fan_ablations, "baselines/baselines": lambda: _baselines("fan")},
+    "frgan": {"frgan/ablations": _frgan_ablations, "frgan/pose": _frgan_pose,
+              "baselines/baselines": lambda: _baselines("frgan")},
+}
+assert set(TABLES) == {f"{p}-baselines" for p in ("fan", "affinegan", "frgan", "frgan-pose")}
+
+
+def report(paper: str | None = None) -> list[dict]:
+    """One dict per claim of ``paper`` (default: every paper), judged from the records (see the module's docstring)."""
+    papers = claims.PAPERS if paper is None else check_names([paper], claims.PAPERS, "paper")
+    out = []
+    for p in papers:
+        registry, mine = claims.registry(p), []
+        for chapter, make in CHAPTERS[p].items():
+            here = [c for c in registry if c.chapter == chapter]
+            rungs = make()
+            rows = claims.ladder(here, {label: e.measurements for label, e in rungs.items()})
+            per_rung = {label: claims.verdicts(here, e.measurements) for label, e in rungs.items()}
+            for i, (claim, row) in enumerate(zip(here, rows)):
+                mine.append({"paper": p, "id": claim.id, "where": claim.where, "chapter": chapter,
+                            "words": claim.words, "verdict": row.verdict,
+                            "rungs": {label: {"verdict": per_rung[label][i].verdict,
+                                              "measured": per_rung[label][i].measured,
+                                              "arms": rungs[label].health(claim.measure)}
+                                      for label in rungs}})
+        order = {c.id: k for k, c in enumerate(registry)}
+        out += sorted(mine, key=lambda r: order[r["id"]])
+    return out
+
+
+def counts(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """``{paper: {verdict: how many claims}}`` of a :func:`report`, every verdict present."""
+    out = {}
+    for r in rows:
+        out.setdefault(r["paper"], dict.fromkeys(claims.VERDICTS, 0))[r["verdict"]] += 1
+    return out
+
+
+def text(rows: list[dict]) -> str:
+    """A report as lines a terminal shows: the counts per paper, then one line per claim with its rungs' verdicts."""
+    lines = []
+    for paper, c in counts(rows).items():
+        lines.append(f"{paper}: " + ", ".join(f"{n} {v}" for v, n in c.items() if n))
+    for r in rows:
+        at = "; ".join(f"x{label}: {rung['verdict']}" if label != "zoo" else f"zoo: {rung['verdict']}"
+                       for label, rung in r["rungs"].items())
+        lines.append(f"{r['paper']:9s} {r['id']:42s} {r['verdict']:16s} {at}")
+    return "\n".join(lines)

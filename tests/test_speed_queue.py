@@ -1,0 +1,91 @@
+"""Throughput of the training queues: the recording queue starts the longest jobs first (estimated from the records'
+own training times), and one-thread workers get a core each."""
+
+import json
+import os
+
+import pytest
+
+from i2vlib.models import affinegan as ag
+from i2vlib.models import fan
+from i2vlib.runs import run_dir, worker_pool
+from i2vlib.zoo import records
+
+
+def _rec(config, seconds):
+    return {"config": config, "value": {}, "seconds": seconds}
+
+
+def _book():
+    """Records of two AffineGAN shapes and of Fan et al.: 0.1 s a step at batch 4, 0.4 s at batch 8, Fan 1 s."""
+    return {"a1": _rec(ag.default_config("smoke", steps=100), 10.0),
+            "a2": _rec(ag.default_config("smoke", steps=300), 30.0),
+            "a3": _rec(ag.default_config("smoke", steps=100, batch=8), 40.0),
+            "f1": _rec(fan.default_config("smoke", steps=50), 50.0),
+            "old": {"config": ag.default_config("smoke"), "value": {}}}          # older than the seconds field
+
+
+def test_a_step_is_timed_by_the_records_of_its_method_and_shape():
+    book = _book()
+    assert records.step_seconds(ag.default_config("smoke", steps=7), book) == pytest.approx(0.1)
+    assert records.step_seconds(ag.default_config("smoke", batch=8), book) == pytest.approx(0.4)
+    # no record of this shape: the method's median (0.1, 0.1, 0.4)
+    assert records.step_seconds(ag.default_config("smoke", ngf=4), book) == pytest.approx(0.1)
+    # no record of the method: the median of all (0.1, 0.1, 0.4, 1.0)
+    assert records.step_seconds({"method": "vgan", "batch": 4}, book) == pytest.approx(0.25)
+    assert records.step_seconds({"method": "vgan"}, {}) == 1.0
+
+
+def test_a_job_costs_the_steps_its_unfinished_runs_have_to_go(tmp_path):
+    book, cfg = _book(), ag.default_config("smoke", steps=200)
+    assert records.job_seconds(cfg, book, tmp_path) == pytest.approx(20.0)
+    run = run_dir(cfg, tmp_path)
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"step": 150, "finished": False}))   # interrupted at step 150
+    assert records.job_seconds(cfg, book, tmp_path) == pytest.approx(5.0)
+    (run / "run.json").write_text(json.dumps({"step": 200, "finished": True}))
+    assert records.job_seconds(cfg, book, tmp_path) == 0.0
+
+
+def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
+    book = _book()
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps(book))
+    jobs = [(ag.default_config("smoke", steps=10, seed=1), "arm", {}, False),                # 1 s
+            (fan.default_config("smoke", steps=30, seed=1), "arm", {}, False),               # 30 s
+            (ag.default_config("smoke", steps=20, batch=8, seed=1), "arm", {}, False),       # 8 s
+            (ag.default_config("smoke", steps=50, seed=1), "arm", {}, False)]                # 5 s
+    started = []
+
+    def fake_job(config, measure, options, pictures, root, path_, threads, progress):
+        started.append((config["method"], config["steps"]))
+        return records.key(config, measure, **options)
+
+    monkeypatch.setattr(records, "_record_job", fake_job)
+    done = records.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
+    assert started == [("fan", 30), ("affinegan", 20), ("affinegan", 50), ("affinegan", 10)]
+    assert len(done) == 4
+    # already recorded jobs are not queued at all
+    recorded = dict(book, **{records.key(jobs[1][0]): _rec(jobs[1][0], 1.0)})
+    path.write_text(json.dumps(recorded))
+    started.clear()
+    records.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
+    assert [s for s in started if s[0] == "fan"] == []
+
+
+def test_one_thread_workers_are_pinned_to_a_core_each():
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    assert "initializer" not in worker_pool(2, 2)                       # several threads: the scheduler decides
+    assert "initializer" not in worker_pool(len(cores) + 1, 1)           # more workers than cores: no pinning
+    if len(cores) < 2:
+        pytest.skip("needs two cores to pin two workers apart")
+    pool = worker_pool(2, 1)
+    before = os.sched_getaffinity(0)
+    try:
+        pool["initializer"](*pool["initargs"])
+        first = os.sched_getaffinity(0)
+        pool["initializer"](*pool["initargs"])
+        second = os.sched_getaffinity(0)
+    finally:
+        os.sched_setaffinity(0, before)
+    assert len(first) == len(second) == 1 and first != second and first | second <= set(cores)

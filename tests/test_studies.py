@@ -1,0 +1,83 @@
+"""The recipe studies' engine (i2vlib.studies) and the studies declared on it."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.errors import I2VError
+from i2vlib.evaluate.measures import texture_at
+from i2vlib.models import get_method
+from i2vlib.studies import Arm, Study, record, results, upsample
+from i2vlib.zoo import make
+
+
+def tiny_study(tmp_path: Path, calls: list) -> Study:
+    def config(arm, seed):
+        return get_method("affinegan").default_config("smoke", **{**ARMS[arm].change, "seed": seed, "steps": 4})
+
+    def score(ckpt):
+        calls.append(int(ckpt["step"]))
+        return {"step": int(ckpt["step"])}
+
+    ARMS = {"a": Arm({}, "the smoke recipe"), "b": Arm({"upsample": "bilinear"}, "resize, then convolve")}
+    return Study(name="tiny", results_file=tmp_path / "tiny.json", arms=ARMS, seeds=(0,), config=config, score=score,
+                 snapshots=(2,), root=str(tmp_path / "runs"))
+
+
+def test_a_study_records_each_run_once_and_scores_each_step_once(tmp_path, one_thread):
+    calls = []
+    study = tiny_study(tmp_path, calls)
+    out = record(study, workers=1, progress=False)
+    assert set(out) == {"a/0", "b/0"} and all(r["finished"] for r in out.values())
+    assert all(set(r["curve"]) == {"2", "4"} for r in out.values()) and sorted(calls) == [2, 2, 4, 4]
+    record(study, workers=1, progress=False)                  # nothing trains again, nothing is scored again
+    assert len(calls) == 4 and results(study) == out
+
+
+def test_a_study_refuses_an_unknown_arm(tmp_path):
+    with pytest.raises(I2VError, match="tiny arm"):
+        record(tiny_study(tmp_path, []), arms=["c"], train=False)
+
+
+def fake(arm, seed, error, strength=0.95, acd=1.5):
+    scores = {"texture_error": error, "texture": 1 + error, "strength": strength, "acd_i_ratio": acd,
+              "rho_linear": 0.9, "texture_at": {"0": 1 + error, "0.5": 1.0, "1": 1.0}}
+    return {f"{arm}/{seed}": {"arm": arm, "seed": seed, "curve": {str(upsample.STEPS): scores}}}
+
+
+def test_the_upsampling_rule_adopts_the_clean_arm_that_costs_nothing():
+    records = {}
+    for s, (t, n, b) in enumerate([(0.9, 0.10, 0.2), (0.8, 0.12, 0.25), (0.85, 0.11, 0.22)]):
+        records.update({**fake("transposed", s, t), **fake("nearest", s, n), **fake("bilinear", s, b)})
+    assert upsample.decide(records)["adopted"] == "nearest"
+    weak = {k: v for k, v in records.items() if not k.startswith("nearest")}
+    for s in range(3):                                      # the cleaner arm now loses a third of the strength
+        weak.update(fake("nearest", s, 0.05, strength=0.6))
+    decision = upsample.decide(weak)
+    assert decision["adopted"] == "bilinear" and decision["arms"]["nearest"]["costs_allowed"] is False
+
+
+def test_the_upsampling_rule_needs_two_runs_of_the_base():
+    with pytest.raises(I2VError, match="two finished runs"):
+        upsample.decide(fake("transposed", 0, 0.5))
+
+
+def test_the_zoo_ships_the_last_step_that_meets_its_targets():
+    assert make.meets({"texture_error": 0.2, "strength": 0.95, "acd_i_ratio": 1.5})
+    assert not make.meets({"texture_error": 0.4, "strength": 0.95, "acd_i_ratio": 1.5})
+    assert not make.meets({"texture_error": 0.2, "strength": None, "acd_i_ratio": 1.5})
+
+
+class Copy:
+    method, expressions, image_size = "copy", ("happy",), 64
+
+    def generate(self, image, intensities, expression=None):
+        return np.repeat(np.asarray(image)[None], len(intensities), axis=0)
+
+
+def test_texture_at_zero_is_one_for_a_model_that_returns_its_input():
+    clips = [SyntheticBenchmark(64).video("val", i, expression="happy", n_frames=8) for i in range(2)]
+    t = texture_at(Copy(), clips)
+    assert set(t) == {"0", "0.5", "1"} and t["0"] == pytest.approx(1.0)

@@ -1,0 +1,64 @@
+"""``i2v claims``: every claim judged from the records, training nothing (i2vlib.zoo.verdicts)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from i2vlib import claims
+from i2vlib.claims.health import HEALTHY_SHARE
+from i2vlib.zoo import verdicts
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """The report, computed with training forbidden: a claim whose runs are missing must read not tested."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("I2V_NO_TRAIN", "1")
+    mp.setenv("I2V_REPO_ROOT", str(tmp_path_factory.mktemp("store")))
+    try:
+        yield verdicts.report()
+    finally:
+        mp.undo()
+
+
+def test_every_claim_of_every_paper_once_with_its_rungs(report):
+    ids = [(r["paper"], r["id"]) for r in report]
+    assert ids == [(p, c.id) for p in claims.PAPERS for c in claims.registry(p)]
+    for r in report:
+        assert r["verdict"] in claims.VERDICTS and r["rungs"]
+        for rung in r["rungs"].values():
+            assert rung["verdict"] in claims.VERDICTS and isinstance(rung["measured"], str)
+
+
+def test_no_claim_is_judged_on_an_unhealthy_arm(report):
+    for r in report:
+        for label, rung in r["rungs"].items():
+            if rung["verdict"] == claims.NOT_TESTED:
+                continue
+            for arm, h in rung["arms"].items():
+                assert h["healthy"] >= HEALTHY_SHARE * h["seeds"], (r["id"], label, arm, h)
+
+
+def test_a_rung_reads_budget_dependent_only_when_its_rungs_differ(report):
+    for r in report:
+        tested = {rung["verdict"] for rung in r["rungs"].values()} - {claims.NOT_TESTED}
+        assert (r["verdict"] == claims.BUDGET_DEPENDENT) == (len(tested) > 1)
+
+
+def test_the_command_prints_the_report_as_json():
+    out = subprocess.run([sys.executable, "-m", "i2vlib.cli", "claims", "--paper", "fan", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {r["paper"] for r in rows} == {"fan"} and len(rows) == len(claims.registry("fan"))
+    assert all(set(r["rungs"]) >= {"1", "4"} for r in rows)
+
+
+def test_a_bad_paper_is_one_line():
+    out = subprocess.run([sys.executable, "-m", "i2vlib.cli", "claims", "--paper", "pix2pix"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "pix2pix" in out.stderr
