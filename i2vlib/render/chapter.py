@@ -42,8 +42,8 @@ def setup(profile_name: str, data: str | None = None, benchmark: str | None = No
 def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) -> dict[str, int]:
     """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``, or for
     the ``rungs`` of a budget ladder ({label: measurements}, :func:`i2vlib.claims.ladder`); glue how many claims have
-    each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``; returns
-    the counts."""
+    each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``, and
+    say them in a line below the table; returns the counts."""
     from IPython.display import Markdown, display   # a chapter's packages: imported where they are used
     from myst_nb import glue
 
@@ -52,7 +52,8 @@ def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) ->
     for verdict, n in counts.items():
         glue(f"{prefix}_{verdict.replace(' ', '_').replace('-', '_')}", n, display=False)
     glue(f"{prefix}_total", sum(counts.values()), display=False)
-    print(counts)
+    found = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    display(Markdown(f"**The {sum(counts.values())} claims above:** {found or 'none'}."))
     return counts
 
 

@@ -59,14 +59,8 @@ def _pose_scores(model, **kwargs):
     return pose_scores(model, **kwargs)
 
 
-def _nothing(model, **kwargs):
-    return {}
-
-
-# name -> (version, function of a loaded model). Raise the version when the function's output changes. "training"
-# measures nothing: its record keeps how a run trained (its time and loss log), for a chapter that shows only that.
-MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores),
-            "training": (1, _nothing)}
+# name -> (version, function of a loaded model). Raise the version when the function's output changes.
+MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores)}
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
