@@ -157,8 +157,8 @@ def public_model(public: str, run: str, step: int, dropout: bool = True) -> Publ
     sys.path.insert(0, str(Path(public).resolve()))
     from models.affineGAN_networks import UnetGenerator, get_norm_layer  # the public code's own classes
 
-    opt = dict(line.strip().split(": ", 1) for line in (Path(run) / "opt.txt").read_text().splitlines()
-               if ": " in line and not line.startswith("-"))
+    lines = [line.strip() for line in (Path(run) / "opt.txt").read_text().splitlines()]
+    opt = dict(line.split(": ", 1) for line in lines if ": " in line and not line.startswith("-"))   # "suffix:" empty
     videos = len([p for p in (Path(opt["dataroot"].split()[0]) / "train" / "img").iterdir() if p.is_dir()])
     file = Path(run) / f"{step // videos}_net_G.pth"
     if not file.is_file():
