@@ -27,13 +27,19 @@ from i2vlib.train import train
 UNWRITABLE = "/proc/i2v-cannot-exist"      # root can write almost anywhere, but not under /proc
 
 
+def smoke_run_and_face(root: Path) -> np.ndarray:
+    """A one-step smoke AffineGAN run in ``root/run`` and a test face in ``root/face.png``; returns the face."""
+    train({"method": "affinegan", "profile": "smoke", "steps": 1}, root / "run", progress=False)
+    face = SyntheticBenchmark(64).video("test", 0).frames[0]
+    Image.fromarray(face).save(root / "face.png")
+    return face
+
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     """A workspace: a trained smoke run, images good and odd, a file, folders, an anger-only dataset."""
     root = tmp_path_factory.mktemp("ws")
-    train({"method": "affinegan", "profile": "smoke", "steps": 1}, root / "run", progress=False)
-    face = SyntheticBenchmark(64).video("test", 0).frames[0]
-    Image.fromarray(face).save(root / "face.png")
+    face = smoke_run_and_face(root)
     Image.fromarray(face).save(root / "synthetic_me.png")
     (root / "notimage.png").write_text("hello")
     (root / "afile").write_text("x")

@@ -19,13 +19,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_bad_input import assert_clean_failure, run_cli, tree
+from test_bad_input import assert_clean_failure, run_cli, smoke_run_and_face, tree
 
 import i2vlib
 from i2vlib import I2VError, cli
 from i2vlib.checkpoint import digest, read_checkpoint
 from i2vlib.config import config_hash
-from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.io import MAX_PIXELS, as_image, read_image, read_losses
 from i2vlib.models import get_method
 from i2vlib.train import run_lock, train
@@ -59,9 +58,7 @@ def _png_claiming(w: int, h: int, path: Path) -> None:
 def ws(tmp_path_factory):
     """A trained smoke run, a face, and files that are not what they claim."""
     root = tmp_path_factory.mktemp("ws")
-    train({"method": "affinegan", "profile": "smoke", "steps": 1}, root / "run", progress=False)
-    face = SyntheticBenchmark(64).video("test", 0).frames[0]
-    Image.fromarray(face).save(root / "face.png")
+    smoke_run_and_face(root)
     ckpt = torch.load(root / "run" / "checkpoint.pt", weights_only=True)
     nan = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
            for k, v in ckpt["weights"]["generator"].items()}
