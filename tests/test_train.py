@@ -274,27 +274,43 @@ def test_a_step_that_fails_after_a_non_finite_loss_reports_the_loss(tmp_path, mo
     assert _steps(tmp_path / "run") == [1, 2] and hub.read_checkpoint(tmp_path / "run")["step"] == 2
 
 
+_HEAP_CHECK = """
+import resource, sys
+import torch
+from i2vlib.train import _libc_function, resident_heap
+
+if _libc_function("mallopt") is None:
+    sys.exit(3)
+
+def faults(n=5):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(n):
+        torch.empty(8 << 20).fill_(1.0)               # 32 MiB, freed at once
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+pages = (32 << 20) // resource.getpagesize()
+default = faults()
+with resident_heap():
+    faults(2)                                         # the heap grows once ...
+    kept = faults()                                   # ... then serves every block from memory it keeps
+after = faults()
+print(default / pages, kept / pages, after / pages)
+"""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_the_resident_heap_maps_no_fresh_pages_for_freed_tensors_and_is_undone_after():
-    import resource
-
-    from i2vlib.train import _libc_function, resident_heap
-
-    if _libc_function("mallopt") is None:
+    # In a fresh process: after hours of a test session, glibc may have moved this process's main thread to another
+    # arena, whose heaps it unmaps by other rules; the mechanism is a training process's, which starts fresh.
+    done = subprocess.run([sys.executable, "-c", _HEAP_CHECK], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if done.returncode == 3:
         pytest.skip("not glibc")
-
-    def faults(n=5):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        for _ in range(n):
-            torch.empty(8 << 20).fill_(1.0)               # 32 MiB, freed at once
-        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-
-    pages = (32 << 20) // resource.getpagesize()
-    assert faults() > 2 * pages                         # glibc's default: fresh pages for each block
-    with resident_heap():
-        faults(2)                                       # the heap grows once ...
-        assert faults() < pages // 10                   # ... then serves every block from memory it keeps
-    assert faults() > 2 * pages                         # and gives it back afterwards
+    assert done.returncode == 0, done.stderr
+    default, kept, after = map(float, done.stdout.split())     # fresh pages mapped, in 32 MiB blocks, of 5 blocks
+    assert default > 2                              # glibc's default: fresh pages for each block
+    assert kept < 0.1                               # kept: none
+    assert after > 2                                # and the heap is given back afterwards
 
 
 def test_the_resident_heap_and_batched_log_change_no_number_of_a_run(tmp_path, monkeypatch):
