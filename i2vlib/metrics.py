@@ -53,7 +53,9 @@ def undetected_rate(features) -> float:
     return float(1.0 - detected(x).mean()) if len(x) else math.nan
 
 
-def _nanmean(values) -> float:
+def nanmean(values) -> float:
+    """The mean of the values that are not NaN; NaN, without numpy's warning, when there are none (a measure that
+    no video could give, e.g. a correlation of constant sequences)."""
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[~np.isnan(v)]
     return float(v.mean()) if len(v) else math.nan
@@ -73,7 +75,7 @@ def acd_i(generated, input_feature) -> float:
         raise I2VError(f"input feature has {f.shape[0]} dimensions, generated features {g.shape[1]}")
     if np.isnan(f).any():
         return math.nan
-    return _nanmean(np.linalg.norm(g[detected(g)] - f, axis=1))
+    return nanmean(np.linalg.norm(g[detected(g)] - f, axis=1))
 
 
 def acd_c(generated) -> float:
@@ -98,7 +100,7 @@ def acd_g(generated, ground_truth) -> float:
     if g.shape != r.shape:
         raise I2VError(f"generated and ground-truth features differ in shape: {g.shape} vs {r.shape}")
     ok = detected(g) & detected(r)
-    return _nanmean(np.linalg.norm(g[ok] - r[ok], axis=1))
+    return nanmean(np.linalg.norm(g[ok] - r[ok], axis=1))
 
 
 def acd(generated, input_feature, ground_truth=None) -> dict:
@@ -191,7 +193,7 @@ def landmark_error(landmarks, reference) -> float:
     b = np.asarray(reference, dtype=np.float64)
     if a.shape != b.shape:
         raise I2VError(f"landmark sets differ in shape: {a.shape} vs {b.shape}")
-    return _nanmean(np.linalg.norm(a - b, axis=-1).mean(axis=-1))
+    return nanmean(np.linalg.norm(a - b, axis=-1).mean(axis=-1))
 
 
 # ---------------------------------------------------------------------------- intensity

@@ -18,7 +18,9 @@ the loop, and the method modules hold configs, trainers and models.
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -162,13 +164,13 @@ def cached_runs(configs, root=None, device: str = "auto", workers: int | None = 
             train(c, out, resume=True, device=device, use_zoo=use_zoo, root=root, progress=progress,
                   snapshots=within(c), amp=amp)
     elif todo:
-        print(f"training {len(todo)} runs in {workers} parallel processes: "
-              + ", ".join(out.name for _, out in todo), flush=True)
+        say = functools.partial(print, file=sys.stderr, flush=True) if progress else lambda *a: None
+        say(f"training {len(todo)} runs in {workers} parallel processes: " + ", ".join(out.name for _, out in todo))
         with ProcessPoolExecutor(workers, **worker_pool(workers, max(1, cores // workers))) as pool:
             jobs = [pool.submit(_train_worker, c, str(out), device, max(1, cores // workers), within(c),
                                 use_zoo, amp, root) for c, out in todo]
             for job in jobs:
-                print(f"  finished {job.result()}", flush=True)
+                say(f"  finished {job.result()}")
     return where
 
 

@@ -126,6 +126,52 @@ def test_notebook_was_executed_without_errors(book, rel):
         assert not errors, f"{rel}: code cell {i} has an error output: {errors[0].get('ename')}"
 
 
+# What a published page must not show a reader: debugging output of the build (issue: a book a reader can follow).
+DEBUG_OUTPUT = {
+    "a traceback": re.compile(r"Traceback \(most recent call last\)"),
+    "a warning": re.compile(r"\b[A-Z]\w*Warning: "),
+    "a printed dict": re.compile(r"^\s*\{['\"]?[\w ]+['\"]?: ", re.M),
+    "a repr": re.compile(r"<[\w.]+ object at 0x|<(\w+Model|\w+Instrument|Clip|SyntheticBenchmark)\b"),
+    "a run log": re.compile(r"training \d+ runs? in \d+ parallel|^\s*finished \w+-[0-9a-f]{12}\s*$", re.M),
+}
+
+
+def _output_texts(cell) -> list[tuple[str, str]]:
+    """(kind, text) of each output a reader sees: ``stdout``, ``stderr`` or a display's text/plain or Markdown."""
+    out = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            out.append((o.get("name", "stdout"), o.get("text", "")))
+        elif o.get("output_type") in ("execute_result", "display_data"):
+            data = o.get("data", {})
+            shown = data.get("text/markdown") or (data.get("text/plain") if len(data) == 1 else "")
+            out.append(("display", shown if isinstance(shown, str) else "".join(shown)))
+    return out
+
+
+@pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
+def test_a_page_shows_no_debugging_output(book, rel):
+    """No traceback, warning, printed dict, repr or run log in a page's outputs (a training's progress on stderr,
+    where a profile that trains shows it, may stay); no path of the build machine and no ``nan`` in a table anywhere on the page."""
+    _require_build(book)
+    nb = nbformat.read(book.src / rel, as_version=4)
+    found = []
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        for kind, text in _output_texts(cell):
+            for what, pattern in DEBUG_OUTPUT.items():
+                if kind == "stderr" and what in ("a printed dict", "a repr", "a run log"):
+                    continue
+                if (hit := pattern.search(text)):
+                    found.append(f"code cell {i} ({kind}): {what}: {text[max(0, hit.start() - 40):hit.end() + 60]!r}")
+    html = (book.html / rel.replace(".ipynb", ".html")).read_text()
+    for where in {str(ROOT), str(book.out)}:
+        if where in html:
+            found.append(f"the page shows a path of the build machine ({where})")
+    if re.search(r"<td[^>]*>\s*nan\s*</td>", html, re.I):
+        found.append("a table cell reads nan")
+    assert not found, f"{rel}:\n" + "\n".join(found)
+
+
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
 def test_committed_notebook_has_no_outputs(rel):
     nb = nbformat.read(ROOT / rel, as_version=4)
@@ -486,7 +532,8 @@ def test_the_live_pages_are_named(book):
 
 
 def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site, tmp_path):
-    """Each page's widget loads its first model from the book's own files, draws the first benchmark face, and
+    """Each page's widget loads nothing heavy until the reader touches it (onnxruntime-web and the model load at the
+    first click), then loads its first model from the book's own files, draws the first benchmark face, and
     redraws when a slider moves; the frame equals the Python generator's for the same face and intensities
     (within 2 grey levels, as i2v export promises); a photo of the reader's own replaces the face; not one
     request leaves the local server."""
@@ -501,6 +548,11 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
         browser.get_log("performance")
         browser.get(f"{site}/{page}.html")
         root = browser.find_element("css selector", "div.i2v-live")
+        time.sleep(1.0)                       # the page has loaded: the widget waits for the reader's first touch
+        loaded = _requests(browser)
+        early = [u for u in loaded if "/i2v-live/ort/" in u or "/i2v-live/models/" in u]
+        assert not early and int(root.get_attribute("data-rendered") or 0) == 0, f"{page}: loaded before a touch: {early}"
+        root.find_element("css selector", ".i2v-live-faces img").click()
         count = _rendered(browser, root, 0)
         name = browser.execute_script("return arguments[0].i2vLive.name", root)
         model = i2vlib.load(f"zoo:{name}")
@@ -521,7 +573,7 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
         root.find_element("css selector", "input[type=file]").send_keys(str(photo))
         count = _rendered(browser, root, count)
         assert np.abs(_canvas(browser, root).astype(int) - shown).mean() > 0.5, f"{page}: the photo changed nothing"
-        remote = [u for u in _requests(browser) if not u.startswith((site, "data:", "blob:", "about:"))]
+        remote = [u for u in loaded + _requests(browser) if not u.startswith((site, "data:", "blob:", "about:"))]
         assert not remote, f"{page}: requests left the local server: {remote}"
         errors = [e for e in _severe_errors(browser.get_log("browser")) if "/favicon.ico " not in e]  # a server's 404
         assert not errors, f"{page}: {errors}"

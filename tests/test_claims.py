@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from i2vlib.claims import (CHOICE_DATA, VERDICTS, AtLeast, AtMost, Better, Between, Claim, NotTested, Ratio, choices,
-                           counts, expected, ladder, holm, mean_interval, registry, table, untested, verdicts, welch)
+                           counts, expected, interaction, ladder, holm, mean_interval, registry, table, untested, verdicts,
+                           welch)
 from i2vlib.errors import I2VError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,7 +227,7 @@ def test_counts_every_verdict():
     assert tuple(counts([])) == VERDICTS
 
 
-def test_a_ladder_gives_the_rungs_verdict_where_they_agree_and_budget_dependent_where_not():
+def test_a_ladder_gives_the_rungs_verdict_where_they_agree_and_budget_dependent_where_the_effect_differs():
     claims_ = [Claim(**{**vars(_claim(rule, m)), "id": m}) for rule, m in ((AtLeast(1), "a"), (Better(), "b"),
                                                                          (AtLeast(1), "c"))]
     better, worse = {"arm": [2.0, 2.1, 1.9], "baseline": [0.0, 0.1, -0.1]}, {"arm": [0.0, 0.1, -0.1],
@@ -235,15 +236,51 @@ def test_a_ladder_gives_the_rungs_verdict_where_they_agree_and_budget_dependent_
     large = {"a": 3.0, "b": better, "c": 0.5}
     rows = ladder(claims_, {"1000 steps": small, "4000 steps": large})
     assert [r.verdict for r in rows] == ["reproduced", "budget-dependent", "not reproduced"]
+    assert rows[1].interaction_p < 0.05 and rows[0].interaction_p is None
     assert rows[0].measured.startswith("1000 steps: 2 (reproduced); 4000 steps: 3 (reproduced)")
     assert "1000 steps: not tested" in rows[2].measured
     assert ladder(claims_, {"one budget": large}) == verdicts(claims_, large)
     md = table(claims_, rungs={"1000 steps": small, "4000 steps": large})
-    assert "budget-dependent |" in md and "4000 steps:" in md
+    assert "budget-dependent (rule 2) |" in md and "4000 steps:" in md
     with pytest.raises(I2VError, match="at least one rung"):
         ladder(claims_, {})
     with pytest.raises(I2VError, match="not both or neither"):
         table(claims_, large, rungs={"x": large})
+
+
+def test_differing_verdicts_with_the_same_effect_read_the_rung_with_the_most_seeds():
+    """Five seeds past the threshold and three whose interval straddles it: the verdicts differ, the effects do not, so
+    the claim is not budget-dependent; its verdict is the five seeds' (at equal seeds, the larger budget's)."""
+    claim = [_claim(AtLeast(1.0), "a")]
+    five, three = [1.10, 1.12, 1.08, 1.11, 1.09], [0.55, 0.85, 1.15]      # reproduced; borderline
+    rows = ladder(claim, {"1x": {"a": five}, "4x": {"a": three}})
+    assert rows[0].verdict == "reproduced" and rows[0].interaction_p > 0.05
+    assert "the verdict at 1x, with the most seeds" in rows[0].measured
+    rows = ladder(claim, {"1x": {"a": three[:2] + [1.4]}, "4x": {"a": [1.2, 1.3, 1.25]}})
+    assert rows[0].verdict == "reproduced" and "the verdict at 4x" in rows[0].measured
+    single = ladder(claim, {"1x": {"a": 0.9}, "4x": {"a": 1.2}})          # one value each: nothing to test
+    assert single[0].verdict == "reproduced" and single[0].interaction_p is None
+
+
+def test_the_interaction_test_is_welchs_on_the_difference_of_two_effects():
+    from scipy import stats
+
+    a1, b1, a4, b4 = [1.0, 1.2, 0.9, 1.1, 1.05], [0.5, 0.6, 0.55, 0.4, 0.5], [2.0, 2.3, 2.1], [0.5, 0.45, 0.6]
+    rule = Better()
+    e1, e4 = rule.effect({"arm": a1, "baseline": b1}), rule.effect({"arm": a4, "baseline": b4})
+    assert e1.seeds == 5 and e4.seeds == 3
+    p = interaction(e1, e4)
+    v = [np.var(x, ddof=1) / len(x) for x in (a1, b1, a4, b4)]
+    d = (np.mean(a4) - np.mean(b4)) - (np.mean(a1) - np.mean(b1))
+    df = sum(v) ** 2 / sum(vi ** 2 / (len(x) - 1) for vi, x in zip(v, (a1, b1, a4, b4)))
+    assert p == pytest.approx(2 * stats.t.sf(abs(d) / np.sqrt(sum(v)), df))
+    assert p < 0.01
+    # one list of values against another: Welch's two-sample test itself
+    x, y = [0.2, 0.4, 0.3, 0.35], [0.5, 0.7, 0.6]
+    expected = stats.ttest_ind(y, x, equal_var=False).pvalue
+    assert interaction(AtLeast(0).effect(x), AtLeast(0).effect(y)) == pytest.approx(expected)
+    assert interaction(AtLeast(0).effect(0.3), AtLeast(0).effect(y)) is None
+    assert AtLeast(0).effect(NotTested("no seeds")) is None
 
 
 # --- the registries -----------------------------------------------------------------------------------
@@ -329,12 +366,16 @@ def test_table_has_one_row_per_claim(paper):
     claims = registry(paper)
     md = table(paper, {c.measure: _examples(c.rule)[0] for c in claims})
     lines = md.splitlines()
-    assert lines[0].startswith("| where | the paper says | we measure | rule (set before the run) |")
+    assert lines[0].startswith("| where | the paper says | we measure | our measurement | verdict (rule) |")
     rows = [line for line in lines if line.startswith("|")]
     assert len(rows) == 2 + len(claims)
+    rules = list(dict.fromkeys(c.rule.describe() for c in claims))
     for line, c in zip(rows[2:], claims):
         cells = re.split(r"(?<!\\)\|", line)[1:-1]                      # escaped pipes stay inside a cell
-        assert len(cells) == 6 and cells[0].strip() == c.where and cells[-1].strip() == "reproduced"
+        k = rules.index(c.rule.describe()) + 1
+        assert len(cells) == 5 and cells[0].strip() == c.where and cells[-1].strip() == f"reproduced (rule {k})"
+    numbered = [line for line in lines if re.match(r"\d+\. ", line)]
+    assert len(numbered) == len(rules) and numbered[0].startswith("1. ")
 
 
 def test_the_table_discloses_each_choice_and_the_identities_it_looked_at(paper):

@@ -89,3 +89,39 @@ def test_plot_losses_reads_a_run_directory(tmp_path):
         R.plot_losses(tmp_path / "elsewhere")
     with pytest.raises(I2VError, match="no rows"):
         R.plot_losses([])
+
+
+def test_show_grid_puts_the_grids_own_pixels_on_the_page_drawn_at_twice_their_size(monkeypatch):
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    import i2vlib as i2v
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    rng = np.random.default_rng(0)
+    grid = i2v.render.frame_grid(rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8), col_labels=["a", "b", "c"])
+    i2v.render.show_grid(grid, title="three <faces>")
+    (page,) = shown
+    assert "<strong>three &lt;faces&gt;</strong>" in page and "image-rendering: pixelated" in page
+    assert f'width="{2 * grid.shape[1]}"' in page
+    png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", page).group(1))
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), grid)     # lossless, not enlarged
+    with pytest.raises(i2v.I2VError, match="scale"):
+        i2v.render.show_grid(grid, scale=0)
+
+
+def test_show_facts_and_show_models_display_tables_not_reprs(monkeypatch):
+    import i2vlib as i2v
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    i2v.render.show_facts({"codes": 16, "eps": 1e-8, "arms | seeds": [0.12345, 2]}, ("what", "value"))
+    assert shown[-1].splitlines() == ["| what | value |", "| --- | --- |", "| codes | 16 |", "| eps | 1e-08 |",
+                                      r"| arms \| seeds | 0.1235, 2 |"]
+    model = i2v.load("zoo:affinegan-happy")
+    i2v.render.show_models({"happy": model})
+    assert "| happy | affinegan, 64 px, expressions happy, " in shown[-1] and "<" not in shown[-1]

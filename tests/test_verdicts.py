@@ -43,10 +43,13 @@ def test_no_claim_is_judged_on_an_unhealthy_arm(report):
                 assert h["healthy"] >= HEALTHY_SHARE * h["seeds"], (r["id"], label, arm, h)
 
 
-def test_a_rung_reads_budget_dependent_only_when_its_rungs_differ(report):
+def test_a_claim_reads_budget_dependent_only_when_its_rungs_differ_with_a_significant_interaction(report):
     for r in report:
         tested = {rung["verdict"] for rung in r["rungs"].values()} - {claims.NOT_TESTED}
-        assert (r["verdict"] == claims.BUDGET_DEPENDENT) == (len(tested) > 1)
+        dependent = len(tested) > 1 and r["interaction_p"] is not None and r["interaction_p"] < claims.ALPHA
+        assert (r["verdict"] == claims.BUDGET_DEPENDENT) == dependent
+        if len(tested) > 1 and not dependent:
+            assert r["verdict"] in tested
 
 
 def test_the_command_prints_the_report_as_json():
@@ -62,3 +65,37 @@ def test_a_bad_paper_is_one_line():
     out = subprocess.run([sys.executable, "-m", "i2vlib.cli", "claims", "--paper", "pix2pix"], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr and "pix2pix" in out.stderr
+
+
+def test_the_counts_per_rung_and_the_reasons_not_tested_add_up(report):
+    per_paper = verdicts.counts(report)
+    for paper, by_rung in verdicts.rung_counts(report).items():
+        judged = [r for r in report if r["paper"] == paper]
+        for label, c in by_rung.items():
+            assert sum(c.values()) == sum(label in r["rungs"] for r in judged)
+    why = verdicts.why_not_tested(report)
+    assert set(why) == set(verdicts.UNTESTED)
+    assert sum(why.values()) == sum(c[claims.NOT_TESTED] for c in per_paper.values())
+    user_study = next(r for r in report if r["id"] == "turing-test")
+    assert user_study["verdict"] == claims.NOT_TESTED and why["unmeasurable"] >= 1
+
+
+def test_the_verdicts_page_glues_every_count_and_links_every_claim(report, monkeypatch):
+    from IPython.display import Markdown
+
+    from i2vlib import render
+
+    glued, shown = {}, []
+    monkeypatch.setattr("myst_nb.glue", lambda key, value, display=True: glued.setdefault(key, value))
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data if isinstance(obj, Markdown)
+                                                                             else obj))
+    counts = render.show_verdicts(report)
+    assert glued["found_total"] == len(report) == sum(sum(c.values()) for c in counts.values())
+    for verdict in claims.VERDICTS:
+        key = "found_" + verdict.replace(" ", "_").replace("-", "_")
+        assert glued[key] == sum(c[verdict] for c in counts.values())
+    assert sum(glued[f"found_untested_{w}"] for w in verdicts.UNTESTED) == glued["found_not_tested"]
+    render.show_verdict_claims(report)
+    listed = "\n".join(s for s in shown if isinstance(s, str))
+    for r in report:
+        assert f"`{r['id']}`" in listed and f"(../{r['chapter']}.ipynb)" in listed

@@ -10,10 +10,11 @@ from i2vlib.errors import I2VError
 from i2vlib.zoo import ablations, records, verify
 
 
-def test_numbers_flattens_the_finite_scalars_of_a_measurement():
+def test_numbers_flattens_the_finite_scalars_of_a_measurement_and_reduces_lists_to_their_means():
     value = {"psnr": 24.0, "inferred": {"rho": 0.5, "curve": [1.0, 2.0]}, "mask_iou": None, "ok": True,
-             "acd_i": float("nan"), "strip": {"png": "...", "frames": 5}}
-    assert verify.numbers(value) == {"psnr": 24.0, "inferred.rho": 0.5}
+             "acd_i": float("nan"), "strip": {"png": "...", "frames": 5}, "actions": ["run", "walk"],
+             "mse_t": {"gt": [[1.0, 3.0], [float("nan"), 5.0]]}, "empty": []}
+    assert verify.numbers(value) == {"psnr": 24.0, "inferred.rho": 0.5, "inferred.curve": 1.5, "mse_t.gt": 3.0}
 
 
 def test_check_holds_each_number_against_the_arms_band_and_the_seeds_record():
@@ -21,10 +22,33 @@ def test_check_holds_each_number_against_the_arms_band_and_the_seeds_record():
              {"x": 3.0, "y": {"z": 0.3}, "c": 5.0}]
     inside = verify.check({"x": 3.5, "y": {"z": 0.25}, "c": 5.0}, seeds, 1)   # beyond the range, inside the band
     assert inside == {"numbers": 3, "outside": {}, "equal": 1}
-    out = verify.check({"x": 30.0, "y": {"z": 0.1}, "c": 5.0001, "new": 7.0}, seeds, 0)
+    out = verify.check({"x": 300.0, "y": {"z": 0.1}, "c": 5.0001, "new": 7.0}, seeds, 0)
     assert set(out["outside"]) == {"x", "c"} and out["equal"] == 1 and out["numbers"] == 3
     x, low, high = out["outside"]["x"]
-    assert x == 30.0 and low < 1.0 and 3.0 < high < 30.0 and out["outside"]["c"] == [5.0001, 5.0, 5.0]   # a constant
+    assert x == 300.0 and low < 2.0 and 3.0 < high < 300.0 and out["outside"]["c"] == [5.0001, 5.0, 5.0]   # a constant
+
+
+def test_the_band_leaves_out_the_seed_being_trained_again():
+    """A record of seed 0 that was itself wrong cannot widen the band that judges seed 0's new run."""
+    seeds = [{"x": 50.0}, {"x": 1.0}, {"x": 1.1}, {"x": 0.9}, {"x": 1.05}]
+    assert list(verify.check({"x": 50.0}, seeds, 0)["outside"]) == ["x"]       # equal to its own record, yet outside
+    assert verify.check({"x": 1.0}, seeds, 1)["outside"] == {}
+
+
+def test_a_pose_record_moved_out_of_its_band_is_caught_and_a_run_that_compares_nothing_fails(canned):
+    mse = lambda level: {"mse_t": {"gt": [[level] * 4] * 8, "lstm": [[level * 1.1] * 4] * 8},       # noqa: E731
+                         "actions": ["run"] * 8}
+    seeds = [mse(v) for v in (0.0081, 0.0086, 0.0079, 0.0084, 0.0083)]
+    assert verify.check(mse(0.0082), seeds, 2) == {"numbers": 2, "outside": {}, "equal": 0}
+    caught = verify.check({**mse(0.0082), "mse_t": {"gt": [[9.9] * 4] * 8, "lstm": [[0.009] * 4] * 8}}, seeds, 2)
+    assert list(caught["outside"]) == ["mse_t.gt"] and caught["outside"]["mse_t.gt"][0] == 9.9
+    assert verify.check({"words": "only"}, seeds, 0)["numbers"] == 0
+    configs = ablations.arm_configs("affinegan", "book", ["mlp"])["mlp"]
+    options = ablations.measure_options("affinegan", "book")
+    book = {records.key(c, "arm", **options): {"config": c, "value": {"rho": 0.1 * (i + 1)}}
+            for i, c in enumerate(configs)}
+    canned.value = {"text": "nothing to compare"}
+    assert not verify.verify(["affinegan"], runs=1, book=book, progress=False)["within"]
 
 
 def test_the_band_misses_a_faithful_seed_at_its_stated_rate():
@@ -36,10 +60,11 @@ def test_the_band_misses_a_faithful_seed_at_its_stated_rate():
     assert abs(missed - 0.05) < 0.012 and abs(beyond_range - 2 / 6) < 0.03   # the range of 5 seeds: 1 in 3
 
 
-def test_only_arms_with_every_seed_recorded_are_drawn():
+def test_only_arms_with_every_seed_recorded_are_drawn_at_every_rung():
     book = records.read()
     runs = verify.recorded_runs(["affinegan"], book)
-    assert {("affinegan", "full", i) for i in range(len(ablations.SEEDS))} <= set(runs)
+    for multiple, _ in ablations.LADDER["affinegan"]:
+        assert {("affinegan", "full", multiple, i) for i in range(len(ablations.SEEDS))} <= set(runs)
     assert verify.recorded_runs(["affinegan"], {}) == []
     with pytest.raises(I2VError, match=f"has {len(ablations.SEEDS)} seeds recorded"):
         verify.verify(["affinegan"], book={})
@@ -57,14 +82,16 @@ def canned(monkeypatch, tmp_path):
 
 
 def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
-    configs = ablations.arm_configs("affinegan", "book", ["mlp"])["mlp"]
+    five = dict(ablations.LADDER["affinegan"])[1]
+    configs = ablations.arm_configs("affinegan", "book", ["mlp"], seeds=five)["mlp"]
     options = ablations.measure_options("affinegan", "book")
-    book = {records.key(c, "arm", **options): {"config": c, "value": {"rho": [0.1, 0.2, 0.3][i]}}
+    book = {records.key(c, "arm", **options): {"config": c, "value": {"rho": [0.1, 0.15, 0.2, 0.25, 0.3][i]}}
             for i, c in enumerate(configs)}
     canned.value = {"rho": 0.2}
-    report = verify.verify(["affinegan"], runs=5, seed=3, book=book, progress=False)
-    assert len(report["runs"]) == 3 and report["within"]                  # only mlp is recorded: its 3 seeds
-    assert {r["seed"] for r in report["runs"]} == set(ablations.SEEDS) and sum(r["equal"] for r in report["runs"]) == 1
+    report = verify.verify(["affinegan"], runs=9, seed=3, book=book, progress=False)
+    assert len(report["runs"]) == 5 and report["within"]                  # only mlp is recorded: its 5 seeds at 1x
+    assert {r["multiple"] for r in report["runs"]} == {1} and {r["seeds_recorded"] for r in report["runs"]} == {5}
+    assert {r["seed"] for r in report["runs"]} == set(five) and sum(r["equal"] for r in report["runs"]) == 1
     canned.value = {"rho": 0.9}
     report = verify.verify(["affinegan"], runs=1, book=book, progress=False)
     assert not report["within"] and list(report["runs"][0]["outside"]) == ["rho"]

@@ -40,26 +40,28 @@
       this.rendered = 0;            // frames drawn so far (tests wait on it)
       this.busy = null;             // the render in flight; a newer request waits for it
       this.pending = false;
+      this.awake = false;           // onnxruntime and the model load at the reader's first touch, not with the page
       const names = root.dataset.models.split(/\s+/).filter((n) => n in manifest.models);
       const bar = el("div", { className: "i2v-live-bar" }, root);
       this.picker = el("select", { title: "model", ariaLabel: "model" }, bar);
       for (const n of names) el("option", { value: n, textContent: n }, this.picker);
-      this.picker.onchange = () => this.useModel(this.picker.value);
+      this.picker.onchange = () => { this.wake(); this.useModel(this.picker.value); };
       this.play = el("button", { type: "button", textContent: "\u25b6 play" }, bar);
-      this.play.onclick = () => this.playClip();
+      this.play.onclick = () => { this.wake(); this.playClip(); };
       const upload = el("label", { className: "i2v-live-upload", textContent: "your photo: " }, bar);
       this.file = el("input", { type: "file", accept: "image/*" }, upload);
-      this.file.onchange = () => this.file.files[0] && this.usePhoto(this.file.files[0]);
+      this.file.onchange = () => { this.wake(); if (this.file.files[0]) this.usePhoto(this.file.files[0]); };
       this.faces = el("div", { className: "i2v-live-faces" }, root);
       manifest.faces.forEach((f, i) => {
         const img = el("img", { src: HERE + "faces/" + f, alt: "benchmark face " + (i + 1), title: f }, this.faces);
-        img.onclick = () => this.useFace(img);
+        img.onclick = () => { this.wake(); this.useFace(img); };
       });
       const stage = el("div", { className: "i2v-live-stage" }, root);
       this.input = el("canvas", { className: "i2v-live-input", title: "the face, at the model's size" }, stage);
       this.output = el("canvas", { className: "i2v-live-output", title: "the generated frame" }, stage);
       this.sliders = el("div", { className: "i2v-live-sliders" }, stage);
-      this.status = el("p", { className: "i2v-live-status", textContent: "loading the model ..." }, root);
+      this.status = el("p", { className: "i2v-live-status", textContent: "pick a face, drag a slider or press play: " +
+        "the model and onnxruntime-web load then" }, root);
       el("p", {
         className: "i2v-live-note",
         textContent: "These models were trained on the book's synthetic benchmark only: flat-shaded drawn faces. " +
@@ -71,6 +73,11 @@
     }
 
     get model() { return this.manifest.models[this.name]; }
+
+    // The reader's first touch: from now on every change renders (loading onnxruntime and the model once).
+    wake() {
+      if (!this.awake) { this.awake = true; this.status.textContent = "loading the model ..."; }
+    }
 
     session(name) {
       this.sessions[name] = this.sessions[name] || loadRuntime().then((ort) =>
@@ -88,11 +95,13 @@
         el("span", { textContent: e + " " }, row);
         const s = el("input", { type: "range", min: 0, max: 1, step: 0.01, value: 0, name: e }, row);
         const shown = el("output", { textContent: "0.00" }, row);
-        s.oninput = () => { this.values[k] = Number(s.value); shown.textContent = Number(s.value).toFixed(2); this.render(); };
+        s.oninput = () => {
+          this.wake(); this.values[k] = Number(s.value); shown.textContent = Number(s.value).toFixed(2); this.render();
+        };
       });
       const size = this.model.image_size;
       for (const c of [this.input, this.output]) { c.width = size; c.height = size; }
-      await this.session(name);
+      if (this.awake) await this.session(name);
       if (this.pixels) { this.drawFace(this.source); }
     }
 
@@ -123,7 +132,7 @@
 
     // One frame for the sliders' values; a request made while a frame is in flight is drawn after it.
     render() {
-      if (!this.pixels) return Promise.resolve();
+      if (!this.pixels || !this.awake) return Promise.resolve();
       if (this.busy) { this.pending = true; return this.busy; }
       this.busy = this.frame(this.values).then((rgb) => {
         this.draw(rgb);

@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 from ..errors import I2VError, check_names
 from .rules import (ALPHA, BORDERLINE, BUDGET_DEPENDENT, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED,
-                    VERDICTS, AtLeast, AtMost, Better, Between, NotTested, Ratio, Rule, holm, mean_interval, spread,
-                    untested, welch)
+                    VERDICTS, AtLeast, AtMost, Better, Between, Effect, NotTested, Ratio, Rule, holm, interaction,
+                    mean_interval, spread, untested, welch)
 
 PAPERS = ("affinegan", "fan", "frgan")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -73,12 +73,14 @@ CHOICE_DATA = ("validation identities", "test identities")
 
 
 class Row(NamedTuple):
-    """One line of a claims table."""
+    """One line of a claims table; on a ladder, ``interaction_p`` is the test of whether the claim's effect differs
+    between the budgets (:func:`ladder`)."""
 
     claim: Claim
     measured: str
     rule: str
     verdict: str
+    interaction_p: float | None = None
 
 
 def registry(paper: str) -> list[Claim]:
@@ -142,11 +144,21 @@ def verdicts(paper, measurements: Mapping) -> list[Row]:
     return rows
 
 
+LADDER_RULE = (
+    "A claim judged at several budgets reads *budget-dependent* only when its verdicts there differ **and** its effect "
+    "differs between the budgets: Welch's test of the difference of the two effects (the difference of two arms' "
+    "means, or a mean), p < 0.05. Otherwise its verdict is the one at the budget with the most seeds (at equal seeds, "
+    "the larger budget), and the other budget's measurement stands beside it. This rule was fixed on 2026-11-27, "
+    "after both budgets had been recorded; before it, any two differing verdicts read budget-dependent.")
+
+
 def ladder(paper, rungs: Mapping) -> list[Row]:
     """One :class:`Row` per claim of ``paper`` judged at every rung of a budget ladder, ``rungs`` = {the rung's label
     (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung its own Holm family
-    (:func:`verdicts`). A row shows each rung's measurement and verdict; its verdict is theirs where the rungs that
-    tested the claim agree, and "budget-dependent" where they differ. One rung gives :func:`verdicts`'s rows."""
+    (:func:`verdicts`). A row shows each rung's measurement and verdict and judges by :data:`LADDER_RULE`: where the
+    rungs that tested the claim agree, their verdict; where they differ, "budget-dependent" if the effect differs
+    between the first and the last of them (:func:`~.rules.interaction`, p < :data:`ALPHA`), else the verdict of
+    the rung with the most seeds (the later at a tie). One rung gives :func:`verdicts`'s rows."""
     if not isinstance(rungs, Mapping) or not rungs:
         raise I2VError("a ladder needs at least one rung: {label: measurements}")
     judged = {label: verdicts(paper, m) for label, m in rungs.items()}
@@ -155,10 +167,27 @@ def ladder(paper, rungs: Mapping) -> list[Row]:
     rows = []
     for i, claim in enumerate(_claims(paper)):
         at = {label: rows_[i] for label, rows_ in judged.items()}
-        tested = {r.verdict for r in at.values() if r.verdict != NOT_TESTED}
-        verdict = NOT_TESTED if not tested else tested.pop() if len(tested) == 1 else BUDGET_DEPENDENT
+        tested = [label for label, r in at.items() if r.verdict != NOT_TESTED]
         shown = "; ".join(f"{label}: {r.measured} ({r.verdict})" for label, r in at.items())
-        rows.append(Row(claim, shown, claim.rule.describe(), verdict))
+        p = None
+        if not tested:
+            verdict = NOT_TESTED
+        elif len({at[label].verdict for label in tested}) == 1:
+            verdict = at[tested[0]].verdict
+        else:
+            effects = {label: _checked(claim, lambda: claim.rule.effect(rungs[label][claim.measure]))
+                       for label in tested}
+            p = interaction(effects[tested[0]], effects[tested[-1]])
+            if p is not None and p < ALPHA:
+                verdict = BUDGET_DEPENDENT
+                shown += f"; the effect differs between budgets (interaction p = {p:.2g})"
+            else:
+                most = max(reversed(tested), key=lambda label: effects[label].seeds)
+                verdict = at[most].verdict
+                shown += ("; the effect does not differ between budgets "
+                          + ("(no spread to test)" if p is None else f"(interaction p = {p:.2g})")
+                          + f": the verdict at {most}, with the most seeds")
+        rows.append(Row(claim, shown, claim.rule.describe(), verdict, p))
     return rows
 
 
@@ -177,7 +206,8 @@ def counts(rows) -> dict[str, int]:
     return out
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """``text`` as one cell of a Markdown table: one line, its bars escaped."""
     return " ".join(str(text).split()).replace("|", r"\|")
 
 
@@ -190,26 +220,32 @@ def rows_of(paper, measurements: Mapping | None = None, rungs: Mapping | None = 
 
 
 def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = None) -> str:
-    """The claims table of ``paper`` as Markdown, one row per claim (:func:`rows_of`), followed by the recipe
-    choices behind its measurements and the data each looked at (:func:`choices`)."""
-    head = ("| where | the paper says | we measure | rule (set before the run) | our measurement | verdict |\n"
-            "| --- | --- | --- | --- | --- | --- |")
+    """The claims table of ``paper`` as Markdown, one row per claim (:func:`rows_of`): where, the paper's words, how
+    we measure it, our measurement and the verdict, which names its rule; each distinct rule is written once, in a
+    numbered list below the table. Then the recipe choices behind its measurements and the data each looked at
+    (:func:`choices`)."""
+    head = "| where | the paper says | we measure | our measurement | verdict (rule) |\n| --- | --- | --- | --- | --- |"
     rows = rows_of(paper, measurements, rungs)
-    lines = [f"| {_cell(r.claim.where)} | {_cell(r.claim.words)} | {_cell(r.claim.measured_as)} | {_cell(r.rule)} | "
-             f"{_cell(r.measured)} | {r.verdict} |" for r in rows]
+    rules = list(dict.fromkeys(r.rule for r in rows))
+    cell = markdown_cell
+    lines = [f"| {cell(r.claim.where)} | {cell(r.claim.words)} | {cell(r.claim.measured_as)} | {cell(r.measured)} | "
+             f"{r.verdict} (rule {rules.index(r.rule) + 1}) |" for r in rows]
+    if rules:
+        lines += ["", "The rules, each written with its claim:", ""]
+        lines += [f"{k}. {cell(rule)}" for k, rule in enumerate(rules, 1)]
     made = choices(rows[0].claim.paper) if rows else []
     if made:
         lines += ["", "Recipe choices made after looking at measurements, and the identities they looked at (a choice "
                       "made on the test identities may flatter the claims measured on them):", ""]
-        lines += [f"- {_cell(c.what)} ({_cell(c.study)}): **{c.data}**" for c in made]
+        lines += [f"- {cell(c.what)} ({cell(c.study)}): **{c.data}**" for c in made]
     return "\n".join([head, *lines])
 
 
 from . import evidence, health  # noqa: E402  (they use the rules above; chapters reach them as i2v.claims.*)
 
 __all__ = ["evidence", "health", "PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
-           "BUDGET_DEPENDENT", "ladder", "rows_of",
+           "BUDGET_DEPENDENT", "ladder", "LADDER_RULE", "interaction", "Effect", "rows_of",
            "NotTested", "untested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice",
            "CHOICE_DATA",
-           "Row", "registry", "choices", "expected", "verdicts", "counts", "table", "spread", "welch", "holm",
+           "Row", "registry", "choices", "expected", "verdicts", "counts", "table", "markdown_cell", "spread", "welch", "holm",
            "mean_interval", "ALPHA"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 import statistics
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -124,6 +125,16 @@ class Rule:
         """The p-value of a comparative rule's test (None for the others)."""
         return None
 
+    def effect(self, measurement) -> Effect | None:
+        """What the rule judges, as a number with its sampling variance (:class:`Effect`), for comparing two
+        budgets (:func:`interaction`); None where the measurement is not tested."""
+        if untested(measurement) is not None:
+            return None
+        return self._effect(measurement)
+
+    def _effect(self, measurement) -> Effect:
+        raise NotImplementedError
+
     def verdict(self, measurement) -> str:
         return self.assess(measurement)[0]
 
@@ -163,6 +174,11 @@ class _Level(Rule):
         if isinstance(measurement, Mapping):
             raise I2VError(f"expected {self.expects}, got a dict")
         return self._judge(*_values(measurement, "the measurement"))
+
+    def _effect(self, measurement):
+        if isinstance(measurement, Mapping):
+            raise I2VError(f"expected {self.expects}, got a dict")
+        return Effect.of_mean(_values(measurement, "the measurement")[0])
 
 
 _BORDER = "; a mean whose 95 % interval straddles the threshold: borderline"
@@ -282,7 +298,8 @@ class Ratio(Rule):
         return (f"{{'{self.value}': one value or per-seed values, "
                 f"'{self.reference}': one value or as many values}}")
 
-    def _assess(self, measurement):
+    def _ratios(self, measurement) -> tuple[list[float], bool, list[float], bool, list[float]]:
+        """(values, a list?, references, a list?, the per-seed ratios)."""
         _keys(measurement, (self.value, self.reference))
         v, v_list = _values(measurement[self.value], repr(self.value))
         r, r_list = _values(measurement[self.reference], repr(self.reference))
@@ -290,10 +307,16 @@ class Ratio(Rule):
             raise I2VError(f"{len(v)} values of {self.value!r} but {len(r)} of {self.reference!r}")
         if 0.0 in r:
             raise I2VError(f"{self.reference!r} is 0: no ratio")
-        ratios = [x / (r[i] if r_list else r[0]) for i, x in enumerate(v)]
+        return v, v_list, r, r_list, [x / (r[i] if r_list else r[0]) for i, x in enumerate(v)]
+
+    def _assess(self, measurement):
+        v, v_list, r, r_list, ratios = self._ratios(measurement)
         verdict, of_ratios = self.rule._judge(ratios, v_list or r_list)
         return verdict, (f"{self.value} / {self.reference} = {of_ratios} "
                          f"({self.value} {_spread(v, v_list)}, {self.reference} {_spread(r, r_list)})")
+
+    def _effect(self, measurement):
+        return Effect.of_mean(self._ratios(measurement)[-1])
 
     def describe(self):
         return f"{self.value} / {self.reference} {self.rule.describe()}"
@@ -342,6 +365,10 @@ class Better(Rule):
     def p_value(self, measurement) -> float | None:
         return None if untested(measurement) is not None else self.test(measurement).p
 
+    def _effect(self, measurement):
+        t = self.test(measurement)
+        return Effect(t.difference, (_part(t.a), _part(t.b)), min(len(t.a), len(t.b)))
+
     def _assess(self, measurement, p_adjusted: float | None = None):
         t = self.test(measurement)
         p = t.p if p_adjusted is None else p_adjusted
@@ -360,6 +387,41 @@ class Better(Rule):
 
 
 ALPHA = 0.05   # the family-wise error rate of one table's comparisons
+
+
+class Effect(NamedTuple):
+    """What a rule judges at one budget: ``value`` (a mean over seeds, or a difference of two arms' means), the
+    parts of its sampling variance as ``(s^2 / n, n - 1)`` per arm (none for a single value), and the seeds behind
+    it (the fewer of two arms')."""
+
+    value: float
+    parts: tuple[tuple[float, int], ...]
+    seeds: int
+
+    @classmethod
+    def of_mean(cls, values: list[float]) -> Effect:
+        return cls(statistics.mean(values), (_part(values),) if len(values) > 1 else (), len(values))
+
+
+def _part(values: list[float]) -> tuple[float, int]:
+    return statistics.variance(values) / len(values), len(values) - 1
+
+
+def interaction(first: Effect, second: Effect) -> float | None:
+    """The p-value of "the effect differs between two budgets": Welch's test of ``second.value - first.value``,
+    its variance the sum of both effects' parts and its degrees of freedom Welch-Satterthwaite's over all the
+    parts (two-sided). None when either effect is a single value: no spread, no test."""
+    from scipy import stats   # heavy: imported when two budgets are compared
+
+    if not first.parts or not second.parts:
+        return None
+    parts = first.parts + second.parts
+    variance = sum(v for v, _ in parts)
+    difference = second.value - first.value
+    if variance == 0:
+        return 1.0 if difference == 0 else 0.0
+    df = variance ** 2 / sum(v ** 2 / dof for v, dof in parts if v > 0)
+    return float(2 * stats.t.sf(abs(difference) / math.sqrt(variance), df))
 
 
 class Welch(NamedTuple):
@@ -381,8 +443,12 @@ def welch(a: list[float], b: list[float]) -> Welch:
     diff = statistics.mean(a) - statistics.mean(b)
     if statistics.variance(a) == 0 and statistics.variance(b) == 0:
         return Welch(a, b, diff, diff, diff, 1.0 if diff == 0 else 0.0)
-    result = stats.ttest_ind(a, b, equal_var=False)
-    ci = result.confidence_interval(0.95)
+    with warnings.catch_warnings():
+        # Seeds that agree to many digits make scipy warn of precision loss in their variance; the test still
+        # stands (a spread far below the difference of the means), and a page would print the warning's path.
+        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        result = stats.ttest_ind(a, b, equal_var=False)
+        ci = result.confidence_interval(0.95)
     return Welch(a, b, diff, float(ci.low), float(ci.high), float(result.pvalue))
 
 

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from ..instruments import get_instrument
-from ..metrics import landmark_trajectory, spearman
+from ..metrics import landmark_trajectory, nanmean, spearman
 from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
 from .protocol import evaluate
 
@@ -169,7 +169,7 @@ def transfer_strength(model, clips, steps: int = 11) -> dict:
             strength[e].append(read[:, instrument.expressions.index(e)])
     with warnings.catch_warnings():                    # faces where the instrument read nothing are NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        rho = {e: float(np.nanmean([spearman(s, v) for v in strength[e]])) for e in strength}
+        rho = {e: nanmean([spearman(s, v) for v in strength[e]]) for e in strength}
     both = min(rho["happy"], -rho["anger"]) if np.isfinite(list(rho.values())).all() else float("nan")
     return {"s": s, **{e: np.array(v) for e, v in strength.items()}, "rho_happy": rho["happy"],
             "rho_anger": rho["anger"], "rho": both}

@@ -60,8 +60,8 @@ def expression_progress(model, clips, a=None) -> dict:
         at_one.append(strength[-1])
         peak = int(np.argmax(clip.intensity))
         true_peak.append(inst.measure(clip.frames[peak:peak + 1], neutral=clip.frames[0]).strength[0, k])
-    return {"rho": float(np.nanmean(rhos)), "strength_at_1": float(np.nanmean(at_one)),
-            "true_peak_strength": float(np.nanmean(true_peak))}
+    return {"rho": metrics.nanmean(rhos), "strength_at_1": metrics.nanmean(at_one),
+            "true_peak_strength": metrics.nanmean(true_peak)}
 
 
 def landmark_curves(models: dict, clips, intensities=None, instrument="synthetic") -> dict:
@@ -100,7 +100,7 @@ def intensity_agreement(model, clips) -> dict:
         inferred.append(a)
         per_video.append(metrics.spearman(clip.intensity, a))
     t, i = np.concatenate(true), np.concatenate(inferred)
-    return {"true": t, "inferred": i, "rho": metrics.spearman(t, i), "rho_per_video": float(np.nanmean(per_video)),
+    return {"true": t, "inferred": i, "rho": metrics.spearman(t, i), "rho_per_video": metrics.nanmean(per_video),
             "in_unit_range": float(np.mean((i >= 0) & (i <= 1))), "mae": float(np.abs(t - i).mean())}
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import metrics
 from ..data.clips import to_tensor
 from ..data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
 from ..data.types import EXPRESSIONS
@@ -282,8 +283,8 @@ def assess(instrument, videos: int = 70, triplets: int = 1000, negatives: int = 
         ok = ~(np.isnan(dp) | np.isnan(dn))
         acc[name] = float(np.mean(dp[ok] < dn[ok])) if ok.any() else math.nan
         if not hard:
-            acc["same_identity_distance"] = float(np.nanmean(dp))
-            acc["other_identity_distance"] = float(np.nanmean(dn))
+            acc["same_identity_distance"] = metrics.nanmean(dp)
+            acc["other_identity_distance"] = metrics.nanmean(dn)
 
     faces = [random_view(bench.identity(int(i)), rng)["image"] for i in rng.choice(test_ids, negatives)]
     fakes = np.stack([no_face(rng, f) for f in faces])

@@ -13,7 +13,8 @@ One module per concern, all names re-exported here (``from i2vlib import render`
 * :mod:`.export` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
   a JSON sidecar, written atomically), :func:`sidecar_path`,
   :func:`read_sidecar`, :func:`download_link`, :func:`check_destination` (before rendering).
-* :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow.
+* :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow; :func:`show_grid` shows one at twice its
+  pixels.
 * :mod:`.sheets` -- :func:`contact_sheet`, :func:`pose_contact_sheet`: the two benchmarks at a glance.
 * :mod:`.figures` -- matplotlib: :func:`show_frames`, :func:`animation`,
   :func:`to_jshtml` (plays with no kernel), :func:`plot_losses` (training curves).
@@ -23,7 +24,7 @@ One module per concern, all names re-exported here (``from i2vlib import render`
   call the model (readers with a kernel).
 * :mod:`.source` -- :func:`source_code` and :func:`loss_table`: the library's own code and a
   method's loss terms, read at run time and shown in a chapter.
-* :mod:`.chapter` -- :func:`setup`, :func:`show_claims`, :func:`compare`: what every chapter does
+* :mod:`.chapter` -- :func:`setup`, :func:`show_claims`, :func:`show_verdicts`, :func:`compare`: what every chapter does
   the same way (its setup cell, its claims table, the words that compare two measured numbers).
 
 matplotlib, ipywidgets, IPython and imageio-ffmpeg are imported only by the functions that need
@@ -31,11 +32,12 @@ them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplo
 """
 
 from ..data.video import as_frames, read_video
-from .chapter import compare, setup, show_claims
+from .chapter import (compare, setup, show_claims, show_facts, show_models, show_table, show_verdict_claims,
+                      show_verdicts)
 from .export import check_destination, download_link, read_sidecar, save_video, sidecar_path
 from .figures import animation, plot_losses, show_frames, to_jshtml
 from .frames import intensity_labels
-from .grid import frame_grid
+from .grid import frame_grid, show_grid
 from .scrub import Scrubber, scrubber
 from .sheets import contact_sheet, pose_contact_sheet
 from .source import loss_table, source_code
@@ -50,6 +52,7 @@ __all__ = [
     "read_sidecar",
     "download_link",
     "frame_grid",
+    "show_grid",
     "contact_sheet",
     "pose_contact_sheet",
     "intensity_labels",
@@ -65,5 +68,10 @@ __all__ = [
     "loss_table",
     "setup",
     "show_claims",
+    "show_facts",
+    "show_models",
+    "show_table",
+    "show_verdicts",
+    "show_verdict_claims",
     "compare",
 ]

@@ -17,6 +17,7 @@ import math
 from .. import claims
 from ..config import check_data, environment, profile
 from ..errors import I2VError
+from ..zoo import verdicts as book
 
 PLOT_STYLE = {"figure.dpi": 80, "font.size": 9}
 
@@ -43,7 +44,8 @@ def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) ->
     """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``, or for
     the ``rungs`` of a budget ladder ({label: measurements}, :func:`i2vlib.claims.ladder`); glue how many claims have
     each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``, and
-    say them in a line below the table; returns the counts."""
+    say them in a line below the table, and glue the rule of a ladder's verdicts as ``{prefix}_ladder_rule``
+    (:data:`i2vlib.claims.LADDER_RULE`); returns the counts."""
     from IPython.display import Markdown, display   # a chapter's packages: imported where they are used
     from myst_nb import glue
 
@@ -52,9 +54,107 @@ def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) ->
     for verdict, n in counts.items():
         glue(f"{prefix}_{verdict.replace(' ', '_').replace('-', '_')}", n, display=False)
     glue(f"{prefix}_total", sum(counts.values()), display=False)
+    glue(f"{prefix}_ladder_rule", Markdown(claims.LADDER_RULE), display=False)
     found = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
     display(Markdown(f"**The {sum(counts.values())} claims above:** {found or 'none'}."))
     return counts
+
+
+def show_table(rows: list[dict], columns=None) -> None:
+    """Display rows of ``{column: value}`` as one Markdown table (``columns``: which, in order; default the first
+    row's keys); floats to 4 significant digits, a missing value as a dash."""
+    from IPython.display import Markdown, display
+
+    columns = list(columns or (rows[0] if rows else []))
+    lines = _head(columns) + ["| " + " | ".join(claims.markdown_cell(_shown(r.get(c, "—"))) for c in columns) + " |"
+                              for r in rows]
+    display(Markdown("\n".join(lines)))
+
+
+def show_facts(facts: dict, head: tuple[str, str] = ("", "")) -> None:
+    """Display ``{what: value}`` as a two-column table: a chapter's settings or counts, never a printed dict."""
+    from IPython.display import Markdown, display
+
+    rows = [f"| {claims.markdown_cell(k)} | {claims.markdown_cell(_shown(v))} |" for k, v in facts.items()]
+    display(Markdown("\n".join([*_head(list(head)), *rows])))
+
+
+def show_models(models: dict) -> None:
+    """Display ``{name: model}`` (:class:`i2vlib.api.Model`) as one table row each: its method, image size,
+    expressions and training steps; what a reader needs of a loaded model, in place of its repr."""
+    show_facts({name: f"{m.method}, {m.image_size} px, "
+                      + (f"expressions {', '.join(m.expressions)}, " if getattr(m, "expressions", None) else "")
+                      + (f"{m.step} steps" if getattr(m, "step", None) is not None else "steps unknown")
+                for name, m in models.items()}, ("model", "what it is"))
+
+
+def _shown(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(map(_shown, v))
+    return str(v)
+
+
+def show_verdicts(rows: list[dict], prefix: str = "found") -> dict:
+    """The book's verdicts at a glance, from a :func:`i2vlib.zoo.verdicts.report`: one table of each paper's claims
+    per verdict and one per rung (:func:`show_verdict_claims` lists the claims). Glues ``{prefix}_<paper>_<verdict>``,
+    ``{prefix}_<verdict>`` (all papers), ``{prefix}_total`` and ``{prefix}_untested_<why>`` (``why`` a key of
+    :data:`i2vlib.zoo.verdicts.UNTESTED`); returns the counts ``{paper: {verdict: n}}``."""
+    from IPython.display import Markdown, display
+    from myst_nb import glue
+
+
+    key = lambda *words: "_".join([prefix, *words]).replace(" ", "_").replace("-", "_")   # noqa: E731
+    counts = book.counts(rows)
+    shown = [v for v in claims.VERDICTS if any(c[v] for c in counts.values())]
+    total = {v: sum(c[v] for c in counts.values()) for v in claims.VERDICTS}
+    for paper, c in counts.items():
+        for v, n in c.items():
+            glue(key(paper, v), n, display=False)
+        glue(key(paper, "total"), sum(c.values()), display=False)
+    for v, n in total.items():
+        glue(key(v), n, display=False)
+    glue(key("total"), len(rows), display=False)
+    for why, n in book.why_not_tested(rows).items():
+        glue(key("untested", why), n, display=False)
+
+    lines = _head(["paper", *shown, "claims"])
+    lines += [f"| {book.TITLES[p]} | " + " | ".join(str(c[v]) for v in shown) + f" | {sum(c.values())} |"
+              for p, c in counts.items()]
+    lines.append("| **all three** | " + " | ".join(f"**{total[v]}**" for v in shown) + f" | **{len(rows)}** |")
+    display(Markdown("\n".join(lines)))
+
+    by_rung = book.rung_counts(rows)
+    lines = _head(["paper", "judged at", *shown])
+    lines += [f"| {book.TITLES[p]} | {_rung_name(label)} | " + " | ".join(str(c[v]) for v in shown) + " |"
+              for p, at in by_rung.items() for label, c in at.items()]
+    display(Markdown("**Each rung on its own** (a claim judged on shipped models has one):\n\n" + "\n".join(lines)))
+
+    return counts
+
+
+def show_verdict_claims(rows: list[dict]) -> None:
+    """Per paper of a :func:`i2vlib.zoo.verdicts.report`, one row per claim: its place in the paper, its verdict, the
+    verdict at each rung, and a link to the chapter that judges it (and shows the paper's words and our numbers)."""
+    from IPython.display import Markdown, display
+
+
+    for paper in dict.fromkeys(r["paper"] for r in rows):
+        lines = _head(["claim", "the paper's place", "verdict", "at each rung", "judged in"])
+        for r in (r for r in rows if r["paper"] == paper):
+            at = "; ".join(f"{_rung_name(label)}: {rung['verdict']}" for label, rung in r["rungs"].items())
+            chapter = f"[{book.CHAPTER_TITLES[r['chapter']]}](../{r['chapter']}.ipynb)"
+            lines.append(f"| `{r['id']}` | {claims.markdown_cell(r['where'])} | **{r['verdict']}** | {at} | {chapter} |")
+        display(Markdown(f"### {book.TITLES[paper]}\n\n" + "\n".join(lines)))
+
+
+def _head(columns) -> list[str]:
+    return [f"| {' | '.join(columns)} |", "|" + " --- |" * len(columns)]
+
+
+def _rung_name(label: str) -> str:
+    return "shipped models" if label == "zoo" else f"{label}x the budget"
 
 
 def compare(x, y, more: str = "higher than", less: str = "lower than", same: str = "the same as") -> str:

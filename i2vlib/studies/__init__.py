@@ -29,7 +29,7 @@ from ..errors import ArgumentParser, check_names, run_command, whole_number
 from ..evaluate import evaluate, test_clips
 from ..evaluate.measures import texture_at
 from ..io import write_json
-from ..metrics import spearman
+from ..metrics import nanmean, spearman
 from ..models import get_method
 from ..runs import cached_runs, is_finished, run_dir
 from ..train import SNAPSHOTS
@@ -84,8 +84,8 @@ def validation_scores(model, videos: int = VALIDATION_VIDEOS) -> dict:
     out = {"texture_at": at, "texture_error": max(abs(v - 1) for v in at.values()), "texture": num(s["texture"]),
            "strength": num(s["strength"]), "acd_i_ratio": num(s["acd_i"]) / num(ref["acd_i"])}
     if hasattr(model, "infer_intensity"):
-        out["rho_linear"] = float(np.nanmean([spearman(c.intensity, model.infer_intensity(
-            c.frames[0], c.frames, expression=c.expression)) for c in clips]))
+        out["rho_linear"] = nanmean([spearman(c.intensity, model.infer_intensity(
+            c.frames[0], c.frames, expression=c.expression)) for c in clips])
     return out
 
 

@@ -262,14 +262,16 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     return out
 
 
-def rungs(paper: str, profile: str = "book", arms=None, **overrides) -> list[tuple[int, tuple[int, ...]]]:
+def rungs(paper: str, profile: str = "book", arms=None, train: bool = True,
+          **overrides) -> list[tuple[int, tuple[int, ...]]]:
     """The rungs of :data:`LADDER` a chapter shows: ``(multiple, seeds)`` (:func:`rung_arms` says which arms). The
     first rung always, with its seeds beyond :data:`SEEDS` as far as every arm has them recorded (the others train
     now if missing); each larger rung whose :data:`SEEDS` are recorded for at least one arm (a partial rung), with
     its seeds as far as recorded for those arms. Only the book profile on the benchmark climbs the ladder; any other
     setting (a profile, a folder, a size or a number of steps) is its first rung on :data:`SEEDS`. With
-    ``I2V_RETRAIN=1`` every rung is shown, and trained."""
-    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, overrides)]
+    ``I2V_RETRAIN=1`` every rung is shown, and trained. ``train=False`` (or ``I2V_NO_TRAIN``): every rung shows its
+    recorded arms only, the first too, so that an arm not recorded yet does not cut the others' seeds."""
+    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, overrides, train)]
 
 
 def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None, **overrides) -> list[str]:
@@ -288,7 +290,7 @@ def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> li
             if all(records.key(c, MEASURE[paper], **options) in book for c in runs)]
 
 
-def _rungs(paper, profile, arms, overrides) -> list[tuple[int, tuple[int, ...], list[str]]]:
+def _rungs(paper, profile, arms, overrides, train=True) -> list[tuple[int, tuple[int, ...], list[str]]]:
     """:func:`rungs` with the arms each rung shows."""
     ladder_ = LADDER[check_names([paper], tuple(ARMS), "paper")[0]]
     every = list(arm_configs(paper, profile, arms, [SEEDS[0]], **overrides))
@@ -297,7 +299,7 @@ def _rungs(paper, profile, arms, overrides) -> list[tuple[int, tuple[int, ...], 
         return [(ladder_[0][0], SEEDS, every)]
     out, book = [], records.read()
     for i, (multiple, seeds) in enumerate(ladder_):
-        shown = every if i == 0 and may_train() else _recorded_arms(paper, multiple, SEEDS, profile, every, book,
+        shown = every if i == 0 and train and may_train() else _recorded_arms(paper, multiple, SEEDS, profile, every, book,
                                                                      overrides)
         if not shown:
             continue
@@ -317,7 +319,7 @@ def ladder(paper: str, profile: str = "book", arms=None, device: str = "auto", w
     it lacks is not tested there (:func:`i2vlib.claims.evidence.seeds_of`), and rests on the rungs that have it."""
     train = train and may_train()
     return {(m, seeds): comparison(paper, profile, shown, seeds, device, workers, progress, m, train, **overrides)
-            for m, seeds, shown in _rungs(paper, profile, arms, overrides)}
+            for m, seeds, shown in _rungs(paper, profile, arms, overrides, train)}
 
 
 def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=(), **overrides) -> str:

@@ -78,7 +78,7 @@ def _intensities(model, videos: int, frames: int, seed: int) -> dict:
                 a = model.infer_intensity(clip.frames[0], clip.frames, expression=clip.expression)
                 per_video.append(metrics.spearman(clip.intensity, a))
                 inside.append(np.mean((a >= 0) & (a <= 1)))
-            rho[curve] = float(np.nanmean(per_video))
+            rho[curve] = metrics.nanmean(per_video)
         out["inferred_intensity_rho"], out["inferred_in_unit_range"] = rho, float(np.mean(inside))
     return out
 

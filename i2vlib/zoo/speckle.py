@@ -40,7 +40,7 @@ from ..config import config_hash
 from ..errors import I2VError, check_names, command_line
 from ..evaluate import evaluate, test_clips
 from ..io import write_json
-from ..metrics import spearman
+from ..metrics import nanmean, spearman
 from ..models import get_method
 from ..runs import cached_runs, is_finished, run_dir
 from ..train import SNAPSHOTS
@@ -80,7 +80,7 @@ def scores(model, videos: int = 12, seed: int = 0) -> dict:
            for c in test_clips(model, n=videos, frames=16, seed=seed, split="val")]
     num = lambda v: np.nan if v is None else float(v)   # noqa: E731  (None: nothing measured)
     return {"texture": num(s["texture"]), "strength": num(s["strength"]),
-            "acd_i_ratio": num(s["acd_i"]) / num(ref["acd_i"]), "rho_linear": float(np.nanmean(rho))}
+            "acd_i_ratio": num(s["acd_i"]) / num(ref["acd_i"]), "rho_linear": nanmean(rho)}
 
 
 def _both(ckpt: dict) -> dict:

@@ -10,7 +10,7 @@ of the claims registry, one Holm family per chapter and rung. The claims on sing
 
 :func:`report` returns one dict per claim::
 
-    {"paper", "id", "where", "chapter", "words", "verdict",
+    {"paper", "id", "where", "chapter", "words", "verdict", "interaction_p",
      "rungs": {"1": {"verdict", "measured", "arms": {ARM: {"seeds", "healthy"}}}, "4": {...}}}
 
 where a rung is named by its multiple of the budget (``"zoo"`` for the claims on shipped zoo models).
@@ -33,6 +33,10 @@ from .ablations import TABLES, ladder, measure_options
 from .records import measured
 
 PROFILE = "book"
+TITLES = {"affinegan": "AffineGAN (ACM MM 2019)", "fan": "Fan et al. (AAAI 2019)", "frgan": "FRGAN (ECCV 2018)"}
+CHAPTER_TITLES = {"affinegan/ablations": "AffineGAN: ablations", "affinegan/training": "AffineGAN: training",
+                  "fan/ablations": "Fan et al.: ablations", "frgan/ablations": "FRGAN: ablations",
+                  "frgan/pose": "FRGAN: the pose half", "baselines/baselines": "The papers' baselines"}
 
 
 def _by_multiple(paper: str) -> dict[int, dict]:
@@ -99,6 +103,7 @@ CHAPTERS: dict[str, dict[str, Callable[[], dict[str, evidence.Evidence]]]] = {
               "baselines/baselines": lambda: _baselines("frgan")},
 }
 assert set(TABLES) == {f"{p}-baselines" for p in ("fan", "affinegan", "frgan", "frgan-pose")}
+assert set(CHAPTER_TITLES) == {c for chapters in CHAPTERS.values() for c in chapters}
 
 
 def report(paper: str | None = None) -> list[dict]:
@@ -114,7 +119,7 @@ def report(paper: str | None = None) -> list[dict]:
             per_rung = {label: claims.verdicts(here, e.measurements) for label, e in rungs.items()}
             for i, (claim, row) in enumerate(zip(here, rows)):
                 mine.append({"paper": p, "id": claim.id, "where": claim.where, "chapter": chapter,
-                            "words": claim.words, "verdict": row.verdict,
+                            "words": claim.words, "verdict": row.verdict, "interaction_p": row.interaction_p,
                             "rungs": {label: {"verdict": per_rung[label][i].verdict,
                                               "measured": per_rung[label][i].measured,
                                               "arms": rungs[label].health(claim.measure)}
@@ -129,6 +134,33 @@ def counts(rows: list[dict]) -> dict[str, dict[str, int]]:
     out = {}
     for r in rows:
         out.setdefault(r["paper"], dict.fromkeys(claims.VERDICTS, 0))[r["verdict"]] += 1
+    return out
+
+
+def rung_counts(rows: list[dict]) -> dict[str, dict[str, dict[str, int]]]:
+    """``{paper: {rung: {verdict: how many claims}}}`` of a :func:`report`: each rung judged on its own (``"zoo"``
+    for the claims on shipped models), every verdict present."""
+    out = {}
+    for r in rows:
+        for label, rung in r["rungs"].items():
+            at = out.setdefault(r["paper"], {}).setdefault(label, dict.fromkeys(claims.VERDICTS, 0))
+            at[rung["verdict"]] += 1
+    return {p: dict(sorted(by.items(), key=lambda kv: (kv[0] == "zoo", kv[0].isdigit() and int(kv[0]))))
+            for p, by in out.items()}
+
+
+UNTESTED = {"unhealthy": "an arm fails its health checks", "unrecorded": "an arm is not recorded yet",
+            "unmeasurable": "the benchmark cannot measure it (a user study, data it does not have)"}
+
+
+def why_not_tested(rows: list[dict]) -> dict[str, int]:
+    """How many claims are not tested at any rung, by why (:data:`UNTESTED`'s keys); an unhealthy arm at one rung
+    and an unrecorded one at another counts as unhealthy."""
+    out = dict.fromkeys(UNTESTED, 0)
+    for r in rows:
+        if r["verdict"] == claims.NOT_TESTED:
+            said = " ".join(rung["measured"] for rung in r["rungs"].values())
+            out["unhealthy" if " fails " in said else "unrecorded" if "not recorded" in said else "unmeasurable"] += 1
     return out
 
 
