@@ -37,7 +37,7 @@ from ..errors import I2VError
 from ..evaluate.ablation import arm_scores
 from ..evaluate.pose import pose_scores
 from ..evaluate.retarget import retarget_scores
-from ..io import read_losses, to_json, write_json
+from ..io import read_losses, to_json, write_json_entries
 from ..models import full_config
 from ..runs import cached_runs, earlier_stages, is_finished, load, locate, worker_pool
 from ..train import read_run
@@ -326,7 +326,7 @@ def _add(path, key_: str, run, value, pictures: bool = True) -> None:
         book[key_] = {"config": config, "value": value}
         if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
             book[key_].update(seconds=read_run(run)["seconds"], losses=thin_losses(read_losses(run)))
-        write_json(path, dict(sorted(book.items())))
+        write_json_entries(path, dict(sorted(book.items())))
 
 
 def holds_picture(value) -> bool:
