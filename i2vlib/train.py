@@ -104,24 +104,27 @@ def train(config: dict, out, resume: bool = False, device: str = "auto", compile
                "fused_adam": bool(fused_adam)}
     out = Path(out)
     _check_run_dir(out, resume)
+    seen = _stamp(out / checkpoint.CHECKPOINT)  # the checkpoint as checked (none: a new run), whatever comes later
     joined = distributed.start(ctx, device)   # every rank has checked out before rank 0 writes in it
     try:
         info = _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots,
-                      frozen or {})
+                      frozen or {}, seen)
         distributed.barrier(ctx)              # rank 0's last checkpoint is written before any rank reads it
     finally:
         distributed.stop(joined)
     return info
 
 
-def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots, frozen) -> dict:
-    """:func:`train` once the run directory is checked (and the process group joined)."""
+def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint_every, snapshots, frozen,
+           seen) -> dict:
+    """:func:`train` once the run directory is checked (and the process group joined); ``seen``: the checkpoint's
+    stamp when it was checked (None: a new run, even if another process writes one meanwhile, which the lock's
+    check below then refuses)."""
     ckpt_file = out / checkpoint.CHECKPOINT
-    seen = _stamp(ckpt_file)               # the checkpoint as this process finds it (none: a new run)
     torch.manual_seed(config["seed"])
     trainer = method.Trainer(config)
     trainer.cfg["batch"] = part            # this process's share of the batch (all of it with one process)
-    start, elapsed = _restore(trainer, config, ckpt_file, ctx) if ckpt_file.exists() else (0, 0.0)
+    start, elapsed = _restore(trainer, config, ckpt_file, ctx) if seen is not None else (0, 0.0)
     total = config["steps"]
     if start > total:
         raise I2VError(f"the run in {out} is at step {start}: {total} steps would not train it; give more steps than "

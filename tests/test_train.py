@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import i2vlib
 from i2vlib import I2VError
 from i2vlib import checkpoint as hub
 from i2vlib.models import affinegan as ag
+from i2vlib.checkpoint import read_checkpoint
 from i2vlib.io import read_losses
 from i2vlib.runs import cached_run, cached_runs
 from i2vlib.train import NonFiniteLoss, train
@@ -311,6 +313,30 @@ def test_the_resident_heap_maps_no_fresh_pages_for_freed_tensors_and_is_undone_a
     assert default > 2                              # glibc's default: fresh pages for each block
     assert kept < 0.1                               # kept: none
     assert after > 2                                # and the heap is given back afterwards
+
+
+def test_a_run_that_another_process_finishes_while_this_one_starts_is_refused_not_resumed(tmp_path, monkeypatch):
+    """The folder was empty when checked; another training (another seed) wrote its checkpoint there before this
+    one took the lock: this one must not resume or overwrite it, but stop in one line naming the other process."""
+    from i2vlib import distributed
+    from i2vlib import train as loop
+
+    other = tmp_path / "other"
+    train(_cfg(steps=3, seed=1), other, progress=False)
+    out = tmp_path / "run"
+    started = distributed.start
+
+    def meanwhile(ctx, device):                # after the check: the other process finishes into the folder
+        out.mkdir(exist_ok=True)
+        for f in other.iterdir():
+            if f.is_file():
+                shutil.copy2(f, out / f.name)
+        return started(ctx, device)
+
+    monkeypatch.setattr(loop.distributed, "start", meanwhile)
+    with pytest.raises(I2VError, match="another process"):
+        train(_cfg(steps=3, seed=0), out, progress=False)
+    assert read_checkpoint(out)["config"]["seed"] == 1          # the other run's, untouched
 
 
 def test_the_resident_heap_and_batched_log_change_no_number_of_a_run(tmp_path, monkeypatch):
