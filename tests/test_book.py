@@ -172,6 +172,16 @@ def test_a_page_shows_no_debugging_output(book, rel):
     assert not found, f"{rel}:\n" + "\n".join(found)
 
 
+MAX_PAGE_BYTES = 2 << 20      # a page's HTML, pictures and animations inline included
+
+
+@pytest.mark.parametrize("page", TOC_PAGES)
+def test_no_page_weighs_more_than_two_megabytes(book, page):
+    _require_build(book)
+    size = (book.html / f"{page}.html").stat().st_size
+    assert size <= MAX_PAGE_BYTES, f"{page}.html is {size / 2**20:.1f} MiB (at most {MAX_PAGE_BYTES / 2**20:.0f})"
+
+
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
 def test_committed_notebook_has_no_outputs(rel):
     nb = nbformat.read(ROOT / rel, as_version=4)
