@@ -22,6 +22,7 @@ Conventions
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -53,12 +54,17 @@ def undetected_rate(features) -> float:
     return float(1.0 - detected(x).mean()) if len(x) else math.nan
 
 
-def nanmean(values) -> float:
-    """The mean of the values that are not NaN; NaN, without numpy's warning, when there are none (a measure that
-    no video could give, e.g. a correlation of constant sequences)."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if len(v) else math.nan
+def nanmean(values, axis: int | None = None):
+    """The mean of the values that are not NaN (along ``axis``; default all of them, as a float); NaN where a slice
+    holds none, without numpy's warning (a measure that no video could give, e.g. a correlation of constant
+    sequences, or an arm with no seed recorded yet)."""
+    v = np.asarray(values, dtype=np.float64)
+    if axis is None:
+        v = v[~np.isnan(v)]
+        return float(v.mean()) if v.size else math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # "Mean of empty slice": that slice is NaN
+        return np.nanmean(v, axis=axis)
 
 
 # ---------------------------------------------------------------------------- ACD
