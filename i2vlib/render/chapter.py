@@ -120,16 +120,17 @@ def show_verdicts(rows: list[dict], prefix: str = "found") -> dict:
         glue(key("untested", why), n, display=False)
 
     lines = _head(["paper", *shown, "claims"])
-    lines += [f"| {book.TITLES[p]} | " + " | ".join(str(c[v]) for v in shown) + f" | {sum(c.values())} |"
+    lines += [f"| {book.SHORT[p]} | " + " | ".join(str(c[v]) for v in shown) + f" | {sum(c.values())} |"
               for p, c in counts.items()]
     lines.append("| **all three** | " + " | ".join(f"**{total[v]}**" for v in shown) + f" | **{len(rows)}** |")
     display(Markdown("\n".join(lines)))
 
     by_rung = book.rung_counts(rows)
     lines = _head(["paper", "judged at", *shown])
-    lines += [f"| {book.TITLES[p]} | {_rung_name(label)} | " + " | ".join(str(c[v]) for v in shown) + " |"
+    lines += [f"| {book.SHORT[p]} | {_rung_name(label, short=True)} | " + " | ".join(str(c[v]) for v in shown) + " |"
               for p, at in by_rung.items() for label, c in at.items()]
-    display(Markdown("**Each rung on its own** (a claim judged on shipped models has one):\n\n" + "\n".join(lines)))
+    display(Markdown("**Each rung on its own** (1x and 4x the budget; zoo: the claims on shipped models):\n\n"
+                     + "\n".join(lines)))
 
     return counts
 
@@ -153,8 +154,8 @@ def _head(columns) -> list[str]:
     return [f"| {' | '.join(columns)} |", "|" + " --- |" * len(columns)]
 
 
-def _rung_name(label: str) -> str:
-    return "shipped models" if label == "zoo" else f"{label}x the budget"
+def _rung_name(label: str, short: bool = False) -> str:
+    return ("zoo" if short else "shipped models") if label == "zoo" else f"{label}x" + ("" if short else " the budget")
 
 
 def compare(x, y, more: str = "higher than", less: str = "lower than", same: str = "the same as") -> str:

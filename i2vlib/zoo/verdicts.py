@@ -34,6 +34,7 @@ from .records import measured
 
 PROFILE = "book"
 TITLES = {"affinegan": "AffineGAN (ACM MM 2019)", "fan": "Fan et al. (AAAI 2019)", "frgan": "FRGAN (ECCV 2018)"}
+SHORT = {"affinegan": "AffineGAN", "fan": "Fan et al.", "frgan": "FRGAN"}      # in tables
 CHAPTER_TITLES = {"affinegan/ablations": "AffineGAN: ablations", "affinegan/training": "AffineGAN: training",
                   "fan/ablations": "Fan et al.: ablations", "frgan/ablations": "FRGAN: ablations",
                   "frgan/pose": "FRGAN: the pose half", "baselines/baselines": "The papers' baselines"}
