@@ -52,7 +52,7 @@ def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) ->
     display(Markdown(claims.table(paper, measurements, rungs)))
     counts = claims.counts(claims.rows_of(paper, measurements, rungs))
     for verdict, n in counts.items():
-        glue(f"{prefix}_{verdict.replace(' ', '_').replace('-', '_')}", n, display=False)
+        glue(_glue_key(prefix, verdict), n, display=False)
     glue(f"{prefix}_total", sum(counts.values()), display=False)
     glue(f"{prefix}_ladder_rule", Markdown(claims.LADDER_RULE), display=False)
     found = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
@@ -104,8 +104,7 @@ def show_verdicts(rows: list[dict], prefix: str = "found") -> dict:
     from IPython.display import Markdown, display
     from myst_nb import glue
 
-
-    key = lambda *words: "_".join([prefix, *words]).replace(" ", "_").replace("-", "_")   # noqa: E731
+    key = lambda *words: _glue_key(prefix, *words)   # noqa: E731
     counts = book.counts(rows)
     shown = [v for v in claims.VERDICTS if any(c[v] for c in counts.values())]
     total = {v: sum(c[v] for c in counts.values()) for v in claims.VERDICTS}
@@ -140,7 +139,6 @@ def show_verdict_claims(rows: list[dict]) -> None:
     verdict at each rung, and a link to the chapter that judges it (and shows the paper's words and our numbers)."""
     from IPython.display import Markdown, display
 
-
     for paper in dict.fromkeys(r["paper"] for r in rows):
         lines = _head(["claim", "the paper's place", "verdict", "at each rung", "judged in"])
         for r in (r for r in rows if r["paper"] == paper):
@@ -155,7 +153,14 @@ def _head(columns) -> list[str]:
 
 
 def _rung_name(label: str, short: bool = False) -> str:
-    return ("zoo" if short else "shipped models") if label == "zoo" else f"{label}x" + ("" if short else " the budget")
+    if label == "zoo":
+        return "zoo" if short else "shipped models"
+    return f"{label}x" if short else f"{label}x the budget"
+
+
+def _glue_key(prefix: str, *words: str) -> str:
+    """A glue key of words: ``found``, ``fan``, ``not tested`` -> ``found_fan_not_tested``."""
+    return "_".join([prefix, *words]).replace(" ", "_").replace("-", "_")
 
 
 def compare(x, y, more: str = "higher than", less: str = "lower than", same: str = "the same as") -> str:
