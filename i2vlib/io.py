@@ -554,14 +554,25 @@ def _is_pil(x) -> bool:
     return any(c.__module__.startswith("PIL.") and c.__name__ == "Image" for c in type(x).__mro__)
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    """An H x W x 3 uint8 image encoded as PNG, in memory."""
+def png_bytes(image: np.ndarray, optimize: bool = False) -> bytes:
+    """An H x W x 3 uint8 image encoded as PNG, in memory (``optimize``: smaller, slower to encode)."""
     from io import BytesIO
 
     from PIL import Image
 
     buf = BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG")
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG", optimize=optimize)
+    return buf.getvalue()
+
+
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """An H x W x 3 uint8 image encoded as JPEG of ``quality`` (1-95), in memory."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="JPEG", quality=int(quality))
     return buf.getvalue()
 
 

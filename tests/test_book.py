@@ -42,7 +42,7 @@ MATHJAX_JS = "tex-chtml.js"
 SCRUBBER_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training",
                   "notebooks/frgan/training", "notebooks/frgan/pose"]
 JSHTML_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affinegan/training",
-                "notebooks/frgan/training", "notebooks/frgan/pose"]
+                "notebooks/frgan/training"]
 
 pytestmark = pytest.mark.slow
 
@@ -409,6 +409,47 @@ def test_pages_in_a_browser(book, browser):
         problems += [f"{page}: a request left for the network: {u}" for u in remote]
         problems += [f"{page}: {m}" for m in _severe_errors(browser.get_log("browser"))]
     assert not problems, "\n".join(problems)
+
+
+PAGE_HTML_LIMIT = 2 * 2**20     # bytes of one page's HTML: pictures are files or light, not megabytes inline
+
+
+def test_pages_are_light_and_the_site_ships_what_pages_load(book):
+    """No page's HTML exceeds PAGE_HTML_LIMIT; no page links the theme's Font Awesome script (1.5 MB that redraws
+    icons its style sheet already draws) and the site holds no MathJax bundle but the one the pages load."""
+    _require_build(book)
+    heavy = {p: (book.html / f"{p}.html").stat().st_size for p in TOC_PAGES}
+    assert not {p: n for p, n in heavy.items() if n > PAGE_HTML_LIMIT}, heavy
+    assert not [p for p in TOC_PAGES if "fontawesome.js" in (book.html / f"{p}.html").read_text()]
+    assert not list((book.html / "_static" / "scripts").glob("fontawesome.js*"))
+    bundles = sorted(f.name for f in (book.html / "_static" / "mathjax").glob("*.js")
+                     if re.fullmatch(r"(tex|mml)-.*\.js|node-main\.js", f.name))
+    assert bundles == [MATHJAX_JS], bundles
+
+
+def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
+    """The theme's icons draw from its icon font without the Font Awesome script, and a chapter's frame grids
+    (image files shown at twice their pixels) are drawn as pixels, not smoothed."""
+    _require_build(book)
+    pages = _notebooks_calling(r"\bshow_grid\(")
+    assert pages, "no chapter calls show_grid"
+    _open(browser, book.html / f"{pages[0]}.html")
+    icons = browser.execute_script(        # the icons a reader sees (the theme hides some at this width)
+        "return [...document.querySelectorAll('i[class*=fa-]')].filter(i => i.offsetParent).map(i => {"
+        "  const s = getComputedStyle(i, '::before');"
+        "  return [i.className, s.fontFamily, s.content, i.getBoundingClientRect().width]; });")
+    assert len(icons) >= 3, f"the page shows {len(icons)} icons"
+    blank = [i for i in icons if "Font Awesome" not in i[1] or i[2] in ("none", "normal", '""') or i[3] <= 0]
+    assert not blank, f"icons that draw nothing: {blank}"
+    fonts = browser.execute_async_script("const done = arguments[arguments.length - 1]; document.fonts.ready.then("
+                                         "() => done(['Free', 'Brands'].map(f => document.fonts.check("
+                                         "'900 16px \"Font Awesome 6 ' + f + '\"'))));")
+    assert all(fonts), f"the icon fonts did not load: {fonts}"
+    grids = browser.execute_script(
+        "return [...document.querySelectorAll('div.cell_output img[style*=width]')].map(i =>"
+        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width]);")
+    assert grids, f"{pages[0]}: no frame grid image"
+    assert all(r == "pixelated" and shown > natural for r, natural, shown in grids), grids
 
 
 def _pages_with(book, marker: str) -> list[str]:

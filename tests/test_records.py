@@ -229,6 +229,14 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     assert ablations.rung_label("affinegan", 4, (0, 1, 2), missing=["mlp"]) == "4000 steps, 3 seeds, mlp not yet recorded"
 
 
+def test_the_ladder_in_words_follows_its_definition(monkeypatch):
+    """The chapters glue the ladder's design in words instead of typing its seed counts (ladder_words)."""
+    for paper, ((_, first), (m, more)) in ablations.LADDER.items():
+        assert ablations.ladder_words(paper) == f"{len(first)} seeds per arm at the budget and {len(more)} at {m} times it"
+    monkeypatch.setitem(ablations.LADDER, "fan", ((1, (0, 1)), (2, (0,)), (8, (0, 1, 2))))
+    assert ablations.ladder_words("fan") == "2 seeds per arm at the budget and 1 at 2 times it and 3 at 8 times it"
+
+
 def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
     arms = ["full", "mlp", "convlstm"]
     options = ablations.measure_options("affinegan", "book")

@@ -91,25 +91,29 @@ def test_plot_losses_reads_a_run_directory(tmp_path):
         R.plot_losses([])
 
 
-def test_show_grid_puts_the_grids_own_pixels_on_the_page_drawn_at_twice_their_size(monkeypatch):
+def test_show_grid_shows_the_grids_own_pixels_as_an_image_file_at_twice_their_width(monkeypatch):
+    """The grid is an image/png output (a file of the published page, not base64 in its HTML) of the grid's own
+    pixels, with a display width of ``scale`` times theirs; the title is escaped HTML above it."""
     import base64
     import io
-    import re
 
     from PIL import Image
 
     import i2vlib as i2v
 
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     rng = np.random.default_rng(0)
     grid = i2v.render.frame_grid(rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8), col_labels=["a", "b", "c"])
     i2v.render.show_grid(grid, title="three <faces>")
-    (page,) = shown
-    assert "<strong>three &lt;faces&gt;</strong>" in page and "image-rendering: pixelated" in page
-    assert f'width="{2 * grid.shape[1]}"' in page
-    png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", page).group(1))
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), grid)     # lossless, not enlarged
+    title, image = shown
+    assert "<strong>three &lt;faces&gt;</strong>" in title.data
+    data, metadata = image._repr_mimebundle_()
+    assert list(data) == ["image/png"] and metadata == {"image/png": {"width": 2 * grid.shape[1]}}
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB")), grid)     # lossless, not enlarged
+    shown.clear()
+    i2v.render.show_grid(grid, scale=1)
+    assert len(shown) == 1 and shown[0]._repr_mimebundle_()[1] == {"image/png": {"width": grid.shape[1]}}
     with pytest.raises(i2v.I2VError, match="scale"):
         i2v.render.show_grid(grid, scale=0)
 

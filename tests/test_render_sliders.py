@@ -54,6 +54,22 @@ def test_scrubber_stores_repeated_frames_once():
     assert len(_decode_pngs(s.html)) == 2 and "[0, 1, 1, 0]" in s.html
 
 
+def test_scrubber_embeds_jpegs_of_the_quality_asked_and_refuses_a_meaningless_one():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 64, 128, 3), dtype=np.uint8)
+    frames[:] = np.clip(frames.astype(int) // 8 + np.linspace(0, 200, 128)[None, None, :, None], 0, 255)
+    png, jpeg = R.scrubber(frames), R.scrubber(frames, quality=80)
+    blobs = re.findall(r'"data:image/jpeg;base64,([A-Za-z0-9+/]+={0,2})"', jpeg.html)
+    assert len(blobs) == 3 and "data:image/png" not in jpeg.html
+    for f, b in zip(frames, blobs):
+        decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(b))).convert("RGB")).astype(int)
+        assert decoded.shape == f.shape and np.abs(decoded - f).mean() < 8     # lossy, close to the frame
+    assert len(jpeg.html) < len(png.html) / 2
+    for bad in (0, 96, 2.5, "90", True):
+        with pytest.raises(I2VError, match="quality"):
+            R.scrubber(frames, quality=bad)
+
+
 def test_live_slider_updates_image_on_value_change():
     pytest.importorskip("ipywidgets")
     calls = []

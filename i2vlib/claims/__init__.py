@@ -152,13 +152,15 @@ LADDER_RULE = (
     "after both budgets had been recorded; before it, any two differing verdicts read budget-dependent.")
 
 
-def ladder(paper, rungs: Mapping) -> list[Row]:
+def ladder(paper, rungs: Mapping, interaction_test: bool = True) -> list[Row]:
     """One :class:`Row` per claim of ``paper`` judged at every rung of a budget ladder, ``rungs`` = {the rung's label
     (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung its own Holm family
     (:func:`verdicts`). A row shows each rung's measurement and verdict and judges by :data:`LADDER_RULE`: where the
     rungs that tested the claim agree, their verdict; where they differ, "budget-dependent" if the effect differs
     between the first and the last of them (:func:`~.rules.interaction`, p < :data:`ALPHA`), else the verdict of
-    the rung with the most seeds (the later at a tie). One rung gives :func:`verdicts`'s rows."""
+    the rung with the most seeds (the later at a tie). One rung gives :func:`verdicts`'s rows.
+    ``interaction_test=False`` replays the rule of 2026-11-25 to 2026-11-27 (:mod:`.log`): budget-dependent wherever
+    the verdicts differ."""
     if not isinstance(rungs, Mapping) or not rungs:
         raise I2VError("a ladder needs at least one rung: {label: measurements}")
     judged = {label: verdicts(paper, m) for label, m in rungs.items()}
@@ -174,6 +176,8 @@ def ladder(paper, rungs: Mapping) -> list[Row]:
             verdict = NOT_TESTED
         elif len({at[label].verdict for label in tested}) == 1:
             verdict = at[tested[0]].verdict
+        elif not interaction_test:
+            verdict = BUDGET_DEPENDENT
         else:
             effects = {label: _checked(claim, lambda: claim.rule.effect(rungs[label][claim.measure]))
                        for label in tested}

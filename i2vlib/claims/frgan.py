@@ -276,4 +276,8 @@ CHOICES = [
     Choice("The public code's loss weights (rec 3, mask 0.05, gen 1) over Eq. 4's as printed (1, 1, 1), for every "
            "arm but paper_weights, on faces and poses: with the printed weights G_M copied its input",
            "the FRGAN training chapter's retargeting of unseen faces", "test identities"),
+    Choice("G_R's adversarial weights 0.1 (D_V and D_I of Eq. 12) over the paper's unweighted sum, for the refine "
+           "arms and the zoo's FRGAN models, chosen after the pose arms had been recorded: at weight 1 G_R laid "
+           "coloured specks over the moving parts", "the refinement study, i2vlib/zoo/refine.py (Convergence chapter)",
+           "validation identities"),
 ]

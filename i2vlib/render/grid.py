@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import I2VError
-from ..io import as_image, to_numpy
+from ..io import as_image, png_bytes, to_numpy
 
 
 def _load_font(size: int):
@@ -138,24 +138,19 @@ def frame_grid(images, row_labels=None, col_labels=None, pad: int = 2, bg=255,
 
 
 def show_grid(grid, scale: int = 2, title: str | None = None) -> None:
-    """Display a :func:`frame_grid` in a notebook at ``scale`` times its pixels, drawn as pixels (no smoothing, so
-    that a period-2 grid or a speckle stays visible): 64-px faces show at 128 px and 11-px labels at 22 px, where a
-    matplotlib figure of fixed inches would shrink a tall grid to thumbnails. The page holds the grid's own pixels,
-    not the enlarged ones; a page narrower than the grid shrinks it to fit. ``title`` goes above it, in bold."""
-    import base64
+    """Display a :func:`frame_grid` in a notebook at ``scale`` times its pixels: 64-px faces show at 128 px and 11-px
+    labels at 22 px, where a matplotlib figure of fixed inches would shrink a tall grid to thumbnails. The output is
+    the grid's own pixels as a PNG with a display width, so the published page links an image file instead of
+    inlining it; the book's style sheet draws such images as pixels (no smoothing, so that a period-2 grid or a
+    speckle stays visible), and a page narrower than the grid shrinks it to fit. ``title`` goes above it, in bold."""
     import html
-    import io
 
-    from IPython.display import HTML, display
-    from PIL import Image
+    from IPython.display import HTML, Image, display
 
     scale = int(scale)
     if scale < 1:
         raise I2VError(f"scale must be a whole number >= 1; got {scale}")
-    image = Image.fromarray(as_image(grid, "the grid", convert=True))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    head = f"<p><strong>{html.escape(title)}</strong></p>" if title else ""
-    display(HTML(f'{head}<img class="i2v-grid" src="data:image/png;base64,{data}" width="{image.width * scale}" '
-                 f'style="image-rendering: pixelated; max-width: 100%; height: auto" alt="{html.escape(title or "frames")}">'))
+    pixels = as_image(grid, "the grid", convert=True)
+    if title:
+        display(HTML(f"<p><strong>{html.escape(title)}</strong></p>"))
+    display(Image(data=png_bytes(pixels, optimize=True), format="png", width=pixels.shape[1] * scale))

@@ -9,7 +9,7 @@ import uuid
 
 from ..data.video import as_frames
 from ..errors import I2VError
-from ..io import png_bytes
+from ..io import jpeg_bytes, png_bytes
 from .frames import frame_labels
 
 _SCRUBBER_JS = """(function () {
@@ -22,11 +22,11 @@ _SCRUBBER_JS = """(function () {
   var img = root.querySelector(".i2v-scrubber-img");
   var range = root.querySelector(".i2v-scrubber-range");
   var label = root.querySelector(".i2v-scrubber-label");
-  var rest = %(pngs)s;
+  var rest = %(images)s;
   var order = %(order)s;
   var labels = %(labels)s;
   var srcs = [img.getAttribute("src")];
-  for (var j = 0; j < rest.length; j++) { srcs.push("data:image/png;base64," + rest[j]); }
+  for (var j = 0; j < rest.length; j++) { srcs.push(rest[j]); }
   function show() {
     var i = Math.max(0, Math.min(order.length - 1, parseInt(range.value, 10) || 0));
     img.src = srcs[order[i]];
@@ -48,14 +48,15 @@ def _js(obj) -> str:
 class Scrubber:
     """A static, kernel-free frame scrubber: ``<input type="range">`` swapping PNG frames.
 
-    Frames are embedded once each (identical frames once in all) as base64 PNGs; the
-    first frame is the static ``<img src>``, so something shows even without JavaScript.
+    Frames are embedded once each (identical frames once in all) as base64 data URIs, lossless
+    PNGs unless a JPEG ``quality`` is given; the first frame is the static ``<img src>``, so
+    something shows even without JavaScript.
     The inline script finds its own root by a unique id, so any number of scrubbers can
     share a page. ``.html`` is the markup; every ``_repr_html_()`` call re-issues it with
     a fresh id so the same object can also be displayed twice.
     """
 
-    def __init__(self, frames, intensities=None, labels=None, width: int | None = None):
+    def __init__(self, frames, intensities=None, labels=None, width: int | None = None, quality: int | None = None):
         frames = as_frames(frames)
         t, h, w = frames.shape[:3]
         self.n_frames = int(t)
@@ -68,14 +69,18 @@ class Scrubber:
             raise I2VError(f"scrubber width must be positive; got {width}")
         self.display_width = width
         self.display_height = int(round(h * width / w))
+        jpeg_quality = isinstance(quality, int) and not isinstance(quality, bool) and 1 <= quality <= 95
+        if quality is not None and not jpeg_quality:
+            raise I2VError(f"scrubber quality must be a JPEG quality from 1 to 95 (or None for PNG); got {quality!r}")
+        kind, encode = ("png", png_bytes) if quality is None else ("jpeg", lambda f: jpeg_bytes(f, quality))
         uniq: dict[bytes, int] = {}
-        self._pngs: list[str] = []
+        self._images: list[str] = []
         self._order: list[int] = []
         for f in frames:
             key = f.tobytes()
             if key not in uniq:
-                uniq[key] = len(self._pngs)
-                self._pngs.append(base64.b64encode(png_bytes(f)).decode("ascii"))
+                uniq[key] = len(self._images)
+                self._images.append(f"data:image/{kind};base64," + base64.b64encode(encode(f)).decode("ascii"))
             self._order.append(uniq[key])
         self.id = _new_scrubber_id()
         self.html = self._render(self.id)
@@ -84,16 +89,16 @@ class Scrubber:
         w, h = self.display_width, self.display_height
         first = html.escape(self.labels[0])
         kind = self._kind
-        js = _SCRUBBER_JS % {"id": _js(dom_id), "pngs": _js(self._pngs[1:]),
+        js = _SCRUBBER_JS % {"id": _js(dom_id), "images": _js(self._images[1:]),
                              "order": _js(self._order), "labels": _js(self.labels)}
         return (
             f'<div class="i2v-scrubber" id="{dom_id}" data-frames="{self.n_frames}" '
-            f'style="display:inline-block;margin:4px 8px 4px 0;font:13px sans-serif;text-align:center;">'
-            f'<img class="i2v-scrubber-img" src="data:image/png;base64,{self._pngs[0]}" alt="{first}" '
-            f'width="{w}" height="{h}" style="display:block;width:{w}px;height:{h}px;'
+            f'style="display:inline-block;max-width:100%;margin:4px 8px 4px 0;font:13px sans-serif;text-align:center;">'
+            f'<img class="i2v-scrubber-img" src="{self._images[0]}" alt="{first}" '
+            f'width="{w}" height="{h}" style="display:block;width:{w}px;max-width:100%;height:auto;'
             f'image-rendering:pixelated;margin:0 auto;">'
             f'<input type="range" class="i2v-scrubber-range" min="0" max="{self.n_frames - 1}" '
-            f'step="1" value="0" aria-label="{kind}" style="display:block;width:{w}px;margin:4px auto 0;">'
+            f'step="1" value="0" aria-label="{kind}" style="display:block;width:{w}px;max-width:100%;margin:4px auto 0;">'
             f'<span class="i2v-scrubber-label" style="font-variant-numeric:tabular-nums;">{first}</span>'
             f"</div>\n<script>\n{js}\n</script>"
         )
@@ -102,18 +107,19 @@ class Scrubber:
         return self._render(_new_scrubber_id())
 
     def __repr__(self) -> str:
-        return f"<Scrubber {self.n_frames} frames, {len(self._pngs)} distinct, id={self.id}>"
+        return f"<Scrubber {self.n_frames} frames, {len(self._images)} distinct, id={self.id}>"
 
 
 def _new_scrubber_id() -> str:
     return "i2v-scrubber-" + uuid.uuid4().hex[:16]
 
 
-def scrubber(frames, intensities=None, labels=None, width: int | None = None) -> Scrubber:
+def scrubber(frames, intensities=None, labels=None, width: int | None = None, quality: int | None = None) -> Scrubber:
     """A kernel-free HTML slider over ``frames`` for the published book.
 
     The label reads ``"a = 0.25"`` from ``intensities``, or ``labels`` if given, or
     ``"frame 3 / 8"``. ``width`` is the display width in CSS pixels (default: small frames
-    scaled up by an integer factor to about 256 px).
+    scaled up by an integer factor to about 256 px). ``quality``: embed the frames as JPEGs of this quality (1-95),
+    for photographic frames whose PNGs would weigh down the page; default lossless PNG.
     """
-    return Scrubber(frames, intensities=intensities, labels=labels, width=width)
+    return Scrubber(frames, intensities=intensities, labels=labels, width=width, quality=quality)

@@ -332,6 +332,14 @@ def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=
     return f"{steps} steps, {len(seeds)} seeds{later}"
 
 
+def ladder_words(paper: str) -> str:
+    """The design of ``paper``'s budget ladder (:data:`LADDER`) in words, for prose that must not type it by hand,
+    e.g. "5 seeds per arm at the budget and 3 at 4 times it"."""
+    (_, first), *rest = LADDER[paper]
+    return " and ".join([f"{len(first)} seeds per arm at the budget"]
+                        + [f"{len(seeds)} at {m} times it" for m, seeds in rest])
+
+
 def rung_labels(paper: str, ladder_: dict, profile: str = "book", arms=None, **overrides) -> list[str]:
     """:func:`rung_label` of each rung of ``ladder_`` (a :func:`ladder` of ``arms``, default all of ``paper``'s),
     naming the arms each rung lacks (a book built from the records lacks, even at the first rung, an arm not yet

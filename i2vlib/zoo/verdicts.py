@@ -18,10 +18,12 @@ where a rung is named by its multiple of the budget (``"zoo"`` for the claims on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+from dataclasses import replace
 
 from .. import claims
-from ..claims import evidence
+from ..claims import evidence, log
 from ..data.pose import ACTIONS
 from ..data.types import EXPRESSIONS
 from ..evaluate import retarget, test_clips
@@ -40,83 +42,101 @@ CHAPTER_TITLES = {"affinegan/ablations": "AffineGAN: ablations", "affinegan/trai
                   "frgan/pose": "FRGAN: the pose half", "baselines/baselines": "The papers' baselines"}
 
 
-def _by_multiple(paper: str) -> dict[int, dict]:
-    """``{multiple: runs}`` of every rung of ``paper``'s ladder recorded so far (nothing trained)."""
-    return {m: runs for (m, _), runs in ladder(paper, PROFILE, progress=False, train=False).items()}
+def _by_multiple(paper: str, health: bool = True) -> dict[int, dict]:
+    """``{multiple: runs}`` of every rung of ``paper``'s ladder recorded so far (nothing trained); ``health=False``
+    drops each run's health, as the records were judged before the health checks (a replay of the registry log)."""
+    rungs = {m: runs for (m, _), runs in ladder(paper, PROFILE, progress=False, train=False).items()}
+    if health:
+        return rungs
+    return {m: {arm: [{k: v for k, v in r.items() if k != "health"} if isinstance(r, dict) else r for r in seeds]
+                    for arm, seeds in runs.items()} for m, runs in rungs.items()}
 
 
-def _affinegan_ablations() -> dict[str, evidence.Evidence]:
+def _affinegan_ablations(health: bool = True) -> dict[str, evidence.Evidence]:
     head = measured([recipe("affinegan-happy")], "arm", train=False, **measure_options("affinegan", PROFILE))[0]
     if head is None:
         head = {"health": {"healthy": False, "failed": ["not recorded"]}}
-    return {str(m): evidence.affinegan_ablations(R, head) for m, R in _by_multiple("affinegan").items()}
+    return {str(m): evidence.affinegan_ablations(R, head) for m, R in _by_multiple("affinegan", health).items()}
 
 
-def _affinegan_training() -> dict[str, evidence.Evidence]:
+def _affinegan_training(health: bool = True) -> dict[str, evidence.Evidence]:
     shipped = set(names())
     experts = {e: record(f"affinegan-{e}")["scores"] for e in EXPRESSIONS if f"affinegan-{e}" in shipped}
     unified = record("affinegan-all")["scores"] if "affinegan-all" in shipped else None
     return {"zoo": evidence.affinegan_training(experts, unified)}
 
 
-def _fan_ablations() -> dict[str, evidence.Evidence]:
+def _fan_ablations(health: bool = True) -> dict[str, evidence.Evidence]:
     rho = None
     if "fan-joint" in names():
         joint = load("zoo:fan-joint")
         faces = test_clips(joint, "linear", n=measure_options("fan", PROFILE)["videos"], frames=16, seed=0,
                            expressions=["happy"])
         rho = transfer_strength(joint, faces)["rho"]
-    return {str(m): evidence.fan_ablations(R, transfer_rho=rho) for m, R in _by_multiple("fan").items()}
+    return {str(m): evidence.fan_ablations(R, transfer_rho=rho) for m, R in _by_multiple("fan", health).items()}
 
 
 def _retarget_reference(paper: str) -> dict:
     return retarget.baselines(64, **measure_options(paper, PROFILE))
 
 
-def _frgan_ablations() -> dict[str, evidence.Evidence]:
+def _frgan_ablations(health: bool = True) -> dict[str, evidence.Evidence]:
     options = measure_options("frgan", PROFILE)
     base, third = _retarget_reference("frgan"), retarget.protocol(64, **options).third
     return {str(m): evidence.frgan_ablations(R, base["truth"], base["copy"], third)
-            for m, R in _by_multiple("frgan").items()}
+            for m, R in _by_multiple("frgan", health).items()}
 
 
-def _frgan_pose() -> dict[str, evidence.Evidence]:
-    return {str(m): evidence.frgan_pose(R, ACTIONS) for m, R in _by_multiple("frgan-pose").items()}
+def _frgan_pose(health: bool = True) -> dict[str, evidence.Evidence]:
+    return {str(m): evidence.frgan_pose(R, ACTIONS) for m, R in _by_multiple("frgan-pose", health).items()}
 
 
-def _baselines(paper: str) -> dict[str, evidence.Evidence]:
+def _baselines(paper: str, health: bool = True) -> dict[str, evidence.Evidence]:
     if paper == "fan":
-        return {str(m): evidence.fan_baselines(R) for m, R in _by_multiple("fan-baselines").items()}
+        return {str(m): evidence.fan_baselines(R) for m, R in _by_multiple("fan-baselines", health).items()}
     if paper == "affinegan":
-        return {str(m): evidence.affinegan_baselines(R) for m, R in _by_multiple("affinegan-baselines").items()}
-    faces, poses = _by_multiple("frgan-baselines"), _by_multiple("frgan-pose-baselines")
+        return {str(m): evidence.affinegan_baselines(R) for m, R in _by_multiple("affinegan-baselines", health).items()}
+    faces, poses = _by_multiple("frgan-baselines", health), _by_multiple("frgan-pose-baselines", health)
     truth = _retarget_reference("frgan-baselines")["truth"]
     return {str(m): evidence.frgan_baselines(faces.get(m, {}), poses.get(m, {}), truth)
             for m in sorted(set(faces) | set(poses))}
 
 
 # Each chapter that judges claims, and how its evidence is made from the records, per paper.
-CHAPTERS: dict[str, dict[str, Callable[[], dict[str, evidence.Evidence]]]] = {
+CHAPTERS: dict[str, dict[str, Callable[..., dict[str, evidence.Evidence]]]] = {
     "affinegan": {"affinegan/ablations": _affinegan_ablations, "affinegan/training": _affinegan_training,
-                  "baselines/baselines": lambda: _baselines("affinegan")},
-    "fan": {"fan/ablations": _fan_ablations, "baselines/baselines": lambda: _baselines("fan")},
+                  "baselines/baselines": lambda health=True: _baselines("affinegan", health)},
+    "fan": {"fan/ablations": _fan_ablations, "baselines/baselines": lambda health=True: _baselines("fan", health)},
     "frgan": {"frgan/ablations": _frgan_ablations, "frgan/pose": _frgan_pose,
-              "baselines/baselines": lambda: _baselines("frgan")},
+              "baselines/baselines": lambda health=True: _baselines("frgan", health)},
 }
 assert set(TABLES) == {f"{p}-baselines" for p in ("fan", "affinegan", "frgan", "frgan-pose")}
 assert set(CHAPTER_TITLES) == {c for chapters in CHAPTERS.values() for c in chapters}
 
 
-def report(paper: str | None = None) -> list[dict]:
-    """One dict per claim of ``paper`` (default: every paper), judged from the records (see the module's docstring)."""
+def evidence_of(paper: str | None = None, health: bool = True) -> dict[str, dict[str, dict[str, evidence.Evidence]]]:
+    """``{paper: {chapter: {rung: Evidence}}}`` from the records, as each chapter makes it (``health=False``: without
+    the runs' health, as before the health checks)."""
     papers = claims.PAPERS if paper is None else check_names([paper], claims.PAPERS, "paper")
+    return {p: {chapter: make(health) for chapter, make in CHAPTERS[p].items()} for p in papers}
+
+
+def report(paper: str | None = None, rules: Mapping | None = None, interaction_test: bool = True,
+           made: Mapping | None = None) -> list[dict]:
+    """One dict per claim of ``paper`` (default: every paper), judged from the records (see the module's docstring).
+    For a replay of the registry log (:mod:`i2vlib.claims.log`): ``rules`` ({"paper/id": Rule}) judges those claims
+    by another rule, ``interaction_test=False`` reads budget-dependent wherever the rungs' verdicts differ, and
+    ``made`` is an :func:`evidence_of` to judge instead of the records' own."""
+    made = evidence_of(paper) if made is None else made
+    rules = rules or {}
     out = []
-    for p in papers:
+    for p, chapters in made.items():
         registry, mine = claims.registry(p), []
-        for chapter, make in CHAPTERS[p].items():
-            here = [c for c in registry if c.chapter == chapter]
-            rungs = make()
-            rows = claims.ladder(here, {label: e.measurements for label, e in rungs.items()})
+        for chapter, rungs in chapters.items():
+            here = [replace(c, rule=rules[f"{p}/{c.id}"]) if f"{p}/{c.id}" in rules else c
+                    for c in registry if c.chapter == chapter]
+            rows = claims.ladder(here, {label: e.measurements for label, e in rungs.items()},
+                                 interaction_test=interaction_test)
             per_rung = {label: claims.verdicts(here, e.measurements) for label, e in rungs.items()}
             for i, (claim, row) in enumerate(zip(here, rows)):
                 mine.append({"paper": p, "id": claim.id, "where": claim.where, "chapter": chapter,
@@ -128,6 +148,46 @@ def report(paper: str | None = None) -> list[dict]:
         order = {c.id: k for k, c in enumerate(registry)}
         out += sorted(mine, key=lambda r: order[r["id"]])
     return out
+
+
+def replay(name: str, paper: str | None = None, made: Mapping | None = None) -> list[dict]:
+    """:func:`report` as the registry stood before the change whose replay is ``name``
+    (:data:`i2vlib.claims.log.REPLAYS`): today's records judged by the rules as they were then. ``made``: an
+    :func:`evidence_of` ``paper`` to reuse (the replay of the health checks makes its own, without health)."""
+    check_names([name], log.REPLAYS, "replay")
+    if name == "no health checks":
+        return report(made=evidence_of(paper, health=False))
+    made = evidence_of(paper) if made is None else made
+    if name == "any difference":
+        return report(made=made, interaction_test=False)
+    return report(made=made, rules=log.replay_rules(name, [c for p in made for c in claims.registry(p)]))
+
+
+def log_rows(made: Mapping | None = None) -> list[dict]:
+    """The registry log (:data:`i2vlib.claims.log.CHANGES`) as table rows, each with what the change did to today's
+    verdicts: the records judged as before it (:func:`replay`) against :func:`report`, claim by claim."""
+    made = evidence_of() if made is None else made
+    now = {(r["paper"], r["id"]): r["verdict"] for r in report(made=made)}
+    out = []
+    for c in log.CHANGES:
+        effect = "nothing to replay"
+        if c.replay:
+            then = {(r["paper"], r["id"]): r["verdict"] for r in replay(c.replay, made=made)}
+            moved = [f"{SHORT[p]} {i}: {then[p, i]}, now {v}" for (p, i), v in now.items() if then[p, i] != v]
+            effect = (f"judged as before it, {len(moved)} of {len(now)} verdicts differ"
+                      + (": " + "; ".join(moved) if moved else ""))
+        out.append({"date": c.date, "commit": c.commit or "this one", "change": f"{c.kind}: {c.what}",
+                    "records then": "yes" if c.records else "no", "why": c.why, "today's records as before it": effect})
+    return out
+
+
+def claim_log() -> dict[str, int]:
+    """How many claims were fixed before any record of the runs they judge, in the same commit as them, or after,
+    and how many of their rules changed after they were fixed (:func:`i2vlib.claims.log.history`)."""
+    entries = log.history().values()
+    return {"claims": len(entries),
+            **{f"records {k}": sum(e["records"] == k for e in entries) for k in ("none", "same commit", "before")},
+            "changed later": sum(len(e["rules"]) > 1 for e in entries)}
 
 
 def counts(rows: list[dict]) -> dict[str, dict[str, int]]:

@@ -1,0 +1,97 @@
+"""What each page of a built book weighs: its HTML, and the bytes a browser downloads on opening it before the
+reader touches anything (scripts, styles, fonts, pictures; the live widget's runtime and models only once touched).
+
+    python benchmarks/page_weight.py _build/_build/html [--out benchmarks/results/page_weight.json]
+
+Serves the folder over HTTP as a host would (uncompressed: an upper bound for a host that compresses), opens every
+page of the table of contents in headless Chromium with an empty cache, and prints JSON: per page ``html_kb`` and
+``loaded_kb``, and the site's total size. Needs chromium and chromium-driver (apt) and selenium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SKIP = ("genindex.html", "search.html", "py-modindex.html")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".wasm": "application/wasm"}
+
+    def log_message(self, *args):
+        pass
+
+
+def pages(html: Path) -> list[Path]:
+    """The book's pages under ``html`` (not its static files, sources or generated indexes)."""
+    return [p for p in sorted(html.rglob("*.html"))
+            if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts) and p.name not in SKIP]
+
+
+def weigh(html: Path, settle: float = 2.5) -> dict:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    out = {}
+    try:
+        for page in pages(html):
+            rel = page.relative_to(html).as_posix()
+            driver.get_log("performance")
+            driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+            driver.get(f"{site}/{rel}")
+            time.sleep(settle)
+            loaded = 0
+            for entry in driver.get_log("performance"):
+                message = json.loads(entry["message"])["message"]
+                if message.get("method") == "Network.loadingFinished":
+                    loaded += message["params"].get("encodedDataLength", 0)
+            out[rel] = {"html_kb": round(page.stat().st_size / 1024), "loaded_kb": round(loaded / 1024)}
+    finally:
+        driver.quit()
+        server.shutdown()
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("html", type=Path, help="a built book's HTML folder (OUT/_build/html)")
+    ap.add_argument("--out", type=Path, help="also write the JSON here")
+    args = ap.parse_args(argv)
+    if not (args.html / "index.html").is_file():
+        sys.exit(f"page_weight.py: error: {args.html} holds no built book (no index.html)")
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not Path(tool).exists():
+            sys.exit(f"page_weight.py: error: {tool} is missing (apt-get install chromium chromium-driver)")
+    per_page = weigh(args.html)
+    site = sum(f.stat().st_size for f in args.html.rglob("*") if f.is_file())
+    result = {"pages": per_page, "site_mb": round(site / 2 ** 20, 1),
+              "heaviest_html_kb": max(v["html_kb"] for v in per_page.values()),
+              "heaviest_loaded_kb": max(v["loaded_kb"] for v in per_page.values())}
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

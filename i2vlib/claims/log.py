@@ -1,0 +1,184 @@
+"""The registry log: when each claim, rule, band and recipe choice was fixed, and every change after it.
+
+Two parts. ``log.json`` holds each claim's history as the repository's commits show it: the date and commit that fixed
+it, whether records of the runs it judges existed then, and each later version of its rule (:meth:`Rule.describe`)
+with its date and commit. :data:`CHANGES` says why each rule changed after it was fixed (one entry per commit that
+changed rules, plus the changes of a verdict rule that no single claim's description shows and the recipe choices),
+and names the replay that measures what the change did: :func:`replay_rules` gives the rules as they were before it,
+which :func:`i2vlib.zoo.verdicts.replay` judges today's records with.
+
+A rule changed without a log entry fails ``tests/test_claims_log.py``: add the new version to ``log.json`` and, for a
+new commit, an entry to :data:`CHANGES` (``commit`` may be ``""`` until it is made, then filled in).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+from .rules import BORDERLINE, NOT_REPRODUCED, CONTRADICTED, REPRODUCED, Better, Ratio, Rule, _Level, _values
+
+LOG = Path(__file__).with_name("log.json")
+
+
+class Change(NamedTuple):
+    """One change of the registry after claims were fixed: ``what`` changed, on ``date`` in ``commit``; whether
+    records of the runs it judges existed then (``records``), and ``why``. ``replay`` names the replay of
+    :func:`replay_rules` (or of :func:`i2vlib.zoo.verdicts.replay`) that judges today's records as before it, or is
+    empty where nothing can be replayed (a rename, a recipe choice)."""
+
+    date: str
+    commit: str
+    kind: str          # "verdict rule", "band", "rename", "recipe choice"
+    what: str
+    records: bool
+    why: str
+    replay: str = ""
+
+
+CHANGES = [
+    Change("2026-11-22", "6caca6d", "recipe choice",
+           "The public code's 70x70 PatchGAN (d_layers 5) over the papers' three-convolution discriminators, for "
+           "AffineGAN's and Fan et al.'s zoo models and ablation arms (the capacity study)", False,
+           "with three convolutions the faces carried coloured blobs and Eq. 5 read intensities worse, on test "
+           "identities"),
+    Change("2026-11-23", "7e71e1e", "recipe choice",
+           "FRGAN's G_M trained with the public code's loss weights (rec 3, mask 0.05, gen 1) over Eq. 4 as printed, "
+           "except the arm that tests Eq. 4", True,
+           "with the printed weights G_M copied its input (the FRGAN training chapter, on test identities)"),
+    Change("2026-11-23", "3ce57a1", "recipe choice",
+           "The moving average of the generator (ema 0.999) shipped by the zoo's models (the speckle study)", False,
+           "it lowered the speckle on validation identities; spectral normalisation, two time-scales and a smaller "
+           "critic did not"),
+    Change("2026-11-23", "7e7b6a7", "rename",
+           "Three refinement claims name G_M's arm 'forecast' instead of 'coarse'", True,
+           "the run store's arm names; the same runs and the same test"),
+    Change("2026-11-24", "125b4b3", "verdict rule",
+           "Comparative claims judged by Welch's t-test with Holm's adjustment over the chapter's comparisons, "
+           "instead of 'the difference exceeds two standard errors'", True,
+           "with three seeds the old rule was a test on 2 to 4 degrees of freedom whose false-positive rate per "
+           "comparison lay well above 5 %, with no correction for a chapter's many comparisons", "two standard errors"),
+    Change("2026-11-24", "6cb689e", "band",
+           "Three 'partly' bands narrowed: FRGAN Table 1's ACD-I ratio (2.18 from 2.67) and ACD-C ratio (1.21 from "
+           "1.33), Fig. 7's share of frames above the baseline (0.625 from 0.5)", True,
+           "each band reached what a baseline the paper beats scores, so 'partly' could go to a model no better "
+           "than that baseline", "the old partly bands"),
+    Change("2026-11-24", "29138f0", "verdict rule",
+           "'Borderline' for a claim on one model whose mean's 95 % interval straddles a threshold", True,
+           "a mean on one side of a threshold whose interval reaches the other side establishes neither verdict",
+           "no borderline"),
+    Change("2026-11-25", "780d757", "recipe choice",
+           "G_R's adversarial weights 0.1 (FRGAN's refine arms and zoo models) over Eq. 12's unweighted sum (the "
+           "refinement study); the refine arms re-recorded at both rungs on 2026-11-26 (e993975)", True,
+           "at weight 1 G_R laid coloured specks over the moving parts, on validation videos; the pose results "
+           "existed when it was chosen"),
+    Change("2026-11-25", "d803228", "verdict rule",
+           "The budget ladder: every comparison also at four times the budget, and a claim whose verdicts differ "
+           "between the budgets reads 'budget-dependent'", True,
+           "a verdict at one budget says nothing about a longer training"),
+    Change("2026-11-27", "75fffbb", "verdict rule",
+           "Health checks gate every claim: one judged on an arm that fails its checks reads 'not tested'", True,
+           "GANimation copied its input, MoCoGAN and the pose VideoGAN never learnt: verdicts against them judged "
+           "nothing", "no health checks"),
+    Change("2026-11-27", "2cffd6e", "verdict rule",
+           "'Budget-dependent' only where the effect differs between the budgets (Welch's test of the two effects, "
+           "p < 0.05); otherwise the verdict of the budget with the most seeds", True,
+           "differing verdicts lay within seed noise: effects kept 68-85 % of their size with three seeds against "
+           "five", "any difference"),
+    Change("2026-11-27", "bec4e20", "recipe choice",
+           "AffineGAN's decoder keeps the paper's transposed convolutions (the upsampling study)", True,
+           "resizing then convolving did not lower the texture error on validation identities by the margin its "
+           "rule asked"),
+]
+
+REPLAYS = ("two standard errors", "the old partly bands", "no borderline", "any difference", "no health checks")
+
+
+@cache
+def history() -> dict[str, dict]:
+    """``{"paper/id": {"fixed": [date, commit], "records": "none" | "same commit" | "before", "rules": [[date,
+    commit, description], ...]}}``: each claim's history, its first rule first."""
+    return json.loads(LOG.read_text())
+
+
+def unlogged(registry) -> list[str]:
+    """The claims of ``registry`` (a list of claims) missing from the log or whose rule is not its last logged
+    version, as "paper/id: why"."""
+    out = []
+    for c in registry:
+        key = f"{c.paper}/{c.id}"
+        entry = history().get(key)
+        if entry is None:
+            out.append(f"{key}: not in the log")
+        elif entry["rules"][-1][2] != c.rule.describe():
+            out.append(f"{key}: its rule is not the last logged one ({entry['rules'][-1][0]})")
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoStandardErrors(Rule):
+    """The comparative rule before 2026-11-24: reproduced when the difference of the means lies beyond two standard
+    errors (sqrt(s1^2/n1 + s2^2/n2)) in the claimed direction, contradicted beyond them the other way; no family."""
+
+    better: Better
+
+    def _assess(self, measurement):
+        t = self.better.test(measurement)
+        se = sum(statistics.variance(x) / len(x) for x in (t.a, t.b)) ** 0.5
+        d = t.difference if self.better.higher else -t.difference
+        return (REPRODUCED if d > 2 * se else CONTRADICTED if d < -2 * se else NOT_REPRODUCED), f"{t.difference:+.3g}"
+
+    def _effect(self, measurement):
+        return self.better._effect(measurement)
+
+    def describe(self):
+        return f"{self.better.arm} against {self.better.baseline} beyond 2 SE"
+
+
+@dataclasses.dataclass(frozen=True)
+class WithoutBorderline(Rule):
+    """A rule on one model as before 2026-11-24: the mean alone decides, whatever its interval."""
+
+    rule: Rule
+
+    def _assess(self, measurement):
+        verdict, shown = self.rule._assess(measurement)
+        if verdict == BORDERLINE:
+            ratio = isinstance(self.rule, Ratio)
+            values = self.rule._ratios(measurement)[-1] if ratio else _values(measurement, "the measurement")[0]
+            verdict = (self.rule.rule if ratio else self.rule)._level(statistics.mean(values))
+        return verdict, shown
+
+    def _effect(self, measurement):
+        return self.rule._effect(measurement)
+
+    def describe(self):
+        return self.rule.describe()
+
+
+_OLD_PARTLY = {"frgan/table1-acd-i": (0.5, 2.67), "frgan/table1-acd-c": (0.5, 1.33), "frgan/pose-psnr-per-action": 0.5}
+
+
+def _with_partly(rule: Rule, partly) -> Rule:
+    if isinstance(rule, Ratio):
+        return dataclasses.replace(rule, rule=dataclasses.replace(rule.rule, partly=partly))
+    return dataclasses.replace(rule, partly=partly)
+
+
+def replay_rules(name: str, registry) -> dict[str, Rule]:
+    """``{"paper/id": the rule as it was}`` for the claims of ``registry`` that the replay ``name`` (one of the rule
+    replays of :data:`REPLAYS`: the two-standard-error rule, the old partly bands, no borderline) changes."""
+    out = {}
+    for c in registry:
+        key = f"{c.paper}/{c.id}"
+        if name == "two standard errors" and isinstance(c.rule, Better):
+            out[key] = TwoStandardErrors(c.rule)
+        elif name == "the old partly bands" and key in _OLD_PARTLY:
+            out[key] = _with_partly(c.rule, _OLD_PARTLY[key])
+        elif name == "no borderline" and (isinstance(c.rule, _Level) or isinstance(c.rule, Ratio)):
+            out[key] = WithoutBorderline(c.rule)
+    return out
