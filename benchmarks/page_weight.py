@@ -3,15 +3,17 @@ reader touches anything (scripts, styles, fonts, pictures; the live widget's run
 
     python benchmarks/page_weight.py _build/_build/html [--out benchmarks/results/page_weight.json]
 
-Serves the folder over HTTP as a host would (uncompressed: an upper bound for a host that compresses), opens every
-page of the table of contents in headless Chromium with an empty cache, and prints JSON: per page ``html_kb`` and
-``loaded_kb``, and the site's total size. Needs chromium and chromium-driver (apt) and selenium.
+Serves the folder over HTTP twice, as GitHub Pages does (text compressed with gzip: ``loaded_kb``) and uncompressed
+(``loaded_raw_kb``, an upper bound), opens every page of the book in headless Chromium with an empty cache, and
+prints JSON: per page ``html_kb``, ``loaded_kb`` and ``loaded_raw_kb``, and the site's total size. Needs chromium and
+chromium-driver (apt) and selenium.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import http.server
 import json
 import sys
@@ -26,9 +28,28 @@ SKIP = ("genindex.html", "search.html", "py-modindex.html")
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".mjs": "text/javascript", ".wasm": "application/wasm"}
+    compress = False
+    TEXT = (".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".map")
 
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        path = Path(self.translate_path(self.path))
+        if not (self.compress and path.is_file() and path.suffix in self.TEXT
+                and "gzip" in self.headers.get("Accept-Encoding", "")):
+            return super().do_GET()
+        body = gzip.compress(path.read_bytes(), 6)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Gzip(_Quiet):
+    compress = True
 
 
 def pages(html: Path) -> list[Path]:
@@ -37,11 +58,13 @@ def pages(html: Path) -> list[Path]:
             if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts) and p.name not in SKIP]
 
 
-def weigh(html: Path, settle: float = 2.5) -> dict:
+def weigh(html: Path, compress: bool, settle: float = 2.5) -> dict[str, int]:
+    """``{page: bytes downloaded on opening it}``, served with or without gzip."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    handler = _Gzip if compress else _Quiet
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(html)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
     opts = webdriver.ChromeOptions()
@@ -64,7 +87,7 @@ def weigh(html: Path, settle: float = 2.5) -> dict:
                 message = json.loads(entry["message"])["message"]
                 if message.get("method") == "Network.loadingFinished":
                     loaded += message["params"].get("encodedDataLength", 0)
-            out[rel] = {"html_kb": round(page.stat().st_size / 1024), "loaded_kb": round(loaded / 1024)}
+            out[rel] = loaded
     finally:
         driver.quit()
         server.shutdown()
@@ -81,11 +104,14 @@ def main(argv=None) -> int:
     for tool in (CHROMIUM, CHROMEDRIVER):
         if not Path(tool).exists():
             sys.exit(f"page_weight.py: error: {tool} is missing (apt-get install chromium chromium-driver)")
-    per_page = weigh(args.html)
+    gz, raw = weigh(args.html, compress=True), weigh(args.html, compress=False)
+    per_page = {rel: {"html_kb": round((args.html / rel).stat().st_size / 1024), "loaded_kb": round(gz[rel] / 1024),
+                      "loaded_raw_kb": round(raw[rel] / 1024)} for rel in gz}
     site = sum(f.stat().st_size for f in args.html.rglob("*") if f.is_file())
     result = {"pages": per_page, "site_mb": round(site / 2 ** 20, 1),
               "heaviest_html_kb": max(v["html_kb"] for v in per_page.values()),
-              "heaviest_loaded_kb": max(v["loaded_kb"] for v in per_page.values())}
+              "heaviest_loaded_kb": max(v["loaded_kb"] for v in per_page.values()),
+              "heaviest_loaded_raw_kb": max(v["loaded_raw_kb"] for v in per_page.values())}
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:

@@ -344,12 +344,20 @@ def _open(driver, path: Path):
 
 def _requests(driver) -> list[str]:
     """URLs the page requested since it was opened."""
-    urls = []
+    return list(_traffic(driver))
+
+
+def _traffic(driver) -> dict[str, int]:
+    """``{url: bytes received}`` of the requests since the page was opened (0 for one still loading)."""
+    urls, received = {}, {}
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
         if message.get("method") == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
+            urls[params["requestId"]] = params["request"]["url"]
+        elif message.get("method") == "Network.loadingFinished":
+            received[params["requestId"]] = params.get("encodedDataLength", 0)
+    return {url: received.get(rid, 0) for rid, url in urls.items()}
 
 
 def _typeset(driver, bundle: Path) -> list[str]:
@@ -517,6 +525,7 @@ def test_jshtml_animations_play(book, browser):
 
 # The pages with an in-browser model (book/_ext/i2v_live.py; test_the_live_pages_are_named keeps the list).
 LIVE_PAGES = ["book/intro", "notebooks/fan/training", "notebooks/affinegan/training"]
+WIDGET_PAGE_LIMIT = 3 * 2**20    # bytes the front page downloads (uncompressed) before the reader touches its widget
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):
@@ -587,12 +596,16 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
     for page in LIVE_PAGES:
         browser.get_log("browser")
         browser.get_log("performance")
+        browser.execute_cdp_cmd("Network.clearBrowserCache", {})
         browser.get(f"{site}/{page}.html")
         root = browser.find_element("css selector", "div.i2v-live")
         time.sleep(1.0)                       # the page has loaded: the widget waits for the reader's first touch
-        loaded = _requests(browser)
+        traffic = _traffic(browser)
+        loaded = list(traffic)
         early = [u for u in loaded if "/i2v-live/ort/" in u or "/i2v-live/models/" in u]
         assert not early and int(root.get_attribute("data-rendered") or 0) == 0, f"{page}: loaded before a touch: {early}"
+        if page == LIVE_PAGES[0]:             # the book's front page: all of it, uncompressed, before a touch
+            assert sum(traffic.values()) < WIDGET_PAGE_LIMIT, f"{page}: {sum(traffic.values())} bytes before a touch"
         root.find_element("css selector", ".i2v-live-faces img").click()
         count = _rendered(browser, root, 0)
         name = browser.execute_script("return arguments[0].i2vLive.name", root)

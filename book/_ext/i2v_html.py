@@ -4,7 +4,9 @@
   JavaScript error ("Identifier 'THEBE_JS_URL' has already been declared"): repeated inline scripts are dropped just
   before each page is rendered.
 * ``i2v-book.css`` (book/_static) is linked from every page: frame grids drawn as pixels.
-* When the build finishes, what no page loads is left out of the site: the theme's Font Awesome script (1.5 MB on
+* When the build finishes, every picture of a page loads lazily (``loading="lazy"``: the browser fetches it as the
+  reader scrolls near it, so opening a chapter does not download all its figures), and what no page loads is left
+  out of the site: the theme's Font Awesome script (1.5 MB on
   every page, which redraws the icons that its style sheet already draws from the icon font) and the MathJax
   bundles other than the one the pages load (``mathjax_path``; sphinx-mathjax-offline copies all of them, 15 MB).
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent.parent / "_static"
 STYLE = "i2v-book.css"
 FONTAWESOME_JS = re.compile(r'\s*<script[^>]*src="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*></script>')
+IMG_TAG = re.compile(r"<img(?![^>]*\sloading=)")
 MATHJAX_BUNDLE = re.compile(r"(tex|mml)-.*\.js|node-main\.js")
 
 
@@ -36,11 +39,11 @@ def _drop_repeated_inline_scripts(app, pagename, templatename, context, doctree)
     scripts[:] = keep
 
 
-def drop_fontawesome_script(html: Path) -> None:
-    """Unlink the theme's Font Awesome script from every page under ``html`` and delete it."""
+def lighten_pages(html: Path) -> None:
+    """Every page under ``html``: its pictures loaded lazily, the theme's Font Awesome script unlinked (and deleted)."""
     for page in html.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        lean = FONTAWESOME_JS.sub("", text)
+        lean = IMG_TAG.sub('<img loading="lazy"', FONTAWESOME_JS.sub("", text))
         if lean != text:
             page.write_text(lean, encoding="utf-8")
     for path in (html / "_static" / "scripts").glob("fontawesome.js*"):
@@ -60,7 +63,7 @@ def _build_finished(app, exception) -> None:
         return
     html = Path(app.outdir)
     shutil.copyfile(STATIC / STYLE, html / "_static" / STYLE)
-    drop_fontawesome_script(html)
+    lighten_pages(html)
     used = Path(str(app.config.mathjax_path or "")).name
     if (html / "_static" / "mathjax" / used).is_file():
         drop_unused_mathjax(html / "_static" / "mathjax", used)
