@@ -147,14 +147,17 @@ def test_better_identical_seeds_give_no_spread():
 def test_holm_adjusts_the_p_values_of_one_table_together():
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert holm([]) == [] and holm([0.2]) == [0.2] and max(holm([0.9, 0.8])) == 1.0
-    one = Claim(id="one", paper="fan", where="§1", words="w", measure="a", measured_as="m", rule=Better(),
+    one = Claim(id="one", paper="fan", where="Table 1", words="w", measure="a", measured_as="m", rule=Better(),
                 chapter="fan/ablations")
-    two = Claim(id="two", paper="fan", where="§2", words="w", measure="b", measured_as="m", rule=Better(),
+    two = Claim(id="two", paper="fan", where="Table 1, §2", words="w", measure="b", measured_as="m", rule=Better(),
                 chapter="fan/ablations")
     m = {"a": _arms(3), "b": _arms(3)}                                   # p = 0.036 each
     assert [r.verdict for r in verdicts([one], m)] == ["reproduced"]     # alone: 0.036 < 0.05
     rows = verdicts([one, two], m)                                       # together: 2 x 0.0355 = 0.071
     assert [r.verdict for r in rows] == ["not reproduced"] * 2 and "Holm-adjusted 0.071" in rows[0].measured
+    elsewhere = Claim(id="two", paper="fan", where="Table 2", words="w", measure="b", measured_as="m", rule=Better(),
+                      chapter="fan/ablations")
+    assert [r.verdict for r in verdicts([one, elsewhere], m)] == ["reproduced"] * 2   # two tables, two families
     m["b"] = NotTested("not here")                                       # a claim not tested is no comparison
     assert [r.verdict for r in verdicts([one, two], m)] == ["reproduced", "not tested"]
 

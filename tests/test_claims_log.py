@@ -18,7 +18,10 @@ EVERY = [c for p in claims.PAPERS for c in claims.registry(p)]
 
 def test_every_claims_rule_is_its_last_logged_version():
     assert log.unlogged(EVERY) == []
-    assert set(log.history()) == {f"{c.paper}/{c.id}" for c in EVERY}, "the log lists claims the registry lacks"
+    gone = {k for k, e in log.history().items() if "removed" in e}
+    assert set(log.history()) - gone == {f"{c.paper}/{c.id}" for c in EVERY}, "the log lists claims the registry lacks"
+    merges = {c.commit for c in log.CHANGES if c.kind == "merge"}
+    assert all(log.history()[k]["removed"][1] in merges for k in gone), "a removed claim without its reason"
 
 
 def test_a_rule_moved_without_a_log_entry_is_caught():
@@ -43,7 +46,7 @@ def test_changes_are_dated_in_order_and_name_known_replays():
     assert [c.date for c in log.CHANGES] == sorted(c.date for c in log.CHANGES)
     for c in log.CHANGES:
         assert re.fullmatch(r"2\d{3}-\d\d-\d\d", c.date) and re.fullmatch(r"[0-9a-f]{7,40}|", c.commit), c
-        assert c.kind in ("verdict rule", "band", "rename", "recipe choice") and c.what and c.why
+        assert c.kind in ("verdict rule", "band", "rename", "merge", "recipe choice") and c.what and c.why
         assert c.replay in log.REPLAYS or c.replay == ""
     assert {c.replay for c in log.CHANGES if c.replay} == set(log.REPLAYS)   # every replay belongs to a change
 
@@ -89,3 +92,30 @@ def test_the_ladder_without_the_interaction_test_reads_any_difference_as_budget_
     (now,) = claims.ladder([c], rungs)
     (then,) = claims.ladder([c], rungs, interaction_test=False)
     assert now.verdict == REPRODUCED and then.verdict == BUDGET_DEPENDENT
+
+
+def test_one_holm_family_per_table_or_figure_and_each_in_one_chapter():
+    """A comparison's family is the first place its 'where' names (or its own family); the comparisons of a family
+    are judged in one chapter, so a chapter's table adjusts complete families."""
+    c = dict(paper="fan", words="w", measure="m", measured_as="m", rule=Better(arm="a", baseline="b"),
+             chapter="fan/ablations")
+    assert claims.family(claims.Claim(id="x", where="Table 2, §4.1.3", **c)) == "Table 2"
+    assert claims.family(claims.Claim(id="x", where="§4.4; Table 1", **c)) == "§4.4"
+    assert claims.family(claims.Claim(id="x", where="Eq. 1-2, Fig. 3, §3.2", **c)) == "Fig. 3"
+    assert claims.family(claims.Claim(id="x", where="Table 4, §4.4", family="Table 4, poses", **c)) == "Table 4, poses"
+    for paper in claims.PAPERS:
+        registry = {c.id: c for c in claims.registry(paper)}
+        for name, ids in claims.families(paper).items():
+            assert len({registry[i].chapter for i in ids}) == 1, f"{paper} {name} is judged in several chapters"
+
+
+def test_the_comparisons_of_two_families_are_adjusted_apart():
+    def claim(i, where):
+        return claims.Claim(id=f"c{i}", paper="fan", where=where, words="w", measure=f"m{i}", measured_as="m",
+                            rule=Better(arm="a", baseline="b"), chapter="fan/ablations")
+    clear = {"a": [1.0, 1.1, 1.2, 1.05, 1.15], "b": [0.8, 0.9, 1.0, 0.85, 0.95]}      # Welch p ~ 0.004
+    null = {"a": [1.0, 1.1, 0.9, 1.05, 0.95], "b": [1.0, 0.9, 1.1, 0.95, 1.05]}       # p = 1
+    members = [claim(0, "Fig. 4")] + [claim(i, "Table 1") for i in range(1, 120)]
+    m = {"m0": clear, **{f"m{i}": null for i in range(1, 120)}}
+    assert claims.verdicts(members, m)[0].verdict == REPRODUCED                           # a family of one
+    assert claims.verdicts(members, m, by_family=False)[0].verdict == NOT_REPRODUCED      # one of 120 together

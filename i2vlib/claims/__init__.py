@@ -35,7 +35,8 @@ class Claim:
 
     ``measure`` is the key of the measurement the chapter supplies (its shape: ``rule.expects``);
     ``measured_as`` says in one sentence how it is measured and in what units; ``chapter`` is the
-    notebook that supplies it (``notebooks/<chapter>.ipynb``).
+    notebook that supplies it (``notebooks/<chapter>.ipynb``); ``family`` names its Holm family where the first place
+    of ``where`` does not (:func:`family`).
     """
 
     id: str
@@ -46,6 +47,7 @@ class Claim:
     measured_as: str
     rule: Rule
     chapter: str
+    family: str = ""
 
     def __post_init__(self):
         for name in ("id", "paper", "where", "words", "measure", "measured_as", "chapter"):
@@ -118,10 +120,25 @@ def expected(paper) -> dict[str, str]:
     return {c.measure: c.rule.expects for c in _claims(paper)}
 
 
-def verdicts(paper, measurements: Mapping) -> list[Row]:
+_FAMILY = re.compile(r"(Table\s*\d+|Fig\.\s*\d+|§\s*\d+(?:\.\d+)?)")
+
+
+def family(claim: Claim) -> str:
+    """The Holm family of a comparative claim: the table, figure or section of its paper that its ``where`` names first
+    (its own place; a later one is where the paper also shows it), e.g. "Table 2" for "Table 2, §4.1.3" and "§4.4"
+    for "§4.4; Table 1". The comparisons of one family are judged together, as the paper groups them."""
+    if claim.family:
+        return claim.family
+    found = _FAMILY.search(claim.where)
+    return " ".join(found.group(1).split()) if found else claim.where
+
+
+def verdicts(paper, measurements: Mapping, by_family: bool = True) -> list[Row]:
     """One :class:`Row` per claim of ``paper`` (a paper's name, or a list of claims), judged on
-    ``measurements`` ({measure: measurement}); keys no claim uses are ignored. The comparative claims among
-    them are one family: their p-values are Holm-adjusted together (:class:`~.rules.Better`)."""
+    ``measurements`` ({measure: measurement}); keys no claim uses are ignored. The p-values of the comparative claims
+    of one :func:`family` (one table or figure of the paper) are Holm-adjusted together (:class:`~.rules.Better`);
+    ``by_family=False`` adjusts all of them together, the rule before 2026-11-27 (:mod:`.log`: one family per
+    chapter)."""
     claims = _claims(paper)
     if not isinstance(measurements, Mapping):
         raise I2VError(f"measurements should be a dict keyed by measure, got {type(measurements).__name__}")
@@ -130,18 +147,27 @@ def verdicts(paper, measurements: Mapping) -> list[Row]:
         raise I2VError("no measurement for " + "; ".join(f"{c.measure!r} (claim {c.id!r}, {c.where}: {c.rule.expects})"
                                                            for c in missing)
                        + "; pass NotTested('why') for a claim this run cannot measure")
-    tested = {}                              # the comparisons, whose p-values are adjusted together (Holm)
+    tested: dict[str, dict[str, float]] = {}   # {family: {claim: p}}, each family's p-values adjusted together (Holm)
     for c in claims:
         p = _checked(c, lambda: c.rule.p_value(measurements[c.measure]))
         if p is not None:
-            tested[c.id] = p
-    adjusted = dict(zip(tested, holm(list(tested.values()))))
+            tested.setdefault(family(c) if by_family else "", {})[c.id] = p
+    adjusted = {cid: q for ps in tested.values() for cid, q in zip(ps, holm(list(ps.values())))}
     rows = []
     for c in claims:
-        family = {"p_adjusted": adjusted[c.id]} if c.id in adjusted else {}
-        verdict, shown = _checked(c, lambda: c.rule.assess(measurements[c.measure], **family))
+        within = {"p_adjusted": adjusted[c.id]} if c.id in adjusted else {}
+        verdict, shown = _checked(c, lambda: c.rule.assess(measurements[c.measure], **within))
         rows.append(Row(c, shown, c.rule.describe(), verdict))
     return rows
+
+
+def families(paper) -> dict[str, list[str]]:
+    """``{family: the ids of its comparative claims}`` of ``paper`` (a paper's name, or a list of claims)."""
+    out: dict[str, list[str]] = {}
+    for c in _claims(paper):
+        if isinstance(c.rule, Better):
+            out.setdefault(family(c), []).append(c.id)
+    return out
 
 
 LADDER_RULE = (
@@ -152,18 +178,18 @@ LADDER_RULE = (
     "after both budgets had been recorded; before it, any two differing verdicts read budget-dependent.")
 
 
-def ladder(paper, rungs: Mapping, interaction_test: bool = True) -> list[Row]:
+def ladder(paper, rungs: Mapping, interaction_test: bool = True, by_family: bool = True) -> list[Row]:
     """One :class:`Row` per claim of ``paper`` judged at every rung of a budget ladder, ``rungs`` = {the rung's label
-    (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung its own Holm family
+    (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung with its own Holm families
     (:func:`verdicts`). A row shows each rung's measurement and verdict and judges by :data:`LADDER_RULE`: where the
     rungs that tested the claim agree, their verdict; where they differ, "budget-dependent" if the effect differs
     between the first and the last of them (:func:`~.rules.interaction`, p < :data:`ALPHA`), else the verdict of
     the rung with the most seeds (the later at a tie). One rung gives :func:`verdicts`'s rows.
     ``interaction_test=False`` replays the rule of 2026-11-25 to 2026-11-27 (:mod:`.log`): budget-dependent wherever
-    the verdicts differ."""
+    the verdicts differ; ``by_family`` as :func:`verdicts`."""
     if not isinstance(rungs, Mapping) or not rungs:
         raise I2VError("a ladder needs at least one rung: {label: measurements}")
-    judged = {label: verdicts(paper, m) for label, m in rungs.items()}
+    judged = {label: verdicts(paper, m, by_family) for label, m in rungs.items()}
     if len(judged) == 1:
         return next(iter(judged.values()))
     rows = []
@@ -251,5 +277,5 @@ __all__ = ["evidence", "health", "PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE
            "BUDGET_DEPENDENT", "ladder", "LADDER_RULE", "interaction", "Effect", "rows_of",
            "NotTested", "untested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice",
            "CHOICE_DATA",
-           "Row", "registry", "choices", "expected", "verdicts", "counts", "table", "markdown_cell", "spread", "welch", "holm",
+           "Row", "registry", "choices", "expected", "verdicts", "family", "families", "counts", "table", "markdown_cell", "spread", "welch", "holm",
            "mean_interval", "ALPHA"]

@@ -5,8 +5,9 @@
 Nothing trains and nothing is recorded. Each chapter's claims are judged as the chapter judges them: the book
 profile's comparisons at every rung of their budget ladder, read from ``records.json`` (arms not recorded are not
 tested), turned into measurements by the chapter's function of :mod:`i2vlib.claims.evidence`, and judged by the rules
-of the claims registry, one Holm family per chapter and rung. The claims on single zoo models read the zoo's files
-(the transfer of Fan et al.'s Fig. 5c renders frames of ``zoo:fan-joint``: a few seconds).
+of the claims registry, one Holm family per table or figure of the paper at each rung. The claims on single zoo
+models read the zoo's files (the transfer of Fan et al.'s Fig. 5c renders frames of ``zoo:fan-joint``: a few
+seconds).
 
 :func:`report` returns one dict per claim::
 
@@ -122,11 +123,12 @@ def evidence_of(paper: str | None = None, health: bool = True) -> dict[str, dict
 
 
 def report(paper: str | None = None, rules: Mapping | None = None, interaction_test: bool = True,
-           made: Mapping | None = None) -> list[dict]:
+           by_family: bool = True, made: Mapping | None = None) -> list[dict]:
     """One dict per claim of ``paper`` (default: every paper), judged from the records (see the module's docstring).
     For a replay of the registry log (:mod:`i2vlib.claims.log`): ``rules`` ({"paper/id": Rule}) judges those claims
-    by another rule, ``interaction_test=False`` reads budget-dependent wherever the rungs' verdicts differ, and
-    ``made`` is an :func:`evidence_of` to judge instead of the records' own."""
+    by another rule, ``interaction_test=False`` reads budget-dependent wherever the rungs' verdicts differ,
+    ``by_family=False`` makes each chapter's comparisons one Holm family, and ``made`` is an :func:`evidence_of` to
+    judge instead of the records' own."""
     made = evidence_of(paper) if made is None else made
     rules = rules or {}
     out = []
@@ -136,8 +138,8 @@ def report(paper: str | None = None, rules: Mapping | None = None, interaction_t
             here = [replace(c, rule=rules[f"{p}/{c.id}"]) if f"{p}/{c.id}" in rules else c
                     for c in registry if c.chapter == chapter]
             rows = claims.ladder(here, {label: e.measurements for label, e in rungs.items()},
-                                 interaction_test=interaction_test)
-            per_rung = {label: claims.verdicts(here, e.measurements) for label, e in rungs.items()}
+                                 interaction_test=interaction_test, by_family=by_family)
+            per_rung = {label: claims.verdicts(here, e.measurements, by_family) for label, e in rungs.items()}
             for i, (claim, row) in enumerate(zip(here, rows)):
                 mine.append({"paper": p, "id": claim.id, "where": claim.where, "chapter": chapter,
                             "words": claim.words, "verdict": row.verdict, "interaction_p": row.interaction_p,
@@ -160,6 +162,8 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None) -> 
     made = evidence_of(paper) if made is None else made
     if name == "any difference":
         return report(made=made, interaction_test=False)
+    if name == "one family per chapter":
+        return report(made=made, by_family=False)
     return report(made=made, rules=log.replay_rules(name, [c for p in made for c in claims.registry(p)]))
 
 
