@@ -89,12 +89,12 @@ CHANGES = [
            "p < 0.05); otherwise the verdict of the budget with the most seeds", True,
            "differing verdicts lay within seed noise: effects kept 68-85 % of their size with three seeds against "
            "five", "any difference"),
-    Change("2026-11-27", "", "merge",
+    Change("2026-11-27", "bce494a", "merge",
            "FRGAN's pose-forecasting and pose-forecasting-gt removed, the same comparisons on the same runs as "
            "table3-mse-below-villegas and table3-mse-gt-below-villegas; AffineGAN's acd-below-convlstm judged in the "
            "Baselines chapter with the rest of Table 2", True,
            "a comparison counted twice under two names, and one table of the paper judged in two chapters"),
-    Change("2026-11-27", "", "verdict rule",
+    Change("2026-11-27", "bce494a", "verdict rule",
            "One Holm family per table or figure of the paper (claims.family: the first place a claim's 'where' names; "
            "FRGAN's Table 4 two families, its faces and its poses, measured on two benchmarks), instead of one per "
            "chapter", True,
