@@ -6,9 +6,9 @@
 * ``i2v-book.css`` (book/_static) is linked from every page: frame grids drawn as pixels.
 * When the build finishes, every picture of a page loads lazily (``loading="lazy"``: the browser fetches it as the
   reader scrolls near it, so opening a chapter does not download all its figures), and what no page loads is left
-  out of the site: the theme's Font Awesome script (1.5 MB on
-  every page, which redraws the icons that its style sheet already draws from the icon font) and the MathJax
-  bundles other than the one the pages load (``mathjax_path``; sphinx-mathjax-offline copies all of them, 15 MB).
+  out of the site: the theme's Font Awesome script (1.5 MB on every page, which redraws the icons that its style
+  sheet already draws from the icon font) and the MathJax bundles other than the one the pages load
+  (``mathjax_path``; sphinx-mathjax-offline copies all of them, 15 MB).
 """
 
 from __future__ import annotations

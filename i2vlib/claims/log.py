@@ -141,10 +141,10 @@ class TwoStandardErrors(Rule):
     better: Better
 
     def _assess(self, measurement):
-        t = self.better.test(measurement)
-        se = sum(statistics.variance(x) / len(x) for x in (t.a, t.b)) ** 0.5
-        d = t.difference if self.better.higher else -t.difference
-        return (REPRODUCED if d > 2 * se else CONTRADICTED if d < -2 * se else NOT_REPRODUCED), f"{t.difference:+.3g}"
+        effect = self.better._effect(measurement)          # the difference and its variance parts, s^2/n per arm
+        se = sum(v for v, _ in effect.parts) ** 0.5
+        d = effect.value if self.better.higher else -effect.value
+        return (REPRODUCED if d > 2 * se else CONTRADICTED if d < -2 * se else NOT_REPRODUCED), f"{effect.value:+.3g}"
 
     def _effect(self, measurement):
         return self.better._effect(measurement)

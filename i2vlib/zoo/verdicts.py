@@ -20,7 +20,6 @@ where a rung is named by its multiple of the budget (``"zoo"`` for the claims on
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-
 from dataclasses import replace
 
 from .. import claims
