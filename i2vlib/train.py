@@ -228,8 +228,10 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
             for k, v in state.items():
                 if torch.is_tensor(v) and k != "step":
                     state[k] = v.to(device)
-    if nhwc:
-        trainer.nets.to(memory_format=torch.channels_last)
+    if nhwc:   # the 4-D weights only: a video model's 3-D convolutions (5-D weights) keep their layout
+        for p in trainer.nets.parameters():
+            if p.dim() == 4:
+                p.data = p.data.contiguous(memory_format=torch.channels_last)
     if runtime["compile"]:
         trainer.compile()
     trainer.fuse_adam(runtime.get("fused_adam", False))   # also after a checkpoint's optimiser state said otherwise

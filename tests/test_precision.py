@@ -24,6 +24,7 @@ VARIANTS = {
     "convlstm": {},
     "frgan": {},
     "frgan-refine": {"stage": "refine"},
+    "vgan": {},                 # 3-D convolutions: 5-D weights, which channels_last leaves as they are
 }
 
 
@@ -45,7 +46,7 @@ def test_every_method_trains_under_cpu_autocast(variant, amp, tmp_path, one_thre
     assert bool(ckpt["scalers"]) == (amp == "fp16")
 
 
-@pytest.mark.parametrize("variant", ["affinegan-3", "fan-joint", "convlstm"])
+@pytest.mark.parametrize("variant", ["affinegan-3", "fan-joint", "convlstm", "vgan"])
 def test_channels_last_trains_like_the_default_layout(variant, tmp_path, one_thread):
     plain = train(_config(variant), tmp_path / "a", progress=False, device="cpu", amp="off")
     nhwc = train(_config(variant), tmp_path / "b", progress=False, device="cpu", amp="off", channels_last=True)

@@ -76,6 +76,7 @@ def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, 
     saved = json.loads(book.read_text())
     assert set(saved) == set(done) == {records.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
     assert all(saved[records.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
+    assert not any("devices" in saved[k] for k in saved)                  # trained on the CPU: one core's seconds
     trained = records.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
     assert trained[2] is None and all(t["seconds"] > 0 for t in trained[:2])   # how each run trained, where recorded
     assert trained[0]["losses"]["step"][-1] == configs[0]["steps"] and len(trained[0]["losses"]) > 2
@@ -86,6 +87,20 @@ def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, 
     monkeypatch.setenv("I2V_RETRAIN", "1")                                  # records ignored: measured afresh
     records.measured(configs[:1], root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1, 0, 1, 0]
+
+
+def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypatch):
+    """Its seconds are not one core's: the record says where it trained, and the queue does not time CPU jobs by it."""
+    _counting(monkeypatch)
+    config = recipe("affinegan-happy", "smoke")
+    records.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "records.json", progress=False)
+    (run,) = (tmp_path / "runs").iterdir()
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "devices": [["cuda:0", 0]]}))
+    records._add(tmp_path / "records.json", "gpu", run, {})
+    saved = json.loads((tmp_path / "records.json").read_text())
+    assert saved["gpu"]["devices"] == [["cuda:0", 0]] and "devices" not in saved[records.key(config, "arm")]
+    assert records.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
 
 
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):

@@ -22,7 +22,8 @@ def _book():
             "a2": _rec(ag.default_config("smoke", steps=300), 30.0),
             "a3": _rec(ag.default_config("smoke", steps=100, batch=8), 40.0),
             "f1": _rec(fan.default_config("smoke", steps=50), 50.0),
-            "old": {"config": ag.default_config("smoke"), "value": {}}}          # older than the seconds field
+            "old": {"config": ag.default_config("smoke"), "value": {}},          # older than the seconds field
+            "gpu": {**_rec(ag.default_config("smoke", steps=100), 0.5), "devices": [["cuda", 0]]}}  # not a core's
 
 
 def test_a_step_is_timed_by_the_records_of_its_method_and_shape():

@@ -97,7 +97,27 @@ def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
     assert not report["within"] and list(report["runs"][0]["outside"]) == ["rho"]
 
 
+def test_the_draw_can_be_narrowed_to_arms_and_rungs_and_names_where_each_record_trained(canned):
+    options = ablations.measure_options("affinegan", "book")
+    book = {}
+    for multiple, seeds in ablations.LADDER["affinegan"]:
+        for arm in ("mlp", "full"):
+            for i, c in enumerate(ablations.arm_configs("affinegan", "book", [arm], seeds, multiple)[arm]):
+                book[records.key(c, "arm", **options)] = {"config": c, "value": {"rho": 0.1 + 0.05 * i},
+                                                          **({"devices": [["cuda", 0]]} if multiple == 4 else {})}
+    canned.value = {"rho": 0.2}
+    report = verify.verify(["affinegan"], runs=9, book=book, progress=False, arms=["full"], rungs=[4])
+    assert {(r["arm"], r["multiple"]) for r in report["runs"]} == {("full", 4)} and len(report["runs"]) == 3
+    assert all(r["recorded_on"] == [["cuda", 0]] for r in report["runs"])
+    assert verify.verify(["affinegan"], book=book, progress=False, arms=["mlp"], rungs=[1])["runs"][0][
+        "recorded_on"] == [["cpu", 0]]
+    with pytest.raises(I2VError, match="among convlstm .* at rung"):
+        verify.verify(["affinegan"], book=book, progress=False, arms=["convlstm"], rungs=[4])
+
+
 @pytest.mark.parametrize("argv, message", [(["videogan"], "unknown paper 'videogan'"),
+                                           (["affinegan", "--arms", "nope"], "unknown arm 'nope'"),
+                                           (["affinegan", "--rungs", "3"], "the ladder's rungs are 1, 4"),
                                            (["--runs", "0"], "--runs must be at least 1"),
                                            (["--out", "/nonexistent/folder/r.json"], "does not exist")])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):

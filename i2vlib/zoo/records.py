@@ -247,6 +247,7 @@ def step_seconds(config: dict, book: dict) -> float:
     def per_step(match):
         return [rec["seconds"] / rec["config"]["steps"] for rec in book.values()
                 if isinstance(rec.get("seconds"), (int, float)) and isinstance(rec.get("config"), dict)
+                and "devices" not in rec                      # trained (in part) on an accelerator
                 and rec["config"].get("steps") and match(rec["config"])]
 
     shape = {k: config.get(k) for k in SHAPE}
@@ -325,7 +326,11 @@ def _add(path, key_: str, run, value, pictures: bool = True) -> None:
             value = {k: v for k, v in value.items() if not holds_picture(v)}
         book[key_] = {"config": config, "value": value}
         if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
-            book[key_].update(seconds=read_run(run)["seconds"], losses=thin_losses(read_losses(run)))
+            info = read_run(run)
+            book[key_].update(seconds=info["seconds"], losses=thin_losses(read_losses(run)))
+            devices = info.get("devices") or [[info["device"], 0]]
+            if any(not str(d).startswith("cpu") for d, _ in devices):   # its seconds are not one core's
+                book[key_]["devices"] = devices
         write_json_entries(path, dict(sorted(book.items())))
 
 

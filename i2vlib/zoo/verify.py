@@ -1,6 +1,7 @@
 """``make verify-records``: train a few recorded runs again and check each new measurement against its arm's seeds.
 
-    python -m i2vlib.zoo.verify [PAPER ...] [--runs N] [--seed S] [--root DIR] [--out FILE] [--workers N]
+    python -m i2vlib.zoo.verify [PAPER ...] [--arms ARM ...] [--rungs M ...] [--runs N] [--seed S] [--root DIR]
+                                [--out FILE] [--workers N]
 
 ``records.json`` (:mod:`.records`) holds what the ablation chapters measure of each seeded run, so a build reads
 numbers it did not train. This check trains some of them again: for each comparison of ``PAPER ...`` and each rung
@@ -18,7 +19,9 @@ pose run's per-video errors, reduced to its mean; pictures left out) is compared
 - the **recorded value of the same seed**: equal (to the 6 significant digits a record keeps) where training is
   deterministic on this machine as on the one that recorded it.
 
-A run whose measurement shares no number with its records compares nothing, and fails. Prints a JSON report and
+A run whose measurement shares no number with its records compares nothing, and fails. ``--arms`` and ``--rungs``
+narrow the draw (e.g. to the seeds a lent GPU trained: the report's ``recorded_on`` names where each record's run
+trained, and such a record is not expected to be equal to its CPU retraining, only within its band). Prints a JSON report and
 writes it to ``--out``. Not part of CI: a run trains for minutes (AffineGAN and Fan et al.'s arms at the first rung)
 to an hour (a pose arm at four times the budget, on one core).
 """
@@ -130,13 +133,15 @@ def check(new: dict, seeds: list[dict], index: int, alpha: float = ALPHA) -> dic
 
 
 def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None = None, book=None,
-           progress: bool = True) -> dict:
-    """Train ``runs`` recorded runs of each comparison of ``papers`` at each rung again, chosen at random by ``seed``,
-    and :func:`check` each."""
+           progress: bool = True, arms=None, rungs=None) -> dict:
+    """Train ``runs`` recorded runs of each comparison of ``papers`` at each rung again (only ``arms`` and ``rungs``,
+    as multiples of the budget, where given), chosen at random by ``seed``, and :func:`check` each."""
     book = records.read() if book is None else book
-    pool = recorded_runs(papers, book)
+    pool = [r for r in recorded_runs(papers, book) if (arms is None or r[1] in arms) and (rungs is None or r[2] in rungs)]
     if not pool:
-        raise I2VError(f"no arm of {', '.join(papers)} has {len(SEEDS)} seeds recorded in {records.RECORDS.name}")
+        raise I2VError(f"no arm of {', '.join(papers)}{' among ' + ', '.join(arms) if arms else ''} has {len(SEEDS)} "
+                       f"seeds recorded in {records.RECORDS.name}"
+                       + (f" at rung(s) {', '.join(map(str, rungs))}" if rungs else ""))
     rng, chosen = random.Random(seed), []
     for group in dict.fromkeys((paper, multiple) for paper, _, multiple, _ in pool):
         here = [r for r in pool if (r[0], r[2]) == group]
@@ -152,8 +157,9 @@ def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None 
             new = records.MEASURES[measure][1](load(run), **options)
             seeds = [book[records.key(c, measure, **options)]["value"] for c in configs]
             result = check(new, seeds, i)
+            recorded_on = book[records.key(configs[i], measure, **options)].get("devices", [["cpu", 0]])
             report["runs"].append({"paper": paper, "arm": arm, "multiple": multiple, "seed": configs[i]["seed"],
-                                   "seeds_recorded": len(configs), **result,
+                                   "seeds_recorded": len(configs), "recorded_on": recorded_on, **result,
                                    "minutes": round((time.perf_counter() - start) / 60, 1)})
             if progress:
                 print(f"{paper}/{arm} x{multiple} seed {configs[i]['seed']}: {result['numbers'] - len(result['outside'])}"
@@ -167,6 +173,9 @@ def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None 
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m i2vlib.zoo.verify", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to draw from (default: {', '.join(ARMS)})")
+    p.add_argument("--arms", nargs="+", default=None, help="draw only from these arms")
+    p.add_argument("--rungs", nargs="+", type=int, default=None,
+                   help="draw only at these rungs, as multiples of the budget (e.g. 4)")
     p.add_argument("--runs", type=int, default=1, help="runs to train again per comparison and rung (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice (default 0)")
     p.add_argument("--root", default=None, help="where the runs train (default: a temporary folder)")
@@ -175,13 +184,18 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         papers = check_names(args.papers or list(ARMS), tuple(ARMS), "paper")
+        if args.arms:
+            check_names(args.arms, tuple(dict.fromkeys(a for p_ in papers for a in ARMS[p_])), "arm")
+        if args.rungs and not set(args.rungs) <= {m for p_ in papers for m, _ in LADDER[p_]}:
+            raise I2VError(f"--rungs {' '.join(map(str, args.rungs))}: the ladder's rungs are "
+                           f"{', '.join(str(m) for m in sorted({m for p_ in papers for m, _ in LADDER[p_]}))}")
         if args.runs < 1 or args.seed < 0:
             raise I2VError("--runs must be at least 1, --seed at least 0")
         if args.out and not Path(args.out).parent.is_dir():
             raise I2VError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
         if args.out:
             check_output(args.out, "file")
-        report = verify(papers, args.runs, args.seed, args.root, args.workers)
+        report = verify(papers, args.runs, args.seed, args.root, args.workers, arms=args.arms, rungs=args.rungs)
     except I2VError as e:
         print(f"verify: error: {e}", file=sys.stderr)
         return 2
