@@ -33,7 +33,7 @@ zoo: $(STAMP)
 
 # Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
 # ladder (ablations.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
-# i2vlib/zoo/records.json (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
+# i2vlib/zoo/recorded/ (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
 # again to continue). Part of it:
 # python -m i2vlib.zoo.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
 records: $(STAMP)

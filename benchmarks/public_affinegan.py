@@ -3,7 +3,9 @@
     python benchmarks/public_affinegan.py data OUT [--expression happy]
     python benchmarks/public_affinegan.py train --public PATH --data OUT --run RUN [--steps 8000] [--ngf 16]
     python benchmarks/public_affinegan.py score --public PATH --run RUN [--steps 1000 2000 5000 8000]
-                                                [--out benchmarks/results/public_affinegan.json]
+                                                [--out i2vlib/studies/public_affinegan.json]
+    python benchmarks/public_affinegan.py frames --public PATH --run RUN --book-run DIR [--steps ...] [--faces 2]
+                                                 [--out i2vlib/studies/public_affinegan.png]
 
 ``data`` writes the training videos the book's AffineGAN recipe trains on (``zoo:affinegan-<expression>``'s
 config: the benchmark's train split, 1000 videos of 8-16 frames, linear intensity, registered heads) in the
@@ -24,6 +26,11 @@ visualiser; a minimal stand-in, since nothing is written with it).
 intensity a: ``netG(I0, 1, a)``), and scores it with :func:`i2vlib.evaluate.evaluate` on the test identities, as
 every book model is scored, plus the texture of the a = 0 frame and Eq. 5 on linear videos (the public code's
 own Eq. 5: ||f_delta|| in the denominator). Prints JSON and writes it to ``--out``.
+
+``frames`` draws what those scores measure, for the AffineGAN training chapter: the first ``--faces`` validation
+faces at a = 0, 0.5 and 1, the truth's frames at those intensities, then at each of ``--steps`` the public code's
+frames above the book's (``--book-run``: a run of the upsampling study's ``transposed`` arm, the paper's recipe at
+the same width and data, whose snapshots are kept at the same steps), one 64 px frame to 2 x 2 screen pixels.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -186,6 +194,62 @@ def score(public: str, run: str, steps, out: str | None, dropout: bool = True) -
     return record
 
 
+def book_model(run: str, step: int):
+    """The book run's model at ``step``: its snapshot there, or the run's last checkpoint when it ends at ``step``,
+    as it would ship (the generator's moving average)."""
+    from i2vlib.checkpoint import read_checkpoint
+    from i2vlib.studies import shipped_generator
+
+    snap = Path(run) / "snapshots" / f"step-{step}.pt"
+    ckpt = read_checkpoint(snap if snap.is_file() else run)
+    if int(ckpt["step"]) != step:
+        raise I2VError(f"{run} holds no snapshot at step {step}")
+    return shipped_generator(ckpt)
+
+
+def frames(public: str, run: str, book_run: str, steps, out: str, faces: int = 2, dropout: bool = True) -> Path:
+    """The picture described in the module's docstring, written to ``out`` (PNG)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from i2vlib.evaluate import test_clips
+    from i2vlib.studies import VALIDATION_VIDEOS
+
+    at = (0.0, 0.5, 1.0)
+    first = book_model(book_run, steps[0])
+    clips = test_clips(first, n=VALIDATION_VIDEOS, frames=16, seed=0, split="val")[:faces]
+
+    def strip(model):
+        return np.concatenate([np.concatenate(list(model.generate(c.frames[0], list(at), expression=c.expression)),
+                                              axis=1) for c in clips], axis=1)
+
+    truth = np.concatenate([np.concatenate([c.frames[int(np.argmin(np.abs(c.intensity - a)))] for a in at], axis=1)
+                            for c in clips], axis=1)
+    rows, labels = [truth], ["truth"]
+    for step in steps:
+        rows += [strip(public_model(public, run, step, dropout)), strip(book_model(book_run, step))]
+        labels += [f"public code, step {step}", f"book (paper recipe), step {step}"]
+    grid = np.clip(np.concatenate(rows, axis=0), 0, 255).astype(np.uint8)
+    size = grid.shape[0] // len(rows)
+    fig = plt.figure(figsize=(grid.shape[1] * 2 / 100 + 2.2, grid.shape[0] * 2 / 100 + 0.4), dpi=100)
+    ax = fig.add_axes([2.2 / fig.get_figwidth(), 0.2 / fig.get_figheight(), grid.shape[1] * 2 / 100 / fig.get_figwidth(),
+                       grid.shape[0] * 2 / 100 / fig.get_figheight()])
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_yticks([size * (i + 0.5) for i in range(len(rows))], labels, fontsize=9)
+    ax.set_xticks([size * (i + 0.5) for i in range(len(at) * len(clips))],
+                  [f"a = {a:g}" for _ in clips for a in at], fontsize=9)
+    ax.tick_params(length=0)
+    for k in range(1, len(clips)):
+        ax.axvline(k * len(at) * size - 0.5, color="white", lw=2)
+    out = Path(out)
+    fig.canvas.draw()
+    picture = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+    plt.close(fig)
+    picture.quantize(256, dither=Image.Dither.NONE).save(out, optimize=True)   # flat faces: a palette loses little
+    print(f"wrote {out}", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="public_affinegan.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -206,9 +270,18 @@ def main(argv=None) -> int:
     s.add_argument("--steps", type=int, nargs="+", default=[1000, 2000, 5000, 8000])
     s.add_argument("--out", default=None)
     s.add_argument("--eval", action="store_true", help="dropout off at test time (the public generate.py's --eval)")
+    f = sub.add_parser("frames")
+    f.add_argument("--public", required=True)
+    f.add_argument("--run", required=True)
+    f.add_argument("--book-run", required=True, help="a run of the upsampling study's transposed arm")
+    f.add_argument("--steps", type=int, nargs="+", default=[1000, 2000, 5000, 8000])
+    f.add_argument("--faces", type=int, default=2)
+    f.add_argument("--out", default=str(ROOT / "i2vlib" / "studies" / "public_affinegan.png"))
     args = p.parse_args(argv)
     try:
-        if args.cmd == "data":
+        if args.cmd == "frames":
+            frames(args.public, args.run, args.book_run, args.steps, args.out, args.faces)
+        elif args.cmd == "data":
             write_data(args.out, args.expression)
         elif args.cmd == "train":
             train_public(args.public, args.data, args.run, args.steps, args.ngf, args.expression)

@@ -322,16 +322,6 @@ def write_json(path, obj) -> None:
         tmp.write_text(text)
 
 
-def write_json_entries(path, mapping) -> None:
-    """Write a mapping as JSON with one entry per line, compact within the line, atomically: a file of many records
-    (``records.json``) that stays small and whose version control diffs one record at a time."""
-    entries = to_json(mapping)
-    text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'), allow_nan=False)}"
-                               for k, v in entries.items()) + "\n}\n"
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-
-
 def to_json(obj):
     """``obj`` in JSON types, recursively: arrays and tuples to lists, numpy scalars to Python ones,
     paths to strings, mapping keys to strings, NaN and infinity to None. Other objects are returned

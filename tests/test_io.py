@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from i2vlib.errors import I2VError
-from i2vlib.io import as_image, json_default, read_losses, to_json, write_image, write_json, write_json_entries
+from i2vlib.io import as_image, json_default, read_losses, to_json, write_image, write_json
 
 
 def test_as_image_shapes_paths_and_tensors(tmp_path):
@@ -106,13 +106,3 @@ def test_read_losses_errors(tmp_path, monkeypatch, log, match):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(I2VError, match=match):
         read_losses(log)
-
-
-def test_write_json_entries_writes_one_entry_per_line_and_reads_back(tmp_path):
-    book = {"b": {"value": {"x": np.float32(0.5), "v": [1, 2]}}, "a": {"value": float("nan")}}
-    path = tmp_path / "records.json"
-    write_json_entries(path, book)
-    lines = path.read_text().splitlines()
-    assert lines[0] == "{" and lines[-1] == "}" and len(lines) == 2 + len(book)
-    assert lines[1] == '"b": {"value":{"x":0.5,"v":[1,2]}},'
-    assert json.loads(path.read_text()) == {"b": {"value": {"x": 0.5, "v": [1, 2]}}, "a": {"value": None}}

@@ -33,17 +33,36 @@ def test_the_key_names_config_measure_version_and_arguments():
         records.key(cfg, "nonsense")
 
 
-def test_the_records_are_parsed_once_per_version_of_the_file(tmp_path, monkeypatch):
-    book = tmp_path / "records.json"
-    book.write_text(json.dumps({"a": {"value": 1}}))
+def test_the_records_are_parsed_once_per_version_of_the_folder(tmp_path, monkeypatch):
+    book = tmp_path / "recorded"
+    records.write_record(book, "a/arm@1", {"value": 1})
     parsed = []
     monkeypatch.setattr(records.json, "loads", lambda text: parsed.append(text) or json.JSONDecoder().decode(text))
     first = records.read(book)
     first["b"] = {"value": 2}                              # the caller's dict: the next read does not see it
-    assert records.read(book) == {"a": {"value": 1}} and len(parsed) == 1
-    book.write_text(json.dumps({"a": {"value": 1}, "c": {"value": 3}}))   # a new version is parsed again
-    assert set(records.read(book)) == {"a", "c"} and len(parsed) == 2
-    assert records.read(tmp_path / "none.json") == {}
+    assert records.read(book) == {"a/arm@1": {"value": 1}} and len(parsed) == 1
+    records.write_record(book, "c/arm@1", {"value": 3})    # a new state of the folder is parsed again
+    assert set(records.read(book)) == {"a/arm@1", "c/arm@1"} and len(parsed) == 3
+    assert records.read(tmp_path / "none") == {}
+
+
+def test_a_record_is_one_file_and_its_pictures_png_files_beside_it(tmp_path):
+    """Recording a seed adds its own files and rewrites none; the pictures come back as they went in."""
+    book = tmp_path / "recorded"
+    strip = np.arange(2 * 4 * 6 * 3, dtype=np.uint8).reshape(2, 4, 6, 3)
+    k1, k2 = 'affinegan-0123456789ab/arm@1?{"videos":2}', "fan-ba9876543210/arm@1"
+    records.write_record(book, k1, {"config": {"seed": 0}, "value": records.encode({"psnr": 20.5, "strip": strip})})
+    before = {f.name: f.stat().st_mtime_ns for f in book.iterdir()}
+    records.write_record(book, k2, {"config": {"seed": 1}, "value": {"psnr": float("nan")}})
+    after = {f.name: f.stat().st_mtime_ns for f in book.iterdir()}
+    assert {n: after[n] for n in before} == before and len(after) == len(before) + 1
+    assert sorted(after) == sorted([f"{records.file_name(k1)}.json", f"{records.file_name(k1)}.0.png",
+                                    f"{records.file_name(k2)}.json"])
+    assert records.file_name(k2) == "fan-ba9876543210.arm@1" and "?" not in records.file_name(k1)
+    read = records.read(book)
+    assert np.array_equal(records.decode(read[k1]["value"])["strip"], strip) and read[k2]["value"]["psnr"] is None
+    text = (book / f"{records.file_name(k1)}.json").read_text()
+    assert '"png_file"' in text and '"png":' not in text                  # the JSON holds no picture itself
 
 
 def _counting(monkeypatch, fail_on=None):
@@ -67,13 +86,13 @@ def _jobs(configs, pictured=(), **options):
 def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
-    book = tmp_path / "records.json"
+    book = tmp_path / "recorded"
     first = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1] and [v["seed"] for v in first] == [0, 1] and first[0]["videos"] == 2
     assert not book.exists()                                             # measured, not recorded
     done = records.record(_jobs(configs, **{"videos": 2}), workers=1, root=tmp_path / "runs", path=book,
                           progress=False)
-    saved = json.loads(book.read_text())
+    saved = records.read(book)
     assert set(saved) == set(done) == {records.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
     assert all(saved[records.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
     assert not any("devices" in saved[k] for k in saved)                  # trained on the CPU: one core's seconds
@@ -93,12 +112,12 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     """Its seconds are not one core's: the record says where it trained, and the queue does not time CPU jobs by it."""
     _counting(monkeypatch)
     config = recipe("affinegan-happy", "smoke")
-    records.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "records.json", progress=False)
+    records.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "recorded", progress=False)
     (run,) = (tmp_path / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**info, "devices": [["cuda:0", 0]]}))
-    records._add(tmp_path / "records.json", "gpu", run, {})
-    saved = json.loads((tmp_path / "records.json").read_text())
+    records._add(tmp_path / "recorded", "gpu", run, {})
+    saved = records.read(tmp_path / "recorded")
     assert saved["gpu"]["devices"] == [["cuda:0", 0]] and "devices" not in saved[records.key(config, "arm")]
     assert records.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
 
@@ -106,10 +125,10 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
     _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
-    book = tmp_path / "records.json"
+    book = tmp_path / "recorded"
     records.record(_jobs(configs, pictured={records.key(configs[0], "arm")}), workers=1, root=tmp_path / "runs",
                    path=book, progress=False)
-    saved = json.loads(book.read_text())
+    saved = records.read(book)
     pictured, other = (saved[records.key(c, "arm")]["value"] for c in configs)
     assert "strip" in pictured and "strip" not in other and other["seed"] == configs[1]["seed"]
     assert "strip" not in records.measured(configs[1:], path=book, device="cpu", progress=False)[0]
@@ -159,14 +178,14 @@ def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_giv
 def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
     calls = _counting(monkeypatch, fail_on=1)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
-    book = tmp_path / "records.json"
+    book = tmp_path / "recorded"
     with pytest.raises(KeyboardInterrupt):
         records.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=1, progress=False)
-    assert list(json.loads(book.read_text())) == [records.key(configs[0], "arm")] and calls == [0, 1]
+    assert list(records.read(book)) == [records.key(configs[0], "arm")] and calls == [0, 1]
     calls = _counting(monkeypatch)
     assert records.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=2, progress=False) == \
         [records.key(configs[1], "arm")]                           # the queue of one job left runs it here
-    assert calls == [1] and len(json.loads(book.read_text())) == 2
+    assert calls == [1] and len(records.read(book)) == 2
 
 
 def test_arms_share_one_budget_and_differ_by_their_change_and_seed():

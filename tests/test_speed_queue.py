@@ -50,8 +50,9 @@ def test_a_job_costs_the_steps_its_unfinished_runs_have_to_go(tmp_path):
 
 def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
     book = _book()
-    path = tmp_path / "records.json"
-    path.write_text(json.dumps(book))
+    path = tmp_path / "recorded"
+    for k, rec in book.items():
+        records.write_record(path, k, rec)
     jobs = [(ag.default_config("smoke", steps=10, seed=1), "arm", {}, False),                # 1 s
             (fan.default_config("smoke", steps=30, seed=1), "arm", {}, False),               # 30 s
             (ag.default_config("smoke", steps=20, batch=8, seed=1), "arm", {}, False),       # 8 s
@@ -67,8 +68,7 @@ def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
     assert started == [("fan", 30), ("affinegan", 20), ("affinegan", 50), ("affinegan", 10)]
     assert len(done) == 4
     # already recorded jobs are not queued at all
-    recorded = dict(book, **{records.key(jobs[1][0]): _rec(jobs[1][0], 1.0)})
-    path.write_text(json.dumps(recorded))
+    records.write_record(path, records.key(jobs[1][0]), _rec(jobs[1][0], 1.0))
     started.clear()
     records.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
     assert [s for s in started if s[0] == "fan"] == []

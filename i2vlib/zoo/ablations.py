@@ -11,7 +11,7 @@ config plus the paper's :data:`BUDGET`, with the steps multiplied by the number 
 arm learns (so a joint model sees each expression as often as a one-expression model). Every run
 is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_scores`; for
 FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`, and on poses (``frgan-pose``)
-:func:`i2vlib.evaluate.pose.pose_scores`); the book profile's measurements are recorded in ``records.json`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
+:func:`i2vlib.evaluate.pose.pose_scores`); the book profile's measurements are recorded in ``recorded/`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
 training the arms, and a run this module has not recorded yet trains in the build.
 
 Each comparison climbs a budget ladder (:data:`LADDER`): the same arms at multiples of the budget, five seeds at the
@@ -62,7 +62,7 @@ LADDER = {paper: ((1, (0, 1, 2, 3, 4)), (4, SEEDS)) for paper in ("affinegan", "
 
 # G_R at the zoo's adversarial weights, which the refinement study adopted on validation data (FRGAN's book recipe):
 # the refine-stage arms were first recorded at Eq. 12's unweighted sum (1), and re-recorded at both rungs once the
-# recipe was settled; those first records left records.json then (its git history keeps them).
+# recipe was settled; those first records left the records then (its git history keeps them).
 _REFINE = {"stage": "refine", "weights": REFINE_ADVERSARIAL}
 ARMS = {
     "affinegan": {
@@ -148,7 +148,7 @@ TABLES = {
 }
 # Baselines rebuilt as their authors' code builds them (2026-11-27: GANimation's critic and schedule, MoCoGAN's networks
 # and batches, the pose VGAN's norm and time layout, FGST as released), whose earlier records measured the book's
-# first versions and left records.json. Until every seed of every rung is recorded again, a chapter built from the
+# first versions and left the records. Until every seed of every rung is recorded again, a chapter built from the
 # records shows them as not yet recorded and a claim on them is not tested; tests/test_records.py keeps this list
 # exact (an arm leaves it when its last seed is recorded).
 PENDING = {"affinegan-baselines": ("ganimation",),
@@ -247,7 +247,7 @@ def _config(method, profile: str, shared: dict, change: dict, seed: int, multipl
 def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device: str = "auto",
                workers: int | None = None, progress: bool = True, multiple: int = 1, train: bool = True,
                **overrides) -> dict:
-    """``{arm: [arm_scores of each seed's model]}``: recorded where ``records.json`` holds them, else
+    """``{arm: [arm_scores of each seed's model]}``: recorded where the records hold them, else
     trained (side by side) and measured now (:func:`i2vlib.zoo.records.measured`); ``train=False``: the arms whose
     every seed is recorded, nothing trained."""
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)

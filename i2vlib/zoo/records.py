@@ -2,23 +2,27 @@
 
 A comparative claim rests on at least 3 seeds per arm. Training every arm of every comparison
 inside ``make book`` does not fit its budget, and their weights do not fit the zoo's 40 MB; what
-ships instead is what a chapter measures of each run. ``records.json`` beside this module maps
+ships instead is what a chapter measures of each run. The folder ``recorded/`` beside this module holds one
+compact JSON file per record, ``{"key", "config", "value", ...}``, under the key
 
-    <method>-<config hash>/<measure>@<version>  ->  {"config": ..., "value": ...}
+    <method>-<config hash>/<measure>@<version>[?<arguments>]
 
 where ``<measure>`` names a library function in :data:`MEASURES` and ``<version>`` is raised
-whenever that function changes what it returns, so an old record is never read as a new one.
+whenever that function changes what it returns, so an old record is never read as a new one. A record's pictures
+(the strips a chapter shows) are PNG files beside it, so recording a seed adds files and rewrites none
+(:func:`file_name`).
 
 :func:`measured` is to measurements what :func:`i2vlib.runs.cached_runs` is to runs: a config
 with a record returns it; a missing one is trained (or found in the run cache or the zoo) and measured.
 :func:`record` adds measurements to the file (``make records``, :mod:`i2vlib.zoo.ablations`), as a queue of
 one-thread processes. ``I2V_RETRAIN=1`` ignores the records and measures afresh. Arrays (the picture strips) are
-stored as PNG in base64 and come back as uint8 arrays.
+held as PNG (in memory base64, on disk files) and come back as uint8 arrays.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -37,14 +41,14 @@ from ..errors import I2VError
 from ..evaluate.ablation import arm_scores
 from ..evaluate.pose import pose_scores
 from ..evaluate.retarget import retarget_scores
-from ..io import read_losses, to_json, write_json_entries
+from ..io import atomic_path, read_losses, to_json
 from ..models import full_config
 from ..runs import cached_runs, earlier_stages, is_finished, load, locate, worker_pool
 from ..train import read_run
 from . import HERE, env_flag
 from .make import thin_losses
 
-RECORDS = HERE / "records.json"
+RECORDS = HERE / "recorded"
 
 
 def _arm_scores(model, **kwargs):
@@ -72,20 +76,75 @@ def key(config: dict, measure: str = "arm", **kwargs) -> str:
     return f"{full['method']}-{config_hash(full)}/{measure}@{MEASURES[measure][0]}{args}"
 
 
-_parsed: dict = {}     # resolved path -> ((mtime, size, inode), its records): a book build reads the 9 MB file often
+_parsed: dict = {}     # resolved folder -> (its files' names, sizes and times; its records): a build reads it often
+
+
+def file_name(key_: str) -> str:
+    """The file (stem) of record ``key_``: ``<run>.<measure>@<version>``, and a short hash of its arguments if any,
+    e.g. ``vgan-2381e2ad993d.pose@4.1f0c2a9b``."""
+    head, _, args = key_.partition("?")
+    return head.replace("/", ".") + (f".{hashlib.sha1(args.encode()).hexdigest()[:8]}" if args else "")
 
 
 def read(path=RECORDS) -> dict:
-    """Every record of the file (``{}`` if there is none), parsed once per version of the file; the dict is the
-    caller's, the records in it are shared (read them, do not change them)."""
+    """Every record in folder ``path`` (``{}`` if there is none), parsed once per state of the folder; the dict is
+    the caller's, the records in it are shared (read them, do not change them)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.is_dir():
         return {}
-    stat = path.stat()
-    version, where = (stat.st_mtime_ns, stat.st_size, stat.st_ino), path.resolve()
+    files = sorted(path.glob("*.json"))
+    version, where = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files), path.resolve()
     if where not in _parsed or _parsed[where][0] != version:
-        _parsed[where] = (version, json.loads(path.read_text()))
+        book = {}
+        for f in files:
+            rec = json.loads(f.read_text())
+            key_ = rec.pop("key")
+            book[key_] = {**rec, "value": _pictures_in(rec["value"], path)}
+        _parsed[where] = (version, book)
     return dict(_parsed[where][1])
+
+
+def _pictures_in(value, folder: Path):
+    """A stored value with its picture files read back (``{"png_file": name, ...}`` -> ``{"png": base64, ...}``)."""
+    if isinstance(value, dict) and "png_file" in value:
+        return {"png": base64.b64encode((folder / value["png_file"]).read_bytes()).decode("ascii"),
+                "frames": value["frames"]}
+    if isinstance(value, dict):
+        return {k: _pictures_in(v, folder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pictures_in(v, folder) for v in value]
+    return value
+
+
+def _pictures_out(value, folder: Path, stem: str, written: list):
+    """A value to store with its pictures written to PNG files ``<stem>.<n>.png`` in ``folder`` (listed in
+    ``written``)."""
+    if isinstance(value, dict) and set(value) == {"png", "frames"}:
+        name = f"{stem}.{len(written)}.png"
+        with atomic_path(folder / name) as tmp:
+            tmp.write_bytes(base64.b64decode(value["png"]))
+        written.append(name)
+        return {"png_file": name, "frames": value["frames"]}
+    if isinstance(value, dict):
+        return {k: _pictures_out(v, folder, stem, written) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pictures_out(v, folder, stem, written) for v in value]
+    return value
+
+
+def write_record(path, key_: str, rec: dict) -> Path:
+    """Write record ``key_`` (``{"config", "value", ...}``) to its own file in folder ``path``, its pictures beside
+    it; returns the file. Replaces an earlier record of the same key and nothing else."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    stem = file_name(key_)
+    for old in path.glob(f"{stem}.*.png"):
+        old.unlink()
+    value = _pictures_out(rec["value"], path, stem, [])
+    text = json.dumps(to_json({"key": key_, **rec, "value": value}), separators=(",", ":"), allow_nan=False)
+    with atomic_path(path / f"{stem}.json") as tmp:
+        tmp.write_text(text + "\n")
+    return path / f"{stem}.json"
 
 
 def encode(value):
@@ -313,25 +372,19 @@ def training(configs, measure: str = "arm", path=RECORDS, **kwargs) -> list:
 
 
 def _add(path, key_: str, run, value, pictures: bool = True) -> None:
-    """Add one record to ``path`` (with its pictures or without); a lock lets several recording processes share
-    the file."""
-    import fcntl
-
-    path = Path(path)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        book = read(path)
-        config = read_checkpoint(run)["config"]
-        if not pictures:
-            value = {k: v for k, v in value.items() if not holds_picture(v)}
-        book[key_] = {"config": config, "value": value}
-        if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
-            info = read_run(run)
-            book[key_].update(seconds=info["seconds"], losses=thin_losses(read_losses(run)))
-            devices = info.get("devices") or [[info["device"], 0]]
-            if any(not str(d).startswith("cpu") for d, _ in devices):   # its seconds are not one core's
-                book[key_]["devices"] = devices
-        write_json_entries(path, dict(sorted(book.items())))
+    """Add one record to folder ``path`` (with its pictures or without): one new file (and its pictures), so
+    several recording processes can add to the folder side by side."""
+    config = read_checkpoint(run)["config"]
+    if not pictures:
+        value = {k: v for k, v in value.items() if not holds_picture(v)}
+    rec = {"config": config, "value": value}
+    if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
+        info = read_run(run)
+        rec.update(seconds=info["seconds"], losses=thin_losses(read_losses(run)))
+        devices = info.get("devices") or [[info["device"], 0]]
+        if any(not str(d).startswith("cpu") for d, _ in devices):   # its seconds are not one core's
+            rec["devices"] = devices
+    write_record(path, key_, rec)
 
 
 def holds_picture(value) -> bool:

@@ -3,8 +3,8 @@
     i2v claims [--paper NAME] [--json]
 
 Nothing trains and nothing is recorded. Each chapter's claims are judged as the chapter judges them: the book
-profile's comparisons at every rung of their budget ladder, read from ``records.json`` (arms not recorded are not
-tested), turned into measurements by the chapter's function of :mod:`i2vlib.claims.evidence`, and judged by the rules
+profile's comparisons at every rung of their budget ladder, read from the records (:mod:`.records`; arms not
+recorded are not tested), turned into measurements by the chapter's function of :mod:`i2vlib.claims.evidence`, and judged by the rules
 of the claims registry, one Holm family per table or figure of the paper at each rung. The claims on single zoo
 models read the zoo's files (the transfer of Fan et al.'s Fig. 5c renders frames of ``zoo:fan-joint``: a few
 seconds).

@@ -3,8 +3,8 @@
     python -m i2vlib.zoo.verify [PAPER ...] [--arms ARM ...] [--rungs M ...] [--runs N] [--seed S] [--root DIR]
                                 [--out FILE] [--workers N]
 
-``records.json`` (:mod:`.records`) holds what the ablation chapters measure of each seeded run, so a build reads
-numbers it did not train. This check trains some of them again: for each comparison of ``PAPER ...`` and each rung
+The records (:mod:`.records`, ``recorded/``) hold what the ablation chapters measure of each seeded run, so a build
+reads numbers it did not train. This check trains some of them again: for each comparison of ``PAPER ...`` and each rung
 of its budget ladder, it picks ``--runs`` runs (an arm of :data:`~.ablations.ARMS` and one of its seeds) at random,
 seeded by ``--seed``, among those whose arm has at least :data:`~.ablations.SEEDS` recorded at that rung, trains
 each from scratch under ``--root`` (a fresh temporary folder by default) and measures it as its record was measured.
@@ -21,9 +21,9 @@ pose run's per-video errors, reduced to its mean; pictures left out) is compared
 
 A run whose measurement shares no number with its records compares nothing, and fails. ``--arms`` and ``--rungs``
 narrow the draw (e.g. to the seeds a lent GPU trained: the report's ``recorded_on`` names where each record's run
-trained, and such a record is not expected to be equal to its CPU retraining, only within its band). Prints a JSON report and
-writes it to ``--out``. Not part of CI: a run trains for minutes (AffineGAN and Fan et al.'s arms at the first rung)
-to an hour (a pose arm at four times the budget, on one core).
+trained, and such a record is not expected to be equal to its CPU retraining, only within its band). Prints a JSON
+report and writes it to ``--out``. Not part of CI: a run trains for minutes (AffineGAN and Fan et al.'s arms at the
+first rung) to an hour (a pose arm at four times the budget, on one core).
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None 
     """Train ``runs`` recorded runs of each comparison of ``papers`` at each rung again (only ``arms`` and ``rungs``,
     as multiples of the budget, where given), chosen at random by ``seed``, and :func:`check` each."""
     book = records.read() if book is None else book
-    pool = [r for r in recorded_runs(papers, book) if (arms is None or r[1] in arms) and (rungs is None or r[2] in rungs)]
+    pool = [r for r in recorded_runs(papers, book)
+            if (arms is None or r[1] in arms) and (rungs is None or r[2] in rungs)]
     if not pool:
         raise I2VError(f"no arm of {', '.join(papers)}{' among ' + ', '.join(arms) if arms else ''} has {len(SEEDS)} "
                        f"seeds recorded in {records.RECORDS.name}"
