@@ -32,7 +32,7 @@ zoo: $(STAMP)
 	$(PY) -m i2vlib.zoo.make
 
 # Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
-# ladder (ablations.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
+# ladder (comparisons.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
 # i2vlib/zoo/recorded/ (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
 # again to continue). Part of it:
 # python -m i2vlib.zoo.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.

@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 from .errors import I2VError
-from .io import atomic_path
+from .outputs import atomic_path
 from .version import __version__
 
 FORMAT = "i2v-checkpoint"

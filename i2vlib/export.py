@@ -30,7 +30,7 @@ import torch
 from .api import Model
 from .data.synthetic import SyntheticBenchmark
 from .errors import I2VError
-from .io import atomic_path, check_output
+from .outputs import atomic_path, check_output
 from .version import __version__
 
 TOLERANCE = 2         # grey levels between the file's frames and generate's

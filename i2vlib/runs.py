@@ -32,11 +32,17 @@ from .config import config_hash, resolve_device
 from .errors import I2VError
 from .io import read_losses as read_log
 from .models import full_config, get_method
-from .train import SNAPSHOTS, read_run
+from .run_files import SNAPSHOTS, read_run
 from .train import train as train_loop
 
 RETRAIN = "I2V_RETRAIN"
 NO_TRAIN = "I2V_NO_TRAIN"      # set by make book: a run that would train is an error
+
+
+def retraining() -> bool:
+    """Whether ``I2V_RETRAIN`` is set (``make book RETRAIN=1``): the zoo's files and the recorded measurements are
+    ignored, and what a chapter asks for is trained and measured afresh. The one place the variable is read."""
+    return zoo.env_flag(RETRAIN)
 
 
 def may_train() -> bool:
@@ -64,7 +70,7 @@ def is_finished(run) -> bool:
 def zoo_file(config: dict) -> Path | None:
     """The shipped zoo file trained with exactly ``config`` (compared by config hash), or None;
     always None when ``I2V_RETRAIN`` is set."""
-    if zoo.env_flag(RETRAIN):
+    if retraining():
         return None
     wanted = config_hash(full_config(config))
     for name in zoo.names():

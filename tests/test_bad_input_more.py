@@ -27,7 +27,8 @@ from i2vlib.checkpoint import digest, read_checkpoint
 from i2vlib.config import config_hash
 from i2vlib.io import MAX_PIXELS, as_image, read_image, read_losses
 from i2vlib.models import get_method
-from i2vlib.train import run_lock, train
+from i2vlib.run_files import run_lock
+from i2vlib.train import train
 
 LONG = "x" * 300                       # longer than any file system's name limit (255 bytes)
 TRAIN = ["train", "affinegan", "--profile", "smoke", "--quiet"]

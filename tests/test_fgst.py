@@ -15,7 +15,7 @@ from i2vlib import I2VError
 from i2vlib.config import config_hash
 from i2vlib.data.clips import from_tensor, to_tensor
 from i2vlib.instruments import get_instrument
-from i2vlib.models import fgst, full_config
+from i2vlib.models import fgst, fgst_parts, full_config
 
 from test_cli import assert_one_line_error, i2v
 
@@ -44,7 +44,7 @@ def layout(net: torch.nn.Module) -> str:
 def test_the_farneback_flow_of_a_shifted_image_points_back_by_the_shift(k):
     ref = texture()
     moved = np.roll(ref, k, axis=1)                          # moved(p) = ref(p - k): content k pixels to the right
-    flow = fgst.optical_flow(moved[None], ref)
+    flow = fgst_parts.optical_flow(moved[None], ref)
     assert flow.shape == (1, 2, 64, 64) and flow.dtype == np.float32
     inner = flow[0, :, 12:-12, 12:-12]                       # away from the border that np.roll wraps around
     assert abs(np.median(inner[0]) + k) < 0.2 and abs(np.median(inner[1])) < 0.2
@@ -54,28 +54,29 @@ def test_the_farneback_flow_of_a_shifted_image_points_back_by_the_shift(k):
 def test_warping_by_no_flow_is_the_identity_and_by_a_shift_moves_the_image():
     img = to_tensor(texture())[None]
     zero = torch.zeros(1, 2, 64, 64)
-    assert torch.allclose(fgst.warp(img, zero), img, atol=1e-5)
+    assert torch.allclose(fgst_parts.warp(img, zero), img, atol=1e-5)
     shift = zero.clone()
     shift[:, 0] = -3                                         # out(p) = img(p - 3): the image 3 pixels to the right
-    assert torch.allclose(fgst.warp(img, shift)[..., 3:], img[..., :-3], atol=1e-5)
-    assert torch.allclose(fgst.warp(img, shift)[..., :3], img[..., :1].expand(-1, -1, -1, 3), atol=1e-5)   # the border
+    assert torch.allclose(fgst_parts.warp(img, shift)[..., 3:], img[..., :-3], atol=1e-5)
+    assert torch.allclose(fgst_parts.warp(img, shift)[..., :3], img[..., :1].expand(-1, -1, -1, 3),
+                          atol=1e-5)                         # the border
     ref, moved = texture(seed=1), np.roll(texture(seed=1), 2, axis=0)   # OpenCV's flow moves the input onto the frame
-    back = fgst.warp(to_tensor(ref)[None], torch.from_numpy(fgst.optical_flow(moved[None], ref)))
+    back = fgst_parts.warp(to_tensor(ref)[None], torch.from_numpy(fgst_parts.optical_flow(moved[None], ref)))
     assert np.abs(from_tensor(back[0]).astype(int) - moved)[12:-12, 12:-12].mean() < 3
 
 
 def test_consecutive_flows_go_frame_to_frame_and_compose_to_the_clip():
     ref = texture(seed=2)
     clip = np.stack([np.roll(ref, (t, 2 * t), axis=(0, 1)) for t in range(4)])   # down 1 and right 2 px a frame
-    flows = fgst.consecutive_flows(clip)
+    flows = fgst_parts.consecutive_flows(clip)
     assert flows.shape == (3, 2, 64, 64) and flows.dtype == np.float32
     inner = flows[:, :, 12:-12, 12:-12]
     assert np.allclose(np.median(inner[:, 0], axis=(1, 2)), -2, atol=0.2)       # each step's, not the cumulative
     assert np.allclose(np.median(inner[:, 1], axis=(1, 2)), -1, atol=0.2)
-    assert np.allclose(flows[1], fgst.optical_flow(clip[2][None], clip[1])[0])
+    assert np.allclose(flows[1], fgst_parts.optical_flow(clip[2][None], clip[1])[0])
     x, err = to_tensor(clip[0])[None], []
     for t, f in enumerate(flows, 1):                          # warping frame by frame reaches each frame
-        x = fgst.warp(x, torch.from_numpy(f)[None])
+        x = fgst_parts.warp(x, torch.from_numpy(f)[None])
         err.append(np.abs(from_tensor(x[0]).astype(int) - clip[t])[16:-16, 16:-16].mean())
     held = np.abs(clip[0].astype(int) - clip[3])[16:-16, 16:-16].mean()
     assert max(err) < 4 < held
@@ -84,28 +85,29 @@ def test_consecutive_flows_go_frame_to_frame_and_compose_to_the_clip():
 def test_the_flows_need_opencv_and_say_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(I2VError, match=re.escape("pip install 'i2vlib[flow]'")) as e:
-        fgst.optical_flow(texture()[None], texture())
+        fgst_parts.optical_flow(texture()[None], texture())
     assert "\n" not in str(e.value)
 
 
 def test_kl_divergence_on_hand_cases():
     zero = torch.zeros(3, 4)
-    assert fgst.kl_divergence(zero, zero) == 0                         # q is the prior
+    assert fgst_parts.kl_divergence(zero, zero) == 0                   # q is the prior
     mu = zero.clone()
     mu[:, 0] = 1
-    assert torch.isclose(fgst.kl_divergence(mu, zero), torch.tensor(0.5))
+    assert torch.isclose(fgst_parts.kl_divergence(mu, zero), torch.tensor(0.5))
     var2 = torch.full((3, 4), float(np.log(2)))                        # s^2 = 2: 4 x (2 - 1 - log 2) / 2 per clip
-    assert torch.isclose(fgst.kl_divergence(zero, var2), torch.tensor(2 * (1 - float(np.log(2)))))
+    assert torch.isclose(fgst_parts.kl_divergence(zero, var2), torch.tensor(2 * (1 - float(np.log(2)))))
 
 
 # ------------------------------------------------------------------------------------ the released design
 def test_the_released_stages_follow_the_128_px_networks():
-    assert fgst.stage_widths(128) == [1, 1, 2, 4, 8] and fgst.stage_widths(64) == [1, 2, 4, 8]
-    assert fgst.stage_widths(256) == [1, 1, 1, 2, 4, 8] and fgst.stage_widths(32) == [2, 4, 8]
-    assert fgst.time_halvings(16, 5) == (3, 2) and fgst.time_halvings(8, 4) == (2, 2)   # 16 flows: three pools
-    assert fgst.time_halvings(3, 4) == (0, 3) and fgst.time_halvings(8, 1) == (1, 4)
-    assert fgst.flow_bound(128) == 5 and fgst.flow_bound(64) == 2.5
-    net = fgst.MultiFlowCVAE(fgst.default_config("paper", ngf=4, z_dim=7, length=16, frames=[17, 32]))
+    assert fgst_parts.stage_widths(128) == [1, 1, 2, 4, 8] and fgst_parts.stage_widths(64) == [1, 2, 4, 8]
+    assert fgst_parts.stage_widths(256) == [1, 1, 1, 2, 4, 8] and fgst_parts.stage_widths(32) == [2, 4, 8]
+    assert fgst_parts.time_halvings(16, 5) == (3, 2)                   # 16 flows: three pools
+    assert fgst_parts.time_halvings(8, 4) == (2, 2)
+    assert fgst_parts.time_halvings(3, 4) == (0, 3) and fgst_parts.time_halvings(8, 1) == (1, 4)
+    assert fgst_parts.flow_bound(128) == 5 and fgst_parts.flow_bound(64) == 2.5
+    net = fgst_parts.MultiFlowCVAE(fgst.default_config("paper", ngf=4, z_dim=7, length=16, frames=[17, 32]))
     pools = [m.kernel_size for m in net.q if isinstance(m, torch.nn.MaxPool3d)]
     assert pools == [(1, 2, 2), (1, 2, 2), (2, 2, 2), (2, 2, 2), (2, 2, 2)]       # VolEncoder's, at 128 px
     assert [m.out_channels for m in net.q if isinstance(m, torch.nn.Conv3d)] == [4, 4, 8, 16, 32, 14]
@@ -118,12 +120,12 @@ def test_the_released_stages_follow_the_128_px_networks():
 def test_the_released_3d_cvae_has_its_shapes_and_bounds_its_flows(size, ngf, length):
     torch.manual_seed(0)
     cfg = fgst.default_config("smoke", image_size=size, ngf=ngf, length=length, z_dim=5, frames=[length + 1, 12])
-    net = fgst.MultiFlowCVAE(cfg)
+    net = fgst_parts.MultiFlowCVAE(cfg)
     x = torch.rand(2, 3, size, size) * 2 - 1
     mu, logvar = net.posterior(x, torch.randn(2, length, 2, size, size))
     assert mu.shape == logvar.shape == (2, 5)
     flows = net(x, 3 * torch.randn(2, 5))
-    assert flows.shape == (2, length, 2, size, size) and flows.abs().max() < fgst.flow_bound(size)
+    assert flows.shape == (2, length, 2, size, size) and flows.abs().max() < fgst_parts.flow_bound(size)
     e = net.image(x).flatten(1)                               # the code modulated by z: e + e z
     z = torch.randn(2, 5)
     assert torch.allclose(net(x, z), net.bound * net.decoder((e + e * z)[:, :, None, None, None]).transpose(1, 2))
@@ -132,7 +134,7 @@ def test_the_released_3d_cvae_has_its_shapes_and_bounds_its_flows(size, ngf, len
 
 def test_flow2rgb_warps_its_own_previous_frame_recursively():
     torch.manual_seed(0)
-    g = fgst.FGSTGenerator(fgst.default_config("smoke", image_size=32, ngf=2, z_dim=3, length=3, frames=[4, 6]))
+    g = fgst_parts.FGSTGenerator(fgst.default_config("smoke", image_size=32, ngf=2, z_dim=3, length=3, frames=[4, 6]))
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     flows = torch.randn(2, 3, 2, 32, 32)
     r = g.renderer
@@ -141,15 +143,15 @@ def test_flow2rgb_warps_its_own_previous_frame_recursively():
     assert torch.allclose(clip[:, 0], r(x, flows[:, 0]), atol=1e-6)
     for t in (1, 2):                                          # frame t from frame t - 1
         assert torch.allclose(clip[:, t], r(clip[:, t - 1], flows[:, t]), atol=1e-6)
-    warped = fgst.warp(clip[:, 0], flows[:, 1])               # G(W, F) = Dec([C(warp(I^_0, F_1)), P(F_1)])
+    warped = fgst_parts.warp(clip[:, 0], flows[:, 1])         # G(W, F) = Dec([C(warp(I^_0, F_1)), P(F_1)])
     assert torch.allclose(clip[:, 1], r.decoder(torch.cat([r.content(warped), r.motion(flows[:, 1])], 1)), atol=1e-6)
-    r.forward = lambda frame, flow: fgst.warp(frame, flow) + 0.1    # a step whose output shows its input
+    r.forward = lambda frame, flow: fgst_parts.warp(frame, flow) + 0.1  # a step whose output shows its input
     chained = r.roll(x, flows)
     by_hand = x
     for t in range(3):
-        by_hand = fgst.warp(by_hand, flows[:, t]) + 0.1
+        by_hand = fgst_parts.warp(by_hand, flows[:, t]) + 0.1
         assert torch.allclose(chained[:, t], by_hand, atol=1e-6)
-    assert not torch.allclose(chained[:, 2], fgst.warp(x, flows[:, 2]) + 0.1, atol=1e-2)   # not the input warped
+    assert not torch.allclose(chained[:, 2], fgst_parts.warp(x, flows[:, 2]) + 0.1, atol=1e-2)  # not the input warped
     other = flows.clone()
     other[:, 0] = torch.randn(2, 2, 32, 32)                   # the first flow reaches every later frame
     assert not torch.allclose(r.roll(x, other)[:, 2], chained[:, 2], atol=1e-2)
@@ -158,7 +160,7 @@ def test_flow2rgb_warps_its_own_previous_frame_recursively():
 def test_generation_samples_z_from_the_prior_with_the_configs_seed():
     cfg = fgst.default_config("smoke", image_size=32, ngf=2, z_dim=6, length=3, frames=[4, 6])
     torch.manual_seed(0)
-    g = fgst.FGSTGenerator(cfg).eval()
+    g = fgst_parts.FGSTGenerator(cfg).eval()
     drawn = torch.randn(1, 6, generator=torch.Generator().manual_seed(cfg["seed"]))
     assert torch.equal(g.z, drawn) and "z" not in g.state_dict()        # rebuilt from the config, not stored
     x = torch.rand(1, 3, 32, 32) * 2 - 1
@@ -166,12 +168,12 @@ def test_generation_samples_z_from_the_prior_with_the_configs_seed():
         assert torch.allclose(g(x), g.renderer.roll(x, g.predictor(x, drawn)))
         assert torch.equal(g(x), g(x))                                   # one clip per face
     torch.manual_seed(1)
-    assert torch.equal(fgst.FGSTGenerator(cfg).z, g.z)                   # whatever the global generator's state
-    assert not torch.equal(fgst.FGSTGenerator({**cfg, "seed": 1}).z, g.z)
+    assert torch.equal(fgst_parts.FGSTGenerator(cfg).z, g.z)             # whatever the global generator's state
+    assert not torch.equal(fgst_parts.FGSTGenerator({**cfg, "seed": 1}).z, g.z)
 
 
 def test_the_perceptual_loss_reads_the_identity_instruments_trunk_and_leaves_it_alone():
-    p = fgst.Perceptual.load()
+    p = fgst_parts.Perceptual.load()
     trunk = get_instrument("synthetic").nets["identity"].features
     real = to_tensor(texture(seed=3))[None]
     fake = (real + 0.2 * torch.randn_like(real)).clamp(-1, 1).requires_grad_(True)
@@ -237,12 +239,12 @@ def test_the_book_variant_builds_the_old_networks():
     tr = fgst.Trainer(fgst.default_config("smoke", design="book"))
     assert layout(tr.nets["generator"]) == OLD_LAYOUT and set(tr.nets) == {"generator", "d_video"}
     g = tr.nets["generator"]
-    assert isinstance(g, fgst.BookGenerator) and isinstance(fgst.generator(tr.cfg), fgst.BookGenerator)
+    assert isinstance(g, fgst_parts.BookGenerator) and isinstance(fgst.generator(tr.cfg), fgst_parts.BookGenerator)
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     flows = torch.randn(2, 8, 2, 64, 64)
     frames, mask, warped = g.renderer(x, flows)
     for t in (0, 5):                                          # the input warped directly, whatever came before
-        assert torch.allclose(warped[:, t], fgst.warp(x, flows[:, t]))
+        assert torch.allclose(warped[:, t], fgst_parts.warp(x, flows[:, t]))
     r = g.renderer.decoder(g.renderer.encoder(torch.cat([x, warped[:, 1], flows[:, 1]], 1)))[:, :3]
     assert torch.allclose(frames[:, 1], mask[:, 1] * warped[:, 1] + (1 - mask[:, 1]) * r, atol=1e-6)
     with torch.no_grad():                                     # generation at z = 0, the prior's mean
@@ -261,12 +263,12 @@ def test_one_released_step_trains_each_phase_on_its_own_terms_at_its_own_rate():
     b = tr.sample(np.random.default_rng(0))
     assert b["flow"].shape == (2, 8, 2, 64, 64) and b["eps"].shape == (2, 250) and b["video"].shape[1] == 9
     clip = from_tensor(b["video"][1])
-    assert np.allclose(b["flow"][1].numpy(), fgst.consecutive_flows(clip))   # frame to frame, not to the input
+    assert np.allclose(b["flow"][1].numpy(), fgst_parts.consecutive_flows(clip))  # frame to frame, not to the input
     for i, t in enumerate(b["t"].tolist()):                   # flow2rgb's pair: a frame and the frame two steps on
         assert 0 <= t <= 6 and torch.equal(b["source"][i], b["video"][i, t])
         assert torch.equal(b["frame"][i], b["video"][i, t + 2])
-        assert np.allclose(b["pair_flow"][i].numpy(), fgst.optical_flow(from_tensor(b["frame"][i])[None],
-                                                                         from_tensor(b["source"][i]))[0])
+        assert np.allclose(b["pair_flow"][i].numpy(), fgst_parts.optical_flow(from_tensor(b["frame"][i])[None],
+                                                                               from_tensor(b["source"][i]))[0])
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in (("p", g.predictor), ("r", g.renderer))}
     out = tr.step(b)
     assert set(out) == {"flow", "kl", "mse", "perceptual"} and all(torch.isfinite(v) for v in out.values())
@@ -276,7 +278,7 @@ def test_one_released_step_trains_each_phase_on_its_own_terms_at_its_own_rate():
     terms = tr.g_terms(b, res)
     assert torch.allclose(res["fake"], g.renderer(b["source"], b["pair_flow"]), atol=1e-5)
     assert torch.isclose(terms["flow"](), (res["flow"] - b["flow"]).abs().mean())
-    assert torch.isclose(terms["kl"](), 2 * fgst.kl_divergence(res["mu"], res["logvar"]))      # summed over clips
+    assert torch.isclose(terms["kl"](), 2 * fgst_parts.kl_divergence(res["mu"], res["logvar"]))  # summed over clips
     assert torch.isclose(terms["mse"](), (127.5 * (res["fake"] - b["frame"])).pow(2).mean(), rtol=1e-4)
     for term, learner, other in (("flow", g.predictor, g.renderer), ("kl", g.predictor, g.renderer),
                                  ("mse", g.renderer, g.predictor), ("perceptual", g.renderer, g.predictor)):
@@ -291,7 +293,7 @@ def test_one_book_step_moves_every_network_and_each_phase_learns_from_its_own_te
     tr = fgst.Trainer(fgst.default_config("smoke", design="book", videos=2))
     b = tr.sample(np.random.default_rng(0))
     assert b["flow"].shape == (2, 8, 2, 64, 64) and b["eps"].shape == (2, 16)
-    flow = fgst.optical_flow(from_tensor(b["target"][1]), from_tensor(b["neutral"][1]))
+    flow = fgst_parts.optical_flow(from_tensor(b["target"][1]), from_tensor(b["neutral"][1]))
     assert np.allclose(b["flow"][1].numpy(), flow)            # each frame's Farneback flow back to the input
     g = tr.nets["generator"]
     parts = {"predictor": g.predictor, "renderer": g.renderer, "d_video": tr.nets["d_video"]}

@@ -14,7 +14,7 @@ from i2vlib import I2VError
 from i2vlib.data.face_shape import ACTIONS, neutral_actions
 from i2vlib.data.synthetic import SyntheticBenchmark, actions, make_identity
 from i2vlib.data.types import EXPRESSIONS
-from i2vlib.models import ganimation
+from i2vlib.models import ganimation, ganimation_parts
 from i2vlib.train import train
 
 from test_cli import assert_one_line_error, i2v
@@ -26,7 +26,7 @@ K = len(ACTIONS)
 @pytest.mark.parametrize("size, blocks", [(64, 1), (32, 0), (128, 2)])
 def test_the_frame_is_the_attention_blend_of_the_colour_mask_and_the_input(size, blocks):
     torch.manual_seed(0)
-    net = ganimation.GANimationGenerator(ganimation.default_config("smoke", image_size=size, blocks=blocks))
+    net = ganimation_parts.GANimationGenerator(ganimation.default_config("smoke", image_size=size, blocks=blocks))
     x, y = torch.rand(3, 3, size, size) * 2 - 1, torch.rand(3, K)
     A, C = net.masks(x, y)
     assert A.shape == (3, 1, size, size) and C.shape == (3, 3, size, size)
@@ -34,8 +34,8 @@ def test_the_frame_is_the_attention_blend_of_the_colour_mask_and_the_input(size,
     out = net(x, y)
     assert out.shape == x.shape and out.abs().max() <= 1
     assert torch.allclose(out, (1 - A) * C + A * x)                     # I_{y_f} = (1 - A) C + A I_{y_o}
-    assert torch.equal(ganimation.blend(torch.ones_like(A), C, x), x)   # A = 1 keeps the input, A = 0 paints C
-    assert torch.equal(ganimation.blend(torch.zeros_like(A), C, x), C)
+    assert torch.equal(ganimation_parts.blend(torch.ones_like(A), C, x), x)  # A = 1 keeps the input, A = 0 paints C
+    assert torch.equal(ganimation_parts.blend(torch.zeros_like(A), C, x), C)
     with torch.no_grad():                                               # a zero attention head: A = 1/2 everywhere
         net.attention[0].weight.zero_()
         assert torch.allclose(net(x, y), (net.masks(x, y)[1] + x) / 2, atol=1e-6)
@@ -43,12 +43,12 @@ def test_the_frame_is_the_attention_blend_of_the_colour_mask_and_the_input(size,
 
 def test_the_generator_is_the_codes():
     cfg = ganimation.default_config("smoke", blocks=6, ngf=64)
-    net = ganimation.GANimationGenerator(cfg)
+    net = ganimation_parts.GANimationGenerator(cfg)
     convs = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     assert all(m.bias is None for m in convs)                           # every convolution bias-free
     assert [m.kernel_size[0] for m in convs[:3]] == [7, 4, 4] and convs[0].in_channels == 3 + K
     assert [m.out_channels for m in convs[:3]] == [64, 128, 256]
-    assert sum(isinstance(m, ganimation.ResidualBlock) for m in net.modules()) == 6
+    assert sum(isinstance(m, ganimation_parts.ResidualBlock) for m in net.modules()) == 6
     norms = [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
     assert len(norms) == 3 + 2 * 6 + 2 and all(m.affine for m in norms)
     assert all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in norms)     # torch's scale 1, as the code
@@ -59,9 +59,9 @@ def test_the_generator_is_the_codes():
 @pytest.mark.parametrize("size, layers", [(128, 6), (64, 5), (32, 4)])
 def test_the_critic_has_the_codes_depth_and_a_global_au_regression(size, layers):
     torch.manual_seed(0)
-    D = ganimation.GANimationCritic(size, 8)
+    D = ganimation_parts.GANimationCritic(size, 8)
     convs = [m for m in D.body if isinstance(m, nn.Conv2d)]
-    assert len(convs) == layers == ganimation.critic_layers(size)
+    assert len(convs) == layers == ganimation_parts.critic_layers(size)
     assert all(m.stride == (2, 2) and m.kernel_size == (4, 4) for m in convs)
     assert [m.out_channels for m in convs] == [8 * 2 ** i for i in range(layers)]
     assert all(m.negative_slope == 0.01 for m in D.body if isinstance(m, nn.LeakyReLU))
@@ -81,18 +81,18 @@ def test_the_attention_loss_as_printed_and_as_the_public_code_computes_it():
     size = 16
     A = torch.full((2, 1, size, size), 0.5)
     A[1, :, :, size // 2:] = 1.0                          # the second mask: one vertical edge of height 0.5
-    norm, tv = ganimation.attention_loss(A, "paper")      # per image ||A||_2 and sum of squared steps, batch mean
+    norm, tv = ganimation_parts.attention_loss(A, "paper")  # per image ||A||_2 and sum of squared steps, batch mean
     per_image = [0.5 * size, np.sqrt(size * size / 2 * (0.25 + 1.0))]
     assert norm.item() == pytest.approx(np.mean(per_image), rel=1e-5)
     assert tv.item() == pytest.approx(size * 0.25 / 2, rel=1e-5)
-    mean, tv = ganimation.attention_loss(A, "code")       # the mean of A and the sum of absolute steps, batch-wide
+    mean, tv = ganimation_parts.attention_loss(A, "code")  # the mean of A and the sum of absolute steps, batch-wide
     assert mean.item() == pytest.approx(A.mean().item()) and tv.item() == pytest.approx(size * 0.5, rel=1e-5)
     for scale in (1.0, 1e-3):                             # the printed norm's pull on A keeps its length as A shrinks
         a = (scale * torch.rand(1, 1, size, size)).requires_grad_()
-        ganimation.attention_loss(a, "paper")[0].backward()
+        ganimation_parts.attention_loss(a, "paper")[0].backward()
         assert a.grad.norm().item() == pytest.approx(1.0, rel=1e-4)
         b = a.detach().clone().requires_grad_()
-        ganimation.attention_loss(b, "code")[0].backward()
+        ganimation_parts.attention_loss(b, "code")[0].backward()
         assert b.grad.norm().item() == pytest.approx(1 / size, rel=1e-4)
 
 
@@ -103,7 +103,7 @@ def _frames_and_aus(tr):
         clip = tr.sampler().source[i]
         for t in range(len(clip)):
             frames.append(torch.from_numpy(np.ascontiguousarray(clip.frames[t])))
-            aus.append(ganimation.frame_aus(clip, t))
+            aus.append(ganimation_parts.frame_aus(clip, t))
     return frames, np.stack(aus)
 
 
@@ -123,8 +123,8 @@ def test_batches_are_random_frames_with_their_exact_aus_asked_for_another_frames
     for t in (0, len(clip) - 1):
         person = make_identity(clip.meta["seed"], int(clip.identity))
         want = actions(person, {clip.expression: float(clip.intensity[t])})
-        assert np.allclose(ganimation.frame_aus(clip, t), [want[k] for k in ACTIONS])
-    assert not ganimation.frame_aus(clip, 0).any() and ganimation.frame_aus(clip, len(clip) - 1).any()
+        assert np.allclose(ganimation_parts.frame_aus(clip, t), [want[k] for k in ACTIONS])
+    assert not ganimation_parts.frame_aus(clip, 0).any() and ganimation_parts.frame_aus(clip, len(clip) - 1).any()
 
 
 def test_config_follows_the_code_and_refuses_the_rest(tmp_path):
@@ -151,7 +151,7 @@ def test_the_au_loss_has_the_codes_scale():
     tr = ganimation.Trainer(ganimation.default_config("smoke", batch=5))
     y_hat, y = torch.rand(5, K), torch.rand(5, K)
     code = 4000 * nn.MSELoss()(y_hat, y) / 5                             # lambda_D_cond * MSE / B, the code's
-    assert torch.isclose(tr.weight("y") * ganimation.regression(y_hat, y), code)
+    assert torch.isclose(tr.weight("y") * ganimation_parts.regression(y_hat, y), code)
     assert tr.weight("gp") == 10.0 and tr.weight("idt") == 10.0
 
 
@@ -161,8 +161,8 @@ def test_mean_au_loss_is_what_always_answering_the_mean_scores():
                                                          frames=cfg["frames"]), "seed": 0, "batch": 200})
     y = tr.sample(np.random.default_rng(7))["y_o"]
     mean = y.mean(0, keepdim=True).expand_as(y)
-    assert ganimation.regression(mean, y).item() == pytest.approx(ganimation.mean_au_loss(cfg), rel=0.15)
-    assert ganimation.regression(y, y).item() == 0 < ganimation.mean_au_loss(cfg)
+    assert ganimation_parts.regression(mean, y).item() == pytest.approx(ganimation.mean_au_loss(cfg), rel=0.15)
+    assert ganimation_parts.regression(y, y).item() == 0 < ganimation.mean_au_loss(cfg)
 
 
 def test_each_critic_step_has_its_own_batch_and_two_adam_steps_and_g_learns_on_the_last():
@@ -199,8 +199,8 @@ def test_the_critic_judges_gs_images_of_its_rounds_batch_and_the_cycle_is_the_id
     cycle = G(G(i, y_f), y_o)                                            # G(G(I_{y_o} | y_f) | y_o)
     assert torch.allclose(fwd["cycle"], cycle, atol=1e-6)
     assert torch.isclose(tr.g_terms(b, fwd)["idt"](), (cycle - i).abs().mean())
-    assert torch.isclose(tr.g_terms(b, fwd)["g_y"](), ganimation.regression(tr.nets["critic"].both(G(i, y_f))[1],
-                                                                            y_f))
+    assert torch.isclose(tr.g_terms(b, fwd)["g_y"](),
+                         ganimation_parts.regression(tr.nets["critic"].both(G(i, y_f))[1], y_f))
 
 
 def test_a_zero_weight_drops_the_cycle_pass():
@@ -236,7 +236,7 @@ def run(tmp_path_factory):
 
 def test_generation_asks_for_the_benchmarks_aus_of_its_typical_person(run):
     model = i2vlib.load(run)
-    typical = ganimation.TYPICAL
+    typical = ganimation_parts.TYPICAL
     assert set(typical.gain.values()) == {1.0} and set(typical.curvature.values()) == {0.0}
     a = [0.0, 0.07, 0.33, 0.5, 0.9, 1.0]
     for e in model.expressions:

@@ -10,7 +10,7 @@ from i2vlib.claims import evidence
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
 from i2vlib.models import full_config
-from i2vlib.zoo import ablations, records, recipe
+from i2vlib.zoo import ablations, comparisons, records, recipe
 
 
 def test_encode_decode_round_trip():
@@ -148,20 +148,20 @@ def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et
 
     def kept(paper, arm, seeds, multiple=1):
         options = ablations.measure_options(paper, "book")
-        return [records.key(c, ablations.MEASURE[paper], **options) in pictured
+        return [records.key(c, comparisons.MEASURE[paper], **options) in pictured
                 for c in ablations.arm_configs(paper, "book", [arm], seeds=seeds, multiple=multiple)[arm]]
 
-    for paper, arms in ablations.ARMS.items():
+    for paper, arms in comparisons.ARMS.items():
         for arm in arms:
-            (first, seeds), *larger = ablations.LADDER[paper]
+            (first, seeds), *larger = comparisons.LADDER[paper]
             assert kept(paper, arm, seeds, first)[0] and not any(kept(paper, arm, seeds[3:], first)), (paper, arm)
             assert not any(any(kept(paper, arm, s, m)) for m, s in larger), (paper, arm)
-    assert all(kept("fan", "full", ablations.SEEDS)) and all(kept("fan", "disordered", ablations.SEEDS))
-    assert kept("fan", "no_rt", ablations.SEEDS) == [True, False, False]
+    assert all(kept("fan", "full", comparisons.SEEDS)) and all(kept("fan", "disordered", comparisons.SEEDS))
+    assert kept("fan", "no_rt", comparisons.SEEDS) == [True, False, False]
 
 
 def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_given():
-    ladders = {paper: ablations.LADDER[paper] for paper in ("frgan-pose", "fan")}
+    ladders = {paper: comparisons.LADDER[paper] for paper in ("frgan-pose", "fan")}
     jobs = ablations.jobs(ladders, arms=["no_feat", "full", "forecast"])       # fan's full, the poses' two
     options = ablations.measure_options("frgan-pose", "book")
     want = [c for m, seeds in ladders["frgan-pose"] for arm in ("no_feat", "forecast")
@@ -170,7 +170,7 @@ def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_giv
     assert all(j[2] == options for j in jobs[:len(want)]) and len(jobs) == len(want) + 8     # fan: 5 + 3 seeds
     first = [True] + [False] * 4                                          # each arm's first seed, first rung
     assert [j[3] for j in jobs[:len(want)]] == first * 2 + [False] * 6
-    every = ablations.jobs({"frgan-pose": ablations.LADDER["frgan-pose"]})       # and what the chapter pictures
+    every = ablations.jobs({"frgan-pose": comparisons.LADDER["frgan-pose"]})       # and what the chapter pictures
     shown = [(c, {**options, **extra}) for c, extra in ablations.pictured("frgan-pose", "book")]
     assert [(j[0], j[2]) for j in every[-len(shown):]] == shown and all(j[3] for j in every[-len(shown):])
 
@@ -191,18 +191,18 @@ def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
 def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
     from i2vlib.models import get_method
 
-    for paper, arms in ablations.ARMS.items():
+    for paper, arms in comparisons.ARMS.items():
         configs = ablations.arm_configs(paper, "book")
-        budget = ablations.BUDGET[paper]["book"]
+        budget = comparisons.BUDGET[paper]["book"]
         assert list(configs) == list(arms)
-        own = ablations.TABLES[paper][1] if paper in ablations.TABLES else {}
+        own = comparisons.TABLES[paper][1] if paper in comparisons.TABLES else {}
         for arm, (method, change) in arms.items():
             runs = configs[arm]
             if arm in own:                     # a table's own method: its paper's arm, the same runs and records
-                of = ablations.TABLES[paper][0]
+                of = comparisons.TABLES[paper][0]
                 assert runs == ablations.arm_configs(of, "book", [own[arm]])[own[arm]]
                 continue
-            assert [c["seed"] for c in runs] == list(ablations.SEEDS)
+            assert [c["seed"] for c in runs] == list(comparisons.SEEDS)
             n_expr = len(runs[0]["expressions"])
             stage = {k: v for k, v in change.items() if k == "stage"}
             steps = budget.get("steps") or get_method(method).default_config("book", **stage)["steps"]
@@ -229,17 +229,17 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
 
 
 def test_a_rung_multiplies_every_stages_steps_and_changes_nothing_else():
-    for paper in ablations.ARMS:
+    for paper in comparisons.ARMS:
         one, four = ablations.arm_configs(paper, "book"), ablations.arm_configs(paper, "book", multiple=4)
         for arm in one:
             for a, b in zip(one[arm], four[arm]):
                 assert b["steps"] == 4 * a["steps"] and {k for k in a if a[k] != b[k]} <= {"steps", "forecast"}
                 if a.get("forecast"):                                    # G_R's G_M climbs with it
                     assert b["forecast"]["steps"] == 4 * a["forecast"]["steps"]
-    for paper, rungs in ablations.LADDER.items():
+    for paper, rungs in comparisons.LADDER.items():
         multiples = [m for m, _ in rungs]
         assert multiples == sorted(multiples) and multiples[-1] >= 4 * multiples[0]      # the ladder spans 4x
-        assert all(tuple(seeds[:len(ablations.SEEDS)]) == ablations.SEEDS for _, seeds in rungs)
+        assert all(tuple(seeds[:len(comparisons.SEEDS)]) == comparisons.SEEDS for _, seeds in rungs)
         assert len(rungs[0][1]) >= 5                                     # five seeds at one rung
 
 
@@ -255,19 +255,19 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2, 3)), (4, (0, 1, 2))]
     monkeypatch.setattr(records, "read", lambda path=None: book((1, (0, 1, 2, 4)), (4, (0, 1))))
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2))]      # seeds as far as recorded; no 4x yet
-    assert ablations.rungs("affinegan", "smoke", arms) == [(1, ablations.SEEDS)]
-    assert ablations.rungs("affinegan", "book", arms, steps=10) == [(1, ablations.SEEDS)]
+    assert ablations.rungs("affinegan", "smoke", arms) == [(1, comparisons.SEEDS)]
+    assert ablations.rungs("affinegan", "book", arms, steps=10) == [(1, comparisons.SEEDS)]
     monkeypatch.setenv("I2V_RETRAIN", "1")
-    assert ablations.rungs("affinegan", "book", arms) == list(ablations.LADDER["affinegan"])
+    assert ablations.rungs("affinegan", "book", arms) == list(comparisons.LADDER["affinegan"])
     assert ablations.rung_label("affinegan", 4, (0, 1, 2)) == "4000 steps, 3 seeds"
     assert ablations.rung_label("affinegan", 4, (0, 1, 2), missing=["mlp"]) == "4000 steps, 3 seeds, mlp not yet recorded"
 
 
 def test_the_ladder_in_words_follows_its_definition(monkeypatch):
     """The chapters glue the ladder's design in words instead of typing its seed counts (ladder_words)."""
-    for paper, ((_, first), (m, more)) in ablations.LADDER.items():
+    for paper, ((_, first), (m, more)) in comparisons.LADDER.items():
         assert ablations.ladder_words(paper) == f"{len(first)} seeds per arm at the budget and {len(more)} at {m} times it"
-    monkeypatch.setitem(ablations.LADDER, "fan", ((1, (0, 1)), (2, (0,)), (8, (0, 1, 2))))
+    monkeypatch.setitem(comparisons.LADDER, "fan", ((1, (0, 1)), (2, (0,)), (8, (0, 1, 2))))
     assert ablations.ladder_words("fan") == "2 seeds per arm at the budget and 1 at 2 times it and 3 at 8 times it"
 
 
@@ -318,7 +318,7 @@ def test_missing_seeds_become_not_tested():
 def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     out = ablations.comparison("affinegan", "smoke", arms=["full", "convlstm"], device="cpu", progress=False)
-    assert set(out) == {"full", "convlstm"} and all(len(v) == len(ablations.SEEDS) for v in out.values())
+    assert set(out) == {"full", "convlstm"} and all(len(v) == len(comparisons.SEEDS) for v in out.values())
     full = out["full"][0]
     assert full["strip"].shape == (5, 64, 64, 3) and full["strip"].dtype == np.uint8
     assert {"psnr", "acd_g", "landmark_curve", "inferred", "gradient_share", "mouth_sharpness"} <= set(full)
@@ -332,15 +332,15 @@ def test_shipped_records_are_current():
     the runs a chapter pictures carry pictures."""
     shipped = records.read()
     wanted, measures = set(), {}
-    for paper in ablations.ARMS:
-        measure, options = ablations.MEASURE[paper], ablations.measure_options(paper, "book")
-        for multiple, seeds in ablations.LADDER[paper]:                 # every rung of the budget ladder
+    for paper in comparisons.ARMS:
+        measure, options = comparisons.MEASURE[paper], ablations.measure_options(paper, "book")
+        for multiple, seeds in comparisons.LADDER[paper]:                 # every rung of the budget ladder
             for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple).values():
                 wanted |= {records.key(c, measure, **options) for c in runs}
                 measures.update({records.key(c, measure, **options): (measure, options) for c in runs})
-        wanted |= {records.key(recipe(n), measure, **options) for n in ablations.HEADLINES[paper]}
+        wanted |= {records.key(recipe(n), measure, **options) for n in comparisons.HEADLINES[paper]}
         measures.update({records.key(recipe(n), measure, **options): (measure, options)
-                         for n in ablations.HEADLINES[paper]})
+                         for n in comparisons.HEADLINES[paper]})
         for config, extra in ablations.pictured(paper, "book"):
             wanted.add(records.key(config, measure, **options, **extra))
             measures[records.key(config, measure, **options, **extra)] = (measure, {**options, **extra})
@@ -356,19 +356,20 @@ def test_shipped_records_are_current():
 
 def test_every_shipped_comparison_holds_every_seed_of_every_rung():
     """Each verdict is judged on the whole ladder (five seeds at the first rung, three at four times its budget):
-    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.zoo.ablations.LADDER`, but
-    the arms :data:`~i2vlib.zoo.ablations.PENDING` names (rebuilt, being recorded again), and only while they lack
+    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.zoo.comparisons.LADDER`, but
+    the arms :data:`~i2vlib.zoo.comparisons.PENDING` names (rebuilt, being recorded again), and only while they lack
     a seed."""
     missing, complete = [], []
-    for paper in ablations.ARMS:
-        pending = ablations.PENDING.get(paper, ())
+    for paper in comparisons.ARMS:
+        pending = comparisons.PENDING.get(paper, ())
         seeds = {arm: [(m, s) for m, arms in ablations.recorded_seeds(paper).items()
-                       for s in dict(ablations.LADDER[paper])[m] if s not in arms[arm]] for arm in ablations.ARMS[paper]}
+                       for s in dict(comparisons.LADDER[paper])[m] if s not in arms[arm]]
+                 for arm in comparisons.ARMS[paper]}
         missing += [f"{paper} x{m}: {arm} seed {s}" for arm, gaps in seeds.items() if arm not in pending
                     for m, s in gaps]
         complete += [f"{paper}: {arm}" for arm in pending if not seeds[arm]]
     assert not missing, f"{len(missing)} runs not recorded: {', '.join(missing)}"
-    assert not complete, f"recorded in full, yet still listed in ablations.PENDING: {', '.join(complete)}"
+    assert not complete, f"recorded in full, yet still listed in comparisons.PENDING: {', '.join(complete)}"
 
 
 def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):
@@ -392,7 +393,7 @@ def test_a_table_trains_its_baselines_and_reuses_its_papers_arms(tmp_path, monke
     fixed-clip baseline is measured on its own clip (AffineGAN's 9 frames: a landmark curve of 9 points) and, in
     FRGAN's Table 1, from the input frame alone."""
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
-    for table, (paper, own, _) in ablations.TABLES.items():
+    for table, (paper, own, _) in comparisons.TABLES.items():
         for name, arm in own.items():
             assert ablations.arm_configs(table, "book", [name])[name] == ablations.arm_configs(paper, "book", [arm])[arm]
     out = ablations.comparison("affinegan-baselines", "smoke", arms=["vgan"], seeds=(0,), device="cpu",

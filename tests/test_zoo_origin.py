@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from i2vlib import cli, zoo
+from i2vlib import cli, cli_commands, zoo
 from i2vlib.config import config_hash
 from i2vlib.models import full_config
 from i2vlib.io import log_tenth
@@ -17,7 +17,7 @@ def test_train_command_parses_back_to_the_same_config(name, prof):
     cfg = zoo.recipe(name, prof, seed=3)
     words = shlex.split(train_command(cfg, "runs/x"))
     assert words[:3] == ["i2v", "train", cfg["method"]] and words[-2:] == ["--out", "runs/x"]
-    back = cli._train_config(cli._parser().parse_args(words[1:]))
+    back = cli_commands._train_config(cli._parser().parse_args(words[1:]))
     assert config_hash(full_config(back)) == config_hash(full_config(cfg))
 
 

@@ -6,7 +6,7 @@ rule with its threshold, written down before the run. A chapter measures, passes
 to :func:`table` (or :func:`verdicts`) and glues :func:`counts`; no verdict is chosen in a
 chapter cell.
 
-A measurement's shape is fixed by its claim's rule (:mod:`.rules`, re-exported here); a chapter that
+A measurement's shape is fixed by its claim's rule (:mod:`.rules`, re-exported here with :mod:`.stats`); a chapter that
 cannot measure a claim (a folder of real videos has no true intensities) passes :class:`NotTested`
 with the reason.
 """
@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 from ..errors import I2VError, check_names
 from .rules import (ALPHA, BORDERLINE, BUDGET_DEPENDENT, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED,
-                    VERDICTS, AtLeast, AtMost, Better, Between, Effect, NotTested, Ratio, Rule, holm, interaction,
-                    mean_interval, spread, untested, welch)
+                    VERDICTS, AtLeast, AtMost, Better, Between, NotTested, Ratio, Rule, spread, untested)
+from .stats import Effect, holm, interaction, mean_interval, welch
 
 PAPERS = ("affinegan", "fan", "frgan")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -183,7 +183,7 @@ def ladder(paper, rungs: Mapping, interaction_test: bool = True, by_family: bool
     (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung with its own Holm families
     (:func:`verdicts`). A row shows each rung's measurement and verdict and judges by :data:`LADDER_RULE`: where the
     rungs that tested the claim agree, their verdict; where they differ, "budget-dependent" if the effect differs
-    between the first and the last of them (:func:`~.rules.interaction`, p < :data:`ALPHA`), else the verdict of
+    between the first and the last of them (:func:`~.stats.interaction`, p < :data:`ALPHA`), else the verdict of
     the rung with the most seeds (the later at a tie). One rung gives :func:`verdicts`'s rows.
     ``interaction_test=False`` replays the rule of 2026-11-25 to 2026-11-27 (:mod:`.log`): budget-dependent wherever
     the verdicts differ; ``by_family`` as :func:`verdicts`."""

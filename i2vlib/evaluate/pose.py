@@ -32,9 +32,10 @@ import numpy as np
 
 from ..data.pose import ACTIONS, PoseBenchmark
 from ..errors import ArgumentParser, I2VError, command_line
-from ..io import check_output, to_json, write_json
+from ..io import to_json, write_json
 from ..metrics import pck, pose_error
 from ..models.pose_lstm import OBSERVED, PREDICTED, load_lstm, predict, save_lstm, train_lstm, zero_velocity
+from ..outputs import check_output
 
 G_C_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights" / "pose_lstm64.pt"
 G_C_SETTINGS = {"size": 64, "sequences": 800, "hidden": 256, "steps": 3000, "batch": 32, "seed": 0}

@@ -36,7 +36,8 @@ from ..data.synthetic import SyntheticBenchmark, actions, draw_face
 from ..data.types import EXPRESSIONS
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..faces.align import resize
-from ..io import atomic_path, check_output, write_json
+from ..io import write_json
+from ..outputs import atomic_path, check_output
 from .nets import SIZE, n_parameters, trunk
 from .train import new_backdrop, random_pose
 

@@ -34,8 +34,9 @@ from ..condition import gaussians
 from ..data.clips import to_tensor
 from ..data.pose import PoseBenchmark
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
-from ..io import check_output, write_json
+from ..io import write_json
 from ..metrics import pck, pose_error
+from ..outputs import check_output
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "pose64.pt"
 FORMAT, VERSION = "i2v-pose-instrument", 1

@@ -26,7 +26,7 @@ from ..data.clips import to_tensor
 from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from ..faces.align import resize
-from ..io import atomic_path
+from ..outputs import atomic_path
 from .measurement import Measurement
 from .nets import SIZE, build
 

@@ -40,7 +40,8 @@ from ..data.clips import to_tensor
 from ..data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
 from ..data.types import EXPRESSIONS
 from ..errors import ArgumentParser, command_line, whole_number
-from ..io import check_output, write_json
+from ..io import write_json
+from ..outputs import check_output
 from .nets import SIZE, build, n_parameters
 from .synthetic import SyntheticInstrument, inverse_response, save_weights, strongest_expression
 

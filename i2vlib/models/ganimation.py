@@ -111,6 +111,10 @@ mix ``{e1: [...], e2: [...]}`` sums the recipes, as the benchmark does. :meth:`G
 map in tensors (exact: for a linear responder ``actions`` is piecewise linear in a, with its corners at the
 recipes' onsets and saturations, which are its knots), so a model exports to ONNX with the intensity sliders of
 the other methods.
+
+This module holds the method: its options, batches, schedule, :class:`Trainer` and :class:`Model`. Its building
+blocks are in :mod:`.ganimation_parts`, where the functions and networks this docstring names without a module live
+(the action-unit vectors, G, D, :func:`critic_layers`, :func:`regression` and L_A).
 """
 
 from __future__ import annotations
@@ -118,7 +122,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import math
 
 import numpy as np
 import torch
@@ -126,20 +129,15 @@ from torch import nn
 
 from .. import api, losses
 from ..data.clips import normalise, to_pixels, to_tensor
-from ..data.face_shape import ACTIONS
-from ..data.synthetic import RECIPES, Identity, actions, make_identity
 from ..data.types import EXPRESSIONS
 from ..errors import I2VError
-from ..nn import norm_2d
 from . import full_config
 from .gan import GANTrainer
+from .ganimation_parts import (K, GANimationCritic, GANimationGenerator, attention_loss, blend, frame_aus,
+                               regression)
 
 NAME = "ganimation"
-K = len(ACTIONS)             # action units: the length of y
-AU_CAP = 1.3                 # synthetic.actions clips every strength at 1.3 (a mix of expressions can reach it)
 AU_NOISE = 0.1               # dataset_aus.py: y_f = another image's AUs + U(-0.1, 0.1) per unit
-# The benchmark's typical person: gain 1 on every action unit, a linear response r(a) = a to every expression.
-TYPICAL = Identity(index=-1, shape={}, look={}, gain=dict.fromkeys(ACTIONS, 1.0), curvature=dict.fromkeys(RECIPES, 0.0))
 
 STATED = {"image_size": "GANimation: 128 x 128 faces", "batch": "GANimation: 25 (launch/run_train.sh)",
           "lr": "GANimation: Adam, 0.0001 for G and D", "betas": "GANimation: beta1 0.5, beta2 0.999",
@@ -156,152 +154,6 @@ UNSTATED = {
     "ngf": "64, the public code's", "ndf": "64, the public code's",
     "videos": "200 per expression, as the other methods'",
 }
-
-
-def au_vector(units: dict) -> np.ndarray:
-    """Action-unit strengths ``{name: value}`` as y, a (K,) array in the order of ``ACTIONS``."""
-    return np.array([units[name] for name in ACTIONS], dtype=np.float32)
-
-
-def frame_aus(clip, t: int) -> np.ndarray:
-    """The exact y of frame ``t`` of a benchmark clip: what its person's face shows (:func:`synthetic.actions`)."""
-    person = make_identity(int(clip.meta["seed"]), int(clip.identity))
-    return au_vector(actions(person, {clip.expression: float(clip.intensity[t])}))
-
-
-def requested_aus(mix: dict) -> np.ndarray:
-    """y_f for a mix ``{expression: a}``: the benchmark's AUs of its typical person (the map generation uses)."""
-    return au_vector(actions(TYPICAL, mix))
-
-
-def knots() -> np.ndarray:
-    """The intensities where ``actions`` of a linear responder bends: 0, 1 and every recipe's onset and saturation."""
-    return np.unique([0.0, 1.0, *(v for recipe in RECIPES.values() for _, _, onset, full in recipe
-                                  for v in (onset, full))])
-
-
-def blend(A: torch.Tensor, C: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """I_{y_f} = (1 - A) C + A I_{y_o}: A = 1 keeps the input pixel."""
-    return (1 - A) * C + A * image
-
-
-def init_conv(module: nn.Module) -> nn.Module:
-    """The code's ``init_weights``: N(0, 0.02) convolution weights and zero biases; instance normalisation keeps
-    torch's scale 1 and shift 0."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-    return module
-
-
-class ResidualBlock(nn.Module):
-    """x + conv-norm-ReLU-conv-norm (x), 3x3 bias-free convolutions: the generator's bottleneck."""
-
-    def __init__(self, ch: int, norm: str):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, 1, 1, bias=False), norm_2d(norm, ch), nn.ReLU(inplace=True),
-                                  nn.Conv2d(ch, ch, 3, 1, 1, bias=False), norm_2d(norm, ch))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
-class GANimationGenerator(nn.Module):
-    """G(I_{y_o} | y_f) -> (A, C): a 7x7 convolution, two stride-2 downs, ``blocks`` residual blocks, two ups,
-    then two 7x7 heads, A (sigmoid) and C (tanh); no convolution has a bias (each is followed by instance
-    normalisation, or is a head, as in the code). ``forward`` returns their blend I_{y_f}.
-
-    :meth:`aus` turns intensities into y_f, the map generation uses (held in non-persistent buffers: it is the
-    benchmark's, recomputed from :mod:`i2vlib.data.synthetic`, never stored in a checkpoint).
-    """
-
-    def __init__(self, cfg: dict):
-        super().__init__()
-        ngf, norm = int(cfg["ngf"]), cfg["norm"]
-        conv = functools.partial(nn.Conv2d, bias=False)
-        layers, ch = [conv(3 + K, ngf, 7, 1, 3), norm_2d(norm, ngf), nn.ReLU(inplace=True)], ngf
-        for _ in range(2):
-            layers += [conv(ch, 2 * ch, 4, 2, 1), norm_2d(norm, 2 * ch), nn.ReLU(inplace=True)]
-            ch *= 2
-        layers += [ResidualBlock(ch, norm) for _ in range(int(cfg["blocks"]))]
-        for _ in range(2):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm_2d(norm, ch // 2),
-                       nn.ReLU(inplace=True)]
-            ch //= 2
-        self.body = nn.Sequential(*layers)
-        self.attention = nn.Sequential(conv(ch, 1, 7, 1, 3), nn.Sigmoid())
-        self.colour = nn.Sequential(conv(ch, 3, 7, 1, 3), nn.Tanh())
-        init_conv(self)
-        k = knots()
-        table = np.stack([[requested_aus({e: float(a)}) for a in k] for e in cfg["expressions"]])   # (E, J+1, K)
-        neutral = requested_aus({})
-        self.register_buffer("knots", torch.tensor(k, dtype=torch.float32), persistent=False)
-        self.register_buffer("neutral", torch.from_numpy(neutral), persistent=False)
-        self.register_buffer("rises", torch.from_numpy(np.diff(table, axis=1).reshape(-1, K)), persistent=False)
-
-    def masks(self, image: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A, C) for images (N, 3, S, S) in [-1, 1] and AU vectors y (N, K)."""
-        planes = y.to(image.dtype)[:, :, None, None].expand(-1, -1, *image.shape[2:])
-        h = self.body(torch.cat([image, planes], 1))
-        return self.attention(h), self.colour(h)
-
-    def forward(self, image: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return blend(*self.masks(image, y), image)
-
-    def aus(self, a: torch.Tensor) -> torch.Tensor:
-        """y_f for intensities a (N, E), one per expression of the config: ``actions(TYPICAL, {e: a_e})`` as the sum
-        of each expression's piecewise-linear rise between :func:`knots`, capped as the benchmark caps."""
-        lo, hi = self.knots[:-1], self.knots[1:]
-        ramps = ((a.float()[:, :, None] - lo) / (hi - lo)).clamp(0, 1)                 # (N, E, J)
-        return (self.neutral + ramps.flatten(1) @ self.rises).clamp(max=AU_CAP)
-
-
-def critic_layers(size: int) -> int:
-    """Stride-2 layers of the critic at ``size`` px: down to a 2x2 map, as the code's six at 128 px (5 at 64)."""
-    return int(math.log2(size)) - 1
-
-
-class GANimationCritic(nn.Module):
-    """D(I) -> (D_I, D_y): :func:`critic_layers` 4x4 stride-2 convolutions (``ndf`` channels, doubling each layer,
-    LeakyReLU 0.01, no normalisation), then two bias-free heads on the last map (2 x 2): D_I, a 3x3 convolution to
-    one WGAN score per position, and D_y, a convolution whose kernel covers the whole map, K numbers per image.
-    ``forward`` is D_I (what the gradient penalty differentiates); :meth:`both` returns both from one pass."""
-
-    def __init__(self, size: int, ndf: int):
-        super().__init__()
-        layers, ch = [], 3
-        for i in range(critic_layers(size)):
-            layers += [nn.Conv2d(ch, ndf * 2 ** i, 4, 2, 1), nn.LeakyReLU(0.01, inplace=True)]
-            ch = ndf * 2 ** i
-        self.body = nn.Sequential(*layers)
-        self.side = size >> critic_layers(size)
-        self.score = nn.Conv2d(ch, 1, 3, 1, 1, bias=False)
-        self.au = nn.Conv2d(ch, K, self.side, bias=False)
-        init_conv(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.score(self.body(x))
-
-    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(x)
-        return self.score(h), self.au(h).flatten(1)
-
-
-def attention_loss(A: torch.Tensor, reading: str = "paper") -> tuple[torch.Tensor, torch.Tensor]:
-    """L_A's two parts for masks A (N, 1, S, S): (||A||, TV(A)), as printed (``"paper"``) or as the public code
-    computes them (``"code"``; see the module's docstring)."""
-    dy, dx = A.float().diff(dim=-2), A.float().diff(dim=-1)
-    if reading == "code":
-        return A.float().mean(), dy.abs().sum() + dx.abs().sum()
-    return A.float().flatten(1).norm(dim=1).mean(), (dy.pow(2).flatten(1).sum(1) + dx.pow(2).flatten(1).sum(1)).mean()
-
-
-def regression(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """||D_y(I) - y||_2^2 per image, averaged over the batch (L_y; :meth:`Trainer.weight` gives it the code's
-    scale)."""
-    return (y_hat.float() - y.float()).pow(2).sum(1).mean()
 
 
 @functools.lru_cache(maxsize=32)

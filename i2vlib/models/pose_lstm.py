@@ -43,7 +43,8 @@ import torch
 from torch import nn
 
 from ..errors import I2VError
-from ..io import atomic_path, to_json
+from ..io import to_json
+from ..outputs import atomic_path
 
 OBSERVED, PREDICTED = 10, 32
 JOINTS = 13

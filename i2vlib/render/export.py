@@ -20,7 +20,8 @@ import numpy as np
 
 from ..data.video import FRAME_NAME, as_frames
 from ..errors import I2VError
-from ..io import atomic_dir, atomic_path, check_output, to_json, write_image
+from ..io import to_json, write_image
+from ..outputs import atomic_dir, atomic_path, check_output
 from ..version import __version__
 from .frames import check_fps
 

@@ -31,8 +31,8 @@ from ..evaluate.measures import texture_at
 from ..io import write_json
 from ..metrics import nanmean, spearman
 from ..models import get_method
+from ..run_files import SNAPSHOTS
 from ..runs import cached_runs, is_finished, run_dir
-from ..train import SNAPSHOTS
 
 VALIDATION_VIDEOS = 12
 

@@ -5,27 +5,16 @@
 records every run of the papers' comparisons not recorded yet, as one queue over papers and rungs
 (:func:`i2vlib.zoo.records.record`, :func:`jobs`).
 
-Each paper's chapter compares the arms of :data:`ARMS` (a method and what changes from its
-config), every arm trained from each seed of :data:`SEEDS` with the same budget: the profile's
-config plus the paper's :data:`BUDGET`, with the steps multiplied by the number of expressions an
-arm learns (so a joint model sees each expression as often as a one-expression model). Every run
-is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_scores`; for
-FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`, and on poses (``frgan-pose``)
-:func:`i2vlib.evaluate.pose.pose_scores`); the book profile's measurements are recorded in ``recorded/`` (:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of
-training the arms, and a run this module has not recorded yet trains in the build.
+The comparisons are declared in :mod:`i2vlib.zoo.comparisons` (the arms, seeds, budgets, measures and budget ladder,
+the papers' comparison tables with their baselines); this module makes their runs' configs (:func:`arm_configs`) and
+measurements (:func:`comparison`). The book profile's measurements are recorded in ``recorded/``
+(:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of training the arms, and a run this module has not
+recorded yet trains in the build.
 
-Each comparison climbs a budget ladder (:data:`LADDER`): the same arms at multiples of the budget, five seeds at the
-first rung and three at the others. A chapter shows every rung recorded so far (:func:`rungs`, :func:`ladder`) and
-judges each claim at each (:func:`i2vlib.claims.ladder`), so that a verdict about the paper can be told from one
-about the budget.
-
-An FRGAN arm with ``"stage": "refine"`` is G_R on the frozen G_M of the ``forecast`` arm of the
-same seed, with the zoo's adversarial weights (:data:`~i2vlib.zoo.REFINE_ADVERSARIAL`); its other options change G_R
-only.
-
-The papers' comparison tables with their baselines (:data:`TABLES`, the Baselines chapter) are comparisons of the
-same kind, named ``<paper>-baselines``: the paper's methods are its arms' runs, the baselines train at the table's
-budget, and ``python -m i2vlib.zoo.ablations fan-baselines`` records them.
+A chapter shows every rung of the budget ladder recorded so far (:func:`rungs`, :func:`ladder`) and judges each claim
+at each (:func:`i2vlib.claims.ladder`), so that a verdict about the paper can be told from one about the budget. A
+comparison table with its baselines is recorded like a paper's comparison: ``python -m i2vlib.zoo.ablations
+fan-baselines``.
 """
 
 from __future__ import annotations
@@ -34,133 +23,13 @@ import functools
 import sys
 import time
 
-from ..data.pose import ACTIONS as POSE_ACTIONS
 from ..errors import ArgumentParser, I2VError, check_names, command_line
 from ..models import get_method
-from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS, chapter_config
-from ..runs import may_train
-from . import REFINE_ADVERSARIAL, add_workers, env_flag, recipe, records
+from ..models.frgan import PAPER_WEIGHTS, chapter_config
+from ..runs import may_train, retraining
+from . import add_workers, recipe, records
+from .comparisons import ARMS, BUDGET, HEADLINES, LADDER, LONGER, MEASURE, SEED_GRIDS, SEEDS, SHOWN, TABLES
 from .records import measured
-
-SEEDS = (0, 1, 2)
-DISORDERED = ["incomplete", "periodic", "unordered"]
-THREE = ["happy", "anger", "surprise"]
-
-# Changes to the profile's config every arm of a paper shares, per profile. AffineGAN and Fan: the
-# 70x70 PatchGAN (the zoo's discriminator when the arms were recorded; the capacity study has since
-# given Fan's zoo model the paper's 3 convolutions, and its arms keep the budget they were recorded
-# with); 1000 steps, half the book profile's 2000, a tenth of a zoo model's (the smoke profile keeps
-# its own). FRGAN: the profile's own steps (G_M 1500, G_R 500).
-_PATCH = {"book": {"steps": 1000, "d_layers": 5}}
-_CODE = {"book": {"weights": CODE_WEIGHTS}, "smoke": {"weights": CODE_WEIGHTS}}
-BUDGET = {"affinegan": _PATCH, "fan": _PATCH, "frgan": _CODE, "frgan-pose": _CODE}
-
-# The budget ladder of every paper's comparison, in the book profile: rungs of (a multiple of the budget's steps,
-# the seeds recorded at it), the smallest first. A rung is shown once all its runs are recorded (:func:`ladder`); a
-# claim whose verdict changes from rung to rung reads "budget-dependent" (:func:`i2vlib.claims.ladder`).
-LADDER = {paper: ((1, (0, 1, 2, 3, 4)), (4, SEEDS)) for paper in ("affinegan", "fan", "frgan", "frgan-pose")}
-
-# G_R at the zoo's adversarial weights, which the refinement study adopted on validation data (FRGAN's book recipe):
-# the refine-stage arms were first recorded at Eq. 12's unweighted sum (1), and re-recorded at both rungs once the
-# recipe was settled; those first records left the records then (its git history keeps them).
-_REFINE = {"stage": "refine", "weights": REFINE_ADVERSARIAL}
-ARMS = {
-    "affinegan": {
-        "full": ("affinegan", {}),
-        "mlp": ("affinegan", {"estimator": "mlp"}),                               # Fig. 7a
-        "no_loss_on_a": ("affinegan", {"weights": {"a": 0.0}}),                   # Fig. 7b
-        "bottleneck": ("affinegan", {"mix": "bottleneck", "project": "mixed"}),   # the other reading of Eq. 3
-        "public_code": ("affinegan", {"denominator": "norm", "detach_a": True}),  # the released code
-        "disordered": ("affinegan", {"train_curves": DISORDERED}),                # Fig. 7d
-        "fan_disordered": ("fan", {"train_curves": DISORDERED}),                  # Fig. 7d: position labels
-        "fan_disordered_true": ("fan", {"train_curves": DISORDERED, "labels": "true"}),
-        "convlstm": ("convlstm", {}),                                              # Table 2
-    },
-    "fan": {
-        "full": ("fan", {}),
-        "no_local_d": ("fan", {"weights": {"l": 0.0}}),                           # Fig. 4f
-        "no_landmarks": ("fan", {"weights": {"k": 0.0}}),                         # Fig. 4, §4.3 (II)
-        "no_rt": ("fan", {"weights": {"t": 0.0}}),                                # Fig. 4e
-        "joint": ("fan", {"expressions": THREE}),                                 # Fig. 5a/b
-        "disordered": ("fan", {"train_curves": DISORDERED}),                      # AffineGAN Fig. 7d
-        "convlstm": ("convlstm", {}),                                              # Fig. 2, Table 1
-    },
-    "frgan": {
-        "forecast": ("frgan", {}),                                        # G_M: Eq. 2, dense decoder
-        "paper_weights": ("frgan", {"weights": PAPER_WEIGHTS}),           # Eq. 4 as printed
-        "code_weights": ("frgan", {"weights": CODE_WEIGHTS}),             # the public code's
-        "plain": ("frgan", {"decoder": "plain"}),                         # Table 4, row 1
-        "plain_wide": ("frgan", {"decoder": "plain-wide"}),               # its control at the dense decoder's cost
-        "difference": ("frgan", {"residual": "difference"}),              # Eq. 1
-        "no_residual": ("frgan", {"residual": "none"}),                   # ~ Villegas et al. [39]
-        "first_source": ("frgan", {"source": "first"}),                   # the public code's t = 0
-        "refine": ("frgan", _REFINE),                                     # G_M + G_R, Table 4, row 3
-        "refine_no_d_i": ("frgan", {**_REFINE, "weights": {**_REFINE["weights"], "frames": 0.0}}),  # Eq. 12, no D_I
-    },
-    "frgan-pose": {                                                            # §4.3-4.4, Penn Action's substitute
-        "forecast": ("frgan-pose", {}),                                        # G_M: Eq. 2, dense, Eq. 15
-        "plain": ("frgan-pose", {"decoder": "plain"}),                         # Table 4, row 1
-        "no_residual": ("frgan-pose", {"residual": "none"}),                   # "decays to [39]" (§4.4)
-        "no_feat": ("frgan-pose", {"weights": {"feat": 0.0}}),                 # without Eq. 15
-        "refine": ("frgan-pose", _REFINE),                                     # G_M + G_R, Table 4, row 3
-    },
-}
-
-# What each paper's runs are measured with (a name of :data:`i2vlib.zoo.records.MEASURES`).
-MEASURE = {"affinegan": "arm", "fan": "arm", "frgan": "retarget", "frgan-pose": "pose"}
-
-
-# The zoo models whose claims a chapter measures with the same function (recorded by ``make records`` too).
-HEADLINES = {"affinegan": ["affinegan-happy"], "fan": [], "frgan": [], "frgan-pose": []}
-# What a chapter shows of a run beyond its arms' measurement, recorded with them: (arm, seed index, the
-# measure's extra options). The pose chapter shows the full model's forecasts of every action; it compares
-# G_M's with those of LONGER's run on two. The Baselines chapter shows Mathieu et al.'s and each VGAN's forecasts
-# of the VGANs' two actions beside FRGAN's. (Pictures are kept to these: a strip weighs 0.1-0.2 MB.)
-_TWO = ["jumping_jacks", "tennis_forehand"]
-SHOWN = {"frgan-pose": [("refine", 0, {"strips": list(POSE_ACTIONS)}), ("forecast", 0, {"strips": _TWO})],
-         "frgan-pose-baselines": [("mathieu", 0, {"strips": _TWO}),
-                                  *((f"vgan_{a}", 0, {"strips": [a]}) for a in _TWO)]}
-# One run of an arm at a multiple of the budget (the first seed) and its measure's extra options, recorded with
-# the arms: on poses the book's budget is short of what G_M needs, and this run shows what more steps buy.
-LONGER = {"frgan-pose": ("forecast", 8, {"strips": _TWO})}
-# The arms a chapter pictures on every seed of SEEDS (Fan et al.'s linear and disordered training, side by side);
-# every other arm is pictured by its first seed. Only the first rung is pictured.
-SEED_GRIDS = {"fan": ["full", "disordered"]}
-
-# The papers' comparison tables with the baselines they beat (the Baselines chapter): for each table, its paper, the
-# paper's methods as the runs of that paper's arms named here (the same configs: one record serves both chapters),
-# and the baselines, each trained with the table's budget (BUDGET): as many steps per expression as the paper's arms'
-# generator (G_M's for FRGAN), the baseline's own config otherwise. VGAN on poses is one model per action (FRGAN
-# §4.3): two actions' models stand for it, scored on their actions' videos.
-TABLES = {
-    "fan-baselines": ("fan", {"fan": "full", "convlstm": "convlstm"},                      # Fan et al. §4.2
-                      {"hp": ("hp", {})}),
-    "affinegan-baselines": ("affinegan", {"affinegan": "full", "convlstm": "convlstm"},    # AffineGAN Table 2
-                            {"vgan": ("vgan", {}), "fgst": ("fgst", {}),                      # FGST as released
-                             "fgst_book": ("fgst", {"design": "book"}),   # the book's earlier reading of FGST
-                             "ganimation": ("ganimation", {"expressions": ["happy"]})}),   # one expression, as all
-    "frgan-baselines": ("frgan", {"frgan_gm": "forecast", "frgan": "refine", "villegas": "no_residual"},  # Table 1
-                        {"mcnet": ("mcnet", {}), "mocogan": ("mocogan", {})}),
-    "frgan-pose-baselines": ("frgan-pose", {"frgan_gm": "forecast", "frgan": "refine",     # FRGAN Table 3
-                                            "villegas": "no_residual"},
-                             {"mathieu": ("mathieu", {}),
-                              **{f"vgan_{a}": ("vgan", {"benchmark": "poses", "action": a}) for a in _TWO}}),
-}
-# Baselines rebuilt as their authors' code builds them (2026-11-27: GANimation's critic and schedule, MoCoGAN's networks
-# and batches, the pose VGAN's norm and time layout, FGST as released), whose earlier records measured the book's
-# first versions and left the records. Until every seed of every rung is recorded again, a chapter built from the
-# records shows them as not yet recorded and a claim on them is not tested; tests/test_records.py keeps this list
-# exact (an arm leaves it when its last seed is recorded).
-PENDING = {"affinegan-baselines": ("ganimation",),
-           "frgan-pose-baselines": ("vgan_tennis_forehand",)}
-for _table, (_paper, _own, _baselines) in TABLES.items():
-    ARMS[_table] = {**{name: ARMS[_paper][arm] for name, arm in _own.items()}, **_baselines}
-    _first = ARMS[_paper][next(iter(_own.values()))][0]        # the paper's generator: its steps, the table's
-    BUDGET[_table] = {"book": {"steps": BUDGET[_paper]["book"].get("steps")
-                               or get_method(_first).default_config("book")["steps"]}}
-    LADDER[_table] = LADDER[_paper]
-    HEADLINES[_table] = []
-    MEASURE[_table] = MEASURE[_paper]
 
 
 def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
@@ -283,7 +152,7 @@ def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None
 def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> list[str]:
     """:func:`rung_arms` against ``book`` (the records, read now if None)."""
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
-    if env_flag("I2V_RETRAIN"):
+    if retraining():
         return list(configs)
     book, options = records.read() if book is None else book, measure_options(paper, profile)
     return [arm for arm, runs in configs.items()

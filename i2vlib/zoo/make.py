@@ -17,8 +17,8 @@ from pathlib import Path
 from .. import checkpoint
 from ..errors import ArgumentParser, I2VError, command_line
 from ..io import read_losses
+from ..run_files import SNAPSHOTS, read_run
 from ..runs import cached_runs, is_finished, load
-from ..train import SNAPSHOTS, read_run
 from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, add_workers, entry_config
 from ..studies import shipped_generator, validation_scores
 from .measure import measure

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..config import config_hash
 from ..models import full_config, get_method
-from ..runs import RETRAIN, zoo_file
-from ..train import read_run
-from . import entry_config, env_flag, recipe, record
+from ..run_files import read_run
+from ..runs import retraining, zoo_file
+from . import entry_config, recipe, record
 
 
 def duration(seconds: float) -> str:
@@ -67,7 +67,7 @@ def provenance(label: str, entry: str, run, config: dict, **overrides) -> str:
         why = f"its configuration differs from the zoo's `{entry}`"
     elif config["profile"] != "book":
         why = f"in the `book` profile the chapter loads the zoo's `{entry}` instead"
-    elif env_flag(RETRAIN):
+    elif retraining():
         why = f"I2V_RETRAIN is set, so the zoo's `{entry}` is not used"
     elif zoo_file(config) is not None:
         why = f"a finished run of the zoo's configuration, cached on disk, comes before the zoo's file `{entry}`"

@@ -41,11 +41,12 @@ from ..errors import I2VError
 from ..evaluate.ablation import arm_scores
 from ..evaluate.pose import pose_scores
 from ..evaluate.retarget import retarget_scores
-from ..io import atomic_path, read_losses, to_json
+from ..io import read_losses, to_json
 from ..models import full_config
-from ..runs import cached_runs, earlier_stages, is_finished, load, locate, worker_pool
-from ..train import read_run
-from . import HERE, env_flag
+from ..outputs import atomic_path
+from ..run_files import read_run
+from ..runs import cached_runs, earlier_stages, is_finished, load, locate, retraining, worker_pool
+from . import HERE
 from .make import thin_losses
 
 RECORDS = HERE / "recorded"
@@ -192,7 +193,7 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
     """
     configs = list(configs)
     keys = [key(c, measure, **kwargs) for c in configs]
-    known = {} if env_flag("I2V_RETRAIN") else read(path)
+    known = {} if retraining() else read(path)
     found = {k: known[k] for k in keys if k in known}
     if not train:
         return [with_health(found[k], measure) if k in found else None for k in keys]
@@ -241,7 +242,7 @@ def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: 
     many threads as this process was given (``OMP_NUM_THREADS=1``: one, beside other trainings; more threads than
     free cores make OpenMP's waiting threads spin and slow every process down many times over).
     """
-    retrain = env_flag("I2V_RETRAIN")
+    retrain = retraining()
 
     def recorded():       # another recording process may have added some meanwhile
         return set() if retrain else set(read(path))

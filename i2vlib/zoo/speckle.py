@@ -42,8 +42,8 @@ from ..evaluate import evaluate, test_clips
 from ..io import write_json
 from ..metrics import nanmean, spearman
 from ..models import get_method
+from ..run_files import SNAPSHOTS
 from ..runs import cached_runs, is_finished, run_dir
-from ..train import SNAPSHOTS
 from . import CURVE_STEPS, ENTRIES, HERE, study_main
 
 RESULTS = HERE / "speckle.json"

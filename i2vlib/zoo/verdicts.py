@@ -31,7 +31,8 @@ from ..errors import check_names
 from ..evaluate.ablation import transfer_strength
 from ..runs import load
 from . import names, record, recipe
-from .ablations import TABLES, ladder, measure_options
+from .ablations import ladder, measure_options
+from .comparisons import TABLES
 from .records import measured
 
 PROFILE = "book"

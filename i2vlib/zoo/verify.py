@@ -5,8 +5,8 @@
 
 The records (:mod:`.records`, ``recorded/``) hold what the ablation chapters measure of each seeded run, so a build
 reads numbers it did not train. This check trains some of them again: for each comparison of ``PAPER ...`` and each rung
-of its budget ladder, it picks ``--runs`` runs (an arm of :data:`~.ablations.ARMS` and one of its seeds) at random,
-seeded by ``--seed``, among those whose arm has at least :data:`~.ablations.SEEDS` recorded at that rung, trains
+of its budget ladder, it picks ``--runs`` runs (an arm of :data:`~.comparisons.ARMS` and one of its seeds) at random,
+seeded by ``--seed``, among those whose arm has at least :data:`~.comparisons.SEEDS` recorded at that rung, trains
 each from scratch under ``--root`` (a fresh temporary folder by default) and measures it as its record was measured.
 Every finite number of the measurement (nested scores flattened to ``inferred.rho``; a list of numbers, such as a
 pose run's per-video errors, reduced to its mean; pictures left out) is compared with
@@ -39,12 +39,14 @@ from pathlib import Path
 
 from ..claims import ALPHA
 from ..errors import ArgumentParser, I2VError, check_names, command_line
-from ..io import check_output, write_json
+from ..io import write_json
+from ..outputs import check_output
 from ..runs import cached_runs, load
 from . import add_workers, records
 
 REPORT = Path(__file__).with_name("verify_report.json")   # make verify-records' report, committed
-from .ablations import ARMS, LADDER, MEASURE, SEEDS, arm_configs, measure_options
+from .ablations import arm_configs, measure_options
+from .comparisons import ARMS, LADDER, MEASURE, SEEDS
 
 
 def numbers(value, prefix: str = "") -> dict[str, float]:
@@ -90,7 +92,7 @@ def recorded_seeds(paper: str, arm: str, book: dict, multiple: int = 1) -> list[
 
 
 def recorded_runs(papers, book: dict) -> list[tuple[str, str, int, int]]:
-    """``(paper, arm, multiple, seed index)`` of every recorded run of an arm with at least :data:`~.ablations.SEEDS`
+    """``(paper, arm, multiple, seed index)`` of every recorded run of an arm with at least :data:`~.comparisons.SEEDS`
     recorded at that rung (:func:`recorded_seeds`)."""
     out = []
     for paper in papers:

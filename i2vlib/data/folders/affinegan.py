@@ -17,7 +17,8 @@ import numpy as np
 
 from ...errors import I2VError
 from ...faces.masks import mouth_mask
-from ...io import atomic_dir, check_replaceable, json_default, write_image
+from ...io import json_default, write_image
+from ...outputs import atomic_dir, check_replaceable
 from ..types import Clip
 from .dataset import ClipRef, FolderDataset, existing_dir, images_in, natural_key, subdirs
 

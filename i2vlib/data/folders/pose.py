@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...io import atomic_dir, check_replaceable, write_image
+from ...io import write_image
+from ...outputs import atomic_dir, check_replaceable
 from ..pose import ACTIONS, JOINTS, PARTS, SPLITS, PoseBenchmark
 
 
