@@ -47,7 +47,7 @@ verify-records: $(STAMP)
 
 contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96
-	$(PY) -c "from PIL import Image; from i2vlib.data.pose import PoseBenchmark; from i2vlib.render import pose_contact_sheet; s = pose_contact_sheet(PoseBenchmark(64)); Image.fromarray(s).resize((2 * s.shape[1], 2 * s.shape[0]), Image.NEAREST).save('book/_static/pose_contact_sheet.png')"
+	$(PY) -c "from PIL import Image; from i2vlib.data.pose_benchmark import PoseBenchmark; from i2vlib.render import pose_contact_sheet; s = pose_contact_sheet(PoseBenchmark(64)); Image.fromarray(s).resize((2 * s.shape[1], 2 * s.shape[0]), Image.NEAREST).save('book/_static/pose_contact_sheet.png')"
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/synthetic_fps.py --out benchmarks/results/synthetic_fps.json

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import emit, machine, median, per_second, renderer_options  # noqa: E402
 from i2vlib import __version__  # noqa: E402
-from i2vlib.data.pose import PoseBenchmark  # noqa: E402
+from i2vlib.data.pose_benchmark import PoseBenchmark  # noqa: E402
 
 
 def frames_per_second(size: int, seconds: float) -> float:

@@ -205,7 +205,7 @@ class Model:
                           for s in range(0, n, self.batch_size)])
 
     def onnx_graph(self) -> torch.nn.Module:
-        """The model as one network of uint8 pixels for :func:`i2vlib.export.to_onnx`: ``inputs`` names what it
+        """The model as one network of uint8 pixels for :func:`i2vlib.onnx_export.to_onnx`: ``inputs`` names what it
         takes (``face``, then ``intensities``, one per expression), ``output`` what it returns (``frame``, or the
         fixed ``clip`` of a method that renders one). A method that is not one such network says why."""
         raise I2VError(f"{self.method} models cannot be exported: {self.unexportable}")
@@ -289,7 +289,7 @@ def _series(a: np.ndarray) -> str:
 class PoseModel(NetworkModel):
     """A forecaster of the pose benchmark backed by one network (the VGAN and Mathieu et al. baselines of FRGAN
     §4.3): :meth:`forecast` renders the frames after the last observed one, one per pose asked for, as the pose
-    protocol calls it (:mod:`i2vlib.evaluate.pose`). ``observes``: the observed frames it reads (I_9 alone: 1);
+    protocol calls it (:mod:`i2vlib.evaluate.pose_protocol`). ``observes``: the observed frames it reads (I_9 alone: 1);
     ``actions``, where set: the actions it was trained on. It has no intensities to :meth:`generate` from."""
 
     observes = 1

@@ -18,8 +18,8 @@ from .cli_commands import _claims, _contact_sheet, _evaluate, _export, _generate
 from .data.curves import CURVES
 from .data.types import EXPRESSIONS
 from .errors import ArgumentParser, I2VError, run_command, whole_number
-from .export import WEIGHTS
 from .models import METHODS
+from .onnx_export import WEIGHTS
 from .version import __version__
 
 

@@ -18,7 +18,7 @@ from . import distributed, runs, zoo
 from .checkpoint import CHECKPOINT, read_checkpoint
 from .claims.health import zoo_health
 from .config import RENAMED, check_data, profile
-from .data import pose, synthetic
+from .data import pose_benchmark, synthetic
 from .data.curves import check_curves
 from .data.folders import write_affinegan, write_pose
 from .data.prepare import prepare
@@ -26,10 +26,10 @@ from .data.types import EXPRESSIONS
 from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
-from .export import check_destination as onnx_destination
-from .export import to_onnx
 from .io import IMAGE_SUFFIXES, write_image, write_json
 from .models import get_method
+from .onnx_export import check_destination as onnx_destination
+from .onnx_export import to_onnx
 from .outputs import check_name, check_output
 from .render import check_destination, contact_sheet, save_video
 from .zoo import verdicts
@@ -74,16 +74,16 @@ def _synth_pose(args) -> None:
         raise I2VError(f"{', '.join(face_only)} only apply to --kind faces; the pose benchmark has actions")
     if args.frames is not None and len(args.frames) != 1:
         raise I2VError("--frames takes one number for --kind pose, the video length T")
-    splits = args.splits or list(pose.SPLITS)
+    splits = args.splits or list(pose_benchmark.SPLITS)
     for split in splits:
-        if split not in pose.SPLITS:
-            raise I2VError(f"unknown split {split!r}; choose from {', '.join(pose.SPLITS)}")
-    bench = pose.PoseBenchmark(size=args.size, seed=args.seed, frames=args.frames[0] if args.frames else 48)
+        if split not in pose_benchmark.SPLITS:
+            raise I2VError(f"unknown split {split!r}; choose from {', '.join(pose_benchmark.SPLITS)}")
+    bench = pose_benchmark.PoseBenchmark(size=args.size, seed=args.seed, frames=args.frames[0] if args.frames else 48)
     check_output(args.out, "folder")
     videos, start = args.videos or 2, time.perf_counter()
     index = write_pose(args.out, bench, splits, videos, overwrite=args.overwrite)
-    print(f"wrote {len(index['videos'])} pose videos ({len(pose.ACTIONS)} actions x {len(splits)} splits x {videos}) "
-          f"at {args.size} px to {args.out} in {time.perf_counter() - start:.1f} s")
+    print(f"wrote {len(index['videos'])} pose videos ({len(pose_benchmark.ACTIONS)} actions x {len(splits)} splits "
+          f"x {videos}) at {args.size} px to {args.out} in {time.perf_counter() - start:.1f} s")
 
 
 def _prepare(args) -> None:

@@ -40,8 +40,8 @@ from .data.synthetic import HeadPose, actions, make_identity
 from .errors import I2VError
 from .faces.landmarks import NoFaceError, get_backend
 from .instruments import get_instrument
+from .instruments.benchmark import FACE_THRESHOLD
 from .instruments.measurement import INSTRUMENTS
-from .instruments.synthetic import FACE_THRESHOLD
 
 GRID = np.linspace(0.0, 1.0, 21)          # intensities at which the expression table is kept
 RIGID = [0, 16, 27, 28, 29, 30, 36, 39, 42, 45]   # points no action unit moves: jaw tops, nose bridge, eye corners

@@ -896,8 +896,8 @@ def api_cases(A: Path) -> list[Case]:
     from PIL import Image
 
     from i2vlib.checkpoint import read_checkpoint
-    from i2vlib.export import to_onnx
     from i2vlib.io import as_image, read_image
+    from i2vlib.onnx_export import to_onnx
 
     for name, value in {"int": 123, "None": None, "list": [str(A / "run")]}.items():
         add(Case(f"api read_checkpoint {name}", api=lambda d, v=value: read_checkpoint(v)))

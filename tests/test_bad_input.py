@@ -292,16 +292,16 @@ def test_ctrl_c_after_a_checkpoint_keeps_a_run_that_resumes(ws, monkeypatch, cap
 
 @pytest.mark.parametrize("suffix,writer", [(".gif", "_write_gif"), (".mp4", "_write_mp4"), ("", "write_image")])
 def test_ctrl_c_while_writing_a_video_leaves_nothing(ws, monkeypatch, capsys, tmp_path, suffix, writer):
-    from i2vlib.render import export
+    from i2vlib.render import files
 
     out = tmp_path / "deep" / f"clip{suffix}"
-    real = getattr(export, writer)
+    real = getattr(files, writer)
 
     def half_then_stop(frames, path, *args):
         real(frames, path, *args)                   # a whole temporary file is written ...
         raise KeyboardInterrupt                     # ... and then the user presses Ctrl-C
 
-    monkeypatch.setattr(export, writer, half_then_stop)
+    monkeypatch.setattr(files, writer, half_then_stop)
     code, err = run_cli(ws, monkeypatch, capsys, [*GEN, "--intensities", "0", "1", "--out", out])
     assert code == 130 and err == ["i2v: interrupted"] and list(tmp_path.iterdir()) == []
 

@@ -372,9 +372,9 @@ def test_pose_forecast_joints_must_be_finite(where):
 API_CASES = {
     "read_checkpoint(123)": (lambda ws: read_checkpoint(123), ["a checkpoint is", "int"]),
     "read_checkpoint(None)": (lambda ws: read_checkpoint(None), ["a checkpoint is", "NoneType"]),
-    "to_onnx of a string": (lambda ws: importlib.import_module("i2vlib.export").to_onnx("run", ws / "m.onnx"),
+    "to_onnx of a string": (lambda ws: importlib.import_module("i2vlib.onnx_export").to_onnx("run", ws / "m.onnx"),
                             ["i2vlib.load", "str"]),
-    "to_onnx of None": (lambda ws: importlib.import_module("i2vlib.export").to_onnx(None, ws / "m.onnx"),
+    "to_onnx of None": (lambda ws: importlib.import_module("i2vlib.onnx_export").to_onnx(None, ws / "m.onnx"),
                         ["i2vlib.load", "NoneType"]),
     "generate a face that requires grad": (lambda ws: i2vlib.load(ws / "run").generate(
         torch.rand(64, 64, 3, requires_grad=True), [0.5]), ["uint8"]),
@@ -450,8 +450,8 @@ ENTRY_POINTS = {
     "i2vlib.zoo.ablations": ["--rungs", "x"], "i2vlib.zoo.verify": ["--runs", "x"],
     "i2vlib.zoo.make": ["--workers", "0"], "i2vlib.zoo.study": ["--workers", "x"],
     "i2vlib.zoo.refine": ["--nope"], "i2vlib.zoo.speckle": ["--nope"], "i2vlib.colab": [],
-    "i2vlib.instruments.fitter": ["--steps", "x", "--out", "a.pt"], "i2vlib.instruments.pose": ["--steps", "x"],
-    "i2vlib.instruments.train": ["--steps", "x", "--out", "a.pt"], "i2vlib.evaluate.pose": ["--nope"],
+    "i2vlib.instruments.fitter": ["--steps", "x", "--out", "a.pt"], "i2vlib.instruments.pose_net": ["--steps", "x"],
+    "i2vlib.instruments.build": ["--steps", "x", "--out", "a.pt"], "i2vlib.evaluate.pose_protocol": ["--nope"],
 }
 
 
@@ -470,10 +470,10 @@ def test_every_module_entry_point_says_a_usage_mistake_in_one_line(module, capsy
     ("i2vlib.colab", ["--check", "text.ipynb"], ["not a notebook"]),
     ("i2vlib.colab", ["text.ipynb"], ["not a notebook"]),
     ("i2vlib.colab", ["list.ipynb"], ["not a notebook"]),
-    ("i2vlib.instruments.pose", ["--steps", "0"], ["at least 1"]),
-    ("i2vlib.instruments.pose", ["--out", "/proc/i2v-cannot-exist/w.pt"], ["cannot write"]),
-    ("i2vlib.evaluate.pose", ["--out", "/proc/i2v-cannot-exist/w.pt"], ["cannot write"]),
-    ("i2vlib.instruments.train", ["--out", "/proc/i2v-cannot-exist/w.pt", "--quick"], ["cannot write"]),
+    ("i2vlib.instruments.pose_net", ["--steps", "0"], ["at least 1"]),
+    ("i2vlib.instruments.pose_net", ["--out", "/proc/i2v-cannot-exist/w.pt"], ["cannot write"]),
+    ("i2vlib.evaluate.pose_protocol", ["--out", "/proc/i2v-cannot-exist/w.pt"], ["cannot write"]),
+    ("i2vlib.instruments.build", ["--out", "/proc/i2v-cannot-exist/w.pt", "--quick"], ["cannot write"]),
     ("i2vlib.instruments.fitter", ["--out", f"{LONG}.pt", "--quick"], ["too long"]),
     ("i2vlib.zoo.verify", ["--out", f"{LONG}.json"], ["too long"]),
 ])

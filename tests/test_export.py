@@ -13,9 +13,9 @@ from i2vlib.checkpoint import save_checkpoint
 from i2vlib.cli import main
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.errors import I2VError
-from i2vlib.export import TOLERANCE, max_difference, metadata, to_onnx
 from i2vlib.models import affinegan, frgan, frgan_pose
 from i2vlib.models.frgan_parts import ForecastNet
+from i2vlib.onnx_export import TOLERANCE, max_difference, metadata, to_onnx
 
 ort = pytest.importorskip("onnxruntime")
 FACE = SyntheticBenchmark(64).video("test", 5, expression="anger", curve="linear", n_frames=2).frames[0]

@@ -11,9 +11,9 @@ import torch
 from i2vlib import I2VError
 from i2vlib.runs import load, train
 from i2vlib.condition import joint_maps, map_channels
-from i2vlib.data.pose import ACTIONS, OBSERVED, PREDICTED, PoseBenchmark
-from i2vlib.evaluate import pose
-from i2vlib.instruments import pose as instrument
+from i2vlib.data.pose_benchmark import ACTIONS, OBSERVED, PREDICTED, PoseBenchmark
+from i2vlib.evaluate import pose_protocol
+from i2vlib.instruments import pose_net as instrument
 from i2vlib.models import frgan_pose
 
 SMOKE = {"weights": {"rec": 3.0, "mask": 0.05}}
@@ -113,31 +113,31 @@ def test_every_pose_arm_trains_and_forecasts(runs):
 
 def test_the_pose_measure_scores_both_conditions(runs):
     model = load(runs["refine"])
-    s = pose.pose_scores(model, per_action=1, strips=["golf_swing", "jump_rope"])
+    s = pose_protocol.pose_scores(model, per_action=1, strips=["golf_swing", "jump_rope"])
     assert set(s["mse_t"]) == {"lstm", "gt"} and s["mse_t"]["gt"].shape == (8, PREDICTED)
     assert s["change_t"]["gt"].shape == (8, PREDICTED)
     assert np.isfinite(s["mse_t"]["lstm"]).all() and (s["mse_t"]["lstm"] >= 0).all()
     assert set(s["strips"]) == {"golf_swing", "jump_rope"}
-    assert s["strips"]["golf_swing"].shape == (len(pose.STRIP), 3 * 64, 64, 3)
+    assert s["strips"]["golf_swing"].shape == (len(pose_protocol.STRIP), 3 * 64, 64, 3)
     # the truth row of a strip is the test video itself
-    truth = pose.test_videos(1)[3].frames[OBSERVED + pose.STRIP]
+    truth = pose_protocol.test_videos(1)[3].frames[OBSERVED + pose_protocol.STRIP]
     assert np.array_equal(s["strips"]["golf_swing"][:, :64], truth)
-    assert "strips" not in pose.pose_scores(model, per_action=1)
+    assert "strips" not in pose_protocol.pose_scores(model, per_action=1)
     with pytest.raises(I2VError, match="frgan-pose"):
-        pose.pose_scores(object())
+        pose_protocol.pose_scores(object())
 
 
 def test_the_trivial_forecasts_frame_the_scores():
-    videos = pose.test_videos(1)
-    copy = pose.copy_last(videos)
+    videos = pose_protocol.test_videos(1)
+    copy = pose_protocol.copy_last(videos)
     assert copy["mse_t"].shape == (8, PREDICTED) and (copy["mse_t"] > 0).all()
     # the error of holding the frame lies where the figure moved: larger there than over the whole frame
     assert (np.nanmean(copy["change_t"], 1) > copy["mse_t"].mean(1)).all()
-    region = pose.change_region(videos[0])
+    region = pose_protocol.change_region(videos[0])
     assert region.shape == (PREDICTED, 64, 64) and region.any()
-    assert pose.frame_mse(videos[0].frames[:3], videos[0].frames[:3]).max() == 0
-    assert pose.mse_to_psnr([1e-2])[0] == pytest.approx(20.0)
-    s = pose.lstm_scores(videos)
+    assert pose_protocol.frame_mse(videos[0].frames[:3], videos[0].frames[:3]).max() == 0
+    assert pose_protocol.mse_to_psnr([1e-2])[0] == pytest.approx(20.0)
+    s = pose_protocol.lstm_scores(videos)
     assert 0 <= s["lstm"]["pck"] <= 1 and len(s["lstm"]["pck_t"]) == PREDICTED
     # G_C has learnt the actions: its joints beat holding the last pose
     assert s["lstm"]["error_px"] < s["zero_velocity"]["error_px"]
@@ -175,13 +175,13 @@ def test_i2v_evaluate_scores_a_pose_model_on_its_papers_protocol(runs, tmp_path,
 
 
 def test_validation_videos_are_unseen_videos_of_the_g_r_third_in_action_order():
-    val, test = pose.test_videos(1, 64, "val"), pose.test_videos(1)
+    val, test = pose_protocol.test_videos(1, 64, "val"), pose_protocol.test_videos(1)
     assert [v.action for v in val] == [v.action for v in test] == list(ACTIONS)
-    third, start = pose.VALIDATION
+    third, start = pose_protocol.VALIDATION
     assert third == "refine" and start >= 8 * 500                     # past any training videos (500 per action)
     assert np.array_equal(val[0].frames, PoseBenchmark(64).video("refine", start).frames)
     with pytest.raises(I2VError, match="unknown pose split 'train'"):
-        pose.test_videos(1, 64, "train")
+        pose_protocol.test_videos(1, 64, "train")
 
 
 def test_the_longer_run_is_the_full_arm_at_eight_times_its_steps():

@@ -267,7 +267,7 @@ def test_generate_renders_any_intensities_of_every_expression_and_mixes(run):
 
 def test_the_onnx_file_renders_generates_frames(run, tmp_path):
     ort = pytest.importorskip("onnxruntime")
-    from i2vlib.export import TOLERANCE, to_onnx
+    from i2vlib.onnx_export import TOLERANCE, to_onnx
     model = i2vlib.load(run)
     meta = to_onnx(model, tmp_path / "g.onnx")
     assert meta["inputs"] == ["face", "intensities"] and meta["max_difference"] <= TOLERANCE

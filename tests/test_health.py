@@ -92,7 +92,7 @@ def test_zoo_scores_health_reads_texture_and_strength():
 
 
 def test_the_pose_hold_reference_is_the_protocols_videos():
-    from i2vlib.evaluate.pose import copy_last, test_videos
+    from i2vlib.evaluate.pose_protocol import copy_last, test_videos
     videos = [v for v in test_videos(1) if v.action in ("jumping_jacks", "tennis_forehand")]
     actions = tuple(v.action for v in videos)
     assert health.hold_mse(actions) == pytest.approx(float(copy_last(videos)["mse_t"].mean()))

@@ -11,8 +11,8 @@ from i2vlib import EXPRESSIONS
 from i2vlib.data.synthetic import SyntheticBenchmark, response
 from i2vlib.errors import I2VError
 from i2vlib.instruments import Measurement, get_instrument
-from i2vlib.instruments.synthetic import WEIGHTS, SyntheticInstrument, inverse_response
-from i2vlib.instruments.train import assess, train_instrument
+from i2vlib.instruments.benchmark import WEIGHTS, SyntheticInstrument, inverse_response
+from i2vlib.instruments.build import assess, train_instrument
 
 # The targets of the issue, on 64-px faces of test identities.
 LANDMARK_PX, TRIPLETS, INTENSITY_MAE = 1.5, 0.95, 0.07
@@ -26,7 +26,7 @@ def shipped():
 def test_shipped_weights_are_small_and_documented():
     assert WEIGHTS.is_file() and WEIGHTS.stat().st_size < 1_200_000          # all three networks, half precision
     report = json.loads(WEIGHTS.with_suffix(".json").read_text())
-    assert report["command"].startswith("python -m i2vlib.instruments.train")
+    assert report["command"].startswith("python -m i2vlib.instruments.build")
     assert report["file_bytes"] == WEIGHTS.stat().st_size
     assert set(report["parameters"]) == {"landmarks", "identity", "expression"}
     assert all(n < 200_000 for n in report["parameters"].values())           # each under 400 KB in half precision

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 import i2vlib
 from i2vlib import I2VError, losses
 from i2vlib.data.clips import to_tensor
-from i2vlib.data.pose import ACTIONS, OBSERVED, PREDICTED, PoseBenchmark
-from i2vlib.evaluate import pose
+from i2vlib.data.pose_benchmark import ACTIONS, OBSERVED, PREDICTED, PoseBenchmark
+from i2vlib.evaluate import pose_protocol
 from i2vlib.models import mathieu
 from i2vlib.train import train
 
@@ -137,11 +137,11 @@ def test_the_pose_protocol_scores_it_on_every_action_under_both_conditions(run, 
     seen = []
     forecast = model.forecast
     monkeypatch.setattr(model, "forecast", lambda *a, **k: seen.append(k["observed"]) or forecast(*a, **k))
-    s = pose.pose_scores(model, per_action=1, strips=["golf_swing"])
+    s = pose_protocol.pose_scores(model, per_action=1, strips=["golf_swing"])
     assert s["mse_t"]["gt"].shape == (len(ACTIONS), PREDICTED) and s["actions"] == list(ACTIONS)
     assert np.array_equal(s["mse_t"]["lstm"], s["mse_t"]["gt"])        # no joints observed: one forecast per video
-    assert np.array_equal(seen[0], pose.test_videos(1)[0].frames[OBSERVED - 4:OBSERVED])   # I_6 ... I_9
-    assert s["strips"]["golf_swing"].shape == (len(pose.STRIP), 3 * 64, 64, 3)
+    assert np.array_equal(seen[0], pose_protocol.test_videos(1)[0].frames[OBSERVED - 4:OBSERVED])   # I_6 ... I_9
+    assert s["strips"]["golf_swing"].shape == (len(pose_protocol.STRIP), 3 * 64, 64, 3)
 
 
 def test_cli_trains_evaluates_and_refuses_what_a_pose_model_cannot_do(tmp_path):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from i2vlib.data.pose import ACTIONS, JOINTS, OBSERVED, PARTS, PREDICTED, SPLITS, Body, Pose, PoseBenchmark
+from i2vlib.data.pose_benchmark import ACTIONS, JOINTS, OBSERVED, PARTS, PREDICTED, SPLITS, Body, Pose, PoseBenchmark
 from i2vlib.errors import I2VError
 from i2vlib.render import pose_contact_sheet
 

@@ -1,4 +1,4 @@
-"""Tests for i2vlib.render.export: GIF/MP4/PNG files with a JSON sidecar (atomic), reading them back."""
+"""Tests for i2vlib.render.files: GIF/MP4/PNG files with a JSON sidecar (atomic), reading them back."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sample_frames import disc_frames, leftovers
 from i2vlib import __version__
 from i2vlib import render as R
 from i2vlib.errors import I2VError
-from i2vlib.render import export
+from i2vlib.render import files
 
 
 def test_gif_frames_size_loop_and_sidecar(tmp_path):
@@ -110,7 +110,7 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch, name, writer):
         path.write_bytes(b"half a video")
         raise RuntimeError("encoder exploded")
 
-    monkeypatch.setattr(export, writer, broken)
+    monkeypatch.setattr(files, writer, broken)
     with pytest.raises(RuntimeError, match="exploded"):
         R.save_video(disc_frames(3, 16, 16), tmp_path / name, seed=1)
     assert list(tmp_path.iterdir()) == []
@@ -123,7 +123,7 @@ def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
     def broken(frames, path, fps):
         raise RuntimeError("encoder exploded")
 
-    monkeypatch.setattr(export, "_write_gif", broken)
+    monkeypatch.setattr(files, "_write_gif", broken)
     with pytest.raises(RuntimeError):
         R.save_video(disc_frames(4, 16, 16), tmp_path / "clip.gif", seed=2)
     assert (first.read_bytes(), R.sidecar_path(first).read_text()) == before
@@ -132,7 +132,7 @@ def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
 
 def test_failed_folder_write_leaves_nothing(tmp_path, monkeypatch):
     calls = []
-    real = export.write_image
+    real = files.write_image
 
     def flaky(path, image):
         calls.append(path)
@@ -140,7 +140,7 @@ def test_failed_folder_write_leaves_nothing(tmp_path, monkeypatch):
             raise OSError("disk full")
         real(path, image)
 
-    monkeypatch.setattr(export, "write_image", flaky)
+    monkeypatch.setattr(files, "write_image", flaky)
     with pytest.raises(OSError, match="disk full"):
         R.save_video(disc_frames(5, 16, 16), tmp_path / "clip")
     assert list(tmp_path.iterdir()) == []

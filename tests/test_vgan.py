@@ -12,8 +12,8 @@ import i2vlib
 from i2vlib import I2VError
 from i2vlib.config import config_hash
 from i2vlib.data.clips import to_tensor
-from i2vlib.data.pose import OBSERVED, PREDICTED, PoseBenchmark
-from i2vlib.evaluate import pose
+from i2vlib.data.pose_benchmark import OBSERVED, PREDICTED, PoseBenchmark
+from i2vlib.evaluate import pose_protocol
 from i2vlib.models import frgan_pose, vgan
 from i2vlib.models.frgan_parts import VideoCritic
 from i2vlib.train import train
@@ -175,10 +175,10 @@ def test_on_poses_the_model_forecasts_from_the_input_frame_alone(pose_run):
 
 def test_on_poses_the_protocol_scores_its_actions_videos_the_same_under_both_conditions(pose_run):
     model = i2vlib.load(pose_run)
-    s = pose.pose_scores(model, per_action=2)
+    s = pose_protocol.pose_scores(model, per_action=2)
     assert s["actions"] == ["golf_swing"] * 2 and s["mse_t"]["gt"].shape == (2, PREDICTED)
     assert np.array_equal(s["mse_t"]["lstm"], s["mse_t"]["gt"])        # VGAN observes no joints
-    r = pose.forecasting(model, per_action=1)
+    r = pose_protocol.forecasting(model, per_action=1)
     assert r["videos"] == 1 and r["action"] == "golf_swing" and set(r["scores"]["psnr_gt"]) == {"golf_swing"}
 
 

@@ -7,7 +7,7 @@ script ``book/_static/i2v-live.js`` draws it. When the HTML has been written, th
 * ``i2v-live.js`` and ``i2v-live.css``, linked from every page (the script does nothing on a page without a widget);
 * ``ort/``: onnxruntime-web's WebAssembly build, vendored from the npm registry at a pinned version whose integrity
   hash is checked (cached in ``_build/vendor``), so that no page loads code from a CDN;
-* ``models/NAME.onnx``: every zoo model a page names, written by :func:`i2vlib.export.to_onnx` (cached by the zoo
+* ``models/NAME.onnx``: every zoo model a page names, written by :func:`i2vlib.onnx_export.to_onnx` (cached by the zoo
   file's hash), and ``faces/``: benchmark faces of test identities, which no model saw in training;
 * ``manifest.json``: each model's file, expressions, size and description, and the faces.
 """
@@ -77,7 +77,7 @@ def export_models(names: list[str], cache: Path, dest: Path) -> dict:
     import i2vlib
     from i2vlib import zoo
     from i2vlib.errors import I2VError
-    from i2vlib.export import metadata, to_onnx
+    from i2vlib.onnx_export import metadata, to_onnx
 
     entries = {}
     dest.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..evaluate.pose import copy_last, test_videos
+from ..evaluate.pose_protocol import copy_last, test_videos
 from ..models import METHODS
 from ..models.ganimation import mean_au_loss
 
@@ -122,7 +122,7 @@ def _over_hold(r: dict) -> float | None:
 @lru_cache(maxsize=64)
 def hold_mse(actions: tuple[str, ...]) -> float:
     """Mean per-frame MSE of holding the last observed frame, over the pose test videos whose actions are
-    ``actions`` (one entry per video, in the protocol's order: :func:`i2vlib.evaluate.pose.scored_videos`)."""
+    ``actions`` (one entry per video, in the protocol's order: :func:`i2vlib.evaluate.pose_protocol.scored_videos`)."""
     wanted = set(actions)
     per_action = max(actions.count(a) for a in wanted)
     videos = [v for v in test_videos(per_action) if v.action in wanted]

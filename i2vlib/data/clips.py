@@ -133,7 +133,7 @@ def from_tensor(x: torch.Tensor) -> np.ndarray:
 
 
 def normalise(pixels: torch.Tensor) -> torch.Tensor:
-    """:func:`to_tensor` on a tensor, in torch operations only (an exported graph's input: see i2vlib.export)."""
+    """:func:`to_tensor` on a tensor, in torch operations only (an exported graph's input: see i2vlib.onnx_export)."""
     last = pixels.dim() - 1    # positive dims: the ONNX exporter writes negative ones into Transpose as they are
     return pixels.float().div(127.5).sub(1.0).movedim(last, last - 2)
 

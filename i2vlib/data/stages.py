@@ -17,8 +17,8 @@ from ..config import check_data
 from ..errors import I2VError
 from .clips import to_tensor
 from .folders.dataset import FolderDataset
-from .pose import ACTIONS as POSE_ACTIONS
-from .pose import PoseBenchmark
+from .pose_benchmark import ACTIONS as POSE_ACTIONS
+from .pose_benchmark import PoseBenchmark
 from .sampling import WithMasks, training_source
 from .synthetic import SyntheticBenchmark
 

@@ -33,12 +33,12 @@ def of_model(model, data: str = "synthetic", split: str = "test", videos: int | 
     """What ``i2v evaluate`` runs: an FRGAN face model on the retargeting protocol of Table 1
     (:func:`.retarget.retargeting`; ``videos``: unseen target identities per expression, default 8; ``split``:
     the test identities or, for recipe choices, the validation ones), a pose model
-    (any model with ``forecast``: frgan-pose, vgan and mathieu on poses) on §4.3's (:func:`.pose.forecasting`;
+    (any model with ``forecast``: frgan-pose, vgan and mathieu on poses) on §4.3's (:func:`.pose_protocol.forecasting`;
     ``videos``: test videos per action, default 4; ``split="val"``: the validation videos), every other method on
     the intensity protocol (:func:`evaluate`, with every argument). FRGAN's protocols need the benchmark's exact
     truth: another ``data`` or ``instrument`` is a one-line error before any work."""
     method = getattr(model, "method", None)
-    forecaster = callable(getattr(model, "forecast", None))        # a pose model: the contract of .pose
+    forecaster = callable(getattr(model, "forecast", None))        # a pose model: the contract of .pose_protocol
     if method != "frgan" and not forecaster:
         return evaluate(model, data=data, split=split, videos=videos, instrument=instrument, seed=seed)
     fixed = (("data", data), ("instrument", instrument))
@@ -50,12 +50,12 @@ def of_model(model, data: str = "synthetic", split: str = "test", videos: int | 
         if split not in ("test", "val"):
             raise I2VError(f"frgan's retargeting protocol has the benchmark's test and val identities, not {split!r}")
         return retarget.retargeting(model, targets=videos or 8, seed=seed, split=split)
-    from . import pose     # here, not at the top: `python -m i2vlib.evaluate.pose` runs it as __main__
-    if split not in pose.SPLITS:
+    from . import pose_protocol  # here, not at the top: `python -m i2vlib.evaluate.pose_protocol` runs it as __main__
+    if split not in pose_protocol.SPLITS:
         raise I2VError(f"the pose protocol has the benchmark's test and val videos, not {split!r}")
     if seed:
         raise I2VError("the pose protocol's test videos are fixed (seed 0); drop --seed")
-    return pose.forecasting(model, per_action=videos or 4, split=split)
+    return pose_protocol.forecasting(model, per_action=videos or 4, split=split)
 
 
 __all__ = [

@@ -28,7 +28,7 @@ from ..data.clips import labels, resample, select
 from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from ..instruments import INSTRUMENTS, get_instrument
-from ..instruments.synthetic import MIN_STRENGTH, inverse_response, strongest_expression
+from ..instruments.benchmark import MIN_STRENGTH, inverse_response, strongest_expression
 from ..io import to_json
 from ..version import __version__
 from .videos import evaluation_videos, is_synthetic_folder

@@ -29,7 +29,7 @@ from ..condition import Oracle, motion_maps
 from ..data.synthetic import SyntheticBenchmark
 from ..errors import I2VError
 from ..instruments import get_instrument
-from ..instruments.synthetic import strongest_expression
+from ..instruments.benchmark import strongest_expression
 from ..io import to_json
 from ..metrics import mean_over_videos
 from ..version import __version__

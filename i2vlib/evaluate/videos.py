@@ -2,7 +2,7 @@
 
 Each comes with the response curvature of its identity when it is known (the benchmark, or
 a folder exported from it), so that a measured visible strength can be turned back into a
-measured intensity (:func:`i2vlib.instruments.synthetic.inverse_response`).
+measured intensity (:func:`i2vlib.instruments.benchmark.inverse_response`).
 
 Which clips of a folder: those of the split asked for (``test`` by default; ``i2v prepare`` holds
 out identities as ``test``); a folder with a single split is evaluated whole (the result names the

@@ -7,7 +7,7 @@ every number it produces (like the Inception network behind FID). Two ship with 
 ``synthetic``  three tiny networks trained on the embedded benchmark (64 px), shipped as
                package data: a face/no-face score with 68 landmarks, a 128-d identity
                embedding and the visible strength of each of the seven expressions.
-               Train them again with ``python -m i2vlib.instruments.train``.
+               Train them again with ``python -m i2vlib.instruments.build``.
 ``dlib``       for real faces: dlib's HOG detector, 68-point predictor and 128-d
                face-recognition ResNet (offline; the stand-in for the papers' OpenFace).
 
@@ -18,9 +18,9 @@ the metrics count as undetected and leave out of the scores.
 from __future__ import annotations
 
 from ..errors import I2VError
+from .benchmark import SyntheticInstrument
 from .dlib_faces import DlibInstrument
 from .measurement import INSTRUMENTS, Measurement
-from .synthetic import SyntheticInstrument
 
 
 def get_instrument(name: str, **kwargs):

@@ -12,7 +12,7 @@ identities with their true action units, single expressions and pairs of them (:
 Why not landmarks: the synthetic landmark network moves a closing eyelid by a fifth of its true 1.8 px at 64 px,
 so a G_C that moves the reference's *measured* landmarks onto the target loses closed eyes and a one-sided smirk
 (:func:`assess` reports both errors side by side). The fitter is G_C's part, not a judge: the instrument that
-scores expressions (:mod:`.synthetic`) is a separate network trained on expression labels.
+scores expressions (:mod:`.benchmark`) is a separate network trained on expression labels.
 
     python -m i2vlib.instruments.fitter --out i2vlib/instruments/weights/fitter64.pt
 """
@@ -38,8 +38,8 @@ from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..faces.align import resize
 from ..io import write_json
 from ..outputs import atomic_path, check_output
+from .build import new_backdrop, random_pose
 from .nets import SIZE, n_parameters, trunk
-from .train import new_backdrop, random_pose
 
 UNITS = face_shape.ACTIONS
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "fitter64.pt"

@@ -4,7 +4,7 @@ FRGAN §4.3 compares with it on Penn Action (Table 3: MSE 0.041, against VGAN's 
 0.023): "We produce the results of their models according to their papers or reference codes. For fair comparison,
 we generate videos with 32 generated frames using each method ... one network among all categories are trained
 for every other method" (every method but VGAN). Mathieu et al. observe no joints, so their frames are the same
-under Table 3's two conditions; the pose protocol (:mod:`i2vlib.evaluate.pose`) gives them the observed frames.
+under Table 3's two conditions; the pose protocol (:mod:`i2vlib.evaluate.pose_protocol`) gives them the observed frames.
 
 The model: a generator G predicts the next frame Y from the last frames X, coarse to fine. X_k and Y_k are X and Y
 at scale k (s_k = S / 2^(n-k), average pooling), u_k doubles the size::
@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import api, losses
-from ..data.pose import OBSERVED
+from ..data.pose_benchmark import OBSERVED
 from ..data.stages import STAGES, PoseVideos, check_pose_config
 from ..errors import I2VError
 from ..nn import MLP, init_weights

@@ -25,7 +25,7 @@ Villegas et al. used 1024 hidden units; we default to 256 so a model trains on a
 about a minute.
 
 Why :func:`train_lstm` is its own loop rather than :func:`i2vlib.train.train`: G_C is not a method of
-the book but the fixed condition generator of the pose protocol (:mod:`i2vlib.evaluate.pose`), trained
+the book but the fixed condition generator of the pose protocol (:mod:`i2vlib.evaluate.pose_protocol`), trained
 once in two minutes with [39]'s recipe (RMSProp, gradient clipping, no critic) on joint sequences held
 in memory, and shipped as ``weights/pose_lstm64.pt`` beside its accuracy. Nothing resumes, caches or
 loads it as a run; :mod:`i2vlib.train` is the loop of the methods' GAN trainers.

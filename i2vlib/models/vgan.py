@@ -82,7 +82,7 @@ it, at a = 1/length, ..., 1 (:attr:`~Model.supported_intensities`), like the Con
                             FRGAN §4.3 (Penn Action)                            the book
 ==========================  ==================================================  =======================================
 models                      "an individual VGAN for different action            one per ``action`` (one of
-                            categories"                                         :data:`i2vlib.data.pose.ACTIONS`)
+                            categories"                                         :data:`i2vlib.data.pose_benchmark.ACTIONS`)
 training clips              "randomly picked video clips"                       1 + 32 consecutive frames from a random
                                                                                 start, of the action's videos of both
                                                                                 training thirds (the test third unseen)
@@ -92,7 +92,7 @@ input                       the first frame                                     
                                                                                 observes no joints
 ==========================  ==================================================  =======================================
 
-So on the pose protocol (:mod:`i2vlib.evaluate.pose`) its frames are the same under both conditions (the LSTM's
+So on the pose protocol (:mod:`i2vlib.evaluate.pose_protocol`) its frames are the same under both conditions (the LSTM's
 joints, the true ones): :class:`PoseModel` forecasts frames 10..41 from I_9 alone, and is scored on its action's
 test videos only.
 """
@@ -106,7 +106,7 @@ import torch
 from torch import nn
 
 from .. import api, losses
-from ..data.pose import ACTIONS, PREDICTED
+from ..data.pose_benchmark import ACTIONS, PREDICTED
 from ..data.stages import STAGES, PoseVideos, check_pose_config
 from ..errors import I2VError
 from ..nn import init_weights, norm_2d, norm_3d

@@ -10,7 +10,7 @@ One module per concern, all names re-exported here (``from i2vlib import render`
 
 * :mod:`i2vlib.data.video` -- :func:`as_frames` and :func:`read_video` (what :func:`save_video` writes).
 * :mod:`.frames` -- :func:`intensity_labels`.
-* :mod:`.export` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
+* :mod:`.files` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
   a JSON sidecar, written atomically), :func:`sidecar_path`,
   :func:`read_sidecar`, :func:`download_link`, :func:`check_destination` (before rendering).
 * :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow; :func:`show_grid` shows one at twice its
@@ -34,8 +34,8 @@ them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplo
 from ..data.video import as_frames, read_video
 from .chapter import (compare, setup, show_claims, show_facts, show_models, show_table, show_verdict_claims,
                       show_verdicts)
-from .export import check_destination, download_link, read_sidecar, save_video, sidecar_path
 from .figures import animation, plot_losses, show_frames, to_jshtml
+from .files import check_destination, download_link, read_sidecar, save_video, sidecar_path
 from .frames import intensity_labels
 from .grid import frame_grid, show_grid
 from .scrub import Scrubber, scrubber

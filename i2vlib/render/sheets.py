@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.pose import ACTIONS, PoseBenchmark
+from ..data.pose_benchmark import ACTIONS, PoseBenchmark
 from ..data.synthetic import SyntheticBenchmark
 from ..data.types import EXPRESSIONS
 from .frames import intensity_labels

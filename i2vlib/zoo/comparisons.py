@@ -8,7 +8,7 @@ config plus the paper's :data:`BUDGET`, with the steps multiplied by the number 
 arm learns (so a joint model sees each expression as often as a one-expression model). Every run
 is measured by the paper's :data:`MEASURE` (:func:`i2vlib.evaluate.ablation.arm_scores`; for
 FRGAN :func:`i2vlib.evaluate.retarget.retarget_scores`, and on poses (``frgan-pose``)
-:func:`i2vlib.evaluate.pose.pose_scores`).
+:func:`i2vlib.evaluate.pose_protocol.pose_scores`).
 
 Each comparison climbs a budget ladder (:data:`LADDER`): the same arms at multiples of the budget, five seeds at the
 first rung and three at the others.
@@ -25,7 +25,7 @@ measurements; :data:`PENDING` the baselines being recorded again.
 
 from __future__ import annotations
 
-from ..data.pose import ACTIONS as POSE_ACTIONS
+from ..data.pose_benchmark import ACTIONS as POSE_ACTIONS
 from ..models import get_method
 from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
 from . import REFINE_ADVERSARIAL

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
-from ..evaluate import evaluate, expression_progress, pose, retarget, test_clips
+from ..evaluate import evaluate, expression_progress, pose_protocol, retarget, test_clips
 from ..io import to_json
 from ..runs import load
 from . import ENTRIES, HERE, record
@@ -119,8 +119,9 @@ def _retargeting(model, videos: int, seed: int) -> dict:
 
 
 def _forecasting(model) -> dict:
-    """§4.3's protocol (:func:`i2vlib.evaluate.pose.forecasting`): its scores, and MSE over holding the frame's."""
-    s = pose.forecasting(model)["scores"]
+    """§4.3's protocol (:func:`i2vlib.evaluate.pose_protocol.forecasting`): its scores, and MSE over holding the
+    frame's."""
+    s = pose_protocol.forecasting(model)["scores"]
     return {**s, "mse_lstm_over_hold": _ratio(s["mse_lstm"], s["mse_hold"]),
             "mse_gt_over_hold": _ratio(s["mse_gt"], s["mse_hold"])}
 

@@ -39,7 +39,7 @@ from ..claims.health import record_health
 from ..config import config_hash
 from ..errors import I2VError
 from ..evaluate.ablation import arm_scores
-from ..evaluate.pose import pose_scores
+from ..evaluate.pose_protocol import pose_scores
 from ..evaluate.retarget import retarget_scores
 from ..io import read_losses, to_json
 from ..models import full_config

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from .. import claims
 from ..claims import evidence, log
-from ..data.pose import ACTIONS
+from ..data.pose_benchmark import ACTIONS
 from ..data.types import EXPRESSIONS
 from ..evaluate import retarget, test_clips
 from ..errors import check_names

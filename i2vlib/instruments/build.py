@@ -1,6 +1,6 @@
 """Train the synthetic-benchmark instruments and measure them on held-out identities.
 
-    python -m i2vlib.instruments.train --out i2vlib/instruments/weights/synthetic64.pt
+    python -m i2vlib.instruments.build --out i2vlib/instruments/weights/synthetic64.pt
 
 renders a training set from TRAIN identities of the benchmark (identity i is in the train
 split when i % 10 < 8, so the 8000 used here extend past the default 3000 without touching a
@@ -42,8 +42,8 @@ from ..data.types import EXPRESSIONS
 from ..errors import ArgumentParser, command_line, whole_number
 from ..io import write_json
 from ..outputs import check_output
+from .benchmark import SyntheticInstrument, inverse_response, save_weights, strongest_expression
 from .nets import SIZE, build, n_parameters
-from .synthetic import SyntheticInstrument, inverse_response, save_weights, strongest_expression
 
 FULL = {"identities": 8000, "views": 4, "steps": 6000, "other_steps": 1500, "batch": 128, "id_batch": 64}
 QUICK = {"identities": 300, "views": 4, "steps": 300, "other_steps": 300, "batch": 64, "id_batch": 32}
@@ -359,7 +359,7 @@ def reassess(path, command: str | None = None, **assess_with) -> dict:
 
 @command_line("instruments")
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m i2vlib.instruments.train", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="python -m i2vlib.instruments.build", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="weights file to write (a .json report goes next to it)")
     p.add_argument("--quick", action="store_true", help="a small, rough instrument in about a minute")
     p.add_argument("--identities", type=whole_number(1), help=f"train identities (default {FULL['identities']})")
@@ -379,7 +379,7 @@ def main(argv=None) -> int:
         check_output(args.out, "file")
         check_output(Path(args.out).with_suffix(".json"), "file")
     torch.set_num_threads(max(1, args.threads))
-    command = "python -m i2vlib.instruments.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m i2vlib.instruments.build " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.assess_only:
         report = reassess(args.out, command)
         print(json.dumps(report["accuracy"], indent=1))

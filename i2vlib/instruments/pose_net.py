@@ -1,6 +1,6 @@
 """The pose instrument: a small pose network trained on the pose benchmark, FRGAN's C_1 and C_2 (Eq. 15).
 
-    python -m i2vlib.instruments.pose --out i2vlib/instruments/weights/pose64.pt
+    python -m i2vlib.instruments.pose_net --out i2vlib/instruments/weights/pose64.pt
 
 For the pose half the paper adds a feature loss to Eq. 4 (§4.3, Eq. 15)::
 
@@ -13,7 +13,7 @@ the benchmark stands in for both: C_1 is its trunk's last features, C_2 its 13 j
 at a quarter of the image's resolution. Its accuracy on test people (PCK@0.2 and pixel error of the
 heat maps' peaks) ships beside the weights in ``pose64.json``, with the command and its time.
 
-Why its loop is not :func:`i2vlib.train.train`: like the face instruments (:mod:`.train`), it is a
+Why its loop is not :func:`i2vlib.train.train`: like the face instruments (:mod:`.build`), it is a
 measuring tool trained once in about three minutes on frames rendered into memory, shipped with its
 accuracy report; no run store, resume or ``i2vlib.load`` ever touches it.
 """
@@ -32,7 +32,7 @@ from torch import nn
 
 from ..condition import gaussians
 from ..data.clips import to_tensor
-from ..data.pose import PoseBenchmark
+from ..data.pose_benchmark import PoseBenchmark
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..io import write_json
 from ..metrics import pck, pose_error
@@ -93,7 +93,7 @@ def load(path=WEIGHTS) -> PoseNet:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise I2VError(f"the pose instrument {path} is missing; train it with "
-                       "`python -m i2vlib.instruments.pose --out i2vlib/instruments/weights/pose64.pt`") from None
+                       "`python -m i2vlib.instruments.pose_net --out i2vlib/instruments/weights/pose64.pt`") from None
     except Exception as e:  # noqa: BLE001 - torch raises many kinds on a damaged file
         raise I2VError(f"{path} is not a pose instrument file ({type(e).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
@@ -188,14 +188,14 @@ def save(net: PoseNet, path, report: dict) -> None:
 
 @command_line("pose")
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m i2vlib.instruments.pose", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.instruments.pose_net", description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(WEIGHTS))
     p.add_argument("--steps", type=whole_number(1), default=SETTINGS["steps"])
     args = p.parse_args(argv)
     check_output(args.out, "file")
     check_output(Path(args.out).with_suffix(".json"), "file")
     net, report = train({**SETTINGS, "steps": args.steps})
-    report["command"] = "python -m i2vlib.instruments.pose --out " + args.out
+    report["command"] = "python -m i2vlib.instruments.pose_net --out " + args.out
     save(net, args.out, report)
     print(json.dumps(report["accuracy"]))
     return 0

@@ -92,11 +92,11 @@ class SyntheticInstrument:
 
     @classmethod
     def load(cls, path=None) -> SyntheticInstrument:
-        """The shipped instrument, or the one saved at ``path`` by :mod:`i2vlib.instruments.train`."""
+        """The shipped instrument, or the one saved at ``path`` by :mod:`i2vlib.instruments.build`."""
         path = Path(path) if path is not None else WEIGHTS
         if not path.is_file():
             raise I2VError(f"no instrument weights at {path}; train them with "
-                           "`python -m i2vlib.instruments.train --out PATH`")
+                           "`python -m i2vlib.instruments.build --out PATH`")
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # corrupt, truncated or foreign file

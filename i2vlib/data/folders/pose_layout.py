@@ -14,7 +14,7 @@ import numpy as np
 
 from ...io import write_image
 from ...outputs import atomic_dir, check_replaceable
-from ..pose import ACTIONS, JOINTS, PARTS, SPLITS, PoseBenchmark
+from ..pose_benchmark import ACTIONS, JOINTS, PARTS, SPLITS, PoseBenchmark
 
 
 def write_pose(root, bench: PoseBenchmark, splits=SPLITS, videos: int = 2, overwrite: bool = False) -> dict:

@@ -1,6 +1,6 @@
 """FRGAN's pose experiments (§4.3) on the pose benchmark: Table 3, Fig. 7, Table 4's MSE column, G_C's PCK.
 
-    python -m i2vlib.evaluate.pose        # retrain the shipped G_C (the pose LSTM) and report its error
+    python -m i2vlib.evaluate.pose_protocol        # retrain the shipped G_C (the pose LSTM) and report its error
 
 Protocol (§4.3): on test videos of people no network trained on (the benchmark's third third),
 ``per_action`` of each action, every method starts from the last observed frame I_9 and generates the
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.pose import ACTIONS, PoseBenchmark
+from ..data.pose_benchmark import ACTIONS, PoseBenchmark
 from ..errors import ArgumentParser, I2VError, command_line
 from ..io import to_json, write_json
 from ..metrics import pck, pose_error
@@ -194,7 +194,7 @@ def forecasting(model, per_action: int = 4, split: str = "test") -> dict:
 def main(argv=None) -> int:
     import torch
 
-    p = ArgumentParser(prog="python -m i2vlib.evaluate.pose", description="retrain the shipped pose G_C")
+    p = ArgumentParser(prog="python -m i2vlib.evaluate.pose_protocol", description="retrain the shipped pose G_C")
     p.add_argument("--out", default=str(G_C_WEIGHTS))
     args = p.parse_args(argv)
     check_output(args.out, "file")
@@ -211,7 +211,7 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     save_lstm(model, out, {"settings": s}, half=True)
     scores = lstm_scores(test_videos(4, s["size"]), load_lstm(out)[0])     # the weights as shipped
-    command = "python -m i2vlib.evaluate.pose" + ("" if args.out == str(G_C_WEIGHTS) else f" --out {args.out}")
+    command = "python -m i2vlib.evaluate.pose_protocol" + ("" if args.out == str(G_C_WEIGHTS) else f" --out {args.out}")
     report = {"command": command, "settings": s,
               "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
               "test": {k: {"pck": v["pck"], "error_px": v["error_px"]} for k, v in scores.items()},
