@@ -94,7 +94,8 @@ def read(path=RECORDS) -> dict:
     if not path.is_dir():
         return {}
     files = sorted(path.glob("*.json"))
-    version, where = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files), path.resolve()
+    stats = [(f.name, f.stat()) for f in files]                   # one stat per file
+    version, where = tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats), path.resolve()
     if where not in _parsed or _parsed[where][0] != version:
         book = {}
         for f in files:
@@ -105,32 +106,35 @@ def read(path=RECORDS) -> dict:
     return dict(_parsed[where][1])
 
 
+def _swap_pictures(value, is_picture, swap):
+    """``value`` with each nested dict that ``is_picture`` swapped for ``swap(it)``, everything else kept."""
+    if isinstance(value, dict) and is_picture(value):
+        return swap(value)
+    if isinstance(value, dict):
+        return {k: _swap_pictures(v, is_picture, swap) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap_pictures(v, is_picture, swap) for v in value]
+    return value
+
+
 def _pictures_in(value, folder: Path):
     """A stored value with its picture files read back (``{"png_file": name, ...}`` -> ``{"png": base64, ...}``)."""
-    if isinstance(value, dict) and "png_file" in value:
-        return {"png": base64.b64encode((folder / value["png_file"]).read_bytes()).decode("ascii"),
-                "frames": value["frames"]}
-    if isinstance(value, dict):
-        return {k: _pictures_in(v, folder) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pictures_in(v, folder) for v in value]
-    return value
+    return _swap_pictures(value, lambda d: "png_file" in d, lambda d: {
+        "png": base64.b64encode((folder / d["png_file"]).read_bytes()).decode("ascii"), "frames": d["frames"]})
 
 
-def _pictures_out(value, folder: Path, stem: str, written: list):
-    """A value to store with its pictures written to PNG files ``<stem>.<n>.png`` in ``folder`` (listed in
-    ``written``)."""
-    if isinstance(value, dict) and set(value) == {"png", "frames"}:
+def _pictures_out(value, folder: Path, stem: str):
+    """A value to store with its pictures written to PNG files ``<stem>.<n>.png`` in ``folder``."""
+    written = []
+
+    def write(d):
         name = f"{stem}.{len(written)}.png"
         with atomic_path(folder / name) as tmp:
-            tmp.write_bytes(base64.b64decode(value["png"]))
+            tmp.write_bytes(base64.b64decode(d["png"]))
         written.append(name)
-        return {"png_file": name, "frames": value["frames"]}
-    if isinstance(value, dict):
-        return {k: _pictures_out(v, folder, stem, written) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pictures_out(v, folder, stem, written) for v in value]
-    return value
+        return {"png_file": name, "frames": d["frames"]}
+
+    return _swap_pictures(value, lambda d: set(d) == {"png", "frames"}, write)
 
 
 def write_record(path, key_: str, rec: dict) -> Path:
@@ -141,7 +145,7 @@ def write_record(path, key_: str, rec: dict) -> Path:
     stem = file_name(key_)
     for old in path.glob(f"{stem}.*.png"):
         old.unlink()
-    value = _pictures_out(rec["value"], path, stem, [])
+    value = _pictures_out(rec["value"], path, stem)
     text = json.dumps(to_json({"key": key_, **rec, "value": value}), separators=(",", ":"), allow_nan=False)
     with atomic_path(path / f"{stem}.json") as tmp:
         tmp.write_text(text + "\n")
