@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Execute every chapter notebook with papermill, then build the HTML with Jupyter Book.
 
-    python book/build.py [--profile smoke|book|paper] [--out DIR] [--only GLOB] [--skip-html]
+    python book/build.py [--profile smoke|book|paper] [--out DIR] [--only GLOB] [--jobs N] [--skip-html]
 
 1. The book sources (_config.yml, _toc.yml, book/, notebooks/) are copied to OUT/src, so
    the committed notebooks stay free of outputs.
 2. Every notebook named in _toc.yml is executed there with papermill (kernel ``python3`` of
-   this interpreter, cwd = the notebook's folder, parameter ``PROFILE``); each chapter's
-   wall time is printed. A failing cell stops the build with a message naming the
+   this interpreter, cwd = the notebook's folder, parameter ``PROFILE``), ``--jobs`` of them at
+   a time (default: one per core, each kernel given its share of the cores' threads), the
+   chapters that took longest in the previous build into OUT first; each chapter's wall time
+   is printed as it finishes and kept in OUT/chapter_seconds.json. A failing cell stops the build with a message naming the
    notebook and the cell. The kernel sees ``I2V_REPO_ROOT`` (the repository root), so a
    chapter can find shared caches such as ``_build/runs`` from its copied location. In the book profile (unless
    ``I2V_RETRAIN=1``) it also sees ``I2V_NO_TRAIN=1``: every chapter reads the zoo and the records, and one that
@@ -19,7 +21,9 @@
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import fnmatch
+import json
 import os
 import shutil
 import subprocess
@@ -123,6 +127,37 @@ def execute(nb_path: Path, rel: str, profile: str) -> None:
     hide_injected_parameters(nb_path)
 
 
+def timed_execute(nb_path: Path, rel: str, profile: str) -> float:
+    """``execute``, timed: its wall time in seconds."""
+    start = time.perf_counter()
+    execute(nb_path, rel, profile)
+    return time.perf_counter() - start
+
+
+def execute_all(src: Path, selected: list[str], profile: str, jobs: int, seconds_file: Path) -> None:
+    """Execute the notebooks ``jobs`` at a time, the longest of the previous build first (a fresh
+    build: in reading order); the first failure stops the rest and becomes the build's error."""
+    try:
+        before = json.loads(seconds_file.read_text())
+    except (OSError, ValueError):
+        before = {}
+    before = before if isinstance(before, dict) else {}
+    order = sorted(selected, key=lambda rel: -float(before.get(rel, float("inf"))))
+    seconds = dict(before)
+    # Threads suffice: each notebook runs in its own kernel process, a thread only relays its messages.
+    pool = concurrent.futures.ThreadPoolExecutor(jobs)
+    try:
+        pending = {pool.submit(timed_execute, src / rel, rel, profile): rel for rel in order}
+        for done in concurrent.futures.as_completed(pending):
+            rel = pending[done]
+            seconds[rel] = round(done.result(), 1)      # a BuildError propagates from here
+            print(f"  {rel} {seconds[rel]:7.1f} s", flush=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        seconds_file.parent.mkdir(parents=True, exist_ok=True)
+        seconds_file.write_text(json.dumps(seconds, indent=1, sort_keys=True) + "\n")
+
+
 def hide_injected_parameters(nb_path: Path) -> None:
     """Keep papermill's injected-parameters cell out of the published page (the chapter prints its profile)."""
     import nbformat
@@ -153,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
     parser.add_argument("--only", metavar="NOTEBOOK_GLOB",
                         help="execute only the toc notebooks matching this glob (others keep earlier outputs)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="notebooks executed at a time (default: the number of cores)")
     parser.add_argument("--skip-html", action="store_true", help="execute the notebooks, skip jupyter-book")
     args = parser.parse_args(argv)
 
@@ -166,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         selected = [r for r in rels if not args.only or fnmatch.fnmatch(r, args.only)]
         if args.only and not selected:
             raise BuildError(f"--only {args.only!r} matches none of: {', '.join(rels)}")
+        if args.jobs < 1:
+            raise BuildError(f"--jobs must be at least 1, not {args.jobs}")
+        jobs = min(args.jobs, len(selected)) or 1
+        # Each kernel gets its share of the cores: more torch threads than cores slow every chapter down.
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
 
         # Make the kernel this interpreter's: prefer the environment's kernelspec over a user one.
         os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
@@ -178,16 +220,10 @@ def main(argv: list[str] | None = None) -> int:
 
         keep = {src / r for r in rels if r not in selected}
         copy_sources(src, keep)
-        print(f"book sources copied to {src}; executing {len(selected)} notebook(s), profile {args.profile!r}",
-              flush=True)
+        print(f"book sources copied to {src}; executing {len(selected)} notebook(s), {jobs} at a time, "
+              f"profile {args.profile!r}", flush=True)
         total = time.perf_counter()
-        for rel in selected:
-            start = time.perf_counter()
-            print(f"  {rel} ...", end=" ", flush=True)
-            try:
-                execute(src / rel, rel, args.profile)
-            finally:
-                print(f"{time.perf_counter() - start:7.1f} s", flush=True)
+        execute_all(src, selected, args.profile, jobs, out / "chapter_seconds.json")
         print(f"notebooks executed in {time.perf_counter() - total:.1f} s", flush=True)
 
         if not args.skip_html:
