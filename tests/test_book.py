@@ -201,6 +201,29 @@ def test_failing_cell_stops_the_build_naming_notebook_and_cell(tmp_path):
     assert "notebooks/broken.ipynb" in msg and "ZeroDivisionError" in msg and "1 / 0" in msg
 
 
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('PROFILE = "book"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *map(nbformat.v4.new_code_cell, sources)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_chapters_run_side_by_side_and_a_failure_stops_the_build(tmp_path):
+    _notebook(tmp_path / "good.ipynb", "x = 1")
+    _notebook(tmp_path / "slow.ipynb", "import time; time.sleep(3)")
+    _notebook(tmp_path / "broken.ipynb", "1 / 0  # boom")
+    seconds = tmp_path / "out" / "chapter_seconds.json"
+    BUILD_PY.execute_all(tmp_path, ["good.ipynb", "slow.ipynb"], "smoke", 2, seconds)
+    first = json.loads(seconds.read_text())
+    assert set(first) == {"good.ipynb", "slow.ipynb"} and first["slow.ipynb"] >= 3
+    assert nbformat.read(tmp_path / "good.ipynb", as_version=4).cells[-1].execution_count   # executed in place
+    with pytest.raises(BUILD_PY.BuildError, match="broken.ipynb.*ZeroDivisionError"):
+        BUILD_PY.execute_all(tmp_path, ["good.ipynb", "broken.ipynb"], "smoke", 2, seconds)
+    assert json.loads(seconds.read_text())["slow.ipynb"] == first["slow.ipynb"]   # earlier timings are kept
+
+
 def test_notebook_without_parameters_cell_is_refused(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell('PROFILE = "book"')]
