@@ -54,6 +54,14 @@ def undetected_rate(features) -> float:
     return float(1.0 - detected(x).mean()) if len(x) else math.nan
 
 
+def floats(values):
+    """A recorded score, or a (nested) list of them, as numbers: ``None`` (nothing could be measured, or a seed not
+    recorded yet) becomes NaN. A single value gives a float, a list a float array of its shape."""
+    if values is None or np.ndim(values) == 0:
+        return math.nan if values is None else float(values)
+    return np.array([floats(v) for v in values], dtype=np.float64)
+
+
 def nanmean(values, axis: int | None = None):
     """The mean of the values that are not NaN (along ``axis``; default all of them, as a float); NaN where a slice
     holds none, without numpy's warning (a measure that no video could give, e.g. a correlation of constant

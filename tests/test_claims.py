@@ -394,3 +394,10 @@ def test_the_table_discloses_each_choice_and_the_identities_it_looked_at(paper):
 def test_unknown_papers_are_errors():
     with pytest.raises(I2VError, match="unknown paper"):
         registry("videogan")
+
+
+def test_seed_values_follow_the_path_and_read_a_missing_value_as_nan():
+    from i2vlib.claims import evidence
+
+    R = {"full": [{"inferred": {"rho": 0.9}}, None, {"inferred": {"rho": None}}]}
+    np.testing.assert_array_equal(evidence.seed_values(R, "full", "inferred", "rho"), [0.9, np.nan, np.nan])

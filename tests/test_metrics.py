@@ -166,3 +166,10 @@ def test_colour_shift_reads_a_tint_and_ignores_moved_pixels():
     assert metrics.colour_shift(truth[:, ::-1], truth) == pytest.approx(0.0)           # moved, not tinted
     with pytest.raises(I2VError, match="differ in shape"):
         metrics.colour_shift(truth[:2], truth)
+
+
+def test_floats_reads_none_as_nan_at_any_depth():
+    assert np.isnan(metrics.floats(None)) and metrics.floats(3) == 3.0 and isinstance(metrics.floats(3), float)
+    np.testing.assert_array_equal(metrics.floats([1, None, 2.5]), [1.0, np.nan, 2.5])
+    nested = metrics.floats([[1, None], [None, 2]])
+    assert nested.shape == (2, 2) and nested.dtype == np.float64 and np.isnan(nested).sum() == 2

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from ..errors import I2VError
+from ..metrics import floats
 from .health import arm_health, why_unhealthy, zoo_health
 from .rules import NotTested
 
@@ -42,6 +43,11 @@ def per_seed(runs: Mapping, arm: str, *path) -> list:
             value = None if value is None else value[part]
         out.append(value)
     return out
+
+
+def seed_values(runs: Mapping, arm: str, *path) -> np.ndarray:
+    """:func:`per_seed` as a float array, NaN where a seed could not be measured: what a chapter plots or averages."""
+    return floats(per_seed(runs, arm, *path))
 
 
 def health_of(runs: Mapping, arm: str) -> dict | None:
@@ -272,8 +278,7 @@ def first_share(R: Mapping, arm: str) -> np.ndarray:
     model that renders from landmarks it predicts (HP), of those landmarks (``landmark_curve_own``) where recorded."""
     own = all("landmark_curve_own" in r for r in R[arm])
     key = "landmark_curve_own" if own else "landmark_curve"
-    first = np.array([np.nan if v is None else v for v in per_seed(R, arm, key, 1)], float)
-    last = np.array([np.nan if v is None else v for v in per_seed(R, arm, key, -1)], float)
+    first, last = seed_values(R, arm, key, 1), seed_values(R, arm, key, -1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return first / last
 
