@@ -7,6 +7,7 @@ with exit status 2 and changes nothing; every case that works gives what a viewe
 from __future__ import annotations
 
 import fcntl
+import functools
 import importlib
 import json
 import os
@@ -448,8 +449,9 @@ def test_a_pil_image_with_exif_orientation_is_upright(tmp_path):
 # ----------------------------------------------------------------------------- 5. module entry points
 ENTRY_POINTS = {
     "i2vlib.zoo.ablations": ["--rungs", "x"], "i2vlib.zoo.verify": ["--runs", "x"],
-    "i2vlib.zoo.make": ["--workers", "0"], "i2vlib.zoo.study": ["--workers", "x"],
-    "i2vlib.zoo.refine": ["--nope"], "i2vlib.zoo.speckle": ["--nope"], "i2vlib.colab": [],
+    "i2vlib.zoo.make": ["--workers", "0"], "i2vlib.studies.capacity": ["--workers", "x"],
+    "i2vlib.studies.refine": ["--nope"], "i2vlib.studies.speckle": ["--nope"], "i2vlib.studies.eq5": ["--seeds", "-1"],
+    "i2vlib.studies.upsample": ["--workers", "0"], "i2vlib.colab": [],
     "i2vlib.instruments.fitter": ["--steps", "x", "--out", "a.pt"], "i2vlib.instruments.pose_net": ["--steps", "x"],
     "i2vlib.instruments.build": ["--steps", "x", "--out", "a.pt"], "i2vlib.evaluate.pose_protocol": ["--nope"],
 }
@@ -458,8 +460,10 @@ ENTRY_POINTS = {
 @pytest.mark.parametrize("module", list(ENTRY_POINTS))
 def test_every_module_entry_point_says_a_usage_mistake_in_one_line(module, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    entry = importlib.import_module(module)
+    main = functools.partial(entry.main, entry.STUDY) if hasattr(entry, "STUDY") else entry.main   # a recipe study
     with pytest.raises(SystemExit) as stop:
-        importlib.import_module(module).main(ENTRY_POINTS[module])
+        main(ENTRY_POINTS[module])
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert stop.value.code == 2 and len(err) == 1 and "error" in err[0] and "--help" in err[0], err
     assert list(tmp_path.iterdir()) == []

@@ -14,8 +14,8 @@ from i2vlib.checkpoint import read_checkpoint
 from i2vlib.config import HASH_NEUTRAL, config_hash
 from i2vlib.models import affinegan, fan
 from i2vlib.train import train
-from i2vlib.zoo import speckle
-from i2vlib.zoo.speckle import decide
+from i2vlib.studies import speckle
+from i2vlib.studies.speckle import decide
 
 
 def test_the_new_options_at_their_defaults_keep_every_hash():

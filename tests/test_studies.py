@@ -13,7 +13,7 @@ from i2vlib.studies import Arm, Study, record, results, upsample
 from i2vlib.zoo import make
 
 
-def tiny_study(tmp_path: Path, calls: list) -> Study:
+def tiny_study(tmp_path: Path, calls: list, **options) -> Study:
     def config(arm, seed):
         return get_method("affinegan").default_config("smoke", **{**ARMS[arm].change, "seed": seed, "steps": 4})
 
@@ -23,7 +23,7 @@ def tiny_study(tmp_path: Path, calls: list) -> Study:
 
     ARMS = {"a": Arm({}, "the smoke recipe"), "b": Arm({"upsample": "bilinear"}, "resize, then convolve")}
     return Study(name="tiny", results_file=tmp_path / "tiny.json", arms=ARMS, seeds=(0,), config=config, score=score,
-                 snapshots=(2,), root=str(tmp_path / "runs"))
+                 snapshots=(2,), root=str(tmp_path / "runs"), **options)
 
 
 def test_a_study_records_each_run_once_and_scores_each_step_once(tmp_path, one_thread):
@@ -34,6 +34,32 @@ def test_a_study_records_each_run_once_and_scores_each_step_once(tmp_path, one_t
     assert all(set(r["curve"]) == {"2", "4"} for r in out.values()) and sorted(calls) == [2, 2, 4, 4]
     record(study, workers=1, progress=False)                  # nothing trains again, nothing is scored again
     assert len(calls) == 4 and results(study) == out
+
+
+def test_a_record_keeps_the_studys_own_fields(tmp_path, one_thread):
+    study = tiny_study(tmp_path, [], fields=lambda arm, cfg: {"about": study.arms[arm].about, "steps": cfg["steps"]})
+    out = record(study, arms=["a"], workers=1, progress=False)
+    assert out["a/0"]["about"] == "the smoke recipe" and out["a/0"]["steps"] == 4
+
+
+def test_a_study_on_the_zoo_reads_the_zoos_file_of_a_config_as_its_finished_run(tmp_path, one_thread, monkeypatch):
+    import shutil
+
+    import i2vlib.studies as engine
+
+    first = tiny_study(tmp_path, [])
+    trained = record(first, arms=["a"], workers=1, progress=False)["a/0"]
+    shipped = tmp_path / "zoo-a.pt"      # stands for the zoo's file of the arm's config
+    shutil.copy(engine.run_dir(first.config("a", 0), first.where("a")) / "checkpoint.pt", shipped)
+    monkeypatch.setattr(engine, "locate", lambda cfg, where, zoo: shipped if zoo else engine.run_dir(cfg, where))
+    calls = []
+    other = tmp_path / "other"
+    other.mkdir()
+    study = tiny_study(other, calls, use_zoo=True)                   # no run of its own under its root
+    out = record(study, arms=["a"], train=False, progress=False)
+    assert out["a/0"]["finished"] and set(out["a/0"]["curve"]) == {"4"} and calls == [4]
+    assert out["a/0"]["config_hash"] == trained["config_hash"] and out["a/0"]["seconds"] is None
+    assert record(tiny_study(other, [], use_zoo=False), arms=["a"], train=False, progress=False) == out   # not read
 
 
 def test_a_study_refuses_an_unknown_arm(tmp_path):

@@ -242,10 +242,11 @@ def test_old_configs_keep_the_papers_discriminator():
 # The capacity study's records
 # ---------------------------------------------------------------------------------------------
 def test_every_recorded_study_arm_is_what_the_current_code_would_train():
-    from i2vlib.zoo import study
+    from i2vlib.studies import capacity, results
 
-    for name, arm in study.results().items():
-        assert arm["config_hash"] == config_hash(study.arm_config(name)), name
+    for name, arm in results(capacity.STUDY).items():
+        assert name == f"{arm['arm']}/{arm['seed']}" and arm["about"] == capacity.ARMS[arm["arm"]].about, name
+        assert arm["config_hash"] == config_hash(capacity.config(arm["arm"], arm["seed"])), name
         assert config_hash(full_config(arm["config"])) == arm["config_hash"], name
         steps = sorted(int(s) for s in arm["curve"])
         assert steps and steps[-1] <= arm["config"]["steps"], name
@@ -254,12 +255,12 @@ def test_every_recorded_study_arm_is_what_the_current_code_would_train():
 
 
 def test_the_zoo_recipes_are_the_study_arms_they_were_chosen_from():
-    from i2vlib.zoo import speckle, study
+    from i2vlib.studies import capacity, speckle
 
-    arms = {config_hash(study.arm_config(n)) for n in study.ARMS}
+    arms = {config_hash(capacity.config(n)) for n in capacity.ARMS}
     assert config_hash(zoo.entry_config("fan-happy")) in arms
     # AffineGAN's: the capacity study's 70x70-PatchGAN arm with what the speckle study adopted (its moving average)
-    arm = study.ARMS["affinegan-happy-d5"]["config"]
+    arm = capacity.ARMS["affinegan-happy-d5"].change
     assert zoo.entry_config("affinegan-happy") == get_method("affinegan").default_config(
         "book", **arm, **speckle.adopted(), expressions=["happy"])
 

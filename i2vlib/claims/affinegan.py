@@ -184,9 +184,10 @@ CLAIMS = [
 CHOICES = [
     Choice("The public code's 70x70 PatchGAN (d_layers 5) over the paper's three convolutions, for the zoo models "
            "and the ablation arms: with three convolutions the faces carried coloured blobs and Eq. 5 read "
-           "intensities worse", "the capacity study, i2vlib/zoo/study.py (Convergence chapter)", "test identities"),
+           "intensities worse", "the capacity study, i2vlib/studies/capacity.py (Convergence chapter)",
+           "test identities"),
     Choice("The moving average of the generator's weights (ema 0.999), evaluated and shipped by the zoo models, over "
            "the raw generator; spectral normalisation, two time-scale learning rates and a three-convolution "
-           "discriminator were not adopted", "the speckle study, i2vlib/zoo/speckle.py (Convergence chapter)",
+           "discriminator were not adopted", "the speckle study, i2vlib/studies/speckle.py (Convergence chapter)",
            "validation identities"),
 ]

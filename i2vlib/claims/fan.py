@@ -150,5 +150,5 @@ CHOICES = [
     Choice("The public code's 70x70 PatchGAN (d_layers 5) for every arm, over the paper's three convolutions: the "
            "zoo's discriminator when the arms were recorded, chosen on AffineGAN's measurements (for Fan et al.'s "
            "own zoo models the same study later chose the three convolutions)",
-           "the capacity study, i2vlib/zoo/study.py (Convergence chapter)", "test identities"),
+           "the capacity study, i2vlib/studies/capacity.py (Convergence chapter)", "test identities"),
 ]

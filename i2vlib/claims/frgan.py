@@ -14,7 +14,7 @@ The recorded arms were measured with G_C moving the reference's *measured landma
 ``"landmarks"`` condition of :class:`i2vlib.models.frgan_model.Model`); the zoo's models and ``i2v evaluate`` use the
 paper's reading, the reference's expression coefficients fitted by :mod:`i2vlib.instruments.fitter`. Both arms of a
 comparison share the G_C, so a comparison's verdict is about G_M and G_R. G_R trains with both critics of Eq. 12 at the
-zoo's adversarial weight, which the refinement study chose on validation data (:mod:`i2vlib.zoo.refine`); the
+zoo's adversarial weight, which the refinement study chose on validation data (:mod:`i2vlib.studies.refine`); the
 refine-stage arms were first recorded at Eq. 12's unweighted sum, before that study, and recorded again once it had
 settled the recipe. The change region
 of a frame is where its noise-free ground truth differs from the input face by more than 8 grey
@@ -264,6 +264,6 @@ CHOICES = [
            "the FRGAN training chapter's retargeting of unseen faces", "test identities"),
     Choice("G_R's adversarial weights 0.1 (D_V and D_I of Eq. 12) over the paper's unweighted sum, for the refine "
            "arms and the zoo's FRGAN models, chosen after the pose arms had been recorded: at weight 1 G_R laid "
-           "coloured specks over the moving parts", "the refinement study, i2vlib/zoo/refine.py (Convergence chapter)",
-           "validation identities"),
+           "coloured specks over the moving parts",
+           "the refinement study, i2vlib/studies/refine.py (Convergence chapter)", "validation identities"),
 ]

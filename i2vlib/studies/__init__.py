@@ -8,8 +8,15 @@ once (a recorded step keeps its scores while its run's config is unchanged) and 
 JSON file beside its module; :func:`results` reads it; the study's ``decide`` applies its rule to the results.
 
 The results map ``"ARM/SEED"`` to ``{"arm", "seed", "config_hash", "amp", "finished", "seconds", "curve": {step:
-scores}}``; an arm trained under another precision (``amp``) keeps its runs under a root of its own, since the
-precision is not part of a config.
+scores}}`` and what the study's ``fields(arm, config)`` adds (the capacity study: the config; the refinement study:
+the arm's weight); an arm trained under another precision (``amp``) keeps its runs under a root of its own, since the
+precision is not part of a config. A study that stands on the zoo (``use_zoo``: the refinement study, whose G_R
+trains on the zoo's frozen G_M) takes an earlier stage, or an arm's whole run, from the zoo's file trained with the
+same config instead of training it (:func:`i2vlib.runs.locate`); such an arm's last step is that file's.
+
+The studies: :mod:`.capacity` (the critics' capacity per method), :mod:`.speckle` (AffineGAN's speckle remedies),
+:mod:`.refine` (G_R's adversarial weight), :mod:`.eq5` (the features Eq. 5 projects), :mod:`.upsample` (the
+decoder's upsampling).
 """
 
 from __future__ import annotations
@@ -17,10 +24,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..checkpoint import read_checkpoint
@@ -29,27 +35,30 @@ from ..errors import ArgumentParser, check_names, run_command, whole_number
 from ..evaluate import evaluate, test_clips
 from ..evaluate.measures import texture_at
 from ..io import write_json
-from ..metrics import nanmean, spearman
+from ..metrics import floats, nanmean, spearman
 from ..models import get_method
 from ..run_files import SNAPSHOTS
-from ..runs import cached_runs, is_finished, run_dir
+from ..runs import cached_runs, is_finished, locate, run_dir
 
 VALIDATION_VIDEOS = 12
 
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm: ``change`` to the study's base recipe, what it is (``about``), and the precision it trains in."""
+    """One arm: ``change`` to the study's base recipe, what it is (``about``), the precision it trains in, and the
+    method it trains where a study's arms train several (the capacity study)."""
 
     change: dict
     about: str
     amp: str = "off"
+    method: str | None = None
 
 
 @dataclass(frozen=True)
 class Study:
     """A recipe study (see the package's docstring). ``config(arm, seed)`` builds a run's full config; ``score``
-    scores one checkpoint (a dict read by :func:`i2vlib.checkpoint.read_checkpoint`)."""
+    scores one checkpoint (a dict read by :func:`i2vlib.checkpoint.read_checkpoint`); ``fields(arm, config)``, what
+    a record keeps beside the engine's fields; ``use_zoo``, whether the zoo's files stand in for runs."""
 
     name: str
     results_file: Path
@@ -60,7 +69,8 @@ class Study:
     snapshots: tuple[int, ...] = ()
     root: str = "_build"
     about: str = ""
-    extra: dict = field(default_factory=dict)
+    fields: Callable[[str, dict], dict] | None = None
+    use_zoo: bool = False
 
     def check_arms(self, arms) -> list[str]:
         return list(check_names(list(arms), tuple(self.arms), f"{self.name} arm"))
@@ -80,9 +90,8 @@ def validation_scores(model, videos: int = VALIDATION_VIDEOS) -> dict:
     s, ref = r["scores"], r["reference"]
     clips = test_clips(model, n=videos, frames=16, seed=0, split="val")
     at = texture_at(model, clips)
-    num = lambda v: np.nan if v is None else float(v)   # noqa: E731  (None: nothing measured)
-    out = {"texture_at": at, "texture_error": max(abs(v - 1) for v in at.values()), "texture": num(s["texture"]),
-           "strength": num(s["strength"]), "acd_i_ratio": num(s["acd_i"]) / num(ref["acd_i"])}
+    out = {"texture_at": at, "texture_error": max(abs(v - 1) for v in at.values()), "texture": floats(s["texture"]),
+           "strength": floats(s["strength"]), "acd_i_ratio": floats(s["acd_i"]) / floats(ref["acd_i"])}
     if hasattr(model, "infer_intensity"):
         out["rho_linear"] = nanmean([spearman(c.intensity, model.infer_intensity(
             c.frames[0], c.frames, expression=c.expression)) for c in clips])
@@ -105,36 +114,40 @@ def record(study: Study, arms=None, root: str | None = None, workers: int | None
            progress: bool = True, seeds=None) -> dict:
     """Train (or resume) ``arms`` (default: all) for every seed, score their snapshots and last steps, and merge them
     into the study's results. ``train=False`` scores what the runs hold now (an unfinished run is recorded with
-    ``"finished": false``)."""
+    ``"finished": false``). A run the zoo ships (``study.use_zoo``) is recorded finished, its last step read from the
+    zoo's file."""
     arms = study.check_arms(arms or list(study.arms))
     seeds = tuple(study.seeds if seeds is None else seeds)
     if train:
         for amp in dict.fromkeys(study.arms[a].amp for a in arms):    # side by side, seed by seed
             group = [a for a in arms if study.arms[a].amp == amp]
             cached_runs([study.config(a, s) for s in seeds for a in group], root=study.where(group[0], root),
-                        device="cpu", workers=workers, snapshots=study.snapshots, use_zoo=False, amp=amp)
+                        device="cpu", workers=workers, snapshots=study.snapshots, use_zoo=study.use_zoo, amp=amp)
     out = results(study)
     for arm in arms:
         for seed in seeds:
-            cfg, key = study.config(arm, seed), f"{arm}/{seed}"
-            run = run_dir(cfg, study.where(arm, root))
-            if not (run / "checkpoint.pt").is_file():
+            cfg, key, where = study.config(arm, seed), f"{arm}/{seed}", study.where(arm, root)
+            run, shipped = run_dir(cfg, where), locate(cfg, where, study.use_zoo)
+            shipped = shipped if shipped.is_file() else None      # the zoo's file of cfg, where the study reads it
+            if not ((run / "checkpoint.pt").is_file() or shipped):
                 continue
             known = out.get(key, {})
             curve = dict(known.get("curve", {})) if known.get("config_hash") == config_hash(cfg) else {}
             files = sorted(run.glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
-            if is_finished(run):
-                files.append(run / "checkpoint.pt")
+            finished = is_finished(run) or shipped is not None
+            if finished:
+                files.append(shipped or run / "checkpoint.pt")
             for file in files:
                 ckpt = read_checkpoint(file)
                 if str(ckpt["step"]) not in curve:     # a recorded step keeps its scores
                     if progress:
                         print(f"  {study.name} {key}: scoring step {ckpt['step']}", flush=True)
                     curve[str(ckpt["step"])] = study.score(ckpt)
-            info = json.loads((run / "run.json").read_text())
-            out[key] = {"arm": arm, "seed": seed, "config_hash": config_hash(cfg), "amp": study.arms[arm].amp,
-                        "finished": is_finished(run), "seconds": float(info["seconds"]),
-                        "curve": dict(sorted(curve.items(), key=lambda kv: int(kv[0])))}
+            info = run / "run.json"
+            seconds = float(json.loads(info.read_text())["seconds"]) if info.is_file() else known.get("seconds")
+            out[key] = {"arm": arm, "seed": seed, **(study.fields(arm, cfg) if study.fields else {}),
+                        "config_hash": config_hash(cfg), "amp": study.arms[arm].amp, "finished": finished,
+                        "seconds": seconds, "curve": dict(sorted(curve.items(), key=lambda kv: int(kv[0])))}
             write_json(study.results_file, dict(sorted(out.items())))
     return out
 

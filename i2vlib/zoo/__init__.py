@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 from pathlib import Path
 
 from ..checkpoint import read_checkpoint
 from ..data.types import EXPRESSIONS
-from ..errors import ArgumentParser, I2VError, check_names, whole_number
+from ..errors import I2VError, whole_number
 from ..models import get_method
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +42,7 @@ AMP = "off"
 # times in a long run), checkpoints every 1000 steps.
 _LONG = {"videos": 1000, "checkpoint_every": 1000}
 
-# The discriminators, chosen per method by the capacity study (:mod:`i2vlib.zoo.study`, the
+# The discriminators, chosen per method by the capacity study (:mod:`i2vlib.studies.capacity`, the
 # Convergence chapter): AffineGAN's are the public code's 70x70 PatchGAN (``d_layers=5``), since
 # with the papers' "three-layer" reading it painted coloured blobs and Eq. 5 read intensities worse;
 # Fan et al.'s models keep the papers' three convolutions: the happy model met both targets with
@@ -54,7 +52,7 @@ _LONG = {"videos": 1000, "checkpoint_every": 1000}
 # AffineGAN: one model per expression, as the paper trains them (§3.1: "We train models for expressions
 # respectively"; no local loss for close-eyes and raise-eyes, §4, which the method does by itself), and the
 # unified model of all seven the paper sketches after Eq. 6 (labels for E_delta, StarGAN's classification loss).
-# The speckle study (zoo/speckle.py, the Convergence chapter) adopted the generator's moving average (ema), which
+# The speckle study (studies/speckle.py, the Convergence chapter) adopted the generator's moving average (ema), which
 # is evaluated and shipped; none of its other remedies (tests/test_zoo.py checks that this recipe is what it adopted).
 _AFFINEGAN = {**_LONG, "steps": 20000, "d_layers": 5, "ema": 0.999}
 _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "expressions": [e]},
@@ -65,8 +63,8 @@ _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "
 # loss weights, G_M at batch 8, G_R at half the widths on clips of 16, for many times the chapters' steps.
 _CODE_WEIGHTS = {"rec": 3.0, "mask": 0.05}
 # G_R's adversarial weights (Eq. 12, gen for D_V and frames for D_I), the zoo's and the refine-stage ablation arms':
-# what the refinement study adopted on validation identities and videos (zoo/refine.py; on the 40k faces G_M, at 1 G_R
-# cost 5.1 dB of G_M's PSNR there, at 0.1 it gained 0.14 dB; on poses 0.18 dB against a gain of 0.41 dB)
+# what the refinement study adopted on validation identities and videos (studies/refine.py; on the 40k faces G_M, at
+# 1 G_R cost 5.1 dB of G_M's PSNR there, at 0.1 it gained 0.14 dB; on poses 0.18 dB against a gain of 0.41 dB)
 REFINE_ADVERSARIAL = {"gen": 0.1, "frames": 0.1}
 _FRGAN_FACES = {**_LONG, "expressions": list(EXPRESSIONS), "weights": _CODE_WEIGHTS}
 # G_M's PSNR still moved by the plateau rule at 20k, 30k and 40k (+0.42, then +0.33 dB per 10k, against 0.3): 40k
@@ -199,26 +197,3 @@ def add_workers(parser: argparse.ArgumentParser) -> None:
     """``--workers N`` of a command that trains runs side by side (:func:`i2vlib.runs.cached_runs`): at least 1."""
     parser.add_argument("--workers", type=whole_number(1), default=None,
                         help="parallel trainings (default: one per core)")
-
-
-def study_main(argv, prog: str, doc: str, arms, record, results, root: str, can_skip_training: bool = False) -> int:
-    """The command line of a recipe study (:mod:`.study`, :mod:`.speckle`, :mod:`.refine`): ``record(arms, root,
-    workers)`` of the arms named (default: every one of ``arms``), with a one-line error and exit status 2 on bad
-    input; ``can_skip_training`` adds ``--no-train`` (``record(..., train=False)``: score what the runs hold)."""
-    p = ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
-    p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(arms)})")
-    p.add_argument("--root", default=root, help=f"where the runs live (default {root})")
-    add_workers(p)
-    if can_skip_training:
-        p.add_argument("--no-train", action="store_true", help="score what the runs hold now; train nothing")
-    args = p.parse_args(argv)
-    name, start = prog.rsplit(".", 1)[-1], time.perf_counter()
-    try:
-        record(list(check_names(args.arms, tuple(arms), f"{name} arm")) if args.arms else list(arms), args.root,
-               args.workers,
-               **({"train": not args.no_train} if can_skip_training else {}))
-    except I2VError as e:
-        print(f"{name}: error: {e}", file=sys.stderr)
-        return 2
-    print(f"{name}: recorded in {results} after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-    return 0

@@ -110,20 +110,17 @@ def rescore(name: str, dest=HERE, progress: bool = True) -> Path:
     return checkpoint.save_checkpoint(file, ckpt["method"], ckpt["config"], ckpt["step"], ckpt["weights"], zoo=record)
 
 
-def score_snapshots(run, name: str = "", progress: bool = True, known: dict | None = None, score=None) -> dict:
+def score_snapshots(run, name: str = "", progress: bool = True) -> dict:
     """``{step: scores}`` of the snapshots a run kept (before its last step, if it finished), each scored by
-    ``score(snapshot file)`` (default: :func:`~i2vlib.zoo.measure` of the loaded model); steps in ``known`` (an
-    earlier record of the same config) keep their recorded scores."""
+    :func:`~i2vlib.zoo.measure` of the loaded model."""
     last = int(checkpoint.read_checkpoint(run)["step"]) if is_finished(run) else float("inf")  # the end is scored apart
     curve = {}
     for snap in sorted(Path(run).glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
         step = int(snap.stem.split("-")[1])
-        if known and str(step) in known:
-            curve[str(step)] = known[str(step)]
-        elif step < last:
+        if step < last:
             if progress:
                 print(f"  {name}: scoring the snapshot at step {step}", flush=True)
-            curve[str(step)] = score(snap) if score else measure(load(snap))
+            curve[str(step)] = measure(load(snap))
     return curve
 
 

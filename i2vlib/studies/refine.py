@@ -1,7 +1,7 @@
 """How hard G_R's critics should pull: FRGAN's refinement stage at two adversarial weights, chosen on validation
 identities (faces) and validation videos (poses).
 
-    python -m i2vlib.zoo.refine [ARM ...] [--root _build/refine] [--workers N]
+    python -m i2vlib.studies.refine [ARM ...] [--root _build/refine] [--workers N]
 
 ``zoo:frgan-faces`` refines G_M's frames with G_R (§3.3); trained with both adversarial weights at 1 it cost 1.2 dB
 of their PSNR on Table 1's protocol, where the zoo's target is 0.5 dB (:data:`i2vlib.zoo.measure.TARGETS`). Short runs (500 steps, one seed, test identities,
@@ -12,7 +12,8 @@ on every frame) set to the arm's; the arm ``w1`` was the zoo's model before the 
 :data:`~i2vlib.zoo.CURVE_STEPS` below the budget and the final model are scored by :func:`scores` on the benchmark's
 *validation* identities (:func:`i2vlib.evaluate.retarget.retargeting` with ``split="val"``: a reference of each of
 the seven expressions, 8 identities each; never the test identities the book reports), and recorded in
-``refine.json`` beside this module.
+``refine.json`` beside this module (:func:`i2vlib.studies.record`; the study stands on the zoo, ``use_zoo``: its
+G_R trains on the zoo's frozen G_M, and an arm whose run the zoo ships is read from the zoo's file).
 
 The rule, fixed before the runs (a recipe choice made on validation identities): the zoo's G_R takes the **largest**
 weight whose final model meets both of the zoo's refinement targets on the validation identities: a PSNR cost
@@ -44,22 +45,18 @@ choice too (``first_rule``), and both studies are judged by the new one; for the
 from __future__ import annotations
 
 import copy
-import json
 import math
 import sys
+from pathlib import Path
 
-from ..checkpoint import read_checkpoint
-from ..config import config_hash
-from ..errors import I2VError, check_names, command_line
+from ..errors import I2VError, check_names
 from ..evaluate.pose_protocol import forecasting
 from ..evaluate.retarget import retargeting
-from ..io import write_json
 from ..models import get_method
-from ..runs import cached_runs, is_finished, load, run_dir
-from . import CURVE_STEPS, ENTRIES, HERE, study_main
-from .make import score_snapshots
+from ..runs import load
+from ..zoo import CURVE_STEPS, ENTRIES
+from . import Arm, Study, main, results
 
-RESULTS = HERE / "refine.json"
 BASE = ENTRIES["frgan-faces"]["config"]
 WEIGHTS = {"w1": 1.0, "w0.1": 0.1}   # arm -> the weight of both adversarial terms of Eq. 12
 ARMS = dict(WEIGHTS)                  # the faces study's arms
@@ -79,11 +76,13 @@ def study_of(arm: str) -> str:
     return "pose" if arm in POSE_ARMS else "faces"
 
 
-def arm_config(arm: str) -> dict:
-    """The zoo's G_R recipe of the arm's study (whatever weight it now has) with the arm's adversarial weight."""
+def config(arm: str, seed: int = 0) -> dict:
+    """The zoo's G_R recipe of the arm's study (whatever weight it now has) with the arm's adversarial weight (seed 0
+    is every recorded run's)."""
     entry = ENTRIES[STUDIES[study_of(arm)][0]]
     weights = {**entry["config"]["weights"], "gen": ALL_ARMS[arm], "frames": ALL_ARMS[arm]}
-    return get_method(entry["method"]).default_config("book", **{**entry["config"], "weights": weights})
+    return get_method(entry["method"]).default_config("book", **{**entry["config"], "weights": weights,
+                                                                 "seed": seed})
 
 
 def scores(model) -> dict:
@@ -105,43 +104,31 @@ def pose_scores(model) -> dict:
             "psnr_cost": 10 * math.log10(s["mse_lstm"] / f["mse_lstm"])}
 
 
-def results(study: str = "faces") -> dict:
-    """The recorded arms of ``study``: ``{arm: {"weight", "config_hash", "finished", "curve": {step: scores},
-    "seconds"}}``."""
-    every = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    return {arm: r for arm, r in every.items() if arm in STUDIES[study][1]}
+def _score_checkpoint(ckpt: dict) -> dict:
+    """:func:`pose_scores` or :func:`scores` of the model a checkpoint, snapshot or zoo file holds (its G_M from the
+    store, :func:`i2vlib.runs.load`)."""
+    return (pose_scores if ckpt["method"] == "frgan-pose" else scores)(load(ckpt["path"]))
 
 
-def record(arms, root: str = "_build/refine", workers=None, progress: bool = True) -> dict:
-    """Train (or resume) ``arms``, score their snapshots and final models, merge into ``refine.json``."""
-    arms = check_names(list(arms), tuple(ALL_ARMS), "refine arm")
-    runs = cached_runs([arm_config(a) for a in arms], root=root, device="cpu", workers=workers,
-                       snapshots=CURVE_STEPS, progress=progress)
-    out = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    for arm, run in zip(arms, runs):
-        cfg = arm_config(arm)
-        known = out.get(arm, {})
-        curve = dict(known.get("curve", {})) if known.get("config_hash") == config_hash(cfg) else {}
-        own = run_dir(cfg, root)
-        score = pose_scores if study_of(arm) == "pose" else scores
-        curve.update(score_snapshots(own, arm, progress, known=curve, score=lambda snap, f=score: f(load(snap))))
-        step = str(read_checkpoint(run)["step"])
-        if step not in curve:
-            if progress:
-                print(f"  {arm}: scoring step {step}", flush=True)
-            curve[step] = score(load(run))
-        seconds = json.loads((own / "run.json").read_text())["seconds"] if (own / "run.json").is_file() else None
-        out[arm] = {"weight": ALL_ARMS[arm], "config_hash": config_hash(cfg), "finished": is_finished(run) or run != own,
-                    "curve": dict(sorted(curve.items(), key=lambda kv: int(kv[0]))), "seconds": seconds}
-        write_json(RESULTS, out)
-    return out
+STUDY = Study(name="refine", results_file=Path(__file__).with_name("refine.json"),
+              arms={arm: Arm({"gen": w, "frames": w}, f"the zoo's G_R of {STUDIES[study_of(arm)][0]} with both "
+                             f"adversarial weights of Eq. 12 at {w:g}") for arm, w in ALL_ARMS.items()},
+              seeds=(0,), config=config, score=_score_checkpoint, snapshots=CURVE_STEPS,
+              about=__doc__.splitlines()[0], fields=lambda arm, cfg: {"weight": ALL_ARMS[arm]}, use_zoo=True)
+
+
+def by_arm(study: str = "faces", records: dict | None = None) -> dict:
+    """The recorded run of each arm of ``study`` (one seed each): ``{arm: {"weight", "config_hash", "finished",
+    "curve": {step: scores}, "seconds", ...}}``."""
+    records = results(STUDY) if records is None else records
+    return {r["arm"]: r for r in records.values() if r["arm"] in STUDIES[study][1]}
 
 
 def decide(records: dict | None = None, study: str = "faces") -> dict:
     """The rule of this module's docstring for ``study``: ``{"adopted": weight, "meets": {arm: bool}, "final":
     {arm: scores}, "first_rule": the weight the rule as first written took}`` over the arms whose final model is
     recorded."""
-    records = results(study) if records is None else records
+    records = by_arm(study, records)
     last = str(ENTRIES[STUDIES[study][0]]["config"]["steps"])
     final = {arm: r["curve"][last] for arm, r in records.items() if last in r["curve"]}
     if not final:
@@ -154,10 +141,5 @@ def decide(records: dict | None = None, study: str = "faces") -> dict:
             "first_rule": max((ALL_ARMS[a] for a in passing), default=1.0)}
 
 
-@command_line("refine")
-def main(argv=None) -> int:
-    return study_main(argv, "i2vlib.zoo.refine", __doc__, ALL_ARMS, record, RESULTS, "_build/refine")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(STUDY))
