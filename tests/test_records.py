@@ -1,6 +1,7 @@
 """Recorded measurements (load-or-measure) and the ablation chapters' seeded comparisons."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -426,15 +427,17 @@ def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(
         assert err.count("\n") == 1 and name in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("module", ["ablations", "verify", "make", "refine", "speckle", "study"])
+@pytest.mark.parametrize("module", ["zoo.ablations", "zoo.verify", "zoo.make", "studies.refine", "studies.speckle",
+                                    "studies.capacity"])
 @pytest.mark.parametrize("workers", ["0", "-2", "two"])
 def test_every_training_command_refuses_fewer_than_one_worker_before_any_work(module, workers, capsys, tmp_path,
                                                                              monkeypatch):
     import importlib
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as stop:
-        importlib.import_module(f"i2vlib.zoo.{module}").main(["--workers", workers])
+    mod = importlib.import_module(f"i2vlib.{module}")
+    with pytest.raises(SystemExit) as stop:    # a study's command line is the engine's, given the module's STUDY
+        sys.exit(mod.main(mod.STUDY, ["--workers", workers]) if hasattr(mod, "STUDY") else mod.main(["--workers", workers]))
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert ("argument --workers: not an integer: 'two'" if workers == "two"
