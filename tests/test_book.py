@@ -100,8 +100,9 @@ def test_build_succeeds(book):
     _require_build(book)
     out = book.proc.stdout
     for rel in TOC_NOTEBOOKS:
-        assert re.search(re.escape(rel) + r" \.\.\. +[\d.]+ s", out), f"no wall time printed for {rel}"
+        assert re.search(r"^  " + re.escape(rel) + r" +[\d.]+ s$", out, re.M), f"no wall time printed for {rel}"
     assert "notebooks executed in" in out
+    assert set(json.loads((book.out / "chapter_seconds.json").read_text())) == set(TOC_NOTEBOOKS)   # the next order
     assert f"open the book: file://{book.html / 'index.html'}" in out
 
 
