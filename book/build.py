@@ -11,7 +11,8 @@
    chapters that took longest in the previous build into OUT first; each chapter's wall time
    is printed as it finishes and kept in OUT/chapter_seconds.json. A failing cell stops the
    build (after the chapters already running finish) with a message naming the notebook and
-   the cell. The kernel sees ``I2V_REPO_ROOT`` (the repository root), so a chapter can find shared caches such as ``_build/runs`` from its copied location. In the book profile (unless
+   the cell. The kernel sees ``I2V_REPO_ROOT`` (the repository root), so a chapter can find
+   shared caches such as ``_build/runs`` from its copied location. In the book profile (unless
    ``I2V_RETRAIN=1``) it also sees ``I2V_NO_TRAIN=1``: every chapter reads the zoo and the records, and one that
    would train a model fails the build, naming the runs (``make book`` trains nothing).
 3. ``jupyter-book build OUT/src --path-output OUT -W --keep-going --all`` turns the
