@@ -282,6 +282,31 @@ def test_intensity_agreement(linear_clips):
     assert double["mae"] == pytest.approx(np.mean(double["true"]))
 
 
+def test_align_to_first_removes_the_heads_motion_and_keeps_a_still_video():
+    still = SyntheticBenchmark(jitter=0, noise=False).video("test", 0, expression="happy", n_frames=5)
+    same = ev.measures.align_to_first(still.frames, still.landmarks).astype(int) - still.frames
+    assert np.abs(same).max() <= 1                      # the identity, up to rounding
+    moving = SyntheticBenchmark(jitter=3, noise=False).video("test", 0, expression="happy", curve="linear",
+                                                             n_frames=5)
+    moved = moving.frames.astype(float) - moving.frames[0]
+    aligned = ev.measures.align_to_first(moving.frames, moving.landmarks).astype(float) - moving.frames[0]
+    assert aligned.shape == moved.shape and np.abs(aligned[1:]).mean() < 0.5 * np.abs(moved[1:]).mean()
+
+
+def test_intensity_nuisances_names_what_moves_a_pixel_reader():
+    class PixelReader:               # "infers" a frame's intensity as its mean distance to the neutral frame
+        expressions, image_size = ("happy",), 64
+
+        def infer_intensity(self, neutral, frames, expression=None):
+            return np.abs(np.asarray(frames, float) - np.asarray(neutral, float)).mean(axis=(1, 2, 3))
+
+    out = ev.intensity_nuisances(PixelReader(), n=3, frames=8)
+    assert list(out) == ["happy"] and list(out["happy"]) == list(ev.measures.NUISANCES)
+    r = out["happy"]
+    assert all(-1 <= v <= 1 for v in r.values())
+    assert r["without head motion"] == pytest.approx(1) and r["without head motion"] > r["as drawn"]
+
+
 def test_the_package_names_its_public_api():
     for name in ev.__all__:
         assert getattr(ev, name) is not None

@@ -8,7 +8,8 @@
 * :mod:`.baselines` -- :func:`baselines`: the simple answers (copy, blend, shuffled truth, another person)
   every score is read against, as generators.
 * :mod:`.measures` -- :func:`test_clips`, :func:`reconstruction_psnr`, :func:`expression_progress`,
-  :func:`landmark_curves` (Fan et al. Fig. 3), :func:`intensity_agreement` (AffineGAN Eq. 5).
+  :func:`landmark_curves` (Fan et al. Fig. 3), :func:`intensity_agreement` (AffineGAN Eq. 5) and
+  :func:`intensity_nuisances` (what besides the expression moves Eq. 5).
 * :mod:`.ablation` and :mod:`.retarget` -- what the ablation chapters measure of one trained model:
   ``arm_scores`` (AffineGAN, Fan et al.) and ``retarget_scores`` (FRGAN's Table 1 protocol against
   the benchmark's exact retargeted truth).
@@ -21,7 +22,8 @@ from ..errors import I2VError
 from . import retarget
 
 from .baselines import Baseline, Copy, baselines
-from .measures import expression_progress, intensity_agreement, landmark_curves, reconstruction_psnr, test_clips
+from .measures import (expression_progress, intensity_agreement, intensity_nuisances, landmark_curves,
+                       reconstruction_psnr, test_clips)
 from .protocol import (BETTER, DESCRIPTIONS, SCORE_KEYS, best, choose_instrument, evaluate, evaluation_case,
                        score_video, table)
 from .videos import data_note, data_truth, evaluation_videos, is_synthetic_folder
@@ -80,4 +82,5 @@ __all__ = [
     "expression_progress",
     "landmark_curves",
     "intensity_agreement",
+    "intensity_nuisances",
 ]

@@ -3,14 +3,17 @@
 :func:`test_clips` draws unseen test videos (the benchmark's, or a folder's); :func:`reconstruction_psnr`
 checks Eq. 3 at a = 0 (AffineGAN, Fan et al.); :func:`expression_progress` and :func:`landmark_curves`
 read how the generated face moves with a (Fan et al. Fig. 3); :func:`intensity_agreement` compares
-AffineGAN's inferred intensities (Eq. 5) with the true ones.
+AffineGAN's inferred intensities (Eq. 5) with the true ones, and :func:`intensity_nuisances` what in the videos
+besides the expression moves them.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .. import metrics
+from ..condition import RIGID, similarity
 from ..data.clips import resample
 from ..data.synthetic import SyntheticBenchmark
 from ..instruments import get_instrument
@@ -102,6 +105,47 @@ def intensity_agreement(model, clips) -> dict:
     t, i = np.concatenate(true), np.concatenate(inferred)
     return {"true": t, "inferred": i, "rho": metrics.spearman(t, i), "rho_per_video": metrics.nanmean(per_video),
             "in_unit_range": float(np.mean((i >= 0) & (i <= 1))), "mae": float(np.abs(t - i).mean())}
+
+
+def align_to_first(frames, landmarks) -> np.ndarray:
+    """Each frame of ``frames`` (T, H, W, 3) warped (bilinear, edges repeated) by the similarity that puts its rigid
+    landmarks (the points no action unit moves) on frame 0's, so that the head's motion leaves the video and its
+    expression stays."""
+    frames = np.asarray(frames)
+    out = [frames[0]]
+    swap = np.array([[0, 1], [1, 0]])                            # landmarks are (x, y); arrays are (row, column)
+    for frame, lm in zip(frames[1:], landmarks[1:]):
+        s, r, t = similarity(lm[RIGID], landmarks[0][RIGID])     # frame t -> frame 0: s R x + t
+        inv = np.linalg.inv(s * r)                               # where each output pixel comes from
+        matrix, offset = swap @ inv @ swap, swap @ (-inv @ t)
+        out.append(np.stack([ndimage.affine_transform(frame[..., c].astype(np.float64), matrix, offset, order=1,
+                                                      mode="nearest") for c in range(frame.shape[-1])], -1))
+    return np.clip(np.rint(np.stack(out)), 0, 255).astype(frames.dtype)
+
+
+# The videos :func:`intensity_nuisances` reads Eq. 5 on: the benchmark's own, then each without one of its nuisances
+NUISANCES = {"as drawn": {}, "without head motion": {"jitter": 0}, "without sensor noise": {"noise": False},
+             "aligned to frame 0": {}}
+
+
+def intensity_nuisances(model, n: int = 12, frames: int = 16, split: str = "test", seed: int = 0) -> dict:
+    """What moves Eq. 5's inferred intensity besides the expression: the mean per-video Spearman rho of the inferred
+    against the true intensity on ``n`` linear videos of each of the model's expressions, as the benchmark draws them
+    and redrawn from the same seeds without its head motion, without its sensor noise, or with every frame aligned
+    to the first by its rigid landmarks (:func:`align_to_first`; what the papers' face crops do).
+    Returns ``{expression: {nuisance: rho}}`` (keys of :data:`NUISANCES`)."""
+    out = {}
+    for e in model.expressions:
+        out[e] = {}
+        for name, options in NUISANCES.items():
+            bench = SyntheticBenchmark(model.image_size, seed=seed, **options)
+            rhos = []
+            for i in range(n):
+                clip = bench.video(split, i, expression=e, curve="linear", n_frames=frames)
+                video = align_to_first(clip.frames, clip.landmarks) if name == "aligned to frame 0" else clip.frames
+                rhos.append(metrics.spearman(clip.intensity, model.infer_intensity(video[0], video, expression=e)))
+            out[e][name] = metrics.nanmean(rhos)
+    return out
 
 
 def texture_at(model, clips, at=(0.0, 0.5, 1.0)) -> dict[str, float]:
