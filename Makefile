@@ -29,21 +29,21 @@ test: $(STAMP)
 
 # Retrain every zoo model from scratch (resumable: run it again to continue), score and export it.
 zoo: $(STAMP)
-	$(PY) -m i2vlib.zoo.make
+	$(PY) -m i2vlib.records.make_zoo
 
 # Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
 # ladder (comparisons.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
-# i2vlib/zoo/recorded/ (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
+# i2vlib/records/recorded/ (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
 # again to continue). Part of it:
-# python -m i2vlib.zoo.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
+# python -m i2vlib.records.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
 records: $(STAMP)
-	$(PY) -m i2vlib.zoo.ablations
+	$(PY) -m i2vlib.records.ablations
 
 # Train one recorded run of each comparison at each rung again and check each new measurement against the arm's
 # other recorded seeds (a 95 % band); the report is committed and shown in the Convergence chapter
-# (i2vlib/zoo/verify.py; hours on a CPU, not part of CI).
+# (i2vlib/records/verify.py; hours on a CPU, not part of CI).
 verify-records: $(STAMP)
-	$(PY) -m i2vlib.zoo.verify --out i2vlib/zoo/verify_report.json
+	$(PY) -m i2vlib.records.verify --out i2vlib/records/verify_report.json
 
 contact-sheet: $(STAMP)
 	$(VENV)/bin/i2v contact-sheet book/_static/contact_sheet.png --size 96

@@ -6,7 +6,7 @@ The public code's architecture (``speed.PUBLIC_CODE``: widths 64, the 70x70 Patc
 video's five pairs a step) on the book profile's data and learning rate, trained from the same
 seed with ``amp="off"`` and with ``amp="bf16"``; for each: the seconds and pairs per second of the
 whole run, the mean of every loss over the last tenth of training, and the zoo's scores
-(:func:`i2vlib.zoo.measure.measure`) of the final generator on ``--videos`` unseen test videos. bf16 is
+(:func:`i2vlib.evaluate.zoo_scores.measure`) of the final generator on ``--videos`` unseen test videos. bf16 is
 worth using on the CPU only if it is faster and these numbers stay within their run-to-run noise.
 """
 
@@ -32,7 +32,7 @@ from i2vlib.io import read_losses  # noqa: E402
 from i2vlib.io import log_tenth  # noqa: E402
 from i2vlib.runs import load  # noqa: E402
 from i2vlib.train import train  # noqa: E402
-from i2vlib.zoo.measure import measure  # noqa: E402
+from i2vlib.evaluate.zoo_scores import measure  # noqa: E402
 
 KEYS = ("strength_ratio", "acd_i_ratio", "psnr", "expression_accuracy", "inferred_intensity_rho")
 

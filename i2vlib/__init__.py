@@ -11,7 +11,7 @@ A chapter needs one line, ``import i2vlib as i2v``: the package's modules are it
 
 import importlib
 
-from .data.types import EXPRESSIONS
+from .clip_record import EXPRESSIONS
 from .errors import I2VError
 from .version import __version__
 
@@ -25,8 +25,8 @@ def load(path, device: str = "cpu"):
 
 
 # The modules a chapter reaches as ``i2v.NAME`` (subpackages and top-level modules).
-MODULES = ("api", "checkpoint", "claims", "condition", "config", "data", "evaluate", "faces", "instruments", "io",
-           "losses", "metrics", "models", "nn", "render", "runs", "train", "zoo")
+MODULES = ("api", "checkpoint", "claims", "config", "data", "evaluate", "faces", "instruments", "io", "losses",
+           "metrics", "models", "nn", "records", "render", "runs", "train", "zoo")
 
 
 def __getattr__(name: str):

@@ -25,7 +25,6 @@ from .data.clips import from_tensor, normalise, to_pixels, to_tensor
 from .errors import I2VError
 from .faces.align import resize
 from .io import as_image, to_numpy
-from .models import full_config
 
 MAX_FRAMES = 1000   # frames per generate call
 
@@ -148,7 +147,8 @@ class Model:
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
-        """The model of a checkpoint read by :func:`i2vlib.checkpoint.read_checkpoint`."""
+        """The model of a checkpoint read by :func:`i2vlib.checkpoint.read_checkpoint`, its config complete: the caller
+        completes (and upgrades) it with :func:`i2vlib.models.full_config`, as :func:`i2vlib.runs.load` does."""
         raise NotImplementedError
 
     # -- to implement -------------------------------------------------------------------
@@ -218,9 +218,9 @@ class Model:
 class NetworkModel(Model):
     """A model backed by one trained network ``net``, built from the config by ``network``.
 
-    Subclasses set ``method`` and ``network`` (the module class); the checkpoint's config is
-    completed (and upgraded, if an older version wrote it) by :func:`i2vlib.models.full_config`
-    and its ``generator`` weights are loaded into the network.
+    Subclasses set ``method`` and ``network`` (the module class); the network is built from the checkpoint's
+    config, which the caller has completed (and upgraded, if an older version wrote it) with
+    :func:`i2vlib.models.full_config`, and its ``generator`` weights are loaded into it.
     """
 
     network: type = torch.nn.Module
@@ -233,7 +233,7 @@ class NetworkModel(Model):
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> NetworkModel:
-        cfg = full_config(ckpt["config"], where=ckpt.get("path", "checkpoint"))
+        cfg = ckpt["config"]
         net = cls.network(cfg)
         load_weights(net, generator_weights(ckpt), ckpt.get("path", "checkpoint"))
         return cls(net, cfg, device)

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from .claims import PAPERS
 from .cli_commands import _claims, _contact_sheet, _evaluate, _export, _generate, _prepare, _synth, _train, _zoo
+from .clip_record import EXPRESSIONS
 from .data.curves import CURVES
-from .data.types import EXPRESSIONS
 from .errors import ArgumentParser, I2VError, run_command, whole_number
 from .models import METHODS
 from .onnx_export import WEIGHTS

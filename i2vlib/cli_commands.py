@@ -17,12 +17,12 @@ import numpy as np
 from . import distributed, runs, zoo
 from .checkpoint import CHECKPOINT, read_checkpoint
 from .claims.health import zoo_health
+from .clip_record import EXPRESSIONS
 from .config import RENAMED, check_data, profile
 from .data import pose_benchmark, synthetic
 from .data.curves import check_curves
 from .data.folders import write_affinegan, write_pose
 from .data.prepare import prepare
-from .data.types import EXPRESSIONS
 from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
@@ -31,8 +31,8 @@ from .models import get_method
 from .onnx_export import check_destination as onnx_destination
 from .onnx_export import to_onnx
 from .outputs import check_name, check_output
+from .records import verdicts
 from .render import check_destination, contact_sheet, save_video
-from .zoo import verdicts
 
 
 def _synth(args) -> None:
@@ -156,7 +156,8 @@ def _no_repeats(key: str, pairs) -> dict:
 
 
 def _train_config(args) -> dict:
-    """The full config that ``i2v train`` arguments ask for (the inverse of :func:`i2vlib.zoo.origin.train_command`)."""
+    """The full config that ``i2v train`` arguments ask for (the inverse of
+    :func:`i2vlib.records.origin.train_command`)."""
     method = get_method(args.method)
     profile(args.profile)  # validates the name
     options = _options(args.options)

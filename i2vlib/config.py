@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from .data.types import EXPRESSIONS
+from .clip_record import EXPRESSIONS
 from .errors import I2VError, check_names
 from .nn import unet_levels
 from .version import __version__

@@ -228,7 +228,7 @@ def load(path, device: str = "cpu"):
             own = None                                      # the default store, then the zoo
         found = stage_weights(earlier, train_missing=False, root=own)
         ckpt["weights"].update({k: found[k] for k in missing})
-    model = method.Model.from_checkpoint(ckpt, resolve_device(device))
+    model = method.Model.from_checkpoint({**ckpt, "config": config}, resolve_device(device))
     model.step, model.checkpoint_hash = int(ckpt["step"]), checkpoint.file_hash(ckpt["path"])
     return model
 

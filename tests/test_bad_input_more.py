@@ -7,7 +7,6 @@ with exit status 2 and changes nothing; every case that works gives what a viewe
 from __future__ import annotations
 
 import fcntl
-import functools
 import importlib
 import json
 import os
@@ -448,8 +447,8 @@ def test_a_pil_image_with_exif_orientation_is_upright(tmp_path):
 
 # ----------------------------------------------------------------------------- 5. module entry points
 ENTRY_POINTS = {
-    "i2vlib.zoo.ablations": ["--rungs", "x"], "i2vlib.zoo.verify": ["--runs", "x"],
-    "i2vlib.zoo.make": ["--workers", "0"], "i2vlib.studies.capacity": ["--workers", "x"],
+    "i2vlib.records.ablations": ["--rungs", "x"], "i2vlib.records.verify": ["--runs", "x"],
+    "i2vlib.records.make_zoo": ["--workers", "0"], "i2vlib.studies.capacity": ["--workers", "x"],
     "i2vlib.studies.refine": ["--nope"], "i2vlib.studies.speckle": ["--nope"], "i2vlib.studies.eq5": ["--seeds", "-1"],
     "i2vlib.studies.upsample": ["--workers", "0"], "i2vlib.colab": [],
     "i2vlib.instruments.fitter": ["--steps", "x", "--out", "a.pt"], "i2vlib.instruments.pose_net": ["--steps", "x"],
@@ -461,9 +460,8 @@ ENTRY_POINTS = {
 def test_every_module_entry_point_says_a_usage_mistake_in_one_line(module, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     entry = importlib.import_module(module)
-    main = functools.partial(entry.main, entry.STUDY) if hasattr(entry, "STUDY") else entry.main   # a recipe study
     with pytest.raises(SystemExit) as stop:
-        main(ENTRY_POINTS[module])
+        entry.main(ENTRY_POINTS[module])
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert stop.value.code == 2 and len(err) == 1 and "error" in err[0] and "--help" in err[0], err
     assert list(tmp_path.iterdir()) == []
@@ -479,7 +477,7 @@ def test_every_module_entry_point_says_a_usage_mistake_in_one_line(module, capsy
     ("i2vlib.evaluate.pose_protocol", ["--out", "/proc/i2v-cannot-exist/w.pt"], ["cannot write"]),
     ("i2vlib.instruments.build", ["--out", "/proc/i2v-cannot-exist/w.pt", "--quick"], ["cannot write"]),
     ("i2vlib.instruments.fitter", ["--out", f"{LONG}.pt", "--quick"], ["too long"]),
-    ("i2vlib.zoo.verify", ["--out", f"{LONG}.json"], ["too long"]),
+    ("i2vlib.records.verify", ["--out", f"{LONG}.json"], ["too long"]),
 ])
 def test_a_module_entry_point_error_is_one_line(module, args, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

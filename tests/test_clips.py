@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from i2vlib import I2VError
+from i2vlib.clip_record import Clip
 from i2vlib.data.clips import (FLIP_68, ClipTransform, SyntheticVideos, crop_clip, labels, resample, select,
                                to_tensor, from_tensor)
 from i2vlib.data.synthetic import SyntheticBenchmark
-from i2vlib.data.types import Clip
 from i2vlib.faces.masks import mouth_mask
 
 

@@ -6,11 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from i2vlib.condition import ExpressionTable, Fitted, beta_displacement, from_canonical, template, unit_displacement
 from i2vlib.data.face_shape import ACTIONS
 from i2vlib.data.synthetic import SyntheticBenchmark, actions
 from i2vlib.errors import I2VError
 from i2vlib.instruments import fitter as F
+from i2vlib.instruments.condition import (ExpressionTable, Fitted, beta_displacement, from_canonical, template,
+                                          unit_displacement)
 
 BENCH = SyntheticBenchmark(64)
 

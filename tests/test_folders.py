@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from i2vlib.clip_record import Clip
 from i2vlib.data.folders import (FolderDataset, detect_layout, natural_key, open_dataset, read_affinegan,
                                  read_ckplus, read_mug, read_video_folder, write_affinegan)
-from i2vlib.data.types import Clip
 from i2vlib.errors import I2VError
 
 H, W = 24, 32  # not square, to catch swapped axes

@@ -12,12 +12,12 @@ from torch import nn
 
 import i2vlib
 from i2vlib import I2VError, losses
-from i2vlib.condition import PARTS, ExpressionTable, Fitted, Oracle, map_channels, motion_maps
 from i2vlib.config import config_hash
 from i2vlib.data.clips import to_tensor
 from i2vlib.data.sampling import Sampler
 from i2vlib.data.stages import stage_identities
 from i2vlib.data.synthetic import SyntheticBenchmark
+from i2vlib.instruments.condition import PARTS, ExpressionTable, Fitted, Oracle, map_channels, motion_maps
 from i2vlib.models import frgan
 from i2vlib.models.frgan_parts import (Decoder, ForecastNet, ImageCritic, RefineNet, VideoCritic, decoder_macs,
                                        decoder_plan, levels)

@@ -10,10 +10,10 @@ import torch
 
 from i2vlib import I2VError
 from i2vlib.runs import load, train
-from i2vlib.condition import joint_maps, map_channels
 from i2vlib.data.pose_benchmark import ACTIONS, OBSERVED, PREDICTED, PoseBenchmark
 from i2vlib.evaluate import pose_protocol
 from i2vlib.instruments import pose_net as instrument
+from i2vlib.instruments.condition import joint_maps, map_channels
 from i2vlib.models import frgan_pose
 
 SMOKE = {"weights": {"rec": 3.0, "mask": 0.05}}
@@ -185,7 +185,7 @@ def test_validation_videos_are_unseen_videos_of_the_g_r_third_in_action_order():
 
 
 def test_the_longer_run_is_the_full_arm_at_eight_times_its_steps():
-    from i2vlib.zoo import ablations
+    from i2vlib.records import ablations
 
     full = ablations.arm_configs("frgan-pose", "book", ["forecast"], seeds=[0])["forecast"][0]
     long = ablations.longer_config("frgan-pose", "book")

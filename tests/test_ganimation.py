@@ -11,9 +11,9 @@ from torch import nn
 
 import i2vlib
 from i2vlib import I2VError
+from i2vlib.clip_record import EXPRESSIONS
 from i2vlib.data.face_shape import ACTIONS, neutral_actions
 from i2vlib.data.synthetic import SyntheticBenchmark, actions, make_identity
-from i2vlib.data.types import EXPRESSIONS
 from i2vlib.models import ganimation, ganimation_parts
 from i2vlib.train import train
 

@@ -9,10 +9,10 @@ import torch
 
 import i2vlib
 from i2vlib import I2VError
-from i2vlib.condition import measure_landmarks
+from i2vlib.clip_record import Clip
 from i2vlib.data.sampling import Sampler
 from i2vlib.data.synthetic import SyntheticBenchmark
-from i2vlib.data.types import Clip
+from i2vlib.instruments.condition import measure_landmarks
 from i2vlib.models import hp
 from i2vlib.models.pose_lstm import normalise
 from i2vlib.train import train

@@ -11,15 +11,16 @@ from i2vlib.claims import evidence
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
 from i2vlib.models import full_config
-from i2vlib.zoo import ablations, comparisons, records, recipe
+from i2vlib.records import ablations, comparisons, store
+from i2vlib.zoo import recipe
 
 
 def test_encode_decode_round_trip():
     strip = (np.arange(3 * 8 * 8 * 3) % 251).astype(np.uint8).reshape(3, 8, 8, 3)
     value = {"strip": strip, "psnr": np.float32(21.123456789), "none": float("nan"), "n": np.int64(3),
              "curve": np.array([0.5, 1.0]), "nested": {"rho": 0.25, "list": [1, 2.0]}}
-    text = json.dumps(records.encode(value), allow_nan=False)
-    back = records.decode(json.loads(text))
+    text = json.dumps(store.encode(value), allow_nan=False)
+    back = store.decode(json.loads(text))
     assert back["strip"].dtype == np.uint8 and np.array_equal(back["strip"], strip)
     assert back["psnr"] == pytest.approx(21.1235, abs=1e-4) and back["none"] is None and back["n"] == 3
     assert back["curve"] == [0.5, 1.0] and back["nested"] == {"rho": 0.25, "list": [1, 2.0]}
@@ -27,24 +28,24 @@ def test_encode_decode_round_trip():
 
 def test_the_key_names_config_measure_version_and_arguments():
     cfg = recipe("affinegan-happy", "smoke")
-    k = records.key(cfg, "arm", videos=2)
-    assert k.startswith(f"affinegan-{config_hash(full_config(cfg))}/arm@{records.MEASURES['arm'][0]}")
-    assert k != records.key(cfg, "arm", videos=3) != records.key(dict(cfg, seed=1), "arm", videos=2)
+    k = store.key(cfg, "arm", videos=2)
+    assert k.startswith(f"affinegan-{config_hash(full_config(cfg))}/arm@{store.MEASURES['arm'][0]}")
+    assert k != store.key(cfg, "arm", videos=3) != store.key(dict(cfg, seed=1), "arm", videos=2)
     with pytest.raises(I2VError, match="unknown measure"):
-        records.key(cfg, "nonsense")
+        store.key(cfg, "nonsense")
 
 
 def test_the_records_are_parsed_once_per_version_of_the_folder(tmp_path, monkeypatch):
     book = tmp_path / "recorded"
-    records.write_record(book, "a/arm@1", {"value": 1})
+    store.write_record(book, "a/arm@1", {"value": 1})
     parsed = []
-    monkeypatch.setattr(records.json, "loads", lambda text: parsed.append(text) or json.JSONDecoder().decode(text))
-    first = records.read(book)
+    monkeypatch.setattr(store.json, "loads", lambda text: parsed.append(text) or json.JSONDecoder().decode(text))
+    first = store.read(book)
     first["b"] = {"value": 2}                              # the caller's dict: the next read does not see it
-    assert records.read(book) == {"a/arm@1": {"value": 1}} and len(parsed) == 1
-    records.write_record(book, "c/arm@1", {"value": 3})    # a new state of the folder is parsed again
-    assert set(records.read(book)) == {"a/arm@1", "c/arm@1"} and len(parsed) == 3
-    assert records.read(tmp_path / "none") == {}
+    assert store.read(book) == {"a/arm@1": {"value": 1}} and len(parsed) == 1
+    store.write_record(book, "c/arm@1", {"value": 3})    # a new state of the folder is parsed again
+    assert set(store.read(book)) == {"a/arm@1", "c/arm@1"} and len(parsed) == 3
+    assert store.read(tmp_path / "none") == {}
 
 
 def test_a_record_is_one_file_and_its_pictures_png_files_beside_it(tmp_path):
@@ -52,17 +53,17 @@ def test_a_record_is_one_file_and_its_pictures_png_files_beside_it(tmp_path):
     book = tmp_path / "recorded"
     strip = np.arange(2 * 4 * 6 * 3, dtype=np.uint8).reshape(2, 4, 6, 3)
     k1, k2 = 'affinegan-0123456789ab/arm@1?{"videos":2}', "fan-ba9876543210/arm@1"
-    records.write_record(book, k1, {"config": {"seed": 0}, "value": records.encode({"psnr": 20.5, "strip": strip})})
+    store.write_record(book, k1, {"config": {"seed": 0}, "value": store.encode({"psnr": 20.5, "strip": strip})})
     before = {f.name: f.stat().st_mtime_ns for f in book.iterdir()}
-    records.write_record(book, k2, {"config": {"seed": 1}, "value": {"psnr": float("nan")}})
+    store.write_record(book, k2, {"config": {"seed": 1}, "value": {"psnr": float("nan")}})
     after = {f.name: f.stat().st_mtime_ns for f in book.iterdir()}
     assert {n: after[n] for n in before} == before and len(after) == len(before) + 1
-    assert sorted(after) == sorted([f"{records.file_name(k1)}.json", f"{records.file_name(k1)}.0.png",
-                                    f"{records.file_name(k2)}.json"])
-    assert records.file_name(k2) == "fan-ba9876543210.arm@1" and "?" not in records.file_name(k1)
-    read = records.read(book)
-    assert np.array_equal(records.decode(read[k1]["value"])["strip"], strip) and read[k2]["value"]["psnr"] is None
-    text = (book / f"{records.file_name(k1)}.json").read_text()
+    assert sorted(after) == sorted([f"{store.file_name(k1)}.json", f"{store.file_name(k1)}.0.png",
+                                    f"{store.file_name(k2)}.json"])
+    assert store.file_name(k2) == "fan-ba9876543210.arm@1" and "?" not in store.file_name(k1)
+    read = store.read(book)
+    assert np.array_equal(store.decode(read[k1]["value"])["strip"], strip) and read[k2]["value"]["psnr"] is None
+    text = (book / f"{store.file_name(k1)}.json").read_text()
     assert '"png_file"' in text and '"png":' not in text                  # the JSON holds no picture itself
 
 
@@ -76,36 +77,36 @@ def _counting(monkeypatch, fail_on=None):
             raise KeyboardInterrupt
         return {"seed": model.config["seed"], "strip": np.zeros((1, 4, 4, 3), np.uint8), **kwargs}
 
-    monkeypatch.setitem(records.MEASURES, "arm", (records.MEASURES["arm"][0], fake))
+    monkeypatch.setitem(store.MEASURES, "arm", (store.MEASURES["arm"][0], fake))
     return calls
 
 
 def _jobs(configs, pictured=(), **options):
-    return [(c, "arm", options, records.key(c, "arm", **options) in pictured) for c in configs]
+    return [(c, "arm", options, store.key(c, "arm", **options) in pictured) for c in configs]
 
 
 def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
-    first = records.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
+    first = store.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1] and [v["seed"] for v in first] == [0, 1] and first[0]["videos"] == 2
     assert not book.exists()                                             # measured, not recorded
-    done = records.record(_jobs(configs, **{"videos": 2}), workers=1, root=tmp_path / "runs", path=book,
+    done = store.record(_jobs(configs, **{"videos": 2}), workers=1, root=tmp_path / "runs", path=book,
                           progress=False)
-    saved = records.read(book)
-    assert set(saved) == set(done) == {records.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
-    assert all(saved[records.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
+    saved = store.read(book)
+    assert set(saved) == set(done) == {store.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
+    assert all(saved[store.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
     assert not any("devices" in saved[k] for k in saved)                  # trained on the CPU: one core's seconds
-    trained = records.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
+    trained = store.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
     assert trained[2] is None and all(t["seconds"] > 0 for t in trained[:2])   # how each run trained, where recorded
     assert trained[0]["losses"]["step"][-1] == configs[0]["steps"] and len(trained[0]["losses"]) > 2
-    assert records.record(_jobs(configs, videos=2), workers=1, path=book, progress=False) == []   # recorded: kept
-    again = records.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
+    assert store.record(_jobs(configs, videos=2), workers=1, path=book, progress=False) == []   # recorded: kept
+    again = store.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1, 0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
     assert again[1]["seed"] == 1 and again[0]["videos"] == 2
     monkeypatch.setenv("I2V_RETRAIN", "1")                                  # records ignored: measured afresh
-    records.measured(configs[:1], root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
+    store.measured(configs[:1], root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1, 0, 1, 0]
 
 
@@ -113,35 +114,35 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     """Its seconds are not one core's: the record says where it trained, and the queue does not time CPU jobs by it."""
     _counting(monkeypatch)
     config = recipe("affinegan-happy", "smoke")
-    records.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "recorded", progress=False)
+    store.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "recorded", progress=False)
     (run,) = (tmp_path / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**info, "devices": [["cuda:0", 0]]}))
-    records._add(tmp_path / "recorded", "gpu", run, {})
-    saved = records.read(tmp_path / "recorded")
-    assert saved["gpu"]["devices"] == [["cuda:0", 0]] and "devices" not in saved[records.key(config, "arm")]
-    assert records.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
+    store._add(tmp_path / "recorded", "gpu", run, {})
+    saved = store.read(tmp_path / "recorded")
+    assert saved["gpu"]["devices"] == [["cuda:0", 0]] and "devices" not in saved[store.key(config, "arm")]
+    assert store.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
 
 
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
     _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
-    records.record(_jobs(configs, pictured={records.key(configs[0], "arm")}), workers=1, root=tmp_path / "runs",
+    store.record(_jobs(configs, pictured={store.key(configs[0], "arm")}), workers=1, root=tmp_path / "runs",
                    path=book, progress=False)
-    saved = records.read(book)
-    pictured, other = (saved[records.key(c, "arm")]["value"] for c in configs)
+    saved = store.read(book)
+    pictured, other = (saved[store.key(c, "arm")]["value"] for c in configs)
     assert "strip" in pictured and "strip" not in other and other["seed"] == configs[1]["seed"]
-    assert "strip" not in records.measured(configs[1:], path=book, device="cpu", progress=False)[0]
-    assert records.measured(configs[:1], path=book, device="cpu", progress=False)[0]["strip"].shape == (1, 4, 4, 3)
+    assert "strip" not in store.measured(configs[1:], path=book, device="cpu", progress=False)[0]
+    assert store.measured(configs[:1], path=book, device="cpu", progress=False)[0]["strip"].shape == (1, 4, 4, 3)
 
 
 def test_the_recording_queue_never_trains_one_run_in_two_workers(tmp_path):
     arms = ablations.arm_configs("frgan", "smoke", ["forecast", "refine"], seeds=(0, 1))
     (forecast, _), (refine, other_seed) = arms["forecast"], arms["refine"]
-    runs = records._unfinished(refine, tmp_path)
-    assert records._unfinished(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
-    assert not runs & records._unfinished(other_seed, tmp_path)               # another seed's: side by side
+    runs = store._unfinished(refine, tmp_path)
+    assert store._unfinished(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
+    assert not runs & store._unfinished(other_seed, tmp_path)               # another seed's: side by side
 
 
 def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et_al_s_seed_grid():
@@ -149,7 +150,7 @@ def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et
 
     def kept(paper, arm, seeds, multiple=1):
         options = ablations.measure_options(paper, "book")
-        return [records.key(c, comparisons.MEASURE[paper], **options) in pictured
+        return [store.key(c, comparisons.MEASURE[paper], **options) in pictured
                 for c in ablations.arm_configs(paper, "book", [arm], seeds=seeds, multiple=multiple)[arm]]
 
     for paper, arms in comparisons.ARMS.items():
@@ -181,12 +182,12 @@ def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
     with pytest.raises(KeyboardInterrupt):
-        records.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=1, progress=False)
-    assert list(records.read(book)) == [records.key(configs[0], "arm")] and calls == [0, 1]
+        store.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=1, progress=False)
+    assert list(store.read(book)) == [store.key(configs[0], "arm")] and calls == [0, 1]
     calls = _counting(monkeypatch)
-    assert records.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=2, progress=False) == \
-        [records.key(configs[1], "arm")]                           # the queue of one job left runs it here
-    assert calls == [1] and len(records.read(book)) == 2
+    assert store.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=2, progress=False) == \
+        [store.key(configs[1], "arm")]                           # the queue of one job left runs it here
+    assert calls == [1] and len(store.read(book)) == 2
 
 
 def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
@@ -249,12 +250,12 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     options = ablations.measure_options("affinegan", "book")
 
     def book(*rungs):
-        return {records.key(c, "arm", **options): {} for m, seeds in rungs
+        return {store.key(c, "arm", **options): {} for m, seeds in rungs
                 for runs in ablations.arm_configs("affinegan", "book", arms, seeds, m).values() for c in runs}
 
-    monkeypatch.setattr(records, "read", lambda path=None: book((1, (0, 1, 2, 3)), (4, (0, 1, 2))))
+    monkeypatch.setattr(store, "read", lambda path=None: book((1, (0, 1, 2, 3)), (4, (0, 1, 2))))
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2, 3)), (4, (0, 1, 2))]
-    monkeypatch.setattr(records, "read", lambda path=None: book((1, (0, 1, 2, 4)), (4, (0, 1))))
+    monkeypatch.setattr(store, "read", lambda path=None: book((1, (0, 1, 2, 4)), (4, (0, 1))))
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2))]      # seeds as far as recorded; no 4x yet
     assert ablations.rungs("affinegan", "smoke", arms) == [(1, comparisons.SEEDS)]
     assert ablations.rungs("affinegan", "book", arms, steps=10) == [(1, comparisons.SEEDS)]
@@ -276,9 +277,9 @@ def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
     arms = ["full", "mlp", "convlstm"]
     options = ablations.measure_options("affinegan", "book")
     runs = [(1, arms, (0, 1, 2, 3, 4)), (4, ["full", "convlstm"], (0, 1, 2)), (4, ["mlp"], (0, 1))]
-    book = {records.key(c, "arm", **options): {"value": {"psnr": 30.0 + m}} for m, names, seeds in runs
+    book = {store.key(c, "arm", **options): {"value": {"psnr": 30.0 + m}} for m, names, seeds in runs
             for configs in ablations.arm_configs("affinegan", "book", names, seeds, m).values() for c in configs}
-    monkeypatch.setattr(records, "read", lambda path=None: book)
+    monkeypatch.setattr(store, "read", lambda path=None: book)
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2, 3, 4)), (4, (0, 1, 2))]
     assert ablations.rung_arms("affinegan", 4, (0, 1, 2), "book", arms) == ["full", "convlstm"]   # mlp lacks seed 2
     ladder = ablations.ladder("affinegan", "book", arms, device="cpu", progress=False)
@@ -286,7 +287,7 @@ def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
     assert ablations.rung_labels("affinegan", ladder, arms=arms) == ["1000 steps, 5 seeds",
                                                                      "4000 steps, 3 seeds, mlp not yet recorded"]
     monkeypatch.setenv("I2V_NO_TRAIN", "1")          # make book: an arm with no record at the first rung is named
-    del book[records.key(ablations.arm_configs("affinegan", "book", ["mlp"], (0,))["mlp"][0], "arm", **options)]
+    del book[store.key(ablations.arm_configs("affinegan", "book", ["mlp"], (0,))["mlp"][0], "arm", **options)]
     first = ablations.ladder("affinegan", "book", arms, progress=False)
     assert set(first[(1, (0, 1, 2, 3, 4))]) == {"full", "convlstm"}
     assert ablations.rung_labels("affinegan", first, arms=arms)[0] == "1000 steps, 5 seeds, mlp not yet recorded"
@@ -331,34 +332,34 @@ def test_shipped_records_are_current():
     """Every shipped record was measured from a config the code still builds, by the current version of
     its measure, and belongs to an arm, a headline model or a pictured run of a chapter (no stale records); only
     the runs a chapter pictures carry pictures."""
-    shipped = records.read()
+    shipped = store.read()
     wanted, measures = set(), {}
     for paper in comparisons.ARMS:
         measure, options = comparisons.MEASURE[paper], ablations.measure_options(paper, "book")
         for multiple, seeds in comparisons.LADDER[paper]:                 # every rung of the budget ladder
             for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple).values():
-                wanted |= {records.key(c, measure, **options) for c in runs}
-                measures.update({records.key(c, measure, **options): (measure, options) for c in runs})
-        wanted |= {records.key(recipe(n), measure, **options) for n in comparisons.HEADLINES[paper]}
-        measures.update({records.key(recipe(n), measure, **options): (measure, options)
+                wanted |= {store.key(c, measure, **options) for c in runs}
+                measures.update({store.key(c, measure, **options): (measure, options) for c in runs})
+        wanted |= {store.key(recipe(n), measure, **options) for n in comparisons.HEADLINES[paper]}
+        measures.update({store.key(recipe(n), measure, **options): (measure, options)
                          for n in comparisons.HEADLINES[paper]})
         for config, extra in ablations.pictured(paper, "book"):
-            wanted.add(records.key(config, measure, **options, **extra))
-            measures[records.key(config, measure, **options, **extra)] = (measure, {**options, **extra})
+            wanted.add(store.key(config, measure, **options, **extra))
+            measures[store.key(config, measure, **options, **extra)] = (measure, {**options, **extra})
         for config in ablations.chapter_runs("book").get(paper, []):      # shown beside the arms
-            wanted.add(records.key(config, measure, **options))
-            measures[records.key(config, measure, **options)] = (measure, options)
+            wanted.add(store.key(config, measure, **options))
+            measures[store.key(config, measure, **options)] = (measure, options)
     for k, rec in shipped.items():
         assert k in wanted, f"{k} is measured from no arm the chapters ask for"
         measure, options = measures[k]
-        assert records.key(rec["config"], measure, **options) == k, k
-        assert k in ablations.pictured_keys() or not records.holds_picture(rec["value"]), k
+        assert store.key(rec["config"], measure, **options) == k, k
+        assert k in ablations.pictured_keys() or not store.holds_picture(rec["value"]), k
 
 
 def test_every_shipped_comparison_holds_every_seed_of_every_rung():
     """Each verdict is judged on the whole ladder (five seeds at the first rung, three at four times its budget):
-    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.zoo.comparisons.LADDER`, but
-    the arms :data:`~i2vlib.zoo.comparisons.PENDING` names (rebuilt, being recorded again), and only while they lack
+    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.records.comparisons.LADDER`, but
+    the arms :data:`~i2vlib.records.comparisons.PENDING` names (rebuilt, being recorded again), and only while they lack
     a seed."""
     missing, complete = [], []
     for paper in comparisons.ARMS:
@@ -410,9 +411,9 @@ def test_a_table_trains_its_baselines_and_reuses_its_papers_arms(tmp_path, monke
 def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(monkeypatch, capsys):
     options = ablations.measure_options("fan", "book")
     four = ablations.arm_configs("fan", "book", ["full"], seeds=(0, 2), multiple=4)["full"]
-    book = {records.key(c, "arm", **options): {"value": {}} for c in four}
-    monkeypatch.setattr(records, "read", lambda path=None: book)
-    monkeypatch.setattr(records, "record", lambda *a, **k: pytest.fail("listing records nothing"))
+    book = {store.key(c, "arm", **options): {"value": {}} for c in four}
+    monkeypatch.setattr(store, "read", lambda path=None: book)
+    monkeypatch.setattr(store, "record", lambda *a, **k: pytest.fail("listing records nothing"))
     assert ablations.main(["fan", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("fan x1: full -  no_local_d -") and lines[1].startswith("fan x4: full 0,2  no_local_d -")
@@ -427,8 +428,8 @@ def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(
         assert err.count("\n") == 1 and name in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("module", ["zoo.ablations", "zoo.verify", "zoo.make", "studies.refine", "studies.speckle",
-                                    "studies.capacity"])
+@pytest.mark.parametrize("module", ["records.ablations", "records.verify", "records.make_zoo", "studies.refine",
+                                    "studies.speckle", "studies.capacity"])
 @pytest.mark.parametrize("workers", ["0", "-2", "two"])
 def test_every_training_command_refuses_fewer_than_one_worker_before_any_work(module, workers, capsys, tmp_path,
                                                                              monkeypatch):
@@ -436,8 +437,8 @@ def test_every_training_command_refuses_fewer_than_one_worker_before_any_work(mo
 
     monkeypatch.chdir(tmp_path)
     mod = importlib.import_module(f"i2vlib.{module}")
-    with pytest.raises(SystemExit) as stop:    # a study's command line is the engine's, given the module's STUDY
-        sys.exit(mod.main(mod.STUDY, ["--workers", workers]) if hasattr(mod, "STUDY") else mod.main(["--workers", workers]))
+    with pytest.raises(SystemExit) as stop:
+        sys.exit(mod.main(["--workers", workers]))
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert ("argument --workers: not an integer: 'two'" if workers == "two"

@@ -7,8 +7,8 @@ import pytest
 from i2vlib import zoo
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
+from i2vlib.records import ablations
 from i2vlib.studies import refine
-from i2vlib.zoo import ablations
 
 
 @pytest.mark.parametrize("study", ["faces", "pose"])
@@ -65,7 +65,7 @@ def test_every_recipe_studys_command_line_refuses_an_unknown_arm_in_one_line(nam
     import importlib
 
     module = importlib.import_module(f"i2vlib.studies.{name}")
-    assert module.main(module.STUDY, ["w7"]) == 2
+    assert module.main(["w7"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{name}: error: unknown {name} arm 'w7'") and len(err.strip().splitlines()) == 1
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from i2vlib import I2VError
+from i2vlib.clip_record import Clip
 from i2vlib.data.clips import SyntheticVideos, crop_clip, to_tensor, from_tensor
 from i2vlib.data.folders import write_affinegan
 from i2vlib.data.sampling import Sampler, training_source
 from i2vlib.data.synthetic import SyntheticBenchmark
-from i2vlib.data.types import Clip
 
 EXPRS = ["happy", "anger", "surprise"]
 LENGTHS = (2, 3, 5, 8)

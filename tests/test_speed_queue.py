@@ -8,8 +8,8 @@ import pytest
 
 from i2vlib.models import affinegan as ag
 from i2vlib.models import fan
+from i2vlib.records import store
 from i2vlib.runs import run_dir, worker_pool
-from i2vlib.zoo import records
 
 
 def _rec(config, seconds):
@@ -28,31 +28,31 @@ def _book():
 
 def test_a_step_is_timed_by_the_records_of_its_method_and_shape():
     book = _book()
-    assert records.step_seconds(ag.default_config("smoke", steps=7), book) == pytest.approx(0.1)
-    assert records.step_seconds(ag.default_config("smoke", batch=8), book) == pytest.approx(0.4)
+    assert store.step_seconds(ag.default_config("smoke", steps=7), book) == pytest.approx(0.1)
+    assert store.step_seconds(ag.default_config("smoke", batch=8), book) == pytest.approx(0.4)
     # no record of this shape: the method's median (0.1, 0.1, 0.4)
-    assert records.step_seconds(ag.default_config("smoke", ngf=4), book) == pytest.approx(0.1)
+    assert store.step_seconds(ag.default_config("smoke", ngf=4), book) == pytest.approx(0.1)
     # no record of the method: the median of all (0.1, 0.1, 0.4, 1.0)
-    assert records.step_seconds({"method": "vgan", "batch": 4}, book) == pytest.approx(0.25)
-    assert records.step_seconds({"method": "vgan"}, {}) == 1.0
+    assert store.step_seconds({"method": "vgan", "batch": 4}, book) == pytest.approx(0.25)
+    assert store.step_seconds({"method": "vgan"}, {}) == 1.0
 
 
 def test_a_job_costs_the_steps_its_unfinished_runs_have_to_go(tmp_path):
     book, cfg = _book(), ag.default_config("smoke", steps=200)
-    assert records.job_seconds(cfg, book, tmp_path) == pytest.approx(20.0)
+    assert store.job_seconds(cfg, book, tmp_path) == pytest.approx(20.0)
     run = run_dir(cfg, tmp_path)
     run.mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"step": 150, "finished": False}))   # interrupted at step 150
-    assert records.job_seconds(cfg, book, tmp_path) == pytest.approx(5.0)
+    assert store.job_seconds(cfg, book, tmp_path) == pytest.approx(5.0)
     (run / "run.json").write_text(json.dumps({"step": 200, "finished": True}))
-    assert records.job_seconds(cfg, book, tmp_path) == 0.0
+    assert store.job_seconds(cfg, book, tmp_path) == 0.0
 
 
 def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
     book = _book()
     path = tmp_path / "recorded"
     for k, rec in book.items():
-        records.write_record(path, k, rec)
+        store.write_record(path, k, rec)
     jobs = [(ag.default_config("smoke", steps=10, seed=1), "arm", {}, False),                # 1 s
             (fan.default_config("smoke", steps=30, seed=1), "arm", {}, False),               # 30 s
             (ag.default_config("smoke", steps=20, batch=8, seed=1), "arm", {}, False),       # 8 s
@@ -61,16 +61,16 @@ def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
 
     def fake_job(config, measure, options, pictures, root, path_, threads, progress):
         started.append((config["method"], config["steps"]))
-        return records.key(config, measure, **options)
+        return store.key(config, measure, **options)
 
-    monkeypatch.setattr(records, "_record_job", fake_job)
-    done = records.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
+    monkeypatch.setattr(store, "_record_job", fake_job)
+    done = store.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
     assert started == [("fan", 30), ("affinegan", 20), ("affinegan", 50), ("affinegan", 10)]
     assert len(done) == 4
     # already recorded jobs are not queued at all
-    records.write_record(path, records.key(jobs[1][0]), _rec(jobs[1][0], 1.0))
+    store.write_record(path, store.key(jobs[1][0]), _rec(jobs[1][0], 1.0))
     started.clear()
-    records.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
+    store.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
     assert [s for s in started if s[0] == "fan"] == []
 
 

@@ -9,8 +9,8 @@ from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.errors import I2VError
 from i2vlib.evaluate.measures import texture_at
 from i2vlib.models import get_method
+from i2vlib.records import make_zoo
 from i2vlib.studies import Arm, Study, record, results, upsample
-from i2vlib.zoo import make
 
 
 def tiny_study(tmp_path: Path, calls: list, **options) -> Study:
@@ -91,9 +91,9 @@ def test_the_upsampling_rule_needs_two_runs_of_the_base():
 
 
 def test_the_zoo_ships_the_last_step_that_meets_its_targets():
-    assert make.meets({"texture_error": 0.2, "strength": 0.95, "acd_i_ratio": 1.5})
-    assert not make.meets({"texture_error": 0.4, "strength": 0.95, "acd_i_ratio": 1.5})
-    assert not make.meets({"texture_error": 0.2, "strength": None, "acd_i_ratio": 1.5})
+    assert make_zoo.meets({"texture_error": 0.2, "strength": 0.95, "acd_i_ratio": 1.5})
+    assert not make_zoo.meets({"texture_error": 0.4, "strength": 0.95, "acd_i_ratio": 1.5})
+    assert not make_zoo.meets({"texture_error": 0.2, "strength": None, "acd_i_ratio": 1.5})
 
 
 class Copy:

@@ -76,7 +76,7 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, monkeypatc
 def test_a_run_resumed_on_another_device_records_where_each_part_trained(tmp_path):
     import json
 
-    from i2vlib.zoo.origin import made_by, on_devices, trained
+    from i2vlib.records.origin import made_by, on_devices, trained
 
     train(_cfg(steps=3), tmp_path, progress=False, checkpoint_every=3)
     assert json.loads((tmp_path / "run.json").read_text())["devices"] == [["cpu", 0]]

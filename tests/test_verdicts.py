@@ -1,4 +1,4 @@
-"""``i2v claims``: every claim judged from the records, training nothing (i2vlib.zoo.verdicts)."""
+"""``i2v claims``: every claim judged from the records, training nothing (i2vlib.records.verdicts)."""
 
 import json
 import subprocess
@@ -8,7 +8,7 @@ import pytest
 
 from i2vlib import claims
 from i2vlib.claims.health import HEALTHY_SHARE
-from i2vlib.zoo import verdicts
+from i2vlib.records import verdicts
 
 pytestmark = pytest.mark.slow
 

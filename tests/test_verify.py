@@ -1,4 +1,4 @@
-"""make verify-records (i2vlib.zoo.verify): which runs it may draw, how a new measurement is held against its arm's
+"""make verify-records (i2vlib.records.verify): which runs it may draw, how a new measurement is held against its arm's
 recorded seeds, and bad input; training is replaced by a canned measurement (a real check trains for minutes)."""
 
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from i2vlib.errors import I2VError
-from i2vlib.zoo import ablations, comparisons, records, verify
+from i2vlib.records import ablations, comparisons, store, verify
 
 
 def test_numbers_flattens_the_finite_scalars_of_a_measurement_and_reduces_lists_to_their_means():
@@ -45,7 +45,7 @@ def test_a_pose_record_moved_out_of_its_band_is_caught_and_a_run_that_compares_n
     assert verify.check({"words": "only"}, seeds, 0)["numbers"] == 0
     configs = ablations.arm_configs("affinegan", "book", ["mlp"])["mlp"]
     options = ablations.measure_options("affinegan", "book")
-    book = {records.key(c, "arm", **options): {"config": c, "value": {"rho": 0.1 * (i + 1)}}
+    book = {store.key(c, "arm", **options): {"config": c, "value": {"rho": 0.1 * (i + 1)}}
             for i, c in enumerate(configs)}
     canned.value = {"text": "nothing to compare"}
     assert not verify.verify(["affinegan"], runs=1, book=book, progress=False)["within"]
@@ -61,7 +61,7 @@ def test_the_band_misses_a_faithful_seed_at_its_stated_rate():
 
 
 def test_only_arms_with_every_seed_recorded_are_drawn_at_every_rung():
-    book = records.read()
+    book = store.read()
     runs = verify.recorded_runs(["affinegan"], book)
     for multiple, _ in comparisons.LADDER["affinegan"]:
         assert {("affinegan", "full", multiple, i) for i in range(len(comparisons.SEEDS))} <= set(runs)
@@ -77,7 +77,7 @@ def canned(monkeypatch, tmp_path):
         value = None
     monkeypatch.setattr(verify, "cached_runs", lambda configs, **kw: [tmp_path] * len(configs))
     monkeypatch.setattr(verify, "load", lambda run: None)
-    monkeypatch.setitem(records.MEASURES, "arm", (records.MEASURES["arm"][0], lambda model, **kw: Canned.value))
+    monkeypatch.setitem(store.MEASURES, "arm", (store.MEASURES["arm"][0], lambda model, **kw: Canned.value))
     return Canned
 
 
@@ -85,7 +85,7 @@ def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
     five = dict(comparisons.LADDER["affinegan"])[1]
     configs = ablations.arm_configs("affinegan", "book", ["mlp"], seeds=five)["mlp"]
     options = ablations.measure_options("affinegan", "book")
-    book = {records.key(c, "arm", **options): {"config": c, "value": {"rho": [0.1, 0.15, 0.2, 0.25, 0.3][i]}}
+    book = {store.key(c, "arm", **options): {"config": c, "value": {"rho": [0.1, 0.15, 0.2, 0.25, 0.3][i]}}
             for i, c in enumerate(configs)}
     canned.value = {"rho": 0.2}
     report = verify.verify(["affinegan"], runs=9, seed=3, book=book, progress=False)
@@ -103,7 +103,7 @@ def test_the_draw_can_be_narrowed_to_arms_and_rungs_and_names_where_each_record_
     for multiple, seeds in comparisons.LADDER["affinegan"]:
         for arm in ("mlp", "full"):
             for i, c in enumerate(ablations.arm_configs("affinegan", "book", [arm], seeds, multiple)[arm]):
-                book[records.key(c, "arm", **options)] = {"config": c, "value": {"rho": 0.1 + 0.05 * i},
+                book[store.key(c, "arm", **options)] = {"config": c, "value": {"rho": 0.1 + 0.05 * i},
                                                           **({"devices": [["cuda", 0]]} if multiple == 4 else {})}
     canned.value = {"rho": 0.2}
     report = verify.verify(["affinegan"], runs=9, book=book, progress=False, arms=["full"], rungs=[4])
@@ -128,8 +128,8 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 
 def test_the_report_is_written_where_asked(canned, tmp_path, monkeypatch):
     canned.value = {"psnr": 1e9}                                            # outside every arm's spread
-    monkeypatch.setattr(records, "read", lambda path=records.RECORDS: {
-        records.key(c, "arm", **ablations.measure_options("affinegan", "book")): {"config": c, "value": {"psnr": 1.0}}
+    monkeypatch.setattr(store, "read", lambda path=store.RECORDS: {
+        store.key(c, "arm", **ablations.measure_options("affinegan", "book")): {"config": c, "value": {"psnr": 1.0}}
         for c in ablations.arm_configs("affinegan", "book", ["full"])["full"]})
     out = tmp_path / "report.json"
     assert verify.main(["affinegan", "--runs", "1", "--out", str(out)]) == 1

@@ -13,13 +13,13 @@ from i2vlib import I2VError, zoo
 from i2vlib.checkpoint import read_checkpoint
 from i2vlib.cli import main
 from i2vlib.config import config_hash
+from i2vlib.evaluate.zoo_scores import measure
+from i2vlib.evaluate.zoo_scores import targets as zoo_targets
 from i2vlib.models import full_config, get_method
 from i2vlib.nn import PatchDiscriminator, n_params, receptive_field
+from i2vlib.records.make_zoo import export, thin_losses
 from i2vlib.runs import cached_run, read_losses, zoo_file
 from i2vlib.train import train
-from i2vlib.zoo.make import export, thin_losses
-from i2vlib.zoo.measure import measure
-from i2vlib.zoo.measure import targets as zoo_targets
 
 SHIPPED = zoo.names()
 # Re-scoring a shipped model on another machine may round differently in the last bits of a
@@ -46,7 +46,7 @@ def test_a_shipped_entry_is_what_the_current_code_would_train(name):
     assert config_hash(full_config(shipped["config"])) == config_hash(zoo.entry_config(name))
     rec = zoo.record(name)
     chosen = rec["selection"]["chosen"] if "selection" in rec else zoo.entry_config(name)["steps"]
-    assert shipped["step"] == chosen      # the last step, or the snapshot the selection rule chose (zoo.make.SELECT)
+    assert shipped["step"] == chosen      # the last step, or the snapshot the selection rule chose (make_zoo.SELECT)
     assert set(rec["curve"]) >= {str(shipped["step"])} and rec["curve"][str(shipped["step"])] == rec["scores"]
     assert rec["losses"]["step"][-1] == zoo.entry_config(name)["steps"]
 
@@ -336,6 +336,6 @@ def test_a_methods_own_target_replaces_the_general_one():
     ({"2000": {"psnr": 20.0, "acd_i_ratio": 2.0}}, None),                                              # one point
 ])
 def test_the_plateau_rule_reads_the_last_two_points_of_a_curve(curve, flat):
-    from i2vlib.zoo.measure import plateau
+    from i2vlib.evaluate.zoo_scores import plateau
 
     assert plateau(curve, "frgan")["flat"] is flat

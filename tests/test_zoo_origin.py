@@ -8,7 +8,7 @@ from i2vlib import cli, cli_commands, zoo
 from i2vlib.config import config_hash
 from i2vlib.models import full_config
 from i2vlib.io import log_tenth
-from i2vlib.zoo.origin import duration, made_by, provenance, train_command, trained
+from i2vlib.records.origin import duration, made_by, provenance, train_command, trained
 
 
 @pytest.mark.parametrize("name", list(zoo.ENTRIES))

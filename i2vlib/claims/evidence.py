@@ -4,7 +4,7 @@ A chapter trains (or reads the records of) a comparison's arms at one rung of th
 arm to its seeds' measurements, each a dict that carries the run's ``health`` (:mod:`.health`). The functions below
 turn such runs into the measurements of one chapter's claims, in the shapes their rules expect, and note which arms
 each measurement rests on. They are the one place a claim's measurement is defined: the chapters call them, and so
-does ``i2v claims``, on the records (:mod:`i2vlib.zoo.verdicts`).
+does ``i2v claims``, on the records (:mod:`i2vlib.records.verdicts`).
 
 Two rules hold for every measurement made here:
 
@@ -201,8 +201,9 @@ def affinegan_ablations(R: Mapping, head: Mapping, disorder: bool = True) -> Evi
 
 
 def affinegan_training(experts: Mapping[str, Mapping], unified: Mapping | None) -> Evidence:
-    """AffineGAN's unified model against its one-expression models (the zoo's scores, :func:`i2vlib.zoo.measure`):
-    ``experts`` {expression: scores}, ``unified`` the unified model's scores (None: no unified model)."""
+    """AffineGAN's unified model against its one-expression models (the zoo's scores,
+    :mod:`i2vlib.evaluate.zoo_scores`): ``experts`` {expression: scores}, ``unified`` the unified model's scores
+    (None: no unified model)."""
     e = Evidence({})
     if unified is None:
         why = NotTested("needs the benchmark's expression instrument and several expressions")

@@ -4,7 +4,7 @@ Every measurement is made on unseen test identities of the synthetic benchmark; 
 ``frgan/ablations`` supplies them, ``frgan/pose`` those of the pose half (§4.3-4.4) on the pose
 benchmark's unseen people, and ``baselines/baselines`` the comparisons with Tables 1 and 3's baselines. Retargeting follows the paper's Table 1 protocol: one reference
 video of the expression, performed by each test identity from its neutral face. The benchmark can
-paint each identity performing the reference exactly (:meth:`i2vlib.condition.Oracle.truth`), so
+paint each identity performing the reference exactly (:meth:`i2vlib.instruments.condition.Oracle.truth`), so
 the book compares with that ground truth where the paper could only compare with a reference row
 of real training videos.
 

@@ -198,15 +198,15 @@ def _summary(results: dict[str, dict]) -> dict:
 
 def record_health(record: Mapping, measure: str) -> dict:
     """The health of one recorded run: ``{"checks": {name: {"value", "bound", "passed"}}, "failed": [...],
-    "healthy": bool}``. ``record``: ``{"config", "value", "losses"}`` (a record of :mod:`i2vlib.zoo.records`, its
+    "healthy": bool}``. ``record``: ``{"config", "value", "losses"}`` (a record of :mod:`i2vlib.records.store`, its
     value decoded)."""
     config = record["config"]
     return _summary({c.name: c.judge(dict(record)) for c in checks_for(config["method"], measure, config)})
 
 
 def zoo_health(method: str, scores: Mapping) -> dict:
-    """The health of a zoo entry (or any model scored by :func:`i2vlib.zoo.measure.measure`, or by ``i2v evaluate``)
-    from its scores; a pose model's (``forecast`` is its protocol) from ``mse_gt_over_hold``."""
+    """The health of a zoo entry (or any model scored by :func:`i2vlib.evaluate.zoo_scores.measure`, or by
+    ``i2v evaluate``) from its scores; a pose model's (``forecast`` is its protocol) from ``mse_gt_over_hold``."""
     pose = method in POSE_METHODS or "mse_hold" in scores
     checks = checks_for("frgan-pose" if method == "frgan-pose" else "mathieu", "zoo") if pose else checks_for(method, "zoo")
     return _summary({c.name: c.judge({"scores": scores}) for c in checks})

@@ -5,7 +5,7 @@ it, whether records of the runs it judges existed then, and each later version o
 with its date and commit. :data:`CHANGES` says why each rule changed after it was fixed (one entry per commit that
 changed rules, plus the changes of a verdict rule that no single claim's description shows and the recipe choices),
 and names the replay that measures what the change did: :func:`replay_rules` gives the rules as they were before it,
-which :func:`i2vlib.zoo.verdicts.replay` judges today's records with.
+which :func:`i2vlib.records.verdicts.replay` judges today's records with.
 
 A rule changed without a log entry fails ``tests/test_claims_log.py``: add the new version to ``log.json`` and, for a
 new commit, an entry to :data:`CHANGES` (``commit`` may be ``""`` until it is made, then filled in).
@@ -28,7 +28,7 @@ LOG = Path(__file__).with_name("log.json")
 class Change(NamedTuple):
     """One change of the registry after claims were fixed: ``what`` changed, on ``date`` in ``commit``; whether
     records of the runs it judges existed then (``records``), and ``why``. ``replay`` names the replay of
-    :func:`replay_rules` (or of :func:`i2vlib.zoo.verdicts.replay`) that judges today's records as before it, or is
+    :func:`replay_rules` (or of :func:`i2vlib.records.verdicts.replay`) that judges today's records as before it, or is
     empty where nothing can be replayed (a rename, a recipe choice)."""
 
     date: str

@@ -1,5 +1,2 @@
-"""Data: the embedded synthetic benchmark, on-disk layouts and clip samplers."""
-
-from .types import Clip
-
-__all__ = ["Clip"]
+"""Data: the embedded synthetic benchmark, on-disk layouts and clip samplers; each yields
+:class:`i2vlib.clip_record.Clip`."""

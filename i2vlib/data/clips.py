@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from ..clip_record import EXPRESSIONS, Clip
 from ..errors import I2VError
 from ..faces.align import box_transform, crop
 from .curves import check_curves
 from .synthetic import SyntheticBenchmark, check_expressions
-from .types import EXPRESSIONS, Clip
 
 # iBUG-68 index of each point's mirror image under a horizontal flip.
 FLIP_68 = np.array(

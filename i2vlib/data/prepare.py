@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..clip_record import EXPRESSIONS, Clip
 from ..errors import I2VError, check_names
 from ..faces.align import box_transform, crop, crop_box
 from ..faces.landmarks import NoFaceError, get_backend
 from ..faces.masks import mouth_mask
 from .folders import UNLABELLED, natural_key, open_dataset, write_affinegan
-from .types import EXPRESSIONS, Clip
 
 
 def prepare(src, out, size: int = 128, landmarks: str = "dlib", overwrite: bool = False,

@@ -1,6 +1,6 @@
 """The one sampler layer: every trainer draws its batches here.
 
-A *source* is a sequence of :class:`~.types.Clip` (synthetic videos or a folder). A
+A *source* is a sequence of :class:`~i2vlib.clip_record.Clip` (synthetic videos or a folder). A
 :class:`Sampler` draws examples from it with a ``numpy.random.Generator`` (the training loop
 seeds one per step, so a batch depends only on (seed, step)):
 

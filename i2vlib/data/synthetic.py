@@ -21,11 +21,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..clip_record import EXPRESSIONS, Clip
 from ..errors import I2VError, check_names
 from ..faces.masks import mouth_mask
 from . import face_paint, face_shape
 from .curves import check_curves, intensity_curve
-from .types import EXPRESSIONS, Clip
 
 SPLITS = ("train", "val", "test")
 

@@ -2,7 +2,7 @@
 
 A comparative claim needs the same measurement of every seed of every arm (the claims registry,
 :mod:`i2vlib.claims`); :func:`arm_scores` is that measurement. It is recorded once per run and
-shipped (:mod:`i2vlib.zoo.records`), so it must be deterministic for a given model: the test
+shipped (:mod:`i2vlib.records.store`), so it must be deterministic for a given model: the test
 faces are the benchmark's, fixed by ``seed``, whatever seed the model was trained with.
 
 The paper-specific measures the chapters tie to the papers' words:

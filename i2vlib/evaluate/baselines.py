@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..clip_record import EXPRESSIONS
 from ..data.clips import labels
 from ..data.synthetic import SyntheticBenchmark
-from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from .videos import evaluation_videos
 

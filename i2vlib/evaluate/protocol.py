@@ -23,9 +23,9 @@ import time
 import numpy as np
 
 from .. import metrics
+from ..clip_record import EXPRESSIONS
 from ..config import check_data
 from ..data.clips import labels, resample, select
-from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from ..instruments import INSTRUMENTS, get_instrument
 from ..instruments.benchmark import MIN_STRENGTH, inverse_response, strongest_expression

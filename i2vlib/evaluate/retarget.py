@@ -3,7 +3,7 @@
 One reference video of an unseen test person is performed by unseen test identities, each from
 its neutral face. The paper could compare only with a reference row of real training videos; the
 benchmark paints every identity performing the reference exactly
-(:meth:`i2vlib.condition.Oracle.truth`), so each retargeted frame has a true frame. A model is
+(:meth:`i2vlib.instruments.condition.Oracle.truth`), so each retargeted frame has a true frame. A model is
 driven twice: with G_C **fitted** to the faces (the paper's setting) and with the **oracle**
 motion maps (exact; Table 4's "ground-truth conditions"), so that the pixel measures judge G_M
 and G_R rather than the landmark fitting.
@@ -11,7 +11,7 @@ and G_R rather than the landmark fitting.
 * :class:`Protocol` -- the reference, the cases (:func:`cases`) and the motion of every frame;
 * :func:`video`, :func:`score`, :func:`forecast_parts` -- one model on one case;
 * :func:`retarget_scores` -- every measurement of one model the FRGAN chapters compare (recorded
-  per run by :mod:`i2vlib.zoo.records`); :func:`baselines` -- the same of the truth and of copying;
+  per run by :mod:`i2vlib.records.store`); :func:`baselines` -- the same of the truth and of copying;
 * :func:`retargeting` -- what ``i2v evaluate`` reports of an FRGAN face model: the Table 1 protocol for
   a reference of each of its expressions (§4.2: "one video of each expression").
 """
@@ -25,11 +25,11 @@ from functools import lru_cache
 import numpy as np
 
 from .. import metrics
-from ..condition import Oracle, motion_maps
 from ..data.synthetic import SyntheticBenchmark
 from ..errors import I2VError
 from ..instruments import get_instrument
 from ..instruments.benchmark import strongest_expression
+from ..instruments.condition import Oracle, motion_maps
 from ..io import to_json
 from ..metrics import mean_over_videos
 from ..version import __version__

@@ -16,10 +16,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from ..clip_record import EXPRESSIONS
 from ..config import check_data
 from ..data.folders import open_dataset
 from ..data.synthetic import SyntheticBenchmark, check_expressions, make_identity
-from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..clip_record import EXPRESSIONS
 from ..data.clips import to_tensor
-from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from ..faces.align import resize
 from ..outputs import atomic_path

@@ -36,9 +36,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import metrics
+from ..clip_record import EXPRESSIONS
 from ..data.clips import to_tensor
 from ..data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
-from ..data.types import EXPRESSIONS
 from ..errors import ArgumentParser, command_line, whole_number
 from ..io import write_json
 from ..outputs import check_output

@@ -29,16 +29,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..condition import beta_displacement, measure_landmarks, remove_rigid, template, to_canonical
+from ..clip_record import EXPRESSIONS
 from ..data import face_shape
 from ..data.clips import to_tensor
 from ..data.synthetic import SyntheticBenchmark, actions, draw_face
-from ..data.types import EXPRESSIONS
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..faces.align import resize
 from ..io import write_json
 from ..outputs import atomic_path, check_output
 from .build import new_backdrop, random_pose
+from .condition import beta_displacement, measure_landmarks, remove_rigid, template, to_canonical
 from .nets import SIZE, n_parameters, trunk
 
 UNITS = face_shape.ACTIONS

@@ -30,13 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..condition import gaussians
 from ..data.clips import to_tensor
 from ..data.pose_benchmark import PoseBenchmark
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..io import write_json
 from ..metrics import pck, pose_error
 from ..outputs import check_output
+from .condition import gaussians
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "pose64.pt"
 FORMAT, VERSION = "i2v-pose-instrument", 1

@@ -1,6 +1,6 @@
 """FRGAN (Zhao et al., ECCV 2018): *Learning to Forecast and Refine Residual Motion*.
 
-Three parts (§3): the condition generator G_C makes motion maps M_t (:mod:`i2vlib.condition`:
+Three parts (§3): the condition generator G_C makes motion maps M_t (:mod:`i2vlib.instruments.condition`:
 the benchmark's 2-D face model stands in for the paper's 3DMM); G_M forecasts each frame from
 one input frame; G_R refines whole clips of G_M's frames. Networks: :mod:`.frgan_parts`; the
 stages' training videos: :mod:`i2vlib.data.stages`; the trained model: :mod:`.frgan_model`.
@@ -48,12 +48,12 @@ import torch
 from torch import nn
 
 from .. import losses
-from ..condition import MAP_KINDS, ExpressionTable, map_channels, motion_maps
 from ..config import check_training, training_config
 from ..data.clips import to_tensor
 from ..data.sampling import Sampler
 from ..data.stages import STAGES, stage_identities, stage_source
 from ..errors import I2VError
+from ..instruments.condition import MAP_KINDS, ExpressionTable, map_channels, motion_maps
 from . import budget, full_config
 from .frgan_model import Model, load_networks  # noqa: F401 (the method's Model, as every method module has one)
 from .frgan_parts import (DECODERS, RESIDUALS, ForecastNet, ImageCritic, RefineNet, VideoCritic, check_clip_length,

@@ -1,7 +1,7 @@
 """FRGAN at generation time (Zhao et al., ECCV 2018): G_C, G_M and G_R behind the one generation API.
 
 The intensities of :meth:`Model.generate` reach G_M through the condition generator G_C
-(:mod:`i2vlib.condition`): it moves the input face's landmarks by the expression's displacements, scaled
+(:mod:`i2vlib.instruments.condition`): it moves the input face's landmarks by the expression's displacements, scaled
 by the intensity (the 2-D analogue of the paper's 3DMM expression coefficients), and draws their motion
 maps M_t. :meth:`Model.retarget` drives the face by a reference video instead (§4.2, Table 1): G_C
 lays the reference's expression coefficients, fitted to each of its frames, onto the input face. Frame t is
@@ -16,10 +16,10 @@ import torch
 
 from .. import api
 from ..checkpoint import generator_weights, load_weights
-from ..condition import ExpressionTable, Fitted, motion_maps
 from ..data.clips import from_tensor
 from ..data.video import as_reference
 from ..errors import I2VError
+from ..instruments.condition import ExpressionTable, Fitted, motion_maps
 from ..instruments.fitter import get_fitter
 from . import full_config
 from .frgan_parts import ForecastNet, RefineNet, forecast_frames, refine_frames
@@ -29,8 +29,8 @@ class Model(api.NetworkModel):
     """A trained FRGAN behind :class:`i2vlib.api.Model`, plus :meth:`retarget` and :meth:`landmarks`.
 
     ``generate`` asks G_C for the landmarks of every intensity (``condition``: ``"fitted"`` (default),
-    ``"linear"``, ``"landmarks"``, or an :class:`i2vlib.condition.Oracle` on the benchmark), draws their motion maps and
-    runs G_M once per frame from the image (f_I(I) and f_M(M_0) are cached per image); a refine-stage
+    ``"linear"``, ``"landmarks"``, or an :class:`i2vlib.instruments.condition.Oracle` on the benchmark), draws their
+    motion maps and runs G_M once per frame from the image (f_I(I) and f_M(M_0) are cached per image); a refine-stage
     model then passes clips of ``clip_length`` frames through G_R (a one-frame call skips it).
     ``instrument`` measures the input face for the fitted G_C: ``"synthetic"`` for a model trained on the
     benchmark, else ``"dlib"`` (set it to ``"dlib"`` to animate a photo with a benchmark-trained model).
@@ -66,11 +66,11 @@ class Model(api.NetworkModel):
         if isinstance(condition, str):
             if condition not in ("fitted", "linear", "landmarks"):
                 raise I2VError(f"unknown condition {condition!r}; choose fitted, linear, landmarks or an "
-                               "i2vlib.condition.Oracle")
+                               "i2vlib.instruments.condition.Oracle")
             fitter = get_fitter() if condition == "fitted" and self.instrument == "synthetic" else None
             return Fitted(self.table, self.instrument, linear=condition == "linear", fitter=fitter)
         if not all(hasattr(condition, k) for k in ("source", "expression", "retarget", "key")):
-            raise I2VError(f"a condition is 'fitted', 'linear', 'landmarks' or an i2vlib.condition.Oracle, "
+            raise I2VError(f"a condition is 'fitted', 'linear', 'landmarks' or an i2vlib.instruments.condition.Oracle, "
                            f"got {type(condition).__name__}")
         if getattr(condition, "size", self.image_size) != self.image_size:
             raise I2VError(f"the oracle draws {condition.size}-px faces; this model renders {self.image_size} px")
@@ -98,7 +98,7 @@ class Model(api.NetworkModel):
         """``image`` performing the motion of ``reference``: T x H x W x 3 uint8 (one frame per reference frame).
 
         ``reference``: T x H x W x 3 uint8 frames, a video file or a folder of numbered PNG frames, or a
-        benchmark :class:`~i2vlib.data.types.Clip` (the oracle condition needs one: it reads the clip's
+        benchmark :class:`~i2vlib.clip_record.Clip` (the oracle condition needs one: it reads the clip's
         true action units). Frame t is G_M(I | M_0, M_t) with M_t from G_C; a refine-stage model
         passes the clip through G_R.
         """

@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..condition import GRID, MAP_KINDS, map_channels
 from ..errors import I2VError
+from ..instruments.condition import GRID, MAP_KINDS, map_channels
 from ..nn import UNetEncoder, init_weights, norm_2d, norm_3d
 
 DECODERS = ("dense", "plain", "plain-wide")
@@ -108,7 +108,7 @@ class Decoder(nn.Module):
 class ForecastNet(nn.Module):
     """G_M: Ĩ_{t+k} from I_t and the motion maps M_t, M_{t+k} (Eq. 1-3).
 
-    On faces it also holds the condition generator's :class:`~i2vlib.condition.ExpressionTable` (buffer
+    On faces it also holds the condition generator's :class:`~i2vlib.instruments.condition.ExpressionTable` (buffer
     ``displacements``: E x 21 x 68 x 2), so that it travels in the checkpoint with the weights (a pose
     model's G_C, the pose LSTM, is a network of its own).
     """

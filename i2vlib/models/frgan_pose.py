@@ -4,7 +4,7 @@ The same G_M and G_R as the faces (:mod:`.frgan`: networks, Eq. 2-14, stages, op
 
 * G_C: the pose LSTM after Villegas et al. [39] (:mod:`.pose_lstm`): it sees the joints of the first
   10 frames and predicts 32 more; the motion maps M_t are the 13 joints' heat maps
-  (:func:`i2vlib.condition.joint_maps`, "concatenated on depth");
+  (:func:`i2vlib.instruments.condition.joint_maps`, "concatenated on depth");
 * data: the pose benchmark (:mod:`i2vlib.data.pose_benchmark`), whose person-disjoint thirds train G_M, G_R
   and test (§4.1), Penn Action's substitute;
 * Eq. 15's feature loss added to G_M's Eq. 4 (weight ``feat``), with C_1 and C_2 from the pose
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from .. import api
-from ..condition import JOINT_MAPS, joint_maps
 from ..data.clips import from_tensor, to_tensor
 from ..data.stages import PoseVideos, check_pose_config
 from ..errors import I2VError
+from ..instruments.condition import JOINT_MAPS, joint_maps
 from ..instruments.pose_net import feature_loss
 from ..instruments.pose_net import load as load_instrument
 from ..io import to_numpy

@@ -128,8 +128,8 @@ import torch
 from torch import nn
 
 from .. import api, losses
+from ..clip_record import EXPRESSIONS
 from ..data.clips import normalise, to_pixels, to_tensor
-from ..data.types import EXPRESSIONS
 from ..errors import I2VError
 from . import full_config
 from .gan import GANTrainer

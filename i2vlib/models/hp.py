@@ -9,7 +9,7 @@ architectures works not well." In their Table 1, AMT workers prefer Fan et al.'s
 the initial frame" (:meth:`Model.landmarks` gives the structure that Fig. 3's curve measures).
 
 The model (HP §3; ``p``: the face's 68 landmarks, the high-level structure; ``g(p)``: one Gaussian heat map per
-landmark, :func:`i2vlib.condition.motion_maps`)::
+landmark, :func:`i2vlib.instruments.condition.motion_maps`)::
 
     h_0, c_0 = LSTM(p_0)                                  the LSTM observes the input's structure ...
     h_t, c_t = LSTM(0, h_{t-1}, c_{t-1})                  ... and runs on no input for the future, t = 1 ... 10
@@ -70,9 +70,9 @@ import torch
 from torch import nn
 
 from .. import api, losses
-from ..condition import measure_landmarks, motion_maps
 from ..data.clips import from_tensor, resample, to_tensor
 from ..errors import I2VError
+from ..instruments.condition import measure_landmarks, motion_maps
 from ..nn import patch_critic
 from .convlstm import LENGTH, positions
 from .frgan_parts import ForecastNet

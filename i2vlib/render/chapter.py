@@ -17,7 +17,7 @@ import math
 from .. import claims
 from ..config import check_data, environment, profile
 from ..errors import I2VError
-from ..zoo import verdicts as book
+from ..records import verdicts as book
 
 PLOT_STYLE = {"figure.dpi": 80, "font.size": 9}
 
@@ -101,10 +101,10 @@ def _shown(v) -> str:
 
 
 def show_verdicts(rows: list[dict], prefix: str = "found") -> dict:
-    """The book's verdicts at a glance, from a :func:`i2vlib.zoo.verdicts.report`: one table of each paper's claims
+    """The book's verdicts at a glance, from a :func:`i2vlib.records.verdicts.report`: one table of each paper's claims
     per verdict and one per rung (:func:`show_verdict_claims` lists the claims). Glues ``{prefix}_<paper>_<verdict>``,
     ``{prefix}_<verdict>`` (all papers), ``{prefix}_total`` and ``{prefix}_untested_<why>`` (``why`` a key of
-    :data:`i2vlib.zoo.verdicts.UNTESTED`); returns the counts ``{paper: {verdict: n}}``."""
+    :data:`i2vlib.records.verdicts.UNTESTED`); returns the counts ``{paper: {verdict: n}}``."""
     from IPython.display import Markdown, display
     from myst_nb import glue
 
@@ -139,8 +139,8 @@ def show_verdicts(rows: list[dict], prefix: str = "found") -> dict:
 
 
 def show_verdict_claims(rows: list[dict]) -> None:
-    """Per paper of a :func:`i2vlib.zoo.verdicts.report`, one row per claim: its place in the paper, its verdict, the
-    verdict at each rung, and a link to the chapter that judges it (and shows the paper's words and our numbers)."""
+    """Per paper of a :func:`i2vlib.records.verdicts.report`, one row per claim: its place in the paper, its verdict,
+    the verdict at each rung, and a link to the chapter that judges it (and shows the paper's words and our numbers)."""
     from IPython.display import Markdown, display
 
     for paper in dict.fromkeys(r["paper"] for r in rows):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..clip_record import EXPRESSIONS
 from ..data.pose_benchmark import ACTIONS, PoseBenchmark
 from ..data.synthetic import SyntheticBenchmark
-from ..data.types import EXPRESSIONS
 from .frames import intensity_labels
 from .grid import frame_grid
 

@@ -36,7 +36,7 @@ from ..evaluate import evaluate, test_clips
 from ..evaluate.measures import texture_at
 from ..io import write_json
 from ..metrics import floats, nanmean, spearman
-from ..models import get_method
+from ..models import full_config, get_method
 from ..run_files import SNAPSHOTS
 from ..runs import cached_runs, is_finished, locate, run_dir
 
@@ -102,7 +102,8 @@ def shipped_generator(ckpt: dict):
     """The model of a checkpoint or snapshot as it would ship: its generator's moving average where it kept one."""
     method = get_method(ckpt["method"])
     key = "generator_ema" if "generator_ema" in ckpt["weights"] else "generator"
-    return method.Model.from_checkpoint({**ckpt, "weights": {"generator": ckpt["weights"][key]}})
+    config = full_config(ckpt["config"], where=ckpt.get("path", "checkpoint"))
+    return method.Model.from_checkpoint({**ckpt, "config": config, "weights": {"generator": ckpt["weights"][key]}})
 
 
 def results(study: Study) -> dict:
@@ -157,13 +158,13 @@ def last_scores(records: Mapping, arm: str, step: int) -> list[dict]:
     return [r["curve"][str(step)] for r in records.values() if r["arm"] == arm and str(step) in r["curve"]]
 
 
-def main(study: Study, argv=None) -> int:
-    """The command line of a study: ``python -m i2vlib.studies.NAME [ARM ...] [--root DIR] [--workers N]
-    [--seeds S ...] [--no-train]``; bad input is one line and exit status 2."""
-    return run_command(study.name, _main, study, argv)
+def run_study(study: Study, argv=None) -> int:
+    """The command line of a study, which its module's ``main(argv)`` runs: ``python -m i2vlib.studies.NAME [ARM ...]
+    [--root DIR] [--workers N] [--seeds S ...] [--no-train]``; bad input is one line and exit status 2."""
+    return run_command(study.name, _run_study, study, argv)
 
 
-def _main(study: Study, argv) -> int:
+def _run_study(study: Study, argv) -> int:
     p = ArgumentParser(prog=f"python -m i2vlib.studies.{study.name}", description=study.about)
     p.add_argument("arms", nargs="*", help=f"arms to record (default: all of {', '.join(study.arms)})")
     p.add_argument("--root", default=None, help=f"where the runs live (default {study.root}/{study.name})")

@@ -4,7 +4,7 @@
 
 Each arm of :data:`ARMS` is a training recipe like a zoo entry's (seed 0); it trains with snapshots at
 :data:`~i2vlib.zoo.CURVE_STEPS` (resumable, side by side), every snapshot and the final model are
-scored with :func:`~i2vlib.zoo.measure.measure`, and the learning curve is recorded in ``capacity.json``
+scored with :func:`~i2vlib.evaluate.zoo_scores.measure`, and the learning curve is recorded in ``capacity.json``
 beside this module (:func:`i2vlib.studies.record`), keyed by arm and seed, with the config and its hash. The arms'
 weights are not shipped (the zoo's size budget holds the headline models only); an arm trained with the same
 config as a zoo entry is that entry's run. The book's Convergence chapter plots the records, and
@@ -17,11 +17,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..evaluate.zoo_scores import measure
 from ..models import get_method
 from ..runs import load
 from ..zoo import _LONG, CURVE_STEPS, ENTRIES
-from ..zoo.measure import measure
-from . import Arm, Study, main, results
+from . import Arm, Study, results, run_study
 
 # The recipe of the first seven-expression AffineGAN (zoo:affinegan-seven), which the study's two arms change.
 _SEVEN = ENTRIES["affinegan-seven"]["config"]
@@ -61,7 +61,7 @@ def config(arm: str, seed: int = 0) -> dict:
 
 
 def _score_checkpoint(ckpt: dict) -> dict:
-    """:func:`~i2vlib.zoo.measure.measure` of the model a checkpoint or snapshot holds."""
+    """:func:`~i2vlib.evaluate.zoo_scores.measure` of the model a checkpoint or snapshot holds."""
     return measure(load(ckpt["path"]))
 
 
@@ -77,5 +77,10 @@ def by_arm(records: dict | None = None) -> dict:
     return {r["arm"]: r for r in records.values()}
 
 
+def main(argv=None) -> int:
+    """``python -m i2vlib.studies.capacity``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    return run_study(STUDY, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(STUDY))
+    sys.exit(main())

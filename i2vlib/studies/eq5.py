@@ -32,7 +32,7 @@ from scipy import stats
 from ..errors import I2VError
 from ..models import get_method
 from ..zoo import ENTRIES
-from . import Arm, Study, main, results, shipped_generator, validation_scores
+from . import Arm, Study, results, run_study, shipped_generator, validation_scores
 
 STEPS = 8000
 EXPRESSIONS = ("anger", "contempt", "close-eyes", "raise-eyes")
@@ -75,5 +75,10 @@ def decide(records: dict | None = None) -> dict:
             "adopted": "mixed" if adopt else "bottleneck"}
 
 
+def main(argv=None) -> int:
+    """``python -m i2vlib.studies.eq5``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    return run_study(STUDY, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(STUDY))
+    sys.exit(main())

@@ -4,7 +4,7 @@ identities (faces) and validation videos (poses).
     python -m i2vlib.studies.refine [ARM ...] [--root _build/refine] [--workers N]
 
 ``zoo:frgan-faces`` refines G_M's frames with G_R (§3.3); trained with both adversarial weights at 1 it cost 1.2 dB
-of their PSNR on Table 1's protocol, where the zoo's target is 0.5 dB (:data:`i2vlib.zoo.measure.TARGETS`). Short runs (500 steps, one seed, test identities,
+of their PSNR on Table 1's protocol, where the zoo's target is 0.5 dB (:data:`i2vlib.evaluate.zoo_scores.TARGETS`). Short runs (500 steps, one seed, test identities,
 shipped nowhere) showed G_R either learning the identity or moving away from G_M's frames and from the truth, pulled
 by its adversarial terms alone. Each arm of :data:`ARMS` is the zoo's G_R recipe (5000 steps on the frozen
 ``zoo:frgan-faces-forecast``, seed 0) with both adversarial weights of Eq. 12 (``gen`` for D_V, ``frames`` for D_I
@@ -55,7 +55,7 @@ from ..evaluate.retarget import retargeting
 from ..models import get_method
 from ..runs import load
 from ..zoo import CURVE_STEPS, ENTRIES
-from . import Arm, Study, main, results
+from . import Arm, Study, results, run_study
 
 BASE = ENTRIES["frgan-faces"]["config"]
 WEIGHTS = {"w1": 1.0, "w0.1": 0.1}   # arm -> the weight of both adversarial terms of Eq. 12
@@ -141,5 +141,10 @@ def decide(records: dict | None = None, study: str = "faces") -> dict:
             "first_rule": max((ALL_ARMS[a] for a in passing), default=1.0)}
 
 
+def main(argv=None) -> int:
+    """``python -m i2vlib.studies.refine``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    return run_study(STUDY, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(STUDY))
+    sys.exit(main())

@@ -38,9 +38,9 @@ from scipy import stats
 from ..errors import I2VError
 from ..evaluate import evaluate, test_clips
 from ..metrics import floats, nanmean, spearman
-from ..models import get_method
+from ..models import full_config, get_method
 from ..zoo import CURVE_STEPS, ENTRIES
-from . import Arm, Study, main, results
+from . import Arm, Study, results, run_study
 
 STEPS = 8000
 SEEDS = (0, 1, 2)
@@ -73,11 +73,11 @@ def scores(model, videos: int = 12, seed: int = 0) -> dict:
 
 def _both(ckpt: dict) -> dict:
     """Scores of the raw generator and of its moving average (a checkpoint that keeps both)."""
-    method = get_method(ckpt["method"])
+    method, config = get_method(ckpt["method"]), full_config(ckpt["config"], where=ckpt.get("path", "checkpoint"))
     out = {}
     for name, key in (("raw", "generator"), ("ema", "generator_ema")):
         weights = {"generator": ckpt["weights"][key]}
-        out[name] = scores(method.Model.from_checkpoint({**ckpt, "weights": weights}))
+        out[name] = scores(method.Model.from_checkpoint({**ckpt, "config": config, "weights": weights}))
     return out
 
 
@@ -131,5 +131,10 @@ def adopted(decision: dict | None = None) -> dict:
     return {**out, **(ARMS[decision["adopted_arm"]].change if decision["adopted_arm"] else {})}
 
 
+def main(argv=None) -> int:
+    """``python -m i2vlib.studies.speckle``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    return run_study(STUDY, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(STUDY))
+    sys.exit(main())

@@ -46,7 +46,7 @@ from scipy import stats
 from ..errors import I2VError
 from ..models import get_method
 from ..zoo import ENTRIES
-from . import Arm, Study, last_scores, main, results, shipped_generator, validation_scores
+from . import Arm, Study, last_scores, results, run_study, shipped_generator, validation_scores
 
 STEPS = 8000
 SEEDS = (0, 1, 2)
@@ -105,5 +105,10 @@ def decide(records: dict | None = None) -> dict:
     return {"arms": out, "adopted": min(better, key=lambda a: out[a]["texture_error"]) if better else "transposed"}
 
 
+def main(argv=None) -> int:
+    """``python -m i2vlib.studies.upsample``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    return run_study(STUDY, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(STUDY))
+    sys.exit(main())

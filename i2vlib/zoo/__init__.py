@@ -5,7 +5,7 @@
     i2v evaluate zoo:fan-joint --out metrics.json
 
 Every entry of :data:`ENTRIES` is a recipe: a method and its overrides on the ``book`` profile,
-trained to its plateau by ``make zoo`` (:mod:`i2vlib.zoo.make`). The shipped file ``NAME.pt``
+trained to its plateau by ``make zoo`` (:mod:`i2vlib.records.make_zoo`). The shipped file ``NAME.pt``
 beside this module is an i2v checkpoint with the generator's weights in fp16 (the critics are
 not shipped), the full config, and a ``zoo`` record: the loss log (means over windows of
 :data:`LOG_WINDOW` steps), the learning curve (the scores of the snapshots taken while training),
@@ -14,7 +14,7 @@ the scores of the final model (:func:`measure`), and how long training took.
 A chapter asks for a config with :func:`i2vlib.runs.cached_run`; when a shipped entry was
 trained with exactly that config (same config hash) its file is used instead of training
 (:func:`i2vlib.runs.zoo_file`), unless the environment variable ``I2V_RETRAIN=1`` is set
-(``make book RETRAIN=1``). The entries' scores are measured by :func:`i2vlib.zoo.measure.measure`.
+(``make book RETRAIN=1``). The entries' scores are measured by :func:`i2vlib.evaluate.zoo_scores.measure`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 
 from ..checkpoint import read_checkpoint
-from ..data.types import EXPRESSIONS
+from ..clip_record import EXPRESSIONS
 from ..errors import I2VError, whole_number
 from ..models import get_method
 

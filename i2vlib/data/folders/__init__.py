@@ -1,6 +1,6 @@
 """On-disk layouts: the AffineGAN folder layout (read and write), CK+, MUG, videos, photos.
 
-Every reader returns a :class:`FolderDataset`: a lazy sequence of :class:`~i2vlib.data.types.Clip`
+Every reader returns a :class:`FolderDataset`: a lazy sequence of :class:`~i2vlib.clip_record.Clip`
 that scans the folder once and reads a clip's frames only when the clip is accessed.
 
 * :mod:`.dataset` -- :class:`ClipRef`, :class:`FolderDataset`, :func:`natural_key`.

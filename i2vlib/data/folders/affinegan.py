@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ...clip_record import Clip
 from ...errors import I2VError
 from ...faces.masks import mouth_mask
 from ...io import json_default, write_image
 from ...outputs import atomic_dir, check_replaceable
-from ..types import Clip
 from .dataset import ClipRef, FolderDataset, existing_dir, images_in, natural_key, subdirs
 
 # Version 2 names a synthetic video's intensity curve meta["curve"]; version 1 called it meta["profile"].

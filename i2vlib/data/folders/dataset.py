@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ...clip_record import Clip
 from ...errors import I2VError
 from ...faces.align import resize
 from ...io import IMAGE_SUFFIXES, read_image
-from ..types import Clip
 from ..video import read_video
 
 

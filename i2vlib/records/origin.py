@@ -16,7 +16,7 @@ from ..config import config_hash
 from ..models import full_config, get_method
 from ..run_files import read_run
 from ..runs import retraining, zoo_file
-from . import entry_config, recipe, record
+from ..zoo import entry_config, recipe, record
 
 
 def duration(seconds: float) -> str:

@@ -33,15 +33,15 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .data import face_paint, face_shape
-from .data.clips import labels
-from .data.face_shape import SHAPE_PRIOR, landmarks
-from .data.synthetic import HeadPose, actions, make_identity
-from .errors import I2VError
-from .faces.landmarks import NoFaceError, get_backend
-from .instruments import get_instrument
-from .instruments.benchmark import FACE_THRESHOLD
-from .instruments.measurement import INSTRUMENTS
+from ..data import face_paint, face_shape
+from ..data.clips import labels
+from ..data.face_shape import SHAPE_PRIOR, landmarks
+from ..data.synthetic import HeadPose, actions, make_identity
+from ..errors import I2VError
+from ..faces.landmarks import NoFaceError, get_backend
+from . import get_instrument
+from .benchmark import FACE_THRESHOLD
+from .measurement import INSTRUMENTS
 
 GRID = np.linspace(0.0, 1.0, 21)          # intensities at which the expression table is kept
 RIGID = [0, 16, 27, 28, 29, 30, 36, 39, 42, 45]   # points no action unit moves: jaw tops, nose bridge, eye corners
@@ -344,7 +344,7 @@ class Oracle:
     """G_C on the benchmark: identity ``identity`` (an index) with exact action units.
 
     ``expression`` uses the identity's own response to the intensities; ``retarget`` takes a
-    benchmark :class:`~i2vlib.data.types.Clip` and uses the action units of *its* person
+    benchmark :class:`~i2vlib.clip_record.Clip` and uses the action units of *its* person
     (the paper's beta_t) on this identity's shape (alpha). :meth:`truth` paints the result.
     """
 

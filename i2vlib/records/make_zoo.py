@@ -1,6 +1,6 @@
 """``make zoo``: train every zoo entry from scratch, score it and write its shipped file.
 
-    python -m i2vlib.zoo.make [NAME ...] [--root _build/zoo] [--workers N] [--dest DIR]
+    python -m i2vlib.records.make_zoo [NAME ...] [--root _build/zoo] [--workers N] [--dest DIR]
 
 Runs live in ``ROOT/<method>-<config hash>`` and resume where they stopped, so an interrupted
 ``make zoo`` continues. Missing runs train side by side as one-thread processes (one per core).
@@ -16,12 +16,12 @@ from pathlib import Path
 
 from .. import checkpoint
 from ..errors import ArgumentParser, I2VError, command_line
+from ..evaluate.zoo_scores import measure
 from ..io import read_losses
 from ..run_files import SNAPSHOTS, read_run
 from ..runs import cached_runs, is_finished, load
-from . import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, add_workers, entry_config
 from ..studies import shipped_generator, validation_scores
-from .measure import measure
+from ..zoo import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, add_workers, entry_config
 
 
 # Which of a run's generators the zoo ships (fixed on 2026-11-27, before the AffineGAN experts were retrained on the
@@ -98,8 +98,8 @@ def devices(run) -> list:
 
 
 def rescore(name: str, dest=HERE, progress: bool = True) -> Path:
-    """Measure a shipped entry again (its weights unchanged: after :func:`~.measure.measure` gained a score)
-    and rewrite its record's final scores; the learning curve's earlier points keep what they measured."""
+    """Measure a shipped entry again (its weights unchanged: after :func:`~i2vlib.evaluate.zoo_scores.measure` gained a
+    score) and rewrite its record's final scores; the learning curve's earlier points keep what they measured."""
     file = Path(dest) / f"{name}.pt"
     ckpt = checkpoint.read_checkpoint(file)
     if progress:
@@ -112,7 +112,7 @@ def rescore(name: str, dest=HERE, progress: bool = True) -> Path:
 
 def score_snapshots(run, name: str = "", progress: bool = True) -> dict:
     """``{step: scores}`` of the snapshots a run kept (before its last step, if it finished), each scored by
-    :func:`~i2vlib.zoo.measure` of the loaded model."""
+    :func:`~i2vlib.evaluate.zoo_scores.measure` of the loaded model."""
     last = int(checkpoint.read_checkpoint(run)["step"]) if is_finished(run) else float("inf")  # the end is scored apart
     curve = {}
     for snap in sorted(Path(run).glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
@@ -139,7 +139,7 @@ def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:
 
 @command_line("zoo")
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m i2vlib.zoo.make", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.records.make_zoo", description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help=f"entries to make (default: all of {', '.join(ENTRIES)})")
     p.add_argument("--root", default="_build/zoo", help="where the runs live (default _build/zoo)")
     p.add_argument("--dest", default=str(HERE), help="where the shipped files go (default: the package)")

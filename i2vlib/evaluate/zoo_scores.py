@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
-from ..evaluate import evaluate, expression_progress, pose_protocol, retarget, test_clips
 from ..io import to_json
 from ..runs import load
-from . import ENTRIES, HERE, record
+from ..zoo import ENTRIES, HERE, record
+from . import evaluate, expression_progress, pose_protocol, retarget, test_clips
 
 # Intensity curves on which Eq. 5 is read (the benchmark's test videos follow each in turn).
 INFER_CURVES = ("linear", "incomplete", "periodic", "unordered")

@@ -3,7 +3,7 @@
     i2v claims [--paper NAME] [--json]
 
 Nothing trains and nothing is recorded. Each chapter's claims are judged as the chapter judges them: the book
-profile's comparisons at every rung of their budget ladder, read from the records (:mod:`.records`; arms not
+profile's comparisons at every rung of their budget ladder, read from the records (:mod:`.store`; arms not
 recorded are not tested), turned into measurements by the chapter's function of :mod:`i2vlib.claims.evidence`, and judged by the rules
 of the claims registry, one Holm family per table or figure of the paper at each rung. The claims on single zoo
 models read the zoo's files (the transfer of Fan et al.'s Fig. 5c renders frames of ``zoo:fan-joint``: a few
@@ -23,17 +23,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from .. import claims
+from ..clip_record import EXPRESSIONS
 from ..claims import evidence, log
 from ..data.pose_benchmark import ACTIONS
-from ..data.types import EXPRESSIONS
 from ..evaluate import retarget, test_clips
 from ..errors import check_names
 from ..evaluate.ablation import transfer_strength
 from ..runs import load
-from . import names, record, recipe
+from ..zoo import names, recipe, record
 from .ablations import ladder, measure_options
 from .comparisons import TABLES
-from .records import measured
+from .store import measured
 
 PROFILE = "book"
 TITLES = {"affinegan": "AffineGAN (ACM MM 2019)", "fan": "Fan et al. (AAAI 2019)", "frgan": "FRGAN (ECCV 2018)"}

@@ -1,6 +1,6 @@
 """The seeded comparisons of the ablation chapters and the Baselines chapter, declared: their arms, seeds, budgets,
 measures and budget ladder, the papers' comparison tables with their baselines, and the runs a chapter pictures;
-:mod:`i2vlib.zoo.ablations` turns them into configs, measurements and the jobs that record them.
+:mod:`i2vlib.records.ablations` turns them into configs, measurements and the jobs that record them.
 
 Each paper's chapter compares the arms of :data:`ARMS` (a method and what changes from its
 config), every arm trained from each seed of :data:`SEEDS` with the same budget: the profile's
@@ -28,7 +28,7 @@ from __future__ import annotations
 from ..data.pose_benchmark import ACTIONS as POSE_ACTIONS
 from ..models import get_method
 from ..models.frgan import CODE_WEIGHTS, PAPER_WEIGHTS
-from . import REFINE_ADVERSARIAL
+from ..zoo import REFINE_ADVERSARIAL
 
 SEEDS = (0, 1, 2)
 DISORDERED = ["incomplete", "periodic", "unordered"]
@@ -94,7 +94,7 @@ ARMS = {
     },
 }
 
-# What each paper's runs are measured with (a name of :data:`i2vlib.zoo.records.MEASURES`).
+# What each paper's runs are measured with (a name of :data:`i2vlib.records.store.MEASURES`).
 MEASURE = {"affinegan": "arm", "fan": "arm", "frgan": "retarget", "frgan-pose": "pose"}
 
 

@@ -1,19 +1,19 @@
 """The seeded comparisons behind the ablation chapters' claims, and their recorded measurements.
 
-    python -m i2vlib.zoo.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--workers N]   # make records
+    python -m i2vlib.records.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--workers N]   # make records
 
 records every run of the papers' comparisons not recorded yet, as one queue over papers and rungs
-(:func:`i2vlib.zoo.records.record`, :func:`jobs`).
+(:func:`i2vlib.records.store.record`, :func:`jobs`).
 
-The comparisons are declared in :mod:`i2vlib.zoo.comparisons` (the arms, seeds, budgets, measures and budget ladder,
+The comparisons are declared in :mod:`i2vlib.records.comparisons` (the arms, seeds, budgets, measures and budget ladder,
 the papers' comparison tables with their baselines); this module makes their runs' configs (:func:`arm_configs`) and
 measurements (:func:`comparison`). The book profile's measurements are recorded in ``recorded/``
-(:mod:`i2vlib.zoo.records`), so ``make book`` reads them instead of training the arms, and a run this module has not
+(:mod:`i2vlib.records.store`), so ``make book`` reads them instead of training the arms, and a run this module has not
 recorded yet trains in the build.
 
 A chapter shows every rung of the budget ladder recorded so far (:func:`rungs`, :func:`ladder`) and judges each claim
 at each (:func:`i2vlib.claims.ladder`), so that a verdict about the paper can be told from one about the budget. A
-comparison table with its baselines is recorded like a paper's comparison: ``python -m i2vlib.zoo.ablations
+comparison table with its baselines is recorded like a paper's comparison: ``python -m i2vlib.records.ablations
 fan-baselines``.
 """
 
@@ -27,9 +27,10 @@ from ..errors import ArgumentParser, I2VError, check_names, command_line
 from ..models import get_method
 from ..models.frgan import PAPER_WEIGHTS, chapter_config
 from ..runs import may_train, retraining
-from . import add_workers, recipe, records
+from ..zoo import add_workers, recipe
+from . import store
 from .comparisons import ARMS, BUDGET, HEADLINES, LADDER, LONGER, MEASURE, SEED_GRIDS, SEEDS, SHOWN, TABLES
-from .records import measured
+from .store import measured
 
 
 def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
@@ -59,8 +60,8 @@ def pictured_keys() -> frozenset[str]:
         options, (multiple, _) = measure_options(paper, "book"), LADDER[paper][0]
         for arm, runs in arm_configs(paper, "book", seeds=SEEDS, multiple=multiple).items():
             shown_ = runs if arm in SEED_GRIDS.get(paper, []) else runs[:1]
-            out |= {records.key(c, MEASURE[paper], **options) for c in shown_}
-        out |= {records.key(c, MEASURE[paper], **options, **extra) for c, extra in pictured(paper, "book")}
+            out |= {store.key(c, MEASURE[paper], **options) for c in shown_}
+        out |= {store.key(c, MEASURE[paper], **options, **extra) for c, extra in pictured(paper, "book")}
     return frozenset(out)
 
 
@@ -117,7 +118,7 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
                workers: int | None = None, progress: bool = True, multiple: int = 1, train: bool = True,
                **overrides) -> dict:
     """``{arm: [arm_scores of each seed's model]}``: recorded where the records hold them, else
-    trained (side by side) and measured now (:func:`i2vlib.zoo.records.measured`); ``train=False``: the arms whose
+    trained (side by side) and measured now (:func:`i2vlib.records.store.measured`); ``train=False``: the arms whose
     every seed is recorded, nothing trained."""
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
     flat = [c for runs in configs.values() for c in runs]
@@ -154,9 +155,9 @@ def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> li
     configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
     if retraining():
         return list(configs)
-    book, options = records.read() if book is None else book, measure_options(paper, profile)
+    book, options = store.read() if book is None else book, measure_options(paper, profile)
     return [arm for arm, runs in configs.items()
-            if all(records.key(c, MEASURE[paper], **options) in book for c in runs)]
+            if all(store.key(c, MEASURE[paper], **options) in book for c in runs)]
 
 
 def _rungs(paper, profile, arms, overrides, train=True) -> list[tuple[int, tuple[int, ...], list[str]]]:
@@ -166,7 +167,7 @@ def _rungs(paper, profile, arms, overrides, train=True) -> list[tuple[int, tuple
     if profile != "book" or any(v is not None and k != "data" for k, v in overrides.items()) \
             or overrides.get("data", "synthetic") != "synthetic":
         return [(ladder_[0][0], SEEDS, every)]
-    out, book = [], records.read()
+    out, book = [], store.read()
     for i, (multiple, seeds) in enumerate(ladder_):
         shown = every if i == 0 and train and may_train() else _recorded_arms(paper, multiple, SEEDS, profile, every, book,
                                                                      overrides)
@@ -243,14 +244,14 @@ def measure_options(paper: str, profile: str) -> dict:
 
 def recorded_seeds(paper: str) -> dict[int, dict[str, list[int]]]:
     """``{multiple: {arm: the seeds recorded}}`` for each rung of ``paper``'s :data:`LADDER` (book profile)."""
-    book, options = records.read(), measure_options(paper, "book")
-    return {m: {arm: [c["seed"] for c in runs if records.key(c, MEASURE[paper], **options) in book]
+    book, options = store.read(), measure_options(paper, "book")
+    return {m: {arm: [c["seed"] for c in runs if store.key(c, MEASURE[paper], **options) in book]
                 for arm, runs in arm_configs(paper, "book", seeds=seeds, multiple=m).items()}
             for m, seeds in LADDER[paper]}
 
 
 def jobs(ladders: dict, arms=None) -> list[tuple]:
-    """The jobs of :func:`i2vlib.zoo.records.record` that record ``ladders`` (``{paper: rungs of LADDER}``) in the
+    """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs of LADDER}``) in the
     book profile: every arm's runs at each rung (only ``arms``, in their order, where given), then, where ``arms`` is
     None, the paper's :data:`HEADLINES` and the runs :func:`pictured` adds. A record keeps its pictures where a
     chapter shows them (:func:`pictured_keys`)."""
@@ -258,7 +259,7 @@ def jobs(ladders: dict, arms=None) -> list[tuple]:
 
     def job(config, paper, **extra):
         options = {**measure_options(paper, "book"), **extra}
-        return config, MEASURE[paper], options, records.key(config, MEASURE[paper], **options) in keep
+        return config, MEASURE[paper], options, store.key(config, MEASURE[paper], **options) in keep
 
     for paper, ladder_ in ladders.items():
         chosen = None if arms is None else [a for a in arms if a in ARMS[paper]]
@@ -272,7 +273,7 @@ def jobs(ladders: dict, arms=None) -> list[tuple]:
 
 @command_line("ablations")
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m i2vlib.zoo.ablations", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.records.ablations", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to record (default: {', '.join(ARMS)})")
     p.add_argument("--arms", nargs="*", default=None,
                    help="only these arms (names of ARMS), trained in the order given")
@@ -303,7 +304,7 @@ def main(argv=None) -> int:
                                                          for arm, s in recorded[m].items()
                                                          if args.arms is None or arm in args.arms))
             return 0
-        records.record(jobs(ladders, args.arms), workers=args.workers)
+        store.record(jobs(ladders, args.arms), workers=args.workers)
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ whenever that function changes what it returns, so an old record is never read a
 
 :func:`measured` is to measurements what :func:`i2vlib.runs.cached_runs` is to runs: a config
 with a record returns it; a missing one is trained (or found in the run cache or the zoo) and measured.
-:func:`record` adds measurements to the file (``make records``, :mod:`i2vlib.zoo.ablations`), as a queue of
+:func:`record` adds measurements to the file (``make records``, :mod:`i2vlib.records.ablations`), as a queue of
 one-thread processes. ``I2V_RETRAIN=1`` ignores the records and measures afresh. Arrays (the picture strips) are
 held as PNG (in memory base64, on disk files) and come back as uint8 arrays.
 """
@@ -46,10 +46,9 @@ from ..models import full_config
 from ..outputs import atomic_path
 from ..run_files import read_run
 from ..runs import cached_runs, earlier_stages, is_finished, load, locate, retraining, worker_pool
-from . import HERE
-from .make import thin_losses
+from .make_zoo import thin_losses
 
-RECORDS = HERE / "recorded"
+RECORDS = Path(__file__).resolve().parent / "recorded"
 
 
 def _arm_scores(model, **kwargs):
@@ -223,7 +222,7 @@ def with_health(rec: dict, measure: str):
 
 
 def run_losses(run) -> dict | None:
-    """The loss log of a run directory or zoo file, as records keep it (:func:`~.make.thin_losses`), or None."""
+    """The loss log of a run directory or zoo file, as records keep it (:func:`~.make_zoo.thin_losses`), or None."""
     run = Path(run)
     if run.is_file():
         return read_checkpoint(run).get("zoo", {}).get("losses")

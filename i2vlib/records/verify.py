@@ -1,9 +1,9 @@
 """``make verify-records``: train a few recorded runs again and check each new measurement against its arm's seeds.
 
-    python -m i2vlib.zoo.verify [PAPER ...] [--arms ARM ...] [--rungs M ...] [--runs N] [--seed S] [--root DIR]
+    python -m i2vlib.records.verify [PAPER ...] [--arms ARM ...] [--rungs M ...] [--runs N] [--seed S] [--root DIR]
                                 [--out FILE] [--workers N]
 
-The records (:mod:`.records`, ``recorded/``) hold what the ablation chapters measure of each seeded run, so a build
+The records (:mod:`.store`, ``recorded/``) hold what the ablation chapters measure of each seeded run, so a build
 reads numbers it did not train. This check trains some of them again: for each comparison of ``PAPER ...`` and each rung
 of its budget ladder, it picks ``--runs`` runs (an arm of :data:`~.comparisons.ARMS` and one of its seeds) at random,
 seeded by ``--seed``, among those whose arm has at least :data:`~.comparisons.SEEDS` recorded at that rung, trains
@@ -42,7 +42,8 @@ from ..errors import ArgumentParser, I2VError, check_names, command_line
 from ..io import write_json
 from ..outputs import check_output
 from ..runs import cached_runs, load
-from . import add_workers, records
+from ..zoo import add_workers
+from . import store
 
 REPORT = Path(__file__).with_name("verify_report.json")   # make verify-records' report, committed
 from .ablations import arm_configs, measure_options
@@ -53,7 +54,7 @@ def numbers(value, prefix: str = "") -> dict[str, float]:
     """The finite numbers of a measurement, nested dicts flattened to dotted names; a list (of lists) of numbers
     reduced to the mean of its finite entries; pictures, words and lists of words left out."""
     out = {}
-    if isinstance(value, dict) and set(value) == {"png", "frames"}:      # a picture (records.encode)
+    if isinstance(value, dict) and set(value) == {"png", "frames"}:      # a picture (store.encode)
         return out
     if isinstance(value, dict):
         for k, v in value.items():
@@ -85,7 +86,7 @@ def recorded_seeds(paper: str, arm: str, book: dict, multiple: int = 1) -> list[
     options, out = measure_options(paper, "book"), []
     seeds = dict(LADDER[paper])[multiple]
     for c in arm_configs(paper, "book", [arm], seeds=seeds, multiple=multiple)[arm]:
-        if records.key(c, MEASURE[paper], **options) not in book:
+        if store.key(c, MEASURE[paper], **options) not in book:
             break
         out.append(c)
     return out
@@ -121,7 +122,7 @@ def check(new: dict, seeds: list[dict], index: int, alpha: float = ALPHA) -> dic
     """Each number of ``new`` against its :func:`band` over ``seeds`` (the arm's recorded measurements) but
     ``seeds[index]`` (leave one out) at level 1 - alpha/m for m numbers, and against ``seeds[index]`` (the same
     seed's): ``{"outside": {name: [new, low, high]}, "numbers", "equal"}``."""
-    new_n, old_n = numbers(records.encode(new)), [numbers(s) for s in seeds]   # rounded as records are
+    new_n, old_n = numbers(store.encode(new)), [numbers(s) for s in seeds]   # rounded as records are
     names = [k for k in new_n if sum(k in o for o in old_n) == len(seeds)]
     others = [o for i, o in enumerate(old_n) if i != index]
     outside, equal = {}, 0
@@ -138,12 +139,12 @@ def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None 
            progress: bool = True, arms=None, rungs=None) -> dict:
     """Train ``runs`` recorded runs of each comparison of ``papers`` at each rung again (only ``arms`` and ``rungs``,
     as multiples of the budget, where given), chosen at random by ``seed``, and :func:`check` each."""
-    book = records.read() if book is None else book
+    book = store.read() if book is None else book
     pool = [r for r in recorded_runs(papers, book)
             if (arms is None or r[1] in arms) and (rungs is None or r[2] in rungs)]
     if not pool:
         raise I2VError(f"no arm of {', '.join(papers)}{' among ' + ', '.join(arms) if arms else ''} has {len(SEEDS)} "
-                       f"seeds recorded in {records.RECORDS.name}"
+                       f"seeds recorded in {store.RECORDS.name}"
                        + (f" at rung(s) {', '.join(map(str, rungs))}" if rungs else ""))
     rng, chosen = random.Random(seed), []
     for group in dict.fromkeys((paper, multiple) for paper, _, multiple, _ in pool):
@@ -157,10 +158,10 @@ def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None 
             start = time.perf_counter()
             (run,) = cached_runs([configs[i]], root=root or tmp, device="cpu", workers=workers, progress=progress,
                                  use_zoo=False)
-            new = records.MEASURES[measure][1](load(run), **options)
-            seeds = [book[records.key(c, measure, **options)]["value"] for c in configs]
+            new = store.MEASURES[measure][1](load(run), **options)
+            seeds = [book[store.key(c, measure, **options)]["value"] for c in configs]
             result = check(new, seeds, i)
-            recorded_on = book[records.key(configs[i], measure, **options)].get("devices", [["cpu", 0]])
+            recorded_on = book[store.key(configs[i], measure, **options)].get("devices", [["cpu", 0]])
             report["runs"].append({"paper": paper, "arm": arm, "multiple": multiple, "seed": configs[i]["seed"],
                                    "seeds_recorded": len(configs), "recorded_on": recorded_on, **result,
                                    "minutes": round((time.perf_counter() - start) / 60, 1)})
@@ -174,7 +175,7 @@ def verify(papers, runs: int = 1, seed: int = 0, root=None, workers: int | None 
 
 @command_line("verify")
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m i2vlib.zoo.verify", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m i2vlib.records.verify", description=__doc__.splitlines()[0])
     p.add_argument("papers", nargs="*", help=f"comparisons to draw from (default: {', '.join(ARMS)})")
     p.add_argument("--arms", nargs="+", default=None, help="draw only from these arms")
     p.add_argument("--rungs", nargs="+", type=int, default=None,

@@ -1,0 +1,8 @@
+"""The records: what was measured of the runs behind the book, so that a build reads it instead of training them.
+
+``make zoo`` (:mod:`.make_zoo`) trains, scores and exports the zoo's models; :mod:`.store` is load-or-measure, one
+file per recorded run in ``recorded/`` beside it; :mod:`.comparisons` declares the papers' comparison tables (arms,
+seeds, budget ladder) and :mod:`.ablations` turns them into configs, measurements and recording jobs
+(``make records``); :mod:`.verify` trains a few recorded runs again (``make verify-records``); :mod:`.origin` says
+where a chapter's model came from; :mod:`.verdicts` judges every claim from the records (``i2v claims``).
+"""
