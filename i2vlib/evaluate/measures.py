@@ -13,10 +13,10 @@ import numpy as np
 from scipy import ndimage
 
 from .. import metrics
-from ..condition import RIGID, similarity
 from ..data.clips import resample
 from ..data.synthetic import SyntheticBenchmark
 from ..instruments import get_instrument
+from ..instruments.condition import RIGID, similarity
 from .videos import evaluation_videos
 
 
