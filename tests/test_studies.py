@@ -94,6 +94,14 @@ def test_the_zoo_ships_the_last_step_that_meets_its_targets():
     assert make_zoo.meets({"texture_error": 0.2, "strength": 0.95, "acd_i_ratio": 1.5})
     assert not make_zoo.meets({"texture_error": 0.4, "strength": 0.95, "acd_i_ratio": 1.5})
     assert not make_zoo.meets({"texture_error": 0.2, "strength": None, "acd_i_ratio": 1.5})
+    good, no_identity, nothing = ({"texture_error": t, "strength": s, "acd_i_ratio": a}
+                                  for t, s, a in ((0.2, 0.95, 1.5), (0.2, 0.95, 2.5), (0.8, 0.5, 3.0)))
+    assert make_zoo.choose({"5000": good, "10000": good, "20000": no_identity}) == 10000
+    # none meets every bound: the last of those that miss the fewest, not the last step
+    assert make_zoo.choose({"5000": no_identity, "10000": no_identity, "20000": {**no_identity, "texture_error": 0.8}}) \
+        == 10000
+    assert make_zoo.choose({"1000": nothing, "2000": nothing}) == 2000
+    assert make_zoo.failed(no_identity) == ["acd_i_ratio"] and make_zoo.failed(good) == []
 
 
 class Copy:

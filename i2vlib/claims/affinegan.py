@@ -190,4 +190,9 @@ CHOICES = [
            "the raw generator; spectral normalisation, two time-scale learning rates and a three-convolution "
            "discriminator were not adopted", "the speckle study, i2vlib/studies/speckle.py (Convergence chapter)",
            "validation identities"),
+    Choice("Which snapshot of a zoo model's run ships: the last whose texture error, strength and ACD-I ratio meet "
+           "their bounds, over the last step; where none meets them all, the last of those that fail the fewest "
+           "(changed after the validation scores of the anger and contempt experts were seen: the rule first "
+           "shipped the last step then)", "make zoo's selection, i2vlib/records/make_zoo.py (Convergence chapter)",
+           "validation identities"),
 ]
