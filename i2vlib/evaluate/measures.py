@@ -123,9 +123,10 @@ def align_to_first(frames, landmarks) -> np.ndarray:
     return np.clip(np.rint(np.stack(out)), 0, 255).astype(frames.dtype)
 
 
-# The videos :func:`intensity_nuisances` reads Eq. 5 on: the benchmark's own, then each without one of its nuisances
-NUISANCES = {"as drawn": {}, "without head motion": {"jitter": 0}, "without sensor noise": {"noise": False},
-             "aligned to frame 0": {}}
+# The videos :func:`intensity_nuisances` reads Eq. 5 on: the benchmark's own, then each without one of its nuisances,
+# as (the benchmark's options, whether its frames are aligned to the first)
+NUISANCES = {"as drawn": ({}, False), "without head motion": ({"jitter": 0}, False),
+             "without sensor noise": ({"noise": False}, False), "aligned to frame 0": ({}, True)}
 
 
 def intensity_nuisances(model, n: int = 12, frames: int = 16, split: str = "test", seed: int = 0) -> dict:
@@ -137,12 +138,12 @@ def intensity_nuisances(model, n: int = 12, frames: int = 16, split: str = "test
     out = {}
     for e in model.expressions:
         out[e] = {}
-        for name, options in NUISANCES.items():
+        for name, (options, align) in NUISANCES.items():
             bench = SyntheticBenchmark(model.image_size, seed=seed, **options)
             rhos = []
             for i in range(n):
                 clip = bench.video(split, i, expression=e, curve="linear", n_frames=frames)
-                video = align_to_first(clip.frames, clip.landmarks) if name == "aligned to frame 0" else clip.frames
+                video = align_to_first(clip.frames, clip.landmarks) if align else clip.frames
                 rhos.append(metrics.spearman(clip.intensity, model.infer_intensity(video[0], video, expression=e)))
             out[e][name] = metrics.nanmean(rhos)
     return out
