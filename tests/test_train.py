@@ -304,14 +304,19 @@ print(default / pages, kept / pages, after / pages)
 def test_the_resident_heap_maps_no_fresh_pages_for_freed_tensors_and_is_undone_after():
     # In a fresh process: after hours of a test session, glibc may have moved this process's main thread to another
     # arena, whose heaps it unmaps by other rules; the mechanism is a training process's, which starts fresh.
-    done = subprocess.run([sys.executable, "-c", _HEAP_CHECK], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
-    if done.returncode == 3:
-        pytest.skip("not glibc")
-    assert done.returncode == 0, done.stderr
-    default, kept, after = map(float, done.stdout.split())     # fresh pages mapped, in 32 MiB blocks, of 5 blocks
+    runs = []
+    for _ in range(3):          # a loaded machine's kernel may reclaim a kept block in one run: the best of three
+        done = subprocess.run([sys.executable, "-c", _HEAP_CHECK], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        if done.returncode == 3:
+            pytest.skip("not glibc")
+        assert done.returncode == 0, done.stderr
+        runs.append(tuple(map(float, done.stdout.split())))     # fresh pages mapped, in 32 MiB blocks, of 5 blocks
+        if runs[-1][1] < 0.1:
+            break
+    default, kept, after = min(runs, key=lambda r: r[1])
     assert default > 2                              # glibc's default: fresh pages for each block
-    assert kept < 1.5                               # kept: none (on a loaded machine the kernel may reclaim one)
+    assert kept < 0.1                               # kept: none
     assert after > 2                                # and the heap is given back afterwards
 
 
