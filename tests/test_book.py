@@ -131,10 +131,14 @@ def test_notebook_was_executed_without_errors(book, rel):
 DEBUG_OUTPUT = {
     "a traceback": re.compile(r"Traceback \(most recent call last\)"),
     "a warning": re.compile(r"\b[A-Z]\w*Warning: "),
-    "a printed dict": re.compile(r"^\s*\{['\"]?[\w ]+['\"]?: ", re.M),
-    "a repr": re.compile(r"<[\w.]+ object at 0x|<(\w+Model|\w+Instrument|Clip|SyntheticBenchmark)\b"),
-    "a run log": re.compile(r"training \d+ runs? in \d+ parallel|^\s*finished \w+-[0-9a-f]{12}\s*$", re.M),
+    "a printed dict": re.compile(r"^\s*\{\s*['\"]?[\w ]+['\"]?: ", re.M),
+    "a repr": re.compile(r"<[\w.]+ object at 0x|<(\w*Model|\w+Instrument|Clip|SyntheticBenchmark)\b"),
+    "a run log": re.compile(r"training \d+ runs? in \d+ parallel|^\s*finished \w+-[0-9a-f]{12}\s*$"
+                            r"|trained in \d+ s|\d+ steps in \d+ s|scored in \d+ s; ", re.M),
+    "a path of a temporary folder": re.compile(r"(?<![\w.])/tmp/"),
+    "a nan in a table": re.compile(r"\|\s*nan\s*\|", re.I),
 }
+PRINTED_ONLY = ("a printed dict",)     # what only a print shows (a Markdown display may hold it)
 
 
 def _output_texts(cell) -> list[tuple[str, str]]:
@@ -162,6 +166,10 @@ def test_a_page_shows_no_debugging_output(book, rel):
             for what, pattern in DEBUG_OUTPUT.items():
                 if kind == "stderr" and what in ("a printed dict", "a repr", "a run log"):
                     continue
+                if kind == "display" and what in PRINTED_ONLY:
+                    continue
+                if kind == "stdout" and "`" in text and what == "a repr":
+                    found.append(f"code cell {i} (stdout): Markdown printed as plain text: {text[:100]!r}")
                 if (hit := pattern.search(text)):
                     found.append(f"code cell {i} ({kind}): {what}: {text[max(0, hit.start() - 40):hit.end() + 60]!r}")
     html = (book.html / rel.replace(".ipynb", ".html")).read_text()
@@ -171,6 +179,14 @@ def test_a_page_shows_no_debugging_output(book, rel):
     if re.search(r"<td[^>]*>\s*nan\s*</td>", html, re.I):
         found.append("a table cell reads nan")
     assert not found, f"{rel}:\n" + "\n".join(found)
+
+
+def test_no_page_shows_a_path_of_the_build_machine(book):
+    """Pages written in Markdown too (the API reference prints default arguments: a folder of the package must not
+    appear as the build machine's absolute path)."""
+    _require_build(book)
+    shown = {p: w for p in TOC_PAGES for w in {str(ROOT), str(book.out)} if w in (book.html / f"{p}.html").read_text()}
+    assert not shown, shown
 
 
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)

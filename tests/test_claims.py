@@ -136,7 +136,7 @@ def test_better_lower_and_what_the_table_shows():
     assert Better(arm="eq5", baseline="mlp").verdict(m) == "reproduced"
     shown = Better().show(_arms(3))
     assert "arm 10 ± 1.73 (n = 3)" in shown and "baseline 3 ± 3 (n = 3)" in shown
-    assert "difference +7 (95 % CI" in shown and "Welch p = 0.036" in shown
+    assert "arm − baseline +7 (95 % CI" in shown and "Welch p = 0.036" in shown
 
 
 def test_better_identical_seeds_give_no_spread():
@@ -401,3 +401,25 @@ def test_seed_values_follow_the_path_and_read_a_missing_value_as_nan():
 
     R = {"full": [{"inferred": {"rho": 0.9}}, None, {"inferred": {"rho": None}}]}
     np.testing.assert_array_equal(evidence.seed_values(R, "full", "inferred", "rho"), [0.9, np.nan, np.nan])
+
+
+def test_one_measurement_read_at_every_rung_is_shown_once():
+    """A zoo model's number read at each rung of a ladder is one measurement: the row says so instead of repeating it
+    under each budget as if each budget had measured it."""
+    claim = [_claim(AtLeast(1.0), "a")]
+    row, = ladder(claim, {"1x": {"a": 2.0}, "4x": {"a": 2.0}})
+    assert row.verdict == "reproduced" and "1x" not in row.measured and "one measurement" in row.measured
+
+
+def test_the_table_states_each_shared_clause_of_its_rules_once():
+    """The clause every Welch comparison shares (and every threshold rule's 'borderline') is written once below the
+    numbered rules, naming the rules it applies to; each numbered rule keeps what is its own."""
+    claims_ = [Claim(**{**vars(_claim(rule, m)), "id": m})
+               for rule, m in ((Better(), "b"), (AtLeast(1), "a"), (Better(higher=False), "c"))]
+    md = table(claims_, {"a": 2.0, "b": {"arm": [2.0, 2.1, 1.9], "baseline": [0.0, 0.1, -0.1]},
+                         "c": {"arm": [0.0, 0.1, -0.1], "baseline": [2.0, 2.1, 1.9]}})
+    numbered = [line for line in md.splitlines() if re.match(r"\d+\. ", line)]
+    assert len(numbered) == 3 and not any("Welch" in line or "borderline" in line for line in numbered)
+    assert md.count("Welch's t-test") == 1 and "Rules 1 and 3: Welch's t-test" in md
+    assert md.count("borderline") == 1 and "Rule 2: a mean over seeds" in md
+    assert all(c.rule.parts()[0] in c.rule.describe() for c in claims_)

@@ -444,3 +444,38 @@ def test_every_training_command_refuses_fewer_than_one_worker_before_any_work(mo
     assert ("argument --workers: not an integer: 'two'" if workers == "two"
             else f"argument --workers: must be at least 1: {workers}") in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_record_of_a_zoo_file_is_of_the_file_that_ships():
+    """A record measured on a zoo file (its config is a zoo entry's recipe) names the file by its digest; a retrained
+    entry replaces the file under the same config, so a record of the old file would silently describe a model the
+    book no longer ships (the AffineGAN ablations' zoo:affinegan-happy row did, once)."""
+    from i2vlib import zoo
+    from i2vlib.checkpoint import digest, read_checkpoint
+
+    shipped = {}
+    for name in zoo.ENTRIES:
+        if zoo.path(name).is_file():
+            ckpt = read_checkpoint(zoo.path(name))
+            shipped[config_hash(full_config(ckpt["config"]))] = (name, digest(ckpt))
+    stale = []
+    for key, rec in store.read().items():
+        found = shipped.get(config_hash(full_config(rec["config"]))) if isinstance(rec.get("config"), dict) else None
+        if found and rec.get("zoo_sha256") != found[1]:
+            stale.append(f"{key}: not measured on the shipped zoo:{found[0]}")
+    assert not stale, "\n".join(stale)
+
+
+def test_the_verdicts_page_links_each_chapter_where_its_claims_table_stands():
+    """Each target the verdicts page links to is set, just above a claims-table heading, in that chapter."""
+    from pathlib import Path
+
+    from i2vlib.records import verdicts
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    for chapter, target in verdicts.CLAIMS_TARGET.items():
+        nb = json.loads((root / f"{chapter}.ipynb").read_text())
+        texts = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+        assert any(f"({target})=\n## The claims table" in t for t in texts), (chapter, target)
+        assert verdicts.claims_link(chapter, "x") == f"{{ref}}`x <{target}>`"
+    assert verdicts.claims_link("affinegan/training", "x") == "[x](../affinegan/training.ipynb)"

@@ -238,3 +238,12 @@ def test_download_link_embeds_file_and_sidecar(tmp_path):
     assert '<img src="data:image/gif;base64,' in page
     with pytest.raises(I2VError, match="no such file"):
         R.download_link(tmp_path / "nope.gif")
+
+
+def test_download_link_previews_a_strip_at_twice_its_pixels(tmp_path):
+    """A 320 x 64 strip of five faces previews 640 px wide (128 px a face), drawn as pixels, never shrunk."""
+    out = R.save_video(np.zeros((2, 64, 320, 3), np.uint8), tmp_path / "strip.gif")
+    page = R.download_link(out).data
+    assert 'width="640"' in page and "width:640px" in page and "pixelated" in page and "192px" not in page
+    big = R.save_video(np.zeros((2, 64, 600, 3), np.uint8), tmp_path / "big.gif")
+    assert 'width="600"' in R.download_link(big).data        # twice would overflow the page's column: its pixels

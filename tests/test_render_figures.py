@@ -129,3 +129,91 @@ def test_show_facts_and_show_models_display_tables_not_reprs(monkeypatch):
     model = i2v.load("zoo:affinegan-happy")
     i2v.render.show_models({"happy": model})
     assert "| happy | affinegan, 64 px, expressions happy, " in shown[-1] and "<" not in shown[-1]
+
+
+def test_show_grid_wraps_a_wide_grid_so_that_no_face_shows_under_96_px(monkeypatch):
+    """A grid wider than the page's column at its scale is wrapped into bands of whole columns, each with the row
+    labels and its columns' labels: every face keeps ``scale`` times its pixels (>= 96 px for 64-px faces) and the
+    image fits the column; a grid that fits, or an array not from frame_grid, is shown as it is."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from i2vlib.render import grid as G
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    rng = np.random.default_rng(0)
+    videos = rng.integers(0, 256, (3, 15, 64, 64, 3), dtype=np.uint8)
+    wide = R.frame_grid(videos, row_labels=["happy", "sad", "anger"], col_labels=[f"a={i}" for i in range(15)])
+    assert wide.shape[1] * 2 > G.PAGE_WIDTH and wide.layout["cols"] == 15
+    R.show_grid(wide)
+    (image,) = shown
+    data, metadata = image._repr_mimebundle_()
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB"))
+    width = metadata["image/png"]["width"]
+    assert width == 2 * pixels.shape[1] <= G.PAGE_WIDTH          # shown at twice its pixels, within the column
+    assert 64 * width / pixels.shape[1] >= G.MIN_FACE_PX
+    top, left, pad = wide.layout["top"], wide.layout["left"], wide.layout["pad"]
+    per_band = (pixels.shape[1] - left - pad) // (64 + pad)
+    assert 1 < per_band < 15 and pixels.shape[0] > 2 * wide.shape[0]
+    assert np.array_equal(pixels[:, :left + pad][:wide.shape[0]], wide[:, :left + pad])     # row labels, band 1
+    bands = -(-15 // per_band)
+    gap = (pixels.shape[0] - bands * wide.shape[0]) // (bands - 1)
+    for b in range(bands):                                      # every face, once, in order, in its band
+        y0 = b * (wide.shape[0] + gap)
+        for j in range(per_band * b, min(15, per_band * (b + 1))):
+            for r in range(3):
+                y, x = y0 + top + pad + r * 66, left + pad + (j - per_band * b) * 66
+                assert np.array_equal(pixels[y:y + 64, x:x + 64], videos[r, j])
+        assert np.array_equal(pixels[y0:y0 + top, :left + pad], wide[:top, :left + pad])
+
+    narrow = R.frame_grid(videos[:, :4], col_labels=list("abcd"))       # fits: as it is
+    assert np.array_equal(G.wrap_grid(narrow), narrow)
+    derived = np.concatenate([wide, wide])                                 # no layout: cannot wrap
+    assert getattr(derived, "layout", None) is None and np.array_equal(G.wrap_grid(derived), derived)
+    eight = R.frame_grid(videos[:, :8], row_labels=["happy", "sad", "anger"])
+    assert G.wrap_grid(eight, scale=1).shape == eight.shape               # at 1x it fits the column
+    assert G.wrap_grid(eight, scale=2).shape[1] * 2 <= G.PAGE_WIDTH       # at 2x it does not
+    assert G.wrap_grid(wide, scale=2, page_width=10).shape[1] == wide.layout["left"] + 2 + 66   # one column a band
+
+
+def test_frame_grid_labels_are_at_least_10_px_as_shown():
+    """Labels are drawn at >= 10 px in the grid's pixels (so >= 10 px at any scale show_grid uses)."""
+    from i2vlib.render import grid as G
+
+    for h in (32, 64, 128):
+        frames = np.zeros((3, h, h, 3), np.uint8)
+        g = R.frame_grid(frames, col_labels=["a=0.00", "a=0.50", "a=1.00"], row_labels=None)
+        assert g.layout["top"] >= G.MIN_LABEL_PX
+
+
+def test_the_book_plot_style_keeps_text_readable_and_library_figures_fit_the_column():
+    """At the book's plot style every text is >= 10 px on the page (pt * dpi / 72) and the library's figures are
+    no wider than the page's column at that dpi."""
+    import matplotlib
+    import matplotlib.font_manager as fm
+
+    from i2vlib.render import chapter, figures
+
+    style = chapter.PLOT_STYLE
+    dpi = style["figure.dpi"]
+    assert chapter.FIGURE_WIDTH * dpi <= 820
+    with matplotlib.rc_context(style):
+        for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize",
+                    "legend.fontsize", "figure.titlesize"):
+            pt = fm.FontProperties(size=matplotlib.rcParams[key]).get_size_in_points()
+            assert pt * dpi / 72 >= 10, (key, pt)
+        fig = R.show_frames(disc_frames(15, 64, 64), intensities=np.linspace(0, 1, 15), title="fifteen")
+        assert fig.get_figwidth() <= chapter.FIGURE_WIDTH and len(fig.axes) >= 15
+        assert min(ax.title.get_fontsize() for ax in fig.axes if ax.get_title()) * dpi / 72 >= 10
+        assert fig.axes[0].get_position().width * fig.get_figwidth() * dpi >= 0.9 * 96      # ~100-px frames
+        logs = [{"step": i, **{f"l{k}": 1 / (i + k + 1) for k in range(5)}} for i in range(5)]
+        for separate in (False, True):
+            fig = R.plot_losses(logs, separate=separate, title="t")
+            assert fig.get_figwidth() <= chapter.FIGURE_WIDTH
+            texts = [t for ax in fig.axes for t in (ax.title, *(ax.get_legend().get_texts() if ax.get_legend() else []))
+                     if t.get_text()]
+            assert texts and min(t.get_fontsize() for t in texts) * dpi / 72 >= 10
+    assert figures.FONT_PT * dpi / 72 >= 10

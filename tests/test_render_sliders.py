@@ -114,3 +114,19 @@ def test_live_mixer_passes_a_dict():
     before = box.image.value
     box.sliders["surprise"].value = 1.0
     assert seen[-1] == {"happy": 0.0, "surprise": 1.0} and box.image.value != before
+
+
+def test_scrubber_shows_64_px_faces_at_least_96_px_wide():
+    """A scrubber's default display width enlarges frames by a whole factor: one small frame to about 256 px, a sheet
+    of several 64-px faces at least twice (faces >= 96 px); a frame too wide for that keeps its pixels."""
+    from i2vlib.render.grid import MIN_FACE_PX, PAGE_WIDTH
+
+    one = R.scrubber(disc_frames(2, 64, 64))
+    assert one.display_width == 256
+    sheet = R.frame_grid(disc_frames(3, 64, 64), col_labels=["happy", "sad", "anger"])
+    s = R.scrubber(np.stack([sheet, sheet[::-1]]))
+    assert s.display_width == 2 * sheet.shape[1] and 64 * s.display_width / sheet.shape[1] >= MIN_FACE_PX
+    assert f'width="{s.display_width}"' in s.html and f"width:{s.display_width}px" in s.html
+    wide = R.scrubber(np.zeros((2, 64, PAGE_WIDTH, 3), np.uint8))
+    assert wide.display_width == PAGE_WIDTH
+    assert R.scrubber(disc_frames(2, 64, 64), width=100).display_width == 100     # a width asked for is kept

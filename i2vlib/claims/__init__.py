@@ -197,6 +197,8 @@ def ladder(paper, rungs: Mapping, interaction_test: bool = True, by_family: bool
         at = {label: rows_[i] for label, rows_ in judged.items()}
         tested = [label for label, r in at.items() if r.verdict != NOT_TESTED]
         shown = "; ".join(f"{label}: {r.measured} ({r.verdict})" for label, r in at.items())
+        if len({(r.measured, r.verdict) for r in at.values()}) == 1:    # one measurement read at every rung
+            shown = f"{next(iter(at.values())).measured} (one measurement, read at every budget)"
         p = None
         if not tested:
             verdict = NOT_TESTED
@@ -249,6 +251,10 @@ def rows_of(paper, measurements: Mapping | None = None, rungs: Mapping | None = 
     return verdicts(paper, measurements) if rungs is None else ladder(paper, rungs)
 
 
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = None) -> str:
     """The claims table of ``paper`` as Markdown, one row per claim (:func:`rows_of`): where, the paper's words, how
     we measure it, our measurement and the verdict, which names its rule; each distinct rule is written once, in a
@@ -261,8 +267,15 @@ def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = No
     lines = [f"| {cell(r.claim.where)} | {cell(r.claim.words)} | {cell(r.claim.measured_as)} | {cell(r.measured)} | "
              f"{r.verdict} (rule {rules.index(r.rule) + 1}) |" for r in rows]
     if rules:
+        parts = [next(r.claim.rule.parts() for r in rows if r.rule == rule) for rule in rules]
         lines += ["", "The rules, each written with its claim:", ""]
-        lines += [f"{k}. {cell(rule)}" for k, rule in enumerate(rules, 1)]
+        lines += [f"{k}. {cell(head)}" for k, (head, _) in enumerate(parts, 1)]
+        shared = {}                                   # each shared clause once, with the rules it applies to
+        for k, (_, clause) in enumerate(parts, 1):
+            if clause:
+                shared.setdefault(clause, []).append(str(k))
+        lines += [""] + [f"Rule{'s' if len(ks) > 1 else ''} {_listed(ks)}: {cell(clause)}."
+                         for clause, ks in shared.items()] if shared else []
     made = choices(rows[0].claim.paper) if rows else []
     if made:
         lines += ["", "Recipe choices made after looking at measurements, and the identities they looked at (a choice "

@@ -144,6 +144,11 @@ class Rule:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def parts(self) -> tuple[str, str]:
+        """:meth:`describe` as (what is particular to this rule, what it shares with every rule of its kind), so
+        that a table states the shared part once for all its rules."""
+        return self.describe(), ""
+
     def _assess(self, measurement) -> tuple[str, str]:
         raise NotImplementedError
 
@@ -180,8 +185,16 @@ class _Level(Rule):
             raise I2VError(f"expected {self.expects}, got a dict")
         return Effect.of_mean(_values(measurement, "the measurement")[0])
 
+    def parts(self):
+        return _level_parts(self)
+
 
 _BORDER = "; a mean whose 95 % interval straddles the threshold: borderline"
+_BORDER_SHARED = "a mean over seeds (or videos) whose 95 % interval straddles a threshold of the rule reads borderline"
+
+
+def _level_parts(rule) -> tuple[str, str]:
+    return rule.describe().removesuffix(_BORDER), _BORDER_SHARED
 
 
 @dataclass(frozen=True)
@@ -310,6 +323,10 @@ class Ratio(Rule):
     def describe(self):
         return f"{self.value} / {self.reference} {self.rule.describe()}"
 
+    def parts(self):
+        head, shared = self.rule.parts()
+        return f"{self.value} / {self.reference} {head}", shared
+
 
 @dataclass(frozen=True)
 class Better(Rule):
@@ -363,7 +380,7 @@ class Better(Rule):
         p = t.p if p_adjusted is None else p_adjusted
         d = t.difference if self.higher else -t.difference
         verdict = REPRODUCED if p < ALPHA and d > 0 else CONTRADICTED if p < ALPHA and d < 0 else NOT_REPRODUCED
-        shown = (f"{self.arm} {_spread(t.a, True)}; {self.baseline} {_spread(t.b, True)}; difference "
+        shown = (f"{self.arm} {_spread(t.a, True)}; {self.baseline} {_spread(t.b, True)}; {self.arm} − {self.baseline} "
                  f"{t.difference:+.3g} (95 % CI {_num(t.low)} to {_num(t.high)}); Welch p = {t.p:.2g}"
                  + ("" if p_adjusted is None else f", Holm-adjusted {p_adjusted:.2g}"))
         return verdict, shown
@@ -373,6 +390,12 @@ class Better(Rule):
         return (f"{self.arm} {way} than {self.baseline}, Welch's t-test, Holm-adjusted p < {ALPHA:g} over the table's "
                 f"comparisons: reproduced; {other} so: contradicted; otherwise not reproduced "
                 f"(≥ {self.MIN_SEEDS} seeds per arm)")
+
+    def parts(self):
+        return (f"{self.arm} {'higher' if self.higher else 'lower'} than {self.baseline}",
+                f"Welch's t-test of the two arms' seeds, Holm-adjusted p < {ALPHA:g} over the comparisons of the "
+                "table or figure (its Holm family): reproduced in the claimed direction, contradicted in the other, "
+                f"otherwise not reproduced (at least {self.MIN_SEEDS} seeds per arm)")
 
 
 ALPHA = 0.05   # the family-wise error rate of one table's comparisons

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import read_checkpoint
+from ..checkpoint import digest, read_checkpoint
 from ..claims.health import record_health
 from ..config import config_hash
 from ..errors import I2VError
@@ -86,10 +86,10 @@ def file_name(key_: str) -> str:
     return head.replace("/", ".") + (f".{hashlib.sha1(args.encode()).hexdigest()[:8]}" if args else "")
 
 
-def read(path=RECORDS) -> dict:
-    """Every record in folder ``path`` (``{}`` if there is none), parsed once per state of the folder; the dict is
+def read(path=None) -> dict:
+    """Every record in folder ``path`` (default :data:`RECORDS`, the package's; ``{}`` if there is none), parsed once per state of the folder; the dict is
     the caller's, the records in it are shared (read them, do not change them)."""
-    path = Path(path)
+    path = Path(RECORDS if path is None else path)
     if not path.is_dir():
         return {}
     files = sorted(path.glob("*.json"))
@@ -188,7 +188,7 @@ def decode(value):
 
 
 def measured(configs, measure: str = "arm", root=None, device: str = "auto", workers: int | None = None,
-             progress: bool = True, path=RECORDS, train: bool = True, **kwargs) -> list:
+             progress: bool = True, path=None, train: bool = True, **kwargs) -> list:
     """``MEASURES[measure]`` of the model each of ``configs`` trains, in order: recorded, or trained (the missing
     runs side by side, :func:`~i2vlib.runs.cached_runs`) and measured now, without recording it (:func:`record`
     does). With ``I2V_RETRAIN=1`` recorded ones are ignored. ``train=False``: nothing trains or is measured, and a
@@ -229,7 +229,7 @@ def run_losses(run) -> dict | None:
     return thin_losses(read_losses(run)) if (run / "losses.csv").is_file() else None
 
 
-def record(jobs, workers: int | None = None, root=None, path=RECORDS, progress: bool = True) -> list[str]:
+def record(jobs, workers: int | None = None, root=None, path=None, progress: bool = True) -> list[str]:
     """Train, measure and add to ``path`` each of ``jobs`` not recorded there yet (all of them with
     ``I2V_RETRAIN=1``); returns the keys recorded now.
 
@@ -363,7 +363,7 @@ def _record_job(config: dict, measure: str, options: dict, pictures: bool, root,
     return key_
 
 
-def training(configs, measure: str = "arm", path=RECORDS, **kwargs) -> list:
+def training(configs, measure: str = "arm", path=None, **kwargs) -> list:
     """How each of ``configs``' recorded runs trained: ``{"seconds": training time on this machine, "losses": its
     loss log as columns of means over windows of 50 steps}``; None where the record is missing or older than these
     fields (a refine-stage run: G_R's alone)."""
@@ -378,17 +378,20 @@ def training(configs, measure: str = "arm", path=RECORDS, **kwargs) -> list:
 def _add(path, key_: str, run, value, pictures: bool = True) -> None:
     """Add one record to folder ``path`` (with its pictures or without): one new file (and its pictures), so
     several recording processes can add to the folder side by side."""
-    config = read_checkpoint(run)["config"]
+    ckpt = read_checkpoint(run)
+    config = ckpt["config"]
     if not pictures:
         value = {k: v for k, v in value.items() if not holds_picture(v)}
     rec = {"config": config, "value": value}
+    if Path(run).is_file():                       # a zoo file, which a retrained entry replaces: which one it was
+        rec["zoo_sha256"] = digest(ckpt)
     if (Path(run) / "run.json").is_file():        # a run trained here (not a zoo file): how it trained
         info = read_run(run)
         rec.update(seconds=info["seconds"], losses=thin_losses(read_losses(run)))
         devices = info.get("devices") or [[info["device"], 0]]
         if any(not str(d).startswith("cpu") for d, _ in devices):   # its seconds are not one core's
             rec["devices"] = devices
-    write_record(path, key_, rec)
+    write_record(RECORDS if path is None else path, key_, rec)
 
 
 def holds_picture(value) -> bool:

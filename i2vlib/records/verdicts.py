@@ -41,6 +41,16 @@ SHORT = {"affinegan": "AffineGAN", "fan": "Fan et al.", "frgan": "FRGAN"}      #
 CHAPTER_TITLES = {"affinegan/ablations": "AffineGAN: ablations", "affinegan/training": "AffineGAN: training",
                   "fan/ablations": "Fan et al.: ablations", "frgan/ablations": "FRGAN: ablations",
                   "frgan/pose": "FRGAN: the pose half", "baselines/baselines": "The papers' baselines"}
+# The MyST target set just above each chapter's claims table (``(claims-<chapter>)=``), where the verdicts page links;
+# a chapter whose claims sit in a section of their own kind is linked at its top.
+CLAIMS_TARGET = {c: "claims-" + c.replace("/", "-") for c in ("affinegan/ablations", "fan/ablations",
+                                                               "frgan/ablations", "frgan/pose", "baselines/baselines")}
+
+
+def claims_link(chapter: str, title: str) -> str:
+    """A MyST link, from a page of the book's notebooks, to where ``chapter`` judges its claims."""
+    target = CLAIMS_TARGET.get(chapter)
+    return f"{{ref}}`{title} <{target}>`" if target else f"[{title}](../{chapter}.ipynb)"
 
 
 def _by_multiple(paper: str, health: bool = True) -> dict[int, dict]:

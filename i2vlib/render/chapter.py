@@ -19,7 +19,16 @@ from ..config import check_data, environment, profile
 from ..errors import I2VError
 from ..records import verdicts as book
 
-PLOT_STYLE = {"figure.dpi": 80, "font.size": 9}
+# The book's plot style. A figure shows at one page pixel per figure pixel up to the content column (about 820 CSS px
+# on a 1440-px screen) and is shrunk beyond it, so a chapter keeps its figures at most FIGURE_WIDTH inches wide
+# (FIGURE_WIDTH * figure.dpi px); every text is then at least 10 px on the page (10 pt at 80 dpi: 11 px; the smallest,
+# tick and legend labels at 9.5 pt: 10.6 px).
+PLOT_DPI = 80
+FIGURE_WIDTH = 10.0
+MIN_FONT_PT = 9.5
+PLOT_STYLE = {"figure.dpi": PLOT_DPI, "font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
+              "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT,
+              "legend.title_fontsize": 10, "figure.titlesize": 12}
 
 
 def setup(profile_name: str, data: str | None = None, benchmark: str | None = None, **overrides) -> dict:
@@ -147,7 +156,7 @@ def show_verdict_claims(rows: list[dict]) -> None:
         lines = _head(["claim", "the paper's place", "verdict", "at each rung", "judged in"])
         for r in (r for r in rows if r["paper"] == paper):
             at = "; ".join(f"{_rung_name(label)}: {rung['verdict']}" for label, rung in r["rungs"].items())
-            chapter = f"[{book.CHAPTER_TITLES[r['chapter']]}](../{r['chapter']}.ipynb)"
+            chapter = book.claims_link(r["chapter"], book.CHAPTER_TITLES[r["chapter"]])
             lines.append(f"| `{r['id']}` | {claims.markdown_cell(r['where'])} | **{r['verdict']}** | {at} | {chapter} |")
         display(Markdown(f"### {book.TITLES[paper]}\n\n" + "\n".join(lines)))
 

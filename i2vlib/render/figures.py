@@ -12,11 +12,19 @@ import numpy as np
 from ..data.video import as_frames
 from ..errors import I2VError
 from ..io import read_losses
+from .chapter import FIGURE_WIDTH, MIN_FONT_PT
 from .frames import check_fps, frame_labels
+
+# Text sizes (pt) of the figures drawn here: at the book's 80 dpi, 10 pt is 11 px on the page, never under 10 px.
+FONT_PT = 10
+TITLE_PT = 12
+FRAME_INCHES = 1.25
 
 
 def show_frames(frames, intensities=None, title=None, labels=None):
-    """A matplotlib figure of one row of frames, each titled with its intensity.
+    """A matplotlib figure of frames in a row, each titled with its intensity: 1.25 in (100 px at the book's 80 dpi)
+    a frame, a row no wider than :data:`i2vlib.render.chapter.FIGURE_WIDTH` (the page's column; more frames wrap to
+    further rows), titles in 10 pt.
 
     The figure is closed in pyplot and returned, so a notebook shows it exactly once when
     it is a cell's last value (or via ``display(fig)``), and ``fig.savefig`` works.
@@ -26,15 +34,22 @@ def show_frames(frames, intensities=None, title=None, labels=None):
     frames = as_frames(frames)
     t, h, w = frames.shape[:3]
     names = frame_labels(t, intensities, labels) if (intensities is not None or labels is not None) else None
-    cell = min(1.4, 16.0 / t)  # inches per frame; the whole row stays <= 16 in wide
-    fig, axes = plt.subplots(1, t, figsize=(cell * t, cell * h / w + (0.5 if title else 0.3)), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        ax.imshow(frames[i], interpolation="nearest")
+    # 1.25 in a frame (100 px at the book's 80 dpi), as many a row as the page's column holds, the rest wrapped
+    cell = FRAME_INCHES
+    ncols = max(1, min(t, int(FIGURE_WIDTH // cell)))
+    nrows = -(-t // ncols)
+    label = 0.3 if names else 0.05
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, nrows * (cell * h / w + label) + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
+        if i >= t:
+            continue
+        ax.imshow(frames[i], interpolation="nearest")
         if names:
-            ax.set_title(names[i], fontsize=8)
+            ax.set_title(names[i], fontsize=FONT_PT)
     if title:
-        fig.suptitle(str(title), fontsize=10)
+        fig.suptitle(str(title), fontsize=TITLE_PT)
     fig.tight_layout(pad=0.3)
     plt.close(fig)
     return fig
@@ -62,7 +77,7 @@ def animation(frames, fps: float = 8, labels=None, intensities=None, scale: int 
     ax.set_axis_off()
     im = ax.imshow(frames[0], interpolation="nearest")
     text = fig.text(0.5, 1 - band / 2 / (h * k + band), names[0] if names else "",
-                    ha="center", va="center", fontsize=9)
+                    ha="center", va="center", fontsize=FONT_PT)
 
     def update(i):
         im.set_data(frames[i])
@@ -158,12 +173,12 @@ def plot_losses(log, keys=None, smooth: float | str = 0.0, separate: bool = Fals
             ax.set_yscale("log")
         ax.set_xlabel("step")
         if separate:
-            ax.set_title(key, fontsize=9)
+            ax.set_title(key, fontsize=FONT_PT + 1)
         ax.grid(alpha=0.3)
     if not separate and n > 1:
-        axes_for[0].legend(fontsize=8, frameon=False)
+        axes_for[0].legend(fontsize=max(FONT_PT, MIN_FONT_PT), frameon=False)
     if title:
-        fig.suptitle(str(title), fontsize=10)
+        fig.suptitle(str(title), fontsize=TITLE_PT)
     fig.tight_layout()
     plt.close(fig)
     return fig

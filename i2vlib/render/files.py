@@ -24,6 +24,7 @@ from ..io import to_json, write_image
 from ..outputs import atomic_dir, atomic_path, check_output
 from ..version import __version__
 from .frames import check_fps
+from .grid import PAGE_WIDTH
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 FOLDER_SIDECAR = "frames.json"
@@ -208,11 +209,27 @@ def _save_folder(frames: np.ndarray, path: Path, names: list[str], side_text: st
         (tmp / FOLDER_SIDECAR).write_text(side_text)
 
 
+def _preview_width(path: Path) -> int | None:
+    """The display width (CSS px) of a download's preview: twice its pixels (a strip of 64-px faces shows them at
+    128 px), or its own pixels where twice would be wider than the page's column (:data:`.grid.PAGE_WIDTH`); None
+    when the file cannot be read as an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            w = int(im.width)
+    except (OSError, UnidentifiedImageError):
+        return None
+    return 2 * w if 2 * w <= PAGE_WIDTH else w
+
+
 def download_link(path, text: str | None = None, preview: bool = True):
     """Kernel-free HTML that shows a saved GIF/PNG and offers the file (and its sidecar) for download.
 
     The file travels inside the page as a ``data:`` URI, so the published book needs no
     separate download folder. Meant for small files (the book's clips are tens of kB).
+    The preview shows the image at twice its pixels, drawn as pixels (its own pixels where twice
+    would not fit the page's column), never shrunk: a narrower page scrolls it sideways.
     """
     from IPython.display import HTML
 
@@ -224,8 +241,10 @@ def download_link(path, text: str | None = None, preview: bool = True):
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     parts = []
     if preview and kind.startswith("image/"):
-        parts.append(f'<img src="data:{kind};base64,{data}" alt="{html.escape(path.name)}" '
-                     'style="image-rendering:pixelated;width:192px">')
+        width = _preview_width(path)
+        size = f'width="{width}" style="image-rendering:pixelated;width:{width}px;height:auto;max-width:none"' \
+            if width else 'style="image-rendering:pixelated;max-width:100%"'
+        parts.append(f'<img src="data:{kind};base64,{data}" alt="{html.escape(path.name)}" {size}>')
     links = [f'<a download="{html.escape(path.name)}" href="data:{kind};base64,{data}">'
              f'{html.escape(text or "download " + path.name)}</a>']
     side = sidecar_path(path)

@@ -9,6 +9,28 @@ import numpy as np
 from ..errors import I2VError
 from ..io import as_image, png_bytes, to_numpy
 
+# The book's content column is 790 CSS px wide in a 1440-px window: show_grid wraps a grid whose display would be
+# wider than PAGE_WIDTH into bands of columns, so that no page has to shrink it (the style sheet never does).
+PAGE_WIDTH = 780
+# The smallest face a page may show (CSS px), and the smallest label text (CSS px) at the display scale.
+MIN_FACE_PX = 96
+MIN_LABEL_PX = 10
+
+
+class FrameGrid(np.ndarray):
+    """The ``H' x W' x 3`` uint8 image :func:`frame_grid` returns: a plain array that also knows where its cells are
+    (``layout``: the top label band, the left label strip, the pad, one cell's size, the number of rows and columns and
+    the background), so that :func:`show_grid` can wrap its columns into bands. An array derived from it (a slice, a
+    concatenation, arithmetic) has no ``layout``: its cells may have moved."""
+
+    def __new__(cls, pixels: np.ndarray, layout: dict):
+        obj = np.asarray(pixels).view(cls)
+        obj.layout = dict(layout)
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.layout = None
+
 
 def _load_font(size: int):
     from PIL import ImageFont
@@ -122,8 +144,9 @@ def frame_grid(images, row_labels=None, col_labels=None, pad: int = 2, bg=255,
             if im is not None:
                 y, x = top + pad + r * (h + pad), left + pad + c * (w + pad)
                 canvas[y:y + h, x:x + w] = im
+    layout = {"top": top, "left": left, "pad": pad, "h": h, "w": w, "rows": n_rows, "cols": n_cols, "bg": bg_rgb}
     if not (col_labels or row_labels):
-        return canvas
+        return FrameGrid(canvas, layout)
     pil = Image.fromarray(canvas)
     draw = ImageDraw.Draw(pil)
     if col_labels:
@@ -134,7 +157,40 @@ def frame_grid(images, row_labels=None, col_labels=None, pad: int = 2, bg=255,
         for r, s in enumerate(row_labels):
             cy = top + pad + r * (h + pad) + h / 2
             draw.text((left - max(pad, 3), cy), s, fill=ink, font=row_font, anchor="rm")
-    return np.asarray(pil).copy()
+    return FrameGrid(np.asarray(pil).copy(), layout)
+
+
+def wrap_grid(grid, scale: int = 2, page_width: int = PAGE_WIDTH) -> np.ndarray:
+    """``grid`` (a :func:`frame_grid`) with its columns wrapped into bands stacked top to bottom, each band with the
+    row labels on its left and its columns' labels above, so that at ``scale`` times its pixels it is at most
+    ``page_width`` CSS px wide (at least one column a band; the bands as even as they can be). A grid that fits, or an
+    array that is not a :func:`frame_grid` (one derived from it: its cells may have moved), comes back as it is."""
+    layout = getattr(grid, "layout", None)
+    pixels = np.asarray(grid)
+    if not layout or pixels.shape[1] * scale <= page_width:
+        return pixels
+    top, left, pad, h, w, n_cols = (layout[k] for k in ("top", "left", "pad", "h", "w", "cols"))
+    cell, head = w + pad, left + pad
+    fit = max(1, (page_width // scale - head) // cell)
+    if fit >= n_cols:
+        return pixels
+    n_bands = -(-n_cols // fit)
+    per_band = -(-n_cols // n_bands)
+    width = head + per_band * cell
+    gap = max(pad, h // 4)
+    bands = []
+    for j0 in range(0, n_cols, per_band):
+        j1 = min(n_cols, j0 + per_band)
+        band = np.empty((pixels.shape[0], width, 3), np.uint8)
+        band[:] = layout["bg"]
+        band[:, :head] = pixels[:, :head]
+        band[:, head:head + (j1 - j0) * cell] = pixels[:, head + j0 * cell:head + j1 * cell]
+        if bands:
+            spacer = np.empty((gap, width, 3), np.uint8)
+            spacer[:] = layout["bg"]
+            bands.append(spacer)
+        bands.append(band)
+    return np.concatenate(bands)
 
 
 def show_grid(grid, scale: int = 2, title: str | None = None) -> None:
@@ -142,7 +198,9 @@ def show_grid(grid, scale: int = 2, title: str | None = None) -> None:
     labels at 22 px, where a matplotlib figure of fixed inches would shrink a tall grid to thumbnails. The output is
     the grid's own pixels as a PNG with a display width, so the published page links an image file instead of
     inlining it; the book's style sheet draws such images as pixels (no smoothing, so that a period-2 grid or a
-    speckle stays visible), and a page narrower than the grid shrinks it to fit. ``title`` goes above it, in bold."""
+    speckle stays visible) and never shrinks them: a grid wider than the page's column (:data:`PAGE_WIDTH` at this
+    scale) is wrapped into bands of columns (:func:`wrap_grid`), and an array that cannot be wrapped scrolls
+    sideways. ``title`` goes above it, in bold."""
     import html
 
     from IPython.display import HTML, Image, display
@@ -150,7 +208,7 @@ def show_grid(grid, scale: int = 2, title: str | None = None) -> None:
     scale = int(scale)
     if scale < 1:
         raise I2VError(f"scale must be a whole number >= 1; got {scale}")
-    pixels = as_image(grid, "the grid", convert=True)
+    pixels = as_image(wrap_grid(grid, scale) if getattr(grid, "layout", None) else grid, "the grid", convert=True)
     if title:
         display(HTML(f"<p><strong>{html.escape(title)}</strong></p>"))
     display(Image(data=png_bytes(pixels, optimize=True), format="png", width=pixels.shape[1] * scale))

@@ -11,6 +11,7 @@ from ..data.video import as_frames
 from ..errors import I2VError
 from ..io import jpeg_bytes, png_bytes
 from .frames import frame_labels
+from .grid import PAGE_WIDTH
 
 _SCRUBBER_JS = """(function () {
   var id = %(id)s;
@@ -63,7 +64,7 @@ class Scrubber:
         self.labels = frame_labels(t, intensities, labels)
         self._kind = "intensity" if intensities is not None and labels is None else "frame"
         if width is None:
-            width = w * max(1, 256 // w)
+            width = w * default_scale(w)
         width = int(width)
         if width <= 0:
             raise I2VError(f"scrubber width must be positive; got {width}")
@@ -110,6 +111,19 @@ class Scrubber:
         return f"<Scrubber {self.n_frames} frames, {len(self._images)} distinct, id={self.id}>"
 
 
+def default_scale(width: int) -> int:
+    """The whole factor a scrubber enlarges frames ``width`` px wide by when no display width is given: about 256 px
+    for one small frame (4x for 64 px), and at least twice the pixels, so that the 64-px faces of a sheet of several
+    show at 128 px; a frame so wide that twice would shrink below three quarters on the page's column
+    (:data:`.grid.PAGE_WIDTH`, faces under 96 px) keeps its own pixels."""
+    width = int(width)
+    k = max(2, 256 // max(1, width))
+    limit = PAGE_WIDTH * 4 // 3
+    while k > 1 and width * k > limit:
+        k -= 1
+    return k
+
+
 def _new_scrubber_id() -> str:
     return "i2v-scrubber-" + uuid.uuid4().hex[:16]
 
@@ -118,8 +132,8 @@ def scrubber(frames, intensities=None, labels=None, width: int | None = None, qu
     """A kernel-free HTML slider over ``frames`` for the published book.
 
     The label reads ``"a = 0.25"`` from ``intensities``, or ``labels`` if given, or
-    ``"frame 3 / 8"``. ``width`` is the display width in CSS pixels (default: small frames
-    scaled up by an integer factor to about 256 px). ``quality``: embed the frames as JPEGs of this quality (1-95),
+    ``"frame 3 / 8"``. ``width`` is the display width in CSS pixels (default: frames scaled up by a whole factor,
+    :func:`default_scale`: a small frame to about 256 px, a sheet of 64-px faces to twice its pixels). ``quality``: embed the frames as JPEGs of this quality (1-95),
     for photographic frames whose PNGs would weigh down the page; default lossless PNG.
     """
     return Scrubber(frames, intensities=intensities, labels=labels, width=width, quality=quality)
