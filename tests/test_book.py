@@ -157,25 +157,23 @@ def _output_texts(cell) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
 def test_a_page_shows_no_debugging_output(book, rel):
     """No traceback, warning, printed dict, repr or run log in a page's outputs (a training's progress on stderr,
-    where a profile that trains shows it, may stay); no path of the build machine and no ``nan`` in a table anywhere on the page."""
+    where a profile that trains shows it, may stay), no Markdown printed as plain text, and no ``nan`` in a table
+    anywhere on the page (its paths: :func:`test_no_page_shows_a_path_of_the_build_machine`, over every page)."""
     _require_build(book)
     nb = nbformat.read(book.src / rel, as_version=4)
     found = []
     for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
         for kind, text in _output_texts(cell):
+            if kind == "stdout" and "`" in text:
+                found.append(f"code cell {i} (stdout): Markdown printed as plain text: {text[:100]!r}")
             for what, pattern in DEBUG_OUTPUT.items():
                 if kind == "stderr" and what in ("a printed dict", "a repr", "a run log"):
                     continue
                 if kind == "display" and what in PRINTED_ONLY:
                     continue
-                if kind == "stdout" and "`" in text and what == "a repr":
-                    found.append(f"code cell {i} (stdout): Markdown printed as plain text: {text[:100]!r}")
                 if (hit := pattern.search(text)):
                     found.append(f"code cell {i} ({kind}): {what}: {text[max(0, hit.start() - 40):hit.end() + 60]!r}")
-    html = (book.html / rel.replace(".ipynb", ".html")).read_text()
-    for where in {str(ROOT), str(book.out)}:
-        if where in html:
-            found.append(f"the page shows a path of the build machine ({where})")
+    html = (book.html / rel.replace(".ipynb", ".html")).read_text()   # its paths: test_no_page_shows_a_path_...
     if re.search(r"<td[^>]*>\s*nan\s*</td>", html, re.I):
         found.append("a table cell reads nan")
     assert not found, f"{rel}:\n" + "\n".join(found)
