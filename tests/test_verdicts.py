@@ -98,4 +98,6 @@ def test_the_verdicts_page_glues_every_count_and_links_every_claim(report, monke
     render.show_verdict_claims(report)
     listed = "\n".join(s for s in shown if isinstance(s, str))
     for r in report:
-        assert f"`{r['id']}`" in listed and f"(../{r['chapter']}.ipynb)" in listed
+        target = verdicts.CLAIMS_TARGET.get(r["chapter"])
+        link = f"<{target}>`" if target else f"(../{r['chapter']}.ipynb)"
+        assert f"`{r['id']}`" in listed and link in listed
