@@ -60,7 +60,9 @@ def checkpoint_path(path) -> Path:
 
 
 def digest(payload) -> str:
-    """SHA-256 of a checkpoint's contents: dict keys sorted, tensors by dtype, shape and bytes."""
+    """SHA-256 of a checkpoint's contents: dict keys sorted, tensors by dtype, shape and bytes. The ``path`` that
+    :func:`read_checkpoint` adds is where the file lies, not what it holds: left out, so one file has one digest
+    wherever it is read."""
     h = hashlib.sha256()
 
     def walk(x):
@@ -80,7 +82,7 @@ def digest(payload) -> str:
         else:
             h.update(repr(x).encode())
 
-    walk(payload)
+    walk({k: v for k, v in payload.items() if k != "path"} if isinstance(payload, dict) else payload)
     return h.hexdigest()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -47,6 +49,19 @@ def test_every_shipped_zoo_file_carries_its_digest():
     for name in zoo.names():
         raw = torch.load(zoo.path(name), map_location="cpu", weights_only=True)
         assert "sha256" in raw, f"{name}: written without a digest"
+
+
+def test_one_file_has_one_digest_wherever_it_lies(tmp_path):
+    """The digest of a read checkpoint is the one written with it, in any folder: a record names the zoo file it
+    measured by it, and CI reads the package from another folder than the machine that recorded it."""
+    here = read_checkpoint(zoo.path("fan-happy"))
+    moved = tmp_path / "elsewhere" / "fan-happy.pt"
+    moved.parent.mkdir()
+    shutil.copy(zoo.path("fan-happy"), moved)
+    there = read_checkpoint(moved)
+    assert here["path"] != there["path"]
+    raw = torch.load(moved, map_location="cpu", weights_only=True)
+    assert digest(here) == digest(there) == raw["sha256"]
 
 
 def test_a_truncated_or_unreadable_file_is_one_line(tmp_path):

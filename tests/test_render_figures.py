@@ -131,6 +131,18 @@ def test_show_facts_and_show_models_display_tables_not_reprs(monkeypatch):
     assert "| happy | affinegan, 64 px, expressions happy, " in shown[-1] and "<" not in shown[-1]
 
 
+def test_a_table_shows_a_number_or_a_dash_never_nan(monkeypatch):
+    """What was not measured (None, NaN, inf) reads as a dash in every table a chapter shows, never 'nan'."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    assert [R.number(v) for v in (0.125, 2, None, float("nan"), float("inf"))] == ["0.12", "2.00", "—", "—", "—"]
+    assert R.number(np.float32(0.5), 3) == "0.500"
+    R.show_table([{"arm": "copy", "psnr": float("nan")}, {"arm": "ours", "psnr": 24.0}])
+    assert shown[-1].splitlines()[2:] == ["| copy | — |", "| ours | 24 |"]
+    R.show_facts({"rho": float("nan")})
+    assert "nan" not in shown[-1] and "| rho | — |" in shown[-1]
+
+
 def test_show_grid_wraps_a_wide_grid_so_that_no_face_shows_under_96_px(monkeypatch):
     """A grid wider than the page's column at its scale is wrapped into bands of whole columns, each with the row
     labels and its columns' labels: every face keeps ``scale`` times its pixels (>= 96 px for 64-px faces) and the

@@ -32,8 +32,8 @@ them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplo
 """
 
 from ..data.video import as_frames, read_video
-from .chapter import (compare, setup, show_claims, show_facts, show_models, show_table, show_verdict_claims,
-                      show_verdicts)
+from .chapter import (compare, number, setup, show_claims, show_facts, show_models, show_table,
+                      show_verdict_claims, show_verdicts)
 from .figures import animation, plot_losses, show_frames, to_jshtml
 from .files import check_destination, download_link, read_sidecar, save_video, sidecar_path
 from .frames import intensity_labels
@@ -74,4 +74,5 @@ __all__ = [
     "show_verdicts",
     "show_verdict_claims",
     "compare",
+    "number",
 ]

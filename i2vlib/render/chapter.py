@@ -101,9 +101,15 @@ def show_models(models: dict) -> None:
                 for name, m in models.items()}, ("model", "what it is"))
 
 
+def number(v, digits: int = 2) -> str:
+    """A number as the chapters' tables show it: ``digits`` decimals, or a dash where nothing was measured (None,
+    NaN or an infinite value)."""
+    return f"{v:.{digits}f}" if v is not None and math.isfinite(v) else "—"
+
+
 def _shown(v) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:.4g}" if math.isfinite(v) else "—"
     if isinstance(v, (list, tuple)):
         return ", ".join(map(_shown, v))
     return str(v)
