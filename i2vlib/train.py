@@ -186,10 +186,10 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
 
     every = checkpoint_every or config.get("checkpoint_every") or max(1, config["steps"] // 10)
     total = config["steps"]
-    log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start) if main else _NoLog()
-    info = {"method": config["method"], "config": config, "library_version": __version__,
+    info = {"method": config["method"], "config": config, "library_version": __version__,   # run.json read first:
             "config_hash": config_hash(config), "device": str(device), "devices": _devices(out, device, start),
-            "steps": total, **runtime, **({"processes": ctx.world} if ctx.active else {})}
+            "steps": total, **runtime, **({"processes": ctx.world} if ctx.active else {})}   # a bad one changes nothing
+    log = _LossLog(out / "losses.csv", trainer.loss_names, keep_until=start) if main else _NoLog()
     last_good = start
     bar = _progress(progress and main, start, total, config["method"])
     pending = _Pending(device, ctx)

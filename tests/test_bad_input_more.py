@@ -266,6 +266,20 @@ def test_a_damaged_loss_log_is_one_line_on_resume_and_read(ws, monkeypatch, caps
         read_losses(out)
 
 
+@pytest.mark.parametrize("run_json", ['{"step": ', '{"method": "affinegan", "step": "six"}'])
+def test_resume_refuses_a_bad_run_json_before_touching_the_loss_log(run_json, monkeypatch, capsys, tmp_path):
+    """run.json is read before the loss log is cut back to the checkpoint's step: a refused resume changes no byte."""
+    out = tmp_path / "r"
+    train({"method": "affinegan", "profile": "smoke", "steps": 2}, out, progress=False)
+    with (out / "losses.csv").open("a") as log:            # a row past the checkpoint, as a killed run leaves
+        log.write("3,0.1" + ",0.5" * 9 + "\n")
+    (out / "run.json").write_text(run_json)
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    assert_clean_failure(tmp_path, monkeypatch, capsys, [*TRAIN, "--out", out, "--steps", "3", "--resume"],
+                         ["run.json"])
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+
+
 def test_images_are_read_as_a_viewer_shows_them(tmp_path):
     upright = np.zeros((64, 48, 3), np.uint8)
     upright[:16] = (255, 0, 0)                                   # red on top, as shown
