@@ -72,7 +72,7 @@ POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 # value config_hash leaves them out, so that cached runs and zoo files keep their hashes.
 HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False,
                 "classify": 0.0, "benchmark": "faces", "action": None, "upsample": "transposed", "design": "book",
-                "r1_penalty": 0.0}
+                "r1_penalty": 0.0, "noise": 0.0}
 
 # The type and range of every numeric option: key -> (int or float, lowest, highest, lowest excluded). Options not
 # listed take the type of their default (a flag, a word, a list of names); ``frames``, ``betas`` and ``weights``
@@ -82,7 +82,7 @@ RANGES = {"steps": (int, 1, 10_000_000, False), "batch": (int, 1, 4096, False), 
           "checkpoint_every": (int, 1, 10_000_000, False), "seed": (int, 0, 2**32 - 1, False),
           "image_size": (int, 32, 1024, False), "load_size": (int, 32, 2048, False),
           "pairs_per_video": (int, 1, 4096, False), "clip_length": (int, 2, 256, False), "length": (int, 2, 256, False),
-          "lr": (float, 0.0, 1.0, True), "lr_d": (float, 0.0, 1.0, True), "ema": (float, 0.0, 0.9999, True),
+          "lr": (float, 0.0, 1.0, True), "noise": (float, 0.0, 10.0, False), "lr_d": (float, 0.0, 1.0, True), "ema": (float, 0.0, 0.9999, True),
           "jitter": (float, 0.0, 10.0, False), "decay_from": (float, 0.0, 1.0, False), "eps": (float, 0.0, 1.0, True),
           "delta_a": (float, 0.0, 1.0, True), "classify": (float, 0.0, 1e6, False),
           "r1_penalty": (float, 0.0, 1e6, False)}

@@ -95,6 +95,29 @@ def test_the_critics_are_the_official_codes_without_batch_norm():
                    for d in (d_i, d_v) for m in d.modules())
 
 
+def test_the_critics_see_the_official_instance_noise_in_training_only():
+    """--use_noise --noise_sigma 0.1: noise before every convolution of D_I and every strided one of D_V, drawn anew
+    at each call in training, absent in evaluation and at sigma 0."""
+    size = 32
+    d_i, d_v = mocogan.ImageDiscriminator(8, size, 0.1), mocogan.VideoDiscriminator(8, size, 9, 0.1)
+    for d, conv in ((d_i, nn.Conv2d), (d_v, nn.Conv3d)):
+        layers = list(d.net)
+        noised = [i for i, m in enumerate(layers) if isinstance(m, conv) and i and isinstance(layers[i - 1],
+                                                                                            mocogan.InstanceNoise)]
+        n_convs = sum(isinstance(m, conv) for m in layers)
+        assert len(noised) == (n_convs if d is d_i else n_convs - 1)
+    x = torch.rand(2, 3, size, size)
+    torch.manual_seed(0)
+    assert not torch.equal(d_i(x), d_i(x))                              # training: fresh noise at each call
+    d_i.eval()
+    assert torch.equal(d_i(x), d_i(x))
+    quiet = mocogan.ImageDiscriminator(8, size, 0.0)
+    assert torch.equal(quiet(x), quiet(x))
+    assert mocogan.default_config("book")["noise"] == 0.1
+    with pytest.raises(I2VError, match="noise"):
+        mocogan.default_config("smoke", noise=-0.1)
+
+
 def test_config_follows_the_official_code_and_refuses_the_rest():
     cfg = mocogan.default_config("smoke")
     assert cfg["length"] == 8 and cfg["d_m"] == 10 and cfg["expressions"] == ["happy"]
