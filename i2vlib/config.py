@@ -82,10 +82,10 @@ RANGES = {"steps": (int, 1, 10_000_000, False), "batch": (int, 1, 4096, False), 
           "checkpoint_every": (int, 1, 10_000_000, False), "seed": (int, 0, 2**32 - 1, False),
           "image_size": (int, 32, 1024, False), "load_size": (int, 32, 2048, False),
           "pairs_per_video": (int, 1, 4096, False), "clip_length": (int, 2, 256, False), "length": (int, 2, 256, False),
-          "lr": (float, 0.0, 1.0, True), "noise": (float, 0.0, 10.0, False), "lr_d": (float, 0.0, 1.0, True), "ema": (float, 0.0, 0.9999, True),
+          "lr": (float, 0.0, 1.0, True), "lr_d": (float, 0.0, 1.0, True), "ema": (float, 0.0, 0.9999, True),
           "jitter": (float, 0.0, 10.0, False), "decay_from": (float, 0.0, 1.0, False), "eps": (float, 0.0, 1.0, True),
           "delta_a": (float, 0.0, 1.0, True), "classify": (float, 0.0, 1e6, False),
-          "r1_penalty": (float, 0.0, 1e6, False)}
+          "r1_penalty": (float, 0.0, 1e6, False), "noise": (float, 0.0, 10.0, False)}
 MAX_FRAMES = 1000   # frames of a training video
 
 # Config keys renamed since checkpoints were first written: old name -> new name.

@@ -825,7 +825,8 @@ def api_cases(A: Path) -> list[Case]:
 
     face = str(A / "face.png")
     for name, path in {"None": None, "empty str": "", "zoo:nope": "zoo:nope",
-                       **{"zoo not shipped": f"zoo:{n}" for n in unshipped()}, "text run": A / "textrun", "truncated": A / "truncated.pt", "flipped": A / "flipped.pt",
+                       **{"zoo not shipped": f"zoo:{n}" for n in unshipped()},
+                       "text run": A / "textrun", "truncated": A / "truncated.pt", "flipped": A / "flipped.pt",
                        "step six": A / "stepsix.pt", "empty folder": A / "emptydir", "list": [str(A / "run")]}.items():
         add(Case(f"api load {name}", api=lambda d, p=path: i2vlib.load(p)))
     for device in ("", None, "cpu:0"):

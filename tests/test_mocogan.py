@@ -113,6 +113,10 @@ def test_the_critics_see_the_official_instance_noise_in_training_only():
     assert torch.equal(d_i(x), d_i(x))
     quiet = mocogan.ImageDiscriminator(8, size, 0.0)
     assert torch.equal(quiet(x), quiet(x))
+    for d in (quiet, mocogan.VideoDiscriminator(8, size, 9, 0.0)):      # sigma 0: the critic recorded before noise
+        assert not any(isinstance(m, mocogan.InstanceNoise) for m in d.modules())
+        convs = sum(isinstance(m, (nn.Conv2d, nn.Conv3d)) for m in d.modules())
+        assert list(d.state_dict()) == [f"net.{2 * i}.weight" for i in range(convs)]   # conv, LeakyReLU, conv, ...
     assert mocogan.default_config("book")["noise"] == 0.1
     with pytest.raises(I2VError, match="noise"):
         mocogan.default_config("smoke", noise=-0.1)

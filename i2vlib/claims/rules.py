@@ -186,15 +186,11 @@ class _Level(Rule):
         return Effect.of_mean(_values(measurement, "the measurement")[0])
 
     def parts(self):
-        return _level_parts(self)
+        return self.describe().removesuffix(_BORDER), _BORDER_SHARED
 
 
 _BORDER = "; a mean whose 95 % interval straddles the threshold: borderline"
 _BORDER_SHARED = "a mean over seeds (or videos) whose 95 % interval straddles a threshold of the rule reads borderline"
-
-
-def _level_parts(rule) -> tuple[str, str]:
-    return rule.describe().removesuffix(_BORDER), _BORDER_SHARED
 
 
 @dataclass(frozen=True)
@@ -380,8 +376,8 @@ class Better(Rule):
         p = t.p if p_adjusted is None else p_adjusted
         d = t.difference if self.higher else -t.difference
         verdict = REPRODUCED if p < ALPHA and d > 0 else CONTRADICTED if p < ALPHA and d < 0 else NOT_REPRODUCED
-        shown = (f"{self.arm} {_spread(t.a, True)}; {self.baseline} {_spread(t.b, True)}; {self.arm} − {self.baseline} "
-                 f"{t.difference:+.3g} (95 % CI {_num(t.low)} to {_num(t.high)}); Welch p = {t.p:.2g}"
+        shown = (f"{self.arm} {_spread(t.a, True)}; {self.baseline} {_spread(t.b, True)}; "
+                 f"{self.arm} − {self.baseline} {t.difference:+.3g} (95 % CI {_num(t.low)} to {_num(t.high)}); Welch p = {t.p:.2g}"
                  + ("" if p_adjusted is None else f", Holm-adjusted {p_adjusted:.2g}"))
         return verdict, shown
 

@@ -201,14 +201,20 @@ def _dcgan_init(module: nn.Module) -> nn.Module:
 class InstanceNoise(nn.Module):
     """The official critics' ``Noise`` layer: in training, x + sigma * N(0, I) before each convolution, so that real
     and generated inputs overlap and neither critic can win outright (MoCoGAN's training command: ``--use_noise
-    --noise_sigma 0.1``); the identity where sigma = 0 or in evaluation."""
+    --noise_sigma 0.1``); the identity in evaluation."""
 
     def __init__(self, sigma: float):
         super().__init__()
         self.sigma = float(sigma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.sigma * torch.randn_like(x) if self.training and self.sigma else x
+        return x + self.sigma * torch.randn_like(x) if self.training else x
+
+
+def _noised(noise: float, conv: nn.Module) -> list[nn.Module]:
+    """``conv`` with :class:`InstanceNoise` before it; at ``noise`` = 0 the convolution alone, so that a critic
+    without noise is the one recorded before the option existed, layer for layer (and its checkpoints' keys)."""
+    return [InstanceNoise(noise), conv] if noise else [conv]
 
 
 class ImageDiscriminator(nn.Module):
@@ -220,9 +226,9 @@ class ImageDiscriminator(nn.Module):
         layers, prev = [], 3
         for i in range(levels(size) - 1):
             c = ndf * min(2 ** i, 8)
-            layers += [InstanceNoise(noise), nn.Conv2d(prev, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [*_noised(noise, nn.Conv2d(prev, c, 4, 2, 1, bias=False)), nn.LeakyReLU(0.2, inplace=True)]
             prev = c
-        self.net = _dcgan_init(nn.Sequential(*layers, InstanceNoise(noise), nn.Conv2d(prev, 1, 4, 2, 1, bias=False)))
+        self.net = _dcgan_init(nn.Sequential(*layers, *_noised(noise, nn.Conv2d(prev, 1, 4, 2, 1, bias=False))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -239,7 +245,7 @@ class VideoDiscriminator(nn.Module):
         layers, prev, t = [], 3, int(length)
         for i in range(levels(size)):
             c, k = ndf * min(2 ** i, 8), min(4, t)
-            layers += [InstanceNoise(noise), nn.Conv3d(prev, c, (k, 4, 4), (1, 2, 2), (0, 1, 1), bias=False),
+            layers += [*_noised(noise, nn.Conv3d(prev, c, (k, 4, 4), (1, 2, 2), (0, 1, 1), bias=False)),
                        nn.LeakyReLU(0.2, inplace=True)]
             prev, t = c, t - k + 1
         b = size // 2 ** levels(size)

@@ -87,8 +87,8 @@ def file_name(key_: str) -> str:
 
 
 def read(path=None) -> dict:
-    """Every record in folder ``path`` (default :data:`RECORDS`, the package's; ``{}`` if there is none), parsed once per state of the folder; the dict is
-    the caller's, the records in it are shared (read them, do not change them)."""
+    """Every record in folder ``path`` (default :data:`RECORDS`, the package's; ``{}`` if there is none), parsed once
+    per state of the folder; the dict is the caller's, the records in it are shared (read them, do not change them)."""
     path = Path(RECORDS if path is None else path)
     if not path.is_dir():
         return {}

@@ -39,8 +39,8 @@ def show_frames(frames, intensities=None, title=None, labels=None):
     ncols = max(1, min(t, int(FIGURE_WIDTH // cell)))
     nrows = -(-t // ncols)
     label = 0.3 if names else 0.05
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, nrows * (cell * h / w + label) + (0.4 if title else 0)),
-                             squeeze=False)
+    height = nrows * (cell * h / w + label) + (0.4 if title else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, height), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= t:

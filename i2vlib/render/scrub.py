@@ -133,7 +133,8 @@ def scrubber(frames, intensities=None, labels=None, width: int | None = None, qu
 
     The label reads ``"a = 0.25"`` from ``intensities``, or ``labels`` if given, or
     ``"frame 3 / 8"``. ``width`` is the display width in CSS pixels (default: frames scaled up by a whole factor,
-    :func:`default_scale`: a small frame to about 256 px, a sheet of 64-px faces to twice its pixels). ``quality``: embed the frames as JPEGs of this quality (1-95),
-    for photographic frames whose PNGs would weigh down the page; default lossless PNG.
+    :func:`default_scale`: a small frame to about 256 px, a sheet of 64-px faces to twice its pixels). ``quality``:
+    embed the frames as JPEGs of this quality (1-95), for photographic frames whose PNGs would weigh down the page;
+    default lossless PNG.
     """
     return Scrubber(frames, intensities=intensities, labels=labels, width=width, quality=quality)
