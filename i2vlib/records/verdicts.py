@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from .. import claims
 from ..clip_record import EXPRESSIONS
-from ..claims import evidence, log
+from ..claims import evidence, health, log
 from ..data.pose_benchmark import ACTIONS
 from ..evaluate import retarget, test_clips
 from ..errors import check_names
@@ -169,6 +169,9 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None) -> 
     check_names([name], log.REPLAYS, "replay")
     if name == "no health checks":
         return report(made=evidence_of(paper, health=False))
+    if name == "attention as a gate":
+        with health.gating("attention"):
+            return report(made=evidence_of(paper))
     made = evidence_of(paper) if made is None else made
     if name == "any difference":
         return report(made=made, interaction_test=False)
