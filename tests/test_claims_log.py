@@ -46,7 +46,8 @@ def test_changes_are_dated_in_order_and_name_known_replays():
     assert [c.date for c in log.CHANGES] == sorted(c.date for c in log.CHANGES)
     for c in log.CHANGES:
         assert re.fullmatch(r"2\d{3}-\d\d-\d\d", c.date) and re.fullmatch(r"[0-9a-f]{7,40}|", c.commit), c
-        assert c.kind in ("verdict rule", "band", "rename", "merge", "recipe choice", "health check") and c.what and c.why
+        kinds = ("verdict rule", "band", "rename", "merge", "recipe choice", "health check")
+        assert c.kind in kinds and c.what and c.why
         assert c.replay in log.REPLAYS or c.replay == ""
     assert {c.replay for c in log.CHANGES if c.replay} == set(log.REPLAYS)   # every replay belongs to a change
 

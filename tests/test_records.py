@@ -11,7 +11,7 @@ from i2vlib.claims import evidence
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
 from i2vlib.models import full_config
-from i2vlib.records import ablations, comparisons, store
+from i2vlib.records import ablations, comparisons, schedule, store
 from i2vlib.zoo import recipe
 
 
@@ -121,7 +121,7 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     store._add(tmp_path / "recorded", "gpu", run, {})
     saved = store.read(tmp_path / "recorded")
     assert saved["gpu"]["devices"] == [["cuda:0", 0]] and "devices" not in saved[store.key(config, "arm")]
-    assert store.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
+    assert schedule.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
 
 
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
@@ -140,9 +140,9 @@ def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypat
 def test_the_recording_queue_never_trains_one_run_in_two_workers(tmp_path):
     arms = ablations.arm_configs("frgan", "smoke", ["forecast", "refine"], seeds=(0, 1))
     (forecast, _), (refine, other_seed) = arms["forecast"], arms["refine"]
-    runs = store._unfinished(refine, tmp_path)
-    assert store._unfinished(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
-    assert not runs & store._unfinished(other_seed, tmp_path)               # another seed's: side by side
+    runs = schedule._unfinished(refine, tmp_path)
+    assert schedule._unfinished(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
+    assert not runs & schedule._unfinished(other_seed, tmp_path)               # another seed's: side by side
 
 
 def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et_al_s_seed_grid():

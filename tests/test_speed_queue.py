@@ -8,7 +8,7 @@ import pytest
 
 from i2vlib.models import affinegan as ag
 from i2vlib.models import fan
-from i2vlib.records import store
+from i2vlib.records import schedule, store
 from i2vlib.runs import run_dir, worker_pool
 
 
@@ -28,24 +28,24 @@ def _book():
 
 def test_a_step_is_timed_by_the_records_of_its_method_and_shape():
     book = _book()
-    assert store.step_seconds(ag.default_config("smoke", steps=7), book) == pytest.approx(0.1)
-    assert store.step_seconds(ag.default_config("smoke", batch=8), book) == pytest.approx(0.4)
+    assert schedule.step_seconds(ag.default_config("smoke", steps=7), book) == pytest.approx(0.1)
+    assert schedule.step_seconds(ag.default_config("smoke", batch=8), book) == pytest.approx(0.4)
     # no record of this shape: the method's median (0.1, 0.1, 0.4)
-    assert store.step_seconds(ag.default_config("smoke", ngf=4), book) == pytest.approx(0.1)
+    assert schedule.step_seconds(ag.default_config("smoke", ngf=4), book) == pytest.approx(0.1)
     # no record of the method: the median of all (0.1, 0.1, 0.4, 1.0)
-    assert store.step_seconds({"method": "vgan", "batch": 4}, book) == pytest.approx(0.25)
-    assert store.step_seconds({"method": "vgan"}, {}) == 1.0
+    assert schedule.step_seconds({"method": "vgan", "batch": 4}, book) == pytest.approx(0.25)
+    assert schedule.step_seconds({"method": "vgan"}, {}) == 1.0
 
 
 def test_a_job_costs_the_steps_its_unfinished_runs_have_to_go(tmp_path):
     book, cfg = _book(), ag.default_config("smoke", steps=200)
-    assert store.job_seconds(cfg, book, tmp_path) == pytest.approx(20.0)
+    assert schedule.job_seconds(cfg, book, tmp_path) == pytest.approx(20.0)
     run = run_dir(cfg, tmp_path)
     run.mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"step": 150, "finished": False}))   # interrupted at step 150
-    assert store.job_seconds(cfg, book, tmp_path) == pytest.approx(5.0)
+    assert schedule.job_seconds(cfg, book, tmp_path) == pytest.approx(5.0)
     (run / "run.json").write_text(json.dumps({"step": 200, "finished": True}))
-    assert store.job_seconds(cfg, book, tmp_path) == 0.0
+    assert schedule.job_seconds(cfg, book, tmp_path) == 0.0
 
 
 def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):

@@ -237,7 +237,8 @@ def zoo_health(method: str, scores: Mapping) -> dict:
     """The health of a zoo entry (or any model scored by :func:`i2vlib.evaluate.zoo_scores.measure`, or by
     ``i2v evaluate``) from its scores; a pose model's (``forecast`` is its protocol) from ``mse_gt_over_hold``."""
     pose = method in POSE_METHODS or "mse_hold" in scores
-    checks = checks_for("frgan-pose" if method == "frgan-pose" else "mathieu", "zoo") if pose else checks_for(method, "zoo")
+    forecaster = "frgan-pose" if method == "frgan-pose" else "mathieu"
+    checks = checks_for(forecaster if pose else method, "zoo")
     return _summary(checks, {"scores": scores})
 
 

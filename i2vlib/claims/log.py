@@ -105,7 +105,7 @@ CHANGES = [
            "AffineGAN's decoder keeps the paper's transposed convolutions (the upsampling study)", True,
            "resizing then convolving did not lower the texture error on validation identities by the margin its "
            "rule asked"),
-    Change("2026-11-28", "", "health check",
+    Change("2026-11-28", "471c1ce", "health check",
            "GANimation's attention check (mean A <= 0.95 at the end of training) is shown but no longer gates; "
            "moves, reconstructs and au_head still do", True,
            "its bound was a number, not a fraction of a reference as the other checks' (the share of pixels a true "

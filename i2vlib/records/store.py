@@ -26,7 +26,6 @@ import hashlib
 import io
 import json
 import os
-import statistics
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -45,8 +44,9 @@ from ..io import read_losses, to_json
 from ..models import full_config
 from ..outputs import atomic_path
 from ..run_files import read_run
-from ..runs import cached_runs, earlier_stages, is_finished, load, locate, retraining, worker_pool
+from ..runs import cached_runs, load, retraining, worker_pool
 from .make_zoo import thin_losses
+from .schedule import _unfinished, longest_first
 
 RECORDS = Path(__file__).resolve().parent / "recorded"
 
@@ -236,8 +236,8 @@ def record(jobs, workers: int | None = None, root=None, path=None, progress: boo
     A job is ``(config, measure, options, pictures)``: ``MEASURES[measure]`` with ``options`` of the model
     ``config`` trains, recorded with its pictures or without (they weigh 20-60 kB each). The jobs form a queue for
     ``workers`` one-thread processes on the CPU (default, and at most: one per core, each pinned to its own,
-    :func:`~i2vlib.runs.worker_pool`), longest first (:func:`job_seconds`, from the records' own training times):
-    a free worker takes the longest job none of whose unfinished runs (its own, its earlier stages) another worker
+    :func:`~i2vlib.runs.worker_pool`), longest first (:func:`.schedule.job_seconds`, from the records' own training
+    times): a free worker takes the longest job none of whose unfinished runs (its own, its earlier stages) another worker
     is training, and trains, measures and records it, so that no core idles while a long run ends the queue alone.
     Each record is added as soon as it is made (an interrupted recording keeps what it finished, and its runs resume
     from their checkpoints); several recording processes can share the file. At the end it prints the core-hours
@@ -297,57 +297,6 @@ def _report_use(done: list, used: float, workers: int, wall: float, progress: bo
     if progress and done:
         print(f"recorded {len(done)} in {wall / 3600:.2f} h on {workers} worker(s): {used / 3600:.2f} core-hours of "
               f"jobs, {used / max(workers * wall, 1e-9):.0%} of the workers' time", flush=True)
-
-
-# What sets the time of a training step, beside the method: a record's steps time a new job's where these agree
-SHAPE = ("image_size", "batch", "ngf", "ndf", "d_layers", "stage", "clip_length", "critic_steps")
-
-
-def step_seconds(config: dict, book: dict) -> float:
-    """The seconds a training step of ``config`` takes on this machine, from the records of ``book`` (their
-    ``seconds`` over their ``steps``): the median of the records of its method at the same :data:`SHAPE`, else of
-    its method, else of all records (1 where none has a time)."""
-    def per_step(match):
-        return [rec["seconds"] / rec["config"]["steps"] for rec in book.values()
-                if isinstance(rec.get("seconds"), (int, float)) and isinstance(rec.get("config"), dict)
-                and "devices" not in rec                      # trained (in part) on an accelerator
-                and rec["config"].get("steps") and match(rec["config"])]
-
-    shape = {k: config.get(k) for k in SHAPE}
-    for match in (lambda c: c.get("method") == config["method"] and {k: c.get(k) for k in SHAPE} == shape,
-                  lambda c: c.get("method") == config["method"], lambda c: True):
-        times = per_step(match)
-        if times:
-            return float(statistics.median(times))
-    return 1.0
-
-
-def job_seconds(config: dict, book: dict, root=None) -> float:
-    """How long a job on ``config`` trains: for each of its runs not finished yet (its own, its earlier stages'),
-    the steps it has still to go times :func:`step_seconds`; 0 for a job whose runs are all trained."""
-    total = 0.0
-    for c in (full_config(config), *earlier_stages(config).values()):
-        where = locate(c, root)
-        if where.is_file() or is_finished(where):
-            continue
-        try:
-            done = int(read_run(where).get("step", 0)) if (where / "run.json").is_file() else 0
-        except I2VError:
-            done = 0
-        total += max(0, c["steps"] - done) * step_seconds(c, book)
-    return total
-
-
-def longest_first(queue: list, book: dict, root=None) -> list:
-    """``queue`` (``[(key, (config, ...)), ...]``) ordered by :func:`job_seconds`, the longest first (the classic
-    longest-processing-time rule for keeping parallel workers busy to the end); equal estimates keep their order."""
-    return sorted(queue, key=lambda item: -job_seconds(item[1][0], book, root))
-
-
-def _unfinished(config: dict, root=None) -> set[str]:
-    """The run directories a job on ``config`` would train: its own and its earlier stages', where not finished."""
-    where = [locate(c, root) for c in (config, *earlier_stages(config).values())]
-    return {str(d) for d in where if not d.is_file() and not is_finished(d)}
 
 
 def _record_job(config: dict, measure: str, options: dict, pictures: bool, root, path, threads: int,

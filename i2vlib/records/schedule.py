@@ -1,0 +1,62 @@
+"""The recording queue's estimates: how long a job of :func:`i2vlib.records.store.record` trains, so that the
+longest start first and no core idles while a long run ends the queue alone, and which run directories a job trains,
+so that no two workers train one."""
+
+from __future__ import annotations
+
+import statistics
+
+from ..errors import I2VError
+from ..models import full_config
+from ..run_files import read_run
+from ..runs import earlier_stages, is_finished, locate
+
+# What sets the time of a training step, beside the method: a record's steps time a new job's where these agree
+SHAPE = ("image_size", "batch", "ngf", "ndf", "d_layers", "stage", "clip_length", "critic_steps")
+
+
+def step_seconds(config: dict, book: dict) -> float:
+    """The seconds a training step of ``config`` takes on this machine, from the records of ``book`` (their
+    ``seconds`` over their ``steps``): the median of the records of its method at the same :data:`SHAPE`, else of
+    its method, else of all records (1 where none has a time)."""
+    def per_step(match):
+        return [rec["seconds"] / rec["config"]["steps"] for rec in book.values()
+                if isinstance(rec.get("seconds"), (int, float)) and isinstance(rec.get("config"), dict)
+                and "devices" not in rec                      # trained (in part) on an accelerator
+                and rec["config"].get("steps") and match(rec["config"])]
+
+    shape = {k: config.get(k) for k in SHAPE}
+    for match in (lambda c: c.get("method") == config["method"] and {k: c.get(k) for k in SHAPE} == shape,
+                  lambda c: c.get("method") == config["method"], lambda c: True):
+        times = per_step(match)
+        if times:
+            return float(statistics.median(times))
+    return 1.0
+
+
+def job_seconds(config: dict, book: dict, root=None) -> float:
+    """How long a job on ``config`` trains: for each of its runs not finished yet (its own, its earlier stages'),
+    the steps it has still to go times :func:`step_seconds`; 0 for a job whose runs are all trained."""
+    total = 0.0
+    for c in (full_config(config), *earlier_stages(config).values()):
+        where = locate(c, root)
+        if where.is_file() or is_finished(where):
+            continue
+        try:
+            done = int(read_run(where).get("step", 0)) if (where / "run.json").is_file() else 0
+        except I2VError:
+            done = 0
+        total += max(0, c["steps"] - done) * step_seconds(c, book)
+    return total
+
+
+def longest_first(queue: list, book: dict, root=None) -> list:
+    """``queue`` (``[(key, (config, ...)), ...]``) ordered by :func:`job_seconds`, the longest first (the classic
+    longest-processing-time rule for keeping parallel workers busy to the end); equal estimates keep their order."""
+    return sorted(queue, key=lambda item: -job_seconds(item[1][0], book, root))
+
+
+def _unfinished(config: dict, root=None) -> set[str]:
+    """The run directories a job on ``config`` would train: its own and its earlier stages', where not finished."""
+    where = [locate(c, root) for c in (config, *earlier_stages(config).values())]
+    return {str(d) for d in where if not d.is_file() and not is_finished(d)}
