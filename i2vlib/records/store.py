@@ -237,8 +237,9 @@ def record(jobs, workers: int | None = None, root=None, path=None, progress: boo
     ``config`` trains, recorded with its pictures or without (they weigh 20-60 kB each). The jobs form a queue for
     ``workers`` one-thread processes on the CPU (default, and at most: one per core, each pinned to its own,
     :func:`~i2vlib.runs.worker_pool`), longest first (:func:`.schedule.job_seconds`, from the records' own training
-    times): a free worker takes the longest job none of whose unfinished runs (its own, its earlier stages) another worker
-    is training, and trains, measures and records it, so that no core idles while a long run ends the queue alone.
+    times): a free worker takes the longest job none of whose unfinished runs (its own, its earlier stages) another
+    worker is training, and trains, measures and records it, so that no core idles while a long run ends the queue
+    alone.
     Each record is added as soon as it is made (an interrupted recording keeps what it finished, and its runs resume
     from their checkpoints); several recording processes can share the file. At the end it prints the core-hours
     its jobs took against the wall time of its workers. One worker trains in this process on every core, or on as
