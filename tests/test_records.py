@@ -140,9 +140,9 @@ def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypat
 def test_the_recording_queue_never_trains_one_run_in_two_workers(tmp_path):
     arms = ablations.arm_configs("frgan", "smoke", ["forecast", "refine"], seeds=(0, 1))
     (forecast, _), (refine, other_seed) = arms["forecast"], arms["refine"]
-    runs = schedule._unfinished(refine, tmp_path)
-    assert schedule._unfinished(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
-    assert not runs & schedule._unfinished(other_seed, tmp_path)               # another seed's: side by side
+    runs = schedule.unfinished_runs(refine, tmp_path)
+    assert schedule.unfinished_runs(forecast, tmp_path) < runs and len(runs) == 2   # G_R's job trains its G_M first
+    assert not runs & schedule.unfinished_runs(other_seed, tmp_path)               # another seed's: side by side
 
 
 def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et_al_s_seed_grid():

@@ -377,7 +377,8 @@ class Better(Rule):
         d = t.difference if self.higher else -t.difference
         verdict = REPRODUCED if p < ALPHA and d > 0 else CONTRADICTED if p < ALPHA and d < 0 else NOT_REPRODUCED
         shown = (f"{self.arm} {_spread(t.a, True)}; {self.baseline} {_spread(t.b, True)}; "
-                 f"{self.arm} − {self.baseline} {t.difference:+.3g} (95 % CI {_num(t.low)} to {_num(t.high)}); Welch p = {t.p:.2g}"
+                 f"{self.arm} − {self.baseline} {t.difference:+.3g} (95 % CI {_num(t.low)} to {_num(t.high)}); "
+                 f"Welch p = {t.p:.2g}"
                  + ("" if p_adjusted is None else f", Holm-adjusted {p_adjusted:.2g}"))
         return verdict, shown
 

@@ -5,6 +5,7 @@ so that no two workers train one."""
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 from ..errors import I2VError
 from ..models import full_config
@@ -38,10 +39,7 @@ def job_seconds(config: dict, book: dict, root=None) -> float:
     """How long a job on ``config`` trains: for each of its runs not finished yet (its own, its earlier stages'),
     the steps it has still to go times :func:`step_seconds`; 0 for a job whose runs are all trained."""
     total = 0.0
-    for c in (full_config(config), *earlier_stages(config).values()):
-        where = locate(c, root)
-        if where.is_file() or is_finished(where):
-            continue
+    for c, where in _to_train(config, root):
         try:
             done = int(read_run(where).get("step", 0)) if (where / "run.json").is_file() else 0
         except I2VError:
@@ -56,7 +54,13 @@ def longest_first(queue: list, book: dict, root=None) -> list:
     return sorted(queue, key=lambda item: -job_seconds(item[1][0], book, root))
 
 
-def _unfinished(config: dict, root=None) -> set[str]:
+def _to_train(config: dict, root=None) -> list[tuple[dict, Path]]:
+    """``(config, run directory)`` of each run a job on ``config`` still trains: its own and its earlier stages',
+    where neither finished nor in the zoo."""
+    runs = [(c, locate(c, root)) for c in (full_config(config), *earlier_stages(config).values())]
+    return [(c, where) for c, where in runs if not where.is_file() and not is_finished(where)]
+
+
+def unfinished_runs(config: dict, root=None) -> set[str]:
     """The run directories a job on ``config`` would train: its own and its earlier stages', where not finished."""
-    where = [locate(c, root) for c in (config, *earlier_stages(config).values())]
-    return {str(d) for d in where if not d.is_file() and not is_finished(d)}
+    return {str(where) for _, where in _to_train(config, root)}

@@ -46,7 +46,7 @@ from ..outputs import atomic_path
 from ..run_files import read_run
 from ..runs import cached_runs, load, retraining, worker_pool
 from .make_zoo import thin_losses
-from .schedule import _unfinished, longest_first
+from .schedule import longest_first, unfinished_runs
 
 RECORDS = Path(__file__).resolve().parent / "recorded"
 
@@ -273,7 +273,7 @@ def record(jobs, workers: int | None = None, root=None, path=None, progress: boo
             for k, job in list(queue):
                 if len(busy) == workers:
                     break
-                if not (runs := _unfinished(job[0], root)) & training:
+                if not (runs := unfinished_runs(job[0], root)) & training:
                     queue.remove((k, job))
                     if progress:
                         print(f"recording {k}", flush=True)
