@@ -178,10 +178,10 @@ def public_model(public: str, run: str, step: int, dropout: bool = True) -> Publ
 
 
 def score(public: str, run: str, steps, out: str | None, dropout: bool = True) -> dict:
-    """The book's validation scores (:func:`i2vlib.studies.validation_scores`: texture at a = 0, 0.5, 1, strength,
+    """The book's validation scores (:func:`i2vlib.records.study.validation_scores`: texture at a = 0, 0.5, 1, strength,
     the ACD-I ratio, Eq. 5's rho) of the public code's generator at each of ``steps``, the faces and the function of
     the upsampling study's records, so the two are compared at equal steps."""
-    from i2vlib.studies import validation_scores
+    from i2vlib.records.study import validation_scores
 
     result = {}
     for step in steps:
@@ -198,7 +198,7 @@ def book_model(run: str, step: int):
     """The book run's model at ``step``: its snapshot there, or the run's last checkpoint when it ends at ``step``,
     as it would ship (the generator's moving average)."""
     from i2vlib.checkpoint import read_checkpoint
-    from i2vlib.studies import shipped_generator
+    from i2vlib.records.study import shipped_generator
 
     snap = Path(run) / "snapshots" / f"step-{step}.pt"
     ckpt = read_checkpoint(snap if snap.is_file() else run)
@@ -213,7 +213,7 @@ def frames(public: str, run: str, book_run: str, steps, out: str, faces: int = 2
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from i2vlib.evaluate import test_clips
-    from i2vlib.studies import VALIDATION_VIDEOS
+    from i2vlib.records.study import VALIDATION_VIDEOS
 
     at = (0.0, 0.5, 1.0)
     first = book_model(book_run, steps[0])

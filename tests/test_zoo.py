@@ -17,7 +17,8 @@ from i2vlib.evaluate.zoo_scores import measure
 from i2vlib.evaluate.zoo_scores import targets as zoo_targets
 from i2vlib.models import full_config, get_method
 from i2vlib.nn import PatchDiscriminator, n_params, receptive_field
-from i2vlib.records.make_zoo import export, thin_losses
+from i2vlib.records.make_zoo import export
+from i2vlib.records.store import thin_losses
 from i2vlib.runs import cached_run, read_losses, zoo_file
 from i2vlib.train import train
 
@@ -242,7 +243,8 @@ def test_old_configs_keep_the_papers_discriminator():
 # The capacity study's records
 # ---------------------------------------------------------------------------------------------
 def test_every_recorded_study_arm_is_what_the_current_code_would_train():
-    from i2vlib.studies import capacity, results
+    from i2vlib.records.study import results
+    from i2vlib.studies import capacity
 
     for name, arm in results(capacity.STUDY).items():
         assert name == f"{arm['arm']}/{arm['seed']}" and arm["about"] == capacity.ARMS[arm["arm"]].about, name

@@ -20,9 +20,9 @@ from ..evaluate.zoo_scores import measure
 from ..io import read_losses
 from ..run_files import SNAPSHOTS, read_run
 from ..runs import cached_runs, is_finished, load
-from ..studies import shipped_generator, validation_scores
-from ..zoo import AMP, CURVE_STEPS, ENTRIES, HERE, LOG_WINDOW, add_workers, entry_config
-
+from ..zoo import AMP, CURVE_STEPS, ENTRIES, HERE, add_workers, entry_config
+from .store import thin_losses
+from .study import shipped_generator, validation_scores
 
 # Which of a run's generators the zoo ships (fixed on 2026-11-27, before the AffineGAN experts were retrained on the
 # upsampling study's recipe): for a method that renders intensities, of the snapshots at CURVE_STEPS and the last step,
@@ -140,19 +140,6 @@ def score_snapshots(run, name: str = "", progress: bool = True) -> dict:
                 print(f"  {name}: scoring the snapshot at step {step}", flush=True)
             curve[str(step)] = measure(load(snap))
     return curve
-
-
-def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:
-    """The loss log as columns of means over consecutive windows of ``window`` steps."""
-    cols = sorted({k for r in rows for k in r} - {"step", "seconds"})
-    out = {"step": [], **{c: [] for c in cols}}
-    for s in range(0, len(rows), window):
-        chunk = rows[s:s + window]
-        out["step"].append(int(chunk[-1]["step"]))
-        for c in cols:
-            vals = [r[c] for r in chunk if c in r]
-            out[c].append(round(sum(vals) / len(vals), 6) if vals else float("nan"))
-    return out
 
 
 @command_line("zoo")

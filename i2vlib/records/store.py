@@ -45,7 +45,7 @@ from ..models import full_config
 from ..outputs import atomic_path
 from ..run_files import read_run
 from ..runs import cached_runs, load, retraining, worker_pool
-from .make_zoo import thin_losses
+from ..zoo import LOG_WINDOW
 from .schedule import longest_first, unfinished_runs
 
 RECORDS = Path(__file__).resolve().parent / "recorded"
@@ -151,6 +151,13 @@ def write_record(path, key_: str, rec: dict) -> Path:
     return path / f"{stem}.json"
 
 
+def remove_record(path, key_: str) -> None:
+    """Remove record ``key_`` (its file and its pictures) from folder ``path``."""
+    stem = file_name(key_)
+    for old in [*Path(path).glob(f"{stem}.*.png"), Path(path) / f"{stem}.json"]:
+        old.unlink(missing_ok=True)
+
+
 def encode(value):
     """A measurement made JSON-ready: uint8 arrays (pictures) become ``{"png": base64, "frames": n}``,
     floats keep 6 significant digits, NaN and infinities become None (:func:`i2vlib.io.to_json`)."""
@@ -222,7 +229,7 @@ def with_health(rec: dict, measure: str):
 
 
 def run_losses(run) -> dict | None:
-    """The loss log of a run directory or zoo file, as records keep it (:func:`~.make_zoo.thin_losses`), or None."""
+    """The loss log of a run directory or zoo file, as records keep it (:func:`thin_losses`), or None."""
     run = Path(run)
     if run.is_file():
         return read_checkpoint(run).get("zoo", {}).get("losses")
@@ -342,6 +349,19 @@ def _add(path, key_: str, run, value, pictures: bool = True) -> None:
         if any(not str(d).startswith("cpu") for d, _ in devices):   # its seconds are not one core's
             rec["devices"] = devices
     write_record(RECORDS if path is None else path, key_, rec)
+
+
+def thin_losses(rows: list[dict], window: int = LOG_WINDOW) -> dict:
+    """The loss log as columns of means over consecutive windows of ``window`` steps."""
+    cols = sorted({k for r in rows for k in r} - {"step", "seconds"})
+    out = {"step": [], **{c: [] for c in cols}}
+    for s in range(0, len(rows), window):
+        chunk = rows[s:s + window]
+        out["step"].append(int(chunk[-1]["step"]))
+        for c in cols:
+            vals = [r[c] for r in chunk if c in r]
+            out[c].append(round(sum(vals) / len(vals), 6) if vals else float("nan"))
+    return out
 
 
 def holds_picture(value) -> bool:

@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from .. import claims
-from ..clip_record import EXPRESSIONS
 from ..claims import evidence, health, log
+from ..clip_record import EXPRESSIONS
 from ..data.pose_benchmark import ACTIONS
-from ..evaluate import retarget, test_clips
 from ..errors import check_names
+from ..evaluate import retarget, test_clips
 from ..evaluate.ablation import transfer_strength
 from ..runs import load
 from ..zoo import names, recipe, record

@@ -108,7 +108,7 @@ def recorded_runs(papers, book: dict) -> list[tuple[str, str, int, int]]:
 def band(values: list[float], level: float) -> tuple[float, float]:
     """Where one more draw falls with probability ``level`` under a normal model of ``values`` (at least 2): the
     prediction interval mean ± t · sd · sqrt(1 + 1/n); a point where the values agree."""
-    from scipy import stats   # heavy: imported when a run is checked
+    from scipy import stats  # heavy: imported when a run is checked
 
     n = len(values)
     if min(values) == max(values):

@@ -4,24 +4,24 @@
 
 Each arm of :data:`ARMS` is a training recipe like a zoo entry's (seed 0); it trains with snapshots at
 :data:`~i2vlib.zoo.CURVE_STEPS` (resumable, side by side), every snapshot and the final model are
-scored with :func:`~i2vlib.evaluate.zoo_scores.measure`, and the learning curve is recorded in ``capacity.json``
-beside this module (:func:`i2vlib.studies.record`), keyed by arm and seed, with the config and its hash. The arms'
-weights are not shipped (the zoo's size budget holds the headline models only); an arm trained with the same
-config as a zoo entry is that entry's run. The book's Convergence chapter plots the records, and
-a test checks that every record still matches the recipe the code builds. (The recorded runs were trained under
+scored with :func:`~i2vlib.evaluate.zoo_scores.measure`, and the learning curve is recorded, a file per run in
+``recorded/`` beside this module (:func:`i2vlib.records.study.record`), keyed by arm and seed, with the config and
+its hash. The arms' weights are not shipped (the zoo's size budget holds the headline models only); an arm
+trained with the same config as a zoo entry is that entry's run. The book's Convergence chapter plots the records,
+and a test checks that every record still matches the recipe the code builds. (The recorded runs were trained under
 ``_build/zoo``: ``--root _build/zoo`` finds them.)
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from ..evaluate.zoo_scores import measure
 from ..models import get_method
+from ..records.study import Arm, Study, results, run_study
 from ..runs import load
 from ..zoo import _LONG, CURVE_STEPS, ENTRIES
-from . import Arm, Study, results, run_study
+from . import RECORDED
 
 # The recipe of the first seven-expression AffineGAN (zoo:affinegan-seven), which the study's two arms change.
 _SEVEN = ENTRIES["affinegan-seven"]["config"]
@@ -65,7 +65,7 @@ def _score_checkpoint(ckpt: dict) -> dict:
     return measure(load(ckpt["path"]))
 
 
-STUDY = Study(name="capacity", results_file=Path(__file__).with_name("capacity.json"), arms=ARMS, seeds=(0,),
+STUDY = Study(name="capacity", folder=RECORDED, arms=ARMS, seeds=(0,),
               config=config, score=_score_checkpoint, snapshots=CURVE_STEPS, about=__doc__.splitlines()[0],
               fields=lambda arm, cfg: {"about": ARMS[arm].about, "config": cfg})
 
@@ -78,7 +78,7 @@ def by_arm(records: dict | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    """``python -m i2vlib.studies.capacity``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    """``python -m i2vlib.studies.capacity``: :data:`STUDY`'s command line (:func:`i2vlib.records.study.run_study`)."""
     return run_study(STUDY, argv)
 
 

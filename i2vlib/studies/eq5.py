@@ -11,8 +11,8 @@ code, as the public code does), which for a small change of the eyes or one mout
 noise; the other reading of Eq. 5 on a U-Net projects every mixed level (``project="mixed"``), so that Eq. 5 inverts
 Eq. 2 on all the decoder sees, the spatial maps where a small expression lives included. Each arm trains the zoo's
 recipe of one expert (with the moving average and the speckle study's budget of :data:`STEPS` steps) for each of the
-four expressions of :data:`EXPRESSIONS`, seed 0, and is scored by :func:`~i2vlib.studies.validation_scores` on 12
-*validation* videos of its expression.
+four expressions of :data:`EXPRESSIONS`, seed 0, and is scored by
+:func:`~i2vlib.records.study.validation_scores` on 12 *validation* videos of its expression.
 
 The rule, fixed on 2026-11-27 before the runs: ``mixed`` is adopted for the zoo's experts if, paired by expression,
 its per-video rho on linear videos exceeds ``bottleneck``'s (paired t-test over the four expressions, one-sided,
@@ -24,15 +24,15 @@ expressions are reported as what this benchmark and budget give.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from ..errors import I2VError
 from ..models import get_method
+from ..records.study import Arm, Study, results, run_study, shipped_generator, validation_scores
 from ..zoo import ENTRIES
-from . import Arm, Study, results, run_study, shipped_generator, validation_scores
+from . import RECORDED
 
 STEPS = 8000
 EXPRESSIONS = ("anger", "contempt", "close-eyes", "raise-eyes")
@@ -49,11 +49,11 @@ def config(arm: str, seed: int) -> dict:
 
 
 def _score_checkpoint(ckpt: dict) -> dict:
-    """:func:`~i2vlib.studies.validation_scores` of the generator that ships (the moving average)."""
+    """:func:`~i2vlib.records.study.validation_scores` of the generator that ships (the moving average)."""
     return validation_scores(shipped_generator(ckpt))
 
 
-STUDY = Study(name="eq5", results_file=Path(__file__).with_name("eq5.json"), arms=ARMS, seeds=(0,), config=config,
+STUDY = Study(name="eq5", folder=RECORDED, arms=ARMS, seeds=(0,), config=config,
               score=_score_checkpoint, snapshots=(2000, 5000), about=__doc__.splitlines()[0])
 
 
@@ -76,7 +76,7 @@ def decide(records: dict | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    """``python -m i2vlib.studies.eq5``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    """``python -m i2vlib.studies.eq5``: :data:`STUDY`'s command line (:func:`i2vlib.records.study.run_study`)."""
     return run_study(STUDY, argv)
 
 

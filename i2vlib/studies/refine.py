@@ -12,7 +12,7 @@ on every frame) set to the arm's; the arm ``w1`` was the zoo's model before the 
 :data:`~i2vlib.zoo.CURVE_STEPS` below the budget and the final model are scored by :func:`scores` on the benchmark's
 *validation* identities (:func:`i2vlib.evaluate.retarget.retargeting` with ``split="val"``: a reference of each of
 the seven expressions, 8 identities each; never the test identities the book reports), and recorded in
-``refine.json`` beside this module (:func:`i2vlib.studies.record`; the study stands on the zoo, ``use_zoo``: its
+``recorded/`` beside this module (:func:`i2vlib.records.study.record`; the study stands on the zoo, ``use_zoo``: its
 G_R trains on the zoo's frozen G_M, and an arm whose run the zoo ships is read from the zoo's file).
 
 The rule, fixed before the runs (a recipe choice made on validation identities): the zoo's G_R takes the **largest**
@@ -47,15 +47,15 @@ from __future__ import annotations
 import copy
 import math
 import sys
-from pathlib import Path
 
 from ..errors import I2VError, check_names
 from ..evaluate.pose_protocol import forecasting
 from ..evaluate.retarget import retargeting
 from ..models import get_method
+from ..records.study import Arm, Study, results, run_study
 from ..runs import load
 from ..zoo import CURVE_STEPS, ENTRIES
-from . import Arm, Study, results, run_study
+from . import RECORDED
 
 BASE = ENTRIES["frgan-faces"]["config"]
 WEIGHTS = {"w1": 1.0, "w0.1": 0.1}   # arm -> the weight of both adversarial terms of Eq. 12
@@ -110,7 +110,7 @@ def _score_checkpoint(ckpt: dict) -> dict:
     return (pose_scores if ckpt["method"] == "frgan-pose" else scores)(load(ckpt["path"]))
 
 
-STUDY = Study(name="refine", results_file=Path(__file__).with_name("refine.json"),
+STUDY = Study(name="refine", folder=RECORDED,
               arms={arm: Arm({"gen": w, "frames": w}, f"the zoo's G_R of {STUDIES[study_of(arm)][0]} with both "
                              f"adversarial weights of Eq. 12 at {w:g}") for arm, w in ALL_ARMS.items()},
               seeds=(0,), config=config, score=_score_checkpoint, snapshots=CURVE_STEPS,
@@ -142,7 +142,7 @@ def decide(records: dict | None = None, study: str = "faces") -> dict:
 
 
 def main(argv=None) -> int:
-    """``python -m i2vlib.studies.refine``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    """``python -m i2vlib.studies.refine``: :data:`STUDY`'s command line (:func:`i2vlib.records.study.run_study`)."""
     return run_study(STUDY, argv)
 
 

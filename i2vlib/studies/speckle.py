@@ -10,7 +10,7 @@ so the average and the raw generator of the same run are compared pair by pair. 
 trained under bf16 autocast (``--amp bf16``: the same config, so its runs live under a root of their own).
 Snapshots at :data:`~i2vlib.zoo.CURVE_STEPS` below the budget and the final model are scored by
 :func:`scores` on the benchmark's *validation* identities (never the test identities the book reports), and
-recorded in ``speckle.json`` beside this module (:func:`i2vlib.studies.record`).
+recorded in ``recorded/`` beside this module (:func:`i2vlib.records.study.record`).
 
 The rule, fixed before the runs (a recipe choice made on validation identities):
 
@@ -37,7 +37,6 @@ three seeds against ``base``'s five); the study does not adopt an arm on seeds i
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -46,8 +45,9 @@ from ..errors import I2VError
 from ..evaluate import evaluate, test_clips
 from ..metrics import floats, nanmean, spearman
 from ..models import full_config, get_method
+from ..records.study import Arm, Study, results, run_study
 from ..zoo import CURVE_STEPS, ENTRIES
-from . import Arm, Study, results, run_study
+from . import RECORDED
 
 STEPS = 8000
 SEEDS = (0, 1, 2)
@@ -88,7 +88,7 @@ def _both(ckpt: dict) -> dict:
     return out
 
 
-STUDY = Study(name="speckle", results_file=Path(__file__).with_name("speckle.json"), arms=ARMS, seeds=SEEDS,
+STUDY = Study(name="speckle", folder=RECORDED, arms=ARMS, seeds=SEEDS,
               config=config, score=_both, snapshots=CURVE_STEPS, about=__doc__.splitlines()[0])
 
 
@@ -143,7 +143,7 @@ def adopted(decision: dict | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    """``python -m i2vlib.studies.speckle``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    """``python -m i2vlib.studies.speckle``: :data:`STUDY`'s command line (:func:`i2vlib.records.study.run_study`)."""
     return run_study(STUDY, argv)
 
 

@@ -10,8 +10,8 @@ a period-2 pattern that a flat region (the benchmark's faces are flat colour) sh
 "Deconvolution and checkerboard artifacts"). Each arm of :data:`ARMS` changes one option (most ``upsample``,
 :func:`i2vlib.nn.up_conv`) in the zoo's happy recipe with the moving average of the speckle study, at the speckle
 study's budget of :data:`STEPS` steps, from each seed of :data:`SEEDS`. Snapshots at :data:`SNAPSHOTS` and the last
-step are scored by :func:`~i2vlib.studies.validation_scores` on the benchmark's *validation* identities (12 videos;
-never the test identities the book reports), on the generator that ships (the moving average).
+step are scored by :func:`~i2vlib.records.study.validation_scores` on the benchmark's *validation* identities
+(12 videos; never the test identities the book reports), on the generator that ships (the moving average).
 
 The rule, fixed on 2026-11-27 before any run of the resize arms had finished (one run of ``transposed`` had, and its
 frames had been looked at):
@@ -32,21 +32,21 @@ before any of their runs: ``r1``, an R1 penalty on the critics (the remedy the f
 rewards pixel noise), and ``lr-paper``, the paper's learning rate (the book trains at five times it). They are judged
 by the same rule, against ``transposed``.
 
-:func:`decide` applies the rule to the records (``upsample.json`` beside this module).
+:func:`decide` applies the rule to the records (``recorded/`` beside this module).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from ..errors import I2VError
 from ..models import get_method
+from ..records.study import Arm, Study, last_scores, results, run_study, shipped_generator, validation_scores
 from ..zoo import ENTRIES
-from . import Arm, Study, last_scores, results, run_study, shipped_generator, validation_scores
+from . import RECORDED
 
 STEPS = 8000
 SEEDS = (0, 1, 2)
@@ -69,11 +69,11 @@ def config(arm: str, seed: int) -> dict:
 
 
 def _score_checkpoint(ckpt: dict) -> dict:
-    """:func:`~i2vlib.studies.validation_scores` of the generator that ships (the moving average)."""
+    """:func:`~i2vlib.records.study.validation_scores` of the generator that ships (the moving average)."""
     return validation_scores(shipped_generator(ckpt))
 
 
-STUDY = Study(name="upsample", results_file=Path(__file__).with_name("upsample.json"), arms=ARMS, seeds=SEEDS,
+STUDY = Study(name="upsample", folder=RECORDED, arms=ARMS, seeds=SEEDS,
               config=config, score=_score_checkpoint, snapshots=SNAPSHOTS,
               about=__doc__.splitlines()[0])
 
@@ -106,7 +106,7 @@ def decide(records: dict | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    """``python -m i2vlib.studies.upsample``: :data:`STUDY`'s command line (:func:`i2vlib.studies.run_study`)."""
+    """``python -m i2vlib.studies.upsample``: :data:`STUDY`'s command line (:func:`i2vlib.records.study.run_study`)."""
     return run_study(STUDY, argv)
 
 
