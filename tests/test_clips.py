@@ -101,3 +101,18 @@ def test_tensor_round_trip():
     x = to_tensor(frames)
     assert x.shape == (2, 3, 8, 8) and x.min() >= -1 and x.max() <= 1
     np.testing.assert_array_equal(from_tensor(x), frames)
+
+
+def test_the_source_keeps_as_many_rendered_clips_as_its_memory_budget_holds(monkeypatch):
+    from i2vlib.data import clips
+
+    bench = SyntheticBenchmark(size=64, seed=0, n_identities=100, frames=(10, 10))
+    one = clips._nbytes(bench.video("train", 0, expression="happy", curve="linear"))
+    monkeypatch.setattr(clips, "CACHE_BYTES", 3 * one)
+    videos = SyntheticVideos(bench, "train", 5, expressions=("happy",))
+    first = [videos[i] for i in range(5)]
+    assert len(videos._cache) == 3 and set(videos._cache) == {2, 3, 4}        # the budget's three, the latest kept
+    again = videos[0]                                                          # rendered again: the same clip
+    assert again is not first[0]
+    np.testing.assert_array_equal(again.frames, first[0].frames)
+    assert videos[4] is first[4] and len(SyntheticVideos(bench, "train", 5, cache=1)._cache) == 0

@@ -31,15 +31,23 @@ FLIP_68 = np.array(
 )
 
 
+# The memory a source of synthetic videos may keep its rendered clips in. A 16-frame clip at 64 px weighs 186 kB, so
+# the 7000 videos of a seven-expression zoo recipe (1.3 GB) stay rendered; a clip drawn again after it left the cache
+# is painted again (47 ms at 64 px), which cost a unified AffineGAN more time per step than its networks when the
+# cache held 4096 clips (about 4 in 10 draws missed).
+CACHE_BYTES = 2 << 30
+
+
 class SyntheticVideos:
     """The first ``n`` videos of a split of the benchmark, as a sequence of clips (rendered once, cached).
 
     The expression of video ``i`` cycles through ``expressions``, its intensity curve through
-    ``curves`` (names from :data:`~.curves.CURVES`).
+    ``curves`` (names from :data:`~.curves.CURVES`). ``cache``: how many rendered clips are kept (default: as many
+    as :data:`CACHE_BYTES` holds, judged by the first clip rendered); the rest are rendered again when drawn.
     """
 
     def __init__(self, bench: SyntheticBenchmark, split: str, n: int, expressions=EXPRESSIONS,
-                 curves=("linear",), cache: int = 4096):
+                 curves=("linear",), cache: int | None = None):
         self.bench, self.split, self.n = bench, split, n
         self.expressions, self.curves = check_expressions(expressions), check_curves(curves)
         bench.identities(split)  # validates the split name
@@ -54,11 +62,19 @@ class SyntheticVideos:
             raise IndexError(i)
         i %= self.n
         if i not in self._cache:
-            self._cache[i] = self.bench.video(self.split, i, expressions=self.expressions, curves=self.curves)
+            clip = self.bench.video(self.split, i, expressions=self.expressions, curves=self.curves)
+            if self._cache_size is None:
+                self._cache_size = max(1, CACHE_BYTES // _nbytes(clip))
+            self._cache[i] = clip
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(i)
         return self._cache[i]
+
+
+def _nbytes(clip: Clip) -> int:
+    """The bytes of a clip's arrays (frames, landmarks, intensities, masks)."""
+    return sum(v.nbytes for v in vars(clip).values() if isinstance(v, np.ndarray))
 
 
 def labels(clip: Clip, kind: str = "true") -> np.ndarray:
