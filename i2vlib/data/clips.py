@@ -33,8 +33,8 @@ FLIP_68 = np.array(
 
 # The memory a source of synthetic videos may keep its rendered clips in. A 16-frame clip at 64 px weighs 186 kB, so
 # the 7000 videos of a seven-expression zoo recipe (1.3 GB) stay rendered; a clip drawn again after it left the cache
-# is painted again (47 ms at 64 px), which cost a unified AffineGAN more time per step than its networks when the
-# cache held 4096 clips (about 4 in 10 draws missed).
+# is painted again (47 ms at 64 px). With 4096 clips kept, about 4 draws in 10 missed, and the unified AffineGAN's
+# loop ran 1.20 times slower (benchmarks/source_cache.py).
 CACHE_BYTES = 2 << 30
 
 
