@@ -38,16 +38,13 @@ def run_arm(recipe: str, arm: str, steps: int, out: str) -> None:
     import torch
 
     from i2vlib.data import clips
-    from i2vlib.data.synthetic import SyntheticBenchmark
+    from i2vlib.data.sampling import training_source
     from i2vlib.train import train
 
     torch.set_num_threads(1)
     cfg = {**zoo.entry_config(recipe), "steps": steps, "checkpoint_every": steps}
-    if arm == "before":
-        size = cfg.get("load_size") or cfg["image_size"]
-        bench = SyntheticBenchmark(size, seed=cfg["seed"], frames=tuple(cfg["frames"]), jitter=float(cfg["jitter"]))
-        clip = bench.video("train", 0, expressions=cfg["expressions"], curves=cfg["train_curves"])
-        clips.CACHE_BYTES = OLD_CLIPS * clips._nbytes(clip)
+    if arm == "before":                 # the training source's first clip, as the run will render it
+        clips.CACHE_BYTES = OLD_CLIPS * clips._nbytes(training_source(cfg)[0])
     train(cfg, out, device="cpu", progress=False)
 
 

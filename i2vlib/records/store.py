@@ -142,7 +142,7 @@ def write_record(path, key_: str, rec: dict) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     stem = file_name(key_)
-    for old in path.glob(f"{stem}.*.png"):
+    for old in _picture_files(path, stem):
         old.unlink()
     value = _pictures_out(rec["value"], path, stem)
     text = json.dumps(to_json({"key": key_, **rec, "value": value}), separators=(",", ":"), allow_nan=False)
@@ -154,8 +154,13 @@ def write_record(path, key_: str, rec: dict) -> Path:
 def remove_record(path, key_: str) -> None:
     """Remove record ``key_`` (its file and its pictures) from folder ``path``."""
     stem = file_name(key_)
-    for old in [*Path(path).glob(f"{stem}.*.png"), Path(path) / f"{stem}.json"]:
+    for old in [*_picture_files(path, stem), Path(path) / f"{stem}.json"]:
         old.unlink(missing_ok=True)
+
+
+def _picture_files(path, stem: str) -> list[Path]:
+    """The picture files of the record stored as ``stem`` in folder ``path`` (:func:`_pictures_out` names them)."""
+    return list(Path(path).glob(f"{stem}.*.png"))
 
 
 def encode(value):

@@ -109,11 +109,10 @@ def shipped_generator(ckpt: dict):
     return method.Model.from_checkpoint({**ckpt, "config": config, "weights": {"generator": ckpt["weights"][key]}})
 
 
-def key(study: Study, arm: str, config: dict, hash_: str | None = None) -> str:
-    """The record key of ``arm``'s run of ``config`` in ``study`` (``hash_``: a config hash other than the
-    config's, an older run's)."""
+def key(study: Study, arm: str, config: dict) -> str:
+    """The record key of ``arm``'s run of ``config`` in ``study``."""
     full = full_config(config)
-    return f"{full['method']}-{hash_ or config_hash(full)}/{study.name}.{arm}@{VERSION}"
+    return f"{full['method']}-{config_hash(full)}/{study.name}.{arm}@{VERSION}"
 
 
 def _records(study: Study) -> dict:
