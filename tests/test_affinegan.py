@@ -186,3 +186,29 @@ def test_the_upsampling_option_builds_the_decoder_it_names():
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in g.decoder.modules())
     with pytest.raises(I2VError, match="upsample"):
         ag.default_config("smoke", upsample="pixelshuffle")
+
+
+def test_a_wider_e_delta_maps_back_to_e0s_channels_and_leaves_neutral_configs_alone():
+    from i2vlib.config import config_hash
+    net, cfg = _net(delta_width=2)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    f0, fd = net.e0(x), net.residual(x)
+    assert [f.shape for f in fd] == [f.shape for f in f0]
+    assert net.e_delta.channels == [2 * c for c in net.e0.channels]
+    assert net(x, torch.tensor([0.0, 0.0])).shape == x.shape
+    assert config_hash(ag.default_config("smoke", delta_width=1)) == config_hash(ag.default_config("smoke"))
+    with pytest.raises(I2VError, match="delta_width"):
+        ag.default_config("smoke", delta_width=3)
+
+
+def test_the_eyes_region_gives_eye_expressions_a_local_loss_on_the_eyes():
+    cfg = ag.default_config("smoke", videos=2, expressions=["close-eyes"], local_region="eyes")
+    tr = ag.Trainer(cfg)
+    b = tr.sample(np.random.default_rng(0))
+    out = tr.forward(b)
+    assert out["local"].min() == 1.0       # the mouth region would give close-eyes none (§4)
+    assert b["mask"].sum() > 0                 # and the mask lies in the upper half of the face
+    rows = b["mask"][:, 0].sum(2).nonzero()[:, 1].float()
+    assert rows.mean() < cfg["image_size"] / 2
+    mouth = ag.Trainer(ag.default_config("smoke", videos=2, expressions=["close-eyes"]))
+    assert mouth.forward(mouth.sample(np.random.default_rng(0)))["local"].max() == 0.0

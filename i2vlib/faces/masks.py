@@ -1,4 +1,4 @@
-"""Mouth masks: the convex hull of the mouth landmarks (iBUG points 48-67).
+"""Mouth and eye masks: the convex hull of the mouth landmarks (iBUG points 48-67), or of the brows and eyes.
 
 Both Fan et al. (Eq. 3-4, the local discriminator's region) and AffineGAN (Eq. 7, the
 local patch) mask the mouth; we take the convex hull of the 20 mouth landmarks,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 MOUTH = slice(48, 68)
+EYES = np.r_[17:27, 36:48]     # the brows and the eyes
 
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
@@ -41,9 +42,19 @@ def mouth_mask(landmarks: np.ndarray, size: tuple[int, int], margin: float = 0.1
     ``landmarks``: 68 x 2 pixel (x, y). ``margin``: grow the hull about its centre by this
     fraction of its size. ``size``: (height, width).
     """
+    return _hull_mask(np.asarray(landmarks)[MOUTH], size, margin)
+
+
+def eyes_mask(landmarks: np.ndarray, size: tuple[int, int], margin: float = 0.15) -> np.ndarray:
+    """H x W bool mask of the brows and eyes (AffineGAN's local patch for the eyes' expressions), as
+    :func:`mouth_mask` draws the mouth's."""
+    return _hull_mask(np.asarray(landmarks)[EYES], size, margin)
+
+
+def _hull_mask(points: np.ndarray, size: tuple[int, int], margin: float) -> np.ndarray:
     from PIL import Image, ImageDraw
 
-    hull = convex_hull(np.asarray(landmarks)[MOUTH])
+    hull = convex_hull(points)
     centre = hull.mean(axis=0)
     hull = centre + (hull - centre) * (1.0 + margin)
     h, w = size

@@ -38,6 +38,11 @@ level. Options reproduce the public code's variants and the paper's ablations:
 ``upsample``     how the decoder doubles its size (:func:`i2vlib.nn.up_conv`): ``"transposed"`` (default: the
                  4x4 stride-2 transposed convolutions of pix2pix and the public code), ``"nearest"`` or
                  ``"bilinear"`` (resize, then a 3x3 convolution), ``"blur"`` (transposed, then a fixed blur).
+``delta_width``  E_delta's width as a multiple of E0's (1, the default: both ``ngf``); wider, its features are
+                 mapped back to E0's channels by a 1x1 convolution per level, so that Eq. 2's sum is defined.
+``local_region`` the local patch of interest of Eq. 7-8: ``"mouth"`` (the default and §4's: the mouth, and no
+                 local loss for close-eyes and raise-eyes) or ``"eyes"`` (the brows and eyes, for every
+                 expression; the paper allows "some informative local regions", §3.3).
 ``r1_penalty``   gamma of an R1 penalty on both image critics at their real inputs (Mescheder et al. 2018;
                  :func:`i2vlib.losses.r1_penalty`), against their high-frequency artefacts; 0 = none (none of
                  the papers' or the public code's).
@@ -60,6 +65,7 @@ from torch import nn
 from .. import api, losses
 from ..data.clips import from_tensor, to_tensor
 from ..errors import I2VError
+from ..faces.masks import eyes_mask
 from ..nn import MLP, UPSAMPLING, UNetDecoder, UNetEncoder, init_weights, mix, patch_critic, unet_levels
 from .gan import GANTrainer
 
@@ -99,7 +105,10 @@ class AffineGenerator(nn.Module):
         self.expressions = tuple(cfg["expressions"])
         n_labels = len(self.expressions) if len(self.expressions) > 1 else 0
         self.e0 = UNetEncoder(3, cfg["ngf"], levels, cfg["norm"])
-        self.e_delta = UNetEncoder(3 + n_labels, cfg["ngf"], levels, cfg["norm"])
+        self.e_delta = UNetEncoder(3 + n_labels, cfg["ngf"] * cfg["delta_width"], levels, cfg["norm"])
+        if cfg["delta_width"] != 1:
+            self.delta_out = nn.ModuleList(nn.Conv2d(c, c0, 1) for c, c0 in zip(self.e_delta.channels,
+                                                                                self.e0.channels))
         self.decoder = UNetDecoder(3, cfg["ngf"], levels, cfg["norm"], cfg["upsample"])
         if cfg["estimator"] == "mlp":
             self.estimator = MLP(3 * self.e0.channels[-1], hidden=128)
@@ -112,7 +121,8 @@ class AffineGenerator(nn.Module):
                 raise I2VError("a multi-expression model needs the expression of every sample")
             planes = nn.functional.one_hot(expression, len(self.expressions)).to(i0.dtype)
             i0 = torch.cat([i0, planes[:, :, None, None].expand(-1, -1, *i0.shape[-2:])], dim=1)
-        return self.e_delta(i0)
+        fd = self.e_delta(i0)
+        return [p(f) for p, f in zip(self.delta_out, fd)] if self.cfg["delta_width"] != 1 else fd
 
     def mixed_levels(self) -> list[int]:
         n = len(self.e0.channels)
@@ -161,11 +171,12 @@ class Trainer(GANTrainer):
     name = NAME
     options = {"mix": "skips", "project": "bottleneck", "denominator": "squared", "eps": 1e-6,
                "detach_a": False, "estimator": "projection", "pairs_per_video": None, "classify": 0.0,
-               "upsample": "transposed", "r1_penalty": 0.0,
+               "upsample": "transposed", "r1_penalty": 0.0, "delta_width": 1, "local_region": "mouth",
                "weights": {"g": 1.0, "l": 1.0, "r1": 100.0, "r2": 10.0, "a": 100.0}}
     profile_changes = {"paper": {"batch": 5, "pairs_per_video": 5, "steps": 40000}}
     choices = {"mix": ("skips", "bottleneck"), "project": ("mixed", "bottleneck"),
-               "denominator": ("squared", "norm"), "estimator": ("projection", "mlp"), "upsample": UPSAMPLING}
+               "denominator": ("squared", "norm"), "estimator": ("projection", "mlp"), "upsample": UPSAMPLING,
+               "local_region": ("mouth", "eyes")}
     critics = ("d_global", "d_local", "d_alpha")
     d_losses = {"d_g": ("g", "Eq. 7"), "d_l": ("l", "Eq. 8"), "d_a": ("a", "Eq. 11")}
     g_losses = {"g_g": ("g", "Eq. 7"), "g_l": ("l", "Eq. 8"), "r1": ("r1", "Eq. 9"), "r2": ("r2", "Eq. 10"),
@@ -179,6 +190,8 @@ class Trainer(GANTrainer):
             raise I2VError(f"affinegan option classify must be a loss weight >= 0, got {w!r}")
         if w > 0 and len(cfg["expressions"]) < 2:
             raise I2VError("affinegan option classify needs several expressions (the unified model) to tell apart")
+        if isinstance(cfg["delta_width"], bool) or cfg["delta_width"] not in (1, 2, 4):
+            raise I2VError(f"affinegan option delta_width must be 1, 2 or 4, got {cfg['delta_width']!r}")
         return cfg
 
     def __init__(self, cfg: dict):
@@ -190,10 +203,11 @@ class Trainer(GANTrainer):
             self.g_losses = {**self.g_losses, "g_cls": ("classify", "StarGAN L_cls^f (unified model)")}
 
     def build(self) -> dict[str, nn.Module]:
-        self.local_weight = torch.tensor([0.0 if e in NO_MOUTH else 1.0 for e in self.cfg["expressions"]])
+        eyes = self.cfg["local_region"] == "eyes"
+        self.local_weight = torch.tensor([1.0 if eyes or e not in NO_MOUTH else 0.0 for e in self.cfg["expressions"]])
         return {"generator": AffineGenerator(self.cfg),
                 "d_global": patch_critic(6, self.cfg, self._classes()),    # D_g([I0, I_t])
-                "d_local": patch_critic(6, self.cfg),     # D_l on the mouth
+                "d_local": patch_critic(6, self.cfg),     # D_l on the local patch (the mouth, or the eyes)
                 "d_alpha": MLP(1, hidden=64)}  # PyTorch's default init: N(0, 0.02) layers barely learn on a scalar
 
     def _classes(self) -> int:
@@ -202,7 +216,13 @@ class Trainer(GANTrainer):
     def sample(self, rng: np.random.Generator) -> dict:
         """(neutral, target) pairs from random training videos (§3.1: pairs from several videos), or
         ``pairs_per_video`` pairs from each (§4: five pairs of one video per batch)."""
-        return self.sampler().pairs(rng, self.cfg["batch"], per_video=self.cfg["pairs_per_video"])
+        eyes = self.cfg["local_region"] == "eyes"
+        b = self.sampler().pairs(rng, self.cfg["batch"], per_video=self.cfg["pairs_per_video"], landmarks=eyes)
+        if eyes:       # M_t of Eq. 7 on the brows and eyes, from the target's landmarks (none: no local loss)
+            size = tuple(b["target"].shape[-2:])
+            b["mask"] = torch.stack([torch.from_numpy(eyes_mask(lm.numpy(), size) if ok else np.zeros(size, bool))
+                                     .float()[None] for lm, ok in zip(b.pop("landmarks"), b.pop("has_landmarks"))])
+        return b
 
     def forward(self, b: dict) -> dict:
         G = self.nets["generator"]

@@ -25,6 +25,14 @@ weighs Eq. 11's adversarial loss on the inferred intensity, L_a, by 10 instead o
 terms as they are. Where an expression changes the face little, the reconstruction terms hardly depend on a_t, so
 L_a's uniform prior is what sets it; a tenth of the weight lets the reconstruction decide. It is judged by the same
 rule against ``bottleneck`` (:func:`decide` with ``arm="a10"``).
+
+Two more arms, fixed on 2026-11-28 before their runs, after ``a10`` was not adopted, each judged by the same rule
+against ``bottleneck``: ``wide`` gives E_delta twice E0's width (``delta_width=2``, its features mapped back to E0's
+channels by a 1x1 convolution per level; §4 states no width), on the four expressions: a wider E_delta may separate a
+small change of the eyes or a mouth corner from the rest of the face; ``eyes`` puts the local critic of Eq. 7-8 on
+the brows and eyes (``local_region="eyes"``) for close-eyes and raise-eyes, which §4 leaves without a local loss,
+so that the adversarial signal looks where these expressions move (two expressions: the paired test has one degree
+of freedom, and the rule stays as written).
 """
 
 from __future__ import annotations
@@ -45,8 +53,12 @@ EXPRESSIONS = ("anger", "contempt", "close-eyes", "raise-eyes")
 EMA = 0.999
 ARMS = {**{f"{p}-{e}": Arm({"project": p, "expressions": [e]}, f"Eq. 5 on the {p} code, {e}")
            for p in ("bottleneck", "mixed") for e in EXPRESSIONS},
-        **{f"a10-{e}": Arm({"weights": {"a": 10.0}, "expressions": [e]}, f"L_a weighed 10, {e}") for e in EXPRESSIONS}}
-CANDIDATES = ("mixed", "a10")      # the arms judged against the bottleneck, each by the rule
+        **{f"a10-{e}": Arm({"weights": {"a": 10.0}, "expressions": [e]}, f"L_a weighed 10, {e}") for e in EXPRESSIONS},
+        **{f"wide-{e}": Arm({"delta_width": 2, "expressions": [e]}, f"E_delta twice as wide, {e}")
+           for e in EXPRESSIONS},
+        **{f"eyes-{e}": Arm({"local_region": "eyes", "expressions": [e]}, f"the local critic on the eyes, {e}")
+           for e in ("close-eyes", "raise-eyes")}}
+CANDIDATES = ("mixed", "a10", "wide", "eyes")      # the arms judged against the bottleneck, each by the rule
 ALLOW = {"strength": 0.05, "acd_i_ratio": 0.1}
 
 
