@@ -32,6 +32,12 @@ before any of their runs: ``r1``, an R1 penalty on the critics (the remedy the f
 rewards pixel noise), and ``lr-paper``, the paper's learning rate (the book trains at five times it). They are judged
 by the same rule, against ``transposed``.
 
+One more arm was added on 2026-11-28, before any of its runs: ``wide``, E_delta twice E0's width
+(``delta_width=2``), with the transposed decoder. Its lead came from the Eq. 5 study (:mod:`i2vlib.studies.eq5`),
+whose ``wide`` runs (one seed, four other expressions) had a lower texture error than the bottleneck's in all four
+(mean 0.13 against 0.25) and more strength; those runs were seen before this arm was declared, and only this study's
+three seeds on the happy recipe decide it, by the same rule, against ``transposed``.
+
 :func:`decide` applies the rule to the records (``recorded/`` beside this module).
 """
 
@@ -60,6 +66,7 @@ ARMS = {
     "blur": Arm({"upsample": "blur"}, "transposed convolution, then a fixed [1, 2, 1] blur"),
     "r1": Arm({"r1_penalty": 1.0}, "transposed, with an R1 penalty (gamma 1) on both image critics' real inputs"),
     "lr-paper": Arm({"lr": 2e-4}, "transposed, at the paper's learning rate 2e-4 (the book's: 1e-3)"),
+    "wide": Arm({"delta_width": 2}, "transposed, with E_delta twice E0's width"),
 }
 ALLOW = {"strength": 0.05, "acd_i_ratio": 0.1}
 
