@@ -25,7 +25,7 @@ import torch
 
 from ..config import check_data
 from ..errors import I2VError
-from ..faces.masks import mouth_mask
+from ..faces.masks import eyes_mask, mouth_mask
 from .clips import ClipTransform, SyntheticVideos, crop_clip, labels, resample, to_tensor
 from .folders import detect_layout, open_dataset
 from .synthetic import SyntheticBenchmark
@@ -106,11 +106,24 @@ class Sampler:
             clip = crop_clip(clip, (x0, y0, x0 + s, y0 + s), s)
         return self.transform(clip, rng) if self.transform else clip
 
+    @staticmethod
+    def _mask(clip, t: int, region: str) -> np.ndarray:
+        """Frame ``t``'s local patch of ``region``: the clip's mouth mask, or the brows and eyes of its landmarks
+        (:func:`~i2vlib.faces.masks.eyes_mask`); zeros where the clip has neither."""
+        size = clip.frames.shape[1:3]
+        if region == "eyes":
+            if clip.landmarks is None:
+                return np.zeros(size, bool)
+            return eyes_mask(np.asarray(clip.landmarks[t], np.float32), size)
+        return clip.masks[t] if clip.masks is not None else np.zeros(size, bool)
+
     def pairs(self, rng: np.random.Generator, n: int, first: int = 1, label: str | None = None,
-              delta_a: float | None = None, landmarks: bool = False, per_video: int | None = None) -> dict:
+              delta_a: float | None = None, landmarks: bool = False, per_video: int | None = None,
+              region: str = "mouth") -> dict:
         """``n`` (neutral, target) pairs: the clip's frame 0 and a random frame t >= ``first``.
 
-        Keys: ``neutral``, ``target``, ``mask`` (the target's mouth, zeros if unknown), ``expression``;
+        Keys: ``neutral``, ``target``, ``mask`` (the target's mouth, or with ``region="eyes"`` its brows and eyes
+        drawn from its landmarks; zeros if unknown), ``expression``;
         with ``label`` (``"true"`` or ``"position"``) also ``a``, the target's intensity, and with
         ``delta_a`` the triplet ``a_minus``, ``a_plus`` = a -+ delta_a clipped to [0, 1] (Fan et al. Eq. 5);
         with ``landmarks`` also ``landmarks`` (N, 68, 2) and ``has_landmarks``.
@@ -124,7 +137,7 @@ class Sampler:
         for clip, t in self._targets(rng, n, first, per_video):
             rows["neutral"].append(to_tensor(clip.frames[0]))
             rows["target"].append(to_tensor(clip.frames[t]))
-            m = clip.masks[t] if clip.masks is not None else np.zeros(clip.frames.shape[1:3], bool)
+            m = self._mask(clip, t, region)
             rows["mask"].append(torch.from_numpy(np.asarray(m)).float()[None])
             rows["expression"].append(self.expressions.index(clip.expression))
             if label:

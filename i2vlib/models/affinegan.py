@@ -65,7 +65,6 @@ from torch import nn
 from .. import api, losses
 from ..data.clips import from_tensor, to_tensor
 from ..errors import I2VError
-from ..faces.masks import eyes_mask
 from ..nn import MLP, UPSAMPLING, UNetDecoder, UNetEncoder, init_weights, mix, patch_critic, unet_levels
 from .gan import GANTrainer
 
@@ -106,9 +105,9 @@ class AffineGenerator(nn.Module):
         n_labels = len(self.expressions) if len(self.expressions) > 1 else 0
         self.e0 = UNetEncoder(3, cfg["ngf"], levels, cfg["norm"])
         self.e_delta = UNetEncoder(3 + n_labels, cfg["ngf"] * cfg["delta_width"], levels, cfg["norm"])
-        if cfg["delta_width"] != 1:
-            self.delta_out = nn.ModuleList(nn.Conv2d(c, c0, 1) for c, c0 in zip(self.e_delta.channels,
-                                                                                self.e0.channels))
+        # E_delta's features back to E0's channels: identities (no weights) at E0's width
+        self.delta_out = nn.ModuleList(nn.Conv2d(c, c0, 1) if c != c0 else nn.Identity()
+                                       for c, c0 in zip(self.e_delta.channels, self.e0.channels))
         self.decoder = UNetDecoder(3, cfg["ngf"], levels, cfg["norm"], cfg["upsample"])
         if cfg["estimator"] == "mlp":
             self.estimator = MLP(3 * self.e0.channels[-1], hidden=128)
@@ -121,8 +120,7 @@ class AffineGenerator(nn.Module):
                 raise I2VError("a multi-expression model needs the expression of every sample")
             planes = nn.functional.one_hot(expression, len(self.expressions)).to(i0.dtype)
             i0 = torch.cat([i0, planes[:, :, None, None].expand(-1, -1, *i0.shape[-2:])], dim=1)
-        fd = self.e_delta(i0)
-        return [p(f) for p, f in zip(self.delta_out, fd)] if self.cfg["delta_width"] != 1 else fd
+        return [p(f) for p, f in zip(self.delta_out, self.e_delta(i0))]
 
     def mixed_levels(self) -> list[int]:
         n = len(self.e0.channels)
@@ -216,13 +214,8 @@ class Trainer(GANTrainer):
     def sample(self, rng: np.random.Generator) -> dict:
         """(neutral, target) pairs from random training videos (§3.1: pairs from several videos), or
         ``pairs_per_video`` pairs from each (§4: five pairs of one video per batch)."""
-        eyes = self.cfg["local_region"] == "eyes"
-        b = self.sampler().pairs(rng, self.cfg["batch"], per_video=self.cfg["pairs_per_video"], landmarks=eyes)
-        if eyes:       # M_t of Eq. 7 on the brows and eyes, from the target's landmarks (none: no local loss)
-            size = tuple(b["target"].shape[-2:])
-            b["mask"] = torch.stack([torch.from_numpy(eyes_mask(lm.numpy(), size) if ok else np.zeros(size, bool))
-                                     .float()[None] for lm, ok in zip(b.pop("landmarks"), b.pop("has_landmarks"))])
-        return b
+        return self.sampler().pairs(rng, self.cfg["batch"], per_video=self.cfg["pairs_per_video"],
+                                    region=self.cfg["local_region"])      # M_t of Eq. 7: the mouth or the eyes
 
     def forward(self, b: dict) -> dict:
         G = self.nets["generator"]
