@@ -55,6 +55,7 @@ from i2vlib.evaluate.ablation import arm_scores  # noqa: E402
 from i2vlib.evaluate.measures import test_clips  # noqa: E402
 from i2vlib.evaluate.protocol import evaluate  # noqa: E402
 from i2vlib.io import write_json  # noqa: E402
+from i2vlib.outputs import atomic_path  # noqa: E402
 from i2vlib.models.fgst_parts import consecutive_flows  # noqa: E402
 from i2vlib.records.ablations import arm_configs, measure_options  # noqa: E402
 from i2vlib.run_files import SNAPSHOTS  # noqa: E402
@@ -158,7 +159,8 @@ def frames(run: Path, steps, out: Path) -> None:
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    fig.savefig(out, dpi=100)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100, format="png", pil_kwargs={"optimize": True})
     plt.close(fig)
 
 
