@@ -55,8 +55,8 @@ from i2vlib.evaluate.ablation import arm_scores  # noqa: E402
 from i2vlib.evaluate.measures import test_clips  # noqa: E402
 from i2vlib.evaluate.protocol import evaluate  # noqa: E402
 from i2vlib.io import write_json  # noqa: E402
-from i2vlib.outputs import atomic_path  # noqa: E402
 from i2vlib.models.fgst_parts import consecutive_flows  # noqa: E402
+from i2vlib.outputs import atomic_path  # noqa: E402
 from i2vlib.records.ablations import arm_configs, measure_options  # noqa: E402
 from i2vlib.run_files import SNAPSHOTS  # noqa: E402
 from i2vlib.runs import load, read_losses, train  # noqa: E402
