@@ -3,6 +3,7 @@
     python benchmarks/fgst_budget.py train --seed S --steps N --run DIR
     python benchmarks/fgst_budget.py score --runs DIR [DIR ...] [--out i2vlib/studies/fgst_budget.json]
     python benchmarks/fgst_budget.py frames --run DIR [--steps ...] [--out i2vlib/studies/fgst_budget.png]
+    python benchmarks/fgst_budget.py record --runs DIR [DIR ...]
 
 The question, asked when these runs started (the first seed continues an 8x probe whose check had passed): FGST as
 released (:mod:`i2vlib.models.fgst`, ``design="released"``) fails the ``face_psnr`` health check at the ladder's
@@ -30,7 +31,13 @@ run of fewer steps continues to more: the learning rate is constant). ``score`` 
 chapter reads; ``frames`` the picture it shows (the second test face, the one of the records' strips: the truth,
 then at each kept step the frames rendered over the predicted flows, every other frame, one 64-px frame to 2 x 2
 screen pixels).
-Nothing here is a record: these runs enter no claim."""
+These two runs' questions were asked at the table's budget; the table now trains FGST's arm at 8 times it
+(:data:`i2vlib.records.comparisons.OWN_BUDGET`, from what they found). ``record`` makes the arm's records from runs
+of this script: each run's generator kept at the arm's steps at a rung of the ladder (8000 steps at the first, 32000
+at the second) is recorded as that rung's run of its seed, measured as the recording queue measures it, with the loss
+log and training time up to that step. A generator kept at step N of a longer run is the generator of the run of N
+steps, since FGST's learning rate is constant (``decay_from`` 1) and nothing else reads the number of steps: checked
+on seed 1, whose 1000-step run and the generator its 40000-step run kept at 1000 are equal tensor for tensor."""
 
 from __future__ import annotations
 
@@ -57,7 +64,11 @@ from i2vlib.evaluate.protocol import evaluate  # noqa: E402
 from i2vlib.io import write_json  # noqa: E402
 from i2vlib.models.fgst_parts import consecutive_flows  # noqa: E402
 from i2vlib.outputs import atomic_path  # noqa: E402
-from i2vlib.records.ablations import arm_configs, measure_options  # noqa: E402
+from i2vlib.models import full_config  # noqa: E402
+from i2vlib.records import store  # noqa: E402
+from i2vlib.records.ablations import arm_configs, measure_options, pictured_keys  # noqa: E402
+from i2vlib.records.comparisons import BUDGET, LADDER, MEASURE  # noqa: E402
+from i2vlib.run_files import read_run  # noqa: E402
 from i2vlib.run_files import SNAPSHOTS  # noqa: E402
 from i2vlib.runs import load, read_losses, train  # noqa: E402
 
@@ -67,9 +78,12 @@ FLOWS = ("predicted", "true", "none")
 SHOWN = [1, 3, 5, 7]          # the frames the picture shows: 2, 4, 6 and 8 of 8
 
 
+TABLE_STEPS = BUDGET[TABLE]["book"]["steps"]      # the table's budget, its first rung: 1x
+
+
 def config(seed: int, steps: int | None = None) -> dict:
     """The table's FGST arm (FGST as released) at ``seed``, trained for ``steps`` steps (None: the table's 1x)."""
-    return arm_configs(TABLE, "book", ["fgst"], seeds=[seed], steps=steps)["fgst"][0]
+    return {**arm_configs(TABLE, "book", ["fgst"], seeds=[seed])["fgst"][0], "steps": steps or TABLE_STEPS}
 
 
 def snapshots(run: Path) -> dict[int, Path]:
@@ -136,6 +150,34 @@ def score(run: Path) -> dict:
     return {"seed": int(load(next(iter(snapshots(run).values()))).config["seed"]), "steps": rows}
 
 
+def record(run: Path) -> list[str]:
+    """Record ``run``'s generators kept at the steps of FGST's arm at each rung of the ladder whose seeds hold the
+    run's seed; returns the keys recorded now (a rung already recorded is left as it is)."""
+    trained, kept, options = read_run(run)["config"], snapshots(run), measure_options(TABLE, "book")
+    if trained["decay_from"] < 1:
+        raise I2VError(f"{run} decays its learning rate: a generator it kept is not that of a shorter run")
+    known, pictured, rows, done = store.read(), pictured_keys(), read_losses(run), []
+    for multiple, seeds in LADDER[TABLE]:
+        if trained["seed"] not in seeds:
+            continue
+        (cfg,) = arm_configs(TABLE, "book", ["fgst"], seeds=[trained["seed"]], multiple=multiple)["fgst"]
+        if full_config({**trained, "steps": cfg["steps"]}) != full_config(cfg):
+            raise I2VError(f"{run} is not a run of the table's FGST arm as it stands")
+        key = store.key(cfg, MEASURE[TABLE], **options)
+        if key in known or cfg["steps"] not in kept:
+            continue
+        value = store.encode(arm_scores(load(kept[cfg["steps"]]), **options))
+        if key not in pictured:
+            value = {k: v for k, v in value.items() if not store.holds_picture(v)}
+        upto = [r for r in rows if r["step"] <= cfg["steps"]]
+        store.write_record(store.RECORDS, key, {"config": full_config(cfg), "value": value,
+                                                "seconds": round(float(upto[-1]["seconds"]), 2),
+                                                "losses": store.thin_losses(upto)})
+        print(f"recorded {key} from {run.name} at {cfg['steps']} steps", flush=True)
+        done.append(key)
+    return done
+
+
 def frames(run: Path, steps, out: Path) -> None:
     kept = snapshots(run)
     steps = [s for s in (steps or kept) if s in kept]
@@ -174,6 +216,8 @@ def main() -> None:
     s = sub.add_parser("score")
     s.add_argument("--runs", type=Path, nargs="+", required=True)
     s.add_argument("--out", type=Path, default=ROOT / "i2vlib" / "studies" / "fgst_budget.json")
+    r = sub.add_parser("record")
+    r.add_argument("--runs", type=Path, nargs="+", required=True)
     f = sub.add_parser("frames")
     f.add_argument("--run", type=Path, required=True)
     f.add_argument("--steps", type=int, nargs="*")
@@ -191,9 +235,12 @@ def run(args) -> None:
         train(config(args.seed, args.steps), args.run, resume=True, device="cpu", progress=False,
               snapshots=[s for s in KEPT if s <= args.steps])
     elif args.command == "score":
-        result = {"bound": BLANK_FRAME_PSNR, "table_steps": config(0)["steps"],
+        result = {"bound": BLANK_FRAME_PSNR, "table_steps": TABLE_STEPS,
                   "runs": [score(r) for r in args.runs]}
         write_json(args.out, result)
+    elif args.command == "record":
+        for r in args.runs:
+            record(r)
     else:
         frames(args.run, args.steps, args.out)
 

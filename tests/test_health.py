@@ -11,7 +11,7 @@ from i2vlib.claims import evidence
 
 
 def arm_record(method="affinegan", **value):
-    base = {"psnr": 25.0, "psnr_at_0": 28.0, "landmark_final": 8.0, "landmark_final_truth": 12.0}
+    base = {"psnr": 25.0, "psnr_at_0": 28.0, "landmark_final": 8.0, "landmark_final_truth": 12.0, "acd_i": 0.5}
     return {"config": {"method": method}, "value": {**base, **value}, "losses": None}
 
 
@@ -23,7 +23,7 @@ def test_a_model_that_copies_its_input_fails_moves():
 
 def test_a_healthy_intensity_model_passes_every_check():
     h = health.record_health(arm_record(), "arm")
-    assert h["healthy"] and set(h["checks"]) == {"face_psnr", "moves", "reconstructs"}
+    assert h["healthy"] and set(h["checks"]) == {"face_psnr", "moves", "identity", "reconstructs"}
 
 
 def test_a_check_not_measured_does_not_fail_the_run():
@@ -45,6 +45,17 @@ def test_ganimation_attention_is_measured_from_the_loss_log_but_gates_only_in_th
         assert health.record_health(rec, "arm")["failed"] == ["attention"]
     assert health.record_health(rec, "arm")["healthy"]    # the context restores today's gates
     assert "not a gate" in health.ATTENTION.describe() and "not a gate" not in health.MOVES.describe()
+
+
+def test_a_face_further_from_the_input_than_another_person_fails_identity():
+    h = health.record_health(arm_record("vgan", acd_i=1.45), "arm")
+    assert h["failed"] == ["identity"] and h["checks"]["identity"]["bound"] == health.ANOTHER_PERSON_ACD_I
+    assert health.record_health(arm_record("vgan", acd_i=1.2), "arm")["healthy"]
+    assert health.record_health(arm_record("vgan", acd_i=health.ANOTHER_PERSON_ACD_I), "arm")["failed"] == ["identity"]
+    with health.gating(ungated=["identity"]):             # as judged before 2026-11-28
+        assert health.record_health(arm_record("vgan", acd_i=1.45), "arm")["healthy"]
+    assert not health.record_health(arm_record("vgan", acd_i=1.45), "arm")["healthy"]
+    assert "identity" not in health.record_health(arm_record("frgan"), "retarget")["checks"]
 
 
 def test_mocogan_must_learn_its_first_frame():
@@ -113,6 +124,17 @@ def test_the_blank_frame_bound_is_what_a_blank_frame_scores():
         blank = np.broadcast_to(f.reshape(len(f), -1, 3).mean(1).astype(np.uint8)[:, None, None, :], f.shape)
         scores.append(psnr(blank, f))
     assert np.mean(scores) == pytest.approx(health.BLANK_FRAME_PSNR, abs=0.2)
+
+
+@pytest.mark.slow
+def test_the_identity_bound_is_what_another_person_scores():
+    """ANOTHER_PERSON_ACD_I: the true video of another test person, scored by the protocol on its 12 happy videos."""
+    from i2vlib.evaluate.baselines import baselines
+    from i2vlib.evaluate.protocol import evaluate
+    other = baselines(videos=12, expressions=["happy"])["another person"]
+    r = evaluate(other, videos=12, seed=0, expressions=["happy"], per_video=False, progress=False)
+    assert r["scores"]["acd_i"] == pytest.approx(health.ANOTHER_PERSON_ACD_I, abs=0.01)
+    assert r["reference"]["acd_i"] < health.ANOTHER_PERSON_ACD_I / 5     # the truth's own video stays far inside
 
 
 def test_the_table_lists_every_check_once():

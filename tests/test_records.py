@@ -208,7 +208,8 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
             n_expr = len(runs[0]["expressions"])
             stage = {k: v for k, v in change.items() if k == "stage"}
             steps = budget.get("steps") or get_method(method).default_config("book", **stage)["steps"]
-            assert runs[0]["steps"] == steps * n_expr                      # same steps per expression
+            longer = comparisons.OWN_BUDGET.get(paper, {}).get(arm, {}).get("book", 1)   # disclosed, in its table
+            assert runs[0]["steps"] == steps * n_expr * longer             # same steps per expression
             assert all(c["method"] == method and all(c[k] == v for k, v in budget.items() if k not in ("steps", "weights"))
                        for c in runs)
             same = [a for a in arms if a not in own and arms[a][0] == method
@@ -479,3 +480,16 @@ def test_the_verdicts_page_links_each_chapter_where_its_claims_table_stands():
         assert any(f"({target})=\n## The claims table" in t for t in texts), (chapter, target)
         assert verdicts.claims_link(chapter, "x") == f"{{ref}}`x <{target}>`"
     assert verdicts.claims_link("affinegan/training", "x") == "[x](../affinegan/training.ipynb)"
+
+
+def test_an_arm_of_own_budget_trains_that_many_times_longer_at_every_rung_of_its_profile_only():
+    from i2vlib.models import get_method
+
+    for table, arms in comparisons.OWN_BUDGET.items():
+        for arm, profiles in arms.items():
+            paper_arm = next(a for a in comparisons.ARMS[table] if a not in comparisons.OWN_BUDGET[table])
+            for multiple, _ in comparisons.LADDER[table]:
+                c = ablations.arm_configs(table, "book", [arm, paper_arm], seeds=[0], multiple=multiple)
+                assert c[arm][0]["steps"] == profiles["book"] * multiple * comparisons.BUDGET[table]["book"]["steps"]
+            smoke = ablations.arm_configs(table, "smoke", [arm], seeds=[0])[arm][0]
+            assert smoke["steps"] == get_method(comparisons.ARMS[table][arm][0]).default_config("smoke")["steps"]

@@ -93,11 +93,11 @@ def _another_person(clips, data: str, size: int, seed: int):
 
 
 def baselines(data: str = "synthetic", videos: int | None = None, size: int = 64, seed: int = 0,
-              frames=None) -> dict[str, Baseline]:
+              frames=None, expressions=EXPRESSIONS) -> dict[str, Baseline]:
     """The baselines of this module's docstring on the test videos of
     :func:`~.videos.evaluation_videos` (the same arguments); ``another person`` only where every
     expression shows at least two identities."""
-    clips = [c for c, _ in evaluation_videos(data, "test", videos, size, seed, frames=frames)]
+    clips = [c for c, _ in evaluation_videos(data, "test", videos, size, seed, expressions, frames=frames)]
     rules = {"ground truth": lambda image, a, clip: clip.frames,
              "copy": lambda image, a, clip: np.repeat(image[None], len(a), axis=0),
              "blend": blend, "shuffled truth": shuffled}

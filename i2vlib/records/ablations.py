@@ -29,7 +29,8 @@ from ..models.frgan import PAPER_WEIGHTS, chapter_config
 from ..runs import may_train, retraining
 from ..zoo import add_workers, recipe
 from . import store
-from .comparisons import ARMS, BUDGET, HEADLINES, LADDER, LONGER, MEASURE, SEED_GRIDS, SEEDS, SHOWN, TABLES
+from .comparisons import (ARMS, BUDGET, HEADLINES, LADDER, LONGER, MEASURE, OWN_BUDGET, SEED_GRIDS, SEEDS,
+                          SHOWN, TABLES)
 from .store import measured
 
 
@@ -84,8 +85,8 @@ def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> di
 
 def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, multiple: int = 1, **overrides) -> dict:
     """``{arm: [config for each seed]}`` of ``paper``'s comparison in ``profile``, every stage trained ``multiple``
-    times its budget's steps (a rung of :data:`LADDER`); ``overrides`` (the chapter's ``data``, ``image_size``,
-    ``steps``; ``None`` ignored) apply to every arm."""
+    times its budget's steps (a rung of :data:`LADDER`; an arm of :data:`OWN_BUDGET` that many times more);
+    ``overrides`` (the chapter's ``data``, ``image_size``, ``steps``; ``None`` ignored) apply to every arm."""
     (paper,) = check_names([paper], tuple(ARMS), "paper")
     arms = list(ARMS[paper]) if arms is None else check_names(list(arms), tuple(ARMS[paper]), f"{paper} arm")
     shared = {**BUDGET[paper].get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}}
@@ -96,7 +97,8 @@ def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, multi
             out[arm] = arm_configs(own, profile, [name], seeds, multiple, **overrides)[name]
             continue
         method, change = ARMS[paper][arm]
-        out[arm] = [_config(get_method(method), profile, shared, change, s, multiple) for s in seeds]
+        own = multiple * OWN_BUDGET.get(paper, {}).get(arm, {}).get(profile, 1)
+        out[arm] = [_config(get_method(method), profile, shared, change, s, own) for s in seeds]
     return out
 
 
