@@ -263,6 +263,8 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     monkeypatch.setenv("I2V_RETRAIN", "1")
     assert ablations.rungs("affinegan", "book", arms) == list(comparisons.LADDER["affinegan"])
     assert ablations.rung_label("affinegan", 4, (0, 1, 2)) == "4000 steps, 3 seeds"
+    assert ablations.rung_label("affinegan-baselines", 4, (0, 1, 2)) == "4000 steps (fgst 32000), 3 seeds"
+    assert ablations.rung_label("affinegan-baselines", 1, (0, 1), "smoke") == "6 steps, 2 seeds"
     assert ablations.rung_label("affinegan", 4, (0, 1, 2), missing=["mlp"]) == "4000 steps, 3 seeds, mlp not yet recorded"
 
 
@@ -493,3 +495,9 @@ def test_an_arm_of_own_budget_trains_that_many_times_longer_at_every_rung_of_its
                 assert c[arm][0]["steps"] == profiles["book"] * multiple * comparisons.BUDGET[table]["book"]["steps"]
             smoke = ablations.arm_configs(table, "smoke", [arm], seeds=[0])[arm][0]
             assert smoke["steps"] == get_method(comparisons.ARMS[table][arm][0]).default_config("smoke")["steps"]
+
+
+def test_the_claims_on_fgst_say_its_own_budget():
+    times = comparisons.OWN_BUDGET["affinegan-baselines"]["fgst"]["book"]
+    on_fgst = [c for c in claims.registry("affinegan") if c.rule.describe().endswith("fgst") or "_vs_fgst" in c.measure]
+    assert on_fgst and all(f"trains {times} times" in c.measured_as for c in on_fgst)

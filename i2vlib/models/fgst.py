@@ -79,6 +79,10 @@ schedule                  two scripts, one per phase: Adam at 2e-5         one r
                           training loss kept                               (the book profile's rule); the last step kept
 Adam's betas              ``beta=`` passed, a key ``optim.adam`` does      (0.9, 0.999), what ran
                           not read: its defaults (0.9, 0.999)
+steps                     up to 5000 epochs of 1000 samples per phase      the profile's; AffineGAN Table 2's arm trains
+                          (1.25M steps of batch 4)                         8 times that table's budget at every rung
+                                                                           (:data:`i2vlib.records.comparisons.
+                                                                           OWN_BUDGET`): at the budget it renders no face
 learning rate             constant                                         constant (``decay_from`` = 1)
 generation's z            a fresh N(0, I) draw per call (``test.lua``)     one N(0, I) draw per model, seeded by the
                                                                            config's ``seed``: the one API renders one

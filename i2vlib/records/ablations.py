@@ -196,12 +196,16 @@ def ladder(paper: str, profile: str = "book", arms=None, device: str = "auto", w
 
 def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=(), **overrides) -> str:
     """How a chapter names a rung: the steps of ``paper``'s first arm at ``multiple`` times the budget (per
-    expression; G_M's for FRGAN), the number of seeds, and the arms not yet recorded there (``missing``), e.g.
-    "4000 steps, 3 seeds" or "4000 steps, 3 seeds, joint not yet recorded"."""
+    expression; G_M's for FRGAN), those of the arms trained longer (:data:`OWN_BUDGET`), the number of seeds, and
+    the arms not yet recorded there (``missing``), e.g. "4000 steps, 3 seeds", "4000 steps, 3 seeds, joint not yet
+    recorded" or "1000 steps (fgst 8000), 5 seeds"."""
     first = next(iter(ARMS[paper]))
-    steps = arm_configs(paper, profile, [first], [SEEDS[0]], multiple, **overrides)[first][0]["steps"]
+    longer = [arm for arm, by in OWN_BUDGET.get(paper, {}).items() if by.get(profile, 1) != 1]
+    steps = {arm: runs[0]["steps"] for arm, runs in
+             arm_configs(paper, profile, [first, *longer], [SEEDS[0]], multiple, **overrides).items()}
+    own = f" ({', '.join(f'{arm} {steps[arm]}' for arm in longer)})" if longer else ""
     later = f", {', '.join(missing)} not yet recorded" if missing else ""
-    return f"{steps} steps, {len(seeds)} seeds{later}"
+    return f"{steps[first]} steps{own}, {len(seeds)} seeds{later}"
 
 
 def ladder_words(paper: str) -> str:
