@@ -112,13 +112,13 @@ CHANGES = [
            "expression changes is 65 % or 5.7 % as one counts a change of one grey level or eight); the copying it "
            "was written against is what moves measures; at 4x the rebuilt GANimation's attention ends at 0.977 while "
            "its faces move 0.80-0.83 of the truth's displacement", "attention as a gate"),
-    Change("2026-11-28", "", "recipe choice",
+    Change("2026-11-28", "42a7d88", "recipe choice",
            "FGST as released trains 8 times AffineGAN Table 2's budget at every rung (comparisons.OWN_BUDGET): 8000 "
            "steps at the first rung, 32000 at the second; its records at the table's budget left the records", True,
            "at the table's budget it rendered no face (face_psnr failed at both rungs, so AffineGAN's claims against it "
            "were not tested); two longer runs of it passed face_psnr from 8 times the budget on, and its authors "
            "train each phase for up to 1.25M steps"),
-    Change("2026-11-28", "", "health check",
+    Change("2026-11-28", "42a7d88", "health check",
            "A new check, identity, for every face method measured by the ablation protocol: ACD-I to the input below "
            "what the true video of another test person scores (1.40)", True,
            "face_psnr passes frames whose face and colours are wrong (a blank frame of the right mean colour scores "
