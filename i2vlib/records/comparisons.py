@@ -19,9 +19,8 @@ only.
 
 The papers' comparison tables with their baselines (:data:`TABLES`, the Baselines chapter) are comparisons of the
 same kind, named ``<paper>-baselines``: the paper's methods are its arms' runs, and the baselines train at the table's
-budget. :data:`SHOWN`, :data:`LONGER` and :data:`SEED_GRIDS` name what a chapter pictures beyond the arms'
-measurements; :data:`PENDING` the baselines being recorded again; :data:`OWN_BUDGET` the baselines trained longer than their table's
-budget.
+budget, but those of :data:`OWN_BUDGET`, trained longer. :data:`SHOWN`, :data:`LONGER` and :data:`SEED_GRIDS` name
+what a chapter pictures beyond the arms' measurements; :data:`PENDING` the baselines being recorded again.
 """
 
 from __future__ import annotations
