@@ -116,8 +116,8 @@ CHANGES = [
            "FGST as released trains 8 times AffineGAN Table 2's budget at every rung (comparisons.OWN_BUDGET): 8000 "
            "steps at the first rung, 32000 at the second; its records at the table's budget left the records", True,
            "at the table's budget it rendered no face (face_psnr failed at both rungs, so AffineGAN's claims "
-           "against it were not tested); two longer runs of it passed face_psnr from 8 times the budget on, and its authors "
-           "train each phase for up to 1.25M steps"),
+           "against it were not tested); two longer runs of it passed face_psnr from 8 times the budget on, and its "
+           "authors train each phase for up to 1.25M steps"),
     Change("2026-11-28", "42a7d88", "health check",
            "A new check, identity, for every face method measured by the ablation protocol: ACD-I to the input below "
            "what the true video of another test person scores (1.40)", True,
