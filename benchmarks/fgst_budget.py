@@ -175,6 +175,9 @@ def record(run: Path) -> list[str]:
                                                 "losses": store.thin_losses(upto)})
         print(f"recorded {key} from {run.name} at {cfg['steps']} steps", flush=True)
         done.append(key)
+    if not done:
+        print(f"nothing recorded from {run.name}: its rungs are recorded, or it kept no generator at their steps",
+              flush=True)
     return done
 
 
