@@ -3,6 +3,7 @@
     python benchmarks/fgst_budget.py train --seed S --steps N --run DIR
     python benchmarks/fgst_budget.py score --runs DIR [DIR ...] [--out i2vlib/studies/fgst_budget.json]
     python benchmarks/fgst_budget.py frames --run DIR [--steps ...] [--out i2vlib/studies/fgst_budget.png]
+    python benchmarks/fgst_budget.py choose --runs DIR [DIR ...] [--out i2vlib/studies/fgst_multiple.json]
     python benchmarks/fgst_budget.py record --runs DIR [DIR ...]
 
 The question, asked when these runs started (the first seed continues an 8x probe whose check had passed): FGST as
@@ -31,9 +32,9 @@ run of fewer steps continues to more: the learning rate is constant). ``score`` 
 chapter reads; ``frames`` the picture it shows (the second test face, the one of the records' strips: the truth,
 then at each kept step the frames rendered over the predicted flows, every other frame, one 64-px frame to 2 x 2
 screen pixels).
-These two runs' questions were asked at the table's budget; the table now trains FGST's arm at 8 times it
-(:data:`i2vlib.records.comparisons.OWN_BUDGET`, from what they found). ``record`` makes the arm's records from runs
-of this script: each run's generator kept at the arm's steps at a rung of the ladder (8000 steps at the first, 32000
+These two runs' questions were asked at the table's budget; the table now trains FGST's arm at 16 times it
+(:data:`i2vlib.records.comparisons.OWN_BUDGET`, from what they found, then by the rule below). ``record`` makes the arm's records from runs
+of this script: each run's generator kept at the arm's steps at a rung of the ladder (16000 steps at the first, 64000
 at the second) is recorded as that rung's run of its seed, measured as the recording queue measures it, with the loss
 log and training time up to that step. A generator kept at step N of a longer run is the generator of the run of N
 steps, since FGST's learning rate is constant (``decay_from`` 1) and nothing else reads the number of steps: checked
@@ -45,7 +46,11 @@ past 8000 steps had been measured, bar one: of 12 and then 16 times the budget, 
 the first rung's five seeds pass every check that gates, as the checks and bounds stand (``face_psnr``, ``moves``,
 ``identity``). Known then: seeds 0 and 1 pass at both (the study's JSON), and seed 2 at 16000 steps (17.11 dB: a probe
 of seeds 0-2 at 16000 finished as the rule was being written); nothing of seeds 3 and 4, nor of seed 2 at 12000. The
-second rung is recorded at the chosen multiple and reported as it comes out: it does not choose it."""
+second rung is recorded at the chosen multiple and reported as it comes out: it does not choose it. ``choose``
+applies the rule: it measures every first-rung seed's generator kept at each of :data:`CANDIDATES` times the budget,
+as ``record`` would, and writes each seed's checks, the healthy seeds per multiple and the multiple the rule picks
+(the JSON the Baselines chapter reads; ``tests/test_records.py`` holds :data:`~i2vlib.records.comparisons.OWN_BUDGET`
+to it)."""
 
 from __future__ import annotations
 
@@ -64,7 +69,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from i2vlib import metrics  # noqa: E402
-from i2vlib.claims.health import BLANK_FRAME_PSNR  # noqa: E402
+from i2vlib.claims.health import BLANK_FRAME_PSNR, HEALTHY_SHARE, record_health  # noqa: E402
 from i2vlib.errors import I2VError  # noqa: E402
 from i2vlib.evaluate.ablation import arm_scores  # noqa: E402
 from i2vlib.evaluate.measures import test_clips  # noqa: E402
@@ -84,6 +89,7 @@ TABLE = "affinegan-baselines"
 KEPT = (1000, 2000, 4000, 8000, 12000, 16000, 20000, 24000, 32000, 40000, 48000, 64000)
 FLOWS = ("predicted", "true", "none")
 SHOWN = [1, 3, 5, 7]          # the frames the picture shows: 2, 4, 6 and 8 of 8
+CANDIDATES = (8, 12, 16)      # FGST's budget multiples in the order they were tried (8 first, then the rule's two)
 
 
 TABLE_STEPS = BUDGET[TABLE]["book"]["steps"]      # the table's budget, its first rung: 1x
@@ -158,6 +164,42 @@ def score(run: Path) -> dict:
     return {"seed": int(load(next(iter(snapshots(run).values()))).config["seed"]), "steps": rows}
 
 
+def measured_at(run: Path, steps: int) -> dict:
+    """The health (:func:`i2vlib.claims.health.record_health`) of ``run``'s generator kept at ``steps``, measured as
+    ``record`` measures a rung's run."""
+    trained, kept = read_run(run)["config"], snapshots(run)
+    if full_config({**trained, "steps": steps}) != full_config(config(trained["seed"], steps)):
+        raise I2VError(f"{run} is not a run of the table's FGST arm as it stands")
+    if steps not in kept:
+        raise I2VError(f"{run} kept no generator at {steps} steps: train it that far with this script's train command")
+    value = arm_scores(load(kept[steps]), **measure_options(TABLE, "book"))
+    losses = store.thin_losses([r for r in read_losses(run) if r["step"] <= steps])
+    return record_health({"config": {**trained, "steps": steps}, "value": value, "losses": losses}, MEASURE[TABLE])
+
+
+def choose(runs: list[Path]) -> dict:
+    """The rule of this module's docstring on the first rung's seeds (one run each): per seed and multiple of
+    :data:`CANDIDATES`, every check's value and whether the seed is healthy; ``chosen``: the smallest multiple at
+    which at least :data:`~i2vlib.claims.health.HEALTHY_SHARE` of the seeds are healthy (None if none)."""
+    by_seed = {int(read_run(r)["config"]["seed"]): r for r in runs}
+    first = sorted(dict(LADDER[TABLE])[1])
+    if sorted(by_seed) != first:
+        raise I2VError(f"choose needs one run of each first-rung seed {first}; got seeds {sorted(by_seed)}")
+    seeds = {}
+    for seed, run in sorted(by_seed.items()):
+        seeds[seed] = {}
+        for m in CANDIDATES:
+            h = measured_at(run, m * TABLE_STEPS)
+            seeds[seed][m] = {"checks": {k: round(float(v["value"]), 3) for k, v in h["checks"].items()},
+                              "failed": h["failed"], "healthy": h["healthy"]}
+            print(f"seed {seed} at {m}x: {'healthy' if h['healthy'] else 'fails ' + ', '.join(h['failed'])}",
+                  flush=True)
+    healthy = {m: sum(seeds[s][m]["healthy"] for s in seeds) for m in CANDIDATES}
+    chosen = next((m for m in CANDIDATES if healthy[m] >= HEALTHY_SHARE * len(seeds)), None)
+    return {"table_steps": TABLE_STEPS, "candidates": list(CANDIDATES), "share": HEALTHY_SHARE,
+            "seeds": seeds, "healthy": healthy, "chosen": chosen}
+
+
 def record(run: Path) -> list[str]:
     """Record ``run``'s generators kept at the steps of FGST's arm at each rung of the ladder whose seeds hold the
     run's seed; returns the keys recorded now (a rung already recorded is left as it is)."""
@@ -227,6 +269,9 @@ def main() -> None:
     s = sub.add_parser("score")
     s.add_argument("--runs", type=Path, nargs="+", required=True)
     s.add_argument("--out", type=Path, default=ROOT / "i2vlib" / "studies" / "fgst_budget.json")
+    c = sub.add_parser("choose")
+    c.add_argument("--runs", type=Path, nargs="+", required=True)
+    c.add_argument("--out", type=Path, default=ROOT / "i2vlib" / "studies" / "fgst_multiple.json")
     r = sub.add_parser("record")
     r.add_argument("--runs", type=Path, nargs="+", required=True)
     f = sub.add_parser("frames")
@@ -249,6 +294,8 @@ def run(args) -> None:
         result = {"bound": BLANK_FRAME_PSNR, "table_steps": TABLE_STEPS,
                   "runs": [score(r) for r in args.runs]}
         write_json(args.out, result)
+    elif args.command == "choose":
+        write_json(args.out, choose(args.runs))
     elif args.command == "record":
         for r in args.runs:
             record(r)

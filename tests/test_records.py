@@ -263,7 +263,7 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     monkeypatch.setenv("I2V_RETRAIN", "1")
     assert ablations.rungs("affinegan", "book", arms) == list(comparisons.LADDER["affinegan"])
     assert ablations.rung_label("affinegan", 4, (0, 1, 2)) == "4000 steps, 3 seeds"
-    assert ablations.rung_label("affinegan-baselines", 4, (0, 1, 2)) == "4000 steps (fgst 32000), 3 seeds"
+    assert ablations.rung_label("affinegan-baselines", 4, (0, 1, 2)) == "4000 steps (fgst 64000), 3 seeds"
     assert ablations.rung_label("affinegan-baselines", 1, (0, 1), "smoke") == "6 steps, 2 seeds"
     assert ablations.rung_label("affinegan", 4, (0, 1, 2), missing=["mlp"]) == "4000 steps, 3 seeds, mlp not yet recorded"
 
@@ -501,3 +501,23 @@ def test_the_claims_on_fgst_say_its_own_budget():
     on_fgst = [c for c in claims.registry("affinegan") if c.rule.describe().endswith("fgst") or "_vs_fgst" in c.measure]
     assert on_fgst and all(f"with {times} times" in c.measured_as and "same steps (" not in c.measured_as
                            for c in on_fgst)
+
+
+def test_fgst_trains_the_multiple_its_rule_chose_from_its_first_rung_seeds():
+    """benchmarks/fgst_budget.py's rule (written before the seeds it judged were measured): of the multiples tried,
+    the smallest at which at least HEALTHY_SHARE of the first rung's seeds are healthy; OWN_BUDGET follows it."""
+    from pathlib import Path
+
+    from i2vlib import studies
+    from i2vlib.claims.health import HEALTHY_SHARE
+
+    chosen = json.loads((Path(studies.__file__).parent / "fgst_multiple.json").read_text())
+    seeds = chosen["seeds"]
+    assert sorted(map(int, seeds)) == sorted(dict(comparisons.LADDER["affinegan-baselines"])[1])
+    healthy = {m: sum(by_m[str(m)]["healthy"] for by_m in seeds.values()) for m in chosen["candidates"]}
+    assert healthy == {int(m): n for m, n in chosen["healthy"].items()}
+    for by_m in seeds.values():
+        for s in by_m.values():
+            assert s["healthy"] == (not s["failed"]) and set(s["failed"]) <= set(s["checks"])
+    rule = next(m for m in chosen["candidates"] if healthy[m] >= HEALTHY_SHARE * len(seeds))
+    assert chosen["chosen"] == rule == comparisons.OWN_BUDGET["affinegan-baselines"]["fgst"]["book"]

@@ -25,7 +25,7 @@ _TABLE2 = ("{} (mean L2 distance of the benchmark instrument's {}) on 12 unseen 
 # would reward not moving
 _FROM_TRUTH = (" Judged on each seed's distance from the true videos' ACD-I, |ln(ACD-I / truth's)| with the ratio "
                "floored at 0.5 (0: the truth's identity drift; copying the input: ln 2).")
-_LONGER = ("AffineGAN trained with the table's steps, FGST as released with 8 times them at every rung "
+_LONGER = ("AffineGAN trained with the table's steps, FGST as released with 16 times them at every rung "
            "(comparisons.OWN_BUDGET: at the same steps it renders no face)")
 _UNIFIED = ('"We train models for expressions respectively, but it is easy to make a unified model by spatially '
             'replicating and concatenating domain labels, as well as adding a domain classification loss as in '

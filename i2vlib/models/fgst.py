@@ -80,7 +80,7 @@ schedule                  two scripts, one per phase: Adam at 2e-5         one r
 Adam's betas              ``beta=`` passed, a key ``optim.adam`` does      (0.9, 0.999), what ran
                           not read: its defaults (0.9, 0.999)
 steps                     up to 5000 epochs of 1000 samples per phase      the profile's; AffineGAN Table 2's arm trains
-                          (1.25M steps of batch 4)                         8 times that table's budget at every rung
+                          (1.25M steps of batch 4)                         16 times that table's budget at every rung
                                                                            (:data:`i2vlib.records.comparisons.
                                                                            OWN_BUDGET`): at the budget it renders no face
 learning rate             constant                                         constant (``decay_from`` = 1)

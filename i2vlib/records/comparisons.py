@@ -138,14 +138,16 @@ TABLES = {
 # multiple of the table's steps at every rung of the ladder. FGST as released, at the table's budget, renders no face
 # (it fails the face_psnr health check at 1x and 4x); two runs of it trained 32 and 40 times longer passed it from 8x
 # on (the Baselines chapter's "FGST as released, far past the table's budget", benchmarks/fgst_budget.py). Its
-# authors train each phase for up to 1.25M steps.
-OWN_BUDGET = {"affinegan-baselines": {"fgst": {"book": 8}}}
+# authors train each phase for up to 1.25M steps. At 8x, 3 of the first rung's 5 seeds passed; the multiple is now
+# the one benchmarks/fgst_budget.py's rule chose (choose: the smallest of 12x and 16x at which 4 of 5 pass), in
+# i2vlib/studies/fgst_multiple.json.
+OWN_BUDGET = {"affinegan-baselines": {"fgst": {"book": 16}}}
 # Baselines rebuilt as their authors' code builds them (2026-11-27: GANimation's critic and schedule, MoCoGAN's networks
 # and batches, the pose VGAN's norm and time layout, FGST as released), whose earlier records measured the book's
 # first versions and left the records. Until every seed of every rung is recorded again, a chapter built from the
 # records shows them as not yet recorded and a claim on them is not tested; tests/test_records.py keeps this list
 # exact (an arm leaves it when its last seed is recorded).
-PENDING: dict[str, tuple[str, ...]] = {}   # every rebuilt baseline is recorded again at both rungs
+PENDING: dict[str, tuple[str, ...]] = {"affinegan-baselines": ("fgst",)}   # FGST's second rung at 16x (64000 steps)
 for _table, (_paper, _own, _baselines) in TABLES.items():
     ARMS[_table] = {**{name: ARMS[_paper][arm] for name, arm in _own.items()}, **_baselines}
     _first = ARMS[_paper][next(iter(_own.values()))][0]        # the paper's generator: its steps, the table's
