@@ -124,7 +124,7 @@ CHANGES = [
            "face_psnr passes frames whose face and colours are wrong (a blank frame of the right mean colour scores "
            "16.5 dB); written before FGST as released was recorded at its own budget, whose earlier runs rendered a "
            "blurred face in colours the input does not have", "no identity check"),
-    Change("2026-11-29", "", "recipe choice",
+    Change("2026-11-29", "66678f4", "recipe choice",
            "FGST as released trains 16 times AffineGAN Table 2's budget at every rung (was 8): 16000 steps at the "
            "first rung, 64000 at the second; its records at 8 times left the records", True,
            "at 8 times, 3 of the first rung's 5 seeds were healthy, short of the 80 % an arm needs; a rule written "
