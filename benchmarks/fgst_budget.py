@@ -33,12 +33,13 @@ chapter reads; ``frames`` the picture it shows (the second test face, the one of
 then at each kept step the frames rendered over the predicted flows, every other frame, one 64-px frame to 2 x 2
 screen pixels).
 These two runs' questions were asked at the table's budget; the table now trains FGST's arm at 16 times it
-(:data:`i2vlib.records.comparisons.OWN_BUDGET`, from what they found, then by the rule below). ``record`` makes the arm's records from runs
-of this script: each run's generator kept at the arm's steps at a rung of the ladder (16000 steps at the first, 64000
-at the second) is recorded as that rung's run of its seed, measured as the recording queue measures it, with the loss
-log and training time up to that step. A generator kept at step N of a longer run is the generator of the run of N
-steps, since FGST's learning rate is constant (``decay_from`` 1) and nothing else reads the number of steps: checked
-on seed 1, whose 1000-step run and the generator its 40000-step run kept at 1000 are equal tensor for tensor.
+(:data:`i2vlib.records.comparisons.OWN_BUDGET`, from what they found, then by the rule below). ``record`` makes the
+arm's records from runs of this script: each run's generator kept at the arm's steps at a rung of the ladder (16000
+steps at the first, 64000 at the second) is recorded as that rung's run of its seed, measured as the recording queue
+measures it, with the loss log and training time up to that step. A generator kept at step N of a longer run is the
+generator of the run of N steps, since FGST's learning rate is constant (``decay_from`` 1) and nothing else reads the
+number of steps: checked on seed 1, whose 1000-step run and the generator its 40000-step run kept at 1000 are equal
+tensor for tensor.
 
 At 8 times the budget the first rung's arm was unhealthy: 3 of 5 seeds pass ``face_psnr`` (seeds 2 and 4 score 16.07 and
 16.16 dB against 16.5). The rule for the next multiple, written on 2026-11-29 before any generator of seeds 2, 3 or 4
