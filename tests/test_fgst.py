@@ -320,3 +320,16 @@ def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(
     r = i2v("train", "fgst", "--profile", "smoke", "--set", "design=vae", "--out", tmp_path / "bad", "--quiet")
     assert_one_line_error(r, "design='vae'")
     assert not (tmp_path / "bad").exists()
+
+
+def test_choosing_fgsts_multiple_from_no_runs_is_a_one_line_error_and_writes_nothing(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "fgst_budget.py"
+    out = tmp_path / "multiple.json"
+    done = subprocess.run([sys.executable, str(script), "choose", "--runs", str(tmp_path / "none"), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and not out.exists() and list(tmp_path.iterdir()) == []
+    assert done.stderr.strip().startswith("fgst_budget.py: ") and "no run.json" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

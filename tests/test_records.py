@@ -504,7 +504,7 @@ def test_the_claims_on_fgst_say_its_own_budget():
 
 
 def test_fgst_trains_the_multiple_its_rule_chose_from_its_first_rung_seeds():
-    """benchmarks/fgst_budget.py's rule (written before the seeds it judged were measured): of the multiples tried,
+    """benchmarks/fgst_budget.py's rule (written before most of what it judged was measured): of the multiples tried,
     the smallest at which at least HEALTHY_SHARE of the first rung's seeds are healthy; OWN_BUDGET follows it."""
     from pathlib import Path
 
