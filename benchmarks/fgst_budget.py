@@ -165,17 +165,28 @@ def score(run: Path) -> dict:
     return {"seed": int(load(next(iter(snapshots(run).values()))).config["seed"]), "steps": rows}
 
 
+def check_arm(run: Path, trained: dict, cfg: dict) -> None:
+    """An error unless ``run`` (its config ``trained``) is a run of the arm's config ``cfg`` but for its steps."""
+    if full_config({**trained, "steps": cfg["steps"]}) != full_config(cfg):
+        raise I2VError(f"{run} is not a run of the table's FGST arm as it stands")
+
+
+def scored(kept: dict[int, Path], rows: list[dict], steps: int) -> tuple[dict, list[dict]]:
+    """The generator kept at ``steps`` measured as the recording queue measures the table's arms, and the loss log
+    ``rows`` up to that step."""
+    return arm_scores(load(kept[steps]), **measure_options(TABLE, "book")), [r for r in rows if r["step"] <= steps]
+
+
 def measured_at(run: Path, steps: int) -> dict:
     """The health (:func:`i2vlib.claims.health.record_health`) of ``run``'s generator kept at ``steps``, measured as
     ``record`` measures a rung's run."""
     trained, kept = read_run(run)["config"], snapshots(run)
-    if full_config({**trained, "steps": steps}) != full_config(config(trained["seed"], steps)):
-        raise I2VError(f"{run} is not a run of the table's FGST arm as it stands")
+    check_arm(run, trained, config(trained["seed"], steps))
     if steps not in kept:
         raise I2VError(f"{run} kept no generator at {steps} steps: train it that far with this script's train command")
-    value = arm_scores(load(kept[steps]), **measure_options(TABLE, "book"))
-    losses = store.thin_losses([r for r in read_losses(run) if r["step"] <= steps])
-    return record_health({"config": {**trained, "steps": steps}, "value": value, "losses": losses}, MEASURE[TABLE])
+    value, upto = scored(kept, read_losses(run), steps)
+    return record_health({"config": {**trained, "steps": steps}, "value": value, "losses": store.thin_losses(upto)},
+                         MEASURE[TABLE])
 
 
 def choose(runs: list[Path]) -> dict:
@@ -212,15 +223,14 @@ def record(run: Path) -> list[str]:
         if trained["seed"] not in seeds:
             continue
         (cfg,) = arm_configs(TABLE, "book", ["fgst"], seeds=[trained["seed"]], multiple=multiple)["fgst"]
-        if full_config({**trained, "steps": cfg["steps"]}) != full_config(cfg):
-            raise I2VError(f"{run} is not a run of the table's FGST arm as it stands")
+        check_arm(run, trained, cfg)
         key = store.key(cfg, MEASURE[TABLE], **options)
         if key in known or cfg["steps"] not in kept:
             continue
-        value = store.encode(arm_scores(load(kept[cfg["steps"]]), **options))
+        value, upto = scored(kept, rows, cfg["steps"])
+        value = store.encode(value)
         if key not in pictured:
             value = {k: v for k, v in value.items() if not store.holds_picture(v)}
-        upto = [r for r in rows if r["step"] <= cfg["steps"]]
         store.write_record(store.RECORDS, key, {"config": full_config(cfg), "value": value,
                                                 "seconds": round(float(upto[-1]["seconds"]), 2),
                                                 "losses": store.thin_losses(upto)})
