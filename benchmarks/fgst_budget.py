@@ -70,6 +70,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from i2vlib import metrics  # noqa: E402
+from i2vlib.checkpoint import CHECKPOINT, read_checkpoint  # noqa: E402
 from i2vlib.claims.health import BLANK_FRAME_PSNR, HEALTHY_SHARE, record_health  # noqa: E402
 from i2vlib.errors import I2VError  # noqa: E402
 from i2vlib.evaluate.ablation import arm_scores  # noqa: E402
@@ -108,6 +109,15 @@ def snapshots(run: Path) -> dict[int, Path]:
         raise I2VError(f"{run} holds no kept generator ({SNAPSHOTS}/step-N.pt): train it first with this script's "
                        "train command")
     return kept
+
+
+def still_kept(run: Path, steps: int) -> list[int]:
+    """The steps of :data:`KEPT` up to ``steps`` at which the run in ``run`` keeps its generator: all of them for a
+    new run; for one resumed, those past the step it resumes from and those it kept (a run begun when
+    :data:`KEPT` was shorter cannot go back for the steps added since)."""
+    ckpt = run / CHECKPOINT
+    start = read_checkpoint(ckpt)["step"] if ckpt.exists() else 0
+    return [s for s in KEPT if s <= steps and (s > start or (run / SNAPSHOTS / f"step-{s}.pt").exists())]
 
 
 def tensor(frames: np.ndarray) -> torch.Tensor:
@@ -300,7 +310,7 @@ def main() -> None:
 def run(args) -> None:
     if args.command == "train":
         train(config(args.seed, args.steps), args.run, resume=True, device="cpu", progress=False,
-              snapshots=[s for s in KEPT if s <= args.steps])
+              snapshots=still_kept(args.run, args.steps))
     elif args.command == "score":
         result = {"bound": BLANK_FRAME_PSNR, "table_steps": TABLE_STEPS,
                   "runs": [score(r) for r in args.runs]}

@@ -333,3 +333,26 @@ def test_choosing_fgsts_multiple_from_no_runs_is_a_one_line_error_and_writes_not
     assert done.returncode != 0 and not out.exists() and list(tmp_path.iterdir()) == []
     assert done.stderr.strip().startswith("fgst_budget.py: ") and "no run.json" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_resumed_fgst_budget_run_keeps_the_generators_it_still_can(tmp_path):
+    """A run begun when ``KEPT`` was shorter resumes to more steps without asking for the steps it has passed."""
+    import importlib.util
+    from pathlib import Path
+
+    from i2vlib.checkpoint import save_checkpoint
+    from i2vlib.run_files import SNAPSHOTS
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "fgst_budget.py"
+    spec = importlib.util.spec_from_file_location("fgst_budget", script)
+    budget = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(budget)
+    assert budget.still_kept(tmp_path / "new", 16000) == [s for s in budget.KEPT if s <= 16000]
+    run = tmp_path / "old"
+    (run / SNAPSHOTS).mkdir(parents=True)
+    for s in (8000, 12000):
+        (run / SNAPSHOTS / f"step-{s}.pt").touch()
+    save_checkpoint(run / "checkpoint.pt", "fgst", {}, 12000, {"generator": {"w": torch.zeros(1)}})
+    kept = budget.still_kept(run, 24000)
+    assert kept == [8000, 12000, 16000, 20000, 24000]
+    assert 1000 in budget.KEPT and 1000 not in kept
