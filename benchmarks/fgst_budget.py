@@ -83,8 +83,7 @@ from i2vlib.models import full_config  # noqa: E402
 from i2vlib.records import store  # noqa: E402
 from i2vlib.records.ablations import arm_configs, measure_options, pictured_keys  # noqa: E402
 from i2vlib.records.comparisons import BUDGET, LADDER, MEASURE  # noqa: E402
-from i2vlib.run_files import read_run  # noqa: E402
-from i2vlib.run_files import SNAPSHOTS  # noqa: E402
+from i2vlib.run_files import SNAPSHOTS, kept_snapshots, read_run, snapshot_path  # noqa: E402
 from i2vlib.runs import load, read_losses, train  # noqa: E402
 
 TABLE = "affinegan-baselines"
@@ -104,7 +103,7 @@ def config(seed: int, steps: int | None = None) -> dict:
 
 def snapshots(run: Path) -> dict[int, Path]:
     """The kept generators of a run, by step; a folder with none is an error."""
-    kept = dict(sorted((int(p.stem.split("-")[1]), p) for p in (run / SNAPSHOTS).glob("step-*.pt")))
+    kept = kept_snapshots(run)
     if not kept:
         raise I2VError(f"{run} holds no kept generator ({SNAPSHOTS}/step-N.pt): train it first with this script's "
                        "train command")
@@ -117,7 +116,7 @@ def still_kept(run: Path, steps: int) -> list[int]:
     :data:`KEPT` was shorter cannot go back for the steps added since)."""
     ckpt = run / CHECKPOINT
     start = read_checkpoint(ckpt)["step"] if ckpt.exists() else 0
-    return [s for s in KEPT if s <= steps and (s > start or (run / SNAPSHOTS / f"step-{s}.pt").exists())]
+    return [s for s in KEPT if s <= steps and (s > start or snapshot_path(run, s).exists())]
 
 
 def tensor(frames: np.ndarray) -> torch.Tensor:

@@ -39,6 +39,16 @@ RUN_INFO = {"method": str, "config": dict, "step": int, "finished": bool, "secon
             "amp": str}
 
 
+
+def snapshot_path(run, step: int) -> Path:
+    """Where the run in ``run`` keeps its generator at ``step`` (``snapshots/step-N.pt``)."""
+    return Path(run) / SNAPSHOTS / f"step-{int(step)}.pt"
+
+
+def kept_snapshots(run) -> dict[int, Path]:
+    """The generators the run in ``run`` kept (:func:`snapshot_path`), by step, in step order; none is an empty dict."""
+    return dict(sorted((int(p.stem.split("-")[1]), p) for p in (Path(run) / SNAPSHOTS).glob("step-*.pt")))
+
 @contextlib.contextmanager
 def run_lock(out: Path, created=()):
     """Hold run directory ``out`` (which exists) while this process trains into it: an advisory lock (flock) on

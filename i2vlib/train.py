@@ -45,8 +45,8 @@ from .errors import I2VError
 from .io import write_json
 from .models import full_config, get_method
 from .outputs import make_folders, remove_created
-from .run_files import (RUN_FILES, SNAPSHOTS, _check_run_dir, _devices, _LossLog, _NoLog, _restore, _save, _snapshot,
-                      _stamp, read_run, run_lock)
+from .run_files import (RUN_FILES, _check_run_dir, _devices, _LossLog, _NoLog, _restore, _save, _snapshot, _stamp,
+                        read_run, run_lock, snapshot_path)
 from .version import __version__
 
 AMP = ("auto", "off", "bf16", "fp16")
@@ -125,7 +125,7 @@ def _train(method, config, out, ctx, part, device, runtime, progress, checkpoint
     late = sorted(s for s in snapshots if int(s) > total)
     if late:
         raise I2VError(f"snapshot step(s) {', '.join(map(str, late))} lie beyond the run's {total} steps")
-    past = sorted(s for s in snapshots if int(s) <= start and not (out / SNAPSHOTS / f"step-{int(s)}.pt").exists())
+    past = sorted(s for s in snapshots if int(s) <= start and not snapshot_path(out, s).exists())
     if past:
         raise I2VError(f"snapshot step(s) {', '.join(map(str, past))} lie before the step the run in {out} resumes "
                        f"from ({start}), so they cannot be taken; ask for later ones")
@@ -224,7 +224,7 @@ def _loop(trainer, config, out, start, elapsed, first, device, runtime, progress
                 if keep or len(pending) >= LOG_EVERY:
                     read_back()      # every rank, at the same steps: under torchrun it averages over them
                 if step + 1 in snapshots and main:
-                    _snapshot(trainer, config, step + 1, out / SNAPSHOTS / f"step-{step + 1}.pt")
+                    _snapshot(trainer, config, step + 1, snapshot_path(out, step + 1))
                 if keep:
                     ranks = distributed.rng_states(ctx)   # every rank takes part; rank 0 keeps them
                     last_good = step + 1

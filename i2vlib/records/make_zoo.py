@@ -19,7 +19,7 @@ from ..claims.health import STRENGTH
 from ..errors import ArgumentParser, I2VError, command_line
 from ..evaluate.zoo_scores import measure
 from ..io import read_losses
-from ..run_files import SNAPSHOTS, read_run
+from ..run_files import kept_snapshots, read_run
 from ..runs import cached_runs, is_finished, load
 from ..zoo import AMP, CURVE_STEPS, ENTRIES, HERE, add_workers, entry_config
 from .store import thin_losses
@@ -79,7 +79,7 @@ def select(run, name: str = "", progress: bool = True) -> tuple[Path, dict | Non
     ckpt = checkpoint.read_checkpoint(run)
     if ckpt["method"] not in SELECTED_METHODS:
         return run, None
-    files = {int(p.stem.split("-")[1]): p for p in run.glob(f"{SNAPSHOTS}/step-*.pt")}
+    files = kept_snapshots(run)
     files[int(ckpt["step"])] = run
     validation = {}
     for step in sorted(files):
@@ -149,8 +149,7 @@ def score_snapshots(run, name: str = "", progress: bool = True) -> dict:
     :func:`~i2vlib.evaluate.zoo_scores.measure` of the loaded model."""
     last = int(checkpoint.read_checkpoint(run)["step"]) if is_finished(run) else float("inf")  # the end is scored apart
     curve = {}
-    for snap in sorted(Path(run).glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1])):
-        step = int(snap.stem.split("-")[1])
+    for step, snap in kept_snapshots(run).items():
         if step < last:
             if progress:
                 print(f"  {name}: scoring the snapshot at step {step}", flush=True)

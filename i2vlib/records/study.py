@@ -37,7 +37,7 @@ from ..evaluate import evaluate, test_clips
 from ..evaluate.measures import texture_at
 from ..metrics import floats, nanmean, spearman
 from ..models import full_config, get_method
-from ..run_files import SNAPSHOTS
+from ..run_files import kept_snapshots
 from ..runs import cached_runs, is_finished, locate, run_dir
 from . import store
 
@@ -151,7 +151,7 @@ def record(study: Study, arms=None, root: str | None = None, workers: int | None
                 continue
             known = out.get(name, {})
             curve = dict(known.get("curve", {})) if known.get("config_hash") == config_hash(cfg) else {}
-            files = sorted(run.glob(f"{SNAPSHOTS}/step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+            files = list(kept_snapshots(run).values())
             finished = is_finished(run) or shipped is not None
             if finished:
                 files.append(shipped or run / "checkpoint.pt")
