@@ -39,7 +39,9 @@ difference of a variant's first-step losses from fp32's (bf16 rounds; a large ga
 variant changes the training, not just its speed).
 
 ``step_speed.py`` (beside this file) times the public code itself beside the book's step (``--public PATH``), and
-every zoo recipe's step on one thread, each measurement in a process of its own.
+every zoo recipe's step on one thread, each measurement in a process of its own; ``step_ceiling.py`` how much faster
+those steps could get without changing their arithmetic (the convolutions' share of each, and oneDNN beside im2col
+GEMM layer by layer).
 """
 
 from __future__ import annotations

@@ -90,3 +90,50 @@ def test_one_thread_workers_are_pinned_to_a_core_each():
     finally:
         os.sched_setaffinity(0, before)
     assert len(first) == len(second) == 1 and first != second and first | second <= set(cores)
+
+
+def _step_ceiling():
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "step_ceiling.py"
+    spec = importlib.util.spec_from_file_location("step_ceiling", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("stride,pad,bias", [(2, 1, True), (1, 0, False), (1, 1, True)])
+def test_the_step_ceilings_gemm_forms_compute_the_same_convolutions_and_gradients(stride, pad, bias):
+    """benchmarks/step_ceiling.py times oneDNN against im2col GEMM; the comparison is fair only if both compute
+    the same function, values and gradients, for convolutions and transposed convolutions alike."""
+    import torch
+    import torch.nn.functional as F
+
+    sc = _step_ceiling()
+    g = torch.Generator().manual_seed(0)
+    for transpose in (False, True):
+        x = torch.randn(3, 5, 8, 8, generator=g, requires_grad=True)
+        w = torch.randn(*((5, 7) if transpose else (7, 5)), 4, 4, generator=g, requires_grad=True)
+        b = torch.randn(7, generator=g, requires_grad=True) if bias else None
+        ref = F.conv_transpose2d if transpose else F.conv2d
+        ours = sc.gemm_conv_transpose if transpose else sc.gemm_conv
+        y0, y1 = ref(x, w, b, stride, pad), ours(x, w, b, stride, pad)
+        assert y1.shape == y0.shape
+        torch.testing.assert_close(y1, y0, rtol=1e-4, atol=1e-4)
+        up = torch.randn(y0.shape, generator=g)
+        inputs = (x, w) + ((b,) if bias else ())
+        for a, c in zip(torch.autograd.grad(y0, inputs, up), torch.autograd.grad(y1, inputs, up)):
+            torch.testing.assert_close(c, a, rtol=1e-4, atol=1e-3)
+
+
+def test_the_step_ceiling_times_only_the_convolutions_its_gemm_forms_compute():
+    from torch import nn
+
+    sc = _step_ceiling()
+    assert sc.plain(nn.Conv2d(4, 8, 4, 2, 1)) and sc.plain(nn.ConvTranspose2d(4, 8, 4, 2, 1))
+    assert not sc.plain(nn.Conv2d(4, 8, 3, groups=2))
+    assert not sc.plain(nn.Conv2d(4, 8, 3, dilation=2))
+    assert not sc.plain(nn.Conv2d(4, 8, (3, 1)))
+    assert not sc.plain(nn.Conv2d(4, 8, 3, padding="same"))
+    assert not sc.plain(nn.ConvTranspose2d(4, 8, 4, 2, 1, output_padding=1))
