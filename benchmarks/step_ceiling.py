@@ -43,10 +43,9 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from report import emit, machine  # noqa: E402
-from step_speed import PUBLIC_RECIPE, default_recipes, recipe_config  # noqa: E402
+from step_speed import PUBLIC_RECIPE, default_recipes, trainer_and_batches  # noqa: E402
 from i2vlib import __version__, zoo  # noqa: E402
-from i2vlib.models import get_method  # noqa: E402
-from i2vlib.train import resident_heap, to_device  # noqa: E402
+from i2vlib.train import resident_heap  # noqa: E402
 
 WARMUP = 2
 REPEATS = 7                              # timings of a layer; the best is kept
@@ -84,14 +83,15 @@ def plain(m: nn.Module) -> bool:
 
 
 def layer_calls(tr, batch) -> dict:
-    """Every plain 2-D (transposed) convolution one step calls: {key: [module, input shape, calls]}."""
+    """Every plain 2-D (transposed) convolution one step calls: {(kind, input shape, weight shape, stride, padding,
+    input needs grad, weight needs grad): [module, calls]}."""
     seen = {}
 
     def hook(m, args):
         x = args[0]
         key = (type(m).__name__, tuple(x.shape), tuple(m.weight.shape), m.stride[0], m.padding[0],
                x.requires_grad, m.weight.requires_grad)
-        seen.setdefault(key, [m, tuple(x.shape), 0])[2] += 1
+        seen.setdefault(key, [m, 0])[1] += 1
 
     hooks = [m.register_forward_pre_hook(hook) for m in tr.nets.modules()
              if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and plain(m)]
@@ -132,13 +132,8 @@ def time_layer(m: nn.Module, shape, x_grad: bool, w_grad: bool, repeats: int = R
 
 
 def recipe(name: str, steps: int) -> dict:
-    torch.manual_seed(0)
-    cfg = recipe_config(name)
-    tr = get_method(cfg["method"]).Trainer(cfg)
-    if tr.stages:                         # a later stage: its frozen nets keep their random weights
-        tr.begin({k: tr.nets[k].state_dict() for k in tr.stages})
-    rng = np.random.default_rng(0)
-    batches = [{k: to_device(x, "cpu", False) for k, x in tr.sample(rng).items()} for _ in range(WARMUP + 2 * steps)]
+    """The figures of the module's doc for one recipe."""
+    cfg, tr, batches = trainer_and_batches(name, WARMUP + 2 * steps)
     with resident_heap():
         for b in batches[:WARMUP]:
             tr.step(b)
@@ -156,7 +151,7 @@ def recipe(name: str, steps: int) -> dict:
         conv = sum(e.self_cpu_time_total for e in events if any(op in e.key for op in CONV_OPS))
         adam = sum(e.cpu_time_total for e in events if e.key.startswith("Optimizer.step#"))
         layers, saved = [], 0.0
-        for (kind, shape, wshape, stride, pad, x_grad, w_grad), (m, _, calls) in layer_calls(tr, batches[0]).items():
+        for (kind, shape, wshape, stride, pad, x_grad, w_grad), (m, calls) in layer_calls(tr, batches[0]).items():
             t = time_layer(m, shape, x_grad, w_grad)
             saved += calls * max(0.0, t["onednn"] - t["gemm"])
             layers.append({"kind": kind, "input": list(shape), "weight": list(wshape), "stride": stride,

@@ -82,19 +82,23 @@ def default_recipes() -> list[str]:
     return [n for n in zoo.ENTRIES if n not in experts[1:]]
 
 
+def trainer_and_batches(recipe: str, n: int, nhwc: bool = False):
+    """A recipe's config, its trainer (seeded) and ``n`` batches drawn beforehand (NHWC images if ``nhwc``)."""
+    cfg = recipe_config(recipe)
+    torch.manual_seed(0)
+    tr = get_method(cfg["method"]).Trainer(cfg)
+    if tr.stages:                         # a later stage: its frozen nets keep their random weights
+        tr.begin({k: tr.nets[k].state_dict() for k in tr.stages})
+    rng = np.random.default_rng(0)
+    return cfg, tr, [{k: to_device(x, "cpu", nhwc) for k, x in tr.sample(rng).items()} for _ in range(n)]
+
+
 def book_arm(recipe: str, variant: str, steps: int, threads: int) -> dict:
     """One measurement of the book's step (in a process of its own, see :func:`measure`)."""
     v = VARIANTS[variant]
     torch.set_num_threads(threads)
-    cfg = recipe_config(recipe)
-    method = get_method(cfg["method"])
-    torch.manual_seed(0)
-    tr = method.Trainer(cfg)
-    if tr.stages:                         # a later stage: its frozen nets keep their random weights
-        tr.begin({k: tr.nets[k].state_dict() for k in tr.stages})
-    rng = np.random.default_rng(0)
     nhwc = bool(v.get("channels_last"))
-    batches = [{k: to_device(x, "cpu", nhwc) for k, x in tr.sample(rng).items()} for _ in range(WARMUP + steps)]
+    cfg, tr, batches = trainer_and_batches(recipe, WARMUP + steps, nhwc)
     if nhwc:
         tr.nets.to(memory_format=torch.channels_last)
     if v.get("compile"):

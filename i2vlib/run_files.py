@@ -39,7 +39,6 @@ RUN_INFO = {"method": str, "config": dict, "step": int, "finished": bool, "secon
             "amp": str}
 
 
-
 def snapshot_path(run, step: int) -> Path:
     """Where the run in ``run`` keeps its generator at ``step`` (``snapshots/step-N.pt``)."""
     return Path(run) / SNAPSHOTS / f"step-{int(step)}.pt"
@@ -48,6 +47,7 @@ def snapshot_path(run, step: int) -> Path:
 def kept_snapshots(run) -> dict[int, Path]:
     """The generators the run in ``run`` kept (:func:`snapshot_path`), by step, in step order; none is an empty dict."""
     return dict(sorted((int(p.stem.split("-")[1]), p) for p in (Path(run) / SNAPSHOTS).glob("step-*.pt")))
+
 
 @contextlib.contextmanager
 def run_lock(out: Path, created=()):

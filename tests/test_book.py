@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "book" / "build.py"
@@ -47,14 +47,7 @@ JSHTML_PAGES = ["notebooks/data/data", "notebooks/fan/training", "notebooks/affi
 pytestmark = pytest.mark.slow
 
 
-def _build_module():
-    spec = importlib.util.spec_from_file_location("i2v_book_build", BUILD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BUILD_PY = _build_module()
+BUILD_PY = load_script("book/build.py", "i2v_book_build")
 TOC_PAGES = [str(Path(e).with_suffix("")) if Path(e).suffix in BUILD_PY.SUFFIXES else e
              for e in BUILD_PY.toc_files(ROOT / "_toc.yml")]
 TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES if (ROOT / f"{p}.ipynb").is_file()]

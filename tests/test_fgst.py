@@ -337,16 +337,12 @@ def test_choosing_fgsts_multiple_from_no_runs_is_a_one_line_error_and_writes_not
 
 def test_a_resumed_fgst_budget_run_keeps_the_generators_it_still_can(tmp_path):
     """A run begun when ``KEPT`` was shorter resumes to more steps without asking for the steps it has passed."""
-    import importlib.util
-    from pathlib import Path
+    from scripts import load_script
 
     from i2vlib.checkpoint import save_checkpoint
     from i2vlib.run_files import SNAPSHOTS
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "fgst_budget.py"
-    spec = importlib.util.spec_from_file_location("fgst_budget", script)
-    budget = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(budget)
+    budget = load_script("benchmarks/fgst_budget.py")
     assert budget.still_kept(tmp_path / "new", 16000) == [s for s in budget.KEPT if s <= 16000]
     run = tmp_path / "old"
     (run / SNAPSHOTS).mkdir(parents=True)

@@ -1,10 +1,12 @@
 """Throughput of the training queues: the recording queue starts the longest jobs first (estimated from the records'
-own training times), and one-thread workers get a core each."""
+own training times), and one-thread workers get a core each; and the fairness of benchmarks/step_ceiling.py's
+comparison of convolution algorithms."""
 
 import json
 import os
 
 import pytest
+from scripts import load_script
 
 from i2vlib.models import affinegan as ag
 from i2vlib.models import fan
@@ -92,17 +94,6 @@ def test_one_thread_workers_are_pinned_to_a_core_each():
     assert len(first) == len(second) == 1 and first != second and first | second <= set(cores)
 
 
-def _step_ceiling():
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "step_ceiling.py"
-    spec = importlib.util.spec_from_file_location("step_ceiling", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.parametrize("stride,pad,bias", [(2, 1, True), (1, 0, False), (1, 1, True)])
 def test_the_step_ceilings_gemm_forms_compute_the_same_convolutions_and_gradients(stride, pad, bias):
     """benchmarks/step_ceiling.py times oneDNN against im2col GEMM; the comparison is fair only if both compute
@@ -110,7 +101,7 @@ def test_the_step_ceilings_gemm_forms_compute_the_same_convolutions_and_gradient
     import torch
     import torch.nn.functional as F
 
-    sc = _step_ceiling()
+    sc = load_script("benchmarks/step_ceiling.py")
     g = torch.Generator().manual_seed(0)
     for transpose in (False, True):
         x = torch.randn(3, 5, 8, 8, generator=g, requires_grad=True)
@@ -130,7 +121,7 @@ def test_the_step_ceilings_gemm_forms_compute_the_same_convolutions_and_gradient
 def test_the_step_ceiling_times_only_the_convolutions_its_gemm_forms_compute():
     from torch import nn
 
-    sc = _step_ceiling()
+    sc = load_script("benchmarks/step_ceiling.py")
     assert sc.plain(nn.Conv2d(4, 8, 4, 2, 1)) and sc.plain(nn.ConvTranspose2d(4, 8, 4, 2, 1))
     assert not sc.plain(nn.Conv2d(4, 8, 3, groups=2))
     assert not sc.plain(nn.Conv2d(4, 8, 3, dilation=2))
