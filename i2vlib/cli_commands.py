@@ -26,11 +26,12 @@ from .data.prepare import prepare
 from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
-from .io import IMAGE_SUFFIXES, write_image, write_json
+from .io import IMAGE_SUFFIXES, to_json, write_image, write_json
 from .models import get_method
 from .onnx_export import check_destination as onnx_destination
 from .onnx_export import to_onnx
 from .outputs import check_name, check_output
+from .protocol import gates, references, tables
 from .records import verdicts
 from .render import check_destination, contact_sheet, save_video
 
@@ -113,8 +114,30 @@ def _health_word(method: str, scores: dict) -> str:
 
 
 def _claims(args) -> None:
-    rows = verdicts.report(args.paper)
-    print(json.dumps(rows, indent=1) if args.json else verdicts.text(rows))
+    out = verdicts.claims_json(args.paper)
+    print(json.dumps(out, indent=1) if args.json else verdicts.text(out))
+
+
+def _gate(args) -> int:
+    if args.model.startswith("reference:"):
+        name = args.model.removeprefix("reference:").replace("-", " ")
+        if name not in (*references.MUST_FAIL, *references.MUST_PASS):
+            raise I2VError(f"unknown reference {args.model!r}; choose one of "
+                           + ", ".join(f"reference:{n.replace(' ', '-')}" for n in (*references.MUST_FAIL,
+                                                                                      *references.MUST_PASS)))
+        model = references.reference_model(tables.MEASURE[args.table], name)
+    else:
+        model = runs.load(args.model, device=args.device)
+    result = {"model": args.model, **gates.gate(model, args.table, args.role)}
+    if args.json:
+        print(json.dumps(to_json(result), indent=1))
+    else:
+        for name, c in result["checks"].items():
+            value = "not measured" if c["value"] is None else f"{c['value']:.4g}"
+            print(f"{name:10s} {'pass' if c['passed'] else 'FAIL'}  {value} (bound {c['bound']:.4g})")
+        print(f"{args.model}: {'passes' if result['passed'] else 'fails ' + ', '.join(result['failed'])} the "
+              f"{args.role} gates of {args.table}")
+    return 0 if result["passed"] else 1
 
 
 def _contact_sheet(args) -> None:

@@ -81,7 +81,7 @@ Adam's betas              ``beta=`` passed, a key ``optim.adam`` does      (0.9,
                           not read: its defaults (0.9, 0.999)
 steps                     up to 5000 epochs of 1000 samples per phase      the profile's; AffineGAN Table 2's arm trains
                           (1.25M steps of batch 4)                         16 times that table's budget at every rung
-                                                                           (:data:`i2vlib.records.comparisons.
+                                                                           (:data:`i2vlib.protocol.tables.
                                                                            OWN_BUDGET`): at the budget it renders no face
 learning rate             constant                                         constant (``decay_from`` = 1)
 generation's z            a fresh N(0, I) draw per call (``test.lua``)     one N(0, I) draw per model, seeded by the

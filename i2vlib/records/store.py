@@ -37,34 +37,18 @@ from ..checkpoint import digest, read_checkpoint
 from ..claims.health import record_health
 from ..config import config_hash
 from ..errors import I2VError
-from ..evaluate.ablation import arm_scores
-from ..evaluate.pose_protocol import pose_scores
-from ..evaluate.retarget import retarget_scores
 from ..io import read_losses, to_json
 from ..models import full_config
 from ..outputs import atomic_path
+from ..protocol import gates
+from ..protocol.declaration import protocol_id
+from ..protocol.measures import MEASURES
 from ..run_files import read_run
 from ..runs import cached_runs, load, retraining, worker_pool
 from ..zoo import LOG_WINDOW
 from .schedule import longest_first, unfinished_runs
 
 RECORDS = Path(__file__).resolve().parent / "recorded"
-
-
-def _arm_scores(model, **kwargs):
-    return arm_scores(model, **kwargs)
-
-
-def _retarget_scores(model, **kwargs):
-    return retarget_scores(model, **kwargs)
-
-
-def _pose_scores(model, **kwargs):
-    return pose_scores(model, **kwargs)
-
-
-# name -> (version, function of a loaded model). Raise the version when the function's output changes.
-MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores)}
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
@@ -138,7 +122,9 @@ def _pictures_out(value, folder: Path, stem: str):
 
 def write_record(path, key_: str, rec: dict) -> Path:
     """Write record ``key_`` (``{"config", "value", ...}``) to its own file in folder ``path``, its pictures beside
-    it; returns the file. Replaces an earlier record of the same key and nothing else."""
+    it, stamped with the protocol it is made under (:func:`i2vlib.protocol.declaration.protocol_id`); returns the
+    file. Replaces an earlier record of the same key and nothing else."""
+    rec = {**rec, "protocol": protocol_id()}
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     stem = file_name(key_)
@@ -224,13 +210,14 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
 
 
 def with_health(rec: dict, measure: str):
-    """A record's decoded value with its health beside it (``value["health"]``, :func:`i2vlib.claims.health.
-    record_health`): a pure function of the record, so a changed check applies to every record at once."""
+    """A record's decoded value with the gates of each role beside it (``value["gates"]``, :func:`i2vlib.protocol.
+    gates.judge`) and protocol v1's health checks (``value["health"]``, :func:`i2vlib.claims.health.record_health`,
+    for the registry log's replays): pure functions of the record, so a changed gate applies to every record."""
     value = decode(rec["value"])
     if not isinstance(value, dict) or not isinstance(rec.get("config"), dict):
         return value
-    return {**value, "health": record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")},
-                                             measure)}
+    return {**value, "gates": {role: gates.judge(value, measure, role) for role in gates.ROLES},
+            "health": record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")}, measure)}
 
 
 def run_losses(run) -> dict | None:

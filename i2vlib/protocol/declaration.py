@@ -1,0 +1,95 @@
+"""The whole experiment as one declaration, and its content hash: the protocol id.
+
+:func:`declaration` gathers, as data, everything a verdict rests on: every table's arms with their roles and full
+recipes at every rung of every round (:mod:`.tables`), every claim with its words, rule and measurement
+(:mod:`i2vlib.claims`), the gates of each role with their bounds and the references they come from (:mod:`.gates`,
+:mod:`.references`), the measures' versions, the Holm families, the rung rule, and the code that turns runs into
+measurements and gates (its source, comments and docstrings left out). :func:`protocol_id` is its SHA-256, cut to 12
+hex digits: ``i2v claims --json`` prints it, every record stores the id it was made under, and the registry log's
+last entry names it (a change to any of the above after records exist needs an entry, with its replay:
+``tests/test_protocol.py``).
+
+The records made before this declaration existed (the exploratory round's) carry the named id :data:`V1`: protocol
+v1, the registry as it stood on 2026-11-29 before v2 (its rules are replayed by :mod:`i2vlib.claims.log`), which
+cannot be rebuilt as one declaration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tokenize
+from functools import cache
+from pathlib import Path
+
+from .. import claims
+from ..claims import measurement
+from ..claims.rules import ALPHA
+from ..config import config_hash
+from ..models import full_config
+from . import gates, references, tables
+from .measures import MEASURES
+
+V1 = "v1"
+# The modules whose code makes measurements and gates from runs, beside the declared data.
+CODE = (Path(measurement.__file__), Path(gates.__file__))
+
+
+def _code(path: Path) -> str:
+    """A module's source without its comments, docstrings and blank lines: what it computes, not how it is told."""
+    out, previous = [], tokenize.INDENT
+    for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
+        if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING and previous in (
+                tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL)):
+            previous = tok.type if tok.type != tokenize.STRING else previous
+            continue
+        if tok.type not in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.ENDMARKER):
+            out.append(tok.string)
+        previous = tok.type
+    return " ".join(out)
+
+
+def recipes() -> dict:
+    """``{round: {table: {multiple: {arm: the config hash of its first seed's run}}}}``: every arm's full recipe (its
+    other seeds' differ only in the seed)."""
+    out = {}
+    for name, round_ in tables.ROUNDS.items():
+        out[name] = {}
+        for table in tables.ARMS:
+            out[name][table] = {}
+            for multiple, seeds in round_["rungs"]:
+                configs = tables.arm_configs(table, "book", seeds=seeds[:1], multiple=multiple, round=name)
+                out[name][table][str(multiple)] = {arm: config_hash({**full_config(runs[0]), "seed": 0})
+                                                   for arm, runs in configs.items()}
+    return out
+
+
+def declaration() -> dict:
+    """The protocol as JSON-ready data (see the module's docstring)."""
+    refs = references.recorded()
+    return {
+        "tables": {t: {"measure": tables.MEASURE[t], "version": MEASURES[tables.MEASURE[t]][0],
+                       "arms": {arm: {"method": m, "change": change, "role": tables.ROLES[t][arm],
+                                      "predicted": tables.PREDICTED.get(t, {}).get(arm, "")}
+                                for arm, (m, change) in tables.ARMS[t].items()},
+                       "pooled": {k: list(v) for k, v in tables.POOLED.get(t, {}).items()},
+                       "own_budget": tables.OWN_BUDGET.get(t, {})} for t in tables.ARMS},
+        "rounds": {name: {"rungs": [[m, list(s)] for m, s in r["rungs"]], "changes": r["changes"]}
+                   for name, r in tables.ROUNDS.items()},
+        "recipes": recipes(),
+        "claims": [c.describe() for p in claims.PAPERS for c in claims.registry(p)],
+        "gates": {measure: {role: gates.describe(measure, role, refs[measure]) for role in gates.ROLES}
+                  for measure in gates.GATES},
+        "references": hashlib.sha256(json.dumps(references.encode(refs), sort_keys=True).encode()).hexdigest(),
+        "families": "table", "rung_rule": claims.RUNG_RULES["v2"], "alpha": ALPHA,
+        "healthy_share": measurement.HEALTHY_SHARE, "floor": measurement.FLOOR,
+        "code": {path.name: hashlib.sha256(_code(path).encode()).hexdigest() for path in CODE},
+    }
+
+
+@cache
+def protocol_id() -> str:
+    """The protocol's id: the SHA-256 of :func:`declaration` (canonical JSON), its first 12 hex digits."""
+    text = json.dumps(declaration(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
