@@ -65,6 +65,9 @@ class Trainer(frgan.Trainer):
             if self.weight("feat") > 0:
                 self.instrument = load_instrument()
 
+    def loss_networks(self) -> dict:
+        return {} if self.instrument is None else {"feat": self.instrument}
+
     def sampler(self):
         if self._sampler is None:
             self._sampler = PoseVideos(self.cfg)
