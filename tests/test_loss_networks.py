@@ -18,9 +18,11 @@ features (:mod:`i2vlib.models.perceptual`; the identity instrument's trunk under
 records' first version) and FRGAN-pose's Eq. 15 network (:mod:`i2vlib.instruments.pose_net`). The pose network is
 no instrument: nothing in :mod:`i2vlib.evaluate`, :mod:`i2vlib.claims`, :mod:`i2vlib.studies` or
 :mod:`i2vlib.records` reads it (its own accuracy report aside), so it is a loss network only, whatever its module's
-place. A method cannot skip the declaration: one training step of every method in the smoke profile is watched, and
-a frozen network it holds but does not declare, a protected weight file it opens, or a protected tensor anywhere in
-it fails the test.
+place. Every arm of every table in the round of record (:data:`i2vlib.protocol.tables.RECORD_ROUND`) and every zoo
+entry is checked; of the earlier rounds, only the exploratory round's FGST, recorded before the rule, read an
+instrument. A method cannot skip the declaration: one training step of every method in the smoke profile is watched,
+and a frozen network it holds but does not declare, a protected weight file it opens, or a protected tensor anywhere
+in it fails the test.
 """
 
 import hashlib
@@ -41,7 +43,7 @@ from i2vlib.faces import landmarks as dlib_files
 from i2vlib.instruments import benchmark, fitter, get_instrument, pose_net
 from i2vlib.instruments.build import train_identities
 from i2vlib.models import METHODS, fgst, get_method, perceptual
-from i2vlib.records import ablations, comparisons
+from i2vlib.protocol import tables
 
 PACKAGE = Path(i2vlib.__file__).resolve().parent
 PROTECTED_FILES = {benchmark.WEIGHTS, fitter.WEIGHTS, pose_protocol.G_C_WEIGHTS}
@@ -91,28 +93,47 @@ def overlaps(networks: dict[str, nn.Module], protected: dict[str, set[str]]) -> 
 
 
 # ---------------------------------------------------------------------------------------- every arm's losses
-def arm_configs() -> dict[str, dict]:
-    """Every arm of every comparison table (book profile, first seed, first rung) and every zoo entry, by name."""
+def arm_configs(round: str) -> dict[str, dict]:
+    """Every arm of every table with the recipes of ``round`` (:data:`i2vlib.protocol.tables.ROUNDS`; book profile,
+    first rung, one seed) and every zoo entry, by name."""
     out = {}
-    for paper in comparisons.ARMS:
-        for arm, runs in ablations.arm_configs(paper, "book", seeds=(0,)).items():
+    for paper in tables.ARMS:
+        for arm, runs in tables.arm_configs(paper, "book", seeds=tables.SEEDS[:1], round=round).items():
             out[f"{paper}: {arm}"] = runs[0]
     out.update({f"zoo: {name}": zoo.entry_config(name) for name in zoo.ENTRIES})
     return out
 
 
-def test_no_arm_s_loss_reads_a_protected_network(protected, one_thread):
+def loss_networks_of(round: str, protected: dict[str, set[str]]) -> tuple[dict[str, set[str]], list[str]]:
+    """``({arm: the names of its loss networks}, [each overlap with a protected network])`` of ``round``'s arms."""
     declared, bad = {}, []
-    for name, cfg in arm_configs().items():
+    for name, cfg in arm_configs(round).items():
         torch.manual_seed(0)
         nets = get_method(cfg["method"]).Trainer(cfg).loss_networks()
         declared[name] = set(nets)
         bad += [f"{name}: {v}" for v in overlaps(nets, protected)]
+    return declared, bad
+
+
+def test_no_arm_s_loss_reads_a_protected_network(protected, one_thread):
+    """The round of record's arms, and the zoo's models."""
+    declared, bad = loss_networks_of(tables.RECORD_ROUND, protected)
     assert not bad, bad
     # What the arms declare today: FGST's own features and FRGAN-pose's Eq. 15 network (not in its refine stage).
     assert declared["affinegan-baselines: fgst"] == {"perceptual"} and not declared["affinegan-baselines: fgst_book"]
     assert declared["frgan-pose: forecast"] == {"feat"} and not declared["frgan-pose: no_feat"]
     assert set().union(*declared.values()) == {"perceptual", "feat"}
+
+
+def test_of_the_earlier_rounds_only_the_exploratory_fgst_read_an_instrument(protected, one_thread):
+    """The exploratory round's records were made before the rule: its FGST trained on the identity instrument's trunk
+    (a stated departure of that round), and nothing else of it on a protected network."""
+    for round in tables.ROUNDS:
+        if round != tables.RECORD_ROUND:
+            bad = loss_networks_of(round, protected)[1]
+            wanted = (["affinegan-baselines: fgst: perceptual shares weights with the synthetic identity"]
+                      if round == "exploratory" else [])
+            assert bad == wanted, (round, bad)
 
 
 def test_fgst_s_first_features_were_the_identity_instrument_s(protected):
