@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from i2vlib import claims
-from i2vlib.claims.health import HEALTHY_SHARE
+from i2vlib.claims.measurement import HEALTHY_SHARE
+from i2vlib.protocol.declaration import protocol_id
 from i2vlib.records import verdicts
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ def report(tmp_path_factory):
     mp.setenv("I2V_NO_TRAIN", "1")
     mp.setenv("I2V_REPO_ROOT", str(tmp_path_factory.mktemp("store")))
     try:
-        yield verdicts.report()
+        yield verdicts.report(made=verdicts.evidence_of("exploratory"))
     finally:
         mp.undo()
 
@@ -43,12 +44,16 @@ def test_no_claim_is_judged_on_an_unhealthy_arm(report):
                 assert h["healthy"] >= HEALTHY_SHARE * h["seeds"], (r["id"], label, arm, h)
 
 
-def test_a_claim_reads_budget_dependent_only_when_its_rungs_differ_with_a_significant_interaction(report):
+def test_a_claim_reads_a_verdict_only_where_its_tested_rungs_agree(report):
+    """Protocol v2's rung rule: the rungs' common verdict; where they differ, budget-dependent with a significant
+    interaction, inconclusive without."""
     for r in report:
         tested = {rung["verdict"] for rung in r["rungs"].values()} - {claims.NOT_TESTED}
         dependent = len(tested) > 1 and r["interaction_p"] is not None and r["interaction_p"] < claims.ALPHA
         assert (r["verdict"] == claims.BUDGET_DEPENDENT) == dependent
         if len(tested) > 1 and not dependent:
+            assert r["verdict"] == claims.INCONCLUSIVE
+        if len(tested) == 1:
             assert r["verdict"] in tested
 
 
@@ -56,9 +61,16 @@ def test_the_command_prints_the_report_as_json():
     out = subprocess.run([sys.executable, "-m", "i2vlib.cli", "claims", "--paper", "fan", "--json"],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    rows = json.loads(out.stdout)
+    report_ = json.loads(out.stdout)
+    assert report_["protocol"] == protocol_id() and report_["round"] == "confirmatory"
+    rows = report_["claims"]
     assert {r["paper"] for r in rows} == {"fan"} and len(rows) == len(claims.registry("fan"))
-    assert all(set(r["rungs"]) >= {"1", "4"} for r in rows)
+    assert all(set(r["rungs"]) >= {"1", "4"} and set(r["exploratory_rungs"]) >= {"1", "4"} for r in rows)
+    assert all(r["round"] == "confirmatory" and r["exploratory_verdict"] in claims.VERDICTS for r in rows)
+    for r in rows:
+        for rung in r["rungs"].values():
+            assert all(isinstance(arm["seed_ids"], list) and len(arm["seed_ids"]) == arm["seeds"]
+                       for arm in rung["arms"].values())
 
 
 def test_a_bad_paper_is_one_line():

@@ -106,6 +106,13 @@ CHANGES = [
            "AffineGAN's decoder keeps the paper's transposed convolutions (the upsampling study)", True,
            "resizing then convolving did not lower the texture error on validation identities by the margin its "
            "rule asked"),
+    # Logged on 2026-11-29 (issue 71's review found it missing), like the other entries of that review below.
+    Change("2026-11-27", "75fffbb", "measurement",
+           "ACD-I comparisons judged on each seed's distance from the true videos' ACD-I (|ln(ACD-I / truth's)|, the "
+           "ratio floored at 0.5) instead of the raw ACD-I, lower being better (AffineGAN's Table 2, FRGAN's Table "
+           "1)", True,
+           "a copy of the input scores 0 ACD-I, so 'lower' rewarded not moving; the log diffed only the rules' words, "
+           "so this change of how a claim is measured did not show in it", "raw ACD-I"),
     Change("2026-11-28", "471c1ce", "health check",
            "GANimation's attention check (mean A <= 0.95 at the end of training) is shown but no longer gates; "
            "moves, reconstructs and au_head still do", True,
@@ -125,20 +132,7 @@ CHANGES = [
            "face_psnr passes frames whose face and colours are wrong (a blank frame of the right mean colour scores "
            "16.5 dB); written before FGST as released was recorded at its own budget, whose earlier runs rendered a "
            "blurred face in colours the input does not have", "no identity check"),
-    Change("2026-11-29", "66678f4", "recipe choice",
-           "FGST as released trains 16 times AffineGAN Table 2's budget at every rung (was 8): 16000 steps at the "
-           "first rung, 64000 at the second; its records at 8 times left the records", True,
-           "at 8 times, 3 of the first rung's 5 seeds were healthy, short of the 80 % an arm needs; a rule written "
-           "before seeds 3 and 4 were measured past 8 times (benchmarks/fgst_budget.py, commit c8ff596: of 12 and "
-           "then 16 times, the smallest at which 4 of 5 seeds pass) found 3 of 5 at 12 times and 5 of 5 at 16 times "
-           "(i2vlib/studies/fgst_multiple.json)"),
     # Changes made before protocol v2 that the log did not have (found by the review of 2026-11-29, issue 71).
-    Change("2026-11-27", "75fffbb", "measurement",
-           "ACD-I comparisons judged on each seed's distance from the true videos' ACD-I (|ln(ACD-I / truth's)|, the "
-           "ratio floored at 0.5) instead of the raw ACD-I, lower being better (AffineGAN's Table 2, FRGAN's Table "
-           "1)", True,
-           "a copy of the input scores 0 ACD-I, so 'lower' rewarded not moving; the log diffed only the rules' words, "
-           "so this change of how a claim is measured did not show in it", "raw ACD-I"),
     Change("2026-11-28", "01a8194", "recipe choice",
            "MoCoGAN with its official training command's instance noise (sigma 0.1 before each critic convolution)",
            True,
@@ -147,6 +141,13 @@ CHANGES = [
     Change("2026-11-28", "f55eb33", "recipe choice",
            "The pose VideoGAN at its official code's learning rate, 2e-4, instead of the book profile's 1e-3", True,
            "made after its arm had failed near_hold at four times the budget; its earlier records left the records"),
+    Change("2026-11-29", "66678f4", "recipe choice",
+           "FGST as released trains 16 times AffineGAN Table 2's budget at every rung (was 8): 16000 steps at the "
+           "first rung, 64000 at the second; its records at 8 times left the records", True,
+           "at 8 times, 3 of the first rung's 5 seeds were healthy, short of the 80 % an arm needs; a rule written "
+           "before seeds 3 and 4 were measured past 8 times (benchmarks/fgst_budget.py, commit c8ff596: of 12 and "
+           "then 16 times, the smallest at which 4 of 5 seeds pass) found 3 of 5 at 12 times and 5 of 5 at 16 times "
+           "(i2vlib/studies/fgst_multiple.json)"),
     Change("2026-11-29", "c8ff596", "recipe choice",
            "FGST's budget multiple (16 times the table's) was chosen by a rule written after the 8 times results and "
            "one 16 times seed were known", True,

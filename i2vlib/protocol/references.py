@@ -17,7 +17,8 @@ it scores a trained arm:
 
 The gates (:mod:`.gates`) take their bounds from these references' scores, which ``references.json`` beside this
 module holds (a test recomputes them); ``another person`` (the true video of another test identity, the identity
-gate's bound) is scored with them.
+gate's bound) is scored with them, and FRGAN's protocol's motion thirds (``retarget``'s ``third``: each frame's, which
+its large-motion claim reads) are kept with them.
 """
 
 from __future__ import annotations
@@ -215,6 +216,7 @@ def compute(size: int = 64, progress: bool = True) -> dict:
             out[measure][name] = measure_reference(measure, name, size)
     out["arm"]["another person"] = _another_person_arm(size, OPTIONS["arm"]["videos"])
     out["retarget"]["another person"] = _another_person_retarget(size, **OPTIONS["retarget"])
+    out["retarget"]["third"] = retarget.protocol(size, **OPTIONS["retarget"]).third   # each frame's motion third
     return out
 
 

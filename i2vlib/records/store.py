@@ -28,6 +28,7 @@ import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -209,15 +210,32 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
     return [with_health(found[k], measure) for k in keys]
 
 
+_V1_HEALTH = [False]
+
+
+@contextmanager
+def v1_health():
+    """Within it, a record's value also carries protocol v1's health checks (``value["health"]``,
+    :func:`i2vlib.claims.health.record_health`), which only the registry log's replays read (some are slow: GANimation's
+    reads its critic against the training set's mean action units)."""
+    _V1_HEALTH[0], before = True, _V1_HEALTH[0]
+    try:
+        yield
+    finally:
+        _V1_HEALTH[0] = before
+
+
 def with_health(rec: dict, measure: str):
     """A record's decoded value with the gates of each role beside it (``value["gates"]``, :func:`i2vlib.protocol.
-    gates.judge`) and protocol v1's health checks (``value["health"]``, :func:`i2vlib.claims.health.record_health`,
-    for the registry log's replays): pure functions of the record, so a changed gate applies to every record."""
+    gates.judge`; within :func:`v1_health`, protocol v1's checks too): pure functions of the record, so a changed
+    gate applies to every record at once."""
     value = decode(rec["value"])
     if not isinstance(value, dict) or not isinstance(rec.get("config"), dict):
         return value
-    return {**value, "gates": {role: gates.judge(value, measure, role) for role in gates.ROLES},
-            "health": record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")}, measure)}
+    out = {**value, "gates": {role: gates.judge(value, measure, role) for role in gates.ROLES}}
+    if _V1_HEALTH[0]:
+        out["health"] = record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")}, measure)
+    return out
 
 
 def run_losses(run) -> dict | None:

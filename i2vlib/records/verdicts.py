@@ -28,13 +28,15 @@ from .. import claims
 from ..claims import evidence, health, log
 from ..clip_record import EXPRESSIONS
 from ..errors import check_names
-from ..evaluate import retarget, test_clips
+from ..evaluate import test_clips
 from ..evaluate.ablation import transfer_strength
+from ..protocol import references
 from ..protocol.declaration import protocol_id
-from ..protocol.tables import RECORD_ROUND, TABLES
+from ..protocol.tables import RECORD_ROUND, ROUNDS, TABLES
 from ..runs import load
 from ..zoo import names, recipe, record
 from .ablations import ladder, measure_options
+from . import store
 from .store import measured
 
 PROFILE = "book"
@@ -71,18 +73,14 @@ def table_runs(table: str, round: str = RECORD_ROUND) -> dict[int, tuple[tuple[i
             ladder(table, PROFILE, progress=False, train=False, round=round).items()}
 
 
-@cache
-def _retarget_reference() -> dict:
-    return retarget.baselines(64, **measure_options("frgan", PROFILE))
-
-
 def chapter_context(chapter: str) -> dict:
     """What ``chapter``'s claims read beside the runs (:func:`i2vlib.claims.measurement.measure`): FRGAN's protocol
-    references and motion thirds, and the measurements on the zoo's shipped models (Fan et al.'s transfer, renders
-    ``zoo:fan-joint``'s frames: a few seconds; AffineGAN's unified model)."""
+    references (the truth's and copying's scores) and motion thirds, shipped with the references
+    (:mod:`i2vlib.protocol.references`), and the measurements on the zoo's shipped models (Fan et al.'s transfer,
+    renders ``zoo:fan-joint``'s frames: a few seconds; AffineGAN's unified model)."""
     if chapter in ("frgan/ablations", "baselines/baselines"):
-        return {"retarget": _retarget_reference(),
-                "third": retarget.protocol(64, **measure_options("frgan", PROFILE)).third}
+        refs = references.recorded()["retarget"]
+        return {"retarget": {name: refs[name]["fitted"] for name in ("truth", "copy")}, "third": refs["third"]}
     if chapter == "fan/ablations":
         return {"zoo": {"transfer_rho": _transfer_rho()}}
     if chapter == "affinegan/training":
@@ -119,10 +117,10 @@ def evidence_of(round: str = RECORD_ROUND, gating: str = "v2",
         if not tables_:
             out[chapter] = {"zoo": evidence.chapter(chapter, {}, **context)}
             continue
-        by_rung: dict[int, dict] = {}
-        for table in tables_:
+        by_rung: dict[int, dict] = {m: {t: (seeds, {}) for t in tables_} for m, seeds in ROUNDS[round]["rungs"]}
+        for table in tables_:                    # every declared rung: one nothing is recorded at tests nothing
             for m, (seeds, runs) in table_runs(table, round).items():
-                by_rung.setdefault(m, {})[table] = (seeds, runs)
+                by_rung[m][table] = (seeds, runs)
         out[chapter] = {}
         for m in sorted(by_rung):
             e = evidence.chapter(chapter, {t: runs for t, (_, runs) in by_rung[m].items()}, **context)
@@ -186,7 +184,8 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None, rou
         return report(paper, made=evidence_of(round, gating="none"))
     if name in ("protocol v1 gates", "attention as a gate", "no identity check"):
         regate = {"attention as a gate": {"names": ["attention"]}, "no identity check": {"ungated": ["identity"]}}
-        with health.gating(*regate.get(name, {}).get("names", ()), ungated=regate.get(name, {}).get("ungated", ())):
+        with health.gating(*regate.get(name, {}).get("names", ()), ungated=regate.get(name, {}).get("ungated", ())), \
+                store.v1_health():
             return report(paper, made=evidence_of(round, gating="v1"))
     if name in ("raw ACD-I", "claims on the zoo model"):
         return report(paper, made=evidence_of(round, **_as_before(name)))
@@ -216,7 +215,8 @@ def _as_before(name: str) -> dict:
         return {"changed": {f"{c.paper}/{c.id}": replace(c, measurement=replace(
             c.measurement, extract="", path=raw[c.measurement.extract]))
             for c in registry if c.measurement.extract in raw}}
-    head = measured([recipe("affinegan-happy")], "arm", train=False, **measure_options("affinegan", PROFILE))[0]
+    with store.v1_health():
+        head = measured([recipe("affinegan-happy")], "arm", train=False, **measure_options("affinegan", PROFILE))[0]
     sick = evidence.headline(head, "zoo:affinegan-happy") if head is not None else claims.NotTested(
         "zoo:affinegan-happy is not recorded")
     values = {"psnr_at_0": head and head.get("psnr_at_0"), "progress_rho": head and head.get("progress_rho"),
