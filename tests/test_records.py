@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from i2vlib import claims
-from i2vlib.claims import evidence
+from i2vlib.claims import measurement
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
 from i2vlib.models import full_config
-from i2vlib.records import ablations, schedule, store
-
 from i2vlib.protocol import tables
+from i2vlib.protocol.declaration import protocol_id
+from i2vlib.records import ablations, schedule, store
 from i2vlib.zoo import recipe
 
 
@@ -44,7 +44,8 @@ def test_the_records_are_parsed_once_per_version_of_the_folder(tmp_path, monkeyp
     monkeypatch.setattr(store.json, "loads", lambda text: parsed.append(text) or json.JSONDecoder().decode(text))
     first = store.read(book)
     first["b"] = {"value": 2}                              # the caller's dict: the next read does not see it
-    assert store.read(book) == {"a/arm@1": {"value": 1}} and len(parsed) == 1
+    stamp = {"protocol": protocol_id()}                     # every record is stamped with the protocol it was made under
+    assert store.read(book) == {"a/arm@1": {"value": 1, **stamp}} and len(parsed) == 1
     store.write_record(book, "c/arm@1", {"value": 3})    # a new state of the folder is parsed again
     assert set(store.read(book)) == {"a/arm@1", "c/arm@1"} and len(parsed) == 3
     assert store.read(tmp_path / "none") == {}
@@ -305,21 +306,18 @@ def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
 
 
 def compare(runs, arms, *path):
-    """A comparative claim's measurement from ``runs`` (:meth:`i2vlib.claims.evidence.Evidence.compare`)."""
-    e = evidence.Evidence(runs)
-    e.compare("m", arms, *path)
-    return e.measurements["m"]
+    """A comparative claim's measurement from ``runs`` of AffineGAN's table (:func:`i2vlib.claims.measurement.
+    measure`)."""
+    return measurement.measure(measurement.compare("affinegan", arms, *path), runs, {})
 
 
 def test_missing_seeds_become_not_tested():
-    r = {"a": [{"x": {"y": 1.0}}, {"x": {"y": 2.0}}, {"x": {"y": 3.0}}],
-         "b": [{"x": {"y": 1.0}}, {"x": None}, {"x": {"y": None}}]}
-    assert evidence.seeds_of(r, "a", "x", "y") == [1.0, 2.0, 3.0]
-    missing = evidence.seeds_of(r, "b", "x", "y")
+    r = {"full": [{"x": {"y": 1.0}}, {"x": {"y": 2.0}}, {"x": {"y": 3.0}}],
+         "mlp": [{"x": {"y": 1.0}}, {"x": None}, {"x": {"y": None}}]}
+    assert compare(r, {"arm": "full", "baseline": "full"}, "x", "y") == {"arm": [1.0, 2.0, 3.0],
+                                                                         "baseline": [1.0, 2.0, 3.0]}
+    missing = claims.untested(compare(r, {"arm": "full", "baseline": "mlp"}, "x", "y"))
     assert isinstance(missing, claims.NotTested) and "seed(s) 1, 2" in missing.reason
-    assert compare(r, {"arm": "a", "baseline": "a"}, "x", "y") == {"arm": [1.0, 2.0, 3.0],
-                                                                   "baseline": [1.0, 2.0, 3.0]}
-    assert "seed(s) 1, 2" in claims.untested(compare(r, {"arm": "a", "baseline": "b"}, "x", "y")).reason
 
 
 def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypatch):

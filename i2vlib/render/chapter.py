@@ -53,7 +53,7 @@ def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) ->
     """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``, or for
     the ``rungs`` of a budget ladder ({label: measurements}, :func:`i2vlib.claims.ladder`); glue how many claims have
     each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``, and
-    say them in a line below the table with the Holm families of its comparisons (:func:`i2vlib.claims.families`),
+    say them in a line below the table with the Holm families of its comparisons (:func:`i2vlib.claims.families_of`),
     and glue the rule of a ladder's verdicts as ``{prefix}_ladder_rule``
     (:data:`i2vlib.claims.LADDER_RULE`); returns the counts."""
     from IPython.display import Markdown, display   # a chapter's packages: imported where they are used
@@ -66,9 +66,9 @@ def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) ->
     glue(f"{prefix}_total", sum(counts.values()), display=False)
     glue(f"{prefix}_ladder_rule", Markdown(claims.LADDER_RULE), display=False)
     found = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
-    families = "; ".join(f"{name} ({len(ids)})" for name, ids in claims.families(paper).items())
+    families = "; ".join(f"{name} ({len(ids)})" for name, ids in claims.families_of(paper).items())
     display(Markdown(f"**The {sum(counts.values())} claims above:** {found or 'none'}."
-                     + (f" Holm families, one per table or figure of the paper (its comparisons): {families}."
+                     + (f" Holm families, one per table of the experiment (its comparisons): {families}."
                         if families else "")))
     return counts
 
