@@ -20,8 +20,6 @@ from i2vlib.records import ablations, engine, store
 from i2vlib.runs import run_dir
 from i2vlib.zoo import recipe
 
-pytest.importorskip("submitit")
-
 
 def _measure(folder, fail=None):
     """A stand-in for the arm measure, as a closure (so that submitit sends it to a job process by value): each call
@@ -30,8 +28,6 @@ def _measure(folder, fail=None):
     fail = fail or {}
 
     def fake(model, **options):
-        import torch
-
         seed = model.config["seed"]
         with open(folder / "calls", "a") as f:
             f.write(f"{seed} {torch.get_num_threads()} {sorted(os.sched_getaffinity(0))}\n")

@@ -38,10 +38,11 @@ POLL_SECONDS = {"local": 0.5, "slurm": 15.0, "debug": 0.0}
 class JobsFailed(I2VError):
     """Jobs that failed on their every try: ``failed`` is ``{key: the cause of its last failure}``."""
 
-    def __init__(self, failed: dict[str, str], tries: int, folder):
+    def __init__(self, failed: dict[str, str], tries: int, logs=None):
         self.failed = dict(failed)
-        super().__init__(f"{len(failed)} job(s) failed {tries} time(s) each, kept unrecorded (their logs are in "
-                         f"{folder}): {', '.join(failed)}")
+        where = f" (their logs are in {logs})" if logs else ""
+        super().__init__(f"{len(failed)} job(s) failed {tries} time(s) each, kept unrecorded{where}: "
+                         f"{', '.join(failed)}")
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ def run_queue(tasks: list[Task], engine: Engine, folder, workers: int | None = N
             f"{used / 3600:.2f} core-hours of jobs, {used / max(slots * threads * wall, 1e-9):.0%} of the workers' "
             "time", flush=True)
     if failed:
-        raise JobsFailed(failed, engine.retries + 1, folder)
+        raise JobsFailed(failed, engine.retries + 1, folder if engine.name != "debug" else None)
     return done
 
 
