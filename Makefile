@@ -31,10 +31,12 @@ test: $(STAMP)
 zoo: $(STAMP)
 	$(PY) -m i2vlib.records.make_zoo
 
-# Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
-# ladder (comparisons.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
-# i2vlib/records/recorded/ (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
-# again to continue). Part of it:
+# Train and measure the comparison tables' seeded arms on their budget ladder (protocol.tables.ROUNDS; the round of
+# record by default, --round to choose) and record the measurements in i2vlib/records/recorded/ (many hours). The
+# jobs run on submitit (i2vlib/records/engine.py): one one-thread process per core here, longest first, printing
+# done / running / left and the time left; a failed job is retried (--retries) and named at the end (exit 1). What is
+# recorded is kept and runs resume from their checkpoints, so run it again to continue. On a SLURM cluster:
+# python -m i2vlib.records.ablations --engine slurm --partition P --time MINUTES --cpus N. Part of it:
 # python -m i2vlib.records.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
 records: $(STAMP)
 	$(PY) -m i2vlib.records.ablations

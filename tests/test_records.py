@@ -95,8 +95,8 @@ def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, 
     first = store.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1] and [v["seed"] for v in first] == [0, 1] and first[0]["videos"] == 2
     assert not book.exists()                                             # measured, not recorded
-    done = store.record(_jobs(configs, **{"videos": 2}), workers=1, root=tmp_path / "runs", path=book,
-                          progress=False)
+    done = store.record(_jobs(configs, **{"videos": 2}), root=tmp_path / "runs", path=book, progress=False,
+                        engine="debug")
     saved = store.read(book)
     assert set(saved) == set(done) == {store.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
     assert all(saved[store.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
@@ -104,7 +104,7 @@ def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, 
     trained = store.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
     assert trained[2] is None and all(t["seconds"] > 0 for t in trained[:2])   # how each run trained, where recorded
     assert trained[0]["losses"]["step"][-1] == configs[0]["steps"] and len(trained[0]["losses"]) > 2
-    assert store.record(_jobs(configs, videos=2), workers=1, path=book, progress=False) == []   # recorded: kept
+    assert store.record(_jobs(configs, videos=2), path=book, progress=False, engine="debug") == []   # recorded: kept
     again = store.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1, 0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
     assert again[1]["seed"] == 1 and again[0]["videos"] == 2
@@ -117,7 +117,7 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     """Its seconds are not one core's: the record says where it trained, and the queue does not time CPU jobs by it."""
     _counting(monkeypatch)
     config = recipe("affinegan-happy", "smoke")
-    store.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "recorded", progress=False)
+    store.record(_jobs([config]), root=tmp_path / "runs", path=tmp_path / "recorded", progress=False, engine="debug")
     (run,) = (tmp_path / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**info, "devices": [["cuda:0", 0]]}))
@@ -131,8 +131,8 @@ def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypat
     _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
-    store.record(_jobs(configs, pictured={store.key(configs[0], "arm")}), workers=1, root=tmp_path / "runs",
-                   path=book, progress=False)
+    store.record(_jobs(configs, pictured={store.key(configs[0], "arm")}), root=tmp_path / "runs", path=book,
+                 progress=False, engine="debug")
     saved = store.read(book)
     pictured, other = (saved[store.key(c, "arm")]["value"] for c in configs)
     assert "strip" in pictured and "strip" not in other and other["seed"] == configs[1]["seed"]
@@ -185,11 +185,11 @@ def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
     with pytest.raises(KeyboardInterrupt):
-        store.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=1, progress=False)
+        store.record(_jobs(configs), root=tmp_path / "runs", path=book, progress=False, engine="debug")
     assert list(store.read(book)) == [store.key(configs[0], "arm")] and calls == [0, 1]
     calls = _counting(monkeypatch)
-    assert store.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=2, progress=False) == \
-        [store.key(configs[1], "arm")]                           # the queue of one job left runs it here
+    assert store.record(_jobs(configs), root=tmp_path / "runs", path=book, progress=False, engine="debug") == \
+        [store.key(configs[1], "arm")]                           # the one job left
     assert calls == [1] and len(store.read(book)) == 2
 
 

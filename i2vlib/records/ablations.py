@@ -1,9 +1,14 @@
 """The seeded comparisons behind the ablation chapters' claims, and their recorded measurements.
 
-    python -m i2vlib.records.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--workers N]   # make records
+    python -m i2vlib.records.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--round R] [--workers N]
+        [--engine local|slurm|debug] [--retries N] [--partition P --time MINUTES --cpus N] [--jobs-folder DIR]
 
-records every run of the papers' comparisons not recorded yet, as one queue over papers and rungs
-(:func:`i2vlib.records.store.record`, :func:`jobs`).
+(``make records``) records every run of the papers' comparisons not recorded yet, as one queue of jobs over papers and
+rungs (:func:`i2vlib.records.store.record`, :func:`jobs`) on a job engine (:mod:`i2vlib.records.engine`, submitit):
+processes on this machine by default, one one-thread job per core, or ``--engine slurm`` jobs of a SLURM cluster.
+Run again, it resumes: recorded keys are skipped and runs resume from their checkpoints. It prints the jobs done,
+running and left with the training time left; a failed job is tried again ``--retries`` times, and one that failed
+every try is named at the end, with exit status 1.
 
 The comparisons are declared in :mod:`i2vlib.protocol.tables` (the arms, seeds, budgets, measures and budget ladder,
 the papers' comparison tables with their baselines); this module makes their runs' configs (:func:`arm_configs`) and
@@ -29,7 +34,7 @@ from ..protocol.tables import (ARMS, HEADLINES, LADDER, LONGER, MEASURE, OWN_BUD
                                SEEDS, SHOWN, arm_configs, measure_options)
 from ..runs import may_train, retraining
 from ..zoo import add_workers, recipe
-from . import store
+from . import engine, store
 from .store import measured
 
 
@@ -252,12 +257,14 @@ def main(argv=None) -> int:
     p.add_argument("--round", choices=list(ROUNDS), default=RECORD_ROUND,
                    help=f"the round whose seeds to record (default: {RECORD_ROUND}, the round of record)")
     add_workers(p)
+    engine.add_arguments(p)
     p.add_argument("--list", action="store_true",
                    help="print the seeds of each arm recorded at each rung, and record nothing")
     args = p.parse_args(argv)
 
     start = time.perf_counter()
     try:
+        where = engine.from_arguments(args)
         papers = check_names(args.papers or list(ARMS), tuple(ARMS), "paper")
         if args.arms is not None:
             check_names(args.arms, tuple(dict.fromkeys(a for paper in papers for a in ARMS[paper])), "arm")
@@ -274,7 +281,10 @@ def main(argv=None) -> int:
                                                          for arm, s in recorded[m].items()
                                                          if args.arms is None or arm in args.arms))
             return 0
-        store.record(jobs(ladders, args.arms, args.round), workers=args.workers)
+        store.record(jobs(ladders, args.arms, args.round), workers=args.workers, engine=where)
+    except engine.JobsFailed as e:
+        print(f"ablations: error: {e}", file=sys.stderr)
+        return 1
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2
