@@ -87,8 +87,8 @@ def _imports(module: str) -> list[tuple[str, bool, int]]:
 
 
 def test_the_map_names_every_module_once_and_its_layers_in_order():
-    assert [name for name, _ in LAYERS] == ["cli", "render", "studies", "records", "claims", "evaluate", "runs",
-                                            "train", "models", "instruments", "data", "faces", "base"]
+    assert [name for name, _ in LAYERS] == ["cli", "render", "studies", "records", "claims", "protocol", "evaluate",
+                                            "runs", "train", "models", "instruments", "data", "faces", "base"]
     for module in MODULES:
         _layer_of(module)
 

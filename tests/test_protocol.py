@@ -11,7 +11,8 @@ import pytest
 
 from i2vlib import claims
 from i2vlib.claims import log, measurement
-from i2vlib.protocol import declaration, gates, references, tables
+from i2vlib.claims import declaration
+from i2vlib.protocol import gates, references, tables
 
 
 def _as_record(measure: str, scores: dict) -> dict:

@@ -12,7 +12,7 @@ from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
 from i2vlib.models import full_config
 from i2vlib.protocol import tables
-from i2vlib.protocol.declaration import protocol_id
+from i2vlib.claims.declaration import protocol_id
 from i2vlib.records import ablations, schedule, store
 from i2vlib.zoo import recipe
 

@@ -8,7 +8,7 @@ import pytest
 
 from i2vlib import claims
 from i2vlib.claims.measurement import HEALTHY_SHARE
-from i2vlib.protocol.declaration import protocol_id
+from i2vlib.claims.declaration import protocol_id
 from i2vlib.records import verdicts
 
 pytestmark = pytest.mark.slow

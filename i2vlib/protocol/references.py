@@ -36,7 +36,7 @@ from ..data.clips import labels
 from ..data.pose_benchmark import PoseBenchmark
 from ..data.synthetic import SyntheticBenchmark
 from ..errors import ArgumentParser, I2VError, command_line
-from ..evaluate import retarget, test_clips
+from ..evaluate import evaluate, retarget, test_clips
 from ..evaluate.baselines import baselines as evaluation_baselines
 from ..evaluate.pose_protocol import OBSERVED, PREDICTED, test_videos
 from ..evaluate.videos import evaluation_videos
@@ -163,8 +163,6 @@ def pose_references(size: int = 64, videos=()) -> dict[str, PoseReference]:
 def _another_person_arm(size: int, videos: int) -> dict:
     """``arm_scores``' ACD-I of the true video of another test person with the same expression (the identity gate's
     bound), on the ablation protocol's videos."""
-    from ..evaluate import evaluate
-
     other = evaluation_baselines("synthetic", videos, size, 0, expressions=["happy"])["another person"]
     scores = evaluate(other, videos=videos, expressions=["happy"], per_video=False, progress=False)["scores"]
     return {"acd_i": scores["acd_i"]}

@@ -42,7 +42,7 @@ from ..io import read_losses, to_json
 from ..models import full_config
 from ..outputs import atomic_path
 from ..protocol import gates
-from ..protocol.declaration import protocol_id
+from ..claims.declaration import protocol_id
 from ..protocol.measures import MEASURES
 from ..run_files import read_run
 from ..runs import cached_runs, load, retraining, runs_root
@@ -124,7 +124,7 @@ def _pictures_out(value, folder: Path, stem: str):
 
 def write_record(path, key_: str, rec: dict) -> Path:
     """Write record ``key_`` (``{"config", "value", ...}``) to its own file in folder ``path``, its pictures beside
-    it, stamped with the protocol it is made under (:func:`i2vlib.protocol.declaration.protocol_id`); returns the
+    it, stamped with the protocol it is made under (:func:`i2vlib.claims.declaration.protocol_id`); returns the
     file. Replaces an earlier record of the same key and nothing else."""
     rec = {**rec, "protocol": protocol_id()}
     path = Path(path)

@@ -31,7 +31,7 @@ from ..errors import check_names
 from ..evaluate import test_clips
 from ..evaluate.ablation import transfer_strength
 from ..protocol import references
-from ..protocol.declaration import protocol_id
+from ..claims.declaration import protocol_id
 from ..protocol.tables import RECORD_ROUND, ROUNDS, TABLES
 from ..runs import load
 from ..zoo import names, recipe, record

@@ -1,9 +1,9 @@
 """The whole experiment as one declaration, and its content hash: the protocol id.
 
 :func:`declaration` gathers, as data, everything a verdict rests on: every table's arms with their roles and full
-recipes at every rung of every round (:mod:`.tables`), every claim with its words, rule and measurement
-(:mod:`i2vlib.claims`), the gates of each role with their bounds and the references they come from (:mod:`.gates`,
-:mod:`.references`), the measures' versions, the Holm families, the rung rule, and the code that turns runs into
+recipes at every rung of every round (:mod:`i2vlib.protocol.tables`), every claim with its words, rule and
+measurement (:mod:`i2vlib.claims`), the gates of each role with their bounds and the references they come from
+(:mod:`i2vlib.protocol.gates`, :mod:`i2vlib.protocol.references`), the measures' versions, the Holm families, the rung rule, and the code that turns runs into
 measurements and gates (its source, comments and docstrings left out). :func:`protocol_id` is its SHA-256, cut to 12
 hex digits: ``i2v claims --json`` prints it, every record stores the id it was made under, and the registry log's
 last entry names it (a change to any of the above after records exist needs an entry, with its replay:
@@ -23,13 +23,12 @@ import tokenize
 from functools import cache
 from pathlib import Path
 
-from .. import claims
-from ..claims import measurement
-from ..claims.rules import ALPHA
 from ..config import config_hash
 from ..models import full_config
-from . import gates, references, tables
-from .measures import MEASURES
+from ..protocol import gates, references, tables
+from ..protocol.measures import MEASURES
+from . import RUNG_RULES, PAPERS, measurement, registry
+from .rules import ALPHA
 
 V1 = "v1"
 # The modules whose code makes measurements and gates from runs, beside the declared data.
@@ -78,11 +77,11 @@ def declaration() -> dict:
         "rounds": {name: {"rungs": [[m, list(s)] for m, s in r["rungs"]], "changes": r["changes"]}
                    for name, r in tables.ROUNDS.items()},
         "recipes": recipes(),
-        "claims": [c.describe() for p in claims.PAPERS for c in claims.registry(p)],
+        "claims": [c.describe() for p in PAPERS for c in registry(p)],
         "gates": {measure: {role: gates.describe(measure, role, refs[measure]) for role in gates.ROLES}
                   for measure in gates.GATES},
         "references": hashlib.sha256(json.dumps(references.encode(refs), sort_keys=True).encode()).hexdigest(),
-        "families": "table", "rung_rule": claims.RUNG_RULES["v2"], "alpha": ALPHA,
+        "families": "table", "rung_rule": RUNG_RULES["v2"], "alpha": ALPHA,
         "healthy_share": measurement.HEALTHY_SHARE, "floor": measurement.FLOOR,
         "code": {path.name: hashlib.sha256(_code(path).encode()).hexdigest() for path in CODE},
     }
