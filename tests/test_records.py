@@ -417,12 +417,14 @@ def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(
     book = {store.key(c, "arm", **options): {"value": {}} for c in four}
     monkeypatch.setattr(store, "read", lambda path=None: book)
     monkeypatch.setattr(store, "record", lambda *a, **k: pytest.fail("listing records nothing"))
-    assert ablations.main(["fan", "--list"]) == 0
+    assert ablations.main(["fan", "--list", "--round", "exploratory"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("fan x1: full -  no_local_d -") and lines[1].startswith("fan x4: full 0,2  no_local_d -")
-    assert ablations.main(["fan", "--arms", "full", "--list"]) == 0
+    assert ablations.main(["fan", "--arms", "full", "--list", "--round", "exploratory"]) == 0
     assert capsys.readouterr().out.splitlines() == ["fan x1: full -", "fan x4: full 0,2"]
-    assert ablations.main(["fan", "--arms", "full", "--rungs", "4", "--list"]) == 0
+    assert ablations.main(["fan", "--arms", "full", "--list"]) == 0                  # the round of record's seeds
+    assert capsys.readouterr().out.splitlines() == ["fan x1: full -", "fan x4: full -"]
+    assert ablations.main(["fan", "--arms", "full", "--rungs", "4", "--list", "--round", "exploratory"]) == 0
     assert capsys.readouterr().out.splitlines() == ["fan x4: full 0,2"]
     for argv, name in ((["nope"], "unknown paper 'nope'"), (["fan", "--arms", "mlp"], "unknown arm 'mlp'"),  # AffineGAN's
                        (["fan", "--arms"], "unknown arm (none given)"), (["fan", "--rungs", "3", "--list"], "--rungs 3")):

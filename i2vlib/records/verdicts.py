@@ -25,7 +25,7 @@ from dataclasses import replace
 from functools import cache
 
 from .. import claims
-from ..claims import evidence, health, log
+from ..claims import evidence, health, log, reasons
 from ..clip_record import EXPRESSIONS
 from ..errors import check_names
 from ..evaluate import test_clips
@@ -167,10 +167,12 @@ def _arms(e: evidence.Evidence, claim) -> dict:
 
 def claims_json(paper: str | None = None) -> dict:
     """What ``i2v claims --json`` prints: the protocol's id, the round of record, and every claim with its verdict in
-    that round (:func:`report`) and the exploratory round's verdict beside it."""
+    that round (:func:`report`), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
+    exploratory round's verdict beside it."""
     confirmatory = report(paper, evidence_of(RECORD_ROUND))
     exploratory = {(r["paper"], r["id"]): r for r in report(paper, evidence_of("exploratory"))}
-    rows = [{**r, "round": RECORD_ROUND, "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
+    rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r),
+             "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]
     return {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}
 
