@@ -139,11 +139,10 @@ def test_the_protocol_id_is_the_hash_of_the_declaration_and_moves_with_it(monkey
         declaration.protocol_id.cache_clear()
 
 
-def test_the_protocol_id_ignores_comments_and_docstrings_but_not_code(tmp_path):
-    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
-    a.write_text('def f(x):\n    """Doc."""\n    return x + 1  # one\n')
-    b.write_text('def f(x):\n    """Another doc."""\n\n    return x + 1\n')
-    c.write_text('def f(x):\n    """Doc."""\n    return x + 2\n')
+def test_the_protocol_id_ignores_comments_and_docstrings_but_not_code():
+    a = 'def f(x):\n    """Doc."""\n    return x + 1  # one\n'
+    b = '    def f(x):\n        """Another doc."""\n\n        return x + 1\n'
+    c = 'def f(x):\n    """Doc."""\n    return x + 2\n'
     assert declaration._code(a) == declaration._code(b) != declaration._code(c)
 
 

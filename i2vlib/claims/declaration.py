@@ -17,28 +17,33 @@ cannot be rebuilt as one declaration.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
+import textwrap
 import tokenize
 from functools import cache
-from pathlib import Path
 
 from ..config import config_hash
 from ..models import full_config
 from ..protocol import gates, references, tables
 from ..protocol.measures import MEASURES
-from . import RUNG_RULES, PAPERS, measurement, registry
+from .. import claims as claims_package
+from . import RUNG_RULES, PAPERS, evidence, measurement, registry, rules, stats
 from .rules import ALPHA
 
 V1 = "v1"
-# The modules whose code makes measurements and gates from runs, beside the declared data.
-CODE = (Path(measurement.__file__), Path(gates.__file__))
+# The code that makes measurements, gates and verdicts from runs, beside the declared data: how a claim is measured
+# (measurement, evidence), judged (rules, stats, and the families and the rung rule: the package's family, verdicts
+# and ladder) and gated (gates).
+CODE = (measurement, evidence, rules, stats, gates, claims_package.family, claims_package.verdicts,
+        claims_package.ladder)
 
 
-def _code(path: Path) -> str:
-    """A module's source without its comments, docstrings and blank lines: what it computes, not how it is told."""
+def _code(source: str) -> str:
+    """Source code without its comments, docstrings and blank lines: what it computes, not how it is told."""
     out, previous = [], tokenize.INDENT
-    for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
+    for tok in tokenize.generate_tokens(io.StringIO(textwrap.dedent(source)).readline):
         if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING and previous in (
                 tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL)):
             previous = tok.type if tok.type != tokenize.STRING else previous
@@ -74,8 +79,8 @@ def declaration() -> dict:
                                 for arm, (m, change) in tables.ARMS[t].items()},
                        "pooled": {k: list(v) for k, v in tables.POOLED.get(t, {}).items()},
                        "own_budget": tables.OWN_BUDGET.get(t, {})} for t in tables.ARMS},
-        "rounds": {name: {"rungs": [[m, list(s)] for m, s in r["rungs"]], "changes": r["changes"]}
-                   for name, r in tables.ROUNDS.items()},
+        "rounds": {name: {"rungs": [[m, list(s)] for m, s in r["rungs"]], "least": r["least"],
+                          "changes": r["changes"]} for name, r in tables.ROUNDS.items()},
         "recipes": recipes(),
         "claims": [c.describe() for p in PAPERS for c in registry(p)],
         "gates": {measure: {role: gates.describe(measure, role, refs[measure]) for role in gates.ROLES}
@@ -83,7 +88,8 @@ def declaration() -> dict:
         "references": hashlib.sha256(json.dumps(references.encode(refs), sort_keys=True).encode()).hexdigest(),
         "families": "table", "rung_rule": RUNG_RULES["v2"], "alpha": ALPHA,
         "healthy_share": measurement.HEALTHY_SHARE, "floor": measurement.FLOOR,
-        "code": {path.name: hashlib.sha256(_code(path).encode()).hexdigest() for path in CODE},
+        "code": {f"{code.__module__}.{code.__name__}" if callable(code) else code.__name__:
+                 hashlib.sha256(_code(inspect.getsource(code)).encode()).hexdigest() for code in CODE},
     }
 
 

@@ -201,7 +201,8 @@ CHANGES = [
            "The confirmatory round declared: seeds 100-104 at the first rung and 100-102 at the second, every arm "
            "of every table, recorded under this protocol; its verdicts are the book's, the exploratory round's stand "
            "beside them", True,
-           "the exploratory seeds were looked at while rules, gates, recipes and budgets changed"),
+           "the exploratory seeds were looked at while rules, gates, recipes and budgets changed",
+           protocol="af1fb5ee159d"),
 ]
 
 REPLAYS = ("two standard errors", "the old partly bands", "no borderline", "any difference", "no health checks",

@@ -23,6 +23,7 @@ REASONS = {
     "unmeasurable": "the benchmark cannot measure it",
     "unrecorded": "a model it needs is not recorded yet",
     "seeds": "the budgets' verdicts differ within the seeds' noise",
+    "zoo": "it rests on one shipped model: a round of fresh seeds judges it on none",
 }
 
 
@@ -49,7 +50,8 @@ def reason(row: dict) -> dict:
     said = [rung["measured"] for rung in row["rungs"].values() if rung["verdict"] == NOT_TESTED]
     if verdict == NOT_TESTED:
         text = " ".join(said)
-        kind = "gate" if " fails " in text else "unrecorded" if "not recorded" in text else "unmeasurable"
+        kind = ("gate" if " fails " in text else "unrecorded" if "not recorded" in text else
+                "zoo" if "one shipped model" in text else "unmeasurable")
         return {"reason": kind, "reason_words": REASONS[kind], "evidence": said[0].removeprefix("not tested: ")}
     if verdict in (BUDGET_DEPENDENT, INCONCLUSIVE):
         kind = "budget" if verdict == BUDGET_DEPENDENT else "seeds"

@@ -139,14 +139,15 @@ def _rungs(paper, profile, arms, overrides, train=True,
            round="exploratory") -> list[tuple[int, tuple[int, ...], list[str]]]:
     """:func:`rungs` with the arms each rung shows."""
     check_names([paper], tuple(ARMS), "paper")
-    ladder_ = ROUNDS[check_names([round], tuple(ROUNDS), "round")[0]]["rungs"]
+    round_ = ROUNDS[check_names([round], tuple(ROUNDS), "round")[0]]
+    ladder_ = round_["rungs"]
     every = list(arm_configs(paper, profile, arms, [SEEDS[0]], **overrides))
     if profile != "book" or any(v is not None and k != "data" for k, v in overrides.items()) \
             or overrides.get("data", "synthetic") != "synthetic":
         return [(LADDER[paper][0][0], SEEDS, every)]
     out, book = [], store.read()
     for i, (multiple, seeds) in enumerate(ladder_):
-        base = seeds[:len(SEEDS)]
+        base = seeds[:round_["least"]]
         shown = every if i == 0 and train and may_train() else _recorded_arms(paper, multiple, base, profile, every,
                                                                               book, overrides, round)
         if not shown:

@@ -73,6 +73,10 @@ def table_runs(table: str, round: str = RECORD_ROUND) -> dict[int, tuple[tuple[i
             ladder(table, PROFILE, progress=False, train=False, round=round).items()}
 
 
+ZOO_UNSEEDED = ("it rests on one shipped model of the zoo, not on seeds: the confirmatory round judges fresh seeds "
+                "only")
+
+
 def chapter_context(chapter: str) -> dict:
     """What ``chapter``'s claims read beside the runs (:func:`i2vlib.claims.measurement.measure`): FRGAN's protocol
     references (the truth's and copying's scores) and motion thirds, shipped with the references
@@ -113,6 +117,8 @@ def evidence_of(round: str = RECORD_ROUND, gating: str = "v2",
     for chapter, tables_ in CHAPTER_TABLES.items():
         context = chapter_context(chapter)
         context["zoo"] = {**context.get("zoo", {}), **(zoo or {})}
+        if round != "exploratory":        # a claim on shipped models has no seeds: no round of fresh ones judges it
+            context["zoo"] = {k: claims.NotTested(ZOO_UNSEEDED) for k in context["zoo"]}
         context.update(gating=gating, changed=changed)
         if not tables_:
             out[chapter] = {"zoo": evidence.chapter(chapter, {}, **context)}
