@@ -9,6 +9,7 @@ one value or per-seed values for a threshold, ``{value, reference}`` for a ratio
 ``{arm: [seeds], baseline: [seeds]}`` (at least 3 seeds each) for a comparison.
 """
 
+from ..protocol.tables import PAPER_ROWS
 from .claim import Choice, Claim
 from .measurement import USER_STUDY, Measurement, compare, ratio, seeds, unmeasurable
 from .rules import AtLeast, Better, Ratio
@@ -21,8 +22,8 @@ _BASELINES = "baselines/baselines"
 _ACD = {"acd_i": ("ACD-I", "identity features of each generated frame to those of the input face"),
         "acd_g": ("ACD-G", "features of each generated frame to those of the true frame")}
 # Table 2's rows (quoted; ACD-G against ConvLSTM is the claim acd-below-convlstm above).
-_TABLE2_ROWS = [("convlstm", "ConvLSTM", ("1.31", None)), ("vgan", "VideoGAN", ("1.64", "1.64")),
-                ("fgst", "FGST", ("0.99", "0.98")), ("ganimation", "GANimation", ("0.35", "0.47"))]
+# Table 2's rows (tables.PAPER_ROWS; ACD-G against ConvLSTM is the claim acd-below-convlstm below).
+_OURS, *_TABLE2_ROWS = PAPER_ROWS[_TABLE].items()
 _TABLE2 = ("{} (mean L2 distance of the benchmark instrument's {}) on 12 unseen happy test videos, per seed, AffineGAN "
            "and {}, {} (fixed-clip methods: 9 frames, as in §4.1.1).")
 # ACD-I against the truth's (i2vlib.claims.evidence.from_truth): a copy of the input scores 0 ACD-I, so "lower" alone
@@ -183,8 +184,8 @@ CLAIMS = [
         measurement=compare(_TABLE, {"affinegan": "affinegan", base: base},
                             *(() if acd == "acd_i" else (acd,)), extract="acd_i_from_truth" if acd == "acd_i" else ""),
         chapter=_BASELINES)
-      for base, name, rows in _TABLE2_ROWS for acd, ours, theirs in zip(_ACD, ("0.31", "0.39"), rows)
-      if theirs is not None],
+      for base, (name, quoted) in _TABLE2_ROWS for acd, ours in _OURS[1][1].items()
+      if (theirs := quoted.get(acd)) is not None],
     Claim(
         id="ganimation-changes-less", paper="affinegan", where="Fig. 4, §4.1.2",
         words='"GANimation produces images most comparable to ours, but the facial change is within a much smaller '

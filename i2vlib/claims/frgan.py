@@ -25,6 +25,7 @@ threshold, ``{value, reference}`` for a ratio, ``{arm: [seeds], baseline: [seeds
 seeds each) for a comparison.
 """
 
+from ..protocol.tables import PAPER_ROWS
 from .claim import Choice, Claim
 from .measurement import Measurement, against, compare, unmeasurable
 from .rules import AtLeast, AtMost, Better, Between, Ratio
@@ -40,8 +41,7 @@ _TABLE1 = ("{} of the full model's (G_M + G_R) videos, landmark G_C, and of {}'s
            "target's input frame, §4.2; Villegas et al. is G_M without residual learning on the same G_C); Table 1's "
            "protocol on 8 unseen identities, per seed, both trained on the same videos.")
 _ACD = {"acd_i": "ACD-I (identity)", "acd_c": "ACD-C (content consistency)"}
-_TABLE1_ROWS = [("mcnet", "MCNet", ("0.545", "0.322")), ("mocogan", "MoCoGAN", ("0.291", "0.205")),   # quoted
-                ("villegas", "Villegas et al. [39]", ("0.683", "0.130"))]
+_OURS, *_TABLE1_ROWS = PAPER_ROWS[_TABLE].items()      # Table 1's rows, as the paper prints them
 _TABLE3 = ("Per-pixel MSE (pixels in [0, 1]) of the 32 frames forecast from the last of 10 observed frames, test "
            "people of the pose benchmark, the full model (G_M + G_R) with {} against {}, per seed.")
 # ACD-I against the truth's (i2vlib.claims.evidence.from_truth): a copy of the input scores 0 ACD-I, so "lower" alone
@@ -217,7 +217,7 @@ CLAIMS = [
         measurement=compare(_TABLE, {"frgan": "frgan", base: base}, *(() if acd == "acd_i" else ("fitted", acd)),
                             extract="fitted_acd_i_from_truth" if acd == "acd_i" else ""),
         chapter=_BASELINES)
-      for base, name, rows in _TABLE1_ROWS for acd, ours, theirs in zip(_ACD, ("0.184", "0.107"), rows)],
+      for base, (name, quoted) in _TABLE1_ROWS for acd, ours in _OURS[1][1].items() if (theirs := quoted[acd])],
     Claim(
         id="table3-mse-below-villegas", paper="frgan", where="Table 3, §4.3",
         words='With the LSTM\'s joints FRGAN\'s MSE is 0.023 against 0.030 for Villegas et al. [39]: "the proposed '

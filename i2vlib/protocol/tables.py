@@ -135,6 +135,21 @@ TABLES = {
                              {"mathieu": ("mathieu", {}),
                               **{f"vgan_{a}": ("vgan", {"benchmark": "poses", "action": a}) for a in _TWO}}),
 }
+# The rows of the papers' comparison tables, as the papers print them: each table's arms whose claims its paper's table
+# makes, with the name the paper gives the method and the scores it quotes, the paper's own method's row first
+# (AffineGAN's Table 2: ACD-I and ACD-G; FRGAN's Table 1: ACD-I and ACD-C). A table's claims on its baselines are made
+# from these rows (i2vlib.claims.affinegan, .frgan): a new baseline of a table is its method module and its line here.
+PAPER_ROWS = {
+    "affinegan-baselines": {"affinegan": ("AffineGAN", {"acd_i": "0.31", "acd_g": "0.39"}),
+                            "convlstm": ("ConvLSTM", {"acd_i": "1.31"}),
+                            "vgan": ("VideoGAN", {"acd_i": "1.64", "acd_g": "1.64"}),
+                            "fgst": ("FGST", {"acd_i": "0.99", "acd_g": "0.98"}),
+                            "ganimation": ("GANimation", {"acd_i": "0.35", "acd_g": "0.47"})},
+    "frgan-baselines": {"frgan": ("FRGAN", {"acd_i": "0.184", "acd_c": "0.107"}),
+                        "mcnet": ("MCNet", {"acd_i": "0.545", "acd_c": "0.322"}),
+                        "mocogan": ("MoCoGAN", {"acd_i": "0.291", "acd_c": "0.205"}),
+                        "villegas": ("Villegas et al. [39]", {"acd_i": "0.683", "acd_c": "0.130"})},
+}
 # Arms a table trains longer than its budget, disclosed in the Baselines chapter's budget table: per profile, a
 # multiple of the table's steps at every rung of the ladder. FGST as released, at the table's budget, renders no face
 # (it fails the face_psnr health check at 1x and 4x); two runs of it trained 32 and 40 times longer passed it from 8x

@@ -237,16 +237,18 @@ def _as_before(name: str) -> dict:
         "zoo", path=(c.measure,))) for c in mine}, "zoo": zoo}
 
 
-def log_rows(made: Mapping | None = None) -> list[dict]:
-    """The registry log (:data:`i2vlib.claims.log.CHANGES`) as table rows, each with what the change did to today's
-    verdicts: the records judged as before it (:func:`replay`) against :func:`report`, claim by claim."""
-    made = evidence_of() if made is None else made
+def log_rows(made: Mapping | None = None, round: str = "exploratory") -> list[dict]:
+    """The registry log (:data:`i2vlib.claims.log.CHANGES`) as table rows, each with what the change did to the
+    verdicts of ``round``'s records (the exploratory round's: the records that existed when the rules changed): the
+    records judged as before it (:func:`replay`) against :func:`report`, claim by claim. ``made``: that round's
+    :func:`evidence_of`."""
+    made = evidence_of(round) if made is None else made
     now = {(r["paper"], r["id"]): r["verdict"] for r in report(made=made)}
     out = []
     for c in log.CHANGES:
         effect = "nothing to replay"
         if c.replay:
-            then = {(r["paper"], r["id"]): r["verdict"] for r in replay(c.replay, made=made)}
+            then = {(r["paper"], r["id"]): r["verdict"] for r in replay(c.replay, made=made, round=round)}
             moved = [f"{SHORT[p]} {i}: {then[p, i]}, now {v}" for (p, i), v in now.items() if then[p, i] != v]
             effect = (f"judged as before it, {len(moved)} of {len(now)} verdicts differ"
                       + (": " + "; ".join(moved) if moved else ""))
