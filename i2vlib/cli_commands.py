@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -114,7 +115,10 @@ def _health_word(method: str, scores: dict) -> str:
 
 
 def _claims(args) -> None:
-    out = verdicts.claims_json(args.paper)
+    if not verdicts.cache_file(args.paper).is_file():
+        print("i2v claims: judging every claim from the records (once for this state of the records; "
+              "about half a minute)", file=sys.stderr, flush=True)
+    out = verdicts.claims_json(args.paper, cached=True)
     print(json.dumps(out, indent=1) if args.json else verdicts.text(out))
 
 

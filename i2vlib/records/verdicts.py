@@ -19,10 +19,14 @@ where a rung is named by its multiple of the budget (``"zoo"`` for the claims on
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 
 from .. import claims
 from ..claims import evidence, health, log, reasons
@@ -30,10 +34,13 @@ from ..clip_record import EXPRESSIONS
 from ..errors import check_names
 from ..evaluate import test_clips
 from ..evaluate.ablation import transfer_strength
+from ..io import write_json
 from ..protocol import references
 from ..claims.declaration import protocol_id
 from ..protocol.tables import RECORD_ROUND, ROUNDS, TABLES
 from ..runs import load
+from ..version import __version__
+from ..zoo import HERE as ZOO
 from ..zoo import names, recipe, record
 from .ablations import ladder, measure_options
 from . import store
@@ -171,16 +178,36 @@ def _arms(e: evidence.Evidence, claim) -> dict:
     return {arm: {**h, "seed_ids": seeds[:h["seeds"]]} for arm, h in e.health(claim.measure).items()}
 
 
-def claims_json(paper: str | None = None) -> dict:
+def cache_file(paper: str | None = None) -> Path:
+    """Where :func:`claims_json` keeps its answer for the state it was computed from: the protocol, the records
+    (their files' names, sizes and times), the zoo's files and the library's version, hashed into the file's name
+    under ``$XDG_CACHE_HOME/i2vlib`` (``~/.cache/i2vlib``). A change to any of them is another file."""
+    files = sorted(store.RECORDS.glob("*.json")) + sorted(ZOO.glob("*.pt"))
+    state = json.dumps([protocol_id(), __version__, paper, [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
+                                                            for f in files]])
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "i2vlib"
+    return root / f"claims-{hashlib.sha256(state.encode()).hexdigest()[:16]}.json"
+
+
+def claims_json(paper: str | None = None, cached: bool = False) -> dict:
     """What ``i2v claims --json`` prints: the protocol's id, the round of record, and every claim with its verdict in
     that round (:func:`report`), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
-    exploratory round's verdict beside it."""
+    exploratory round's verdict beside it. ``cached``: read (and keep) the answer for the same state in
+    :func:`cache_file` (``i2v claims``)."""
+    if cached and (file := cache_file(paper)).is_file():
+        return json.loads(file.read_text())
     confirmatory = report(paper, evidence_of(RECORD_ROUND))
     exploratory = {(r["paper"], r["id"]): r for r in report(paper, evidence_of("exploratory"))}
     rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r),
              "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]
-    return {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}
+    out = {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}
+    if cached:
+        try:
+            write_json(cache_file(paper), out)
+        except OSError:                  # a cache that cannot be written is recomputed next time
+            pass
+    return out
 
 
 def replay(name: str, paper: str | None = None, made: Mapping | None = None, round: str = RECORD_ROUND) -> list[dict]:
@@ -237,21 +264,38 @@ def _as_before(name: str) -> dict:
         "zoo", path=(c.measure,))) for c in mine}, "zoo": zoo}
 
 
+# Changes that protocol v2 replaced in turn: their replays are compared with the replay of what they became (protocol
+# v1's checks, rung rule and families), not with today's rules, so that each entry shows its own effect.
+SUPERSEDED = {"no health checks": "protocol v1 gates", "attention as a gate": "protocol v1 gates",
+              "no identity check": "protocol v1 gates", "any difference": "protocol v1 rung rule",
+              "one family per chapter": "protocol v1 families"}
+
+
 def log_rows(made: Mapping | None = None, round: str = "exploratory") -> list[dict]:
     """The registry log (:data:`i2vlib.claims.log.CHANGES`) as table rows, each with what the change did to the
     verdicts of ``round``'s records (the exploratory round's: the records that existed when the rules changed): the
     records judged as before it (:func:`replay`) against :func:`report`, claim by claim. ``made``: that round's
     :func:`evidence_of`."""
     made = evidence_of(round) if made is None else made
-    now = {(r["paper"], r["id"]): r["verdict"] for r in report(made=made)}
+    today = {(r["paper"], r["id"]): r["verdict"] for r in report(made=made)}
+    replayed: dict[str, dict] = {}
+
+    def judged(name):
+        if name not in replayed:
+            replayed[name] = {(r["paper"], r["id"]): r["verdict"] for r in replay(name, made=made, round=round)}
+        return replayed[name]
+
     out = []
     for c in log.CHANGES:
         effect = "nothing to replay"
         if c.replay:
-            then = {(r["paper"], r["id"]): r["verdict"] for r in replay(c.replay, made=made, round=round)}
-            moved = [f"{SHORT[p]} {i}: {then[p, i]}, now {v}" for (p, i), v in now.items() if then[p, i] != v]
+            after = SUPERSEDED.get(c.replay)
+            now, then = (today if after is None else judged(after)), judged(c.replay)
+            word = "now" if after is None else "after it"
+            moved = [f"{SHORT[p]} {i}: {then[p, i]}, {word} {v}" for (p, i), v in now.items() if then[p, i] != v]
             effect = (f"judged as before it, {len(moved)} of {len(now)} verdicts differ"
-                      + (": " + "; ".join(moved) if moved else ""))
+                      + (f" from what the rule it became gave, until protocol v2 replaced it ({after})"
+                         if after else "") + (": " + "; ".join(moved) if moved else ""))
         out.append({"date": c.date, "commit": c.commit or "this one", "change": f"{c.kind}: {c.what}",
                     "records then": "yes" if c.records else "no", "why": c.why, "today's records as before it": effect})
     return out
