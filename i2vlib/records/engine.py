@@ -16,6 +16,7 @@ submitit is an optional dependency (``pip install 'i2vlib[records]'``): the libr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -278,6 +279,27 @@ def _cancel(running: dict, engine: Engine, wait_s: float = 15.0) -> None:
         deadline = time.monotonic() + wait_s
         while any(not job.done() for job in running) and time.monotonic() < deadline:
             time.sleep(0.1)
+        for job in running:          # a job that outlived its SIGINT (a training deep in a step): its processes killed
+            process = getattr(job, "_process", None)
+            if not job.done() and process is not None:
+                for pid in (*_descendants(process.pid), process.pid):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (Linux's /proc; none elsewhere), the deepest first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out[::-1]
 
 
 def _sigterm_interrupts() -> Callable[[], None]:
