@@ -227,21 +227,25 @@ def test_slurm_jobs_get_the_partition_time_and_cores_asked_for(tmp_path, monkeyp
     assert engine.placement(where, 3, 7) == (3, 4, [])
 
 
-def _stubborn(folder):
-    """A job that ignores SIGINT (as a training deep in a long step may, for a while) and would run for minutes."""
+def _sleeper(folder):
+    """A job that would run for minutes."""
     def job():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         (folder / "started").write_text(str(os.getpid()))
         time.sleep(600)
     return job
 
 
 def test_a_cancelled_job_that_ignores_its_signal_is_killed(tmp_path):
-    """Cancelling the jobs in flight leaves no process training on after the command ends: one that outlives
-    submitit's SIGINT is killed, with the processes below it."""
+    """Cancelling the jobs in flight leaves no process training on after the command ends, even where the jobs ignore
+    submitit's SIGINT: a command started in the background by a shell without job control (``cmd &`` in a script,
+    ``nohup``) starts with SIGINT ignored, and so do its jobs' processes. They are killed, with the processes below."""
     submitit = pytest.importorskip("submitit")
     executor = submitit.LocalExecutor(folder=tmp_path / "jobs")
-    job = executor.submit(_stubborn(tmp_path))
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)       # as a background command starts
+    try:
+        job = executor.submit(_sleeper(tmp_path))
+    finally:
+        signal.signal(signal.SIGINT, before)
     for _ in range(600):
         if (tmp_path / "started").exists():
             break
@@ -249,8 +253,9 @@ def test_a_cancelled_job_that_ignores_its_signal_is_killed(tmp_path):
     pid = int((tmp_path / "started").read_text())
     engine._cancel({job: None}, engine.Engine("local"), wait_s=1.0)
     for _ in range(50):
-        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z":
+        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
             break
         time.sleep(0.1)
     else:
+        os.kill(pid, signal.SIGKILL)
         pytest.fail(f"the job's process {pid} still runs")
