@@ -301,6 +301,33 @@ def log_rows(made: Mapping | None = None, round: str = "exploratory") -> list[di
     return out
 
 
+# The registry log's replays that judge the same records by another rule (a verdict rule, a band, the gates, the
+# families, the rung rule, how ACD-I is compared): a claim is robust where every one of them, and the exploratory
+# round, gives its verdict of record. "claims on the zoo model" judges other evidence (one shipped model), not the
+# round's records by another rule, and is left out.
+RULE_VARIANTS = tuple(name for name in log.REPLAYS if name != "claims on the zoo model")
+
+
+def robustness(made: Mapping | None = None, exploratory: Mapping | None = None,
+               round: str = RECORD_ROUND) -> dict[tuple[str, str], dict]:
+    """``{(paper, id): {"verdict", "variants": {variant: verdict}, "robust"}}``: each claim's verdict of record
+    (``round``'s records, ``made`` its :func:`evidence_of`) beside its verdict under every rule variant of
+    :data:`RULE_VARIANTS` on the same records and its exploratory verdict (``exploratory``: that round's
+    :func:`evidence_of`); robust where all agree. A claim not tested in the round is never robust."""
+    made = evidence_of(round) if made is None else made
+    exploratory = evidence_of("exploratory") if exploratory is None else exploratory
+    verdict = {(r["paper"], r["id"]): r["verdict"] for r in report(made=made)}
+    variants = {k: {} for k in verdict}
+    for name in RULE_VARIANTS:
+        for r in replay(name, made=made, round=round):
+            variants[r["paper"], r["id"]][name] = r["verdict"]
+    for r in report(made=exploratory):
+        variants[r["paper"], r["id"]]["exploratory round"] = r["verdict"]
+    return {k: {"verdict": v, "variants": variants[k],
+                "robust": v != claims.NOT_TESTED and all(x == v for x in variants[k].values())}
+            for k, v in verdict.items()}
+
+
 def claim_log() -> dict[str, int]:
     """How many claims were fixed before any record of the runs they judge, in the same commit as them, or after,
     and how many of their rules changed after they were fixed (:func:`i2vlib.claims.log.history`)."""
