@@ -26,7 +26,8 @@ from .data.prepare import prepare
 from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
-from .io import IMAGE_SUFFIXES, write_image, write_json
+from .faces.paste import animate, takes_photo
+from .io import IMAGE_SUFFIXES, read_image, write_image, write_json
 from .models import get_method
 from .onnx_export import check_destination as onnx_destination
 from .onnx_export import to_onnx
@@ -225,10 +226,15 @@ def _generate(args) -> None:
     else:
         default = getattr(model, "supported_intensities", np.linspace(0, 1, 16))  # a fixed-length baseline's own
         intensities = args.intensities if args.intensities is not None else [float(a) for a in default]
-    image = _image_argument(args.image, model.image_size)
-    frames = model.generate(image, intensities, expression=args.expression)
+    image, face = _image_argument(args.image, model.image_size), _face_argument(args)
     meta = {"method": model.method, "checkpoint_hash": model.checkpoint_hash, "model": str(args.model),
             "step": model.step, "image": str(args.image)}
+    if takes_photo(face, image.shape, model.image_size, not args.no_paste):
+        clip = model.animate(image, intensities, args.expression, face=None if face == "auto" else face,
+                             paste=not args.no_paste)
+        frames = _said(clip, meta)
+    else:
+        frames = model.generate(image, intensities, expression=args.expression, face=face)
     if isinstance(intensities, dict):
         meta["mix"] = {k: [float(x) for x in v] for k, v in intensities.items()}
     else:
@@ -245,11 +251,38 @@ def _retarget(args, model) -> None:
     if not hasattr(model, "retarget"):
         raise I2VError(f"{model.method} models render intensities, not a reference video: "
                        "--reference needs an frgan model")
-    image = _image_argument(args.image, model.image_size)
-    frames = model.retarget(image, read_video(args.reference))
-    save_video(frames, args.out, fps=args.fps, method=model.method, checkpoint_hash=model.checkpoint_hash,
-               model=str(args.model), step=model.step, image=str(args.image), reference=str(args.reference))
+    image, face = _image_argument(args.image, model.image_size), _face_argument(args)
+    reference = read_video(args.reference)
+    meta = {"method": model.method, "checkpoint_hash": model.checkpoint_hash, "model": str(args.model),
+            "step": model.step, "image": str(args.image), "reference": str(args.reference)}
+    if takes_photo(face, image.shape, model.image_size, not args.no_paste):
+        clip = animate(image, lambda crop, landmarks: model.retarget(crop, reference, **model.face_options(landmarks)),
+                       model.image_size, face=None if face == "auto" else face, paste=not args.no_paste)
+        frames = _said(clip, meta)
+        model.note_domain()
+    else:
+        frames = model.retarget(image, reference)
+        if image.shape[:2] != (model.image_size, model.image_size):      # a photo, squashed whole
+            model.note_domain()
+    save_video(frames, args.out, fps=args.fps, **meta)
     print(f"wrote {len(frames)} frames to {args.out}")
+
+
+def _face_argument(args):
+    """The ``face`` argument of ``generate`` that ``--face``, ``--whole-image`` and ``--no-paste`` ask for."""
+    if args.image.startswith("synthetic:") and (args.face or args.whole_image or args.no_paste):
+        raise I2VError(f"{args.image} is a benchmark face at the model's size; --face, --whole-image and --no-paste "
+                       "are for photos")
+    if args.whole_image and (args.face or args.no_paste):
+        raise I2VError("--whole-image finds no face; --face and --no-paste choose and keep the face it would find")
+    return "whole" if args.whole_image else args.face or "auto"
+
+
+def _said(clip, meta: dict):
+    """A photo's animated face: say which face (and how many were found), record where, return the frames."""
+    print(clip.says())
+    meta.update(clip.sidecar())
+    return clip.frames
 
 
 def _evaluate(args) -> None:
@@ -278,13 +311,13 @@ def _export(args) -> None:
           f"output {meta['output']}; {checked})")
 
 
-def _image_argument(text: str, size: int):
-    """A path, or ``synthetic:K``: the neutral face of test identity K of the benchmark (only that
+def _image_argument(text: str, size: int) -> np.ndarray:
+    """The image of a path, or of ``synthetic:K``: the neutral face of test identity K of the benchmark (only that
     spelling: a file called ``synthetic_me.png`` is a file)."""
     if not text.startswith("synthetic:"):
         if not Path(text).is_file():
             raise I2VError(f"no such image: {text}")
-        return text
+        return read_image(text)
     bench = synthetic.SyntheticBenchmark(size)
     k = text.removeprefix("synthetic:")
     ids = bench.identities("test")
