@@ -101,7 +101,7 @@ def _zoo(args) -> None:
             rec = zoo.record(name)
             health = zoo_health(rec["config"]["method"], rec["scores"])
             out[name] = {**{k: rec[k] for k in ("steps", "config", "scores")}, "health": health["checks"],
-                         "healthy": health["healthy"]}
+                         "healthy": health["healthy"], "trained_on": zoo.ENTRIES[name]["trained_on"]}
         print(json.dumps(out, indent=1))
         return
     print("\n".join(zoo.listing(_health_word)))
