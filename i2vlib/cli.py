@@ -139,7 +139,7 @@ def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
     t.add_argument("method", help=f"method to train: {', '.join(METHODS)}")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
-    t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
+    t.add_argument("--profile", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--steps", type=_positive("steps"), help="training steps (default: the profile's)")

@@ -18,7 +18,7 @@ from . import distributed, runs, zoo
 from .checkpoint import CHECKPOINT, read_checkpoint
 from .claims.health import zoo_health
 from .clip_record import EXPRESSIONS
-from .config import RENAMED, check_data, profile
+from .config import RENAMED, check_data, profile, resolve_device
 from .data import pose_benchmark, synthetic
 from .data.curves import check_curves
 from .data.folders import write_affinegan, write_pose
@@ -34,6 +34,7 @@ from .onnx_export import to_onnx
 from .outputs import check_name, check_output
 from .records import verdicts
 from .render import check_destination, contact_sheet, save_video
+from .train import step_seconds
 
 
 def _synth(args) -> None:
@@ -160,6 +161,7 @@ def _train_config(args) -> dict:
     """The full config that ``i2v train`` arguments ask for (the inverse of
     :func:`i2vlib.records.origin.train_command`)."""
     method = get_method(args.method)
+    args.profile = args.profile or "book"  # the default, said by i2v train's first line (_plan)
     profile(args.profile)  # validates the name
     options = _options(args.options)
     flagged = {"data": "--data", "steps": "--steps", "image_size": "--size", "expressions": "--expressions",
@@ -192,7 +194,10 @@ def _train(args) -> None:
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
     if args.resume and args.steps is None:   # resuming without --steps: the run's own number of steps
         args.steps = int(read_checkpoint(args.out)["config"]["steps"])
+    chosen = args.profile is not None
     config = _train_config(args)
+    if distributed.context().main:
+        print(_plan(args, config, chosen), flush=True)
     info = runs.train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
                       progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
                       amp=args.amp)
@@ -200,6 +205,39 @@ def _train(args) -> None:
         return
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
+
+
+# Runs this short are not timed beforehand: they take seconds, about as long as timing them would.
+TIMED_FROM = 50
+
+
+def _plan(args, config: dict, chosen: bool) -> str:
+    """What ``i2v train`` is about to do, in one line: the profile (``chosen``: given, not the default), the steps,
+    and how long they should take here (:func:`i2vlib.train.step_seconds`, measured now), with the options that
+    change it."""
+    done = int(read_checkpoint(args.out)["step"]) if args.resume else 0
+    todo = max(0, config["steps"] - done)
+    steps = f"{todo} steps" + (f" (from step {done} to {config['steps']})" if done else "")
+    if todo >= TIMED_FROM:
+        per_step = step_seconds(config, args.device, args.amp)
+        when = f"about {_duration(todo * per_step)} here ({per_step:.2f} s a step, timed just now)"
+    else:
+        when = "seconds"
+    default = "" if chosen else " (the default)"
+    faster = "; --profile smoke trains in seconds" if args.profile != "smoke" else ""
+    return (f"training {config['method']} with the {args.profile} profile{default}: {steps} of batch "
+            f"{config.get('batch', '?')} at {config['image_size']} px on {resolve_device(args.device)}, {when}"
+            f"{faster}, --steps N sets the length")
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as a reader says it: 40 s, 12 min, 3 h 20 min."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _generate(args) -> None:
