@@ -38,7 +38,7 @@ from .masks import convex_hull
 # The mask: the face's outline (jaw and brows) with the brows lifted by FOREHEAD of the brow-to-chin height to take
 # in the forehead (where the benchmark draws its lines), grown by MARGIN about its centre, then softened by a ramp
 # FEATHER of the box's side wide, whose middle lies on the grown outline.
-FOREHEAD = 0.35
+FOREHEAD = 0.25
 MARGIN = 0.08
 FEATHER = 0.08
 JAW, BROWS = slice(0, 17), slice(17, 27)
