@@ -345,9 +345,13 @@ class PoseModel(NetworkModel):
     observes = 1
     unexportable = "a pose model forecasts frames from observed frames, not from a face and intensities"
 
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, face="auto",
+                 paste: bool = True):
         raise I2VError(f"a {self.method} pose model forecasts frames from observed frames and joints (Model.forecast, "
                        "the FRGAN pose chapter), not from intensities")
+
+    def animate(self, photo, intensities, expression: str | None = None, face=None, paste: bool = True):
+        return self.generate(photo, intensities, expression)     # the same refusal: a pose model animates no face
 
     def forecast(self, image, joints_source, joints, as_tensor: bool = False, observed=None):
         """``len(joints)`` frames after ``image`` (S x S x 3 uint8, the last observed frame): T x S x S x 3 uint8, or a
