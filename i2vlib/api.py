@@ -3,6 +3,7 @@
     model = i2vlib.load("run_dir_or_checkpoint")
     frames = model.generate(image, intensities=[0, .25, .5, 1.0], expression="happy")
     frames = model.generate(image, intensities={"happy": [...], "surprise": [...]})  # mixing
+    frames = model.generate("photo.jpg", [0, .5, 1])   # a photo: its face found, animated, pasted back (faces.paste)
 
 A method subclasses :class:`Model` and implements ``_encode`` (image -> features, run once per
 image and cached) and ``_decode`` (features + one intensity per expression -> frames), so moving
