@@ -1,4 +1,6 @@
-# Two entry points: `make book` and `make test`. Both create ./.venv and install into it.
+# Two entry points: `make book` and `make test`. Both create ./.venv and install into it (`make install` does only
+# that): the library with everything the book and its tests need, and JupyterLab to open the notebooks
+# (`.venv/bin/jupyter lab notebooks/quickstart.ipynb`).
 # torch is installed first, pinned to the CPU build that this project's machines carry;
 # override with e.g. `make test TORCH=torch` on a machine where you want another build.
 PYTHON ?= python3
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,lab]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -160,7 +160,7 @@ def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
     t.add_argument("method", help=f"method to train: {', '.join(METHODS)}")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
-    t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
+    t.add_argument("--profile", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--steps", type=_positive("steps"), help="training steps (default: the profile's)")
@@ -186,8 +186,9 @@ def _train_parser(sub) -> None:
 def _generate_parser(sub) -> None:
     g = sub.add_parser("generate", help="render a video from one face image and a list of intensities")
     g.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
-    g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
-                                 "or synthetic:K for the neutral face of test identity K")
+    g.add_argument("image", help="a photo of any size (its largest face is found, animated and pasted back), a face "
+                                 "crop at the model's size (as i2v prepare writes), or synthetic:K for the neutral "
+                                 "face of test identity K")
     g.add_argument("--intensities", nargs="+", type=float, metavar="A",
                    help="one frame per intensity in [0, 1] "
                         "(default: 16 values from 0 to 1; a fixed-clip baseline, convlstm, hp, vgan, mcnet, mocogan or fgst: its own)")
@@ -197,6 +198,12 @@ def _generate_parser(sub) -> None:
     g.add_argument("--reference", metavar="VIDEO",
                    help="retarget instead: the face performs this video's motion (a video file or a folder "
                         "of numbered PNG frames; frgan models)")
+    g.add_argument("--face", type=whole_number(1), metavar="K",
+                   help="animate the photo's K-th largest face (default: the largest; the count is said)")
+    g.add_argument("--no-paste", action="store_true",
+                   help="write the animated face crop at the model's size, not the photo with the face pasted back")
+    g.add_argument("--whole-image", action="store_true",
+                   help="find no face: animate the whole image, centre-cropped and squashed to the model's size")
     g.add_argument("--out", required=True, help="output .gif, .mp4, or a folder of PNGs")
     g.add_argument("--fps", type=float, default=8.0)
     g.add_argument("--device", default="cpu")

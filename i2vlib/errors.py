@@ -14,6 +14,7 @@ import argparse
 import codecs
 import errno
 import functools
+import logging
 import os
 import select
 import signal
@@ -22,6 +23,18 @@ import sys
 
 class I2VError(Exception):
     """A problem with the user's input, explained in one line."""
+
+
+# The library's one-line notes to the reader (what a model makes of a photo, how many faces it found): warnings of
+# this logger, shown on standard error where nothing else is configured, and by every command line (run_command).
+notes = logging.getLogger("i2vlib")
+
+
+class _Notes(logging.Handler):
+    """A command's notes: the message alone, one line on the standard error of the moment."""
+
+    def emit(self, record):
+        print(record.getMessage(), file=sys.stderr, flush=True)
 
 
 def check_names(names, allowed, what: str) -> tuple[str, ...]:
@@ -63,8 +76,10 @@ def run_command(name: str, main, *args, interrupted=None) -> int:
     ``NAME: error: ...`` and status 2; Ctrl-C is ``NAME: interrupted`` and 130 (after ``interrupted()``, which may
     tidy the terminal); a reader that closed standard output ends the command quietly with 141, the status of a
     process that SIGPIPE ended; a full disk is one line and 2. Output is written so that a character the terminal's
-    encoding lacks never fails (:func:`safe_output`)."""
+    encoding lacks never fails (:func:`safe_output`); the library's :data:`notes` are shown, one line each."""
     safe_output()
+    if not any(isinstance(h, _Notes) for h in notes.handlers):
+        notes.addHandler(_Notes())
     try:
         code = main(*args) or 0
         sys.stdout.flush()

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
+from PIL import Image
 from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -569,15 +570,37 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site(book):
-    _require_build(book)
+def _serve(directory: Path):
+    """Serve ``directory`` over HTTP on a free local port, in a thread; yields its URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_QuietFiles, directory=str(book.html)))
+                                             functools.partial(_QuietFiles, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site(book):
+    _require_build(book)
+    yield from _serve(book.html)
+
+
+@pytest.fixture(scope="module")
+def widget_page(tmp_path_factory):
+    """One page with the live widget of zoo:fan-happy, its files written by the book's extension as a build writes
+    them (book/_ext/i2v_live.py; onnxruntime-web cached in _build/vendor), served over HTTP: the widget without
+    building the book."""
+    live = load_script("book/_ext/i2v_live.py", "i2v_live_ext")
+    out = tmp_path_factory.mktemp("widget")
+    manifest = live.write_site(out / "_static" / "i2v-live", ["fan-happy"], ROOT / "_build" / "vendor")
+    (out / "index.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>live</title>'
+        '<link rel="stylesheet" href="_static/i2v-live/i2v-live.css">'
+        '<script src="_static/i2v-live/i2v-live.js" defer></script></head>'
+        '<body><div class="i2v-live" data-models="fan-happy"></div></body></html>')
+    for url in _serve(out):
+        yield SimpleNamespace(url=f"{url}/index.html", manifest=manifest)
 
 
 def _rendered(driver, root, more_than: int, timeout: float = 90) -> int:
@@ -592,12 +615,13 @@ def _rendered(driver, root, more_than: int, timeout: float = 90) -> int:
     raise AssertionError(f"the widget drew no new frame in {timeout} s (status: {status!r})")
 
 
-def _canvas(driver, root) -> np.ndarray:
-    rgba = driver.execute_script("const c = arguments[0].querySelector('canvas.i2v-live-output');"
-                                 "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);",
-                                 root)
-    side = int(np.sqrt(len(rgba) // 4))
-    return np.array(rgba, dtype=np.uint8).reshape(side, side, 4)[..., :3]
+def _canvas(driver, root, which: str = "output") -> np.ndarray:
+    """The pixels of the widget's output (or input) canvas: H x W x 3 uint8."""
+    w, h, rgba = driver.execute_script(
+        "const c = arguments[0].querySelector('canvas.i2v-live-' + arguments[1]);"
+        "return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];",
+        root, which)
+    return np.array(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3]
 
 
 def _drag(driver, root, expression: str, value: float) -> None:
@@ -616,10 +640,9 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
     """Each page's widget loads nothing heavy until the reader touches it (onnxruntime-web and the model load at the
     first click), then loads its first model from the book's own files, draws the first benchmark face, and
     redraws when a slider moves; the frame equals the Python generator's for the same face and intensities
-    (within 2 grey levels, as i2v export promises); a photo of the reader's own replaces the face; not one
+    (within 2 grey levels, as i2v export promises); a photo of the reader's own comes back animated; not one
     request leaves the local server."""
     import i2vlib
-    from PIL import Image
 
     live = book.html / "_static" / "i2v-live"
     manifest = json.loads((live / "manifest.json").read_text())
@@ -653,15 +676,77 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
         assert np.abs(shown.astype(int) - want).max() <= 2, f"{page}: {name} at {values} differs from generate"
         assert np.abs(shown.astype(int) - at_zero).mean() > 0.5, f"{page}: the slider did not change the frame"
         photo = tmp_path / "photo.png"        # a reader's photo: not square, not the model's size
-        Image.fromarray(np.asarray(Image.open(live / "faces" / manifest["faces"][1]).convert("RGB").resize((90, 70)))
-                        ).save(photo)
+        pixels = np.asarray(Image.open(live / "faces" / manifest["faces"][1]).convert("RGB").resize((90, 70)))
+        Image.fromarray(pixels).save(photo)
         root.find_element("css selector", "input[type=file]").send_keys(str(photo))
         count = _rendered(browser, root, count)
-        assert np.abs(_canvas(browser, root).astype(int) - shown).mean() > 0.5, f"{page}: the photo changed nothing"
+        after = _canvas(browser, root)                # the photo at its own size, its face box animated
+        box = browser.execute_script("return arguments[0].i2vLive.photo.box", root)
+        inside = (slice(box["y"], box["y"] + box["side"]), slice(box["x"], box["x"] + box["side"]))
+        outside = np.ones(pixels.shape[:2], bool)
+        outside[inside] = False
+        assert after.shape == pixels.shape and np.array_equal(after[outside], pixels[outside]), page
+        assert np.abs(after[inside].astype(int) - pixels[inside]).mean() > 0.5, f"{page}: the photo changed nothing"
         remote = [u for u in loaded + _requests(browser) if not u.startswith((site, "data:", "blob:", "about:"))]
         assert not remote, f"{page}: requests left the local server: {remote}"
         errors = [e for e in _severe_errors(browser.get_log("browser")) if "/favicon.ico " not in e]  # a server's 404
         assert not errors, f"{page}: {errors}"
+
+
+def test_the_live_widget_animates_a_photo_in_a_face_box_and_pastes_it_back(widget_page, browser, tmp_path):
+    """A reader's photo: the page says, once and in one line, what the model was trained on; the reader drags the
+    square face box onto the face and sizes it; the frame comes back as the photo at its own size, the face box's
+    inside animated and every pixel outside it the photo's own; a benchmark face brings the model's square back."""
+    from selenium.webdriver import ActionChains
+    from skimage import data
+
+    photo = data.astronaut()
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(photo).save(path)
+    browser.get(widget_page.url)
+    root = browser.find_element("css selector", "div.i2v-live")
+    root.find_element("css selector", ".i2v-live-faces img").click()
+    count = _rendered(browser, root, 0)
+    domain = root.find_element("css selector", ".i2v-live-domain")
+    assert not domain.is_displayed()                                     # a benchmark face: nothing to say
+    root.find_element("css selector", "input[type=file]").send_keys(str(path))
+    count = _rendered(browser, root, count)
+    said = domain.text
+    assert domain.is_displayed() and "\n" not in said and "synthetic face benchmark" in said, said
+    assert said.startswith("zoo:fan-happy was trained on") and said.count("expect") == 1
+    assert _canvas(browser, root, "input").shape == photo.shape and _canvas(browser, root).shape == photo.shape
+    size = root.find_element("css selector", "input[type=range][name='face-box']")
+    browser.execute_script("arguments[0].value = arguments[1];"
+                           "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", size, str(149 / 512))
+    count = _rendered(browser, root, count)
+    canvas = root.find_element("css selector", "canvas.i2v-live-input")
+    scale = canvas.size["width"] / photo.shape[1]                        # CSS pixels per photo pixel
+    face_x, face_y = 223.5, 115.5                                        # the centre of dlib's box, i2vlib.faces.paste
+    ActionChains(browser).move_to_element_with_offset(canvas, 0, 0).click_and_hold().move_to_element_with_offset(
+        canvas, (face_x - photo.shape[1] / 2) * scale, (face_y - photo.shape[0] / 2) * scale).release().perform()
+    count = _rendered(browser, root, count)
+    box = browser.execute_script("return arguments[0].i2vLive.photo.box", root)
+    assert abs(box["x"] + box["side"] / 2 - face_x) < 4 and abs(box["y"] + box["side"] / 2 - face_y) < 4, box
+    assert abs(box["side"] - 149) <= 1, box
+    at_zero = _canvas(browser, root)
+    _drag(browser, root, "happy", 1.0)
+    count = _rendered(browser, root, count)
+    smile = _canvas(browser, root)
+    x0, y0, x1, y1 = box["x"], box["y"], box["x"] + box["side"], box["y"] + box["side"]
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    for frame in (at_zero, smile):
+        assert np.array_equal(frame[outside], photo[outside])
+    mouth = (slice(y0 + box["side"] // 2, y1 - box["side"] // 5), slice(x0 + box["side"] // 3, x1 - box["side"] // 3))
+    assert np.abs(smile[mouth].astype(int) - at_zero[mouth]).mean() > 2          # the smile is drawn in the box
+    assert np.abs(at_zero[y0:y1, x0:x1].astype(int) - photo[y0:y1, x0:x1]).mean() < 12   # at 0, the face back
+    root.find_element("css selector", ".i2v-live-faces img").click()
+    _rendered(browser, root, count)
+    assert _canvas(browser, root).shape == (64, 64, 3)
+    assert not root.find_element("css selector", ".i2v-live-box").is_displayed()
+    log = browser.get_log("browser")
+    assert not [e for e in _severe_errors(log) if "/favicon.ico " not in e], log    # favicon: a server's 404
+    assert not [e["message"] for e in log if "willReadFrequently" in e["message"]]    # pixels read without a warning
 
 
 COLAB = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+/[^/"]+)/blob/([^/"]+)/([^"#?\s)]+)')

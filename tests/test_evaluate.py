@@ -124,7 +124,12 @@ def test_per_expression_calibration_and_per_video_records(results, clips):
     assert all(len(p["trajectory"]) == len(c) and p["trajectory"][0] == 0 for p, c in zip(pv, clips))
     json.dumps(r, allow_nan=False)               # strict JSON: no NaN or Infinity anywhere
     text = table({k: results[k] for k in ("oracle", "copy")}, keys=("acd_i", "acd_g", "psnr"))
-    assert "reference (ground truth)" in text and "copy" in text
+    assert "reference (ground truth)" in text and "copy" in text and len(text.split("\n\n")) == 1
+    wide = table({k: results[k] for k in ("oracle", "copy")}, columns=80)
+    blocks = wide.split("\n\n")
+    assert len(blocks) > 1 and max(map(len, wide.splitlines())) <= 80
+    assert [line.split()[0] for line in blocks[-1].splitlines()[1:]] == ["oracle", "copy", "reference"]
+    assert [w for b in blocks for w in b.splitlines()[0].split()] == list(SCORE_KEYS)    # each score once, in order
 
 
 def test_bad_generators_and_arguments_are_clear_errors(clips):
@@ -335,6 +340,10 @@ def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path):
     assert m["reference"]["acd_g"] == 0 and m["reference"]["undetected_rate"] == 0
     assert 0 <= m["scores"]["undetected_rate"] <= 1
     assert str(out) in r.stdout
+    lines = r.stdout.splitlines()
+    assert max(map(len, lines)) <= 100, max(lines, key=len)                     # an 80-to-100-column terminal
+    shown = {w for line in lines for w in line.split()}
+    assert {k for k, v in m["scores"].items() if not isinstance(v, dict)} <= shown   # every score, in blocks
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temporary leftovers
 
 

@@ -72,6 +72,18 @@ def _flat(d, prefix=""):
     return out
 
 
+@pytest.mark.parametrize("name", list(zoo.ENTRIES))
+def test_every_entry_states_what_it_was_trained_on(name):
+    """The book's own benchmark, the one its config names, at its size and number of videos: never a photograph."""
+    cfg, said = zoo.entry_config(name), zoo.ENTRIES[name]["trained_on"]
+    kind = "pose" if cfg["method"] == "frgan-pose" else "face"
+    assert cfg["data"] == "synthetic" and f"synthetic {kind} benchmark only" in said and "never a photograph" in said
+    assert f"{cfg['image_size']} px" in said.replace("-px", " px")
+    assert f"{cfg['videos']} training videos per {'action' if kind == 'pose' else 'expression'}" in said
+    if name in SHIPPED:
+        assert said in next(line for line in zoo.listing() if line.startswith(f"zoo:{name} "))
+
+
 def test_every_recipe_builds_a_valid_config():
     for name, entry in zoo.ENTRIES.items():
         cfg = zoo.entry_config(name)
@@ -172,7 +184,7 @@ def shipped_smoke(exported, monkeypatch):
     cfg, file = exported
     monkeypatch.setattr(zoo, "HERE", file.parent)
     monkeypatch.setitem(zoo.ENTRIES, "affinegan-smoke",
-                        {"method": "affinegan", "config": {}, "about": "test"})
+                        {"method": "affinegan", "config": {}, "about": "test", "trained_on": zoo.FACES})
     monkeypatch.setattr(zoo, "entry_config", lambda name: cfg if name == "affinegan-smoke" else None)
     monkeypatch.delenv("I2V_RETRAIN", raising=False)
     return cfg, file
@@ -207,6 +219,7 @@ def test_zoo_names_work_in_load_generate_and_evaluate(shipped_smoke, tmp_path, c
     assert main(["zoo", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["affinegan-smoke"]
     assert shown["steps"] == 6 and shown["scores"] == zoo.record("affinegan-smoke")["scores"]
+    assert shown["trained_on"] == zoo.FACES
 
 
 # ---------------------------------------------------------------------------------------------

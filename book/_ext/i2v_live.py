@@ -9,7 +9,7 @@ script ``book/_static/i2v-live.js`` draws it. When the HTML has been written, th
   hash is checked (cached in ``_build/vendor``), so that no page loads code from a CDN;
 * ``models/NAME.onnx``: every zoo model a page names, written by :func:`i2vlib.onnx_export.to_onnx` (cached by the zoo
   file's hash), and ``faces/``: benchmark faces of test identities, which no model saw in training;
-* ``manifest.json``: each model's file, expressions, size and description, and the faces.
+* ``manifest.json``: each model's file, expressions, size, description and what it was trained on; the faces.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def export_models(names: list[str], cache: Path, dest: Path) -> dict:
             raise ExtensionError(f"i2v-live: zoo:{name} renders a fixed clip; the live widget shows frame models")
         shutil.copyfile(cached, dest / f"{name}.onnx")
         entries[name] = {"file": f"{name}.onnx", "expressions": meta["expressions"], "image_size": meta["image_size"],
-                         "about": zoo.ENTRIES[name]["about"], "bytes": (dest / f"{name}.onnx").stat().st_size}
+                         "about": zoo.ENTRIES[name]["about"], "trained_on": zoo.ENTRIES[name]["trained_on"],
+                         "bytes": (dest / f"{name}.onnx").stat().st_size}
     return entries
 
 

@@ -109,9 +109,13 @@ class Model(api.Model):
         cfg, net, refiner = load_networks(ckpt)
         return cls(net, cfg, device, refiner)
 
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, face="auto",
+                 paste: bool = True):
         raise I2VError(f"a {NAME} model forecasts frames from observed joints (Model.forecast, the FRGAN pose "
                        "chapter), not from intensities")
+
+    def animate(self, photo, intensities, expression: str | None = None, face=None, paste: bool = True):
+        return self.generate(photo, intensities, expression)     # the same refusal: a pose model animates no face
 
     def forecast(self, image, joints_source, joints, as_tensor: bool = False):
         """``image`` (S x S x 3 uint8, the last observed frame) moved to each pose of ``joints`` (T x 13 x 2
