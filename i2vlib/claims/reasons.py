@@ -2,16 +2,14 @@
 
 Every claim whose verdict of record is not "reproduced" carries one reason of :data:`REASONS`. Some follow from the
 verdict itself (a gate failed, the benchmark cannot measure it, an arm is not recorded yet, the budgets disagree);
-the others are declared per claim in :data:`WHY`, each naming the check that backs it and the number it found
-(:class:`Why`): the same comparison at a larger budget (the budget), the benchmark without the named difference (the
+the others are declared per claim (:mod:`i2vlib.records.why`), each with the controlled check that backs it, run on
+the records: the same comparison at a larger budget (the budget), the benchmark without the named difference (the
 benchmark), the departure undone (the implementation), the paper's sentence read again (the reading).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from .rules import BORDERLINE, BUDGET_DEPENDENT, INCONCLUSIVE, NOT_TESTED, PARTLY, REPRODUCED
+from .rules import BUDGET_DEPENDENT, INCONCLUSIVE, NOT_TESTED, REPRODUCED
 
 REASONS = {
     "fails": "the paper's claim fails on this benchmark",
@@ -27,23 +25,11 @@ REASONS = {
 }
 
 
-class Why(NamedTuple):
-    """A declared reason: ``kind`` (a key of :data:`REASONS`), ``words`` (the claim's reason in a sentence), and
-    ``evidence``: the controlled check behind it and what it found."""
-
-    kind: str
-    words: str
-    evidence: str
-
-
-# "paper/id" -> Why, for the claims whose reason the verdict alone does not give.
-WHY: dict[str, Why] = {}
-
-
-def reason(row: dict) -> dict:
+def reason(row: dict, declared: dict | None = None) -> dict:
     """``{"reason", "reason_words", "evidence"}`` of one claim of a report (:func:`i2vlib.records.verdicts.report`):
-    None for a reproduced claim; the reason its verdict gives (a gate, the benchmark, a missing record, the budget);
-    else its declared :data:`WHY` (or, where none is declared yet, None with the words saying so)."""
+    empty for a reproduced claim; the reason its verdict gives (a gate, the benchmark, a missing record, one shipped
+    model, the budget); else ``declared`` (:mod:`i2vlib.records.why`), or where none is declared yet, no reason with
+    the words saying so."""
     verdict = row["verdict"]
     if verdict == REPRODUCED:
         return {"reason": None, "reason_words": "", "evidence": ""}
@@ -59,8 +45,6 @@ def reason(row: dict) -> dict:
         p = row.get("interaction_p")
         return {"reason": kind, "reason_words": REASONS[kind],
                 "evidence": at + ("" if p is None else f" (interaction p = {p:.2g})")}
-    declared = WHY.get(f"{row['paper']}/{row['id']}")
-    if declared is None:
-        return {"reason": None, "reason_words": "no reason declared yet" if verdict not in (BORDERLINE, PARTLY)
-                else "", "evidence": ""}
-    return {"reason": declared.kind, "reason_words": declared.words, "evidence": declared.evidence}
+    if declared is not None:
+        return declared
+    return {"reason": None, "reason_words": "no reason declared yet", "evidence": ""}

@@ -43,7 +43,7 @@ from ..version import __version__
 from ..zoo import HERE as ZOO
 from ..zoo import names, recipe, record
 from .ablations import ladder, measure_options
-from . import store
+from . import store, why
 from .store import measured
 
 PROFILE = "book"
@@ -198,7 +198,8 @@ def claims_json(paper: str | None = None, cached: bool = False) -> dict:
         return json.loads(file.read_text())
     confirmatory = report(paper, evidence_of(RECORD_ROUND))
     exploratory = {(r["paper"], r["id"]): r for r in report(paper, evidence_of("exploratory"))}
-    rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r),
+    ctx = why.Context({RECORD_ROUND: {(r["paper"], r["id"]): r for r in confirmatory}, "exploratory": exploratory})
+    rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r, why.declared(r, ctx)),
              "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]
     out = {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}

@@ -1,0 +1,66 @@
+"""Why each claim that is not reproduced is not: its declared reason (:data:`i2vlib.claims.reasons.REASONS`) and the
+controlled check behind it, computed from the records when the report is made (never typed).
+
+A check is a function of the report's :class:`Context` that returns a sentence with its numbers. The usual one reads
+the same claim where one thing differs: another budget (:func:`at_rung`: the exploratory round's seeds at four times
+the budget, the same recipe), or another arm that undoes a departure or redraws the benchmark (:func:`compare`).
+:data:`WHY` holds the declarations, written once the verdicts of record were known: a reason explains a verdict, it
+never changes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..claims.reasons import REASONS
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check reads: each round's report rows by ``(paper, id)``."""
+
+    rows: Mapping[str, Mapping[tuple[str, str], dict]]
+
+    def rung(self, paper: str, claim: str, label: str, round: str) -> dict | None:
+        row = self.rows[round].get((paper, claim))
+        return None if row is None else row["rungs"].get(label)
+
+
+@dataclass(frozen=True)
+class Why:
+    """A declared reason: ``kind`` (a key of :data:`REASONS`), the reason in a sentence, and the check that backs it
+    (a function of :class:`Context` giving the evidence with its numbers)."""
+
+    kind: str
+    words: str
+    check: Callable[[Context], str]
+
+    def __post_init__(self):
+        if self.kind not in REASONS:
+            raise ValueError(f"unknown reason {self.kind!r}; one of {', '.join(REASONS)}")
+
+
+def at_rung(paper: str, claim: str, label: str = "4", round: str = "exploratory") -> Callable[[Context], str]:
+    """The check "the same claim at another rung": its verdict and measurement at rung ``label`` of ``round``."""
+    def check(ctx: Context) -> str:
+        rung = ctx.rung(paper, claim, label, round)
+        if rung is None or rung["verdict"] == "not tested":
+            return f"not measured at {label} times the budget in the {round} round yet"
+        seeds = sorted({s for arm in rung["arms"].values() for s in arm.get("seed_ids", [])})
+        return (f"at {label} times the budget ({round} round, seeds {', '.join(map(str, seeds))}): "
+                f"{rung['verdict']}, {rung['measured']}")
+    return check
+
+
+# "paper/id" -> Why: the claims whose reason their verdict alone does not give (see the module's docstring).
+WHY: dict[str, Why] = {}
+
+
+def declared(row: dict, ctx: Context) -> dict | None:
+    """``{"reason", "reason_words", "evidence"}`` declared for the claim of ``row``, its check run on ``ctx``, or
+    None."""
+    why = WHY.get(f"{row['paper']}/{row['id']}")
+    if why is None:
+        return None
+    return {"reason": why.kind, "reason_words": why.words, "evidence": why.check(ctx)}
