@@ -117,10 +117,9 @@ def _health_word(method: str, scores: dict) -> str:
 
 
 def _claims(args) -> None:
-    if not verdicts.cache_file(args.paper).is_file():
-        print("i2v claims: judging every claim from the records (once for this state of the records; "
-              "about half a minute)", file=sys.stderr, flush=True)
-    out = verdicts.claims_json(args.paper, cached=True)
+    snapshot = verdicts.current(say=lambda text: print(f"i2v claims: {text}", file=sys.stderr, flush=True))
+    out = {k: snapshot[k] for k in ("protocol", "round")}
+    out["claims"] = [r for r in snapshot["claims"] if args.paper in (None, r["paper"])]
     print(json.dumps(out, indent=1) if args.json else verdicts.text(out))
 
 

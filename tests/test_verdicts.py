@@ -113,3 +113,13 @@ def test_the_verdicts_page_glues_every_count_and_links_every_claim(report, monke
         target = verdicts.CLAIMS_TARGET.get(r["chapter"])
         link = f"<{target}>`" if target else f"(../{r['chapter']}.ipynb)"
         assert f"`{r['id']}`" in listed and link in listed
+
+
+def test_the_shipped_verdicts_are_those_of_the_shipped_records():
+    """i2v claims and the book read i2vlib/records/verdicts.json: it must have been written from the records, the zoo,
+    the protocol and the report's code as they are (python -m i2vlib.records.verdicts writes it)."""
+    shipped = json.loads(verdicts.SNAPSHOT.read_text())
+    assert shipped["state"] == verdicts.state(), "run python -m i2vlib.records.verdicts and commit the file"
+    assert shipped["protocol"] == protocol_id() and len(shipped["claims"]) == sum(len(claims.registry(p))
+                                                                                  for p in claims.PAPERS)
+    assert {(r["paper"], r["id"]) for r in shipped["robustness"]} == {(r["paper"], r["id"]) for r in shipped["claims"]}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
@@ -31,7 +31,7 @@ from pathlib import Path
 from .. import claims
 from ..claims import evidence, health, log, reasons
 from ..clip_record import EXPRESSIONS
-from ..errors import check_names
+from ..errors import ArgumentParser, check_names, command_line
 from ..evaluate import test_clips
 from ..evaluate.ablation import transfer_strength
 from ..io import write_json
@@ -178,37 +178,59 @@ def _arms(e: evidence.Evidence, claim) -> dict:
     return {arm: {**h, "seed_ids": seeds[:h["seeds"]]} for arm, h in e.health(claim.measure).items()}
 
 
-def cache_file(paper: str | None = None) -> Path:
-    """Where :func:`claims_json` keeps its answer for the state it was computed from: the protocol, the records
-    (their files' names, sizes and times), the zoo's files and the library's version, hashed into the file's name
-    under ``$XDG_CACHE_HOME/i2vlib`` (``~/.cache/i2vlib``). A change to any of them is another file."""
-    files = sorted(store.RECORDS.glob("*.json")) + sorted(ZOO.glob("*.pt"))
-    state = json.dumps([protocol_id(), __version__, paper, [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
-                                                            for f in files]])
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "i2vlib"
-    return root / f"claims-{hashlib.sha256(state.encode()).hexdigest()[:16]}.json"
+SNAPSHOT = Path(__file__).with_name("verdicts.json")
+# The code that shapes the report beyond the protocol's (whose id covers how claims are measured and judged): this
+# module, the declared reasons and their checks.
+REPORT_CODE = (Path(__file__), Path(why.__file__), Path(reasons.__file__))
 
 
-def claims_json(paper: str | None = None, cached: bool = False) -> dict:
+def state() -> str:
+    """A digest of everything :func:`snapshot` is computed from: the protocol's id, the records' and the zoo's files
+    (their contents), the code of the report and the library's version."""
+    h = hashlib.sha256(json.dumps([protocol_id(), __version__]).encode())
+    for f in [*sorted(store.RECORDS.glob("*.json")), *sorted(ZOO.glob("*.pt")), *REPORT_CODE]:
+        h.update(f.name.encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def snapshot() -> dict:
+    """Every claim's verdicts (:func:`claims_json`), the robustness of the verdicts of record
+    (:func:`robustness`) and the registry log's rows with their replays (:func:`log_rows`), computed from the records
+    (a minute or two), with the :func:`state` they were computed from."""
+    made, exploratory = evidence_of(RECORD_ROUND), evidence_of("exploratory")
+    robust = robustness(made, exploratory)
+    return {"state": state(), **claims_json(made=made, exploratory=exploratory),
+            "robustness": [{"paper": p, "id": i, **v} for (p, i), v in robust.items()],
+            "log": log_rows(exploratory)}
+
+
+def current(say=None) -> dict:
+    """The :func:`snapshot` shipped in :data:`SNAPSHOT` where the records, the protocol and the code are what it was
+    computed from (``i2v claims`` answers at once), else computed now (``say`` is told first)."""
+    if SNAPSHOT.is_file():
+        shipped = json.loads(SNAPSHOT.read_text())
+        if shipped.get("state") == state():
+            return shipped
+    if say is not None:
+        say("the records, the protocol or the report's code changed since i2vlib/records/verdicts.json was written: "
+            "judging every claim anew (a minute or two; python -m i2vlib.records.verdicts writes it)")
+    return snapshot()
+
+
+def claims_json(paper: str | None = None, made: Mapping | None = None, exploratory: Mapping | None = None) -> dict:
     """What ``i2v claims --json`` prints: the protocol's id, the round of record, and every claim with its verdict in
     that round (:func:`report`), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
-    exploratory round's verdict beside it. ``cached``: read (and keep) the answer for the same state in
-    :func:`cache_file` (``i2v claims``)."""
-    if cached and (file := cache_file(paper)).is_file():
-        return json.loads(file.read_text())
-    confirmatory = report(paper, evidence_of(RECORD_ROUND))
-    exploratory = {(r["paper"], r["id"]): r for r in report(paper, evidence_of("exploratory"))}
+    exploratory round's verdict beside it. ``made`` and ``exploratory``: the two rounds' :func:`evidence_of`, where
+    made already."""
+    confirmatory = report(paper, evidence_of(RECORD_ROUND) if made is None else made)
+    exploratory = {(r["paper"], r["id"]): r
+                   for r in report(paper, evidence_of("exploratory") if exploratory is None else exploratory)}
     ctx = why.Context({RECORD_ROUND: {(r["paper"], r["id"]): r for r in confirmatory}, "exploratory": exploratory})
     rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r, why.declared(r, ctx)),
              "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]
-    out = {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}
-    if cached:
-        try:
-            write_json(cache_file(paper), out)
-        except OSError:                  # a cache that cannot be written is recomputed next time
-            pass
-    return out
+    return {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}
 
 
 def replay(name: str, paper: str | None = None, made: Mapping | None = None, round: str = RECORD_ROUND) -> list[dict]:
@@ -387,3 +409,18 @@ def text(report_: dict) -> str:
         lines.append(f"{r['paper']:9s} {r['id']:40s} {r['verdict']:16s} (exploratory {r['exploratory_verdict']}) "
                      f"{at}")
     return "\n".join(lines)
+
+
+@command_line("verdicts")
+def main(argv=None) -> int:
+    p = ArgumentParser(prog="python -m i2vlib.records.verdicts",
+                       description="judge every claim from the records and write i2vlib/records/verdicts.json, which "
+                                   "i2v claims and the book read while the records are what it was computed from")
+    p.parse_args(argv)
+    write_json(SNAPSHOT, snapshot())
+    print(f"verdicts: wrote {SNAPSHOT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
