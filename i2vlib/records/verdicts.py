@@ -223,10 +223,12 @@ def claims_json(paper: str | None = None, made: Mapping | None = None, explorato
     that round (:func:`report`), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
     exploratory round's verdict beside it. ``made`` and ``exploratory``: the two rounds' :func:`evidence_of`, where
     made already."""
-    confirmatory = report(paper, evidence_of(RECORD_ROUND) if made is None else made)
-    exploratory = {(r["paper"], r["id"]): r
-                   for r in report(paper, evidence_of("exploratory") if exploratory is None else exploratory)}
-    ctx = why.Context({RECORD_ROUND: {(r["paper"], r["id"]): r for r in confirmatory}, "exploratory": exploratory})
+    made = evidence_of(RECORD_ROUND) if made is None else made
+    explored = evidence_of("exploratory") if exploratory is None else exploratory
+    confirmatory = report(paper, made)
+    exploratory = {(r["paper"], r["id"]): r for r in report(paper, explored)}
+    ctx = why.Context({RECORD_ROUND: {(r["paper"], r["id"]): r for r in confirmatory}, "exploratory": exploratory},
+                      {RECORD_ROUND: made, "exploratory": explored})
     rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r, why.declared(r, ctx)),
              "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]

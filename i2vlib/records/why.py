@@ -13,18 +13,31 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..claims.measurement import per_seed
 from ..claims.reasons import REASONS
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a check reads: each round's report rows by ``(paper, id)``."""
+    """What a check reads: each round's report rows by ``(paper, id)``, and each round's evidence
+    (:func:`i2vlib.records.verdicts.evidence_of`: ``{chapter: {rung: Evidence}}``), whose runs hold every seed's
+    measurement."""
 
     rows: Mapping[str, Mapping[tuple[str, str], dict]]
+    made: Mapping[str, Mapping] = None
 
     def rung(self, paper: str, claim: str, label: str, round: str) -> dict | None:
         row = self.rows[round].get((paper, claim))
         return None if row is None else row["rungs"].get(label)
+
+    def values(self, chapter: str, measure: str, label: str, round: str, arm: str, *path) -> list | None:
+        """Each seed's measurement at ``path`` of ``arm``, in the runs the claim ``measure`` of ``chapter`` read at
+        rung ``label`` of ``round`` (None where not recorded)."""
+        e = (self.made or {}).get(round, {}).get(chapter, {}).get(label)
+        runs = None if e is None else e.runs.get(measure, {})
+        if not runs or arm not in runs:
+            return None
+        return per_seed(runs, arm, *path)
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,27 @@ def at_rung(paper: str, claim: str, label: str = "4", round: str = "exploratory"
     return check
 
 
+def largest_a(ctx: Context) -> str:
+    """AffineGAN without L_a (Eq. 11): the largest intensity Eq. 5 infers on the test videos, per seed, beside the
+    full model's, at the first rung (confirmatory) and at four times it (exploratory)."""
+    out = []
+    for label, round in (("1", "confirmatory"), ("4", "exploratory")):
+        got = {arm: ctx.values("affinegan/ablations", "no_loss_a_outside", label, round, arm, "inferred", "max")
+               for arm in ("no_loss_on_a", "full")}
+        if None in got.values():
+            continue
+        out.append(f"at {label} times the budget ({round}) the largest a without L_a is "
+                   + ", ".join(f"{v:.2f}" for v in got["no_loss_on_a"]) + " (one per seed; with it "
+                   + ", ".join(f"{v:.2f}" for v in got["full"]) + ")")
+    return "; ".join(out) or "not measured yet"
+
+
 # "paper/id" -> Why: the claims whose reason their verdict alone does not give (see the module's docstring).
-WHY: dict[str, Why] = {}
+WHY: dict[str, Why] = {
+    "affinegan/no-loss-on-a-leaves-range": Why(
+        "fails", "Without L_a the intensities Eq. 5 infers shrink toward 0: none leaves [0, 1], at either budget, "
+                 "where the paper saw them leave it", largest_a),
+}
 
 
 def declared(row: dict, ctx: Context) -> dict | None:
