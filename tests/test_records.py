@@ -333,16 +333,18 @@ def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypat
 
 def test_shipped_records_are_current():
     """Every shipped record was measured from a config the code still builds, by the current version of
-    its measure, and belongs to an arm, a headline model or a pictured run of a chapter (no stale records); only
-    the runs a chapter pictures carry pictures."""
+    its measure, and belongs to an arm of a round, a headline model or a pictured run of a chapter (no stale records);
+    only the runs a chapter pictures carry pictures."""
     shipped = store.read()
     wanted, measures = set(), {}
     for paper in tables.ARMS:
         measure, options = tables.MEASURE[paper], ablations.measure_options(paper, "book")
-        for multiple, seeds in tables.LADDER[paper]:                 # every rung of the budget ladder
-            for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple).values():
-                wanted |= {store.key(c, measure, **options) for c in runs}
-                measures.update({store.key(c, measure, **options): (measure, options) for c in runs})
+        for round_, declared in tables.ROUNDS.items():                # every rung of every round
+            for multiple, seeds in declared["rungs"]:
+                for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple,
+                                                  round=round_).values():
+                    wanted |= {store.key(c, measure, **options) for c in runs}
+                    measures.update({store.key(c, measure, **options): (measure, options) for c in runs})
         wanted |= {store.key(recipe(n), measure, **options) for n in tables.HEADLINES[paper]}
         measures.update({store.key(recipe(n), measure, **options): (measure, options)
                          for n in tables.HEADLINES[paper]})
