@@ -2,9 +2,6 @@
 for a lost face that they measure (i2vlib.evaluate.pitfalls): the record holds what the book profile's chapter asks
 for, and one of its parts measured again equals the record."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -103,8 +100,17 @@ def test_recorded_reads_what_record_wrote_and_measures_what_it_lacks(tmp_path, m
     assert again["recorded"] is False and again["flaky"]["scores"] == written["flaky"]["scores"]
 
 
-def test_an_unknown_profile_is_a_one_line_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "i2vlib.records.evaluation", "--profile", "nonsense",
-                           "--out", str(tmp_path / "e.json")], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "nonsense" in proc.stderr
+@pytest.mark.parametrize("args, words", [
+    (["--profile", "nonsense"], ["unknown profile", "nonsense"]),
+    (["--seed", "x"], ["--seed", "invalid int"]),
+    (["--out", "/proc/i2v-cannot-exist/e.json"], ["cannot write"]),
+])
+def test_bad_arguments_are_one_line_exit_2_before_any_work(args, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = evaluation.main(args)
+    except SystemExit as stop:
+        code = stop.code
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1 and all(w in err[0] for w in words), err
     assert not list(tmp_path.iterdir())

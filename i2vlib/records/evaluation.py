@@ -23,7 +23,6 @@ record). What is recorded (:data:`PARTS`):
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 
 from ..config import profile
-from ..errors import I2VError
+from ..errors import ArgumentParser, I2VError
 from ..evaluate import baselines, evaluate
 from ..evaluate.pitfalls import Flaky, public_code_acd
 from ..evaluate.videos import data_truth
@@ -43,7 +42,7 @@ from ..instruments.benchmark import WEIGHTS, SyntheticInstrument
 from ..instruments.build import assess
 from ..instruments.nets import build
 from ..io import to_json
-from ..outputs import atomic_path
+from ..outputs import atomic_path, check_output
 from ..runs import retraining
 
 RECORD = Path(__file__).with_name("evaluation.json")
@@ -164,16 +163,17 @@ def record(args: dict, path=RECORD, parts=None) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m i2vlib.records.evaluation", description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", default="book", help="the profile whose chapter budget to record (book)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RECORD, help="the record file (the package's)")
-    args = parser.parse_args(argv)
+    p = ArgumentParser(prog="python -m i2vlib.records.evaluation", description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="book", help="the profile whose chapter budget to record (default book)")
+    p.add_argument("--seed", type=int, default=0, help="the chapter's SEED (default 0)")
+    p.add_argument("--out", type=Path, default=RECORD, help="the record file (default: the package's)")
+    args = p.parse_args(argv)
     try:
         measured_args = arguments(profile(args.profile), seed=args.seed)
+        check_output(args.out, "file")
         rec = record(measured_args, args.out)
     except I2VError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"evaluation: error: {e}", file=sys.stderr)
         return 2
     print(json.dumps({"key": key(measured_args), "seconds": rec["seconds"]}, indent=1))
     return 0
