@@ -97,7 +97,24 @@ def _xdist_group(item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist's hook, which adds each item's group to its node id
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if (group := _xdist_group(item)) is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session):
+    """On an xdist worker, name each item's group at the end of its node id (``nodeid@group``), which is how the
+    controller's ``loadgroup`` scheduler reads it. xdist (3.8) does so by setting ``item._nodeid``, which pytest 9.2 no
+    longer reads (a node id is the ``NodeId`` in ``item._id``): without this, every test would be a group of its
+    own and a module's fixture would be made on both workers."""
+    if not hasattr(session.config, "workerinput") or not session.config.getoption("loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in session.items:
+        groups = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import resource
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 CPU = pytest.StashKey[dict]()
+GROUP = re.compile(r"@[^@\[\]]*$")    # the xdist group that a worker appends to a node id (tests/conftest.py)
 
 
 def pytest_addoption(parser):
@@ -73,7 +75,7 @@ class DurationsJSON:
         self.start, self.load_start = time.time(), os.getloadavg()
 
     def pytest_runtest_logreport(self, report):
-        test = self.tests[report.nodeid]
+        test = self.tests[GROUP.sub("", report.nodeid)]
         test["seconds"] += report.duration
         test["cpu_seconds"] += dict(report.user_properties).get("cpu_seconds", 0.0)
         test["phases"][report.when] = round(report.duration, 3)
