@@ -11,7 +11,7 @@ RETRAIN ?= 0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.i2v-installed
 
-.PHONY: book test install zoo records verify-records contact-sheet benchmarks clean
+.PHONY: book test test-fast install zoo records verify-records contact-sheet benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,19 @@ install: $(STAMP)
 book: $(STAMP)
 	I2V_RETRAIN=$(RETRAIN) $(PY) book/build.py --profile $(PROFILE)
 
+# The tests run on WORKERS processes (pytest-xdist; the project's machines have two cores), one torch thread each;
+# --dist loadgroup keeps the tests that share a module's fixture on one worker (tests/conftest.py groups them), and
+# work that several modules need (the smoke book, a smoke run) is made once per run. Every test's seconds are written
+# to _build/test_durations.json. `make test` runs every test; `make test-fast` leaves out those marked slow (the book,
+# the notebooks, trainings: a developer's loop of a few minutes).
+WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(WORKERS) --dist loadgroup --durations-json _build/test_durations.json
+
 test: $(STAMP)
-	$(PY) -m pytest -q tests notebooks/quickstart.ipynb --nbval --nbval-current-env
+	$(PYTEST) tests notebooks/quickstart.ipynb --nbval --nbval-current-env
+
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow" tests
 
 # Retrain every zoo model from scratch (resumable: run it again to continue), score and export it.
 zoo: $(STAMP)

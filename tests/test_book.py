@@ -1,8 +1,9 @@
 """The whole book: every chapter runs in the smoke profile, the HTML builds with warnings as
 errors, and the built pages work in a real (headless) browser.
 
-One module-scoped fixture runs ``book/build.py --profile smoke`` once; this is the papermill
-smoke run of every chapter notebook that the test-suite promises.
+The session fixture ``smoke_book`` (tests/conftest.py) runs ``book/build.py --profile smoke`` once per test run,
+whatever the number of workers; this is the papermill smoke run of every chapter notebook that the test-suite
+promises.
 """
 
 from __future__ import annotations
@@ -55,13 +56,12 @@ TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES if (ROOT / f"{p}.ipynb").is_fil
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(BUILD), "--profile", "smoke", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    return SimpleNamespace(proc=proc, out=out, src=out / "src", html=out / "_build" / "html",
-                           seconds=time.perf_counter() - start)
+def book(smoke_book):
+    """The smoke book, built once per test run (tests/conftest.py): the build's process, its folders and seconds."""
+    build = json.loads((smoke_book / "build.json").read_text())
+    proc = SimpleNamespace(returncode=build["returncode"], stdout=build["stdout"], stderr=build["stderr"])
+    return SimpleNamespace(proc=proc, out=smoke_book, src=smoke_book / "src", html=smoke_book / "_build" / "html",
+                           seconds=build["seconds"])
 
 
 def _require_build(book):

@@ -28,6 +28,7 @@ def assert_one_line_error(result, *words):
         assert w in errors[0], errors[0]
 
 
+@pytest.mark.slow
 def test_synth_writes_the_affinegan_layout_and_reads_back(tmp_path):
     out = tmp_path / "synth"
     r = i2v("synth", out, "--videos", 2, "--size", 64, "--expressions", "happy", "close-eyes",
@@ -60,6 +61,7 @@ def test_synth_writes_the_affinegan_layout_and_reads_back(tmp_path):
         assert clip.identity == truth.identity and clip.meta["curve"] == truth.meta["curve"]
 
 
+@pytest.mark.slow
 def test_synth_is_deterministic(tmp_path):
     for name in ("a", "b"):
         assert i2v("synth", tmp_path / name, "--videos", 1, "--expressions", "anger", "--splits", "test",
@@ -77,6 +79,7 @@ def test_synth_is_deterministic(tmp_path):
     (["--splits", "holdout"], ["unknown split", "holdout"]),
     (["--size", "16"], ["at least 32"]),
 ])
+@pytest.mark.slow
 def test_synth_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words):
     out = tmp_path / "out"
     assert_one_line_error(i2v("synth", out, "--videos", 1, *args), *words)
@@ -84,6 +87,7 @@ def test_synth_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words):
     assert not list(tmp_path.iterdir())  # no temporary leftovers either
 
 
+@pytest.mark.slow
 def test_synth_refuses_a_non_empty_folder_unless_told(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     assert_one_line_error(i2v("synth", tmp_path, "--videos", 1, "--expressions", "happy", "--frames", 3, 3),
@@ -91,6 +95,7 @@ def test_synth_refuses_a_non_empty_folder_unless_told(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_prepare_on_photos_and_bad_sources(tmp_path):
     import matplotlib
     from skimage import data
@@ -120,6 +125,7 @@ def test_prepare_on_photos_and_bad_sources(tmp_path):
     assert not any((tmp_path / f"o{i}").exists() for i in range(1, 5))
 
 
+@pytest.mark.slow
 def test_contact_sheet(tmp_path):
     r = i2v("contact-sheet", tmp_path / "sheet.png", "--size", 48, "--identities", 9, 19)
     assert r.returncode == 0, r.stderr
@@ -128,6 +134,7 @@ def test_contact_sheet(tmp_path):
     assert_one_line_error(i2v("contact-sheet", tmp_path / "x.png", "--identities", 99999), "out of range")
 
 
+@pytest.mark.slow
 def test_usage_mistakes_are_one_line_too(tmp_path):
     assert_one_line_error(i2v("synth", tmp_path / "o", "--videos", 0), "--videos", "must lie in [1, 10000]")
     assert_one_line_error(i2v("synth"), "required")

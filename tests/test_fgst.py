@@ -120,6 +120,7 @@ def test_the_released_stages_follow_the_128_px_networks():
 
 
 @pytest.mark.parametrize("size, ngf, length", [(64, 4, 8), (32, 2, 3)])
+@pytest.mark.slow
 def test_the_released_3d_cvae_has_its_shapes_and_bounds_its_flows(size, ngf, length):
     torch.manual_seed(0)
     cfg = fgst.default_config("smoke", image_size=size, ngf=ngf, length=length, z_dim=5, frames=[length + 1, 12])
@@ -135,6 +136,7 @@ def test_the_released_3d_cvae_has_its_shapes_and_bounds_its_flows(size, ngf, len
     assert torch.allclose(net(x, torch.zeros(2, 5)), net(x, torch.zeros(2, 5)))
 
 
+@pytest.mark.slow
 def test_flow2rgb_warps_its_own_previous_frame_recursively():
     torch.manual_seed(0)
     g = fgst_parts.FGSTGenerator(fgst.default_config("smoke", image_size=32, ngf=2, z_dim=3, length=3, frames=[4, 6]))
@@ -160,6 +162,7 @@ def test_flow2rgb_warps_its_own_previous_frame_recursively():
     assert not torch.allclose(r.roll(x, other)[:, 2], chained[:, 2], atol=1e-2)
 
 
+@pytest.mark.slow
 def test_generation_samples_z_from_the_prior_with_the_configs_seed():
     cfg = fgst.default_config("smoke", image_size=32, ngf=2, z_dim=6, length=3, frames=[4, 6])
     torch.manual_seed(0)
@@ -175,6 +178,7 @@ def test_generation_samples_z_from_the_prior_with_the_configs_seed():
     assert not torch.equal(fgst_parts.FGSTGenerator({**cfg, "seed": 1}).z, g.z)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("net", fgst_parts.PERCEPTUAL_NETS)
 def test_the_perceptual_loss_reads_its_trunk_and_leaves_it_alone(net):
     p = fgst_parts.Perceptual.load(net)
@@ -286,6 +290,7 @@ def test_the_book_variant_is_the_old_config_with_its_old_hash(profile):
     assert config_hash(fgst.default_config(profile, design="book", seed=1)) != OLD_HASHES[profile]
 
 
+@pytest.mark.slow
 def test_the_book_variant_builds_the_old_networks():
     torch.manual_seed(0)
     tr = fgst.Trainer(fgst.default_config("smoke", design="book"))
@@ -304,6 +309,7 @@ def test_the_book_variant_builds_the_old_networks():
 
 
 # ------------------------------------------------------------------------------------------ training steps
+@pytest.mark.slow
 def test_one_released_step_trains_each_phase_on_its_own_terms_at_its_own_rate():
     torch.manual_seed(0)
     tr = fgst.Trainer(fgst.default_config("smoke", videos=2))
@@ -340,6 +346,7 @@ def test_one_released_step_trains_each_phase_on_its_own_terms_at_its_own_rate():
         assert all(p.grad is None for p in other.parameters()), term
 
 
+@pytest.mark.slow
 def test_one_book_step_moves_every_network_and_each_phase_learns_from_its_own_terms():
     torch.manual_seed(0)
     tr = fgst.Trainer(fgst.default_config("smoke", design="book", videos=2))
@@ -366,6 +373,7 @@ def test_one_book_step_moves_every_network_and_each_phase_learns_from_its_own_te
         assert all(p.grad is None for p in other.parameters()), term
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(tmp_path):
     r = i2v("train", "fgst", "--profile", "smoke", "--set", "z_dim=0", "--out", tmp_path / "bad", "--quiet")
     assert_one_line_error(r, "z_dim")
@@ -374,6 +382,7 @@ def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_choosing_fgsts_multiple_from_no_runs_is_a_one_line_error_and_writes_nothing(tmp_path):
     import subprocess
     from pathlib import Path

@@ -101,6 +101,7 @@ def test_imports_point_down_the_layers(module):
     assert not up, f"{module} ({LAYERS[len(LAYERS) - 1 - mine][0]}) imports from a layer above: {', '.join(up)}"
 
 
+@pytest.mark.slow
 def test_the_import_graph_has_no_cycle():
     edges = {m: {t for t, _, _ in _imports(m)} for m in MODULES}
     state: dict[str, int] = {}

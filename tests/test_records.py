@@ -88,6 +88,7 @@ def _jobs(configs, pictured=(), **options):
     return [(c, "arm", options, store.key(c, "arm", **options) in pictured) for c in configs]
 
 
+@pytest.mark.slow
 def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
@@ -127,6 +128,7 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     assert schedule.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
 
 
+@pytest.mark.slow
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
     _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
@@ -180,6 +182,7 @@ def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_giv
     assert [(j[0], j[2]) for j in every[-len(shown):]] == shown and all(j[3] for j in every[-len(shown):])
 
 
+@pytest.mark.slow
 def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
     calls = _counting(monkeypatch, fail_on=1)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
@@ -320,6 +323,7 @@ def test_missing_seeds_become_not_tested():
     assert isinstance(missing, claims.NotTested) and "seed(s) 1, 2" in missing.reason
 
 
+@pytest.mark.slow
 def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     out = ablations.comparison("affinegan", "smoke", arms=["full", "convlstm"], device="cpu", progress=False)
@@ -361,6 +365,7 @@ def test_shipped_records_are_current():
         assert k in ablations.pictured_keys() or not store.holds_picture(rec["value"]), k
 
 
+@pytest.mark.slow
 def test_every_shipped_comparison_holds_every_seed_of_every_rung():
     """Each verdict is judged on the whole ladder (five seeds at the first rung, three at four times its budget):
     every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.protocol.tables.LADDER`, but
@@ -379,6 +384,7 @@ def test_every_shipped_comparison_holds_every_seed_of_every_rung():
     assert not complete, f"recorded in full, yet still listed in tables.PENDING: {', '.join(complete)}"
 
 
+@pytest.mark.slow
 def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     out = ablations.comparison("frgan", "smoke", arms=["forecast", "refine"], seeds=(0,), device="cpu", progress=False)
@@ -395,6 +401,7 @@ def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(t
     assert len(runs) == 2 and all(name.startswith("frgan-") for name in runs)   # G_M trained once, not twice
 
 
+@pytest.mark.slow
 def test_a_table_trains_its_baselines_and_reuses_its_papers_arms(tmp_path, monkeypatch):
     """The Baselines chapter's tables: a paper's method is its ablation arm (one record for both chapters); a
     fixed-clip baseline is measured on its own clip (AffineGAN's 9 frames: a landmark curve of 9 points) and, in

@@ -201,6 +201,7 @@ def test_frame_grid_labels_are_at_least_10_px_as_shown():
         assert g.layout["top"] >= G.MIN_LABEL_PX
 
 
+@pytest.mark.slow
 def test_the_book_plot_style_keeps_text_readable_and_library_figures_fit_the_column():
     """At the book's plot style every text is >= 10 px on the page (pt * dpi / 72) and the library's figures are
     no wider than the page's column at that dpi."""

@@ -51,6 +51,7 @@ def test_train_checkpoint_load_generate_round_trip(tmp_path):
     assert len(rows) == 4 and {"r1", "r2", "d_a", "a_mean"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, monkeypatch):
     train(_cfg(steps=6), tmp_path / "a", progress=False, checkpoint_every=3)
     real_step, calls = ag.Trainer.step, []
@@ -150,6 +151,7 @@ def test_corrupt_wrong_and_foreign_files_are_clear_errors(tmp_path):
         i2vlib.load(tmp_path / "method.pt")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_checkpoint(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "i2vlib.cli", "train", "affinegan", "--profile", "smoke", "--out", str(run),
@@ -177,6 +179,7 @@ def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_chec
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
 
 
+@pytest.mark.slow
 def test_cli_train_and_generate(tmp_path):
     run = tmp_path / "run"
     r = i2v("train", "affinegan", "--profile", "smoke", "--out", run, "--steps", "2", "--quiet")
@@ -239,6 +242,7 @@ def test_a_step_is_timed_without_touching_the_random_stream():
     (["generate", "{run}", "synthetic:0", "--expression", "anger", "--out", "{t}/v.gif"], ["cannot render"]),
     (["generate", "{run}", "synthetic:0", "--out", "{t}/v.xyz"], []),
 ])
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words, smoke_run):
     args = [a.format(t=tmp_path, run=smoke_run) for a in args]
     r = i2v(*args)
@@ -253,6 +257,7 @@ def smoke_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_cached_runs_trains_the_missing_runs_side_by_side_and_keeps_the_order(tmp_path):
 
     done = cached_run(_cfg(steps=2), root=tmp_path, progress=False)
@@ -338,6 +343,7 @@ print(default / pages, kept / pages, after / pages)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.slow
 def test_the_resident_heap_maps_no_fresh_pages_for_freed_tensors_and_is_undone_after():
     # In a fresh process: after hours of a test session, glibc may have moved this process's main thread to another
     # arena, whose heaps it unmaps by other rules; the mechanism is a training process's, which starts fresh.

@@ -53,6 +53,7 @@ def test_a_pose_record_moved_out_of_its_band_is_caught_and_a_run_that_compares_n
     assert not verify.verify(["affinegan"], runs=1, book=book, progress=False)["within"]
 
 
+@pytest.mark.slow
 def test_the_band_misses_a_faithful_seed_at_its_stated_rate():
     rng = np.random.default_rng(0)
     draws = rng.normal(size=(4000, 6))                       # five recorded seeds and one more, 4000 times
