@@ -20,7 +20,7 @@ REASONS = {
     "gate": "a model the claim compares fails its gates",
     "unmeasurable": "the benchmark cannot measure it",
     "unrecorded": "a model it needs is not recorded yet",
-    "seeds": "the budgets' verdicts differ within the seeds' noise",
+    "seeds": "the seeds cannot tell the effect from noise (at a budget, or between the budgets)",
     "zoo": "it rests on one shipped model: a round of fresh seeds judges it on none",
 }
 

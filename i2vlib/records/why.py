@@ -10,11 +10,13 @@ never changes one.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..claims.measurement import per_seed
 from ..claims.reasons import REASONS
+from ..protocol import references
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,35 @@ def at_rung(paper: str, claim: str, label: str = "4", round: str = "exploratory"
     return check
 
 
+def every_rung(paper: str, claim: str) -> Callable[[Context], str]:
+    """The check "the same claim at every budget of both rounds": each rung's verdict and measurement where it was
+    tested."""
+    def check(ctx: Context) -> str:
+        out = []
+        for round in ("confirmatory", "exploratory"):
+            row = ctx.rows[round].get((paper, claim))
+            for label, rung in (row or {}).get("rungs", {}).items():
+                if rung["verdict"] != "not tested":
+                    out.append(f"{label} times the budget, {round}: {rung['verdict']}, {rung['measured']}")
+        return "; ".join(out) or "not measured yet"
+    return check
+
+
+def against_copy(chapter: str, measure: str, arms: tuple[str, ...], score: str = "psnr") -> Callable[[Context], str]:
+    """The check "the arms beside copying the input": each arm's mean ``score`` over its seeds at each budget, beside
+    what copying the input scores on the same test videos (:mod:`i2vlib.protocol.references`)."""
+    def check(ctx: Context) -> str:
+        copy = references.recorded()["arm"]["copy"][score]
+        out = []
+        for label, round in (("1", "confirmatory"), ("4", "confirmatory"), ("4", "exploratory")):
+            got = {arm: ctx.values(chapter, measure, label, round, arm, score) for arm in arms}
+            if None not in got.values():
+                out.append(f"{label} times the budget ({round}): " + ", ".join(
+                    f"{arm} {statistics.mean(v):.2f}" for arm, v in got.items()))
+        return f"copying the input scores {copy:.2f}; " + "; ".join(out)
+    return check
+
+
 def largest_a(ctx: Context) -> str:
     """AffineGAN without L_a (Eq. 11): the largest intensity Eq. 5 infers on the test videos, per seed, beside the
     full model's, at the first rung (confirmatory) and at four times it (exploratory)."""
@@ -82,10 +113,37 @@ def largest_a(ctx: Context) -> str:
 
 
 # "paper/id" -> Why: the claims whose reason their verdict alone does not give (see the module's docstring).
+_FAN = "fan/ablations"
 WHY: dict[str, Why] = {
     "affinegan/no-loss-on-a-leaves-range": Why(
         "fails", "Without L_a the intensities Eq. 5 infers shrink toward 0: none leaves [0, 1], at either budget, "
                  "where the paper saw them leave it", largest_a),
+    "fan/f-of-i-0-is-i": Why(
+        "budget", "f(I, 0) comes closer to the input with more steps, and reaches the threshold only past the table's "
+                  "budget", every_rung("fan", "f-of-i-0-is-i")),
+    "fan/peak-at-one": Why(
+        "budget", "V(1) reaches the true peak's strength only with more steps than the table's budget",
+        every_rung("fan", "peak-at-one")),
+    "fan/landmarks-align-with-truth": Why(
+        "fails", "The generated landmarks move about three quarters of the true displacement at a = 1, at every "
+                 "budget: the curve does not align with the truth's", every_rung("fan", "landmarks-align-with-truth")),
+    "fan/convlstm-barely-moves": Why(
+        "fails", "The book's ConvLSTM (with the U-Net the paper's baselines use) moves the face more than half the "
+                 "true distance, and more with more steps", every_rung("fan", "convlstm-barely-moves")),
+    "fan/beats-convlstm": Why(
+        "benchmark", "On the benchmark's registered 64-px faces an expression changes few pixels: both models score "
+                     "below copying the input, within a fraction of a decibel of each other",
+        against_copy(_FAN, "psnr_vs_convlstm", ("full", "convlstm"))),
+    "fan/local-d-against-blur": Why(
+        "seeds", "The mouth is sharper with the local discriminator at every budget, but the seeds of the arm without "
+                 "it spread too widely for the table's Holm family of comparisons",
+        every_rung("fan", "local-d-against-blur")),
+    "fan/landmarks-place-parts": Why(
+        "fails", "The landmark error is the same with and without the landmark loss, at every budget",
+        every_rung("fan", "landmarks-place-parts")),
+    "fan/landmarks-against-blur": Why(
+        "fails", "The mouth is no sharper with the landmark loss than without it, at every budget",
+        every_rung("fan", "landmarks-against-blur")),
 }
 
 
