@@ -50,7 +50,9 @@ pytestmark = pytest.mark.slow
 BUILD_PY = load_script("book/build.py", "i2v_book_build")
 TOC_PAGES = [str(Path(e).with_suffix("")) if Path(e).suffix in BUILD_PY.SUFFIXES else e
              for e in BUILD_PY.toc_files(ROOT / "_toc.yml")]
-TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES if (ROOT / f"{p}.ipynb").is_file()]
+# The chapters the build executes; a notebook of BUILD_PY.COMMITTED (the quickstart) is published as committed.
+TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES
+                 if (ROOT / f"{p}.ipynb").is_file() and f"{p}.ipynb" not in BUILD_PY.COMMITTED]
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +103,9 @@ def test_build_succeeds(book):
 
 def test_the_toc_names_the_parts_of_the_book():
     assert TOC_PAGES[0] == "book/intro"
-    for page in ["book/setup", "notebooks/data/data", *MATH_PAGES[1:], *REFERENCE_PAGES[1:]]:
+    for page in ["notebooks/quickstart", "book/setup", "notebooks/data/data", *MATH_PAGES[1:], *REFERENCE_PAGES[1:]]:
         assert page in TOC_PAGES
+    assert all(rel.removesuffix(".ipynb") in TOC_PAGES for rel in BUILD_PY.COMMITTED)
 
 
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
@@ -448,6 +451,71 @@ def test_pages_in_a_browser(book, browser):
         problems += [f"{page}: a request left for the network: {u}" for u in remote]
         problems += [f"{page}: {m}" for m in _severe_errors(browser.get_log("browser"))]
     assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- what the book says, once
+
+# The pages that state the book's counts (every other page states its own chapter's).
+COUNT_PAGES = ["book/intro", "notebooks/verdicts/verdicts", "book/fan/overview", "book/affinegan/overview",
+               "book/frgan/overview", "book/reference/glossary"]
+COUNT = re.compile(r'<span class="i2v-count" data-count="([\w]+)">([^<]*)</span>')
+
+
+def _counts(html: str) -> dict[str, str]:
+    return dict(COUNT.findall(html))
+
+
+def test_a_count_of_claims_shown_on_two_pages_is_the_same_number(book):
+    """Every count of the book's claims is glued from one function (i2vlib.render.findings.book_counts) and marked
+    with what it counts: wherever a count is shown it has one value, the verdicts page's counts add up, and no page
+    that states the book's counts types one ("67 claims") instead of pasting it."""
+    _require_build(book)
+    seen: dict[str, dict[str, str]] = {}
+    for page in TOC_PAGES:
+        for key, value in COUNT.findall((book.html / f"{page}.html").read_text()):
+            seen.setdefault(key, {})[page] = value
+    disagree = {key: by_page for key, by_page in seen.items() if len(set(by_page.values())) > 1}
+    assert not disagree, f"pages disagree on a count: {disagree}"
+    assert {"found_total", "found_exploratory_tested", "found_exploratory_changes"} <= set(seen)
+    assert {p for by in seen.values() for p in by} >= set(COUNT_PAGES) - {"book/reference/glossary"}
+    verdicts = _counts((book.html / "notebooks/verdicts/verdicts.html").read_text())
+    for round_ in ("confirmatory", "exploratory"):
+        n = {k.removeprefix(f"found_{round_}_"): int(v) for k, v in verdicts.items()
+             if k.startswith(f"found_{round_}_")}
+        assert n["tested"] + n["not_tested"] == int(verdicts["found_total"])
+        assert n["changes"] == n["budget_dependent"] + n["inconclusive"]
+        assert sum(n[f"untested_{w}"] for w in ("unrecorded", "gate", "unmeasurable")) == n["not_tested"]
+    typed = re.compile(r"\b\d+\s+(?:(?:of\s+)?(?:its|the|their|all|these)\s+)?(?:[\w-]+\s+){0,2}claims\b")
+    for page in COUNT_PAGES:
+        text = re.sub(r"<[^>]+>", " ", COUNT.sub("N", (book.html / f"{page}.html").read_text()))
+        found = [m.group(0) for m in typed.finditer(" ".join(text.split()))]
+        assert not found, f"{page} types a count of claims: {found}"
+
+
+def test_every_picture_says_what_it_shows(book):
+    """No picture's alt text is empty or a file's path (each says what the figure shows), and no link of a page
+    opens an e-mail (docutils reads "PCK@0.2" as an address)."""
+    _require_build(book)
+    problems = []
+    for page in TOC_PAGES:
+        html = (book.html / f"{page}.html").read_text()
+        for tag in re.findall(r"<img\b[^>]*>", html):
+            alt = re.search(r'\salt="([^"]*)"', tag)
+            text = alt.group(1) if alt else ""
+            if not text.strip() or "_images/" in text or re.search(r"\.(png|jpe?g|gif|svg)$", text):
+                problems.append(f"{page}: {tag[:160]}")
+        problems += [f"{page}: an e-mail link {m}" for m in re.findall(r'href="mailto:[^"]*"', html)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_site_offers_the_notebooks_without_their_outputs(book):
+    """The pages show the outputs; the notebooks offered for download (_sources) are as committed, without them."""
+    _require_build(book)
+    sources = list((book.html / "_sources").rglob("*.ipynb"))
+    assert sources, "no notebook offered for download"
+    for path in sources:
+        nb = json.loads(path.read_text())
+        assert not [c for c in nb["cells"] if c["cell_type"] == "code" and c["outputs"]], path
 
 
 PAGE_HTML_LIMIT = 2 * 2**20     # bytes of one page's HTML: pictures are files or light, not megabytes inline
