@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from page_weight import CHROMEDRIVER, CHROMIUM, pages, serve
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from page_weight import CHROMEDRIVER, CHROMIUM, pages, serve  # noqa: E402  (a script beside this one)
 
 WIDTHS = (1280, 390)
 MEASURE = """

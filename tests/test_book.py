@@ -7,6 +7,7 @@ smoke run of every chapter notebook that the test-suite promises.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import http.server
 import json
@@ -730,6 +731,33 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
         assert not remote, f"{page}: requests left the local server: {remote}"
         errors = [e for e in _severe_errors(browser.get_log("browser")) if "/favicon.ico " not in e]  # a server's 404
         assert not errors, f"{page}: {errors}"
+
+
+# Pages whose code teaches and stays visible (book/build.py's TEACHING); every other page shows at most this many lines
+# of code without a click.
+CODE_LINES_LIMIT = 40
+
+
+def test_no_table_overflows_the_column_and_code_stays_out_of_the_way(book, site):
+    """At a laptop's 1280 CSS px no table of any page is wider than the text column (benchmarks/layout.py measures
+    the same), and a page whose code does not teach shows at most CODE_LINES_LIMIT lines of it without a click."""
+    _require_build(book)
+    layout = load_script("benchmarks/layout.py", "i2v_layout")
+    driver = layout.driver_at(1280)
+    problems = []
+    try:
+        for page in TOC_PAGES:
+            driver.get(f"{site}/{page}.html")
+            time.sleep(0.3)
+            m = driver.execute_script(layout.MEASURE)
+            problems += [f"{page}: a table {t['width']} px wide in a {t['column']} px column ({t['first']!r})"
+                         for t in m["overflowing"]]
+            teaching = any(fnmatch.fnmatch(f"{page}.ipynb", p) for p in BUILD_PY.TEACHING)
+            if not teaching and m["code_lines"] > CODE_LINES_LIMIT:
+                problems.append(f"{page}: {m['code_lines']} lines of code visible without a click")
+    finally:
+        driver.quit()
+    assert not problems, "\n".join(problems)
 
 
 COLAB = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+/[^/"]+)/blob/([^/"]+)/([^"#?\s)]+)')

@@ -179,8 +179,8 @@ def test_a_table_shows_a_number_or_a_dash_never_nan(monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
     assert [R.number(v) for v in (0.125, 2, None, float("nan"), float("inf"))] == ["0.12", "2.00", "—", "—", "—"]
     assert R.number(np.float32(0.5), 3) == "0.500"
-    R.show_table([{"arm": "copy", "psnr": float("nan")}, {"arm": "ours", "psnr": 24.0}])
-    assert shown[-1].splitlines()[2:] == ["| copy | — |", "| ours | 24 |"]
+    R.show_table([{"arm": "copy", "psnr": float("nan")}, {"arm": "ours", "psnr": 24.0}, {"arm": "none", "psnr": None}])
+    assert shown[-1].splitlines()[2:] == ["| copy | — |", "| ours | 24 |", "| none | — |"]
     R.show_facts({"rho": float("nan")})
     assert "nan" not in shown[-1] and "| rho | — |" in shown[-1]
 

@@ -140,7 +140,7 @@ def claim_lines(rows, at: dict, rules: list[str]) -> str:
 
 def show_table(rows: list[dict], columns=None) -> None:
     """Display rows of ``{column: value}`` as one Markdown table (``columns``: which, in order; default the first
-    row's keys); floats to 4 significant digits, a missing value as a dash."""
+    row's keys); floats to 4 significant digits, a missing value (or None) as a dash."""
     from IPython.display import Markdown, display
 
     columns = list(columns or (rows[0] if rows else []))
@@ -173,6 +173,8 @@ def number(v, digits: int = 2) -> str:
 
 
 def _shown(v) -> str:
+    if v is None:
+        return "—"
     if isinstance(v, float):
         return f"{v:.4g}" if math.isfinite(v) else "—"
     if isinstance(v, (list, tuple)):

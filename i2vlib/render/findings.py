@@ -457,3 +457,19 @@ def glue_conclusions(report: Mapping, copy: Mapping | None = None) -> dict[str, 
         glue(f"conclusion_{paper}", Glued(re.sub(r"<[^>]+>", "", out[paper]), out[paper]), display=False)
         glue(f"conclusion_{paper}_round", round_for(report, paper), display=False)
     return out
+
+
+AS_BEFORE = "today's records as before it"
+
+
+def show_log(rows: list[dict]) -> None:
+    """The registry log (:func:`i2vlib.records.verdicts.log_rows`) as a list, one change an item: its date, commit and
+    whether records existed then, what changed, why, and what judging today's records as before it changes. A list
+    reads on a phone, where a table of six long columns did not."""
+    from IPython.display import Markdown, display
+
+    from ..claims import markdown_cell as one_line
+
+    items = [f"- **{r['date']}** (`{r['commit']}`; records then: {r['records then']}). {one_line(r['change'])} "
+             f"*Why:* {one_line(r['why'])} *Today's records as before it:* {one_line(r[AS_BEFORE])}" for r in rows]
+    display(Markdown("\n".join(items)))
