@@ -236,6 +236,33 @@ def test_chapters_run_side_by_side_and_a_failure_stops_the_build(tmp_path):
     assert json.loads(seconds.read_text())["slow.ipynb"] == first["slow.ipynb"]   # earlier timings are kept
 
 
+def test_a_published_page_shows_no_parameters_set_up_or_silent_cell_and_hides_its_code(tmp_path):
+    """publish: the parameters cell, papermill's, the Colab set-up cell's code and every cell that shows nothing
+    (a glued value is not shown) leave the page; on a page whose code does not teach, the rest of the code hides
+    behind a toggle; on a derivation it stays; a cell tagged by its author keeps its tags."""
+    def cell(source, tags=(), outputs=()):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["tags"] = list(tags)
+        c.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+        return c
+
+    shown = {"output_type": "stream", "name": "stdout", "text": "a table\n"}
+    glued = {"output_type": "display_data", "data": {"text/plain": "1"}, "metadata": {"scrapbook": {"name": "k"}}}
+    for rel, teaching in (("notebooks/fan/ablations.ipynb", False), ("notebooks/fan/derivation.ipynb", True)):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [cell('PROFILE = "book"', ["parameters"]), cell('PROFILE = "smoke"', ["injected-parameters"]),
+                    cell('if "google.colab" in sys.modules:\n    pass', outputs=[shown]),
+                    cell("x = 1", outputs=[glued]), cell("print(x)", outputs=[shown]), cell("y = 2", ["remove-input"])]
+        path = tmp_path / "page.ipynb"
+        nbformat.write(nb, path)
+        BUILD_PY.publish(path, rel)
+        tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+        assert "remove-cell" in tags[0] and "remove-cell" in tags[1]
+        assert tags[2] == ["remove-input"] and tags[5] == ["remove-input"]
+        assert tags[3] == ([] if teaching else ["remove-cell"])
+        assert tags[4] == ([] if teaching else ["hide-input"])
+
+
 def test_notebook_without_parameters_cell_is_refused(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell('PROFILE = "book"')]
@@ -462,28 +489,38 @@ COUNT_PAGES = ["book/intro", "notebooks/verdicts/verdicts", "book/fan/overview",
 COUNT = re.compile(r'<span class="i2v-count" data-count="([\w]+)">([^<]*)</span>')
 
 
-def _counts(html: str) -> dict[str, str]:
-    return dict(COUNT.findall(html))
+def _glued(book, rel: str) -> dict[str, str]:
+    """``{key: its text}`` of every value the executed notebook ``rel`` glued."""
+    out = {}
+    for cell in nbformat.read(book.src / rel, as_version=4).cells:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                data = o.get("data", {})
+                text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
+                out[name] = text.strip("'\"")
+    return out
 
 
 def test_a_count_of_claims_shown_on_two_pages_is_the_same_number(book):
-    """Every count of the book's claims is glued from one function (i2vlib.render.findings.book_counts) and marked
-    with what it counts: wherever a count is shown it has one value, the verdicts page's counts add up, and no page
-    that states the book's counts types one ("67 claims") instead of pasting it."""
+    """Every count of the book's claims is glued from one function (i2vlib.render.findings.book_counts) in the
+    verdicts notebook and marked with what it counts: wherever a page shows a count it is that notebook's number (so
+    two pages never disagree), its counts add up, and no page that states the book's counts types one ("67 claims")
+    instead of pasting it."""
     _require_build(book)
+    glued = _glued(book, "notebooks/verdicts/verdicts.ipynb")
     seen: dict[str, dict[str, str]] = {}
     for page in TOC_PAGES:
         for key, value in COUNT.findall((book.html / f"{page}.html").read_text()):
             seen.setdefault(key, {})[page] = value
-    disagree = {key: by_page for key, by_page in seen.items() if len(set(by_page.values())) > 1}
-    assert not disagree, f"pages disagree on a count: {disagree}"
+    wrong = {key: by_page for key, by_page in seen.items() if set(by_page.values()) != {glued.get(key)}}
+    assert not wrong, f"pages show a count that is not the verdicts notebook's: {wrong}"
     assert {"found_total", "found_exploratory_tested", "found_exploratory_changes"} <= set(seen)
     assert {p for by in seen.values() for p in by} >= set(COUNT_PAGES) - {"book/reference/glossary"}
-    verdicts = _counts((book.html / "notebooks/verdicts/verdicts.html").read_text())
+    total = int(glued["found_total"])
     for round_ in ("confirmatory", "exploratory"):
-        n = {k.removeprefix(f"found_{round_}_"): int(v) for k, v in verdicts.items()
-             if k.startswith(f"found_{round_}_")}
-        assert n["tested"] + n["not_tested"] == int(verdicts["found_total"])
+        n = {k.removeprefix(f"found_{round_}_"): int(v) for k, v in glued.items() if k.startswith(f"found_{round_}_")}
+        assert n["tested"] + n["not_tested"] == total
         assert n["changes"] == n["budget_dependent"] + n["inconclusive"]
         assert sum(n[f"untested_{w}"] for w in ("unrecorded", "gate", "unmeasurable")) == n["not_tested"]
     typed = re.compile(r"\b\d+\s+(?:(?:of\s+)?(?:its|the|their|all|these)\s+)?(?:[\w-]+\s+){0,2}claims\b")
@@ -537,7 +574,8 @@ def test_pages_are_light_and_the_site_ships_what_pages_load(book):
 
 def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
     """The theme's icons draw from its icon font without the Font Awesome script, and a chapter's frame grids
-    (image files shown at twice their pixels) are drawn as pixels, not smoothed."""
+    (image files drawn at their display size, each frame's pixel a square) show at their own pixels, neither shrunk
+    nor smoothed."""
     _require_build(book)
     pages = _notebooks_calling(r"\bshow_grid\(")
     assert pages, "no chapter calls show_grid"
@@ -553,11 +591,15 @@ def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
                                          "() => done(['Free', 'Brands'].map(f => document.fonts.check("
                                          "'900 16px \"Font Awesome 6 ' + f + '\"'))));")
     assert all(fonts), f"the icon fonts did not load: {fonts}"
-    grids = browser.execute_script(
-        "return [...document.querySelectorAll('div.cell_output img[style*=width]')].map(i =>"
-        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width]);")
+    grids = browser.execute_async_script(     # each picture scrolled into view, so that its lazy load happens
+        "const done = arguments[arguments.length - 1];"
+        "const imgs = [...document.querySelectorAll('div.cell_output img[style*=width]')];"
+        "imgs.forEach(i => { i.loading = 'eager'; });"
+        "Promise.all(imgs.map(i => i.decode().catch(() => null))).then(() => done(imgs.map(i =>"
+        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width])));")
     assert grids, f"{pages[0]}: no frame grid image"
-    assert all(r == "pixelated" and shown > natural for r, natural, shown in grids), grids
+    whole = lambda natural, shown: natural > 0 and abs(shown / natural - round(shown / natural)) < 0.01   # noqa: E731
+    assert all(r == "pixelated" and whole(natural, shown) and shown >= natural for r, natural, shown in grids), grids
 
 
 def _pages_with(book, marker: str) -> list[str]:

@@ -221,6 +221,7 @@ def count_keys(counts: Mapping) -> dict[str, int | str]:
         out.update({_key(round, p, v): n for p, by in c["papers"].items() for v, n in by.items()})
         out.update({_key(round, p, "tested"): n for p, n in c["papers_tested"].items()})
         out.update({_key(round, "untested", k): n for k, n in c["untested"].items()})
+        out.update({_key(round, p, "changes"): sum(by[v] for v in CHANGES) for p, by in c["papers"].items()})
         out[_key(round, "tested")] = c["tested"]
         out[_key(round, "changes")] = c["changes"]
     return out
@@ -265,22 +266,26 @@ def _head(columns) -> list[str]:
 
 def show_counts(counts: Mapping) -> None:
     """Two narrow tables, one per round: each verdict's count per paper and for all three, then the claims tested,
-    those whose verdict changes with the budget, and every claim."""
+    those whose verdict changes with the budget, and every claim; each count marked with what it counts
+    (:func:`marked`)."""
     from IPython.display import Markdown, display
 
     papers = list(counts["papers"])
     shown = [v for v in claims.VERDICTS if any(counts[r]["verdicts"][v] for r in ROUNDS)]
     for round in ROUNDS:
         c = counts[round]
+        cell = lambda n, *key: marked(_key(round, *key), n)     # noqa: E731
         lines = _head(["verdict", *(book.SHORT[p] for p in papers), "all three"])
-        lines += [f"| {v} | " + " | ".join(str(c["papers"][p][v]) for p in papers) + f" | {c['verdicts'][v]} |"
-                  for v in shown]
-        lines.append("| *tested* | " + " | ".join(str(c["papers_tested"][p]) for p in papers) + f" | {c['tested']} |")
+        lines += [f"| {v} | " + " | ".join(cell(c["papers"][p][v], p, v) for p in papers)
+                  + f" | {cell(c['verdicts'][v], v)} |" for v in shown]
+        lines.append("| *tested* | " + " | ".join(cell(c["papers_tested"][p], p, "tested") for p in papers)
+                     + f" | {cell(c['tested'], 'tested')} |")
         changes = {p: sum(c["papers"][p][v] for v in CHANGES) for p in papers}
-        lines.append("| *changes with the budget* | " + " | ".join(str(changes[p]) for p in papers)
-                     + f" | {c['changes']} |")
-        lines.append("| **claims** | " + " | ".join(f"**{counts['papers'][p]}**" for p in papers)
-                     + f" | **{counts['total']}** |")
+        lines.append("| *changes with the budget* | " + " | ".join(cell(changes[p], p, "changes") for p in papers)
+                     + f" | {cell(c['changes'], 'changes')} |")
+        lines.append("| **claims** | " + " | ".join(f"**{marked(_key(p, 'total'), counts['papers'][p])}**"
+                                                    for p in papers)
+                     + f" | **{marked(_key('total'), counts['total'])}** |")
         display(Markdown(f"**The {ROUND_WORDS[round]}**\n\n" + "\n".join(lines)))
 
 
