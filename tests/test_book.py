@@ -8,6 +8,7 @@ promises.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import http.server
 import json
@@ -52,7 +53,9 @@ pytestmark = pytest.mark.slow
 BUILD_PY = load_script("book/build.py", "i2v_book_build")
 TOC_PAGES = [str(Path(e).with_suffix("")) if Path(e).suffix in BUILD_PY.SUFFIXES else e
              for e in BUILD_PY.toc_files(ROOT / "_toc.yml")]
-TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES if (ROOT / f"{p}.ipynb").is_file()]
+# The chapters the build executes; a notebook of BUILD_PY.COMMITTED (the quickstart) is published as committed.
+TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES
+                 if (ROOT / f"{p}.ipynb").is_file() and f"{p}.ipynb" not in BUILD_PY.COMMITTED]
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +105,9 @@ def test_build_succeeds(book):
 
 def test_the_toc_names_the_parts_of_the_book():
     assert TOC_PAGES[0] == "book/intro"
-    for page in ["book/setup", "notebooks/data/data", *MATH_PAGES[1:], *REFERENCE_PAGES[1:]]:
+    for page in ["notebooks/quickstart", "book/setup", "notebooks/data/data", *MATH_PAGES[1:], *REFERENCE_PAGES[1:]]:
         assert page in TOC_PAGES
+    assert all(rel.removesuffix(".ipynb") in TOC_PAGES for rel in BUILD_PY.COMMITTED)
 
 
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
@@ -231,6 +235,33 @@ def test_chapters_run_side_by_side_and_a_failure_stops_the_build(tmp_path):
     with pytest.raises(BUILD_PY.BuildError, match="broken.ipynb.*ZeroDivisionError"):
         BUILD_PY.execute_all(tmp_path, ["good.ipynb", "broken.ipynb"], "smoke", 2, seconds)
     assert json.loads(seconds.read_text())["slow.ipynb"] == first["slow.ipynb"]   # earlier timings are kept
+
+
+def test_a_published_page_shows_no_parameters_set_up_or_silent_cell_and_hides_its_code(tmp_path):
+    """publish: the parameters cell, papermill's, the Colab set-up cell's code and every cell that shows nothing
+    (a glued value is not shown) leave the page; on a page whose code does not teach, the rest of the code hides
+    behind a toggle; on a derivation it stays; a cell tagged by its author keeps its tags."""
+    def cell(source, tags=(), outputs=()):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["tags"] = list(tags)
+        c.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+        return c
+
+    shown = {"output_type": "stream", "name": "stdout", "text": "a table\n"}
+    glued = {"output_type": "display_data", "data": {"text/plain": "1"}, "metadata": {"scrapbook": {"name": "k"}}}
+    for rel, teaching in (("notebooks/fan/ablations.ipynb", False), ("notebooks/fan/derivation.ipynb", True)):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [cell('PROFILE = "book"', ["parameters"]), cell('PROFILE = "smoke"', ["injected-parameters"]),
+                    cell('if "google.colab" in sys.modules:\n    pass', outputs=[shown]),
+                    cell("x = 1", outputs=[glued]), cell("print(x)", outputs=[shown]), cell("y = 2", ["remove-input"])]
+        path = tmp_path / "page.ipynb"
+        nbformat.write(nb, path)
+        BUILD_PY.publish(path, rel)
+        tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+        assert "remove-cell" in tags[0] and "remove-cell" in tags[1]
+        assert tags[2] == ["remove-input"] and tags[5] == ["remove-input"]
+        assert tags[3] == ([] if teaching else ["remove-cell"])
+        assert tags[4] == ([] if teaching else ["hide-input"])
 
 
 def test_notebook_without_parameters_cell_is_refused(tmp_path):
@@ -451,6 +482,81 @@ def test_pages_in_a_browser(book, browser):
     assert not problems, "\n".join(problems)
 
 
+# ----------------------------------------------------------------------------- what the book says, once
+
+# The pages that state the book's counts (every other page states its own chapter's).
+COUNT_PAGES = ["book/intro", "notebooks/verdicts/verdicts", "book/fan/overview", "book/affinegan/overview",
+               "book/frgan/overview", "book/reference/glossary"]
+COUNT = re.compile(r'<span class="i2v-count" data-count="([\w]+)">([^<]*)</span>')
+
+
+def _glued(book, rel: str) -> dict[str, str]:
+    """``{key: its text}`` of every value the executed notebook ``rel`` glued."""
+    out = {}
+    for cell in nbformat.read(book.src / rel, as_version=4).cells:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                data = o.get("data", {})
+                text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
+                out[name] = text.strip("'\"")
+    return out
+
+
+def test_a_count_of_claims_shown_on_two_pages_is_the_same_number(book):
+    """Every count of the book's claims is glued from one function (i2vlib.render.findings.book_counts) in the
+    verdicts notebook and marked with what it counts: wherever a page shows a count it is that notebook's number (so
+    two pages never disagree), its counts add up, and no page that states the book's counts types one ("67 claims")
+    instead of pasting it."""
+    _require_build(book)
+    glued = _glued(book, "notebooks/verdicts/verdicts.ipynb")
+    seen: dict[str, dict[str, str]] = {}
+    for page in TOC_PAGES:
+        for key, value in COUNT.findall((book.html / f"{page}.html").read_text()):
+            seen.setdefault(key, {})[page] = value
+    wrong = {key: by_page for key, by_page in seen.items() if set(by_page.values()) != {glued.get(key)}}
+    assert not wrong, f"pages show a count that is not the verdicts notebook's: {wrong}"
+    assert {"found_total", "found_exploratory_tested", "found_exploratory_changes"} <= set(seen)
+    assert {p for by in seen.values() for p in by} >= set(COUNT_PAGES) - {"book/reference/glossary"}
+    total = int(glued["found_total"])
+    for round_ in ("confirmatory", "exploratory"):
+        n = {k.removeprefix(f"found_{round_}_"): int(v) for k, v in glued.items() if k.startswith(f"found_{round_}_")}
+        assert n["tested"] + n["not_tested"] == total
+        assert n["changes"] == n["budget_dependent"] + n["inconclusive"]
+        assert sum(n[f"untested_{w}"] for w in ("unrecorded", "gate", "unmeasurable")) == n["not_tested"]
+    typed = re.compile(r"\b\d+\s+(?:(?:of\s+)?(?:its|the|their|all|these)\s+)?(?:[\w-]+\s+){0,2}claims\b")
+    for page in COUNT_PAGES:
+        text = re.sub(r"<[^>]+>", " ", COUNT.sub("N", (book.html / f"{page}.html").read_text()))
+        found = [m.group(0) for m in typed.finditer(" ".join(text.split()))]
+        assert not found, f"{page} types a count of claims: {found}"
+
+
+def test_every_picture_says_what_it_shows(book):
+    """No picture's alt text is empty or a file's path (each says what the figure shows), and no link of a page
+    opens an e-mail (docutils reads "PCK@0.2" as an address)."""
+    _require_build(book)
+    problems = []
+    for page in TOC_PAGES:
+        html = (book.html / f"{page}.html").read_text()
+        for tag in re.findall(r"<img\b[^>]*>", html):
+            alt = re.search(r'\salt="([^"]*)"', tag)
+            text = alt.group(1) if alt else ""
+            if not text.strip() or "_images/" in text or re.search(r"\.(png|jpe?g|gif|svg)$", text):
+                problems.append(f"{page}: {tag[:160]}")
+        problems += [f"{page}: an e-mail link {m}" for m in re.findall(r'href="mailto:[^"]*"', html)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_site_offers_the_notebooks_without_their_outputs(book):
+    """The pages show the outputs; the notebooks offered for download (_sources) are as committed, without them."""
+    _require_build(book)
+    sources = list((book.html / "_sources").rglob("*.ipynb"))
+    assert sources, "no notebook offered for download"
+    for path in sources:
+        nb = json.loads(path.read_text())
+        assert not [c for c in nb["cells"] if c["cell_type"] == "code" and c["outputs"]], path
+
+
 PAGE_HTML_LIMIT = 2 * 2**20     # bytes of one page's HTML: pictures are files or light, not megabytes inline
 
 
@@ -469,7 +575,8 @@ def test_pages_are_light_and_the_site_ships_what_pages_load(book):
 
 def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
     """The theme's icons draw from its icon font without the Font Awesome script, and a chapter's frame grids
-    (image files shown at twice their pixels) are drawn as pixels, not smoothed."""
+    (image files drawn at their display size, each frame's pixel a square) show at their own pixels, neither shrunk
+    nor smoothed."""
     _require_build(book)
     pages = _notebooks_calling(r"\bshow_grid\(")
     assert pages, "no chapter calls show_grid"
@@ -485,11 +592,15 @@ def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
                                          "() => done(['Free', 'Brands'].map(f => document.fonts.check("
                                          "'900 16px \"Font Awesome 6 ' + f + '\"'))));")
     assert all(fonts), f"the icon fonts did not load: {fonts}"
-    grids = browser.execute_script(
-        "return [...document.querySelectorAll('div.cell_output img[style*=width]')].map(i =>"
-        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width]);")
+    grids = browser.execute_async_script(     # each picture scrolled into view, so that its lazy load happens
+        "const done = arguments[arguments.length - 1];"
+        "const imgs = [...document.querySelectorAll('div.cell_output img[style*=width]')];"
+        "imgs.forEach(i => { i.loading = 'eager'; });"
+        "Promise.all(imgs.map(i => i.decode().catch(() => null))).then(() => done(imgs.map(i =>"
+        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width])));")
     assert grids, f"{pages[0]}: no frame grid image"
-    assert all(r == "pixelated" and shown > natural for r, natural, shown in grids), grids
+    whole = lambda natural, shown: natural > 0 and abs(shown / natural - round(shown / natural)) < 0.01   # noqa: E731
+    assert all(r == "pixelated" and whole(natural, shown) and shown >= natural for r, natural, shown in grids), grids
 
 
 def _pages_with(book, marker: str) -> list[str]:
@@ -747,6 +858,33 @@ def test_the_live_widget_animates_a_photo_in_a_face_box_and_pastes_it_back(widge
     log = browser.get_log("browser")
     assert not [e for e in _severe_errors(log) if "/favicon.ico " not in e], log    # favicon: a server's 404
     assert not [e["message"] for e in log if "willReadFrequently" in e["message"]]    # pixels read without a warning
+
+
+# Pages whose code teaches and stays visible (book/build.py's TEACHING); every other page shows at most this many lines
+# of code without a click.
+CODE_LINES_LIMIT = 40
+
+
+def test_no_table_overflows_the_column_and_code_stays_out_of_the_way(book, site):
+    """At a laptop's 1280 CSS px no table of any page is wider than the text column (benchmarks/layout.py measures
+    the same), and a page whose code does not teach shows at most CODE_LINES_LIMIT lines of it without a click."""
+    _require_build(book)
+    layout = load_script("benchmarks/layout.py", "i2v_layout")
+    driver = layout.driver_at(1280)
+    problems = []
+    try:
+        for page in TOC_PAGES:
+            driver.get(f"{site}/{page}.html")
+            time.sleep(0.3)
+            m = driver.execute_script(layout.MEASURE)
+            problems += [f"{page}: a table {t['width']} px wide in a {t['column']} px column ({t['first']!r})"
+                         for t in m["overflowing"]]
+            teaching = any(fnmatch.fnmatch(f"{page}.ipynb", p) for p in BUILD_PY.TEACHING)
+            if not teaching and m["code_lines"] > CODE_LINES_LIMIT:
+                problems.append(f"{page}: {m['code_lines']} lines of code visible without a click")
+    finally:
+        driver.quit()
+    assert not problems, "\n".join(problems)
 
 
 COLAB = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+/[^/"]+)/blob/([^/"]+)/([^"#?\s)]+)')

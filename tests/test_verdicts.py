@@ -92,29 +92,6 @@ def test_the_counts_per_rung_and_the_reasons_not_tested_add_up(report):
     assert user_study["verdict"] == claims.NOT_TESTED and why["unmeasurable"] >= 1
 
 
-def test_the_verdicts_page_glues_every_count_and_links_every_claim(report, monkeypatch):
-    from IPython.display import Markdown
-
-    from i2vlib import render
-
-    glued, shown = {}, []
-    monkeypatch.setattr("myst_nb.glue", lambda key, value, display=True: glued.setdefault(key, value))
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data if isinstance(obj, Markdown)
-                                                                             else obj))
-    counts = render.show_verdicts(report)
-    assert glued["found_total"] == len(report) == sum(sum(c.values()) for c in counts.values())
-    for verdict in claims.VERDICTS:
-        key = "found_" + verdict.replace(" ", "_").replace("-", "_")
-        assert glued[key] == sum(c[verdict] for c in counts.values())
-    assert sum(glued[f"found_untested_{w}"] for w in verdicts.UNTESTED) == glued["found_not_tested"]
-    render.show_verdict_claims(report)
-    listed = "\n".join(s for s in shown if isinstance(s, str))
-    for r in report:
-        target = verdicts.CLAIMS_TARGET.get(r["chapter"])
-        link = f"<{target}>`" if target else f"(../{r['chapter']}.ipynb)"
-        assert f"`{r['id']}`" in listed and link in listed
-
-
 def test_the_shipped_verdicts_are_those_of_the_shipped_records():
     """i2v claims and the book read i2vlib/records/verdicts.json: it must have been written from the records, the zoo,
     the protocol and the report's code as they are (python -m i2vlib.records.verdicts writes it)."""

@@ -14,17 +14,42 @@
   const HERE = document.currentScript.src.replace(/[^/]*$/, "");   // .../_static/i2v-live/
   let runtime = null;                                                 // onnxruntime-web, loaded once
 
-  function loadRuntime() {
+  // bytes of `url`, reporting (received, total) as they arrive
+  async function download(url, progress) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    const total = Number(response.headers.get("Content-Length")) || 0;
+    if (!response.body || !response.body.getReader) return new Uint8Array(await response.arrayBuffer());
+    const reader = response.body.getReader(), parts = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      received += value.length;
+      progress(received, total);
+    }
+    const out = new Uint8Array(received);
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+
+  function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+
+  // onnxruntime-web, loaded once: its script, then its WebAssembly binary (downloaded here, to show its progress)
+  function loadRuntime(progress) {
     runtime = runtime || new Promise((resolve, reject) => {
       const s = document.createElement("script");
       s.src = HERE + "ort/ort.wasm.min.js";
-      s.onload = () => {
-        window.ort.env.wasm.wasmPaths = HERE + "ort/";   // the .mjs and .wasm come from the book, not a CDN
-        window.ort.env.wasm.numThreads = 1;              // static pages are not cross-origin isolated
-        resolve(window.ort);
-      };
+      s.onload = () => resolve(window.ort);
       s.onerror = () => reject(new Error("onnxruntime-web did not load"));
       document.head.appendChild(s);
+    }).then(async (ort) => {
+      ort.env.wasm.wasmPaths = HERE + "ort/";   // the .mjs and .wasm come from the book, not a CDN
+      ort.env.wasm.numThreads = 1;              // static pages are not cross-origin isolated
+      ort.env.wasm.wasmBinary = await download(HERE + "ort/ort-wasm-simd-threaded.wasm", progress || (() => {}));
+      return ort;
     });
     return runtime;
   }
@@ -52,7 +77,11 @@
       const names = root.dataset.models.split(/\s+/).filter((n) => n in manifest.models);
       const bar = el("div", { className: "i2v-live-bar" }, root);
       this.picker = el("select", { title: "model", ariaLabel: "model" }, bar);
-      for (const n of names) el("option", { value: n, textContent: n }, this.picker);
+      for (const n of names) {      // each model's download size, and whether it fails one of the zoo's checks
+        const m = manifest.models[n];
+        const fails = (m.fails || []).length ? " \u2014 fails a check" : "";
+        el("option", { value: n, textContent: `${n} (${mb(m.bytes)})${fails}` }, this.picker);
+      }
       this.picker.onchange = () => { this.wake(); this.useModel(this.picker.value); };
       this.play = el("button", { type: "button", textContent: "\u25b6 play" }, bar);
       this.play.onclick = () => { this.wake(); this.playClip(); };
@@ -76,8 +105,9 @@
                                    title: "the face box's side, a fraction of the photo's shorter side" }, this.boxBar);
       this.boxSize.oninput = () => { this.wake(); this.moveBox(null, null, Number(this.boxSize.value)); };
       el("span", { textContent: " drag it onto the face, from above the brows to below the chin" }, this.boxBar);
+      this.checks = el("p", { className: "i2v-live-checks" }, root);
       this.status = el("p", { className: "i2v-live-status", textContent: "pick a face, drag a slider or press play: " +
-        "the model and onnxruntime-web load then" }, root);
+        `the model and onnxruntime-web (${mb(manifest.runtime_bytes || 0)}) load then` }, root);
       this.domain = el("p", { className: "i2v-live-domain", hidden: true }, root);
       el("p", {
         className: "i2v-live-note",
@@ -98,15 +128,26 @@
       if (!this.awake) { this.awake = true; this.status.textContent = "loading the model ..."; }
     }
 
+    // What is downloading, how much of it has arrived.
+    loading(what, received, total) {
+      this.status.textContent = `loading ${what}: ${mb(received)}` + (total ? ` of ${mb(total)} ` +
+        `(${Math.round((100 * received) / total)} %)` : "");
+    }
+
     session(name) {
-      this.sessions[name] = this.sessions[name] || loadRuntime().then((ort) =>
-        ort.InferenceSession.create(HERE + "models/" + this.manifest.models[name].file));
+      const m = this.manifest.models[name];
+      this.sessions[name] = this.sessions[name] || loadRuntime((r, t) => this.loading("onnxruntime-web", r, t))
+        .then((ort) => download(HERE + "models/" + m.file, (r, t) => this.loading(name, r, t || m.bytes))
+          .then((bytes) => ort.InferenceSession.create(bytes)));
       return this.sessions[name];
     }
 
     async useModel(name) {
       this.name = name;
       this.picker.value = name;
+      const fails = this.model.fails || [];
+      this.checks.textContent = fails.length ? `${name} fails the zoo's checks (the Convergence chapter): ` +
+        `${fails.join("; ")}. Its frames are shown as they are.` : `${name}: ${this.model.about}`;
       this.sliders.replaceChildren();
       this.values = this.model.expressions.map(() => 0);
       this.model.expressions.forEach((e, k) => {
@@ -233,7 +274,7 @@
     }
 
     async frame(values) {
-      const ort = await loadRuntime(), session = await this.session(this.name), size = this.model.image_size;
+      const session = await this.session(this.name), ort = await loadRuntime(), size = this.model.image_size;
       const start = performance.now();
       const out = await session.run({
         face: new ort.Tensor("uint8", this.pixels, [size, size, 3]),
