@@ -100,3 +100,14 @@ def test_the_shipped_verdicts_are_those_of_the_shipped_records():
     assert shipped["protocol"] == protocol_id() and len(shipped["claims"]) == sum(len(claims.registry(p))
                                                                                   for p in claims.PAPERS)
     assert {(r["paper"], r["id"]) for r in shipped["robustness"]} == {(r["paper"], r["id"]) for r in shipped["claims"]}
+
+
+def test_every_shipped_verdict_of_record_but_reproduced_says_why():
+    """Issue 72: each claim that the round of record does not reproduce carries a reason from the declared set and
+    the evidence of its check (a claim newly not reproduced needs its entry in i2vlib.records.why.WHY)."""
+    from i2vlib.claims.reasons import REASONS
+
+    shipped = json.loads(verdicts.SNAPSHOT.read_text())
+    missing = [f"{r['paper']}/{r['id']} ({r['verdict']})" for r in shipped["claims"]
+               if r["verdict"] != claims.REPRODUCED and (r["reason"] not in REASONS or not r["evidence"])]
+    assert not missing, "no reason declared: " + ", ".join(missing)

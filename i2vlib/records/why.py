@@ -82,18 +82,21 @@ def every_rung(paper: str, claim: str) -> Callable[[Context], str]:
     return check
 
 
-def against_copy(chapter: str, measure: str, arms: tuple[str, ...], score: str = "psnr") -> Callable[[Context], str]:
-    """The check "the arms beside copying the input": each arm's mean ``score`` over its seeds at each budget, beside
-    what copying the input scores on the same test videos (:mod:`i2vlib.protocol.references`)."""
+def beside(reference: str, chapter: str, measure: str, arms: tuple[str, ...],
+           score: str = "psnr") -> Callable[[Context], str]:
+    """The check "the arms beside a model-free reference": each arm's mean ``score`` over its seeds at each budget,
+    beside what the ``reference`` (``"copy"``: copying the input; ``"truth"``: the true videos) scores on the same
+    test videos (:mod:`i2vlib.protocol.references`)."""
     def check(ctx: Context) -> str:
-        copy = references.recorded()["arm"]["copy"][score]
+        value = references.recorded()["arm"][reference][score]
         out = []
         for label, round in (("1", "confirmatory"), ("4", "confirmatory"), ("4", "exploratory")):
             got = {arm: ctx.values(chapter, measure, label, round, arm, score) for arm in arms}
             if None not in got.values():
                 out.append(f"{label} times the budget ({round}): " + ", ".join(
                     f"{arm} {statistics.mean(v):.2f}" for arm, v in got.items()))
-        return f"copying the input scores {copy:.2f}; " + "; ".join(out)
+        said = {"copy": "copying the input scores", "truth": "the true videos score"}[reference]
+        return f"{said} {value:.2f}; " + "; ".join(out)
     return check
 
 
@@ -133,7 +136,7 @@ WHY: dict[str, Why] = {
     "fan/beats-convlstm": Why(
         "benchmark", "On the benchmark's registered 64-px faces an expression changes few pixels: both models score "
                      "below copying the input, within a fraction of a decibel of each other",
-        against_copy(_FAN, "psnr_vs_convlstm", ("full", "convlstm"))),
+        beside("copy", _FAN, "psnr_vs_convlstm", ("full", "convlstm"))),
     "fan/local-d-against-blur": Why(
         "seeds", "The mouth is sharper with the local discriminator at every budget, but the seeds of the arm without "
                  "it spread too widely for the table's Holm family of comparisons",
@@ -144,6 +147,13 @@ WHY: dict[str, Why] = {
     "fan/landmarks-against-blur": Why(
         "fails", "The mouth is no sharper with the landmark loss than without it, at every budget",
         every_rung("fan", "landmarks-against-blur")),
+    "fan/rt-against-sudden-change": Why(
+        "fails", "Without R_t the frames already change almost evenly, more evenly than the true videos do: the "
+                 "intensity-conditioned generator leaves R_t no sudden change to remove, at either budget",
+        beside("truth", _FAN, "rt_sudden_change", ("full", "no_rt"), "sudden_change")),
+    "fan/rt-against-blur": Why(
+        "fails", "The mouth is as sharp without R_t as with it, at every budget",
+        every_rung("fan", "rt-against-blur")),
 }
 
 
