@@ -33,7 +33,7 @@ ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": 
 # A verdict changes with the budget when the rungs that tested a claim disagree: the v2 rung rule then reads
 # budget-dependent (the effect differs between the budgets) or inconclusive (it does not).
 CHANGES = (claims.BUDGET_DEPENDENT, claims.INCONCLUSIVE)
-UNTESTED = ("unrecorded", "gate", "unmeasurable")   # reasons.REASONS' kinds of a "not tested" verdict
+UNTESTED = ("unrecorded", "gate", "unmeasurable", "zoo")   # reasons.REASONS' kinds of a "not tested" verdict
 
 # Each claim in a few words (the verdicts page's list, the conclusions); its full words stand in its chapter.
 SHORT = {
