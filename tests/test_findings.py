@@ -117,3 +117,15 @@ def test_every_arm_of_every_table_has_a_name_in_words():
     assert arm_name("fan", "no_local_d") == "without the local discriminator" and arm_name("fan", "no_rt") != "no_rt"
     with pytest.raises(KeyError):
         arm_name("fan", "nonsense")
+
+
+def test_a_gate_reason_names_the_model_and_what_it_fails_in_words():
+    row = {"paper": "affinegan", "id": "acd-i-below-vgan"}
+    gated = {"reason": "gate", "reason_words": "a model the claim compares fails its gates",
+             "evidence": "affinegan fails direction (2 of 5 seeds)"}
+    assert findings._why_words(row, gated) == \
+        "AffineGAN fails its gates (the intensity read does not rise with the one asked for in 2 of 5 seeds)"
+    odd = {**gated, "evidence": "the unified model fails something new"}
+    assert findings._why_words(row, odd) == "the unified model fails something new"      # as it is, never lost
+    declared = {"reason": "fails", "reason_words": "Without L_a the intensities shrink", "evidence": ""}
+    assert findings._why_words(row, declared) == "without L_a the intensities shrink"

@@ -33,7 +33,7 @@ ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": 
 # A verdict changes with the budget when the rungs that tested a claim disagree: the v2 rung rule then reads
 # budget-dependent (the effect differs between the budgets) or inconclusive (it does not).
 CHANGES = (claims.BUDGET_DEPENDENT, claims.INCONCLUSIVE)
-UNTESTED = ("unrecorded", "gate", "unmeasurable")   # reasons.REASONS' kinds of a "not tested" verdict
+UNTESTED = ("unrecorded", "gate", "unmeasurable", "zoo")   # reasons.REASONS' kinds of a "not tested" verdict
 
 # Each claim in a few words (the verdicts page's list, the conclusions); its full words stand in its chapter.
 SHORT = {
@@ -369,15 +369,63 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _with_declared(row: Mapping, judged: dict) -> dict:
+    """``judged`` (:func:`in_round`), its missing reason taken from the round of record: a reason is declared
+    (:mod:`i2vlib.records.why`) for the verdict of record, with a check that reads the claim in both rounds, so an
+    exploratory verdict that fails as the verdict of record does gives the same reason instead of "none declared"."""
+    record = in_round(row, "confirmatory")
+    if judged["reason"] is None and judged["verdict"] in NEGATIVE and record["verdict"] in NEGATIVE + PARTIAL \
+            and record["reason"] is not None:
+        return {**judged, "reason": record["reason"], "reason_words": record["reason_words"],
+                "evidence": record["evidence"]}
+    return judged
+
+
+# What failing each gate of i2vlib.protocol.gates (and the zoo's texture check) shows, for a reason in words.
+GATE_WORDS = {"face": "it renders no face", "direction": "the intensity read does not rise with the one asked for",
+              "moves": "the landmarks barely move", "toward": "the frames do not move toward the truth",
+              "identity": "it loses the input's identity", "near_hold": "it forecasts worse than holding the last frame",
+              "finite": "its scores are not finite", "distinct": "its output ignores the input",
+              "figure": "it renders no figure", "texture": "its texture is far from the truth's"}
+_GATED = re.compile(r"^(?P<arm>.+?) fails (?P<gates>.+)$")
+_GATE = re.compile(r"^(?P<gate>\w+)(?: \((?P<k>\d+) of (?P<n>\d+) seeds\))?$")
+
+
+def _gate_words(row: Mapping, evidence: str) -> str:
+    """A gate's evidence ("affinegan fails direction (2 of 5 seeds)") in words: the arm by its name and each gate by
+    what passing it shows; the evidence as it is where it does not read so."""
+    from ..render.names import ARM_WORDS
+
+    m = _GATED.match(evidence)
+    gates = [_GATE.match(g) for g in m.group("gates").split(", ")] if m else []
+    if not m or not all(g and g.group("gate") in GATE_WORDS for g in gates):
+        return evidence
+    table = getattr(next((c.measurement for c in claims.registry(row["paper"]) if c.id == row["id"]), None),
+                    "table", None)
+    arm = ARM_WORDS.get(table, {}).get(m.group("arm"), m.group("arm")) + (" on poses" if "pose" in str(table) else "")
+    failing = [GATE_WORDS[g.group("gate")] + (f" in {g.group('k')} of {g.group('n')} seeds" if g.group("k") else "")
+               for g in gates]
+    return f"{arm} fails its gates ({_listed(failing)})"
+
+
+def _why_words(row: Mapping, judged: Mapping) -> str:
+    """A claim's reason in words (a declared sentence as a clause); for a gate, which model fails which gate, in how
+    many seeds."""
+    if judged["reason"] == "gate" and judged["evidence"]:
+        return _gate_words(row, judged["evidence"])
+    return _clause(judged["reason_words"])
+
+
 def idea_states(report: Mapping, paper: str, round: str) -> list[tuple[str, str, list[str]]]:
     """``[(idea, state, why)]`` of ``paper``'s :data:`IDEAS` in ``round``: *held* (every tested claim reproduced),
     *held in part* (some reproduced, partly or borderline), *did not hold* (none, some not reproduced or
     contradicted), *changes with the budget* (every tested claim's verdict does) or *not tested*; ``why``: the reasons
-    (:mod:`i2vlib.claims.reasons`, in words) of the claims that did not hold, or of those not tested."""
+    (:mod:`i2vlib.claims.reasons`, in words; a reason declared for the verdict of record stands for an exploratory
+    verdict that fails too) of the claims that did not hold, or of those not tested."""
     by_id = {r["id"]: r for r in report["claims"] if r["paper"] == paper}
     out = []
     for idea, ids in IDEAS[paper]:
-        judged = [in_round(by_id[i], round) for i in ids]
+        judged = [_with_declared(by_id[i], in_round(by_id[i], round)) for i in ids]
         verdicts = [j["verdict"] for j in judged if j["verdict"] != claims.NOT_TESTED]
         if not verdicts:
             state = "not tested"
@@ -390,7 +438,8 @@ def idea_states(report: Mapping, paper: str, round: str) -> list[tuple[str, str,
         else:
             state = "changes with the budget"
         failed = NEGATIVE if state != "not tested" else (claims.NOT_TESTED,)
-        why = list(dict.fromkeys(j["reason_words"] for j in judged if j["verdict"] in failed and j["reason_words"]))
+        why = list(dict.fromkeys(_why_words(by_id[i], j) for i, j in zip(ids, judged)
+                                 if j["verdict"] in failed and j["reason_words"]))
         out.append((idea, state, why))
     return out
 
@@ -407,7 +456,7 @@ def _mean(values) -> float:
 
 def against_copy(round: str = "exploratory") -> dict[str, dict]:
     """Each paper's model in its baselines table against copying the input, at the first rung of ``round``'s records:
-    ``{paper: {"seeds", "acd_g", "psnr", "copy_acd_g", "copy_psnr"}}`` (means over the seeds; the copy's from the
+    ``{paper: {"round", "seeds", "acd_g", "psnr", "copy_acd_g", "copy_psnr"}}`` (means over the seeds; the copy's from the
     protocol's references), or ``{}`` for a paper not recorded there."""
     from ..protocol import references
 
@@ -421,7 +470,7 @@ def against_copy(round: str = "exploratory") -> dict[str, dict]:
             continue
         score = (lambda r: r["fitted"]) if measure == "retarget" else (lambda r: r)
         copy = score(refs[measure]["copy"])
-        out[paper] = {"seeds": len(runs), "acd_g": _mean(score(r)["acd_g"] for r in runs),
+        out[paper] = {"round": round, "seeds": len(runs), "acd_g": _mean(score(r)["acd_g"] for r in runs),
                       "psnr": _mean(score(r)["psnr"] for r in runs), "copy_acd_g": float(copy["acd_g"]),
                       "copy_psnr": float(copy["psnr"])}
     return out
@@ -432,9 +481,16 @@ def _against_copy_words(paper: str, c: Mapping) -> str:
         return "Against copying the input: not recorded yet."
     closer = "closer to" if c["acd_g"] < c["copy_acd_g"] else "further from"
     psnr = "above" if c["psnr"] > c["copy_psnr"] else "below"
+    where = f"the first budget of the {c['round']} round" if c.get("round") else "the first budget"
     return (f"Against copying the input, its model's frames are {closer} the true frames than the input itself "
-            f"(ACD-G {c['acd_g']:.2f} against the copy's {c['copy_acd_g']:.2f}, mean of {c['seeds']} seeds at the "
-            f"budget), and its PSNR is {psnr} the copy's ({c['psnr']:.1f} against {c['copy_psnr']:.1f} dB).")
+            f"(ACD-G {c['acd_g']:.2f} against the copy's {c['copy_acd_g']:.2f}, mean of {c['seeds']} seeds at "
+            f"{where}), and its PSNR is {psnr} the copy's ({c['psnr']:.1f} against {c['copy_psnr']:.1f} dB).")
+
+
+def _clause(sentence: str) -> str:
+    """A declared reason (a sentence) as a clause of a list: its first letter lower-case unless a name starts it."""
+    first = sentence.split(" ", 1)[0]
+    return sentence[0].lower() + sentence[1:] if first[:1].isupper() and first[1:].islower() else sentence
 
 
 def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
@@ -449,18 +505,27 @@ def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
     source = f"in the {ROUND_WORDS[round]}" + (", while the confirmatory round's records come in" if waiting else "")
     parts = [f"Of its {marked(_key(paper, 'total'), counts['papers'][paper])} claims, {source}: {found}."]
     states = idea_states(report, paper, round)
+    explored = dict((idea, s) for idea, s, _ in idea_states(report, paper, "exploratory")) \
+        if round != "exploratory" else {}
     for state, words in STATES.items():
-        ideas = [idea for idea, s, _ in states if s == state]
-        if not ideas:
-            continue
-        why = list(dict.fromkeys(w for _, s, ws in states if s == state for w in ws))
-        declared = [w for w in why if w != UNDECLARED]
-        because = ""
-        if state in ("did not hold", "not tested") and why:
-            undeclared = ("for some, no reason is declared yet" if declared else "no reason is declared yet") \
-                if UNDECLARED in why else ""
-            because = f" (why: {'; '.join(filter(None, [*declared, undeclared]))})"
-        parts.append(html.escape(f"{words}: {'; '.join(ideas)}{because}.", quote=False))
+        groups: dict[tuple, list[str]] = {}         # the ideas of this state that share their reasons, in order
+        for idea, s, why in states:
+            if s != state:
+                continue
+            note = ""
+            if state == "not tested" and explored.get(idea, "not tested") != "not tested":
+                it = "its verdict" if explored[idea] == "changes with the budget" else "it"
+                note = f" (in the exploratory round {it} {explored[idea]})"
+            key = tuple(why) if state in ("did not hold", "not tested") else ()
+            groups.setdefault(key, []).append(idea + note)
+        head = f"{words} in the {ROUND_WORDS[round]}" if state == "not tested" and explored else words
+        for why, ideas in groups.items():
+            declared = [w for w in why if w != UNDECLARED]
+            undeclared = ("for some of its claims, no reason is declared yet" if declared
+                          else "no reason is declared yet") if UNDECLARED in why else ""
+            reasons_ = "; ".join(filter(None, [*declared, undeclared]))
+            parts.append(html.escape(f"{head}: {'; '.join(ideas)}." + (f" Why: {reasons_}." if reasons_ else ""),
+                                     quote=False))
     if copy is not None and paper in copy:
         parts.append(html.escape(_against_copy_words(paper, copy[paper]), quote=False))
     return " ".join(parts)
