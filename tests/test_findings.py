@@ -129,3 +129,18 @@ def test_a_gate_reason_names_the_model_and_what_it_fails_in_words():
     assert findings._why_words(row, odd) == "the unified model fails something new"      # as it is, never lost
     declared = {"reason": "fails", "reason_words": "Without L_a the intensities shrink", "evidence": ""}
     assert findings._why_words(row, declared) == "without L_a the intensities shrink"
+
+
+def test_a_conclusion_reads_as_a_paragraph_and_as_a_list_of_the_same_sentences(report):
+    copy = {"fan": {"round": "exploratory", "seeds": 5, "acd_g": 0.59, "psnr": 24.7, "copy_acd_g": 0.20,
+                    "copy_psnr": 25.8}}
+    paragraph, listed = findings.conclusion(report, "fan", copy), findings.conclusion_list(report, "fan", copy)
+    plain = lambda t: " ".join(re.sub(r"<[^>]+>", " ", t).split()).lower()        # noqa: E731
+    parts = findings.conclusion_parts(report, "fan", copy)
+    assert parts[0][0] == "" and parts[-1][0] == findings.COPY_HEAD
+    for head, text in parts:
+        assert plain(text) in plain(paragraph) and plain(text) in plain(listed)
+    assert listed.count("<li>") == len(parts) - 1 and "Against copying the input, its model's frames" in paragraph
+    assert "first budget of the exploratory round" in paragraph
+    counted = lambda t: re.findall(r'data-count="(\w+)">(\d+)<', t)                 # noqa: E731
+    assert counted(listed) == counted(paragraph) and counted(paragraph)         # the same counts, marked

@@ -493,17 +493,19 @@ def _clause(sentence: str) -> str:
     return sentence[0].lower() + sentence[1:] if first[:1].isupper() and first[1:].islower() else sentence
 
 
-def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
-    """``paper``'s conclusion in a paragraph of Markdown: the round it reads (:func:`round_for`) with its counts,
-    which central ideas (:data:`IDEAS`) held, which did not and why (the claims' reasons), and (``copy``:
-    :func:`against_copy`) how its model compares with copying the input."""
+def conclusion_parts(report: Mapping, paper: str, copy: Mapping | None = None) -> list[tuple[str, str]]:
+    """``paper``'s conclusion as ``[(head, sentence)]`` (HTML-escaped, counts marked): first the round it reads
+    (:func:`round_for`) with its counts (no head), then which central ideas (:data:`IDEAS`) held, held in part, did
+    not hold or were not tested, the ideas that share their reasons together with a "Why:" (the claims' reasons), and
+    last (``copy``: :func:`against_copy`) how its model compares with copying the input (head "Against copying the
+    input")."""
     round = round_for(report, paper)
     counts = book_counts(report)
     c = counts[round]["papers"][paper]
     found = ", ".join(f"{marked(_key(round, paper, v), n)} {v}" for v, n in c.items() if n)
     waiting = round == "exploratory" and counts["confirmatory"]["untested"]["unrecorded"]
     source = f"in the {ROUND_WORDS[round]}" + (", while the confirmatory round's records come in" if waiting else "")
-    parts = [f"Of its {marked(_key(paper, 'total'), counts['papers'][paper])} claims, {source}: {found}."]
+    parts = [("", f"Of its {marked(_key(paper, 'total'), counts['papers'][paper])} claims, {source}: {found}.")]
     states = idea_states(report, paper, round)
     explored = dict((idea, s) for idea, s, _ in idea_states(report, paper, "exploratory")) \
         if round != "exploratory" else {}
@@ -524,22 +526,46 @@ def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
             undeclared = ("for some of its claims, no reason is declared yet" if declared
                           else "no reason is declared yet") if UNDECLARED in why else ""
             reasons_ = "; ".join(filter(None, [*declared, undeclared]))
-            parts.append(html.escape(f"{head}: {'; '.join(ideas)}." + (f" Why: {reasons_}." if reasons_ else ""),
-                                     quote=False))
+            parts.append((html.escape(head, quote=False),
+                          html.escape(f"{'; '.join(ideas)}." + (f" Why: {reasons_}." if reasons_ else ""),
+                                      quote=False)))
     if copy is not None and paper in copy:
-        parts.append(html.escape(_against_copy_words(paper, copy[paper]), quote=False))
-    return " ".join(parts)
+        head, _, rest = _against_copy_words(paper, copy[paper]).partition(": ") \
+            if not copy[paper] else _against_copy_words(paper, copy[paper]).partition(", ")
+        parts.append((html.escape(head, quote=False), html.escape(rest, quote=False)))
+    return parts
+
+
+COPY_HEAD = "Against copying the input"
+
+
+def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
+    """``paper``'s conclusion in a paragraph (:func:`conclusion_parts`), to paste inline (the intro, the overviews)."""
+    return " ".join(f"{head}{', ' if head == COPY_HEAD and text.startswith('its') else ': '}{text}" if head else text
+                    for head, text in conclusion_parts(report, paper, copy))
+
+
+def conclusion_list(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
+    """``paper``'s conclusion as HTML to read at a glance (the verdicts page): its counts, then one item per
+    :func:`conclusion_parts` sentence, its head in bold."""
+    (_, counts), *rest = conclusion_parts(report, paper, copy)
+    items = "".join(f"<li><strong>{head}:</strong> {text[:1].upper() + text[1:] if head == COPY_HEAD else text}</li>"
+                    for head, text in rest)
+    return f'<div class="i2v-conclusion"><p>{counts}</p><ul>{items}</ul></div>'
 
 
 def glue_conclusions(report: Mapping, copy: Mapping | None = None) -> dict[str, str]:
-    """Glue each paper's :func:`conclusion` as ``conclusion_<paper>`` and the round it reads as
-    ``conclusion_<paper>_round``; returns the paragraphs."""
+    """Glue each paper's :func:`conclusion` as ``conclusion_<paper>`` (a paragraph, for another page to paste
+    inline), its :func:`conclusion_list` as ``conclusion_<paper>_list`` (for the verdicts page's glue directive) and
+    the round it reads as ``conclusion_<paper>_round``; returns the paragraphs."""
     from myst_nb import glue
 
     out = {}
     for paper in dict.fromkeys(r["paper"] for r in report["claims"]):
         out[paper] = conclusion(report, paper, copy)
         glue(f"conclusion_{paper}", Glued(re.sub(r"<[^>]+>", "", out[paper]), out[paper]), display=False)
+        listed = conclusion_list(report, paper, copy)
+        glue(f"conclusion_{paper}_list", Glued(re.sub(r"<[^>]+>", " ", listed), listed), display=False)
         glue(f"conclusion_{paper}_round", round_for(report, paper), display=False)
     return out
 
