@@ -242,6 +242,21 @@ def test_chapters_run_side_by_side_and_a_failure_stops_the_build(tmp_path):
     assert json.loads(seconds.read_text())["slow.ipynb"] == first["slow.ipynb"]   # earlier timings are kept
 
 
+def test_each_chapter_runs_in_its_own_folder_when_chapters_run_side_by_side(tmp_path):
+    """A chapter writes its files beside itself (outputs/): run side by side, each kernel starts in its notebook's
+    folder, never in another's or in the folder the build was started from (papermill's cwd= changed the whole
+    process's folder, and make book once left outputs/ in the repository root)."""
+    names = [f"ch{i}" for i in range(4)]
+    for name in names:
+        (tmp_path / name).mkdir()
+        _notebook(tmp_path / name / "nb.ipynb",
+                  "import os, pathlib, time; time.sleep(0.5); pathlib.Path('here.txt').write_text(os.getcwd())")
+    BUILD_PY.execute_all(tmp_path, [f"{n}/nb.ipynb" for n in names], "smoke", 4, tmp_path / "seconds.json")
+    for name in names:
+        assert Path((tmp_path / name / "here.txt").read_text()).resolve() == (tmp_path / name).resolve()
+    assert not (tmp_path / "here.txt").exists() and not (ROOT / "here.txt").exists()
+
+
 def test_a_published_page_shows_no_parameters_set_up_or_silent_cell_and_hides_its_code(tmp_path):
     """publish: the parameters cell, papermill's, the Colab set-up cell's code and every cell that shows nothing
     (a glued value is not shown) leave the page; on a page whose code does not teach, the rest of the code hides
