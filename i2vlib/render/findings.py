@@ -581,6 +581,10 @@ def show_log(rows: list[dict]) -> None:
 
     from ..claims import markdown_cell as one_line
 
-    items = [f"- **{r['date']}** (`{r['commit']}`; records then: {r['records then']}). {one_line(r['change'])} "
-             f"*Why:* {one_line(r['why'])} *Today's records as before it:* {one_line(r[AS_BEFORE])}" for r in rows]
+    def said(text) -> str:                      # a sentence, ended (the log's texts may not end in a stop)
+        text = one_line(text).strip()
+        return text if text.endswith((".", "!", "?")) else text + "."
+
+    items = [f"- **{r['date']}** (`{r['commit']}`; records then: {r['records then']}). {said(r['change'])} "
+             f"*Why:* {said(r['why'])} *Today's records as before it:* {said(r[AS_BEFORE])}" for r in rows]
     display(Markdown("\n".join(items)))
