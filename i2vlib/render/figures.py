@@ -13,7 +13,7 @@ import numpy as np
 from ..data.video import as_frames
 from ..errors import I2VError
 from ..io import read_losses
-from .chapter import FIGURE_WIDTH, MIN_FONT_PT
+from .style import FIGURE_WIDTH, MIN_FONT_PT
 from .frames import check_fps, frame_labels
 
 # Text sizes (pt) of the figures drawn here: at the book's 80 dpi, 10 pt is 11 px on the page, never under 10 px.

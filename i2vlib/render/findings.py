@@ -26,7 +26,9 @@ import numpy as np
 
 from .. import claims
 from ..claims import reasons
+from ..protocol import references
 from ..records import verdicts as book
+from .names import ARM_WORDS
 
 ROUNDS = ("confirmatory", "exploratory")           # the round of record first
 ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": "exploratory round"}
@@ -394,8 +396,6 @@ _GATE = re.compile(r"^(?P<gate>\w+)(?: \((?P<k>\d+) of (?P<n>\d+) seeds\))?$")
 def _gate_words(row: Mapping, evidence: str) -> str:
     """A gate's evidence ("affinegan fails direction (2 of 5 seeds)") in words: the arm by its name and each gate by
     what passing it shows; the evidence as it is where it does not read so."""
-    from ..render.names import ARM_WORDS
-
     m = _GATED.match(evidence)
     gates = [_GATE.match(g) for g in m.group("gates").split(", ")] if m else []
     if not m or not all(g and g.group("gate") in GATE_WORDS for g in gates):
@@ -458,8 +458,6 @@ def against_copy(round: str = "exploratory") -> dict[str, dict]:
     """Each paper's model in its baselines table against copying the input, at the first rung of ``round``'s records:
     ``{paper: {"round", "seeds", "acd_g", "psnr", "copy_acd_g", "copy_psnr"}}`` (means over the seeds; the copy's from the
     protocol's references), or ``{}`` for a paper not recorded there."""
-    from ..protocol import references
-
     refs = references.recorded()
     out = {}
     for paper, (table, arm, measure) in HEADLINE_ARMS.items():
@@ -579,10 +577,8 @@ def show_log(rows: list[dict]) -> None:
     reads on a phone, where a table of six long columns did not."""
     from IPython.display import Markdown, display
 
-    from ..claims import markdown_cell as one_line
-
     def said(text) -> str:                      # a sentence, ended (the log's texts may not end in a stop)
-        text = one_line(text).strip()
+        text = claims.markdown_cell(text).strip()
         return text if text.endswith((".", "!", "?")) else text + "."
 
     items = [f"- **{r['date']}** (`{r['commit']}`; records then: {r['records then']}). {said(r['change'])} "
