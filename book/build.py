@@ -125,8 +125,12 @@ def execute(nb_path: Path, rel: str, profile: str) -> None:
 
     check_parameters_cell(nb_path, rel)
     try:
+        # The kernel starts in the notebook's folder (nbclient's resources path), not papermill's cwd=, which
+        # changes this whole process's folder while a kernel starts: with chapters run side by side, one chapter's
+        # kernel could start in another's folder, or in the repository root once the other had changed back.
         pm.execute_notebook(str(nb_path), str(nb_path), parameters={"PROFILE": profile},
-                            kernel_name="python3", cwd=str(nb_path.parent), progress_bar=False,
+                            kernel_name="python3", progress_bar=False,
+                            resources={"metadata": {"path": str(nb_path.parent)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no kernel chatter
     except pm.PapermillExecutionError as err:
         first = next((line for line in err.source.splitlines() if line.strip()), "")

@@ -27,6 +27,8 @@ import pytest
 from PIL import Image
 from scripts import load_script
 
+from i2vlib.render import findings
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "book" / "build.py"
 CHROMIUM = "/usr/bin/chromium"
@@ -140,15 +142,18 @@ PRINTED_ONLY = ("a printed dict",)     # what only a print shows (a Markdown dis
 
 
 def _output_texts(cell) -> list[tuple[str, str]]:
-    """(kind, text) of each output a reader sees: ``stdout``, ``stderr`` or a display's text/plain or Markdown."""
+    """(kind, text) of each output a reader sees: ``stdout``, ``stderr``, a display's Markdown (``display``) or a
+    value shown as its Python repr, text/plain alone (``value``: a cell's last expression, as a dict returned by a
+    call that only glues)."""
     out = []
     for o in cell.get("outputs", []):
         if o.get("output_type") == "stream":
             out.append((o.get("name", "stdout"), o.get("text", "")))
         elif o.get("output_type") in ("execute_result", "display_data"):
             data = o.get("data", {})                 # a glued value (papermill.record) is not shown where made
-            shown = data.get("text/markdown") or (data.get("text/plain") if set(data) == {"text/plain"} else "")
-            out.append(("display", shown if isinstance(shown, str) else "".join(shown or "")))
+            plain = set(data) == {"text/plain"}
+            shown = data.get("text/markdown") or (data.get("text/plain") if plain else "")
+            out.append(("value" if plain else "display", shown if isinstance(shown, str) else "".join(shown or "")))
     return out
 
 
@@ -235,6 +240,21 @@ def test_chapters_run_side_by_side_and_a_failure_stops_the_build(tmp_path):
     with pytest.raises(BUILD_PY.BuildError, match="broken.ipynb.*ZeroDivisionError"):
         BUILD_PY.execute_all(tmp_path, ["good.ipynb", "broken.ipynb"], "smoke", 2, seconds)
     assert json.loads(seconds.read_text())["slow.ipynb"] == first["slow.ipynb"]   # earlier timings are kept
+
+
+def test_each_chapter_runs_in_its_own_folder_when_chapters_run_side_by_side(tmp_path):
+    """A chapter writes its files beside itself (outputs/): run side by side, each kernel starts in its notebook's
+    folder, never in another's or in the folder the build was started from (papermill's cwd= changed the whole
+    process's folder, and make book once left outputs/ in the repository root)."""
+    names = [f"ch{i}" for i in range(4)]
+    for name in names:
+        (tmp_path / name).mkdir()
+        _notebook(tmp_path / name / "nb.ipynb",
+                  "import os, pathlib, time; time.sleep(0.5); pathlib.Path('here.txt').write_text(os.getcwd())")
+    BUILD_PY.execute_all(tmp_path, [f"{n}/nb.ipynb" for n in names], "smoke", 4, tmp_path / "seconds.json")
+    for name in names:
+        assert Path((tmp_path / name / "here.txt").read_text()).resolve() == (tmp_path / name).resolve()
+    assert not (tmp_path / "here.txt").exists() and not (ROOT / "here.txt").exists()
 
 
 def test_a_published_page_shows_no_parameters_set_up_or_silent_cell_and_hides_its_code(tmp_path):
@@ -523,7 +543,7 @@ def test_a_count_of_claims_shown_on_two_pages_is_the_same_number(book):
         n = {k.removeprefix(f"found_{round_}_"): int(v) for k, v in glued.items() if k.startswith(f"found_{round_}_")}
         assert n["tested"] + n["not_tested"] == total
         assert n["changes"] == n["budget_dependent"] + n["inconclusive"]
-        assert sum(n[f"untested_{w}"] for w in ("unrecorded", "gate", "unmeasurable")) == n["not_tested"]
+        assert sum(n[f"untested_{w}"] for w in findings.UNTESTED) == n["not_tested"]     # every kind, each counted
     typed = re.compile(r"\b\d+\s+(?:(?:of\s+)?(?:its|the|their|all|these)\s+)?(?:[\w-]+\s+){0,2}claims\b")
     for page in COUNT_PAGES:
         text = re.sub(r"<[^>]+>", " ", COUNT.sub("N", (book.html / f"{page}.html").read_text()))
@@ -545,6 +565,23 @@ def test_every_picture_says_what_it_shows(book):
                 problems.append(f"{page}: {tag[:160]}")
         problems += [f"{page}: an e-mail link {m}" for m in re.findall(r'href="mailto:[^"]*"', html)]
     assert not problems, "\n".join(problems[:20])
+
+
+def test_a_figure_keeps_its_notebooks_alt_text_when_the_sources_lie_in_build(tmp_path):
+    """``make book`` executes the sources in _build/src: the alt text a chapter gave its figure is found there too
+    (a filter on "_build" in the whole path once dropped every one, and every figure read "A figure of <title>")."""
+    import base64
+    import hashlib
+
+    ext = load_script("book/_ext/i2v_html.py", "i2v_html_ext")
+    png = base64.b64encode(b"\x89PNG not really").decode()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": png}, metadata={"image/png": {"alt": "three faces smiling"}})])])
+    for root in (tmp_path / "_build" / "src", tmp_path / "elsewhere"):
+        (root / "notebooks").mkdir(parents=True)
+        nbformat.write(nb, root / "notebooks" / "a.ipynb")
+        (root / "_build" / "jupyter_execute").mkdir(parents=True)          # myst-nb's copies stay out
+        assert ext.alt_texts(root) == {hashlib.sha256(base64.b64decode(png)).hexdigest(): "three faces smiling"}
 
 
 def test_the_site_offers_the_notebooks_without_their_outputs(book):

@@ -117,3 +117,30 @@ def test_every_arm_of_every_table_has_a_name_in_words():
     assert arm_name("fan", "no_local_d") == "without the local discriminator" and arm_name("fan", "no_rt") != "no_rt"
     with pytest.raises(KeyError):
         arm_name("fan", "nonsense")
+
+
+def test_a_gate_reason_names_the_model_and_what_it_fails_in_words():
+    row = {"paper": "affinegan", "id": "acd-i-below-vgan"}
+    gated = {"reason": "gate", "reason_words": "a model the claim compares fails its gates",
+             "evidence": "affinegan fails direction (2 of 5 seeds)"}
+    assert findings._why_words(row, gated) == \
+        "AffineGAN fails its gates (the intensity read does not rise with the one asked for in 2 of 5 seeds)"
+    odd = {**gated, "evidence": "the unified model fails something new"}
+    assert findings._why_words(row, odd) == "the unified model fails something new"      # as it is, never lost
+    declared = {"reason": "fails", "reason_words": "Without L_a the intensities shrink", "evidence": ""}
+    assert findings._why_words(row, declared) == "without L_a the intensities shrink"
+
+
+def test_a_conclusion_reads_as_a_paragraph_and_as_a_list_of_the_same_sentences(report):
+    copy = {"fan": {"round": "exploratory", "seeds": 5, "acd_g": 0.59, "psnr": 24.7, "copy_acd_g": 0.20,
+                    "copy_psnr": 25.8}}
+    paragraph, listed = findings.conclusion(report, "fan", copy), findings.conclusion_list(report, "fan", copy)
+    plain = lambda t: " ".join(re.sub(r"<[^>]+>", " ", t).split()).lower()        # noqa: E731
+    parts = findings.conclusion_parts(report, "fan", copy)
+    assert parts[0][0] == "" and parts[-1][0] == findings.COPY_HEAD
+    for head, text in parts:
+        assert plain(text) in plain(paragraph) and plain(text) in plain(listed)
+    assert listed.count("<li>") == len(parts) - 1 and "Against copying the input, its model's frames" in paragraph
+    assert "first budget of the exploratory round" in paragraph
+    counted = lambda t: re.findall(r'data-count="(\w+)">(\d+)<', t)                 # noqa: E731
+    assert counted(listed) == counted(paragraph) and counted(paragraph)         # the same counts, marked

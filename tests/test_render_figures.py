@@ -57,6 +57,9 @@ def test_to_jshtml_contains_every_frame():
     assert len(h.data) < 200_000
     assert "http" not in h.data and 'class="fa' not in h.data          # no CDN stylesheet, no icon font
     assert h.data.count("<button") == 9 and "\u25b6" in h.data and "\u23f8" in h.data   # play and pause drawn
+    assert 'alt="An animation of 4 frames of 16 x 16 px, from a = 0.00 to a = 1.00' in h.data    # says what it shows
+    said = R.to_jshtml(disc_frames(2, 16, 16), alt='a disc "growing"').data
+    assert 'alt="a disc &quot;growing&quot;"' in said and said.count(" alt=") == 1
 
 
 def test_show_frames_and_animation_figures():

@@ -65,7 +65,8 @@ def alt_texts(src: Path) -> dict[str, str]:
     :func:`i2vlib.render.setup`). myst-nb names each picture's file by the same hash."""
     out = {}
     for path in src.rglob("*.ipynb"):
-        if "_build" in path.parts or ".ipynb_checkpoints" in path.parts:
+        parts = path.relative_to(src).parts     # (src itself lies in _build: make book's is _build/src)
+        if "_build" in parts or ".ipynb_checkpoints" in parts:
             continue
         for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
             for output in cell.get("outputs", []):

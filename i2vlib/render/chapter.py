@@ -17,17 +17,8 @@ import math
 from .. import claims
 from ..config import check_data, environment, profile
 from ..errors import I2VError
-
-# The book's plot style. A figure shows at one page pixel per figure pixel up to the content column (about 820 CSS px
-# on a 1440-px screen) and is shrunk beyond it, so a chapter keeps its figures at most FIGURE_WIDTH inches wide
-# (FIGURE_WIDTH * figure.dpi px); every text is then at least 10 px on the page (10 pt at 80 dpi: 11 px; the smallest,
-# tick and legend labels at 9.5 pt: 10.6 px).
-PLOT_DPI = 80
-FIGURE_WIDTH = 10.0
-MIN_FONT_PT = 9.5
-PLOT_STYLE = {"figure.dpi": PLOT_DPI, "font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
-              "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT,
-              "legend.title_fontsize": 10, "figure.titlesize": 12}
+from .figures import png_with_alt
+from .style import FIGURE_WIDTH, MIN_FONT_PT, PLOT_DPI, PLOT_STYLE  # noqa: F401  (chapter.FIGURE_WIDTH, as before)
 
 
 def setup(profile_name: str, data: str | None = None, benchmark: str | None = None, **overrides) -> dict:
@@ -66,8 +57,6 @@ def _describe_figures() -> None:
         return
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
-
-    from .figures import png_with_alt
 
     plt.close(plt.figure())                       # the inline backend's set-up, done before ours
     formatter = shell.display_formatter.formatters["image/png"]
@@ -117,7 +106,7 @@ def claim_lines(rows, at: dict, rules: list[str]) -> str:
     the paper says it and its words, how we measure it, our measurement and the rule (``rules``: their numbers)."""
     import html
 
-    from .findings import SHORT
+    from .findings import SHORT   # findings imports the records' verdicts: loaded only when a table is drawn
 
     e = html.escape
     items = []

@@ -5,6 +5,7 @@ matplotlib is imported inside each function, so importing :mod:`i2vlib.render` s
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from ..data.video import as_frames
 from ..errors import I2VError
 from ..io import read_losses
-from .chapter import FIGURE_WIDTH, MIN_FONT_PT
+from .style import FIGURE_WIDTH, MIN_FONT_PT
 from .frames import check_fps, frame_labels
 
 # Text sizes (pt) of the figures drawn here: at the book's 80 dpi, 10 pt is 11 px on the page, never under 10 px.
@@ -139,15 +140,25 @@ _BUTTONS = {"fa-minus": "\u2212", "fa-fast-backward": "\u23ee", "fa-step-backwar
             "fa-step-forward": "\u25b8", "fa-fast-forward": "\u23ed", "fa-plus": "+"}
 
 
-def to_jshtml(frames, fps: float = 8, labels=None, intensities=None):
+def to_jshtml(frames, fps: float = 8, labels=None, intensities=None, alt: str | None = None):
     """An ``IPython.display.HTML`` animation with play controls that needs no kernel, and no network: the
-    Font Awesome stylesheet matplotlib links from a CDN is dropped and its icons become plain characters."""
+    Font Awesome stylesheet matplotlib links from a CDN is dropped and its icons become plain characters. Its picture
+    carries ``alt`` as its alt text (default: how many frames, of what size, and the intensities or labels they run
+    through)."""
     from IPython.display import HTML
 
+    frames = as_frames(frames)
+    if alt is None:
+        names = frame_labels(len(frames), intensities, labels) if (intensities is not None or labels is not None) \
+            else None
+        alt = (f"An animation of {len(frames)} frames of {frames.shape[2]} x {frames.shape[1]} px"
+               + (f", from {names[0]} to {names[-1]}" if names else "") + ", played by the buttons below it")
     anim = animation(frames, fps=fps, labels=labels, intensities=intensities)
     page = re.sub(r'<link[^>]*font-awesome[^>]*>\s*', "", anim.to_jshtml(fps=fps, default_mode="loop"))
     page = re.sub(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>',
                   lambda m: _BUTTONS.get(m.group(1), m.group(0)), page)
+    page = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m.group(1)}" alt="{html.escape(alt)}"', page,
+                  count=1)
     return HTML(page)
 
 

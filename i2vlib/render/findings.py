@@ -26,7 +26,9 @@ import numpy as np
 
 from .. import claims
 from ..claims import reasons
+from ..protocol import references
 from ..records import verdicts as book
+from .names import ARM_WORDS
 
 ROUNDS = ("confirmatory", "exploratory")           # the round of record first
 ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": "exploratory round"}
@@ -369,15 +371,61 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _with_declared(row: Mapping, judged: dict) -> dict:
+    """``judged`` (:func:`in_round`), its missing reason taken from the round of record: a reason is declared
+    (:mod:`i2vlib.records.why`) for the verdict of record, with a check that reads the claim in both rounds, so an
+    exploratory verdict that fails as the verdict of record does gives the same reason instead of "none declared"."""
+    record = in_round(row, "confirmatory")
+    if judged["reason"] is None and judged["verdict"] in NEGATIVE and record["verdict"] in NEGATIVE + PARTIAL \
+            and record["reason"] is not None:
+        return {**judged, "reason": record["reason"], "reason_words": record["reason_words"],
+                "evidence": record["evidence"]}
+    return judged
+
+
+# What failing each gate of i2vlib.protocol.gates (and the zoo's texture check) shows, for a reason in words.
+GATE_WORDS = {"face": "it renders no face", "direction": "the intensity read does not rise with the one asked for",
+              "moves": "the landmarks barely move", "toward": "the frames do not move toward the truth",
+              "identity": "it loses the input's identity", "near_hold": "it forecasts worse than holding the last frame",
+              "finite": "its scores are not finite", "distinct": "its output ignores the input",
+              "figure": "it renders no figure", "texture": "its texture is far from the truth's"}
+_GATED = re.compile(r"^(?P<arm>.+?) fails (?P<gates>.+)$")
+_GATE = re.compile(r"^(?P<gate>\w+)(?: \((?P<k>\d+) of (?P<n>\d+) seeds\))?$")
+
+
+def _gate_words(row: Mapping, evidence: str) -> str:
+    """A gate's evidence ("affinegan fails direction (2 of 5 seeds)") in words: the arm by its name and each gate by
+    what passing it shows; the evidence as it is where it does not read so."""
+    m = _GATED.match(evidence)
+    gates = [_GATE.match(g) for g in m.group("gates").split(", ")] if m else []
+    if not m or not all(g and g.group("gate") in GATE_WORDS for g in gates):
+        return evidence
+    table = getattr(next((c.measurement for c in claims.registry(row["paper"]) if c.id == row["id"]), None),
+                    "table", None)
+    arm = ARM_WORDS.get(table, {}).get(m.group("arm"), m.group("arm")) + (" on poses" if "pose" in str(table) else "")
+    failing = [GATE_WORDS[g.group("gate")] + (f" in {g.group('k')} of {g.group('n')} seeds" if g.group("k") else "")
+               for g in gates]
+    return f"{arm} fails its gates ({_listed(failing)})"
+
+
+def _why_words(row: Mapping, judged: Mapping) -> str:
+    """A claim's reason in words (a declared sentence as a clause); for a gate, which model fails which gate, in how
+    many seeds."""
+    if judged["reason"] == "gate" and judged["evidence"]:
+        return _gate_words(row, judged["evidence"])
+    return _clause(judged["reason_words"])
+
+
 def idea_states(report: Mapping, paper: str, round: str) -> list[tuple[str, str, list[str]]]:
     """``[(idea, state, why)]`` of ``paper``'s :data:`IDEAS` in ``round``: *held* (every tested claim reproduced),
     *held in part* (some reproduced, partly or borderline), *did not hold* (none, some not reproduced or
     contradicted), *changes with the budget* (every tested claim's verdict does) or *not tested*; ``why``: the reasons
-    (:mod:`i2vlib.claims.reasons`, in words) of the claims that did not hold, or of those not tested."""
+    (:mod:`i2vlib.claims.reasons`, in words; a reason declared for the verdict of record stands for an exploratory
+    verdict that fails too) of the claims that did not hold, or of those not tested."""
     by_id = {r["id"]: r for r in report["claims"] if r["paper"] == paper}
     out = []
     for idea, ids in IDEAS[paper]:
-        judged = [in_round(by_id[i], round) for i in ids]
+        judged = [_with_declared(by_id[i], in_round(by_id[i], round)) for i in ids]
         verdicts = [j["verdict"] for j in judged if j["verdict"] != claims.NOT_TESTED]
         if not verdicts:
             state = "not tested"
@@ -390,7 +438,8 @@ def idea_states(report: Mapping, paper: str, round: str) -> list[tuple[str, str,
         else:
             state = "changes with the budget"
         failed = NEGATIVE if state != "not tested" else (claims.NOT_TESTED,)
-        why = list(dict.fromkeys(j["reason_words"] for j in judged if j["verdict"] in failed and j["reason_words"]))
+        why = list(dict.fromkeys(_why_words(by_id[i], j) for i, j in zip(ids, judged)
+                                 if j["verdict"] in failed and j["reason_words"]))
         out.append((idea, state, why))
     return out
 
@@ -407,10 +456,8 @@ def _mean(values) -> float:
 
 def against_copy(round: str = "exploratory") -> dict[str, dict]:
     """Each paper's model in its baselines table against copying the input, at the first rung of ``round``'s records:
-    ``{paper: {"seeds", "acd_g", "psnr", "copy_acd_g", "copy_psnr"}}`` (means over the seeds; the copy's from the
+    ``{paper: {"round", "seeds", "acd_g", "psnr", "copy_acd_g", "copy_psnr"}}`` (means over the seeds; the copy's from the
     protocol's references), or ``{}`` for a paper not recorded there."""
-    from ..protocol import references
-
     refs = references.recorded()
     out = {}
     for paper, (table, arm, measure) in HEADLINE_ARMS.items():
@@ -421,7 +468,7 @@ def against_copy(round: str = "exploratory") -> dict[str, dict]:
             continue
         score = (lambda r: r["fitted"]) if measure == "retarget" else (lambda r: r)
         copy = score(refs[measure]["copy"])
-        out[paper] = {"seeds": len(runs), "acd_g": _mean(score(r)["acd_g"] for r in runs),
+        out[paper] = {"round": round, "seeds": len(runs), "acd_g": _mean(score(r)["acd_g"] for r in runs),
                       "psnr": _mean(score(r)["psnr"] for r in runs), "copy_acd_g": float(copy["acd_g"]),
                       "copy_psnr": float(copy["psnr"])}
     return out
@@ -432,49 +479,91 @@ def _against_copy_words(paper: str, c: Mapping) -> str:
         return "Against copying the input: not recorded yet."
     closer = "closer to" if c["acd_g"] < c["copy_acd_g"] else "further from"
     psnr = "above" if c["psnr"] > c["copy_psnr"] else "below"
+    where = f"the first budget of the {c['round']} round" if c.get("round") else "the first budget"
     return (f"Against copying the input, its model's frames are {closer} the true frames than the input itself "
-            f"(ACD-G {c['acd_g']:.2f} against the copy's {c['copy_acd_g']:.2f}, mean of {c['seeds']} seeds at the "
-            f"budget), and its PSNR is {psnr} the copy's ({c['psnr']:.1f} against {c['copy_psnr']:.1f} dB).")
+            f"(ACD-G {c['acd_g']:.2f} against the copy's {c['copy_acd_g']:.2f}, mean of {c['seeds']} seeds at "
+            f"{where}), and its PSNR is {psnr} the copy's ({c['psnr']:.1f} against {c['copy_psnr']:.1f} dB).")
 
 
-def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
-    """``paper``'s conclusion in a paragraph of Markdown: the round it reads (:func:`round_for`) with its counts,
-    which central ideas (:data:`IDEAS`) held, which did not and why (the claims' reasons), and (``copy``:
-    :func:`against_copy`) how its model compares with copying the input."""
+def _clause(sentence: str) -> str:
+    """A declared reason (a sentence) as a clause of a list: its first letter lower-case unless a name starts it."""
+    first = sentence.split(" ", 1)[0]
+    return sentence[0].lower() + sentence[1:] if first[:1].isupper() and first[1:].islower() else sentence
+
+
+def conclusion_parts(report: Mapping, paper: str, copy: Mapping | None = None) -> list[tuple[str, str]]:
+    """``paper``'s conclusion as ``[(head, sentence)]`` (HTML-escaped, counts marked): first the round it reads
+    (:func:`round_for`) with its counts (no head), then which central ideas (:data:`IDEAS`) held, held in part, did
+    not hold or were not tested, the ideas that share their reasons together with a "Why:" (the claims' reasons), and
+    last (``copy``: :func:`against_copy`) how its model compares with copying the input (head "Against copying the
+    input")."""
     round = round_for(report, paper)
     counts = book_counts(report)
     c = counts[round]["papers"][paper]
     found = ", ".join(f"{marked(_key(round, paper, v), n)} {v}" for v, n in c.items() if n)
     waiting = round == "exploratory" and counts["confirmatory"]["untested"]["unrecorded"]
     source = f"in the {ROUND_WORDS[round]}" + (", while the confirmatory round's records come in" if waiting else "")
-    parts = [f"Of its {marked(_key(paper, 'total'), counts['papers'][paper])} claims, {source}: {found}."]
+    parts = [("", f"Of its {marked(_key(paper, 'total'), counts['papers'][paper])} claims, {source}: {found}.")]
     states = idea_states(report, paper, round)
+    explored = dict((idea, s) for idea, s, _ in idea_states(report, paper, "exploratory")) \
+        if round != "exploratory" else {}
     for state, words in STATES.items():
-        ideas = [idea for idea, s, _ in states if s == state]
-        if not ideas:
-            continue
-        why = list(dict.fromkeys(w for _, s, ws in states if s == state for w in ws))
-        declared = [w for w in why if w != UNDECLARED]
-        because = ""
-        if state in ("did not hold", "not tested") and why:
-            undeclared = ("for some, no reason is declared yet" if declared else "no reason is declared yet") \
-                if UNDECLARED in why else ""
-            because = f" (why: {'; '.join(filter(None, [*declared, undeclared]))})"
-        parts.append(html.escape(f"{words}: {'; '.join(ideas)}{because}.", quote=False))
+        groups: dict[tuple, list[str]] = {}         # the ideas of this state that share their reasons, in order
+        for idea, s, why in states:
+            if s != state:
+                continue
+            note = ""
+            if state == "not tested" and explored.get(idea, "not tested") != "not tested":
+                it = "its verdict" if explored[idea] == "changes with the budget" else "it"
+                note = f" (in the exploratory round {it} {explored[idea]})"
+            key = tuple(why) if state in ("did not hold", "not tested") else ()
+            groups.setdefault(key, []).append(idea + note)
+        head = f"{words} in the {ROUND_WORDS[round]}" if state == "not tested" and explored else words
+        for why, ideas in groups.items():
+            declared = [w for w in why if w != UNDECLARED]
+            undeclared = ("for some of its claims, no reason is declared yet" if declared
+                          else "no reason is declared yet") if UNDECLARED in why else ""
+            reasons_ = "; ".join(filter(None, [*declared, undeclared]))
+            parts.append((html.escape(head, quote=False),
+                          html.escape(f"{'; '.join(ideas)}." + (f" Why: {reasons_}." if reasons_ else ""),
+                                      quote=False)))
     if copy is not None and paper in copy:
-        parts.append(html.escape(_against_copy_words(paper, copy[paper]), quote=False))
-    return " ".join(parts)
+        head, _, rest = _against_copy_words(paper, copy[paper]).partition(": ") \
+            if not copy[paper] else _against_copy_words(paper, copy[paper]).partition(", ")
+        parts.append((html.escape(head, quote=False), html.escape(rest, quote=False)))
+    return parts
+
+
+COPY_HEAD = "Against copying the input"
+
+
+def conclusion(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
+    """``paper``'s conclusion in a paragraph (:func:`conclusion_parts`), to paste inline (the intro, the overviews)."""
+    return " ".join(f"{head}{', ' if head == COPY_HEAD and text.startswith('its') else ': '}{text}" if head else text
+                    for head, text in conclusion_parts(report, paper, copy))
+
+
+def conclusion_list(report: Mapping, paper: str, copy: Mapping | None = None) -> str:
+    """``paper``'s conclusion as HTML to read at a glance (the verdicts page): its counts, then one item per
+    :func:`conclusion_parts` sentence, its head in bold."""
+    (_, counts), *rest = conclusion_parts(report, paper, copy)
+    items = "".join(f"<li><strong>{head}:</strong> {text[:1].upper() + text[1:] if head == COPY_HEAD else text}</li>"
+                    for head, text in rest)
+    return f'<div class="i2v-conclusion"><p>{counts}</p><ul>{items}</ul></div>'
 
 
 def glue_conclusions(report: Mapping, copy: Mapping | None = None) -> dict[str, str]:
-    """Glue each paper's :func:`conclusion` as ``conclusion_<paper>`` and the round it reads as
-    ``conclusion_<paper>_round``; returns the paragraphs."""
+    """Glue each paper's :func:`conclusion` as ``conclusion_<paper>`` (a paragraph, for another page to paste
+    inline), its :func:`conclusion_list` as ``conclusion_<paper>_list`` (for the verdicts page's glue directive) and
+    the round it reads as ``conclusion_<paper>_round``; returns the paragraphs."""
     from myst_nb import glue
 
     out = {}
     for paper in dict.fromkeys(r["paper"] for r in report["claims"]):
         out[paper] = conclusion(report, paper, copy)
         glue(f"conclusion_{paper}", Glued(re.sub(r"<[^>]+>", "", out[paper]), out[paper]), display=False)
+        listed = conclusion_list(report, paper, copy)
+        glue(f"conclusion_{paper}_list", Glued(re.sub(r"<[^>]+>", " ", listed), listed), display=False)
         glue(f"conclusion_{paper}_round", round_for(report, paper), display=False)
     return out
 
@@ -488,8 +577,10 @@ def show_log(rows: list[dict]) -> None:
     reads on a phone, where a table of six long columns did not."""
     from IPython.display import Markdown, display
 
-    from ..claims import markdown_cell as one_line
+    def said(text) -> str:                      # a sentence, ended (the log's texts may not end in a stop)
+        text = claims.markdown_cell(text).strip()
+        return text if text.endswith((".", "!", "?")) else text + "."
 
-    items = [f"- **{r['date']}** (`{r['commit']}`; records then: {r['records then']}). {one_line(r['change'])} "
-             f"*Why:* {one_line(r['why'])} *Today's records as before it:* {one_line(r[AS_BEFORE])}" for r in rows]
+    items = [f"- **{r['date']}** (`{r['commit']}`; records then: {r['records then']}). {said(r['change'])} "
+             f"*Why:* {said(r['why'])} *Today's records as before it:* {said(r[AS_BEFORE])}" for r in rows]
     display(Markdown("\n".join(items)))
