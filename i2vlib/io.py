@@ -8,6 +8,8 @@ Files are written atomically (:mod:`i2vlib.outputs`).
 from __future__ import annotations
 
 import csv
+import gzip
+import importlib
 import json
 import math
 import re
@@ -27,11 +29,34 @@ MAX_PIXELS = 64_000_000   # the largest image read (8000 x 8000): larger ones ar
 # --------------------------------------------------------------------------- JSON
 
 
+# JSON files compressed by their suffix (matched in any case), and suffixes of the compressors and archives it does
+# not write: a file is what its name says.
+COMPRESSORS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+_OTHER_PACKINGS = (".zip", ".zst", ".7z", ".lz4", ".lz", ".lzma", ".z", ".br", ".tar", ".tgz")
+
+
+def json_compression(path) -> str | None:
+    """The module that :func:`write_json` compresses ``path`` with (``gzip``, ``bz2``, ``lzma``), None for plain
+    JSON; another compressor's or an archive's suffix is one line (checked before any work)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _OTHER_PACKINGS:
+        raise I2VError(f"cannot write {Path(path).name}: JSON is written plain or compressed as "
+                       f"{', '.join(COMPRESSORS)}, not {suffix}")
+    return COMPRESSORS.get(suffix)
+
+
 def write_json(path, obj) -> None:
-    """Write ``obj`` as indented JSON, atomically (converted by :func:`to_json`, so NaN is written as null)."""
+    """Write ``obj`` as indented JSON, atomically (converted by :func:`to_json`, so NaN is written as null);
+    compressed where the name ends in ``.gz``, ``.bz2`` or ``.xz`` (:func:`json_compression`)."""
+    module = json_compression(path)
     text = json.dumps(to_json(obj), indent=1, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        if module is None:
+            tmp.write_text(text)
+        elif module == "gzip":
+            tmp.write_bytes(gzip.compress(text.encode(), mtime=0))    # no time stamp: the same JSON, the same bytes
+        else:
+            tmp.write_bytes(importlib.import_module(module).compress(text.encode()))
 
 
 def to_json(obj):
@@ -67,11 +92,39 @@ def json_default(o):
 _FLOAT_TOLERANCE = 1e-3  # floats this far outside [0, 1] are clipped, further is an error
 
 
-def to_numpy(x) -> np.ndarray:
-    """A numpy view of ``x``; torch tensors are detached and moved to the CPU (torch is not imported)."""
+def to_numpy(x, what: str = "the value") -> np.ndarray:
+    """``x`` as a numpy array, the one conversion of the library's array inputs (torch is not imported).
+
+    A torch tensor of any dtype on any device is detached and moved to the CPU: a sparse one made dense, a quantized
+    one dequantized, a dtype numpy lacks (bfloat16, float8) widened to float32; a tensor on the ``meta`` device holds
+    no values and is refused in one line, as is a nested (jagged) tensor. A nested list or tuple must be rectangular:
+    a ragged one is one line naming ``what``, not NumPy's ValueError."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
+        return _tensor_numpy(x.detach(), what)
+    try:
+        return np.asarray(x)
+    except ValueError:          # NumPy refuses ragged nested sequences
+        raise I2VError(f"{what} is a ragged nested list (its rows differ in length); give rows of one length") \
+            from None
+    except TypeError as e:      # a list of tensors numpy cannot read (bfloat16 ones)
+        raise I2VError(f"{what} is a list numpy cannot read ({e}); give an array or one tensor") from None
+
+
+def _tensor_numpy(t, what: str) -> np.ndarray:
+    if t.device.type == "meta":
+        raise I2VError(f"{what} is a tensor on the meta device, which holds a shape and no values; create it on "
+                       "a device that holds its values (cpu, cuda)")
+    if getattr(t, "is_nested", False):
+        raise I2VError(f"{what} is a nested (jagged) tensor; give one of its parts, or a padded tensor")
+    if str(t.layout) != "torch.strided":        # sparse COO, CSR, CSC, BSR, BSC
+        t = t.to_dense()
+    if t.is_quantized:
+        t = t.dequantize()
+    t = t.cpu().resolve_conj().resolve_neg()
+    try:
+        return t.numpy()
+    except TypeError:                           # a dtype numpy lacks: bfloat16, float8, ...
+        return t.float().numpy()
 
 
 def to_uint8(a: np.ndarray, what: str = "image values") -> np.ndarray:
@@ -110,20 +163,25 @@ def to_rgb(a: np.ndarray, what: str = "image") -> np.ndarray:
 
 
 def read_image(path, gray_to_rgb: bool = True) -> np.ndarray:
-    """Read an image file as H x W x 3 uint8 RGB (``gray_to_rgb=False``: H x W gray), as a viewer shows it
-    (:func:`pil_rgb`: turned upright by its EXIF orientation, 16-bit and float pixels scaled to their range,
-    transparency over white, every colour mode converted). An image of more than :data:`MAX_PIXELS` pixels is
-    refused from its header, before it is decoded; a corrupt or missing file is an I2VError.
+    """Read an image file, or a binary file object (``open(f, "rb")``, ``io.BytesIO``), as H x W x 3 uint8 RGB
+    (``gray_to_rgb=False``: H x W gray), as a viewer shows it (:func:`pil_rgb`: turned upright by its EXIF
+    orientation, 16-bit and float pixels scaled to their range, transparency over white, every colour mode
+    converted). An image of more than :data:`MAX_PIXELS` pixels is refused from its header, before it is decoded; a
+    corrupt or missing file is an I2VError.
     """
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    if not path.is_file():
-        raise I2VError(f"no such image file: {path}")
+    if hasattr(path, "read"):
+        source = path
+        path = getattr(path, "name", None) or f"(a {type(path).__name__})"
+    else:
+        source = path = Path(path)
+        if not path.is_file():
+            raise I2VError(f"no such image file: {path}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # the limit is ours, in one line
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 _check_pixels(im.size, f"image {path}")
                 im.load()
                 a = pil_rgb(im, f"image {path}")
@@ -132,8 +190,9 @@ def read_image(path, gray_to_rgb: bool = True) -> np.ndarray:
         pixels = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "too many pixels"
         raise I2VError(f"image {path} holds {pixels}; i2v reads images of at most {MAX_PIXELS // 10**6} "
                        "megapixels: scale it down first") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise I2VError(f"cannot read image {path}: {e.__class__.__name__}: {e}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError) as e:
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise I2VError(f"cannot read image {path}: {e.__class__.__name__}: {first}") from None
     if 0 in a.shape:
         raise I2VError(f"image {path} is empty ({a.shape[1]} x {a.shape[0]} pixels)")
     return np.ascontiguousarray(a if gray_to_rgb else a.mean(-1).round().astype(np.uint8))
@@ -234,7 +293,7 @@ def as_image(image, what: str = "image", convert: bool = False) -> np.ndarray:
     """
     if isinstance(image, (str, Path)):
         return read_image(image)
-    if _is_pil(image):
+    if is_pil(image):
         return np.ascontiguousarray(pil_rgb(image, what))
     a = to_numpy(image)
     if a.ndim == 2:
@@ -251,7 +310,7 @@ def as_image(image, what: str = "image", convert: bool = False) -> np.ndarray:
     return np.ascontiguousarray(to_rgb(a, what))
 
 
-def _is_pil(x) -> bool:
+def is_pil(x) -> bool:
     """Whether ``x`` is a PIL image (PIL is not imported to ask)."""
     return any(c.__module__.startswith("PIL.") and c.__name__ == "Image" for c in type(x).__mro__)
 
@@ -314,8 +373,8 @@ def read_csv(path) -> list[dict]:
             return list(csv.DictReader(fh))
     except (UnicodeDecodeError, csv.Error) as e:
         why = f"not UTF-8 text at byte {e.start}" if isinstance(e, UnicodeDecodeError) else f"not CSV: {e}"
-        raise I2VError(f"{path} is damaged ({why}); move it aside or restore it (a run resumes without its "
-                       "log, starting a new one)") from None
+        raise I2VError(f"{path} is damaged ({why}); restore it, or move it aside and put an empty file in its "
+                       "place (a run then resumes with a new log)") from None
 
 
 def log_tenth(log, key: str, last: bool = True) -> float:
