@@ -1,9 +1,12 @@
 """Where a command may write, and how: output checks before the work, atomic writes, folders made and removed.
 
 A command checks its output first (:func:`check_output`: a name the file system can hold, no run's own
-file, no input, a writable place), so that it fails in one line before its work; then it writes through
-:func:`atomic_path` or :func:`atomic_dir`, so that a crash or a full disk leaves no half-written file
-behind. Every writer of the library goes through these.
+file, no input, a writable place, nothing immutable to replace), so that it fails in one line before its work;
+then it writes through :func:`atomic_path` (:func:`atomic_file`), :func:`atomic_paths` (files that go together,
+a video and its sidecar) or :func:`atomic_dir`, so that a crash, a signal or a full disk leaves no half-written
+or temporary file behind, and an OSError is one line naming the path and its cause. What a writer killed by
+SIGKILL left is removed by the next write into that folder (:func:`sweep`). An output given as a symbolic link is
+written at its target. Every writer of the library goes through these.
 """
 
 from __future__ import annotations
@@ -99,18 +102,17 @@ def _name_lock(path: Path):
         os.close(fd)
 
 
-def _unheld(path: str) -> bool:
-    """Remove the lock file ``path`` when no process holds it; whether it was removed."""
+def _unheld(path: str) -> None:
+    """Remove the lock file ``path`` when no process holds it."""
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
-        return False
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.unlink(path)
-        return True
     except OSError:
-        return False
+        pass
     finally:
         os.close(fd)
 
