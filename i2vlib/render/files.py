@@ -108,8 +108,8 @@ def save_video(frames, path, fps: float = 8, **meta) -> Path:
     Writes are atomic: everything goes to temporary files (a temporary sibling folder)
     that are renamed into place only when complete; an error or a signal leaves no partial output
     and any previous output at ``path`` untouched. A video and its sidecar are one unit: the sidecar
-    holds the video's SHA-256, is renamed into place first and the video last, and a writer that finds
-    another's sidecar beside its own video puts its own back; :func:`read_video` and :func:`read_sidecar`
+    holds the video's SHA-256 and is renamed into place first, the video last, while no other writer of
+    that name renames (:func:`i2vlib.outputs.atomic_paths`); :func:`read_video` and :func:`read_sidecar`
     refuse a pair that does not agree. A symbolic link is written at its target. Returns the output path.
     """
     kind = check_destination(path, fps)
