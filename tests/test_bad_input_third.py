@@ -153,6 +153,20 @@ def test_every_module_entry_point_takes_options_in_full_and_once(module, capsys,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_every_command_line_of_the_library_and_its_benchmarks_is_the_shared_parser():
+    """The policy lives in :class:`i2vlib.errors.ArgumentParser`: a plain argparse parser anywhere would take
+    abbreviations and let the last of two options win."""
+    repo = Path(__file__).resolve().parents[1]
+    files = [p for folder in ("i2vlib", "benchmarks") for p in sorted((repo / folder).rglob("*.py"))]
+    plain = [str(p.relative_to(repo)) for p in files if "argparse.ArgumentParser(" in p.read_text()
+             and p.name != "errors.py"]
+    assert plain == []
+    parser = errors.ArgumentParser(prog="p", allow_abbrev=True)      # asked for, still refused
+    parser.add_argument("--steps")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--ste", "1"])
+
+
 @pytest.mark.parametrize("value", ["-inf", "-1e-300", "-.5", "-1E+3", "1.0000000000000002", "1e400", "nan"])
 def test_a_number_of_any_spelling_is_a_value_and_its_error_quotes_it(value, here, monkeypatch, capsys):
     """argparse took ``-inf`` and ``-1e-300`` for options ("expected at least one argument"), and
