@@ -23,8 +23,7 @@ from .checkpoint import generator_weights, load_weights
 from .data.clips import from_tensor, normalise, to_pixels, to_tensor
 from .errors import I2VError
 from .faces.align import resize
-from .inputs import MAX_FRAMES, check_image, check_intensities
-from .io import to_numpy
+from .io import MAX_FRAMES, check_image, check_intensities, to_numpy
 
 def check_joints(joints, what: str, shape: tuple, frames: bool = False) -> np.ndarray:
     """Joint positions (pixels) as a float32 array of ``shape`` (``frames``: T x ``shape`` with 1 <= T <=
@@ -45,7 +44,7 @@ def check_joints(joints, what: str, shape: tuple, frames: bool = False) -> np.nd
 
 
 def prepare_image(image, size: int) -> np.ndarray:
-    """An image (anything :func:`i2vlib.inputs.check_image` accepts) as a ``size`` x ``size`` RGB uint8 array.
+    """An image (anything :func:`i2vlib.io.check_image` accepts) as a ``size`` x ``size`` RGB uint8 array.
 
     A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``. An image whose
     shorter side is under a quarter of ``size`` holds too little of a face to draw one from, and is refused.
@@ -116,7 +115,7 @@ class Model:
     def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
         """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1] with ``as_tensor``).
 
-        ``image`` is a path, a file object, a PIL image, or an array or tensor (:func:`i2vlib.inputs.check_image`
+        ``image`` is a path, a file object, a PIL image, or an array or tensor (:func:`i2vlib.io.check_image`
         names the kinds and ranges), centre-cropped and resized to the model's size.
         ``intensities`` is a list of values in [0, 1], one frame each, of ``expression`` (default: the
         model's only expression), or a dict ``{expression: list}`` of lists of one length that mixes
