@@ -1,4 +1,6 @@
-# Two entry points: `make book` and `make test`. Both create ./.venv and install into it.
+# Two entry points: `make book` and `make test`. Both create ./.venv and install into it (`make install` does only
+# that): the library with everything the book and its tests need, and JupyterLab to open the notebooks
+# (`.venv/bin/jupyter lab notebooks/quickstart.ipynb`).
 # torch is installed first, pinned to the CPU build that this project's machines carry;
 # override with e.g. `make test TORCH=torch` on a machine where you want another build.
 PYTHON ?= python3
@@ -9,13 +11,13 @@ RETRAIN ?= 0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.i2v-installed
 
-.PHONY: book test install zoo records verify-records contact-sheet benchmarks clean
+.PHONY: book test test-fast install zoo records verify-records contact-sheet benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,lab]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,17 +26,30 @@ install: $(STAMP)
 book: $(STAMP)
 	I2V_RETRAIN=$(RETRAIN) $(PY) book/build.py --profile $(PROFILE)
 
+# The tests run on WORKERS processes (pytest-xdist; the project's machines have two cores), one torch thread each;
+# --dist loadgroup keeps the tests that share a module's fixture on one worker (tests/conftest.py groups them), and
+# work that several modules need (the smoke book, a smoke run) is made once per run. Every test's seconds are written
+# to _build/test_durations.json. `make test` runs every test; `make test-fast` leaves out those marked slow (the book,
+# the notebooks, trainings: a developer's loop of a few minutes).
+WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(WORKERS) --dist loadgroup --durations-json _build/test_durations.json
+
 test: $(STAMP)
-	$(PY) -m pytest -q tests notebooks/quickstart.ipynb --nbval --nbval-current-env
+	$(PYTEST) tests notebooks/quickstart.ipynb --nbval --nbval-current-env
+
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow" tests
 
 # Retrain every zoo model from scratch (resumable: run it again to continue), score and export it.
 zoo: $(STAMP)
 	$(PY) -m i2vlib.records.make_zoo
 
-# Train and measure the ablation chapters' seeded arms and the Baselines chapter's comparison tables on their budget
-# ladder (comparisons.LADDER: 5 seeds at the budget, 3 at four times it) and record the measurements in
-# i2vlib/records/recorded/ (many hours, one queue of one-thread runs per core; what is recorded is kept, so run it
-# again to continue). Part of it:
+# Train and measure the comparison tables' seeded arms on their budget ladder (protocol.tables.ROUNDS; the round of
+# record by default, --round to choose) and record the measurements in i2vlib/records/recorded/ (many hours). The
+# jobs run on submitit (i2vlib/records/engine.py): one one-thread process per core here, longest first, printing
+# done / running / left and the time left; a failed job is retried (--retries) and named at the end (exit 1). What is
+# recorded is kept and runs resume from their checkpoints, so run it again to continue. On a SLURM cluster:
+# python -m i2vlib.records.ablations --engine slurm --partition P --time MINUTES --cpus N. Part of it:
 # python -m i2vlib.records.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
 records: $(STAMP)
 	$(PY) -m i2vlib.records.ablations

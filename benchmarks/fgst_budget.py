@@ -33,7 +33,7 @@ chapter reads; ``frames`` the picture it shows (the second test face, the one of
 then at each kept step the frames rendered over the predicted flows, every other frame, one 64-px frame to 2 x 2
 screen pixels).
 These two runs' questions were asked at the table's budget; the table now trains FGST's arm at 16 times it
-(:data:`i2vlib.records.comparisons.OWN_BUDGET`, from what they found, then by the rule below). ``record`` makes the
+(:data:`i2vlib.protocol.tables.OWN_BUDGET`, from what they found, then by the rule below). ``record`` makes the
 arm's records from runs of this script: each run's generator kept at the arm's steps at a rung of the ladder (16000
 steps at the first, 64000 at the second) is recorded as that rung's run of its seed, measured as the recording queue
 measures it, with the loss log and training time up to that step. A generator kept at step N of a longer run is the
@@ -50,7 +50,7 @@ of seeds 0-2 at 16000 finished as the rule was being written); nothing of seeds 
 second rung is recorded at the chosen multiple and reported as it comes out: it does not choose it. ``choose``
 applies the rule: it measures every first-rung seed's generator kept at each of :data:`CANDIDATES` times the budget,
 as ``record`` would, and writes each seed's checks, the healthy seeds per multiple and the multiple the rule picks
-(the JSON the Baselines chapter reads; ``tests/test_records.py`` holds :data:`~i2vlib.records.comparisons.OWN_BUDGET`
+(the JSON the Baselines chapter reads; ``tests/test_records.py`` holds :data:`~i2vlib.protocol.tables.OWN_BUDGET`
 to it)."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ from i2vlib.outputs import atomic_path  # noqa: E402
 from i2vlib.models import full_config  # noqa: E402
 from i2vlib.records import store  # noqa: E402
 from i2vlib.records.ablations import arm_configs, measure_options, pictured_keys  # noqa: E402
-from i2vlib.records.comparisons import BUDGET, LADDER, MEASURE  # noqa: E402
+from i2vlib.protocol.tables import BUDGET, LADDER, MEASURE  # noqa: E402
 from i2vlib.run_files import SNAPSHOTS, kept_snapshots, read_run, snapshot_path  # noqa: E402
 from i2vlib.runs import load, read_losses, train  # noqa: E402
 

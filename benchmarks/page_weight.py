@@ -59,15 +59,20 @@ def pages(html: Path) -> list[Path]:
             if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts) and p.name not in SKIP]
 
 
+def serve(html: Path, compress: bool):
+    """``(its address, the server)``: the folder ``html`` served over HTTP from a thread, with or without gzip."""
+    handler = _Gzip if compress else _Quiet
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
 def weigh(html: Path, compress: bool, settle: float = 2.5) -> dict[str, int]:
     """``{page: bytes downloaded on opening it}``, served with or without gzip."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    handler = _Gzip if compress else _Quiet
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(html)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site = f"http://127.0.0.1:{server.server_address[1]}"
+    site, server = serve(html, compress)
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -15,13 +15,17 @@
    shared caches such as ``_build/runs`` from its copied location. In the book profile (unless
    ``I2V_RETRAIN=1``) it also sees ``I2V_NO_TRAIN=1``: every chapter reads the zoo and the records, and one that
    would train a model fails the build, naming the runs (``make book`` trains nothing).
-3. ``jupyter-book build OUT/src --path-output OUT -W --keep-going --all`` turns the
+   A notebook of :data:`COMMITTED` (the quickstart) is published with the outputs it is committed with, and not
+   executed.
+3. What a published page shows of its code (:func:`publish`): no parameters cell, no set-up cell's code, no cell
+   that shows nothing; on every page but those whose code teaches (:data:`TEACHING`: the derivations, the
+   quickstart), each cell's code hidden behind a toggle (Jupyter Book's ``hide-input``), its outputs shown.
+4. ``jupyter-book build OUT/src --path-output OUT -W --keep-going --all`` turns the
    executed sources into HTML under OUT/_build/html (warnings are errors).
 """
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import fnmatch
 import json
@@ -36,9 +40,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks")
 IGNORE = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "build.py")
 SUFFIXES = (".ipynb", ".md", ".rst")
+# Notebooks published with the outputs they are committed with (nbval checks them), never executed by the build.
+COMMITTED = ("notebooks/quickstart.ipynb",)
+# Notebooks whose code teaches: it stays visible on their pages (every other page hides its cells' code).
+TEACHING = ("notebooks/*/derivation.ipynb", "notebooks/quickstart.ipynb")
+COLAB_CELL = '"google.colab" in sys.modules'     # the set-up cell that installs i2vlib on Colab (i2vlib.colab)
+HIDDEN = ("hide-input", "remove-input", "remove-cell", "hide-cell")
 
 sys.path.insert(0, str(ROOT))
 from i2vlib.config import PROFILES  # noqa: E402  (the profile names)
+from i2vlib.errors import ArgumentParser  # noqa: E402  (one line per usage mistake, options in full and once)
 
 
 class BuildError(Exception):
@@ -125,7 +136,7 @@ def execute(nb_path: Path, rel: str, profile: str) -> None:
             f"{err.ename}: {reason[0] if reason else ''}\n  full traceback in {nb_path}") from None
     except Exception as err:  # kernel died, timeout, missing kernel ...
         raise BuildError(f"{rel}: execution failed: {type(err).__name__}: {err}".splitlines()[0]) from None
-    hide_injected_parameters(nb_path)
+    publish(nb_path, rel)
 
 
 def timed_execute(nb_path: Path, rel: str, profile: str) -> float:
@@ -159,15 +170,32 @@ def execute_all(src: Path, selected: list[str], profile: str, jobs: int, seconds
         seconds_file.write_text(json.dumps(seconds, indent=1, sort_keys=True) + "\n")
 
 
-def hide_injected_parameters(nb_path: Path) -> None:
-    """Keep papermill's injected-parameters cell out of the published page (the chapter prints its profile)."""
+def _shows_something(cell) -> bool:
+    """Whether a code cell has an output a reader would see (a glued value, stored for pasting, is not one)."""
+    return any("scrapbook" not in o.get("metadata", {}) for o in cell.get("outputs", []))
+
+
+def publish(nb_path: Path, rel: str) -> None:
+    """Tag an executed notebook's code cells for its published page: the parameters cell, papermill's injected one
+    and every cell that shows nothing are removed; the Colab set-up cell's code is removed (its outputs stay); on a
+    page whose code does not teach (not :data:`TEACHING`), every other cell's code is hidden behind a toggle."""
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
+    teaching = any(fnmatch.fnmatch(rel, pattern) for pattern in TEACHING)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        tags = list(cell.get("metadata", {}).get("tags", []))
+        if any(t in tags for t in HIDDEN):
+            continue
+        if i == 0 or "parameters" in tags or "injected-parameters" in tags:
+            tags.append("remove-cell")
+        elif COLAB_CELL in cell.source:
+            tags.append("remove-input" if _shows_something(cell) else "remove-cell")
+        elif not teaching:
+            tags.append("hide-input" if _shows_something(cell) else "remove-cell")
+        if tags:
+            cell.metadata["tags"] = tags
     nbformat.write(nb, nb_path)
 
 
@@ -184,7 +212,7 @@ def build_html(src: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Execute the chapter notebooks and build the i2v book.")
+    parser = ArgumentParser(description="Execute the chapter notebooks and build the i2v book.")
     parser.add_argument("--profile", default="book", help="smoke | book | paper (default: book)")
     parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
     parser.add_argument("--only", metavar="NOTEBOOK_GLOB",
@@ -200,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out).resolve()
         src = out / "src"
         notebooks = [p for p in map(resolve, toc_files(ROOT / "_toc.yml")) if p.suffix == ".ipynb"]
-        rels = [p.relative_to(ROOT).as_posix() for p in notebooks]
+        rels = [p.relative_to(ROOT).as_posix() for p in notebooks if p.relative_to(ROOT).as_posix() not in COMMITTED]
         selected = [r for r in rels if not args.only or fnmatch.fnmatch(r, args.only)]
         if args.only and not selected:
             raise BuildError(f"--only {args.only!r} matches none of: {', '.join(rels)}")

@@ -3,6 +3,7 @@
     model = i2vlib.load("run_dir_or_checkpoint")
     frames = model.generate(image, intensities=[0, .25, .5, 1.0], expression="happy")
     frames = model.generate(image, intensities={"happy": [...], "surprise": [...]})  # mixing
+    frames = model.generate("photo.jpg", [0, .5, 1])   # a photo: its face found, animated, pasted back (faces.paste)
 
 A method subclasses :class:`Model` and implements ``_encode`` (image -> features, run once per
 image and cached) and ``_decode`` (features + one intensity per expression -> frames), so moving
@@ -21,9 +22,20 @@ import torch
 
 from .checkpoint import generator_weights, load_weights
 from .data.clips import from_tensor, normalise, to_pixels, to_tensor
-from .errors import I2VError
+from .errors import I2VError, notes
 from .faces.align import resize
+from .faces.paste import PhotoClip, animate, takes_photo
 from .io import MAX_FRAMES, check_image, check_intensities, to_numpy
+
+def domain_note(config: dict) -> str | None:
+    """What a model of ``config`` was trained on and what to expect of it on a real face, in one line (None for a
+    model trained on a folder of faces, which may well be photographs)."""
+    if config.get("data") != "synthetic":
+        return None
+    return (f"note: this {config.get('method', '')} model was trained on the book's synthetic benchmark only (drawn, "
+            "flat-shaded faces), never on a photograph: expect the face back nearly unchanged at a = 0 and, as a "
+            "grows, the benchmark's drawn mouth, teeth and blush painted over it")
+
 
 def check_joints(joints, what: str, shape: tuple, frames: bool = False) -> np.ndarray:
     """Joint positions (pixels) as a float32 array of ``shape`` (``frames``: T x ``shape`` with 1 <= T <=
@@ -112,15 +124,22 @@ class Model:
         self._cache.move_to_end(key)
         return self._cache[key]
 
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False,
+                 face="auto", paste: bool = True):
         """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1] with ``as_tensor``).
 
         ``image`` is a path, a file object, a PIL image, or an array or tensor (:func:`i2vlib.io.check_image`
-        names the kinds and ranges), centre-cropped and resized to the model's size.
-        ``intensities`` is a list of values in [0, 1], one frame each, of ``expression`` (default: the
-        model's only expression), or a dict ``{expression: list}`` of lists of one length that mixes
-        expressions (a model with ``mixes = False`` renders one at a time). The encoder features of
-        ``image`` are cached, so another call on the same image costs decoder passes only.
+        names the kinds and ranges). An image of the model's size is taken as a face cropped
+        as its training faces are (a benchmark frame; ``i2v prepare`` at that size). Any other is a photo: its
+        largest face is found, cropped as the training faces are, animated, and each frame pasted back
+        (:meth:`animate`), so the frames are the photo's size and every pixel outside the face's box is the
+        photo's own. ``face``: ``"auto"`` (that rule), ``K`` (the K-th largest face of a photo, 1 the largest),
+        or ``"whole"`` (find no face: the image centre-cropped and resized to the model's size, as are the
+        frames). ``paste=False``: a photo's animated crop, not the photo. ``intensities`` is a list of values in
+        [0, 1], one frame each, of ``expression`` (default: the model's only expression), or a dict
+        ``{expression: list}`` of lists of one length that mixes expressions (a model with ``mixes = False``
+        renders one at a time). The encoder features of ``image`` are cached, so another call on the same image
+        costs decoder passes only.
         """
         if not isinstance(as_tensor, bool):
             raise I2VError(f"as_tensor must be True or False, got {as_tensor!r}")
@@ -128,11 +147,43 @@ class Model:
             raise I2VError(f"{self.single_reason or f'this {self.method} model'} cannot mix expressions "
                            f"({', '.join(map(str, intensities))})")
         mix = check_intensities(intensities, self.expressions, expression)
+        image = check_image(image)
+        if takes_photo(face, image.shape, self.image_size, paste):
+            clip = self.animate(image, mix, face=None if face == "auto" else face, paste=paste)
+            if clip.faces > 1:
+                notes.warning(clip.says("face=K"))
+            return to_tensor(clip.frames) if as_tensor else clip.frames
+        if image.shape[:2] != (self.image_size, self.image_size):
+            self.note_domain()
         feats = self.features(image, tuple(mix))
         with torch.inference_mode():
             a = {e: torch.as_tensor(v, dtype=torch.float32, device=self.device) for e, v in mix.items()}
             out = self._decode_clip(feats, a).float()
         return out if as_tensor else from_tensor(out)
+
+    def animate(self, photo, intensities, expression: str | None = None, face: int | None = None,
+                paste: bool = True) -> PhotoClip:
+        """A photo's face animated and pasted back (:func:`i2vlib.faces.paste.animate`): its ``face``-th largest face
+        (default the largest) found by dlib, cropped as the training faces are, one frame rendered per intensity
+        (as :meth:`generate`), each pasted back into the photo (``paste=False``: the crop's frames). Returns the
+        :class:`~i2vlib.faces.paste.PhotoClip`: the frames, the crop box, the landmarks, how many faces were found."""
+        mix = check_intensities(intensities, self.expressions, expression)
+        clip = animate(photo, lambda crop, landmarks: self.generate(crop, mix, **self.face_options(landmarks)),
+                       self.image_size, face=face, paste=paste)
+        self.note_domain()
+        return clip
+
+    def face_options(self, landmarks) -> dict:
+        """Further arguments of :meth:`generate` for a face crop whose 68 landmarks (crop pixels) are known (a photo's,
+        found by dlib before it was cropped): none; a method that measures its input's landmarks takes them."""
+        return {}
+
+    def note_domain(self) -> None:
+        """Say once, in one line, what a model trained on the synthetic benchmark makes of a face that is not one."""
+        note = domain_note(self.config)
+        if note and not getattr(self, "_noted", False):
+            self._noted = True
+            notes.warning(note)
 
     def _decode_clip(self, features, a: dict[str, torch.Tensor]) -> torch.Tensor:
         """A whole clip (T, 3, S, S): by default ``_decode`` on chunks of ``batch_size`` frames."""
@@ -231,9 +282,13 @@ class PoseModel(NetworkModel):
     observes = 1
     unexportable = "a pose model forecasts frames from observed frames, not from a face and intensities"
 
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, face="auto",
+                 paste: bool = True):
         raise I2VError(f"a {self.method} pose model forecasts frames from observed frames and joints (Model.forecast, "
                        "the FRGAN pose chapter), not from intensities")
+
+    def animate(self, photo, intensities, expression: str | None = None, face=None, paste: bool = True):
+        return self.generate(photo, intensities, expression)     # the same refusal: a pose model animates no face
 
     def forecast(self, image, joints_source, joints, as_tensor: bool = False, observed=None):
         """``len(joints)`` frames after ``image`` (S x S x 3 uint8, the last observed frame): T x S x S x 3 uint8, or a

@@ -14,12 +14,18 @@ import sys
 from tqdm import tqdm
 
 from .claims import PAPERS
-from .cli_commands import _claims, _contact_sheet, _evaluate, _export, _generate, _prepare, _synth, _train, _zoo
+from .cli_commands import (_claims, _contact_sheet, _evaluate, _export, _gate, _generate, _prepare, _synth, _train,
+                           _zoo)
 from .clip_record import EXPRESSIONS
 from .data.curves import CURVES
 from .errors import ArgumentParser, finite_number, run_command, whole_number
 from .models import METHODS
 from .onnx_export import WEIGHTS
+from .protocol.gates import ROLES
+from .protocol.references import MUST_FAIL, MUST_PASS
+from .protocol.tables import MEASURE as TABLES_MEASURED
+
+REFERENCES = {name.replace(" ", "-") for name in (*MUST_FAIL, *MUST_PASS)}
 from .version import __version__
 
 
@@ -53,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="i2v", description="Facial image-to-video translation: the i2v book's tools.")
     p.add_argument("--version", action="version", version=f"i2vlib {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for add in (_synth_parser, _prepare_parser, _zoo_parser, _claims_parser, _contact_sheet_parser, _train_parser,
-                _generate_parser, _evaluate_parser, _export_parser):
+    for add in (_synth_parser, _prepare_parser, _zoo_parser, _claims_parser, _gate_parser, _contact_sheet_parser,
+                _train_parser, _generate_parser, _evaluate_parser, _export_parser):
         add(sub)
     return p
 
@@ -108,9 +114,24 @@ def _claims_parser(sub) -> None:
     c = sub.add_parser("claims", help="every claim of the three papers with its verdict, judged from the recorded runs "
                                       "(trains nothing)")
     c.add_argument("--paper", choices=list(PAPERS), help="one paper's claims (default: all three)")
-    c.add_argument("--json", action="store_true", help="print the claims as a JSON list, with each rung's verdict, "
-                                                       "measurement and the seeds and healthy seeds of each arm")
+    c.add_argument("--json", action="store_true", help="print the protocol's id and the claims as JSON: each with "
+                                                       "its verdict in the round of record and the exploratory one, "
+                                                       "each rung's verdict, measurement and the seeds of each arm")
     c.set_defaults(run=_claims)
+
+
+def _gate_parser(sub) -> None:
+    g = sub.add_parser("gate", help="apply a table's gates to a model: does it render a face, move toward the truth "
+                                    "and keep its identity? (exit 0: passes, 1: fails)")
+    g.add_argument("model", help="a run directory, checkpoint, zoo:NAME, or reference:NAME (one of the model-free "
+                                 f"references: {', '.join(sorted(REFERENCES))})")
+    g.add_argument("--table", required=True, choices=list(TABLES_MEASURED),
+                   help="the table whose gates apply (its measure scores the model as it scores the table's arms)")
+    g.add_argument("--role", choices=list(ROLES), default=ROLES[0],
+                   help="comparator (default: a baseline or the paper's full model) or ablation (failure only)")
+    g.add_argument("--json", action="store_true", help="print the gates' values and bounds as JSON")
+    g.add_argument("--device", default="cpu", help="where the model runs (default cpu)")
+    g.set_defaults(run=_gate)
 
 
 def _contact_sheet_parser(sub) -> None:
@@ -127,7 +148,7 @@ def _train_parser(sub) -> None:
     t = sub.add_parser("train", help="train a method; checkpoints, loss log and run.json go to --out")
     t.add_argument("method", help=f"method to train: {', '.join(METHODS)}")
     t.add_argument("--data", default="synthetic", help="synthetic (default), or a folder in the AffineGAN layout")
-    t.add_argument("--profile", default="book", help="smoke, book (default) or paper: steps, sizes, widths")
+    t.add_argument("--profile", help="smoke, book (default) or paper: steps, sizes, widths")
     t.add_argument("--out", required=True, help="run directory (new or empty, unless --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--steps", type=_positive("steps"), help="training steps (default: the profile's)")
@@ -153,8 +174,9 @@ def _train_parser(sub) -> None:
 def _generate_parser(sub) -> None:
     g = sub.add_parser("generate", help="render a video from one face image and a list of intensities")
     g.add_argument("model", help="run directory, checkpoint file, or zoo:NAME (a model shipped in the zoo)")
-    g.add_argument("image", help="face image (square crop works best; see i2v prepare), "
-                                 "or synthetic:K for the neutral face of test identity K")
+    g.add_argument("image", help="a photo of any size (its largest face is found, animated and pasted back), a face "
+                                 "crop at the model's size (as i2v prepare writes), or synthetic:K for the neutral "
+                                 "face of test identity K")
     g.add_argument("--intensities", nargs="+", type=finite_number(0, 1), metavar="A",
                    help="one frame per intensity in [0, 1] "
                         "(default: 16 values from 0 to 1; a fixed-clip baseline, convlstm, hp, vgan, mcnet, mocogan or fgst: its own)")
@@ -164,6 +186,12 @@ def _generate_parser(sub) -> None:
     g.add_argument("--reference", metavar="VIDEO",
                    help="retarget instead: the face performs this video's motion (a video file or a folder "
                         "of numbered PNG frames; frgan models)")
+    g.add_argument("--face", type=whole_number(1), metavar="K",
+                   help="animate the photo's K-th largest face (default: the largest; the count is said)")
+    g.add_argument("--no-paste", action="store_true",
+                   help="write the animated face crop at the model's size, not the photo with the face pasted back")
+    g.add_argument("--whole-image", action="store_true",
+                   help="find no face: animate the whole image, centre-cropped and squashed to the model's size")
     g.add_argument("--out", required=True, help="output .gif, .mp4, or a folder of PNGs")
     g.add_argument("--fps", type=finite_number(), default=8.0)
     g.add_argument("--device", default="cpu")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from . import distributed, runs, zoo
 from .checkpoint import CHECKPOINT, read_checkpoint
 from .claims.health import zoo_health
 from .clip_record import EXPRESSIONS
-from .config import RENAMED, check_data, profile
+from .config import RENAMED, check_data, profile, resolve_device
 from .data import pose_benchmark, synthetic
 from .data.curves import check_curves
 from .data.folders import write_affinegan, write_pose
@@ -26,13 +27,16 @@ from .data.prepare import prepare
 from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
-from .io import IMAGE_SUFFIXES, json_compression, write_image, write_json
+from .faces.paste import animate, takes_photo
+from .io import IMAGE_SUFFIXES, json_compression, read_image, to_json, write_image, write_json
 from .models import get_method
 from .onnx_export import check_destination as onnx_destination
 from .onnx_export import to_onnx
 from .outputs import check_name, check_output
+from .protocol import gates, references, tables
 from .records import verdicts
 from .render import check_destination, contact_sheet, save_video
+from .train import step_seconds
 
 
 def _synth(args) -> None:
@@ -100,7 +104,7 @@ def _zoo(args) -> None:
             rec = zoo.record(name)
             health = zoo_health(rec["config"]["method"], rec["scores"])
             out[name] = {**{k: rec[k] for k in ("steps", "config", "scores")}, "health": health["checks"],
-                         "healthy": health["healthy"]}
+                         "healthy": health["healthy"], "trained_on": zoo.ENTRIES[name]["trained_on"]}
         print(json.dumps(out, indent=1))
         return
     print("\n".join(zoo.listing(_health_word)))
@@ -113,8 +117,32 @@ def _health_word(method: str, scores: dict) -> str:
 
 
 def _claims(args) -> None:
-    rows = verdicts.report(args.paper)
-    print(json.dumps(rows, indent=1) if args.json else verdicts.text(rows))
+    snapshot = verdicts.current(say=lambda text: print(f"i2v claims: {text}", file=sys.stderr, flush=True))
+    out = {k: snapshot[k] for k in ("protocol", "round")}
+    out["claims"] = [r for r in snapshot["claims"] if args.paper in (None, r["paper"])]
+    print(json.dumps(out, indent=1) if args.json else verdicts.text(out))
+
+
+def _gate(args) -> int:
+    if args.model.startswith("reference:"):
+        name = args.model.removeprefix("reference:").replace("-", " ")
+        if name not in (*references.MUST_FAIL, *references.MUST_PASS):
+            raise I2VError(f"unknown reference {args.model!r}; choose one of "
+                           + ", ".join(f"reference:{n.replace(' ', '-')}" for n in (*references.MUST_FAIL,
+                                                                                      *references.MUST_PASS)))
+        model = references.reference_model(tables.MEASURE[args.table], name)
+    else:
+        model = runs.load(args.model, device=args.device)
+    result = {"model": args.model, **gates.gate(model, args.table, args.role)}
+    if args.json:
+        print(json.dumps(to_json(result), indent=1))
+    else:
+        for name, c in result["checks"].items():
+            value = "not measured" if c["value"] is None else f"{c['value']:.4g}"
+            print(f"{name:10s} {'pass' if c['passed'] else 'FAIL'}  {value} (bound {c['bound']:.4g})")
+        print(f"{args.model}: {'passes' if result['passed'] else 'fails ' + ', '.join(result['failed'])} the "
+              f"{args.role} gates of {args.table}")
+    return 0 if result["passed"] else 1
 
 
 def _contact_sheet(args) -> None:
@@ -159,6 +187,7 @@ def _train_config(args) -> dict:
     """The full config that ``i2v train`` arguments ask for (the inverse of
     :func:`i2vlib.records.origin.train_command`)."""
     method = get_method(args.method)
+    args.profile = args.profile or "book"  # the default, said by i2v train's first line (_plan)
     profile(args.profile)  # validates the name
     options = _options(args.options)
     flagged = {"data": "--data", "steps": "--steps", "image_size": "--size", "expressions": "--expressions",
@@ -191,7 +220,10 @@ def _train(args) -> None:
         raise I2VError(f"nothing to resume: {args.out} holds no {CHECKPOINT}")
     if args.resume and args.steps is None:   # resuming without --steps: the run's own number of steps
         args.steps = int(read_checkpoint(args.out)["config"]["steps"])
+    chosen = args.profile is not None
     config = _train_config(args)
+    if distributed.context().main:
+        print(_plan(args, config, chosen), flush=True)
     info = runs.train(config, args.out, resume=args.resume, device=args.device, compile=args.compile,
                       progress=not args.quiet, checkpoint_every=args.checkpoint_every, snapshots=args.snapshots,
                       amp=args.amp)
@@ -199,6 +231,39 @@ def _train(args) -> None:
         return
     print(f"trained {info['method']} to step {info.get('step', config['steps'])} in {info.get('seconds', 0):.1f} s "
           f"({info.get('examples_per_second', 0):.1f} examples/s) -> {args.out}")
+
+
+# Runs this short are not timed beforehand: they take seconds, about as long as timing them would.
+TIMED_FROM = 50
+
+
+def _plan(args, config: dict, chosen: bool) -> str:
+    """What ``i2v train`` is about to do, in one line: the profile (``chosen``: given, not the default), the steps,
+    and how long they should take here (:func:`i2vlib.train.step_seconds`, measured now), with the options that
+    change it."""
+    done = int(read_checkpoint(args.out)["step"]) if args.resume else 0
+    todo = max(0, config["steps"] - done)
+    steps = f"{todo} steps" + (f" (from step {done} to {config['steps']})" if done else "")
+    if todo >= TIMED_FROM:
+        per_step = step_seconds(config, args.device, args.amp)
+        when = f"about {_duration(todo * per_step)} here ({per_step:.2f} s a step, timed just now)"
+    else:
+        when = "seconds"
+    default = "" if chosen else " (the default)"
+    faster = "; --profile smoke trains in seconds" if args.profile != "smoke" else ""
+    return (f"training {config['method']} with the {args.profile} profile{default}: {steps} of batch "
+            f"{config.get('batch', '?')} at {config['image_size']} px on {resolve_device(args.device)}, {when}"
+            f"{faster}, --steps N sets the length")
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as a reader says it: 40 s, 12 min, 3 h 20 min."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _generate(args) -> None:
@@ -225,10 +290,15 @@ def _generate(args) -> None:
     else:
         default = getattr(model, "supported_intensities", np.linspace(0, 1, 16))  # a fixed-length baseline's own
         intensities = args.intensities if args.intensities is not None else [float(a) for a in default]
-    image = _image_argument(args.image, model.image_size)
-    frames = model.generate(image, intensities, expression=args.expression)
+    image, face = _image_argument(args.image, model.image_size), _face_argument(args)
     meta = {"method": model.method, "checkpoint_hash": model.checkpoint_hash, "model": str(args.model),
             "step": model.step, "image": str(args.image)}
+    if takes_photo(face, image.shape, model.image_size, not args.no_paste):
+        clip = model.animate(image, intensities, args.expression, face=None if face == "auto" else face,
+                             paste=not args.no_paste)
+        frames = _said(clip, meta)
+    else:
+        frames = model.generate(image, intensities, expression=args.expression, face=face)
     if isinstance(intensities, dict):
         meta["mix"] = {k: [float(x) for x in v] for k, v in intensities.items()}
     else:
@@ -245,11 +315,38 @@ def _retarget(args, model) -> None:
     if not hasattr(model, "retarget"):
         raise I2VError(f"{model.method} models render intensities, not a reference video: "
                        "--reference needs an frgan model")
-    image = _image_argument(args.image, model.image_size)
-    frames = model.retarget(image, read_video(args.reference))
-    save_video(frames, args.out, fps=args.fps, method=model.method, checkpoint_hash=model.checkpoint_hash,
-               model=str(args.model), step=model.step, image=str(args.image), reference=str(args.reference))
+    image, face = _image_argument(args.image, model.image_size), _face_argument(args)
+    reference = read_video(args.reference)
+    meta = {"method": model.method, "checkpoint_hash": model.checkpoint_hash, "model": str(args.model),
+            "step": model.step, "image": str(args.image), "reference": str(args.reference)}
+    if takes_photo(face, image.shape, model.image_size, not args.no_paste):
+        clip = animate(image, lambda crop, landmarks: model.retarget(crop, reference, **model.face_options(landmarks)),
+                       model.image_size, face=None if face == "auto" else face, paste=not args.no_paste)
+        frames = _said(clip, meta)
+        model.note_domain()
+    else:
+        frames = model.retarget(image, reference)
+        if image.shape[:2] != (model.image_size, model.image_size):      # a photo, squashed whole
+            model.note_domain()
+    save_video(frames, args.out, fps=args.fps, **meta)
     print(f"wrote {len(frames)} frames to {args.out}")
+
+
+def _face_argument(args):
+    """The ``face`` argument of ``generate`` that ``--face``, ``--whole-image`` and ``--no-paste`` ask for."""
+    if args.image.startswith("synthetic:") and (args.face or args.whole_image or args.no_paste):
+        raise I2VError(f"{args.image} is a benchmark face at the model's size; --face, --whole-image and --no-paste "
+                       "are for photos")
+    if args.whole_image and (args.face or args.no_paste):
+        raise I2VError("--whole-image finds no face; --face and --no-paste choose and keep the face it would find")
+    return "whole" if args.whole_image else args.face or "auto"
+
+
+def _said(clip, meta: dict):
+    """A photo's animated face: say which face (and how many were found), record where, return the frames."""
+    print(clip.says())
+    meta.update(clip.sidecar())
+    return clip.frames
 
 
 def _evaluate(args) -> None:
@@ -279,13 +376,13 @@ def _export(args) -> None:
           f"output {meta['output']}; {checked})")
 
 
-def _image_argument(text: str, size: int):
-    """A path, or ``synthetic:K``: the neutral face of test identity K of the benchmark (only that
+def _image_argument(text: str, size: int) -> np.ndarray:
+    """The image of a path, or of ``synthetic:K``: the neutral face of test identity K of the benchmark (only that
     spelling: a file called ``synthetic_me.png`` is a file)."""
     if not text.startswith("synthetic:"):
         if not Path(text).is_file():
             raise I2VError(f"no such image: {text}")
-        return text
+        return read_image(text)
     bench = synthetic.SyntheticBenchmark(size)
     k = text.removeprefix("synthetic:")
     ids = bench.identities("test")

@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import errno
 import functools
+import logging
 import math
 import os
 import re
@@ -26,6 +27,18 @@ import threading
 
 class I2VError(Exception):
     """A problem with the user's input, explained in one line."""
+
+
+# The library's one-line notes to the reader (what a model makes of a photo, how many faces it found): warnings of
+# this logger, shown on standard error where nothing else is configured, and by every command line (run_command).
+notes = logging.getLogger("i2vlib")
+
+
+class _Notes(logging.Handler):
+    """A command's notes: the message alone, one line on the standard error of the moment."""
+
+    def emit(self, record):
+        print(record.getMessage(), file=sys.stderr, flush=True)
 
 
 def check_names(names, allowed, what: str) -> tuple[str, ...]:
@@ -195,8 +208,10 @@ def run_command(name: str, main, *args, interrupted=None) -> int:
     every writer removed its temporary files; a reader that closed standard output ends the command quietly with 141,
     the status of a process that SIGPIPE ended; any other OSError (a full disk, a read-only one) is one line naming
     the path and the cause, and 2. Output is written so that a character the terminal's encoding lacks never fails
-    (:func:`safe_output`)."""
+    (:func:`safe_output`); the library's :data:`notes` are shown, one line each."""
     safe_output()
+    if not any(isinstance(h, _Notes) for h in notes.handlers):
+        notes.addHandler(_Notes())
     try:
         with _terminating_signals():
             code = main(*args) or 0

@@ -353,6 +353,42 @@ def to_device(v, device, nhwc: bool):
     return v.contiguous(memory_format=torch.channels_last) if nhwc and v.ndim == 4 else v
 
 
+def step_seconds(config: dict, device="auto", amp: str = "auto", steps: int = 3) -> float:
+    """Seconds one training step of ``config`` takes on this machine, measured: a throwaway trainer (a later stage's
+    frozen nets keep their random weights) draws a batch and takes a step to warm up, then ``steps`` timed ones,
+    each drawing its batch as the loop does. Each draws the same batch: a sampler renders a video once and then
+    reads it from its cache, as a long run does after its first steps. The run to come is untouched, and so is
+    this process's random stream. ``i2v train`` estimates a run's time from it before the run starts."""
+    import numpy as np
+
+    config = full_config(config)
+    device = torch.device(resolve_device(device))
+    autocast = autocast_for(resolve_amp(amp, device), device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        trainer = get_method(config["method"]).Trainer(config)
+        if trainer.stages:
+            trainer.begin({k: trainer.nets[k].state_dict() for k in trainer.stages})
+        trainer.nets.to(device)
+        def step():
+            batch = trainer.sample(np.random.default_rng(0))
+            trainer.step({k: to_device(v, device, False) for k, v in batch.items()}, autocast)
+
+        with resident_heap():
+            step()
+            _synchronize(device)
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            _synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def _progress(enabled, start, total, name):
     if not enabled:
         return None

@@ -78,6 +78,7 @@ def test_loss_terms_match_hand_computation():
     assert losses.l1(x, y).item() == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_one_training_step_moves_every_network_and_reports_finite_losses():
     cfg = ag.default_config("smoke", videos=2)
     torch.manual_seed(0)
@@ -89,6 +90,7 @@ def test_one_training_step_moves_every_network_and_reports_finite_losses():
         assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
 
 
+@pytest.mark.slow
 def test_detached_a_gets_no_gradient_from_the_reconstruction():
     for detach, expect in ((False, True), (True, False)):
         cfg = ag.default_config("smoke", detach_a=detach, weights={"g": 0, "l": 0, "r2": 0, "a": 0})
@@ -123,6 +125,7 @@ def test_generate_at_zero_is_the_reconstruction_path_and_shapes():
     assert gen.generate(big, [0.5]).shape == (1, 64, 64, 3)
 
 
+@pytest.mark.slow
 def test_generate_caches_the_encoder_features():
     gen = _generator()
     face = SyntheticBenchmark(64).frame(19, {"happy": 0.0})[0]
@@ -144,6 +147,7 @@ def test_bad_intensities_are_clear_errors(intensities, words):
         gen.generate(np.zeros((64, 64, 3), np.uint8), intensities)
 
 
+@pytest.mark.slow
 def test_multi_expression_model_needs_and_mixes_expressions():
     gen = _generator(expressions=["happy", "surprise"])
     face = SyntheticBenchmark(64).frame(29, {"happy": 0.0})[0]

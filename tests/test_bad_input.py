@@ -8,6 +8,7 @@ milliseconds; ``tests/test_cli.py`` runs the same command as a subprocess.
 
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -27,19 +28,20 @@ from i2vlib.train import train
 UNWRITABLE = "/proc/i2v-cannot-exist"      # root can write almost anywhere, but not under /proc
 
 
-def smoke_run_and_face(root: Path) -> np.ndarray:
-    """A one-step smoke AffineGAN run in ``root/run`` and a test face in ``root/face.png``; returns the face."""
-    train({"method": "affinegan", "profile": "smoke", "steps": 1}, root / "run", progress=False)
+def smoke_run_and_face(root: Path, run: Path) -> np.ndarray:
+    """A copy of ``run`` (conftest's one-step smoke AffineGAN run) in ``root/run`` and a test face in
+    ``root/face.png``; returns the face."""
+    shutil.copytree(run, root / "run")
     face = SyntheticBenchmark(64).video("test", 0).frames[0]
     Image.fromarray(face).save(root / "face.png")
     return face
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, smoke_affinegan_run):
     """A workspace: a trained smoke run, images good and odd, a file, folders, an anger-only dataset."""
     root = tmp_path_factory.mktemp("ws")
-    face = smoke_run_and_face(root)
+    face = smoke_run_and_face(root, smoke_affinegan_run)
     Image.fromarray(face).save(root / "synthetic_me.png")
     (root / "notimage.png").write_text("hello")
     (root / "afile").write_text("x")
@@ -184,6 +186,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(name, ws, monkeypatch, capsys):
     args, words = CASES[name]
     assert_clean_failure(ws, monkeypatch, capsys, args, words)
@@ -198,6 +201,7 @@ def test_data_named_synthetic_beside_a_folder_of_that_name_is_ambiguous(ws, monk
 
 
 # ----------------------------------------------------------------------------- silently wrong, now right
+@pytest.mark.slow
 def test_an_image_named_synthetic_something_is_that_file(ws, monkeypatch, capsys, tmp_path):
     face = np.full((64, 64, 3), 90, np.uint8)
     Image.fromarray(face).save(tmp_path / "synthetic_me.png")
@@ -240,6 +244,7 @@ def test_python_api_bad_input_is_one_line_and_leaves_nothing(ws, call, words):
 
 
 # ----------------------------------------------------------------------------- failed or stopped runs
+@pytest.mark.slow
 def test_a_failed_training_leaves_nothing_and_the_corrected_rerun_works(ws, monkeypatch, capsys, tmp_path):
     out = tmp_path / "deep" / "r"
     code, err = run_cli(ws, monkeypatch, capsys, [*TRAIN, "--data", "angry", "--out", out])
@@ -249,6 +254,7 @@ def test_a_failed_training_leaves_nothing_and_the_corrected_rerun_works(ws, monk
     assert code == 0 and (out / "checkpoint.pt").is_file(), err
 
 
+@pytest.mark.slow
 def test_a_folder_with_only_the_leftovers_of_an_unfinished_run_is_reusable(ws, monkeypatch, capsys, tmp_path):
     out = tmp_path / "r"
     out.mkdir()
@@ -269,6 +275,7 @@ def _interrupt_at(monkeypatch, target, name, calls=1):
     monkeypatch.setattr(target, name, stop)
 
 
+@pytest.mark.slow
 def test_ctrl_c_before_the_first_checkpoint_leaves_no_run_folder(ws, monkeypatch, capsys, tmp_path):
     from i2vlib.models.gan import GANTrainer
 
@@ -277,6 +284,7 @@ def test_ctrl_c_before_the_first_checkpoint_leaves_no_run_folder(ws, monkeypatch
     assert code == 130 and err == ["i2v: interrupted"] and not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_after_a_checkpoint_keeps_a_run_that_resumes(ws, monkeypatch, capsys, tmp_path):
     from i2vlib.models.gan import GANTrainer
 
@@ -306,6 +314,7 @@ def test_ctrl_c_while_writing_a_video_leaves_nothing(ws, monkeypatch, capsys, tm
     assert code == 130 and err == ["i2v: interrupted"] and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_evaluate_and_prepare_leaves_nothing(ws, monkeypatch, capsys, tmp_path):
     from i2vlib.data import prepare as prep
     from i2vlib.evaluate import protocol
@@ -371,6 +380,7 @@ def test_after_a_failure_the_corrected_command_works(ws, monkeypatch, capsys, tm
     assert code == 0 and list(tmp_path.iterdir()), err
 
 
+@pytest.mark.slow
 def test_what_was_asked_and_not_done_is_an_error(ws, tmp_path, monkeypatch, capsys):
     """Options that would silently do less than asked: a repeated --mix, snapshots past the last step, fewer
     steps than a resumed run has, a pose model with expressions, a photo far smaller than the model."""

@@ -56,10 +56,10 @@ def _png_claiming(w: int, h: int, path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, smoke_affinegan_run):
     """A trained smoke run, a face, and files that are not what they claim."""
     root = tmp_path_factory.mktemp("ws")
-    smoke_run_and_face(root)
+    smoke_run_and_face(root, smoke_affinegan_run)
     ckpt = torch.load(root / "run" / "checkpoint.pt", weights_only=True)
     nan = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
            for k, v in ckpt["weights"]["generator"].items()}
@@ -130,6 +130,7 @@ def test_generate_frames_into_the_current_folder_is_refused_and_leaves_nothing(w
     assert list(tmp_path.rglob("*")) == [here]
 
 
+@pytest.mark.slow
 def test_resume_after_run_json_lost_its_device_works(ws, tmp_path):
     """A run.json without ``device`` (rewritten by hand, or by an older i2v evaluate --out RUN/run.json) resumes."""
     out = tmp_path / "r"
@@ -139,6 +140,7 @@ def test_resume_after_run_json_lost_its_device_works(ws, tmp_path):
     assert info["step"] == 2 and info["devices"] == [["cpu", 1]]
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_locked_while_a_process_trains_into_it(ws, tmp_path):
     out = tmp_path / "r"
     out.mkdir()
@@ -159,6 +161,7 @@ def test_a_run_folder_is_locked_while_a_process_trains_into_it(ws, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "losses.csv", "run.json"]   # no lock file
 
 
+@pytest.mark.slow
 def test_two_trainings_started_into_one_folder_one_refused(tmp_path):
     """Two processes, one --out: one trains, the other is refused in one line (neither used to know of the other)."""
     cmd = [sys.executable, "-m", "i2vlib", *TRAIN, "--steps", "30", "--out", str(tmp_path / "r")]
@@ -177,6 +180,7 @@ def _i2v(*args, env=None, stdout=subprocess.PIPE, cwd=None):
                             env={**os.environ, **(env or {})}, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path):
     """``i2v zoo | head -c0``: the reader is gone before i2v writes; i2v ends as a shell tool does (status 141, the
     status of a process ended by SIGPIPE), with nothing on stderr."""
@@ -188,6 +192,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     assert proc.returncode == 141 and err.decode() == ""
 
 
+@pytest.mark.slow
 def test_a_full_device_is_one_line(tmp_path):
     with open("/dev/full", "w") as full:
         proc = _i2v("zoo", stdout=full)
@@ -196,6 +201,7 @@ def test_a_full_device_is_one_line(tmp_path):
     assert proc.returncode == 2 and len(lines) == 1 and "No space left" in lines[0], lines
 
 
+@pytest.mark.slow
 def test_an_ascii_terminal_and_a_non_ascii_path(tmp_path):
     """An ASCII terminal (PYTHONIOENCODING=ascii) and a non-ASCII output name: the file is written and reported,
     no UnicodeEncodeError after the work is done."""
@@ -205,6 +211,7 @@ def test_an_ascii_terminal_and_a_non_ascii_path(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m\u00e9tro.png"] and b"wrote m" in out
 
 
+@pytest.mark.slow
 def test_an_onnx_file_with_a_name_the_locale_cannot_decode(ws, tmp_path):
     """Under LC_ALL=C without UTF-8 mode a non-ASCII name reaches Python as undecodable bytes, which the exporter's
     C++ side refused (TypeError); the file is now made in memory and written by Python."""
@@ -267,6 +274,7 @@ def test_a_damaged_loss_log_is_one_line_on_resume_and_read(ws, monkeypatch, caps
 
 
 @pytest.mark.parametrize("run_json", ['{"step": ', '{"method": "affinegan", "step": "six"}'])
+@pytest.mark.slow
 def test_resume_refuses_a_bad_run_json_before_touching_the_loss_log(run_json, monkeypatch, capsys, tmp_path):
     """run.json is read before the loss log is cut back to the checkpoint's step: a refused resume changes no byte."""
     out = tmp_path / "r"
@@ -345,6 +353,7 @@ def test_a_set_value_that_means_nothing_is_one_line(name, ws, monkeypatch, capsy
     assert_clean_failure(ws, monkeypatch, capsys, [*TRAIN, "--steps", "1", "--out", "r", *extra], words)
 
 
+@pytest.mark.slow
 def test_set_null_only_where_null_is_the_options_value(ws, monkeypatch, capsys, tmp_path):
     """``batch=null`` used to train with the default batch; ``ema=null`` (no moving average) is the default's value."""
     assert_clean_failure(ws, monkeypatch, capsys, [*TRAIN, "--steps", "1", "--out", "r", "--set", "batch=null"],

@@ -157,7 +157,7 @@ def test_every_command_line_of_the_library_and_its_benchmarks_is_the_shared_pars
     """The policy lives in :class:`i2vlib.errors.ArgumentParser`: a plain argparse parser anywhere would take
     abbreviations and let the last of two options win."""
     repo = Path(__file__).resolve().parents[1]
-    files = [p for folder in ("i2vlib", "benchmarks") for p in sorted((repo / folder).rglob("*.py"))]
+    files = [p for folder in ("i2vlib", "benchmarks", "book") for p in sorted((repo / folder).rglob("*.py"))]
     plain = [str(p.relative_to(repo)) for p in files if "argparse.ArgumentParser(" in p.read_text()
              and p.name != "errors.py"]
     assert plain == []

@@ -20,6 +20,7 @@ UNEXPORTABLE = {"hp": "hp models cannot be exported"}                           
 
 
 @pytest.mark.parametrize("method", CLIPS)
+@pytest.mark.slow
 def test_a_fixed_clip_baseline_from_the_command_line(method, tmp_path):
     run = tmp_path / "run"
     r = i2v("train", method, "--profile", "smoke", "--steps", 2, "--out", run, "--quiet")
@@ -45,6 +46,7 @@ FROM_FACE = {"vgan": 1, "mocogan": 1, "mcnet": 0, "fgst": 0}
 
 
 @pytest.mark.parametrize("method", FROM_FACE)
+@pytest.mark.slow
 def test_a_fixed_clip_baseline_renders_the_frames_after_the_input_at_their_positions(method, tmp_path):
     info = train(get_method(method).default_config("smoke", steps=2), tmp_path / "run", progress=False)
     assert info["finished"] and info["step"] == 2

@@ -1,12 +1,14 @@
 """The whole book: every chapter runs in the smoke profile, the HTML builds with warnings as
 errors, and the built pages work in a real (headless) browser.
 
-One module-scoped fixture runs ``book/build.py --profile smoke`` once; this is the papermill
-smoke run of every chapter notebook that the test-suite promises.
+The session fixture ``smoke_book`` (tests/conftest.py) runs ``book/build.py --profile smoke`` once per test run,
+whatever the number of workers; this is the papermill smoke run of every chapter notebook that the test-suite
+promises.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import http.server
 import json
@@ -22,6 +24,7 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
+from PIL import Image
 from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,17 +53,18 @@ pytestmark = pytest.mark.slow
 BUILD_PY = load_script("book/build.py", "i2v_book_build")
 TOC_PAGES = [str(Path(e).with_suffix("")) if Path(e).suffix in BUILD_PY.SUFFIXES else e
              for e in BUILD_PY.toc_files(ROOT / "_toc.yml")]
-TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES if (ROOT / f"{p}.ipynb").is_file()]
+# The chapters the build executes; a notebook of BUILD_PY.COMMITTED (the quickstart) is published as committed.
+TOC_NOTEBOOKS = [f"{p}.ipynb" for p in TOC_PAGES
+                 if (ROOT / f"{p}.ipynb").is_file() and f"{p}.ipynb" not in BUILD_PY.COMMITTED]
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(BUILD), "--profile", "smoke", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    return SimpleNamespace(proc=proc, out=out, src=out / "src", html=out / "_build" / "html",
-                           seconds=time.perf_counter() - start)
+def book(smoke_book):
+    """The smoke book, built once per test run (tests/conftest.py): the build's process, its folders and seconds."""
+    build = json.loads((smoke_book / "build.json").read_text())
+    proc = SimpleNamespace(returncode=build["returncode"], stdout=build["stdout"], stderr=build["stderr"])
+    return SimpleNamespace(proc=proc, out=smoke_book, src=smoke_book / "src", html=smoke_book / "_build" / "html",
+                           seconds=build["seconds"])
 
 
 def _require_build(book):
@@ -101,8 +105,9 @@ def test_build_succeeds(book):
 
 def test_the_toc_names_the_parts_of_the_book():
     assert TOC_PAGES[0] == "book/intro"
-    for page in ["book/setup", "notebooks/data/data", *MATH_PAGES[1:], *REFERENCE_PAGES[1:]]:
+    for page in ["notebooks/quickstart", "book/setup", "notebooks/data/data", *MATH_PAGES[1:], *REFERENCE_PAGES[1:]]:
         assert page in TOC_PAGES
+    assert all(rel.removesuffix(".ipynb") in TOC_PAGES for rel in BUILD_PY.COMMITTED)
 
 
 @pytest.mark.parametrize("rel", TOC_NOTEBOOKS)
@@ -230,6 +235,33 @@ def test_chapters_run_side_by_side_and_a_failure_stops_the_build(tmp_path):
     with pytest.raises(BUILD_PY.BuildError, match="broken.ipynb.*ZeroDivisionError"):
         BUILD_PY.execute_all(tmp_path, ["good.ipynb", "broken.ipynb"], "smoke", 2, seconds)
     assert json.loads(seconds.read_text())["slow.ipynb"] == first["slow.ipynb"]   # earlier timings are kept
+
+
+def test_a_published_page_shows_no_parameters_set_up_or_silent_cell_and_hides_its_code(tmp_path):
+    """publish: the parameters cell, papermill's, the Colab set-up cell's code and every cell that shows nothing
+    (a glued value is not shown) leave the page; on a page whose code does not teach, the rest of the code hides
+    behind a toggle; on a derivation it stays; a cell tagged by its author keeps its tags."""
+    def cell(source, tags=(), outputs=()):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["tags"] = list(tags)
+        c.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+        return c
+
+    shown = {"output_type": "stream", "name": "stdout", "text": "a table\n"}
+    glued = {"output_type": "display_data", "data": {"text/plain": "1"}, "metadata": {"scrapbook": {"name": "k"}}}
+    for rel, teaching in (("notebooks/fan/ablations.ipynb", False), ("notebooks/fan/derivation.ipynb", True)):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [cell('PROFILE = "book"', ["parameters"]), cell('PROFILE = "smoke"', ["injected-parameters"]),
+                    cell('if "google.colab" in sys.modules:\n    pass', outputs=[shown]),
+                    cell("x = 1", outputs=[glued]), cell("print(x)", outputs=[shown]), cell("y = 2", ["remove-input"])]
+        path = tmp_path / "page.ipynb"
+        nbformat.write(nb, path)
+        BUILD_PY.publish(path, rel)
+        tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+        assert "remove-cell" in tags[0] and "remove-cell" in tags[1]
+        assert tags[2] == ["remove-input"] and tags[5] == ["remove-input"]
+        assert tags[3] == ([] if teaching else ["remove-cell"])
+        assert tags[4] == ([] if teaching else ["hide-input"])
 
 
 def test_notebook_without_parameters_cell_is_refused(tmp_path):
@@ -450,6 +482,81 @@ def test_pages_in_a_browser(book, browser):
     assert not problems, "\n".join(problems)
 
 
+# ----------------------------------------------------------------------------- what the book says, once
+
+# The pages that state the book's counts (every other page states its own chapter's).
+COUNT_PAGES = ["book/intro", "notebooks/verdicts/verdicts", "book/fan/overview", "book/affinegan/overview",
+               "book/frgan/overview", "book/reference/glossary"]
+COUNT = re.compile(r'<span class="i2v-count" data-count="([\w]+)">([^<]*)</span>')
+
+
+def _glued(book, rel: str) -> dict[str, str]:
+    """``{key: its text}`` of every value the executed notebook ``rel`` glued."""
+    out = {}
+    for cell in nbformat.read(book.src / rel, as_version=4).cells:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                data = o.get("data", {})
+                text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
+                out[name] = text.strip("'\"")
+    return out
+
+
+def test_a_count_of_claims_shown_on_two_pages_is_the_same_number(book):
+    """Every count of the book's claims is glued from one function (i2vlib.render.findings.book_counts) in the
+    verdicts notebook and marked with what it counts: wherever a page shows a count it is that notebook's number (so
+    two pages never disagree), its counts add up, and no page that states the book's counts types one ("67 claims")
+    instead of pasting it."""
+    _require_build(book)
+    glued = _glued(book, "notebooks/verdicts/verdicts.ipynb")
+    seen: dict[str, dict[str, str]] = {}
+    for page in TOC_PAGES:
+        for key, value in COUNT.findall((book.html / f"{page}.html").read_text()):
+            seen.setdefault(key, {})[page] = value
+    wrong = {key: by_page for key, by_page in seen.items() if set(by_page.values()) != {glued.get(key)}}
+    assert not wrong, f"pages show a count that is not the verdicts notebook's: {wrong}"
+    assert {"found_total", "found_exploratory_tested", "found_exploratory_changes"} <= set(seen)
+    assert {p for by in seen.values() for p in by} >= set(COUNT_PAGES) - {"book/reference/glossary"}
+    total = int(glued["found_total"])
+    for round_ in ("confirmatory", "exploratory"):
+        n = {k.removeprefix(f"found_{round_}_"): int(v) for k, v in glued.items() if k.startswith(f"found_{round_}_")}
+        assert n["tested"] + n["not_tested"] == total
+        assert n["changes"] == n["budget_dependent"] + n["inconclusive"]
+        assert sum(n[f"untested_{w}"] for w in ("unrecorded", "gate", "unmeasurable")) == n["not_tested"]
+    typed = re.compile(r"\b\d+\s+(?:(?:of\s+)?(?:its|the|their|all|these)\s+)?(?:[\w-]+\s+){0,2}claims\b")
+    for page in COUNT_PAGES:
+        text = re.sub(r"<[^>]+>", " ", COUNT.sub("N", (book.html / f"{page}.html").read_text()))
+        found = [m.group(0) for m in typed.finditer(" ".join(text.split()))]
+        assert not found, f"{page} types a count of claims: {found}"
+
+
+def test_every_picture_says_what_it_shows(book):
+    """No picture's alt text is empty or a file's path (each says what the figure shows), and no link of a page
+    opens an e-mail (docutils reads "PCK@0.2" as an address)."""
+    _require_build(book)
+    problems = []
+    for page in TOC_PAGES:
+        html = (book.html / f"{page}.html").read_text()
+        for tag in re.findall(r"<img\b[^>]*>", html):
+            alt = re.search(r'\salt="([^"]*)"', tag)
+            text = alt.group(1) if alt else ""
+            if not text.strip() or "_images/" in text or re.search(r"\.(png|jpe?g|gif|svg)$", text):
+                problems.append(f"{page}: {tag[:160]}")
+        problems += [f"{page}: an e-mail link {m}" for m in re.findall(r'href="mailto:[^"]*"', html)]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_site_offers_the_notebooks_without_their_outputs(book):
+    """The pages show the outputs; the notebooks offered for download (_sources) are as committed, without them."""
+    _require_build(book)
+    sources = list((book.html / "_sources").rglob("*.ipynb"))
+    assert sources, "no notebook offered for download"
+    for path in sources:
+        nb = json.loads(path.read_text())
+        assert not [c for c in nb["cells"] if c["cell_type"] == "code" and c["outputs"]], path
+
+
 PAGE_HTML_LIMIT = 2 * 2**20     # bytes of one page's HTML: pictures are files or light, not megabytes inline
 
 
@@ -468,7 +575,8 @@ def test_pages_are_light_and_the_site_ships_what_pages_load(book):
 
 def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
     """The theme's icons draw from its icon font without the Font Awesome script, and a chapter's frame grids
-    (image files shown at twice their pixels) are drawn as pixels, not smoothed."""
+    (image files drawn at their display size, each frame's pixel a square) show at their own pixels, neither shrunk
+    nor smoothed."""
     _require_build(book)
     pages = _notebooks_calling(r"\bshow_grid\(")
     assert pages, "no chapter calls show_grid"
@@ -484,11 +592,15 @@ def test_icons_show_and_frame_grids_are_drawn_as_pixels(book, browser):
                                          "() => done(['Free', 'Brands'].map(f => document.fonts.check("
                                          "'900 16px \"Font Awesome 6 ' + f + '\"'))));")
     assert all(fonts), f"the icon fonts did not load: {fonts}"
-    grids = browser.execute_script(
-        "return [...document.querySelectorAll('div.cell_output img[style*=width]')].map(i =>"
-        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width]);")
+    grids = browser.execute_async_script(     # each picture scrolled into view, so that its lazy load happens
+        "const done = arguments[arguments.length - 1];"
+        "const imgs = [...document.querySelectorAll('div.cell_output img[style*=width]')];"
+        "imgs.forEach(i => { i.loading = 'eager'; });"
+        "Promise.all(imgs.map(i => i.decode().catch(() => null))).then(() => done(imgs.map(i =>"
+        "  [getComputedStyle(i).imageRendering, i.naturalWidth, i.getBoundingClientRect().width])));")
     assert grids, f"{pages[0]}: no frame grid image"
-    assert all(r == "pixelated" and shown > natural for r, natural, shown in grids), grids
+    whole = lambda natural, shown: natural > 0 and abs(shown / natural - round(shown / natural)) < 0.01   # noqa: E731
+    assert all(r == "pixelated" and whole(natural, shown) and shown >= natural for r, natural, shown in grids), grids
 
 
 def _pages_with(book, marker: str) -> list[str]:
@@ -569,15 +681,37 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site(book):
-    _require_build(book)
+def _serve(directory: Path):
+    """Serve ``directory`` over HTTP on a free local port, in a thread; yields its URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_QuietFiles, directory=str(book.html)))
+                                             functools.partial(_QuietFiles, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site(book):
+    _require_build(book)
+    yield from _serve(book.html)
+
+
+@pytest.fixture(scope="module")
+def widget_page(tmp_path_factory):
+    """One page with the live widget of zoo:fan-happy, its files written by the book's extension as a build writes
+    them (book/_ext/i2v_live.py; onnxruntime-web cached in _build/vendor), served over HTTP: the widget without
+    building the book."""
+    live = load_script("book/_ext/i2v_live.py", "i2v_live_ext")
+    out = tmp_path_factory.mktemp("widget")
+    manifest = live.write_site(out / "_static" / "i2v-live", ["fan-happy"], ROOT / "_build" / "vendor")
+    (out / "index.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>live</title>'
+        '<link rel="stylesheet" href="_static/i2v-live/i2v-live.css">'
+        '<script src="_static/i2v-live/i2v-live.js" defer></script></head>'
+        '<body><div class="i2v-live" data-models="fan-happy"></div></body></html>')
+    for url in _serve(out):
+        yield SimpleNamespace(url=f"{url}/index.html", manifest=manifest)
 
 
 def _rendered(driver, root, more_than: int, timeout: float = 90) -> int:
@@ -592,12 +726,13 @@ def _rendered(driver, root, more_than: int, timeout: float = 90) -> int:
     raise AssertionError(f"the widget drew no new frame in {timeout} s (status: {status!r})")
 
 
-def _canvas(driver, root) -> np.ndarray:
-    rgba = driver.execute_script("const c = arguments[0].querySelector('canvas.i2v-live-output');"
-                                 "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);",
-                                 root)
-    side = int(np.sqrt(len(rgba) // 4))
-    return np.array(rgba, dtype=np.uint8).reshape(side, side, 4)[..., :3]
+def _canvas(driver, root, which: str = "output") -> np.ndarray:
+    """The pixels of the widget's output (or input) canvas: H x W x 3 uint8."""
+    w, h, rgba = driver.execute_script(
+        "const c = arguments[0].querySelector('canvas.i2v-live-' + arguments[1]);"
+        "return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];",
+        root, which)
+    return np.array(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3]
 
 
 def _drag(driver, root, expression: str, value: float) -> None:
@@ -616,10 +751,9 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
     """Each page's widget loads nothing heavy until the reader touches it (onnxruntime-web and the model load at the
     first click), then loads its first model from the book's own files, draws the first benchmark face, and
     redraws when a slider moves; the frame equals the Python generator's for the same face and intensities
-    (within 2 grey levels, as i2v export promises); a photo of the reader's own replaces the face; not one
+    (within 2 grey levels, as i2v export promises); a photo of the reader's own comes back animated; not one
     request leaves the local server."""
     import i2vlib
-    from PIL import Image
 
     live = book.html / "_static" / "i2v-live"
     manifest = json.loads((live / "manifest.json").read_text())
@@ -653,15 +787,104 @@ def test_the_live_widget_runs_the_zoo_models_in_the_browser(book, browser, site,
         assert np.abs(shown.astype(int) - want).max() <= 2, f"{page}: {name} at {values} differs from generate"
         assert np.abs(shown.astype(int) - at_zero).mean() > 0.5, f"{page}: the slider did not change the frame"
         photo = tmp_path / "photo.png"        # a reader's photo: not square, not the model's size
-        Image.fromarray(np.asarray(Image.open(live / "faces" / manifest["faces"][1]).convert("RGB").resize((90, 70)))
-                        ).save(photo)
+        pixels = np.asarray(Image.open(live / "faces" / manifest["faces"][1]).convert("RGB").resize((90, 70)))
+        Image.fromarray(pixels).save(photo)
         root.find_element("css selector", "input[type=file]").send_keys(str(photo))
         count = _rendered(browser, root, count)
-        assert np.abs(_canvas(browser, root).astype(int) - shown).mean() > 0.5, f"{page}: the photo changed nothing"
+        after = _canvas(browser, root)                # the photo at its own size, its face box animated
+        box = browser.execute_script("return arguments[0].i2vLive.photo.box", root)
+        inside = (slice(box["y"], box["y"] + box["side"]), slice(box["x"], box["x"] + box["side"]))
+        outside = np.ones(pixels.shape[:2], bool)
+        outside[inside] = False
+        assert after.shape == pixels.shape and np.array_equal(after[outside], pixels[outside]), page
+        assert np.abs(after[inside].astype(int) - pixels[inside]).mean() > 0.5, f"{page}: the photo changed nothing"
         remote = [u for u in loaded + _requests(browser) if not u.startswith((site, "data:", "blob:", "about:"))]
         assert not remote, f"{page}: requests left the local server: {remote}"
         errors = [e for e in _severe_errors(browser.get_log("browser")) if "/favicon.ico " not in e]  # a server's 404
         assert not errors, f"{page}: {errors}"
+
+
+def test_the_live_widget_animates_a_photo_in_a_face_box_and_pastes_it_back(widget_page, browser, tmp_path):
+    """A reader's photo: the page says, once and in one line, what the model was trained on; the reader drags the
+    square face box onto the face and sizes it; the frame comes back as the photo at its own size, the face box's
+    inside animated and every pixel outside it the photo's own; a benchmark face brings the model's square back."""
+    from selenium.webdriver import ActionChains
+    from skimage import data
+
+    photo = data.astronaut()
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(photo).save(path)
+    browser.get(widget_page.url)
+    root = browser.find_element("css selector", "div.i2v-live")
+    root.find_element("css selector", ".i2v-live-faces img").click()
+    count = _rendered(browser, root, 0)
+    domain = root.find_element("css selector", ".i2v-live-domain")
+    assert not domain.is_displayed()                                     # a benchmark face: nothing to say
+    root.find_element("css selector", "input[type=file]").send_keys(str(path))
+    count = _rendered(browser, root, count)
+    said = domain.text
+    assert domain.is_displayed() and "\n" not in said and "synthetic face benchmark" in said, said
+    assert said.startswith("zoo:fan-happy was trained on") and said.count("expect") == 1
+    assert _canvas(browser, root, "input").shape == photo.shape and _canvas(browser, root).shape == photo.shape
+    size = root.find_element("css selector", "input[type=range][name='face-box']")
+    browser.execute_script("arguments[0].value = arguments[1];"
+                           "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", size, str(149 / 512))
+    count = _rendered(browser, root, count)
+    canvas = root.find_element("css selector", "canvas.i2v-live-input")
+    scale = canvas.size["width"] / photo.shape[1]                        # CSS pixels per photo pixel
+    face_x, face_y = 223.5, 115.5                                        # the centre of dlib's box, i2vlib.faces.paste
+    ActionChains(browser).move_to_element_with_offset(canvas, 0, 0).click_and_hold().move_to_element_with_offset(
+        canvas, (face_x - photo.shape[1] / 2) * scale, (face_y - photo.shape[0] / 2) * scale).release().perform()
+    count = _rendered(browser, root, count)
+    box = browser.execute_script("return arguments[0].i2vLive.photo.box", root)
+    assert abs(box["x"] + box["side"] / 2 - face_x) < 4 and abs(box["y"] + box["side"] / 2 - face_y) < 4, box
+    assert abs(box["side"] - 149) <= 1, box
+    at_zero = _canvas(browser, root)
+    _drag(browser, root, "happy", 1.0)
+    count = _rendered(browser, root, count)
+    smile = _canvas(browser, root)
+    x0, y0, x1, y1 = box["x"], box["y"], box["x"] + box["side"], box["y"] + box["side"]
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    for frame in (at_zero, smile):
+        assert np.array_equal(frame[outside], photo[outside])
+    mouth = (slice(y0 + box["side"] // 2, y1 - box["side"] // 5), slice(x0 + box["side"] // 3, x1 - box["side"] // 3))
+    assert np.abs(smile[mouth].astype(int) - at_zero[mouth]).mean() > 2          # the smile is drawn in the box
+    assert np.abs(at_zero[y0:y1, x0:x1].astype(int) - photo[y0:y1, x0:x1]).mean() < 12   # at 0, the face back
+    root.find_element("css selector", ".i2v-live-faces img").click()
+    _rendered(browser, root, count)
+    assert _canvas(browser, root).shape == (64, 64, 3)
+    assert not root.find_element("css selector", ".i2v-live-box").is_displayed()
+    log = browser.get_log("browser")
+    assert not [e for e in _severe_errors(log) if "/favicon.ico " not in e], log    # favicon: a server's 404
+    assert not [e["message"] for e in log if "willReadFrequently" in e["message"]]    # pixels read without a warning
+
+
+# Pages whose code teaches and stays visible (book/build.py's TEACHING); every other page shows at most this many lines
+# of code without a click.
+CODE_LINES_LIMIT = 40
+
+
+def test_no_table_overflows_the_column_and_code_stays_out_of_the_way(book, site):
+    """At a laptop's 1280 CSS px no table of any page is wider than the text column (benchmarks/layout.py measures
+    the same), and a page whose code does not teach shows at most CODE_LINES_LIMIT lines of it without a click."""
+    _require_build(book)
+    layout = load_script("benchmarks/layout.py", "i2v_layout")
+    driver = layout.driver_at(1280)
+    problems = []
+    try:
+        for page in TOC_PAGES:
+            driver.get(f"{site}/{page}.html")
+            time.sleep(0.3)
+            m = driver.execute_script(layout.MEASURE)
+            problems += [f"{page}: a table {t['width']} px wide in a {t['column']} px column ({t['first']!r})"
+                         for t in m["overflowing"]]
+            teaching = any(fnmatch.fnmatch(f"{page}.ipynb", p) for p in BUILD_PY.TEACHING)
+            if not teaching and m["code_lines"] > CODE_LINES_LIMIT:
+                problems.append(f"{page}: {m['code_lines']} lines of code visible without a click")
+    finally:
+        driver.quit()
+    assert not problems, "\n".join(problems)
 
 
 COLAB = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+/[^/"]+)/blob/([^/"]+)/([^"#?\s)]+)')

@@ -14,6 +14,7 @@ from i2vlib.claims import (CHOICE_DATA, VERDICTS, AtLeast, AtMost, Better, Betwe
                            counts, expected, interaction, ladder, holm, mean_interval, registry, table, untested, verdicts,
                            welch)
 from i2vlib.errors import I2VError
+from i2vlib.claims import measurement
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_FILES = {"affinegan": "shen2019-affinegan.md", "fan": "fan2019-controllable-image-to-video.md",
@@ -144,19 +145,22 @@ def test_better_identical_seeds_give_no_spread():
     assert Better().verdict({"arm": [1.1, 1.1, 1.1], "baseline": [1, 1, 1]}) == "reproduced"
 
 
+_IN_FAN = measurement.compare("fan", {"arm": "full", "baseline": "no_rt"}, "psnr")   # a measurement of one table
+
+
 def test_holm_adjusts_the_p_values_of_one_table_together():
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert holm([]) == [] and holm([0.2]) == [0.2] and max(holm([0.9, 0.8])) == 1.0
     one = Claim(id="one", paper="fan", where="Table 1", words="w", measure="a", measured_as="m", rule=Better(),
-                chapter="fan/ablations")
+                chapter="fan/ablations", measurement=_IN_FAN)
     two = Claim(id="two", paper="fan", where="Table 1, §2", words="w", measure="b", measured_as="m", rule=Better(),
-                chapter="fan/ablations")
+                chapter="fan/ablations", measurement=_IN_FAN)
     m = {"a": _arms(3), "b": _arms(3)}                                   # p = 0.036 each
     assert [r.verdict for r in verdicts([one], m)] == ["reproduced"]     # alone: 0.036 < 0.05
     rows = verdicts([one, two], m)                                       # together: 2 x 0.0355 = 0.071
     assert [r.verdict for r in rows] == ["not reproduced"] * 2 and "Holm-adjusted 0.071" in rows[0].measured
     elsewhere = Claim(id="two", paper="fan", where="Table 2", words="w", measure="b", measured_as="m", rule=Better(),
-                      chapter="fan/ablations")
+                      chapter="fan/ablations", measurement=measurement.compare("fan-baselines", {}, "psnr"))
     assert [r.verdict for r in verdicts([one, elsewhere], m)] == ["reproduced"] * 2   # two tables, two families
     m["b"] = NotTested("not here")                                       # a claim not tested is no comparison
     assert [r.verdict for r in verdicts([one, two], m)] == ["reproduced", "not tested"]
@@ -180,7 +184,7 @@ def test_better_wants_exactly_its_two_arms():
 
 def _claim(rule, measure="x"):
     return Claim(id="c", paper="fan", where="§3.1", words="w", measure=measure, measured_as="m", rule=rule,
-                 chapter="fan/ablations")
+                 chapter="fan/ablations", measurement=_IN_FAN)
 
 
 def test_a_missing_measurement_is_an_error_naming_the_key():
@@ -226,7 +230,7 @@ def test_counts_every_verdict():
     rows = verdicts([_claim(AtLeast(1, partly=0.5), "a"), _claim(AtLeast(1), "b"), _claim(Better(), "c")],
                     {"a": 0.7, "b": 2, "c": NotTested("no seeds")})
     assert counts(rows) == {"reproduced": 1, "borderline": 0, "partly": 1, "not reproduced": 0, "contradicted": 0,
-                            "budget-dependent": 0, "not tested": 1}
+                            "budget-dependent": 0, "inconclusive": 0, "not tested": 1}
     assert tuple(counts([])) == VERDICTS
 
 
@@ -251,18 +255,22 @@ def test_a_ladder_gives_the_rungs_verdict_where_they_agree_and_budget_dependent_
         table(claims_, large, rungs={"x": large})
 
 
-def test_differing_verdicts_with_the_same_effect_read_the_rung_with_the_most_seeds():
+def test_differing_verdicts_with_the_same_effect_are_inconclusive_and_v1_took_the_most_seeds():
     """Five seeds past the threshold and three whose interval straddles it: the verdicts differ, the effects do not, so
-    the claim is not budget-dependent; its verdict is the five seeds' (at equal seeds, the larger budget's)."""
+    the claim is not budget-dependent; under v2 it is inconclusive, under v1 the five seeds' verdict stood (at equal
+    seeds, the larger budget's)."""
     claim = [_claim(AtLeast(1.0), "a")]
     five, three = [1.10, 1.12, 1.08, 1.11, 1.09], [0.55, 0.85, 1.15]      # reproduced; borderline
     rows = ladder(claim, {"1x": {"a": five}, "4x": {"a": three}})
-    assert rows[0].verdict == "reproduced" and rows[0].interaction_p > 0.05
-    assert "the verdict at 1x, with the most seeds" in rows[0].measured
-    rows = ladder(claim, {"1x": {"a": three[:2] + [1.4]}, "4x": {"a": [1.2, 1.3, 1.25]}})
+    assert rows[0].verdict == "inconclusive" and rows[0].interaction_p > 0.05
+    rows = ladder(claim, {"1x": {"a": five}, "4x": {"a": three}}, rung_rule="most seeds")
+    assert rows[0].verdict == "reproduced" and "the verdict at 1x, with the most seeds" in rows[0].measured
+    rows = ladder(claim, {"1x": {"a": three[:2] + [1.4]}, "4x": {"a": [1.2, 1.3, 1.25]}}, rung_rule="most seeds")
     assert rows[0].verdict == "reproduced" and "the verdict at 4x" in rows[0].measured
     single = ladder(claim, {"1x": {"a": 0.9}, "4x": {"a": 1.2}})          # one value each: nothing to test
-    assert single[0].verdict == "reproduced" and single[0].interaction_p is None
+    assert single[0].verdict == "inconclusive" and single[0].interaction_p is None
+    untested = ladder(claim, {"1x": {"a": five}, "4x": {"a": NotTested("not recorded")}})
+    assert untested[0].verdict == "reproduced"                            # a budget that tests nothing does not vote
 
 
 def test_the_interaction_test_is_welchs_on_the_difference_of_two_effects():

@@ -28,6 +28,7 @@ def assert_one_line_error(result, *words):
         assert w in errors[0], errors[0]
 
 
+@pytest.mark.slow
 def test_synth_writes_the_affinegan_layout_and_reads_back(tmp_path):
     out = tmp_path / "synth"
     r = i2v("synth", out, "--videos", 2, "--size", 64, "--expressions", "happy", "close-eyes",
@@ -60,6 +61,7 @@ def test_synth_writes_the_affinegan_layout_and_reads_back(tmp_path):
         assert clip.identity == truth.identity and clip.meta["curve"] == truth.meta["curve"]
 
 
+@pytest.mark.slow
 def test_synth_is_deterministic(tmp_path):
     for name in ("a", "b"):
         assert i2v("synth", tmp_path / name, "--videos", 1, "--expressions", "anger", "--splits", "test",
@@ -77,6 +79,7 @@ def test_synth_is_deterministic(tmp_path):
     (["--splits", "holdout"], ["unknown split", "holdout"]),
     (["--size", "16"], ["at least 32"]),
 ])
+@pytest.mark.slow
 def test_synth_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words):
     out = tmp_path / "out"
     assert_one_line_error(i2v("synth", out, "--videos", 1, *args), *words)
@@ -84,6 +87,7 @@ def test_synth_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words):
     assert not list(tmp_path.iterdir())  # no temporary leftovers either
 
 
+@pytest.mark.slow
 def test_synth_refuses_a_non_empty_folder_unless_told(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     assert_one_line_error(i2v("synth", tmp_path, "--videos", 1, "--expressions", "happy", "--frames", 3, 3),
@@ -91,6 +95,7 @@ def test_synth_refuses_a_non_empty_folder_unless_told(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_prepare_on_photos_and_bad_sources(tmp_path):
     import matplotlib
     from skimage import data
@@ -120,6 +125,7 @@ def test_prepare_on_photos_and_bad_sources(tmp_path):
     assert not any((tmp_path / f"o{i}").exists() for i in range(1, 5))
 
 
+@pytest.mark.slow
 def test_contact_sheet(tmp_path):
     r = i2v("contact-sheet", tmp_path / "sheet.png", "--size", 48, "--identities", 9, 19)
     assert r.returncode == 0, r.stderr
@@ -128,8 +134,89 @@ def test_contact_sheet(tmp_path):
     assert_one_line_error(i2v("contact-sheet", tmp_path / "x.png", "--identities", 99999), "out of range")
 
 
+@pytest.mark.slow
 def test_usage_mistakes_are_one_line_too(tmp_path):
     assert_one_line_error(i2v("synth", tmp_path / "o", "--videos", 0), "--videos", "must lie in [1, 10000]")
     assert_one_line_error(i2v("synth"), "required")
     assert_one_line_error(i2v("transmogrify"), "invalid choice")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def real_photos(tmp_path_factory):
+    """The two real photos that ship with installed packages, as files: the astronaut (512 x 512) and Grace Hopper
+    (512 wide, 600 high)."""
+    import shutil
+
+    import matplotlib
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("photos")
+    Image.fromarray(data.astronaut()).save(root / "astronaut.png")
+    shutil.copy(f"{matplotlib.get_data_path()}/sample_data/grace_hopper.jpg", root / "grace_hopper.jpg")
+    Image.fromarray(data.coffee()).save(root / "coffee.png")
+    return root
+
+
+@pytest.mark.parametrize("model, expression", [("affinegan-happy", None), ("fan-happy", None),
+                                               ("frgan-faces", "happy")])
+def test_generate_on_a_photo_changes_its_face_and_nothing_else(real_photos, tmp_path, capsys, model, expression):
+    """A photo in, the photo out: PNG frames at the photo's own size, every pixel outside the face's box (which the
+    sidecar gives) the photo's own, the face changed as the intensity grows; one line says how many faces were
+    found, and one that the model never saw a photograph. (In this process, as the CLI's main: a subprocess
+    would spend most of its time importing torch.)"""
+    from i2vlib.cli import main
+
+    for name in ("astronaut.png", "grace_hopper.jpg"):
+        photo = np.asarray(Image.open(real_photos / name).convert("RGB"))
+        out = tmp_path / name.split(".")[0]
+        code = main(["generate", f"zoo:{model}", str(real_photos / name), "--out", str(out), "--intensities", "0",
+                     "1", *(["--expression", expression] if expression else [])])
+        said = capsys.readouterr()
+        assert code == 0, said.err
+        assert "found 1 face in the photo" in said.out
+        assert said.err.count("synthetic benchmark") == 1 and len(said.err.strip().splitlines()) == 1, said.err
+        side = json.loads((out / "frames.json").read_text())
+        x0, y0, x1, y1 = side["crop_box"]
+        assert side["alignment"]["faces_found"] == 1 and (side["height"], side["width"]) == photo.shape[:2]
+        assert 0 <= x0 < x1 <= photo.shape[1] and 0 <= y0 < y1 <= photo.shape[0] and x1 - x0 == y1 - y0 > 100
+        frames = [np.asarray(Image.open(out / f"{t:04d}.png")) for t in range(2)]
+        outside = np.ones(photo.shape[:2], bool)
+        outside[y0:y1, x0:x1] = False
+        for frame in frames:
+            assert frame.shape == photo.shape and np.array_equal(frame[outside], photo[outside])
+        mouth = (slice(y0 + (y1 - y0) // 2, y1 - (y1 - y0) // 5), slice(x0 + (x1 - x0) // 3, x1 - (x1 - x0) // 3))
+        assert np.abs(frames[1][mouth].astype(int) - frames[0][mouth]).mean() > 2          # the smile is drawn
+
+
+def test_generate_on_a_photo_without_a_face_and_the_options_that_skip_or_keep_the_crop(real_photos, tmp_path, capsys):
+    from i2vlib.cli import main
+
+    r = i2v("generate", "zoo:fan-happy", real_photos / "coffee.png", "--out", tmp_path / "cup")
+    assert_one_line_error(r, "no face found", "--whole-image")
+    assert not (tmp_path / "cup").exists()
+
+    def run(*args):                        # the rest in this process: a subprocess mostly imports torch
+        try:
+            code = main(["generate", "zoo:fan-happy", *map(str, args)])
+        except SystemExit as e:            # a usage mistake: argparse's exit
+            code = e.code
+        return code, capsys.readouterr()
+
+    code, said = run(real_photos / "coffee.png", "--out", tmp_path / "cup", "--whole-image", "--intensities", 0, 1)
+    assert code == 0 and said.err.count("synthetic benchmark") == 1, said.err
+    assert Image.open(tmp_path / "cup" / "0001.png").size == (64, 64)                  # today's squashed whole image
+    assert json.loads((tmp_path / "cup" / "frames.json").read_text())["crop_box"] is None
+    code, said = run(real_photos / "astronaut.png", "--out", tmp_path / "crop", "--no-paste", "--intensities", 0, 1)
+    assert code == 0 and Image.open(tmp_path / "crop" / "0001.png").size == (64, 64)
+    assert json.loads((tmp_path / "crop" / "frames.json").read_text())["alignment"]["pasted"] is False
+    for args, words in [(["--face", 2], ["face 2 asked for", "shows 1 face"]),
+                        (["--whole-image", "--no-paste"], ["--whole-image finds no face"]),
+                        (["--face", 0], ["--face", "must be at least 1"])]:
+        code, said = run(real_photos / "astronaut.png", "--out", tmp_path / "x", *args)
+        assert code == 2 and all(w in said.err.strip().splitlines()[-1] for w in words), said.err
+    code, said = run("synthetic:1", "--out", tmp_path / "x", "--face", 1)
+    assert code == 2 and "benchmark face" in said.err
+    assert not (tmp_path / "x").exists()
+    code, said = run("synthetic:1", "--out", tmp_path / "s.gif", "--intensities", 0, 1)
+    assert code == 0 and "synthetic benchmark" not in said.err                         # a benchmark face: no note

@@ -126,6 +126,7 @@ def _run_block(notebook, monkeypatch, on_colab=True) -> list:
     return calls
 
 
+@pytest.mark.slow
 def test_the_install_blocks_run_on_colab_and_pip_accepts_them(monkeypatch, tmp_path):
     monkeypatch.delenv(colab.ENV, raising=False)
     commands = {}

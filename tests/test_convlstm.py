@@ -33,6 +33,7 @@ def test_convlstm_cell_state_shapes_and_memory():
 
 
 @pytest.mark.parametrize("size", [64, 128, 256])
+@pytest.mark.slow
 def test_shapes_at_every_supported_size(size):
     net, _ = _net(size, ngf=4)
     x = torch.rand(2, 3, size, size) * 2 - 1
@@ -55,6 +56,7 @@ def test_config_follows_the_paper_and_refuses_the_rest():
         bl.default_config("smoke", expressions=["smirk"])
 
 
+@pytest.mark.slow
 def test_one_training_step_moves_every_network_and_reports_finite_losses():
     torch.manual_seed(0)
     tr = bl.Trainer(bl.default_config("smoke", videos=2))
@@ -77,6 +79,7 @@ def run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_checkpoint_load_generate_round_trip(run):
     model = i2vlib.load(run)
     assert model.method == "convlstm" and model.step == 2

@@ -64,6 +64,7 @@ def _reference(steps: int) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_step_like_one_process_on_the_whole_batch_and_resume(tmp_path):
     run = tmp_path / "run"
     _torchrun(run, "--steps", "2")
@@ -80,6 +81,7 @@ def test_two_gloo_processes_step_like_one_process_on_the_whole_batch_and_resume(
     assert json.loads((run / "run.json").read_text())["processes"] == 2
 
 
+@pytest.mark.slow
 def test_fp16_gradient_scalers_agree_across_processes(tmp_path):
     _torchrun(tmp_path / "run", "--steps", "2", "--amp", "fp16")
     rows = _rows(tmp_path / "run")

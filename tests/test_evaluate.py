@@ -77,6 +77,7 @@ def results(clips):
             "half-blank": evaluate(HalfBlank(clips), **kw)}
 
 
+@pytest.mark.slow
 def test_the_oracle_scores_the_reference_row(results):
     r = results["oracle"]
     assert r["method"] == "oracle" and r["videos"] == N and r["instrument"] == "synthetic"
@@ -92,6 +93,7 @@ def test_the_oracle_scores_the_reference_row(results):
     assert s["landmark_rho"] > 0.5 and s["intensity_rho"] > 0.9 and s["intensity_mae"] < 0.1
 
 
+@pytest.mark.slow
 def test_the_metrics_separate_copy_from_truth(results):
     copy, truth = results["copy"]["scores"], results["oracle"]["scores"]
     assert copy["acd_i"] == 0 and copy["acd_c"] == 0     # a still video is "perfect" for ACD-I and ACD-C ...
@@ -102,6 +104,7 @@ def test_the_metrics_separate_copy_from_truth(results):
     assert results["copy"]["reference"] == results["oracle"]["reference"]  # the reference is the truth's
 
 
+@pytest.mark.slow
 def test_frames_without_a_face_are_counted_not_scored(results, clips):
     r = results["half-blank"]
     blank = sum(len(range(1, len(c), 2)) for c in clips)
@@ -113,6 +116,7 @@ def test_frames_without_a_face_are_counted_not_scored(results, clips):
     assert per["trajectory"][1] is None and per["measured_intensity"][1] is None
 
 
+@pytest.mark.slow
 def test_per_expression_calibration_and_per_video_records(results, clips):
     r = results["oracle"]
     assert set(r["per_expression"]) == set(EXPRESSIONS)
@@ -124,9 +128,15 @@ def test_per_expression_calibration_and_per_video_records(results, clips):
     assert all(len(p["trajectory"]) == len(c) and p["trajectory"][0] == 0 for p, c in zip(pv, clips))
     json.dumps(r, allow_nan=False)               # strict JSON: no NaN or Infinity anywhere
     text = table({k: results[k] for k in ("oracle", "copy")}, keys=("acd_i", "acd_g", "psnr"))
-    assert "reference (ground truth)" in text and "copy" in text
+    assert "reference (ground truth)" in text and "copy" in text and len(text.split("\n\n")) == 1
+    wide = table({k: results[k] for k in ("oracle", "copy")}, columns=80)
+    blocks = wide.split("\n\n")
+    assert len(blocks) > 1 and max(map(len, wide.splitlines())) <= 80
+    assert [line.split()[0] for line in blocks[-1].splitlines()[1:]] == ["oracle", "copy", "reference"]
+    assert [w for b in blocks for w in b.splitlines()[0].split()] == list(SCORE_KEYS)    # each score once, in order
 
 
+@pytest.mark.slow
 def test_bad_generators_and_arguments_are_clear_errors(clips):
     class Wrong(Copy):
         def generate(self, image, intensities, expression=None):
@@ -146,6 +156,7 @@ def test_bad_generators_and_arguments_are_clear_errors(clips):
         evaluate(Copy(), expressions=["smug"], videos=1, progress=False)
 
 
+@pytest.mark.slow
 def test_a_folder_exported_from_the_benchmark(tmp_path, clips):
     root = write_affinegan(tmp_path / "synth", clips[:3])
     r = evaluate(Oracle(clips), data=str(root), split="test", progress=False)
@@ -169,6 +180,7 @@ class GridReplay(Oracle):
         return resample(self.videos[np.asarray(image).tobytes()], 11).frames[1:]
 
 
+@pytest.mark.slow
 def test_a_fixed_grid_generator_is_evaluated_on_its_grid(clips):
     r = evaluate(GridReplay(clips), videos=N, frames=FRAMES, progress=False)
     assert r["intensity_labels"] == "grid" and r["grid"] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
@@ -181,6 +193,7 @@ def test_a_fixed_grid_generator_is_evaluated_on_its_grid(clips):
     assert evaluate(Copy(), videos=1, frames=FRAMES, progress=False)["grid"] is None
 
 
+@pytest.mark.slow
 def test_data_truth_and_the_note_of_what_a_chapter_skipped(tmp_path, clips):
     from i2vlib.data.folders import read_affinegan
 
@@ -206,6 +219,7 @@ def test_data_truth_and_the_note_of_what_a_chapter_skipped(tmp_path, clips):
     assert len(read_affinegan(one_split)) == 1
 
 
+@pytest.mark.slow
 def test_dlib_instrument_on_a_folder(tmp_path, clips):
     root = write_affinegan(tmp_path / "synth", clips[:2])
     r = evaluate(Copy(), data=str(root), instrument="dlib", progress=False)
@@ -322,6 +336,7 @@ def i2v(*args, cwd=None):
                           cwd=cwd, timeout=600)
 
 
+@pytest.mark.slow
 def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path):
     run = tmp_path / "run"
     r = i2v("train", "affinegan", "--data", "synthetic", "--profile", "smoke", "--steps", 5, "--out", run, "--quiet")
@@ -335,9 +350,14 @@ def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path):
     assert m["reference"]["acd_g"] == 0 and m["reference"]["undetected_rate"] == 0
     assert 0 <= m["scores"]["undetected_rate"] <= 1
     assert str(out) in r.stdout
+    lines = r.stdout.splitlines()
+    assert max(map(len, lines)) <= 100, max(lines, key=len)                     # an 80-to-100-column terminal
+    shown = {w for line in lines for w in line.split()}
+    assert {k for k, v in m["scores"].items() if not isinstance(v, dict)} <= shown   # every score, in blocks
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temporary leftovers
 
 
+@pytest.mark.slow
 def test_i2v_evaluate_errors_are_one_line(tmp_path):
     from test_cli import assert_one_line_error
 
@@ -351,6 +371,7 @@ def test_i2v_evaluate_errors_are_one_line(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_math_is_finite_where_it_should_be(results):
     for name in ("oracle", "copy"):
         for k in ("acd_i", "acd_c", "landmark_rho", "l1", "ssim"):
@@ -372,6 +393,7 @@ class Reader(Oracle):
         return self.sign * np.asarray(clip.intensity)
 
 
+@pytest.mark.slow
 def test_models_that_infer_intensities_are_scored_on_it(clips):
     right = evaluate(Reader(clips), videos=N, frames=FRAMES, progress=False)
     wrong = evaluate(Reader(clips, sign=-1), videos=N, frames=FRAMES, progress=False)

@@ -25,6 +25,7 @@ def _frame(session, face, a):
     return session.run(None, {"face": face, "intensities": np.asarray(a, np.float32)})[0]
 
 
+@pytest.mark.slow
 def test_i2v_export_writes_a_model_whose_frames_equal_generates(tmp_path, capsys):
     out = tmp_path / "m.onnx"
     assert main(["export", "zoo:fan-happy", "--out", str(out)]) == 0
@@ -43,6 +44,7 @@ def test_i2v_export_writes_a_model_whose_frames_equal_generates(tmp_path, capsys
     assert not np.array_equal(got[0], got[-1])                     # the intensity reaches the frame
 
 
+@pytest.mark.slow
 def test_a_mix_is_the_intensity_vector_and_fp32_weights_are_exact_too(tmp_path):
     model = i2vlib.load("zoo:fan-joint")
     meta = to_onnx(model, tmp_path / "joint.onnx", weights="fp32")
@@ -55,6 +57,7 @@ def test_a_mix_is_the_intensity_vector_and_fp32_weights_are_exact_too(tmp_path):
     assert half["max_difference"] <= TOLERANCE
 
 
+@pytest.mark.slow
 def test_a_fixed_clip_method_exports_its_clip(tmp_path):
     model = i2vlib.load("zoo:convlstm-happy")
     meta = to_onnx(model, tmp_path / "c.onnx")
@@ -65,6 +68,7 @@ def test_a_fixed_clip_method_exports_its_clip(tmp_path):
     assert np.abs(clip.astype(int) - model.generate(FACE, model.supported_intensities)).max() <= TOLERANCE
 
 
+@pytest.mark.slow
 def test_an_untrained_run_of_a_unified_model_exports_every_expression(tmp_path):
     cfg = affinegan.default_config("smoke", expressions=["happy", "close-eyes"], classify=1.0)
     ckpt = save_checkpoint(tmp_path / "ag.pt", "affinegan", cfg, 0,

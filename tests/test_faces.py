@@ -229,3 +229,120 @@ def test_face_descriptor_identity(photos, faces):
     box = crop_box(faces["astronaut"].landmarks, img.shape)
     same = face_descriptor(crop(img, box, 200))  # the same person, re-cropped and re-detected
     assert np.linalg.norm(a - same) < 0.3 < 0.6 < np.linalg.norm(a - g)
+
+
+# ----------------------------------------------------------------------------- a photo in, a photo out (faces.paste)
+
+def _two_people(photos) -> np.ndarray:
+    """Grace Hopper (600 x 512) beside the astronaut (512 x 512, padded below): two faces, Grace's the larger."""
+    a, g = photos["astronaut"], photos["grace"]
+    return np.concatenate([np.pad(a, ((0, g.shape[0] - a.shape[0]), (0, 0), (0, 0)), mode="edge"), g], axis=1)
+
+
+def test_every_face_is_found_the_largest_first(photos, faces):
+    from i2vlib.faces.paste import find_face
+
+    dlib = get_backend("dlib")
+    both = _two_people(photos)
+    found = dlib.faces(both)
+    assert len(found) == 2
+    areas = [(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]) for f in found]
+    assert areas[0] > areas[1]
+    assert found[0].box[0] >= 512 and found[1].box[2] <= 512                   # Grace on the right, then the astronaut
+    np.testing.assert_allclose(found[1].landmarks, faces["astronaut"].landmarks, atol=1.0)
+    assert dlib.detect(both).score == max(f.score for f in found)              # detect: the best-scoring of them
+    assert [f.box for f in dlib.faces(photos["astronaut"])] == [faces["astronaut"].box]   # not the suit's weak box
+    first, count = find_face(both)
+    second, _ = find_face(both, 2)
+    assert count == 2 and first.box == found[0].box and second.box == found[1].box
+    for bad, words in ((3, "face 3 asked for, but the photo shows 2 faces"), (0, "from 1"), (1.5, "from 1"),
+                       (True, "from 1")):
+        with pytest.raises(I2VError, match=words):
+            find_face(both, bad)
+    with pytest.raises(I2VError, match="--whole-image"):
+        find_face(np.full((200, 300, 3), 90, np.uint8))
+
+
+def test_the_face_mask_is_one_on_the_face_and_zero_off_it_and_on_the_box_edge(photos, faces):
+    from i2vlib.faces.paste import face_mask
+
+    lm = faces["grace"].landmarks
+    box = crop_box(lm, photos["grace"].shape)
+    mask = face_mask(lm, box)
+    side = box[2] - box[0]
+    assert mask.shape == (side, side) and 0 <= mask.min() and mask.max() <= 1
+    inner = np.round(lm[27:68] - box[:2]).astype(int)                          # nose, eyes, mouth
+    assert (mask[inner[:, 1], inner[:, 0]] > 0.99).all()
+    assert (mask[0] == 0).all() and (mask[-1] == 0).all() and (mask[:, 0] == 0).all() and (mask[:, -1] == 0).all()
+    assert mask[-3:, :].max() < 0.05 and mask[:, :3].max() < 0.05                # well below the chin, left of the jaw
+    assert 0.3 < mask.mean() < 0.8
+
+
+def test_the_seam_colour_is_matched():
+    from i2vlib.faces.paste import match_seam
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(60, 180, (40, 40, 3)).astype(np.uint8)
+    mask = np.zeros((40, 40))
+    mask[10:30, 10:30] = 1.0
+    mask[8:32, 8:32] = np.maximum(mask[8:32, 8:32], 0.5)                        # the seam: a ring at one half
+    frame = np.clip(photo.astype(int) + [30, -20, 10], 0, 255).astype(np.uint8)  # the photo, its colour off
+    matched = match_seam(frame, photo, mask)
+    assert matched.dtype == np.uint8 and np.abs(matched.astype(int) - photo).max() <= 1
+    assert np.array_equal(match_seam(frame, photo, np.ones((40, 40))), frame)    # no seam: nothing to match
+
+
+def test_a_photo_is_animated_in_its_face_box_and_nowhere_else(photos, faces):
+    from i2vlib.faces.paste import animate
+
+    photo = photos["astronaut"]
+    seen = []
+
+    def render(crop_image, landmarks):          # a "model": the crop, then a dark square drawn on its face, twice
+        seen.append((crop_image, landmarks))
+        frames = np.stack([crop_image] * 3)
+        frames[1:, 24:40, 24:40] = 20
+        return frames
+
+    clip = animate(photo, render, 64)
+    box = crop_box(faces["astronaut"].landmarks, photo.shape)
+    crop_image, landmarks = seen[0]
+    assert crop_image.shape == (64, 64, 3) and np.array_equal(crop_image, crop(photo, box, 64))
+    np.testing.assert_allclose(landmarks, box_transform(faces["astronaut"].landmarks, box, 64), atol=1e-4)
+    assert clip.frames.shape == (3, *photo.shape) and clip.frames.dtype == np.uint8
+    assert clip.box == box and clip.faces == 1 and clip.face == 1
+    x0, y0, x1, y1 = box
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    for frame in clip.frames:
+        assert np.array_equal(frame[outside], photo[outside])
+    face = (slice(y0 + (y1 - y0) // 3, y1 - (y1 - y0) // 3), slice(x0 + (x1 - x0) // 3, x1 - (x1 - x0) // 3))
+    assert np.abs(clip.frames[0][face].astype(int) - photo[face]).mean() < 10    # the crop back, less its lost detail
+    side = x1 - x0
+    square = (slice(y0 + 26 * side // 64, y0 + 38 * side // 64), slice(x0 + 26 * side // 64, x0 + 38 * side // 64))
+    assert clip.frames[2][square].mean() < 40 < 150 < photo[square].mean()       # the dark square is pasted
+    sidecar = clip.sidecar()
+    assert sidecar["crop_box"] == list(box) and sidecar["alignment"]["faces_found"] == 1
+    assert np.array(sidecar["alignment"]["landmarks"]).shape == (68, 2)
+    assert "found 1 face" in clip.says() and str(tuple(box)) in clip.says()
+    kept = animate(photo, render, 64, paste=False)
+    assert kept.frames.shape == (3, 64, 64, 3) and not kept.pasted
+
+
+@pytest.mark.parametrize("face, shape, photo", [("auto", (64, 64, 3), False), ("auto", (512, 300, 3), True),
+                                                ("auto", (15, 400, 3), False), ("whole", (512, 300, 3), False),
+                                                (2, (64, 64, 3), True)])
+def test_which_images_are_photos(face, shape, photo):
+    from i2vlib.faces.paste import takes_photo
+
+    assert takes_photo(face, shape, 64) is photo
+
+
+@pytest.mark.parametrize("face, paste, words", [("largest", True, "'auto', 'whole' or a face number"),
+                                                (0, True, "face number K >= 1"), ("whole", False, "crops no face"),
+                                                ("auto", "no", "paste must be True or False")])
+def test_a_bad_face_or_paste_argument_is_one_line(face, paste, words):
+    from i2vlib.faces.paste import takes_photo
+
+    with pytest.raises(I2VError, match=words):
+        takes_photo(face, (100, 100, 3), 64, paste)

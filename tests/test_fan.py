@@ -60,6 +60,7 @@ def test_a_zero_is_the_base_path():
     assert torch.equal(model.generate(_face(), [0.0], as_tensor=True), base)   # f(I, 0) = d(e0(I))
 
 
+@pytest.mark.slow
 def test_mixing_with_one_non_zero_entry_equals_the_single_expression_call():
     model = _model(expressions=["happy", "anger", "surprise"])
     a = [0.0, 0.3, 0.7, 1.0]
@@ -70,6 +71,7 @@ def test_mixing_with_one_non_zero_entry_equals_the_single_expression_call():
     assert not torch.allclose(single, both, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_residual_picks_each_samples_own_encoder():
     net, _ = _net(expressions=["happy", "anger", "surprise"])
     x = torch.rand(4, 3, 64, 64) * 2 - 1
@@ -122,6 +124,7 @@ def _batch(trainer, expressions):
     return b
 
 
+@pytest.mark.slow
 def test_one_step_moves_every_network_and_returns_every_loss():
     tr = fan.Trainer(fan.default_config("smoke", expressions=["happy", "surprise"]))
     before = {k: v.clone() for k, v in tr.nets.state_dict().items()}
@@ -136,6 +139,7 @@ def test_one_step_moves_every_network_and_returns_every_loss():
 
 
 @pytest.mark.parametrize("off", ["l", "k", "t"])
+@pytest.mark.slow
 def test_a_zero_weight_removes_its_term_fig4_ablations(off):
     tr = fan.Trainer(fan.default_config("smoke", weights={off: 0.0}))
     out = tr.step(tr.sample(np.random.default_rng(1)))
@@ -167,6 +171,7 @@ def test_config_errors_are_clear():
             fan.default_config("smoke", **kw)
 
 
+@pytest.mark.slow
 def test_train_load_generate_round_trip_and_the_landmark_api(tmp_path):
     cfg = fan.default_config("smoke", steps=3, expressions=["happy", "anger"])
     info = train(cfg, tmp_path / "run", progress=False)
@@ -182,6 +187,7 @@ def test_train_load_generate_round_trip_and_the_landmark_api(tmp_path):
             model.generate(_face(), bad, expression=None if isinstance(bad, dict) else "happy")
 
 
+@pytest.mark.slow
 def test_cli_trains_and_generates_a_mix(tmp_path):
     run = tmp_path / "run"
     r = i2v("train", "fan", "--profile", "smoke", "--steps", 2, "--expressions", "happy", "surprise",

@@ -1,8 +1,10 @@
 """FGST, the flow-grounded baseline of AffineGAN §4.1.1, as its authors released it and as the book first designed
 it: OpenCV's flows (consecutive and cumulative), warping, the two 3D-cVAEs and syntheses, the recursive rendering,
-the sampled code, the perceptual loss, the configs and their hashes, one step of each design, the CLI."""
+the sampled code, the perceptual loss and its features, the configs and their hashes (and the records'), one step of
+each design, the CLI."""
 
 import hashlib
+import json
 import re
 import sys
 
@@ -15,7 +17,8 @@ from i2vlib import I2VError
 from i2vlib.config import config_hash
 from i2vlib.data.clips import from_tensor, to_tensor
 from i2vlib.instruments import get_instrument
-from i2vlib.models import fgst, fgst_parts, full_config
+from i2vlib.models import fgst, fgst_parts, full_config, perceptual
+from i2vlib.records import store
 
 from test_cli import assert_one_line_error, i2v
 
@@ -117,6 +120,7 @@ def test_the_released_stages_follow_the_128_px_networks():
 
 
 @pytest.mark.parametrize("size, ngf, length", [(64, 4, 8), (32, 2, 3)])
+@pytest.mark.slow
 def test_the_released_3d_cvae_has_its_shapes_and_bounds_its_flows(size, ngf, length):
     torch.manual_seed(0)
     cfg = fgst.default_config("smoke", image_size=size, ngf=ngf, length=length, z_dim=5, frames=[length + 1, 12])
@@ -132,6 +136,7 @@ def test_the_released_3d_cvae_has_its_shapes_and_bounds_its_flows(size, ngf, len
     assert torch.allclose(net(x, torch.zeros(2, 5)), net(x, torch.zeros(2, 5)))
 
 
+@pytest.mark.slow
 def test_flow2rgb_warps_its_own_previous_frame_recursively():
     torch.manual_seed(0)
     g = fgst_parts.FGSTGenerator(fgst.default_config("smoke", image_size=32, ngf=2, z_dim=3, length=3, frames=[4, 6]))
@@ -157,6 +162,7 @@ def test_flow2rgb_warps_its_own_previous_frame_recursively():
     assert not torch.allclose(r.roll(x, other)[:, 2], chained[:, 2], atol=1e-2)
 
 
+@pytest.mark.slow
 def test_generation_samples_z_from_the_prior_with_the_configs_seed():
     cfg = fgst.default_config("smoke", image_size=32, ngf=2, z_dim=6, length=3, frames=[4, 6])
     torch.manual_seed(0)
@@ -172,9 +178,11 @@ def test_generation_samples_z_from_the_prior_with_the_configs_seed():
     assert not torch.equal(fgst_parts.FGSTGenerator({**cfg, "seed": 1}).z, g.z)
 
 
-def test_the_perceptual_loss_reads_the_identity_instruments_trunk_and_leaves_it_alone():
-    p = fgst_parts.Perceptual.load()
-    trunk = get_instrument("synthetic").nets["identity"].features
+@pytest.mark.slow
+@pytest.mark.parametrize("net", fgst_parts.PERCEPTUAL_NETS)
+def test_the_perceptual_loss_reads_its_trunk_and_leaves_it_alone(net):
+    p = fgst_parts.Perceptual.load(net)
+    trunk = perceptual.load() if net == "own" else get_instrument("synthetic").nets["identity"].features
     real = to_tensor(texture(seed=3))[None]
     fake = (real + 0.2 * torch.randn_like(real)).clamp(-1, 1).requires_grad_(True)
     assert p(real, real) == 0
@@ -189,6 +197,17 @@ def test_the_perceptual_loss_reads_the_identity_instruments_trunk_and_leaves_it_
     assert all(q.grad is None for q in trunk.parameters()) and not any(q.requires_grad for q in p.parameters())
     big = F.interpolate(fake.detach(), size=(128, 128), mode="bilinear", align_corners=False)
     assert p(big, F.interpolate(real, size=(128, 128), mode="bilinear", align_corners=False)) > 0   # 64 px first
+
+
+def test_fgsts_own_features_are_not_the_identity_instruments():
+    own, instrument = fgst_parts.Perceptual.load("own"), fgst_parts.Perceptual.load("instrument")
+    assert [tuple(v.shape) for v in own.state_dict().values()] == [tuple(v.shape) for v in
+                                                                   instrument.state_dict().values()]
+    assert not any(torch.equal(a, b) for a, b in zip(own.parameters(), instrument.parameters()))
+    x = to_tensor(texture(seed=4))[None]
+    assert not torch.allclose(own.features(x)[-1], instrument.features(x)[-1], atol=1e-2)
+    with pytest.raises(I2VError, match=re.escape("perceptual features 'vgg'; choose one of own, instrument")):
+        fgst_parts.Perceptual.load("vgg")
 
 
 # ----------------------------------------------------------------------------------------------- configs
@@ -221,6 +240,43 @@ def test_config_follows_the_released_code_and_refuses_the_rest():
         fgst.default_config("smoke", design="vae")
     with pytest.raises(I2VError, match="unknown fgst option 'lr_flow'"):
         fgst.default_config("smoke", design="book", lr_flow=1e-4)
+    with pytest.raises(I2VError, match=re.escape("perceptual_net='vgg'; choose one of own, instrument")):
+        fgst.default_config("smoke", perceptual_net="vgg")
+    with pytest.raises(I2VError, match="unknown fgst option 'perceptual_net'"):
+        fgst.default_config("smoke", design="book", perceptual_net="own")
+
+
+@pytest.mark.parametrize("profile", ["smoke", "book", "paper"])
+def test_fgst_trains_on_its_own_features_and_the_instruments_are_the_old_hash(profile):
+    cfg = fgst.default_config(profile, seed=3, steps=7)
+    assert cfg["perceptual_net"] == "own"
+    old = fgst.default_config(profile, seed=3, steps=7, perceptual_net="instrument")
+    assert config_hash(old) == config_hash({k: v for k, v in old.items() if k != "perceptual_net"}) != config_hash(cfg)
+    saved = {k: v for k, v in old.items() if k != "perceptual_net"}       # a config saved before the option
+    assert full_config(saved) == old
+    assert full_config(cfg) == cfg and full_config(old) == old
+    partial = {k: v for k, v in saved.items() if k != "lr_flow"}           # not a saved config: FGST's own features
+    assert full_config(partial)["perceptual_net"] == "own"
+
+
+def test_every_fgst_record_still_hashes_to_its_key():
+    """FGST's records were made with the identity instrument's features, before ``perceptual_net`` existed: each
+    stored config hashes to its key, as stored and as read back (read as the instrument's features); with FGST's own
+    features it would hash differently."""
+    records = {k: r["config"] for k, r in store.read().items() if k.startswith("fgst-")}
+    released = [k for k, c in records.items() if c.get("design") == "released"]
+    assert records and released
+    for key, cfg in records.items():
+        head, _, args = key.partition("?")
+        wanted, measure = head.split("/")[0].removeprefix("fgst-"), head.split("/")[1].split("@")[0]
+        full = full_config(cfg)
+        assert "perceptual_net" not in cfg and config_hash(cfg) == config_hash(full) == wanted, key
+        assert store.key(cfg, measure, **(json.loads(args) if args else {})) == key
+        if key in released:
+            assert full["perceptual_net"] == "instrument", key
+            assert config_hash({**full, "perceptual_net": "own"}) != wanted, key
+        else:
+            assert "perceptual_net" not in full, key
 
 
 @pytest.mark.parametrize("profile", OLD_HASHES)
@@ -234,6 +290,7 @@ def test_the_book_variant_is_the_old_config_with_its_old_hash(profile):
     assert config_hash(fgst.default_config(profile, design="book", seed=1)) != OLD_HASHES[profile]
 
 
+@pytest.mark.slow
 def test_the_book_variant_builds_the_old_networks():
     torch.manual_seed(0)
     tr = fgst.Trainer(fgst.default_config("smoke", design="book"))
@@ -252,6 +309,7 @@ def test_the_book_variant_builds_the_old_networks():
 
 
 # ------------------------------------------------------------------------------------------ training steps
+@pytest.mark.slow
 def test_one_released_step_trains_each_phase_on_its_own_terms_at_its_own_rate():
     torch.manual_seed(0)
     tr = fgst.Trainer(fgst.default_config("smoke", videos=2))
@@ -288,6 +346,7 @@ def test_one_released_step_trains_each_phase_on_its_own_terms_at_its_own_rate():
         assert all(p.grad is None for p in other.parameters()), term
 
 
+@pytest.mark.slow
 def test_one_book_step_moves_every_network_and_each_phase_learns_from_its_own_terms():
     torch.manual_seed(0)
     tr = fgst.Trainer(fgst.default_config("smoke", design="book", videos=2))
@@ -314,6 +373,7 @@ def test_one_book_step_moves_every_network_and_each_phase_learns_from_its_own_te
         assert all(p.grad is None for p in other.parameters()), term
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(tmp_path):
     r = i2v("train", "fgst", "--profile", "smoke", "--set", "z_dim=0", "--out", tmp_path / "bad", "--quiet")
     assert_one_line_error(r, "z_dim")
@@ -322,6 +382,7 @@ def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_choosing_fgsts_multiple_from_no_runs_is_a_one_line_error_and_writes_nothing(tmp_path):
     import subprocess
     from pathlib import Path

@@ -320,6 +320,7 @@ def test_batches_jump_forward_in_time_or_start_at_frame_0():
     assert b["target"].shape == (2, 4, 3, 64, 64) and b["maps_target"].shape == (2, 4, 8, 64, 64)
 
 
+@pytest.mark.slow
 def test_one_step_of_each_stage_moves_its_networks_and_not_the_frozen_g_m():
     for stage in ("forecast", "refine"):
         torch.manual_seed(0)
@@ -352,6 +353,7 @@ def runs(tmp_path_factory):
     return {"root": root, "config": cfg, "refine": refine, "forecast": forecast}
 
 
+@pytest.mark.slow
 def test_the_two_stages_chain_through_the_run_cache(runs, monkeypatch):
     from i2vlib.checkpoint import read_checkpoint
 
@@ -369,6 +371,7 @@ def test_the_two_stages_chain_through_the_run_cache(runs, monkeypatch):
     assert cached_run(cfg, root=runs_root(), progress=False) == refine           # and the old pair is reused
 
 
+@pytest.mark.slow
 def test_each_stage_writes_a_loadable_checkpoint(runs, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(runs["root"]))
     image = Oracle(TEST_ID, 64).neutral()
@@ -399,6 +402,7 @@ def test_each_stage_writes_a_loadable_checkpoint(runs, monkeypatch):
         i2vlib.load(snap)
 
 
+@pytest.mark.slow
 def test_a_snapshot_in_a_store_of_its_own_finds_its_earlier_stage_there(runs, tmp_path, monkeypatch):
     import shutil
 
@@ -420,6 +424,7 @@ def test_a_snapshot_in_a_store_of_its_own_finds_its_earlier_stage_there(runs, tm
         i2vlib.load(snap)
 
 
+@pytest.mark.slow
 def test_cli_generate_retargets_a_reference_folder(runs, tmp_path, capsys):
     from i2vlib.checkpoint import save_checkpoint
     from i2vlib.cli import main
@@ -486,6 +491,7 @@ def test_a_baseline_without_retargeting_renders_from_the_input_at_the_reference_
     assert np.array_equal(retarget.video(Clip(), case, reference, "oracle"), clip)   # no retarget(): from the input
 
 
+@pytest.mark.slow
 def test_i2v_evaluate_scores_an_frgan_model_on_the_retargeting_protocol(runs, tmp_path, monkeypatch, capsys):
     from i2vlib.cli import main
 

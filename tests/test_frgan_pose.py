@@ -98,6 +98,7 @@ def runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_every_pose_arm_trains_and_forecasts(runs):
     v = PoseBenchmark(64).video("test", 0)
     for name, run in runs.items():
@@ -111,6 +112,7 @@ def test_every_pose_arm_trains_and_forecasts(runs):
         model.forecast(v.frames[0].astype(float), v.joints[0], v.joints[:2])
 
 
+@pytest.mark.slow
 def test_the_pose_measure_scores_both_conditions(runs):
     model = load(runs["refine"])
     s = pose_protocol.pose_scores(model, per_action=1, strips=["golf_swing", "jump_rope"])
@@ -143,6 +145,7 @@ def test_the_trivial_forecasts_frame_the_scores():
     assert s["lstm"]["error_px"] < s["zero_velocity"]["error_px"]
 
 
+@pytest.mark.slow
 def test_the_cli_says_a_pose_model_does_not_render_intensities(runs, tmp_path):
     import subprocess
     import sys
@@ -155,6 +158,7 @@ def test_the_cli_says_a_pose_model_does_not_render_intensities(runs, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_i2v_evaluate_scores_a_pose_model_on_its_papers_protocol(runs, tmp_path, capsys):
     from i2vlib.cli import main
 

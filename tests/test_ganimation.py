@@ -218,6 +218,7 @@ def test_one_training_step_is_one_generator_step(tmp_path):
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
+@pytest.mark.slow
 def test_it_trains_under_cpu_autocast(amp, tmp_path):
     info = train(ganimation.default_config("smoke", steps=2, batch=2), tmp_path / "run", progress=False,
                  device="cpu", amp=amp, channels_last=amp == "bf16")
@@ -234,6 +235,7 @@ def run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_generation_asks_for_the_benchmarks_aus_of_its_typical_person(run):
     model = i2vlib.load(run)
     typical = ganimation_parts.TYPICAL
@@ -279,6 +281,7 @@ def test_the_onnx_file_renders_generates_frames(run, tmp_path):
     assert np.abs(got.astype(int) - want).max() <= TOLERANCE
 
 
+@pytest.mark.slow
 def test_cli_trains_generates_evaluates_exports_and_refuses_folders(tmp_path):
     r = i2v("train", "ganimation", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr

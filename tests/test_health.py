@@ -7,7 +7,7 @@ from i2vlib.claims import NotTested
 from i2vlib.claims import health
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.metrics import psnr
-from i2vlib.claims import evidence
+from i2vlib.claims import evidence, measurement
 
 
 def arm_record(method="affinegan", **value):
@@ -75,17 +75,27 @@ def test_an_arm_is_healthy_when_four_fifths_of_its_seeds_are():
     assert health.why_unhealthy("ganimation", h) == "ganimation fails moves (2 of 5 seeds)"
 
 
-def test_a_claim_on_an_unhealthy_arm_is_not_tested():
-    good = {"acd_i": 0.5, "health": {"healthy": True, "failed": []}}
-    bad = {"acd_i": 0.0, "health": {"healthy": False, "failed": ["moves"]}}
-    results = {"affinegan": [good] * 5, "ganimation": [bad] * 5}
-    e = evidence.Evidence(results)
-    e.compare("acd_i_vs_ganimation", {"affinegan": "affinegan", "ganimation": "ganimation"}, "acd_i")
-    m = e.measurements["acd_i_vs_ganimation"]
-    assert m["affinegan"] == [0.5] * 5
-    assert e.health("acd_i_vs_ganimation") == {"affinegan": {"seeds": 5, "healthy": 5},
+def test_a_claim_on_an_arm_that_fails_its_gates_is_not_tested():
+    """The gates of the arm's role in its table decide (protocol v2); protocol v1's health checks only in a replay."""
+    passed = {"passed": True, "failed": [], "checks": {}}
+    failed = {"passed": False, "failed": ["direction"], "checks": {}}
+    good = {"acd_g": 0.5, "gates": {"comparator": passed, "ablation": passed}, "health": {"healthy": False,
+                                                                                           "failed": ["moves"]}}
+    bad = {"acd_g": 0.0, "gates": {"comparator": failed, "ablation": passed}, "health": {"healthy": True,
+                                                                                          "failed": []}}
+    runs = {"affinegan": [good] * 5, "ganimation": [bad] * 5}
+    m = measurement.compare("affinegan-baselines", {"affinegan": "affinegan", "ganimation": "ganimation"}, "acd_g")
+    got = measurement.measure(m, runs, {})
+    assert got["affinegan"] == [0.5] * 5
+    assert isinstance(got["ganimation"], NotTested) and "fails direction (5 of 5 seeds)" in got["ganimation"].reason
+    assert measurement.arms_health(m, runs) == {"affinegan": {"seeds": 5, "healthy": 5},
                                                 "ganimation": {"seeds": 5, "healthy": 0}}
-    assert isinstance(m["ganimation"], NotTested) and "fails moves (5 of 5 seeds)" in m["ganimation"].reason
+    v1 = measurement.measure(m, runs, {"gating": "v1"})
+    assert isinstance(v1["affinegan"], NotTested) and v1["ganimation"] == [0.0] * 5
+    assert measurement.measure(m, runs, {"gating": "none"}) == {"affinegan": [0.5] * 5, "ganimation": [0.0] * 5}
+    ablation = measurement.compare("fan", {"full": "full", "no_rt": "no_rt"}, "acd_g")   # no_rt: an ablation
+    runs = {"full": [good] * 5, "no_rt": [bad] * 5}
+    assert measurement.measure(ablation, runs, {}) == {"full": [0.5] * 5, "no_rt": [0.0] * 5}
 
 
 def test_the_villegas_stand_in_is_not_asked_to_beat_holding_the_frame():

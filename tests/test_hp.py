@@ -88,6 +88,7 @@ def test_data_without_landmarks_is_a_one_line_error():
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_one_step_moves_every_network_and_the_loss_terms_are_hps():
     torch.manual_seed(0)
     tr = hp.Trainer(hp.default_config("smoke", videos=2))
@@ -117,6 +118,7 @@ def run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_generate_renders_the_fixed_clip_from_the_measured_landmarks(run):
     model = i2vlib.load(run)
     assert model.method == "hp" and np.allclose(model.supported_intensities, np.arange(1, 11) / 10)

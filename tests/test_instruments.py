@@ -37,6 +37,7 @@ def test_shipped_weights_are_small_and_documented():
     assert acc["intensity_mae"] <= INTENSITY_MAE
 
 
+@pytest.mark.slow
 def test_shipped_instrument_meets_its_targets_on_held_out_identities(shipped, one_thread):
     # Re-measured on other test videos (benchmark seed 1: other draws of the test identities) and triplets.
     acc = assess(shipped, videos=21, triplets=100, negatives=30, seed=1, bench_seed=1)
@@ -70,6 +71,7 @@ def test_inverse_response_undoes_the_benchmark_response():
     assert inverse_response(1.7, 1.0) == pytest.approx(1.0)  # clipped to [0, 1]
 
 
+@pytest.mark.slow
 def test_a_small_instrument_retrains_in_seconds(tmp_path, one_thread):
     out = tmp_path / "tiny.pt"
     instrument, report = train_instrument(out, identities=150, views=4, steps=80, other_steps=80, batch=32,

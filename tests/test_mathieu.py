@@ -108,6 +108,7 @@ def run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_the_model_forecasts_from_the_observed_frames_only(run):
     model = i2vlib.load(run)
     assert model.method == "mathieu" and model.observes == 4
@@ -132,6 +133,7 @@ def test_the_model_forecasts_from_the_observed_frames_only(run):
         model.onnx_graph()
 
 
+@pytest.mark.slow
 def test_the_pose_protocol_scores_it_on_every_action_under_both_conditions(run, monkeypatch):
     model = i2vlib.load(run)
     seen = []
@@ -144,6 +146,7 @@ def test_the_pose_protocol_scores_it_on_every_action_under_both_conditions(run, 
     assert s["strips"]["golf_swing"].shape == (len(pose_protocol.STRIP), 3 * 64, 64, 3)
 
 
+@pytest.mark.slow
 def test_cli_trains_evaluates_and_refuses_what_a_pose_model_cannot_do(tmp_path):
     r = i2v("train", "mathieu", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr

@@ -59,6 +59,7 @@ def test_config_follows_the_papers_and_refuses_the_rest():
         mcnet.default_config("smoke", weights={"l1": 1.0})
 
 
+@pytest.mark.slow
 def test_one_step_moves_every_network_and_the_loss_terms_are_the_papers():
     torch.manual_seed(0)
     tr = mcnet.Trainer(mcnet.default_config("smoke", videos=2))

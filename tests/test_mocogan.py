@@ -67,6 +67,7 @@ def _first_frame_l1(norm: str, steps: int = 100) -> tuple[float, float]:
     return float(np.mean(r[:10])), float(np.mean(r[-10:]))
 
 
+@pytest.mark.slow
 def test_the_first_frame_learns_its_input_when_it_is_the_only_term(one_thread):
     # the sanity check: with the adversarial terms off the first frame's L1 falls (0.374 -> 0.262 when written);
     # in instance norm, which takes each frame's own means out after every layer, it falls much less (-> 0.328)
@@ -172,6 +173,7 @@ def test_one_step_moves_every_network_and_ties_only_the_first_frame_to_the_input
     assert torch.isclose(r, (fake[:, 0] - b["neutral"]).abs().mean())
 
 
+@pytest.mark.slow
 def test_cli_refuses_two_expressions_in_one_line(tmp_path):
     r = i2v("train", "mocogan", "--profile", "smoke", "--expressions", "happy", "anger", "--out", tmp_path / "two")
     assert_one_line_error(r, "one model per expression")

@@ -31,3 +31,13 @@ def test_no_upper_bounds_on_torch_or_numpy():
     for dep in deps:
         if _name(dep) in ("torch", "numpy"):
             assert "<" not in dep and "==" not in dep, dep
+
+
+def test_the_venv_of_the_readme_opens_the_quickstart_in_jupyterlab():
+    """``make install`` (and so ``make book`` and ``make test``) installs the extra that holds JupyterLab, and the
+    README names the command that opens the quickstart with it."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    installed = re.search(r'pip install --quiet -e "\.\[([^\]]+)\]"', (ROOT / "Makefile").read_text()).group(1)
+    assert "lab" in installed.split(",") and "jupyterlab" in {_name(r) for r in extras["lab"]}, installed
+    readme = (ROOT / "README.md").read_text()
+    assert "make install" in readme and ".venv/bin/jupyter lab notebooks/quickstart.ipynb" in readme

@@ -30,6 +30,7 @@ def test_constants_match_the_paper():
     assert (OBSERVED, PREDICTED) == (10, 32) and SPLITS == ("forecast", "refine", "test")
 
 
+@pytest.mark.slow
 def test_videos_are_pure_functions_of_seed_split_and_index(bench, videos):
     again = PoseBenchmark(64, seed=0).video("test", 3)
     for name in ("frames", "joints", "visibility", "depth", "parts"):
@@ -39,6 +40,7 @@ def test_videos_are_pure_functions_of_seed_split_and_index(bench, videos):
     assert not np.array_equal(bench.video("refine", 3).joints, videos[3].joints)
 
 
+@pytest.mark.slow
 def test_splits_are_person_disjoint_thirds(bench):
     people = {s: set(bench.identities(s).tolist()) for s in SPLITS}
     assert not (people["forecast"] & people["refine"]) and not (people["refine"] & people["test"])
@@ -79,6 +81,7 @@ def test_visible_joints_lie_on_their_own_parts(videos):
     assert checked > 0.9 * len(videos) * 48 * len(own)
 
 
+@pytest.mark.slow
 def test_figures_stay_inside_the_frame(bench):
     joints = np.concatenate([bench.sequence(s, i)[0] for s in SPLITS for i in range(16)])
     inside = ((joints >= -0.5) & (joints <= 63.5)).all(-1)
@@ -145,6 +148,7 @@ def test_bad_input_is_an_i2v_error(make):
         make()
 
 
+@pytest.mark.slow
 def test_synth_pose_writes_the_layout(tmp_path):
     out = tmp_path / "pose"
     r = i2v("synth", out, "--kind", "pose", "--videos", 1, "--splits", "test", "--frames", 42, "--size", 32)
@@ -173,6 +177,7 @@ def test_synth_pose_writes_the_layout(tmp_path):
     (["--frames", "8", "32"], ["one number"]),
     (["--size", "16"], ["at least 32"]),
 ])
+@pytest.mark.slow
 def test_synth_pose_bad_input_writes_nothing(tmp_path, args, words):
     out = tmp_path / "out"
     assert_one_line_error(i2v("synth", out, "--kind", "pose", "--videos", 1, *args), *words)

@@ -178,6 +178,7 @@ def _visible_mse(pred, true, visible):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.slow
 def test_a_short_training_beats_standing_still(seed, one_thread):
     """600 steps of a 64-unit LSTM (~2 s) forecast held-out sequences with clearly less error than
     repeating the last observed pose (over seeds 0-7 the ratio was 0.48-0.58; zero velocity is

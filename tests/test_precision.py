@@ -35,6 +35,7 @@ def _config(variant, **extra):
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 @pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.slow
 def test_every_method_trains_under_cpu_autocast(variant, amp, tmp_path, one_thread, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))     # FRGAN's refine stage trains its forecast stage first
     info = train(_config(variant), tmp_path / "run", progress=False, device="cpu", amp=amp)

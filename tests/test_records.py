@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from i2vlib import claims
-from i2vlib.claims import evidence
+from i2vlib.claims import measurement
 from i2vlib.config import config_hash
 from i2vlib.errors import I2VError
 from i2vlib.models import full_config
-from i2vlib.records import ablations, comparisons, schedule, store
+from i2vlib.protocol import tables
+from i2vlib.claims.declaration import protocol_id
+from i2vlib.records import ablations, schedule, store
 from i2vlib.zoo import recipe
 
 
@@ -42,7 +44,8 @@ def test_the_records_are_parsed_once_per_version_of_the_folder(tmp_path, monkeyp
     monkeypatch.setattr(store.json, "loads", lambda text: parsed.append(text) or json.JSONDecoder().decode(text))
     first = store.read(book)
     first["b"] = {"value": 2}                              # the caller's dict: the next read does not see it
-    assert store.read(book) == {"a/arm@1": {"value": 1}} and len(parsed) == 1
+    stamp = {"protocol": protocol_id()}                     # every record is stamped with the protocol it was made under
+    assert store.read(book) == {"a/arm@1": {"value": 1, **stamp}} and len(parsed) == 1
     store.write_record(book, "c/arm@1", {"value": 3})    # a new state of the folder is parsed again
     assert set(store.read(book)) == {"a/arm@1", "c/arm@1"} and len(parsed) == 3
     assert store.read(tmp_path / "none") == {}
@@ -85,6 +88,7 @@ def _jobs(configs, pictured=(), **options):
     return [(c, "arm", options, store.key(c, "arm", **options) in pictured) for c in configs]
 
 
+@pytest.mark.slow
 def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
@@ -92,8 +96,8 @@ def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, 
     first = store.measured(configs, root=tmp_path / "runs", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1] and [v["seed"] for v in first] == [0, 1] and first[0]["videos"] == 2
     assert not book.exists()                                             # measured, not recorded
-    done = store.record(_jobs(configs, **{"videos": 2}), workers=1, root=tmp_path / "runs", path=book,
-                          progress=False)
+    done = store.record(_jobs(configs, **{"videos": 2}), root=tmp_path / "runs", path=book, progress=False,
+                        engine="debug")
     saved = store.read(book)
     assert set(saved) == set(done) == {store.key(c, "arm", videos=2) for c in configs} and calls == [0, 1, 0, 1]
     assert all(saved[store.key(c, "arm", videos=2)]["config"]["seed"] == c["seed"] for c in configs)
@@ -101,7 +105,7 @@ def test_a_recording_measures_once_and_load_or_measure_reads_it_after(tmp_path, 
     trained = store.training(configs + [dict(configs[0], seed=7)], "arm", path=book, videos=2)
     assert trained[2] is None and all(t["seconds"] > 0 for t in trained[:2])   # how each run trained, where recorded
     assert trained[0]["losses"]["step"][-1] == configs[0]["steps"] and len(trained[0]["losses"]) > 2
-    assert store.record(_jobs(configs, videos=2), workers=1, path=book, progress=False) == []   # recorded: kept
+    assert store.record(_jobs(configs, videos=2), path=book, progress=False, engine="debug") == []   # recorded: kept
     again = store.measured(configs, root=tmp_path / "elsewhere", path=book, device="cpu", progress=False, videos=2)
     assert calls == [0, 1, 0, 1] and not (tmp_path / "elsewhere").exists()     # read, not trained or measured
     assert again[1]["seed"] == 1 and again[0]["videos"] == 2
@@ -114,7 +118,7 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     """Its seconds are not one core's: the record says where it trained, and the queue does not time CPU jobs by it."""
     _counting(monkeypatch)
     config = recipe("affinegan-happy", "smoke")
-    store.record(_jobs([config]), workers=1, root=tmp_path / "runs", path=tmp_path / "recorded", progress=False)
+    store.record(_jobs([config]), root=tmp_path / "runs", path=tmp_path / "recorded", progress=False, engine="debug")
     (run,) = (tmp_path / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**info, "devices": [["cuda:0", 0]]}))
@@ -124,12 +128,13 @@ def test_a_record_of_a_run_trained_on_an_accelerator_names_it(tmp_path, monkeypa
     assert schedule.step_seconds(config, {"gpu": saved["gpu"]}) == 1.0       # no CPU record: the default
 
 
+@pytest.mark.slow
 def test_a_record_no_chapter_pictures_keeps_its_numbers_only(tmp_path, monkeypatch):
     _counting(monkeypatch)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
-    store.record(_jobs(configs, pictured={store.key(configs[0], "arm")}), workers=1, root=tmp_path / "runs",
-                   path=book, progress=False)
+    store.record(_jobs(configs, pictured={store.key(configs[0], "arm")}), root=tmp_path / "runs", path=book,
+                 progress=False, engine="debug")
     saved = store.read(book)
     pictured, other = (saved[store.key(c, "arm")]["value"] for c in configs)
     assert "strip" in pictured and "strip" not in other and other["seed"] == configs[1]["seed"]
@@ -150,20 +155,20 @@ def test_the_chapters_picture_each_arm_s_first_seed_at_the_first_rung_and_fan_et
 
     def kept(paper, arm, seeds, multiple=1):
         options = ablations.measure_options(paper, "book")
-        return [store.key(c, comparisons.MEASURE[paper], **options) in pictured
+        return [store.key(c, tables.MEASURE[paper], **options) in pictured
                 for c in ablations.arm_configs(paper, "book", [arm], seeds=seeds, multiple=multiple)[arm]]
 
-    for paper, arms in comparisons.ARMS.items():
+    for paper, arms in tables.ARMS.items():
         for arm in arms:
-            (first, seeds), *larger = comparisons.LADDER[paper]
+            (first, seeds), *larger = tables.LADDER[paper]
             assert kept(paper, arm, seeds, first)[0] and not any(kept(paper, arm, seeds[3:], first)), (paper, arm)
             assert not any(any(kept(paper, arm, s, m)) for m, s in larger), (paper, arm)
-    assert all(kept("fan", "full", comparisons.SEEDS)) and all(kept("fan", "disordered", comparisons.SEEDS))
-    assert kept("fan", "no_rt", comparisons.SEEDS) == [True, False, False]
+    assert all(kept("fan", "full", tables.SEEDS)) and all(kept("fan", "disordered", tables.SEEDS))
+    assert kept("fan", "no_rt", tables.SEEDS) == [True, False, False]
 
 
 def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_given():
-    ladders = {paper: comparisons.LADDER[paper] for paper in ("frgan-pose", "fan")}
+    ladders = {paper: tables.LADDER[paper] for paper in ("frgan-pose", "fan")}
     jobs = ablations.jobs(ladders, arms=["no_feat", "full", "forecast"])       # fan's full, the poses' two
     options = ablations.measure_options("frgan-pose", "book")
     want = [c for m, seeds in ladders["frgan-pose"] for arm in ("no_feat", "forecast")
@@ -172,43 +177,44 @@ def test_the_recording_command_queues_every_rung_of_every_paper_in_the_order_giv
     assert all(j[2] == options for j in jobs[:len(want)]) and len(jobs) == len(want) + 8     # fan: 5 + 3 seeds
     first = [True] + [False] * 4                                          # each arm's first seed, first rung
     assert [j[3] for j in jobs[:len(want)]] == first * 2 + [False] * 6
-    every = ablations.jobs({"frgan-pose": comparisons.LADDER["frgan-pose"]})       # and what the chapter pictures
+    every = ablations.jobs({"frgan-pose": tables.LADDER["frgan-pose"]})       # and what the chapter pictures
     shown = [(c, {**options, **extra}) for c, extra in ablations.pictured("frgan-pose", "book")]
     assert [(j[0], j[2]) for j in every[-len(shown):]] == shown and all(j[3] for j in every[-len(shown):])
 
 
+@pytest.mark.slow
 def test_an_interrupted_recording_keeps_what_it_measured(tmp_path, monkeypatch):
     calls = _counting(monkeypatch, fail_on=1)
     configs = [recipe("affinegan-happy", "smoke", seed=s) for s in (0, 1)]
     book = tmp_path / "recorded"
     with pytest.raises(KeyboardInterrupt):
-        store.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=1, progress=False)
+        store.record(_jobs(configs), root=tmp_path / "runs", path=book, progress=False, engine="debug")
     assert list(store.read(book)) == [store.key(configs[0], "arm")] and calls == [0, 1]
     calls = _counting(monkeypatch)
-    assert store.record(_jobs(configs), root=tmp_path / "runs", path=book, workers=2, progress=False) == \
-        [store.key(configs[1], "arm")]                           # the queue of one job left runs it here
+    assert store.record(_jobs(configs), root=tmp_path / "runs", path=book, progress=False, engine="debug") == \
+        [store.key(configs[1], "arm")]                           # the one job left
     assert calls == [1] and len(store.read(book)) == 2
 
 
 def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
     from i2vlib.models import get_method
 
-    for paper, arms in comparisons.ARMS.items():
+    for paper, arms in tables.ARMS.items():
         configs = ablations.arm_configs(paper, "book")
-        budget = comparisons.BUDGET[paper]["book"]
+        budget = tables.BUDGET[paper]["book"]
         assert list(configs) == list(arms)
-        own = comparisons.TABLES[paper][1] if paper in comparisons.TABLES else {}
+        own = tables.TABLES[paper][1] if paper in tables.TABLES else {}
         for arm, (method, change) in arms.items():
             runs = configs[arm]
             if arm in own:                     # a table's own method: its paper's arm, the same runs and records
-                of = comparisons.TABLES[paper][0]
+                of = tables.TABLES[paper][0]
                 assert runs == ablations.arm_configs(of, "book", [own[arm]])[own[arm]]
                 continue
-            assert [c["seed"] for c in runs] == list(comparisons.SEEDS)
+            assert [c["seed"] for c in runs] == list(tables.SEEDS)
             n_expr = len(runs[0]["expressions"])
             stage = {k: v for k, v in change.items() if k == "stage"}
             steps = budget.get("steps") or get_method(method).default_config("book", **stage)["steps"]
-            longer = comparisons.OWN_BUDGET.get(paper, {}).get(arm, {}).get("book", 1)   # disclosed, in its table
+            longer = tables.OWN_BUDGET.get(paper, {}).get(arm, {}).get("book", 1)   # disclosed, in its table
             assert runs[0]["steps"] == steps * n_expr * longer             # same steps per expression
             assert all(c["method"] == method and all(c[k] == v for k, v in budget.items() if k not in ("steps", "weights"))
                        for c in runs)
@@ -232,17 +238,17 @@ def test_arms_share_one_budget_and_differ_by_their_change_and_seed():
 
 
 def test_a_rung_multiplies_every_stages_steps_and_changes_nothing_else():
-    for paper in comparisons.ARMS:
+    for paper in tables.ARMS:
         one, four = ablations.arm_configs(paper, "book"), ablations.arm_configs(paper, "book", multiple=4)
         for arm in one:
             for a, b in zip(one[arm], four[arm]):
                 assert b["steps"] == 4 * a["steps"] and {k for k in a if a[k] != b[k]} <= {"steps", "forecast"}
                 if a.get("forecast"):                                    # G_R's G_M climbs with it
                     assert b["forecast"]["steps"] == 4 * a["forecast"]["steps"]
-    for paper, rungs in comparisons.LADDER.items():
+    for paper, rungs in tables.LADDER.items():
         multiples = [m for m, _ in rungs]
         assert multiples == sorted(multiples) and multiples[-1] >= 4 * multiples[0]      # the ladder spans 4x
-        assert all(tuple(seeds[:len(comparisons.SEEDS)]) == comparisons.SEEDS for _, seeds in rungs)
+        assert all(tuple(seeds[:len(tables.SEEDS)]) == tables.SEEDS for _, seeds in rungs)
         assert len(rungs[0][1]) >= 5                                     # five seeds at one rung
 
 
@@ -258,10 +264,10 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2, 3)), (4, (0, 1, 2))]
     monkeypatch.setattr(store, "read", lambda path=None: book((1, (0, 1, 2, 4)), (4, (0, 1))))
     assert ablations.rungs("affinegan", "book", arms) == [(1, (0, 1, 2))]      # seeds as far as recorded; no 4x yet
-    assert ablations.rungs("affinegan", "smoke", arms) == [(1, comparisons.SEEDS)]
-    assert ablations.rungs("affinegan", "book", arms, steps=10) == [(1, comparisons.SEEDS)]
+    assert ablations.rungs("affinegan", "smoke", arms) == [(1, tables.SEEDS)]
+    assert ablations.rungs("affinegan", "book", arms, steps=10) == [(1, tables.SEEDS)]
     monkeypatch.setenv("I2V_RETRAIN", "1")
-    assert ablations.rungs("affinegan", "book", arms) == list(comparisons.LADDER["affinegan"])
+    assert ablations.rungs("affinegan", "book", arms) == list(tables.LADDER["affinegan"])
     assert ablations.rung_label("affinegan", 4, (0, 1, 2)) == "4000 steps, 3 seeds"
     assert ablations.rung_label("affinegan-baselines", 4, (0, 1, 2)) == "4000 steps (fgst 64000), 3 seeds"
     assert ablations.rung_label("affinegan-baselines", 1, (0, 1), "smoke") == "6 steps, 2 seeds"
@@ -270,9 +276,9 @@ def test_a_chapter_shows_the_rungs_recorded_so_far(monkeypatch):
 
 def test_the_ladder_in_words_follows_its_definition(monkeypatch):
     """The chapters glue the ladder's design in words instead of typing its seed counts (ladder_words)."""
-    for paper, ((_, first), (m, more)) in comparisons.LADDER.items():
+    for paper, ((_, first), (m, more)) in tables.LADDER.items():
         assert ablations.ladder_words(paper) == f"{len(first)} seeds per arm at the budget and {len(more)} at {m} times it"
-    monkeypatch.setitem(comparisons.LADDER, "fan", ((1, (0, 1)), (2, (0,)), (8, (0, 1, 2))))
+    monkeypatch.setitem(tables.LADDER, "fan", ((1, (0, 1)), (2, (0,)), (8, (0, 1, 2))))
     assert ablations.ladder_words("fan") == "2 seeds per arm at the budget and 1 at 2 times it and 3 at 8 times it"
 
 
@@ -303,27 +309,25 @@ def test_a_partial_rung_holds_the_arms_recorded_at_it(monkeypatch):
 
 
 def compare(runs, arms, *path):
-    """A comparative claim's measurement from ``runs`` (:meth:`i2vlib.claims.evidence.Evidence.compare`)."""
-    e = evidence.Evidence(runs)
-    e.compare("m", arms, *path)
-    return e.measurements["m"]
+    """A comparative claim's measurement from ``runs`` of AffineGAN's table (:func:`i2vlib.claims.measurement.
+    measure`)."""
+    return measurement.measure(measurement.compare("affinegan", arms, *path), runs, {})
 
 
 def test_missing_seeds_become_not_tested():
-    r = {"a": [{"x": {"y": 1.0}}, {"x": {"y": 2.0}}, {"x": {"y": 3.0}}],
-         "b": [{"x": {"y": 1.0}}, {"x": None}, {"x": {"y": None}}]}
-    assert evidence.seeds_of(r, "a", "x", "y") == [1.0, 2.0, 3.0]
-    missing = evidence.seeds_of(r, "b", "x", "y")
+    r = {"full": [{"x": {"y": 1.0}}, {"x": {"y": 2.0}}, {"x": {"y": 3.0}}],
+         "mlp": [{"x": {"y": 1.0}}, {"x": None}, {"x": {"y": None}}]}
+    assert compare(r, {"arm": "full", "baseline": "full"}, "x", "y") == {"arm": [1.0, 2.0, 3.0],
+                                                                         "baseline": [1.0, 2.0, 3.0]}
+    missing = claims.untested(compare(r, {"arm": "full", "baseline": "mlp"}, "x", "y"))
     assert isinstance(missing, claims.NotTested) and "seed(s) 1, 2" in missing.reason
-    assert compare(r, {"arm": "a", "baseline": "a"}, "x", "y") == {"arm": [1.0, 2.0, 3.0],
-                                                                   "baseline": [1.0, 2.0, 3.0]}
-    assert "seed(s) 1, 2" in claims.untested(compare(r, {"arm": "a", "baseline": "b"}, "x", "y")).reason
 
 
+@pytest.mark.slow
 def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     out = ablations.comparison("affinegan", "smoke", arms=["full", "convlstm"], device="cpu", progress=False)
-    assert set(out) == {"full", "convlstm"} and all(len(v) == len(comparisons.SEEDS) for v in out.values())
+    assert set(out) == {"full", "convlstm"} and all(len(v) == len(tables.SEEDS) for v in out.values())
     full = out["full"][0]
     assert full["strip"].shape == (5, 64, 64, 3) and full["strip"].dtype == np.uint8
     assert {"psnr", "acd_g", "landmark_curve", "inferred", "gradient_share", "mouth_sharpness"} <= set(full)
@@ -333,19 +337,21 @@ def test_a_smoke_comparison_measures_every_seed_of_every_arm(tmp_path, monkeypat
 
 def test_shipped_records_are_current():
     """Every shipped record was measured from a config the code still builds, by the current version of
-    its measure, and belongs to an arm, a headline model or a pictured run of a chapter (no stale records); only
-    the runs a chapter pictures carry pictures."""
+    its measure, and belongs to an arm of a round, a headline model or a pictured run of a chapter (no stale records);
+    only the runs a chapter pictures carry pictures."""
     shipped = store.read()
     wanted, measures = set(), {}
-    for paper in comparisons.ARMS:
-        measure, options = comparisons.MEASURE[paper], ablations.measure_options(paper, "book")
-        for multiple, seeds in comparisons.LADDER[paper]:                 # every rung of the budget ladder
-            for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple).values():
-                wanted |= {store.key(c, measure, **options) for c in runs}
-                measures.update({store.key(c, measure, **options): (measure, options) for c in runs})
-        wanted |= {store.key(recipe(n), measure, **options) for n in comparisons.HEADLINES[paper]}
+    for paper in tables.ARMS:
+        measure, options = tables.MEASURE[paper], ablations.measure_options(paper, "book")
+        for round_, declared in tables.ROUNDS.items():                # every rung of every round
+            for multiple, seeds in declared["rungs"]:
+                for runs in ablations.arm_configs(paper, "book", seeds=seeds, multiple=multiple,
+                                                  round=round_).values():
+                    wanted |= {store.key(c, measure, **options) for c in runs}
+                    measures.update({store.key(c, measure, **options): (measure, options) for c in runs})
+        wanted |= {store.key(recipe(n), measure, **options) for n in tables.HEADLINES[paper]}
         measures.update({store.key(recipe(n), measure, **options): (measure, options)
-                         for n in comparisons.HEADLINES[paper]})
+                         for n in tables.HEADLINES[paper]})
         for config, extra in ablations.pictured(paper, "book"):
             wanted.add(store.key(config, measure, **options, **extra))
             measures[store.key(config, measure, **options, **extra)] = (measure, {**options, **extra})
@@ -359,24 +365,26 @@ def test_shipped_records_are_current():
         assert k in ablations.pictured_keys() or not store.holds_picture(rec["value"]), k
 
 
+@pytest.mark.slow
 def test_every_shipped_comparison_holds_every_seed_of_every_rung():
     """Each verdict is judged on the whole ladder (five seeds at the first rung, three at four times its budget):
-    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.records.comparisons.LADDER`, but
-    the arms :data:`~i2vlib.records.comparisons.PENDING` names (rebuilt, being recorded again), and only while they lack
+    every arm of every chapter's comparison is recorded at each rung of :data:`~i2vlib.protocol.tables.LADDER`, but
+    the arms :data:`~i2vlib.protocol.tables.PENDING` names (rebuilt, being recorded again), and only while they lack
     a seed."""
     missing, complete = [], []
-    for paper in comparisons.ARMS:
-        pending = comparisons.PENDING.get(paper, ())
+    for paper in tables.ARMS:
+        pending = tables.PENDING.get(paper, ())
         seeds = {arm: [(m, s) for m, arms in ablations.recorded_seeds(paper).items()
-                       for s in dict(comparisons.LADDER[paper])[m] if s not in arms[arm]]
-                 for arm in comparisons.ARMS[paper]}
+                       for s in dict(tables.LADDER[paper])[m] if s not in arms[arm]]
+                 for arm in tables.ARMS[paper]}
         missing += [f"{paper} x{m}: {arm} seed {s}" for arm, gaps in seeds.items() if arm not in pending
                     for m, s in gaps]
         complete += [f"{paper}: {arm}" for arm in pending if not seeds[arm]]
     assert not missing, f"{len(missing)} runs not recorded: {', '.join(missing)}"
-    assert not complete, f"recorded in full, yet still listed in comparisons.PENDING: {', '.join(complete)}"
+    assert not complete, f"recorded in full, yet still listed in tables.PENDING: {', '.join(complete)}"
 
 
+@pytest.mark.slow
 def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     out = ablations.comparison("frgan", "smoke", arms=["forecast", "refine"], seeds=(0,), device="cpu", progress=False)
@@ -393,12 +401,13 @@ def test_a_smoke_frgan_comparison_trains_g_m_before_g_r_and_scores_retargeting(t
     assert len(runs) == 2 and all(name.startswith("frgan-") for name in runs)   # G_M trained once, not twice
 
 
+@pytest.mark.slow
 def test_a_table_trains_its_baselines_and_reuses_its_papers_arms(tmp_path, monkeypatch):
     """The Baselines chapter's tables: a paper's method is its ablation arm (one record for both chapters); a
     fixed-clip baseline is measured on its own clip (AffineGAN's 9 frames: a landmark curve of 9 points) and, in
     FRGAN's Table 1, from the input frame alone."""
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
-    for table, (paper, own, _) in comparisons.TABLES.items():
+    for table, (paper, own, _) in tables.TABLES.items():
         for name, arm in own.items():
             assert ablations.arm_configs(table, "book", [name])[name] == ablations.arm_configs(paper, "book", [arm])[arm]
     out = ablations.comparison("affinegan-baselines", "smoke", arms=["vgan"], seeds=(0,), device="cpu",
@@ -417,12 +426,14 @@ def test_the_recording_command_lists_what_is_recorded_and_refuses_unknown_names(
     book = {store.key(c, "arm", **options): {"value": {}} for c in four}
     monkeypatch.setattr(store, "read", lambda path=None: book)
     monkeypatch.setattr(store, "record", lambda *a, **k: pytest.fail("listing records nothing"))
-    assert ablations.main(["fan", "--list"]) == 0
+    assert ablations.main(["fan", "--list", "--round", "exploratory"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("fan x1: full -  no_local_d -") and lines[1].startswith("fan x4: full 0,2  no_local_d -")
-    assert ablations.main(["fan", "--arms", "full", "--list"]) == 0
+    assert ablations.main(["fan", "--arms", "full", "--list", "--round", "exploratory"]) == 0
     assert capsys.readouterr().out.splitlines() == ["fan x1: full -", "fan x4: full 0,2"]
-    assert ablations.main(["fan", "--arms", "full", "--rungs", "4", "--list"]) == 0
+    assert ablations.main(["fan", "--arms", "full", "--list"]) == 0                  # the round of record's seeds
+    assert capsys.readouterr().out.splitlines() == ["fan x1: full -", "fan x4: full -"]
+    assert ablations.main(["fan", "--arms", "full", "--rungs", "4", "--list", "--round", "exploratory"]) == 0
     assert capsys.readouterr().out.splitlines() == ["fan x4: full 0,2"]
     for argv, name in ((["nope"], "unknown paper 'nope'"), (["fan", "--arms", "mlp"], "unknown arm 'mlp'"),  # AffineGAN's
                        (["fan", "--arms"], "unknown arm (none given)"), (["fan", "--rungs", "3", "--list"], "--rungs 3")):
@@ -487,17 +498,17 @@ def test_the_verdicts_page_links_each_chapter_where_its_claims_table_stands():
 def test_an_arm_of_own_budget_trains_that_many_times_longer_at_every_rung_of_its_profile_only():
     from i2vlib.models import get_method
 
-    for table, arms in comparisons.OWN_BUDGET.items():
+    for table, arms in tables.OWN_BUDGET.items():
         for arm, profiles in arms.items():
-            for multiple, _ in comparisons.LADDER[table]:
+            for multiple, _ in tables.LADDER[table]:
                 c = ablations.arm_configs(table, "book", [arm], seeds=[0], multiple=multiple)
-                assert c[arm][0]["steps"] == profiles["book"] * multiple * comparisons.BUDGET[table]["book"]["steps"]
+                assert c[arm][0]["steps"] == profiles["book"] * multiple * tables.BUDGET[table]["book"]["steps"]
             smoke = ablations.arm_configs(table, "smoke", [arm], seeds=[0])[arm][0]
-            assert smoke["steps"] == get_method(comparisons.ARMS[table][arm][0]).default_config("smoke")["steps"]
+            assert smoke["steps"] == get_method(tables.ARMS[table][arm][0]).default_config("smoke")["steps"]
 
 
 def test_the_claims_on_fgst_say_its_own_budget():
-    times = comparisons.OWN_BUDGET["affinegan-baselines"]["fgst"]["book"]
+    times = tables.OWN_BUDGET["affinegan-baselines"]["fgst"]["book"]
     on_fgst = [c for c in claims.registry("affinegan") if c.rule.describe().endswith("fgst") or "_vs_fgst" in c.measure]
     assert on_fgst and all(f"with {times} times" in c.measured_as and "same steps (" not in c.measured_as
                            for c in on_fgst)
@@ -513,11 +524,11 @@ def test_fgst_trains_the_multiple_its_rule_chose_from_its_first_rung_seeds():
 
     chosen = json.loads((Path(studies.__file__).parent / "fgst_multiple.json").read_text())
     seeds = chosen["seeds"]
-    assert sorted(map(int, seeds)) == sorted(dict(comparisons.LADDER["affinegan-baselines"])[1])
+    assert sorted(map(int, seeds)) == sorted(dict(tables.LADDER["affinegan-baselines"])[1])
     healthy = {m: sum(by_m[str(m)]["healthy"] for by_m in seeds.values()) for m in chosen["candidates"]}
     assert healthy == {int(m): n for m, n in chosen["healthy"].items()}
     for by_m in seeds.values():
         for s in by_m.values():
             assert s["healthy"] == (not s["failed"]) and set(s["failed"]) <= set(s["checks"])
     rule = next(m for m in chosen["candidates"] if healthy[m] >= HEALTHY_SHARE * len(seeds))
-    assert chosen["chosen"] == rule == comparisons.OWN_BUDGET["affinegan-baselines"]["fgst"]["book"]
+    assert chosen["chosen"] == rule == tables.OWN_BUDGET["affinegan-baselines"]["fgst"]["book"]

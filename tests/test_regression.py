@@ -33,6 +33,7 @@ CONVLSTM_A = list(np.round(np.linspace(0.1, 1.0, 10), 6))
 
 
 @pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.slow
 def test_smoke_run_reproduces_the_recorded_losses_of_its_first_three_steps(name, tmp_path, one_thread):
     recorded = json.loads((DATA / "smoke-losses.json").read_text())[name]
     train(dict(CASES[name], profile="smoke", steps=20, checkpoint_every=20, seed=3), tmp_path / "run", progress=False)

@@ -43,6 +43,7 @@ def test_the_average_follows_the_generator_and_is_what_loads(tmp_path):
     assert all(torch.equal(loaded[k], ckpt["weights"]["generator_ema"][k]) for k in loaded)
 
 
+@pytest.mark.slow
 def test_an_averaged_run_resumes_as_if_it_had_not_stopped(tmp_path):
     cfg = fan.default_config("smoke", ema=0.9, steps=4, checkpoint_every=2)
     train(cfg, tmp_path / "a", device="cpu", progress=False)

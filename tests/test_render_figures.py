@@ -91,31 +91,73 @@ def test_plot_losses_reads_a_run_directory(tmp_path):
         R.plot_losses([])
 
 
-def test_show_grid_shows_the_grids_own_pixels_as_an_image_file_at_twice_their_width(monkeypatch):
-    """The grid is an image/png output (a file of the published page, not base64 in its HTML) of the grid's own
-    pixels, with a display width of ``scale`` times theirs; the title is escaped HTML above it."""
+def test_show_grid_draws_the_grid_at_its_display_size_with_every_pixel_a_square(monkeypatch):
+    """The grid is an image/png output (a file of the published page, not base64 in its HTML) drawn at ``scale``
+    times its pixels: each frame's pixel repeated into a ``scale`` x ``scale`` square (nearest neighbour, no
+    smoothing), its display width its own; the alt text names the rows and columns; the title is escaped HTML."""
     import base64
     import io
 
     from PIL import Image
 
     import i2vlib as i2v
+    from i2vlib.render import grid as G
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     rng = np.random.default_rng(0)
-    grid = i2v.render.frame_grid(rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8), col_labels=["a", "b", "c"])
+    frames = rng.integers(0, 256, (2, 3, 64, 64, 3), dtype=np.uint8)
+    grid = i2v.render.frame_grid(frames, row_labels=["truth", "ours"], col_labels=["a", "b", "c"])
     i2v.render.show_grid(grid, title="three <faces>")
     title, image = shown
     assert "<strong>three &lt;faces&gt;</strong>" in title.data
     data, metadata = image._repr_mimebundle_()
-    assert list(data) == ["image/png"] and metadata == {"image/png": {"width": 2 * grid.shape[1]}}
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB")), grid)     # lossless, not enlarged
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB"))
+    assert list(data) == ["image/png"] and metadata["image/png"]["width"] == pixels.shape[1]
+    assert "rows: truth, ours" in metadata["image/png"]["alt"] and "columns: a, b, c" in metadata["image/png"]["alt"]
+    drawn = G.cells(G.frame_grid([[G.nearest(f, 2) for f in row] for row in frames], ["truth", "ours"],
+                                 ["a", "b", "c"], pad=4))
+    layout = grid.layout
+    top, left = pixels.shape[0] - 2 * (128 + 4) - 4, pixels.shape[1] - 3 * (128 + 4) - 4
+    for r in range(2):                                      # every frame, each of its pixels a 2 x 2 square
+        for c in range(3):
+            y, x = top + 4 + r * 132, left + 4 + c * 132
+            assert np.array_equal(pixels[y:y + 128, x:x + 128], frames[r, c].repeat(2, 0).repeat(2, 1))
+            assert np.array_equal(drawn[r][c], frames[r, c].repeat(2, 0).repeat(2, 1))
+    assert layout["rows"] == 2 and layout["cols"] == 3
     shown.clear()
-    i2v.render.show_grid(grid, scale=1)
-    assert len(shown) == 1 and shown[0]._repr_mimebundle_()[1] == {"image/png": {"width": grid.shape[1]}}
+    i2v.render.show_grid(grid, scale=1, alt="two rows of faces")
+    (image,) = shown
+    data, metadata = image._repr_mimebundle_()
+    assert metadata == {"image/png": {"width": grid.shape[1], "alt": "two rows of faces"}}
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB")), grid)
     with pytest.raises(i2v.I2VError, match="scale"):
         i2v.render.show_grid(grid, scale=0)
+
+
+def test_show_grid_keeps_every_row_one_row(monkeypatch):
+    """A grid wider than the page's column is not wrapped: its rows stay rows (the page scrolls it sideways), so
+    that the last intensity sits beside the truth; an array not from frame_grid is enlarged as it is."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from i2vlib.render import grid as G
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    videos = np.random.default_rng(0).integers(0, 256, (3, 15, 64, 64, 3), dtype=np.uint8)
+    wide = R.frame_grid(videos, row_labels=["happy", "sad", "anger"], col_labels=[f"a={i}" for i in range(15)])
+    R.show_grid(wide)
+    derived = np.concatenate([wide, wide])
+    R.show_grid(derived, scale=3)
+    (one, two) = (np.asarray(Image.open(io.BytesIO(base64.b64decode(s._repr_mimebundle_()[0]["image/png"]))))
+                  for s in shown)
+    assert one.shape[0] < 3 * 140 + 60 and one.shape[1] > 15 * 128 > G.PAGE_WIDTH      # three rows, fifteen columns
+    assert np.array_equal(two[..., :3], derived.repeat(3, 0).repeat(3, 1))
+    with pytest.raises(I2VError, match="frame_grid"):
+        G.cells(derived)
 
 
 def test_show_facts_and_show_models_display_tables_not_reprs(monkeypatch):
@@ -137,58 +179,10 @@ def test_a_table_shows_a_number_or_a_dash_never_nan(monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
     assert [R.number(v) for v in (0.125, 2, None, float("nan"), float("inf"))] == ["0.12", "2.00", "—", "—", "—"]
     assert R.number(np.float32(0.5), 3) == "0.500"
-    R.show_table([{"arm": "copy", "psnr": float("nan")}, {"arm": "ours", "psnr": 24.0}])
-    assert shown[-1].splitlines()[2:] == ["| copy | — |", "| ours | 24 |"]
+    R.show_table([{"arm": "copy", "psnr": float("nan")}, {"arm": "ours", "psnr": 24.0}, {"arm": "none", "psnr": None}])
+    assert shown[-1].splitlines()[2:] == ["| copy | — |", "| ours | 24 |", "| none | — |"]
     R.show_facts({"rho": float("nan")})
     assert "nan" not in shown[-1] and "| rho | — |" in shown[-1]
-
-
-def test_show_grid_wraps_a_wide_grid_so_that_no_face_shows_under_96_px(monkeypatch):
-    """A grid wider than the page's column at its scale is wrapped into bands of whole columns, each with the row
-    labels and its columns' labels: every face keeps ``scale`` times its pixels (>= 96 px for 64-px faces) and the
-    image fits the column; a grid that fits, or an array not from frame_grid, is shown as it is."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    from i2vlib.render import grid as G
-
-    shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    rng = np.random.default_rng(0)
-    videos = rng.integers(0, 256, (3, 15, 64, 64, 3), dtype=np.uint8)
-    wide = R.frame_grid(videos, row_labels=["happy", "sad", "anger"], col_labels=[f"a={i}" for i in range(15)])
-    assert wide.shape[1] * 2 > G.PAGE_WIDTH and wide.layout["cols"] == 15
-    R.show_grid(wide)
-    (image,) = shown
-    data, metadata = image._repr_mimebundle_()
-    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB"))
-    width = metadata["image/png"]["width"]
-    assert width == 2 * pixels.shape[1] <= G.PAGE_WIDTH          # shown at twice its pixels, within the column
-    assert 64 * width / pixels.shape[1] >= G.MIN_FACE_PX
-    top, left, pad = wide.layout["top"], wide.layout["left"], wide.layout["pad"]
-    per_band = (pixels.shape[1] - left - pad) // (64 + pad)
-    assert 1 < per_band < 15 and pixels.shape[0] > 2 * wide.shape[0]
-    assert np.array_equal(pixels[:, :left + pad][:wide.shape[0]], wide[:, :left + pad])     # row labels, band 1
-    bands = -(-15 // per_band)
-    gap = (pixels.shape[0] - bands * wide.shape[0]) // (bands - 1)
-    for b in range(bands):                                      # every face, once, in order, in its band
-        y0 = b * (wide.shape[0] + gap)
-        for j in range(per_band * b, min(15, per_band * (b + 1))):
-            for r in range(3):
-                y, x = y0 + top + pad + r * 66, left + pad + (j - per_band * b) * 66
-                assert np.array_equal(pixels[y:y + 64, x:x + 64], videos[r, j])
-        assert np.array_equal(pixels[y0:y0 + top, :left + pad], wide[:top, :left + pad])
-
-    narrow = R.frame_grid(videos[:, :4], col_labels=list("abcd"))       # fits: as it is
-    assert np.array_equal(G.wrap_grid(narrow), narrow)
-    derived = np.concatenate([wide, wide])                                 # no layout: cannot wrap
-    assert getattr(derived, "layout", None) is None and np.array_equal(G.wrap_grid(derived), derived)
-    eight = R.frame_grid(videos[:, :8], row_labels=["happy", "sad", "anger"])
-    assert G.wrap_grid(eight, scale=1).shape == eight.shape               # at 1x it fits the column
-    assert G.wrap_grid(eight, scale=2).shape[1] * 2 <= G.PAGE_WIDTH       # at 2x it does not
-    assert G.wrap_grid(wide, scale=2, page_width=10).shape[1] == wide.layout["left"] + 2 + 66   # one column a band
 
 
 def test_frame_grid_labels_are_at_least_10_px_as_shown():
@@ -201,6 +195,7 @@ def test_frame_grid_labels_are_at_least_10_px_as_shown():
         assert g.layout["top"] >= G.MIN_LABEL_PX
 
 
+@pytest.mark.slow
 def test_the_book_plot_style_keeps_text_readable_and_library_figures_fit_the_column():
     """At the book's plot style every text is >= 10 px on the page (pt * dpi / 72) and the library's figures are
     no wider than the page's column at that dpi."""
@@ -229,3 +224,27 @@ def test_the_book_plot_style_keeps_text_readable_and_library_figures_fit_the_col
                      if t.get_text()]
             assert texts and min(t.get_fontsize() for t in texts) * dpi / 72 >= 10
     assert figures.FONT_PT * dpi / 72 >= 10
+
+
+def test_a_figure_says_what_it_shows_in_its_alt_text():
+    """A matplotlib figure's alt text names its panels, what they plot and their lines, or what render.alt set; the
+    PNG a notebook shows carries it in the output's metadata."""
+    import base64
+
+    import matplotlib.pyplot as plt
+
+    from i2vlib.render import figures
+
+    fig, axes = plt.subplots(1, 2)
+    for ax, title in zip(axes, ("full", "mlp")):
+        ax.plot([0, 1], [0, 1], label="seed 0")
+        ax.set_title(title)
+        ax.set_xlabel("true intensity")
+        ax.set_ylabel("inferred a")
+    axes[0].legend()
+    text = figures.describe(fig)
+    assert text == "Two panels: 'full' and 'mlp'. They plot inferred a against true intensity; lines: seed 0"
+    png, metadata = figures.png_with_alt(fig)
+    assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n" and metadata == {"alt": text}
+    assert figures.describe(R.alt(fig, " a rising   line ")) == "a rising line"
+    plt.close(fig)

@@ -32,6 +32,7 @@ def test_the_training_loop_refuses_a_later_stage_without_its_earlier_one(tmp_pat
     assert not (tmp_path / "r").exists()                                  # nothing left behind
 
 
+@pytest.mark.slow
 def test_the_store_trains_the_earlier_stage_first_and_hands_over_its_generator(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     cfg = _refine()
@@ -44,6 +45,7 @@ def test_the_store_trains_the_earlier_stage_first_and_hands_over_its_generator(t
     assert all(torch.equal(given[k], kept[k]) for k in given)             # frozen: trained G_R, untouched G_M
 
 
+@pytest.mark.slow
 def test_load_fills_in_the_earlier_stage_of_a_file_that_ships_the_later_one_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path))
     run = runs.cached_run(_refine(), progress=False, device="cpu")
@@ -70,6 +72,7 @@ def test_the_package_loads_through_the_store_and_reaches_its_modules_lazily():
         i2vlib.no_such_module
 
 
+@pytest.mark.slow
 def test_a_store_root_holds_the_earlier_stage_too(tmp_path, monkeypatch):
     monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path / "default"))
     cfg = _refine()

@@ -61,18 +61,18 @@ def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
             (ag.default_config("smoke", steps=50, seed=1), "arm", {}, False)]                # 5 s
     started = []
 
-    def fake_job(config, measure, options, pictures, root, path_, threads, progress):
+    def fake_job(key, config, measure, options, pictures, root, path_, threads, core):
         started.append((config["method"], config["steps"]))
-        return store.key(config, measure, **options)
+        return key
 
-    monkeypatch.setattr(store, "_record_job", fake_job)
-    done = store.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
+    monkeypatch.setattr(store, "record_job", fake_job)
+    done = store.record(jobs, root=tmp_path / "runs", path=path, progress=False, engine="debug")
     assert started == [("fan", 30), ("affinegan", 20), ("affinegan", 50), ("affinegan", 10)]
     assert len(done) == 4
     # already recorded jobs are not queued at all
     store.write_record(path, store.key(jobs[1][0]), _rec(jobs[1][0], 1.0))
     started.clear()
-    store.record(jobs, workers=1, root=tmp_path / "runs", path=path, progress=False)
+    store.record(jobs, root=tmp_path / "runs", path=path, progress=False, engine="debug")
     assert [s for s in started if s[0] == "fan"] == []
 
 

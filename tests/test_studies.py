@@ -27,6 +27,7 @@ def tiny_study(tmp_path: Path, calls: list, **options) -> Study:
                  snapshots=(2,), root=str(tmp_path / "runs"), **options)
 
 
+@pytest.mark.slow
 def test_a_study_records_each_run_once_and_scores_each_step_once(tmp_path, one_thread):
     calls = []
     study = tiny_study(tmp_path, calls)
@@ -37,6 +38,7 @@ def test_a_study_records_each_run_once_and_scores_each_step_once(tmp_path, one_t
     assert len(calls) == 4 and results(study) == out
 
 
+@pytest.mark.slow
 def test_recording_a_seed_adds_one_file_and_rewrites_none(tmp_path, one_thread):
     study = tiny_study(tmp_path, [])
     record(study, arms=["a"], workers=1, progress=False)

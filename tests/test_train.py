@@ -17,6 +17,7 @@ import i2vlib
 from i2vlib import I2VError
 from i2vlib import checkpoint as hub
 from i2vlib.models import affinegan as ag
+from i2vlib.models import get_method
 from i2vlib.checkpoint import read_checkpoint
 from i2vlib.io import read_losses
 from i2vlib.runs import cached_run, cached_runs
@@ -50,6 +51,7 @@ def test_train_checkpoint_load_generate_round_trip(tmp_path):
     assert len(rows) == 4 and {"r1", "r2", "d_a", "a_mean"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, monkeypatch):
     train(_cfg(steps=6), tmp_path / "a", progress=False, checkpoint_every=3)
     real_step, calls = ag.Trainer.step, []
@@ -149,6 +151,7 @@ def test_corrupt_wrong_and_foreign_files_are_clear_errors(tmp_path):
         i2vlib.load(tmp_path / "method.pt")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_checkpoint(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "i2vlib.cli", "train", "affinegan", "--profile", "smoke", "--out", str(run),
@@ -176,10 +179,12 @@ def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_chec
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
 
 
+@pytest.mark.slow
 def test_cli_train_and_generate(tmp_path):
     run = tmp_path / "run"
     r = i2v("train", "affinegan", "--profile", "smoke", "--out", run, "--steps", "2", "--quiet")
     assert r.returncode == 0 and "trained affinegan to step 2" in r.stdout, r.stderr
+    assert r.stdout.splitlines()[0].startswith("training affinegan with the smoke profile: 2 steps of batch 4 at 64 px")
     r = i2v("generate", run, "synthetic:1", "--intensities", "0", "0.5", "1", "--out", tmp_path / "v.gif")
     assert r.returncode == 0, r.stderr
     side = json.loads((tmp_path / "v.gif.json").read_text())
@@ -187,6 +192,40 @@ def test_cli_train_and_generate(tmp_path):
     assert side["checkpoint_hash"] == hub.file_hash(run / "checkpoint.pt")
     r = i2v("generate", run, "synthetic:1", "--mix", "happy=0,1", "--out", tmp_path / "frames")
     assert r.returncode == 0 and len(list((tmp_path / "frames").glob("*.png"))) == 2
+
+
+def test_cli_train_says_its_profile_steps_and_time_before_it_starts(tmp_path, capsys, monkeypatch):
+    """The first line, before any step: the profile (and that it is the default), the steps, and the time they
+    should take here, timed on a throwaway trainer that leaves the run as it would be without it."""
+    from i2vlib import train as loop
+    from i2vlib.cli import main
+
+    timed = []
+    monkeypatch.setattr("i2vlib.cli_commands.step_seconds",
+                        lambda *a, **k: timed.append(1) or loop.step_seconds(*a, **k))
+    started = []
+    real = loop._loop
+    monkeypatch.setattr(loop, "_loop", lambda *a, **k: started.append(capsys.readouterr().out) or real(*a, **k))
+    assert main(["train", "fan", "--out", str(tmp_path / "run"), "--steps", "60", "--quiet",
+                 "--set", "ngf=8", "ndf=8"]) == 0
+    said = started[0].splitlines()
+    assert len(said) == 1 and said[0].startswith("training fan with the book profile (the default): 60 steps of "
+                                                 "batch 4 at 64 px on cpu, about ")
+    assert " s a step, timed just now); --profile smoke trains in seconds" in said[0] and timed == [1]
+    weights = hub.read_checkpoint(tmp_path / "run")["weights"]["generator"]
+    train(get_method("fan").default_config("book", steps=60, ngf=8, ndf=8), tmp_path / "untimed", progress=False)
+    untimed = hub.read_checkpoint(tmp_path / "untimed")["weights"]["generator"]
+    assert all(torch.equal(weights[k], untimed[k]) for k in weights)             # the timing changed nothing
+    assert main(["train", "fan", "--profile", "smoke", "--out", str(tmp_path / "smoke"), "--quiet"]) == 0
+    assert "smoke profile: 6 steps" in started[-1] and ", seconds, --steps N" in started[-1] and timed == [1]
+
+
+def test_a_step_is_timed_without_touching_the_random_stream():
+    from i2vlib.train import step_seconds
+
+    before = torch.get_rng_state()
+    seconds = step_seconds(get_method("fan").default_config("smoke"), "cpu")
+    assert 0 < seconds < 60 and torch.equal(torch.get_rng_state(), before)
 
 
 @pytest.mark.parametrize("args,words", [
@@ -204,6 +243,7 @@ def test_cli_train_and_generate(tmp_path):
     (["generate", "{run}", "synthetic:0", "--expression", "anger", "--out", "{t}/v.gif"], ["cannot render"]),
     (["generate", "{run}", "synthetic:0", "--out", "{t}/v.xyz"], []),
 ])
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words, smoke_run):
     args = [a.format(t=tmp_path, run=smoke_run) for a in args]
     r = i2v(*args)
@@ -218,6 +258,7 @@ def smoke_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_cached_runs_trains_the_missing_runs_side_by_side_and_keeps_the_order(tmp_path):
 
     done = cached_run(_cfg(steps=2), root=tmp_path, progress=False)
@@ -303,6 +344,7 @@ print(default / pages, kept / pages, after / pages)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.slow
 def test_the_resident_heap_maps_no_fresh_pages_for_freed_tensors_and_is_undone_after():
     # In a fresh process: after hours of a test session, glibc may have moved this process's main thread to another
     # arena, whose heaps it unmaps by other rules; the mechanism is a training process's, which starts fresh.

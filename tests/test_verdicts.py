@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from i2vlib import claims
-from i2vlib.claims.health import HEALTHY_SHARE
+from i2vlib.claims.measurement import HEALTHY_SHARE
+from i2vlib.claims.declaration import protocol_id
 from i2vlib.records import verdicts
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ def report(tmp_path_factory):
     mp.setenv("I2V_NO_TRAIN", "1")
     mp.setenv("I2V_REPO_ROOT", str(tmp_path_factory.mktemp("store")))
     try:
-        yield verdicts.report()
+        yield verdicts.report(made=verdicts.evidence_of("exploratory"))
     finally:
         mp.undo()
 
@@ -43,12 +44,16 @@ def test_no_claim_is_judged_on_an_unhealthy_arm(report):
                 assert h["healthy"] >= HEALTHY_SHARE * h["seeds"], (r["id"], label, arm, h)
 
 
-def test_a_claim_reads_budget_dependent_only_when_its_rungs_differ_with_a_significant_interaction(report):
+def test_a_claim_reads_a_verdict_only_where_its_tested_rungs_agree(report):
+    """Protocol v2's rung rule: the rungs' common verdict; where they differ, budget-dependent with a significant
+    interaction, inconclusive without."""
     for r in report:
         tested = {rung["verdict"] for rung in r["rungs"].values()} - {claims.NOT_TESTED}
         dependent = len(tested) > 1 and r["interaction_p"] is not None and r["interaction_p"] < claims.ALPHA
         assert (r["verdict"] == claims.BUDGET_DEPENDENT) == dependent
         if len(tested) > 1 and not dependent:
+            assert r["verdict"] == claims.INCONCLUSIVE
+        if len(tested) == 1:
             assert r["verdict"] in tested
 
 
@@ -56,9 +61,16 @@ def test_the_command_prints_the_report_as_json():
     out = subprocess.run([sys.executable, "-m", "i2vlib.cli", "claims", "--paper", "fan", "--json"],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    rows = json.loads(out.stdout)
+    report_ = json.loads(out.stdout)
+    assert report_["protocol"] == protocol_id() and report_["round"] == "confirmatory"
+    rows = report_["claims"]
     assert {r["paper"] for r in rows} == {"fan"} and len(rows) == len(claims.registry("fan"))
-    assert all(set(r["rungs"]) >= {"1", "4"} for r in rows)
+    assert all(set(r["rungs"]) >= {"1", "4"} and set(r["exploratory_rungs"]) >= {"1", "4"} for r in rows)
+    assert all(r["round"] == "confirmatory" and r["exploratory_verdict"] in claims.VERDICTS for r in rows)
+    for r in rows:
+        for rung in r["rungs"].values():
+            assert all(isinstance(arm["seed_ids"], list) and len(arm["seed_ids"]) == arm["seeds"]
+                       for arm in rung["arms"].values())
 
 
 def test_a_bad_paper_is_one_line():
@@ -80,24 +92,11 @@ def test_the_counts_per_rung_and_the_reasons_not_tested_add_up(report):
     assert user_study["verdict"] == claims.NOT_TESTED and why["unmeasurable"] >= 1
 
 
-def test_the_verdicts_page_glues_every_count_and_links_every_claim(report, monkeypatch):
-    from IPython.display import Markdown
-
-    from i2vlib import render
-
-    glued, shown = {}, []
-    monkeypatch.setattr("myst_nb.glue", lambda key, value, display=True: glued.setdefault(key, value))
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data if isinstance(obj, Markdown)
-                                                                             else obj))
-    counts = render.show_verdicts(report)
-    assert glued["found_total"] == len(report) == sum(sum(c.values()) for c in counts.values())
-    for verdict in claims.VERDICTS:
-        key = "found_" + verdict.replace(" ", "_").replace("-", "_")
-        assert glued[key] == sum(c[verdict] for c in counts.values())
-    assert sum(glued[f"found_untested_{w}"] for w in verdicts.UNTESTED) == glued["found_not_tested"]
-    render.show_verdict_claims(report)
-    listed = "\n".join(s for s in shown if isinstance(s, str))
-    for r in report:
-        target = verdicts.CLAIMS_TARGET.get(r["chapter"])
-        link = f"<{target}>`" if target else f"(../{r['chapter']}.ipynb)"
-        assert f"`{r['id']}`" in listed and link in listed
+def test_the_shipped_verdicts_are_those_of_the_shipped_records():
+    """i2v claims and the book read i2vlib/records/verdicts.json: it must have been written from the records, the zoo,
+    the protocol and the report's code as they are (python -m i2vlib.records.verdicts writes it)."""
+    shipped = json.loads(verdicts.SNAPSHOT.read_text())
+    assert shipped["state"] == verdicts.state(), "run python -m i2vlib.records.verdicts and commit the file"
+    assert shipped["protocol"] == protocol_id() and len(shipped["claims"]) == sum(len(claims.registry(p))
+                                                                                  for p in claims.PAPERS)
+    assert {(r["paper"], r["id"]) for r in shipped["robustness"]} == {(r["paper"], r["id"]) for r in shipped["claims"]}

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from i2vlib.errors import I2VError
-from i2vlib.records import ablations, comparisons, store, verify
+from i2vlib.records import ablations, store, verify
+
+from i2vlib.protocol import tables
 
 
 def test_numbers_flattens_the_finite_scalars_of_a_measurement_and_reduces_lists_to_their_means():
@@ -51,6 +53,7 @@ def test_a_pose_record_moved_out_of_its_band_is_caught_and_a_run_that_compares_n
     assert not verify.verify(["affinegan"], runs=1, book=book, progress=False)["within"]
 
 
+@pytest.mark.slow
 def test_the_band_misses_a_faithful_seed_at_its_stated_rate():
     rng = np.random.default_rng(0)
     draws = rng.normal(size=(4000, 6))                       # five recorded seeds and one more, 4000 times
@@ -63,10 +66,10 @@ def test_the_band_misses_a_faithful_seed_at_its_stated_rate():
 def test_only_arms_with_every_seed_recorded_are_drawn_at_every_rung():
     book = store.read()
     runs = verify.recorded_runs(["affinegan"], book)
-    for multiple, _ in comparisons.LADDER["affinegan"]:
-        assert {("affinegan", "full", multiple, i) for i in range(len(comparisons.SEEDS))} <= set(runs)
+    for multiple, _ in tables.LADDER["affinegan"]:
+        assert {("affinegan", "full", multiple, i) for i in range(len(tables.SEEDS))} <= set(runs)
     assert verify.recorded_runs(["affinegan"], {}) == []
-    with pytest.raises(I2VError, match=f"has {len(comparisons.SEEDS)} seeds recorded"):
+    with pytest.raises(I2VError, match=f"has {len(tables.SEEDS)} seeds recorded"):
         verify.verify(["affinegan"], book={})
 
 
@@ -82,7 +85,7 @@ def canned(monkeypatch, tmp_path):
 
 
 def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
-    five = dict(comparisons.LADDER["affinegan"])[1]
+    five = dict(tables.LADDER["affinegan"])[1]
     configs = ablations.arm_configs("affinegan", "book", ["mlp"], seeds=five)["mlp"]
     options = ablations.measure_options("affinegan", "book")
     book = {store.key(c, "arm", **options): {"config": c, "value": {"rho": [0.1, 0.15, 0.2, 0.25, 0.3][i]}}
@@ -100,7 +103,7 @@ def test_verify_reports_each_drawn_run_and_whether_all_fell_within(canned):
 def test_the_draw_can_be_narrowed_to_arms_and_rungs_and_names_where_each_record_trained(canned):
     options = ablations.measure_options("affinegan", "book")
     book = {}
-    for multiple, seeds in comparisons.LADDER["affinegan"]:
+    for multiple, seeds in tables.LADDER["affinegan"]:
         for arm in ("mlp", "full"):
             for i, c in enumerate(ablations.arm_configs("affinegan", "book", [arm], seeds, multiple)[arm]):
                 book[store.key(c, "arm", **options)] = {"config": c, "value": {"rho": 0.1 + 0.05 * i},

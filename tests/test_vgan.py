@@ -173,6 +173,7 @@ def test_on_poses_the_model_forecasts_from_the_input_frame_alone(pose_run):
         model.generate(v.frames[0], [0.5])
 
 
+@pytest.mark.slow
 def test_on_poses_the_protocol_scores_its_actions_videos_the_same_under_both_conditions(pose_run):
     model = i2vlib.load(pose_run)
     s = pose_protocol.pose_scores(model, per_action=2)
@@ -182,6 +183,7 @@ def test_on_poses_the_protocol_scores_its_actions_videos_the_same_under_both_con
     assert r["videos"] == 1 and r["action"] == "golf_swing" and set(r["scores"]["psnr_gt"]) == {"golf_swing"}
 
 
+@pytest.mark.slow
 def test_on_poses_the_cli_trains_evaluates_and_refuses_to_export(tmp_path):
     r = i2v("train", "vgan", "--profile", "smoke", "--steps", 2, "--set", "benchmark=poses", "action=golf_swing",
             "--out", tmp_path / "run", "--quiet")

@@ -53,6 +53,7 @@ def test_a_shipped_entry_is_what_the_current_code_would_train(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.slow
 def test_a_shipped_entry_reproduces_its_recorded_scores(name, one_thread):
     recorded = zoo.record(name)["scores"]
     again = measure(i2vlib.load(f"zoo:{name}"))
@@ -70,6 +71,18 @@ def _flat(d, prefix=""):
     for k, v in d.items():
         out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
     return out
+
+
+@pytest.mark.parametrize("name", list(zoo.ENTRIES))
+def test_every_entry_states_what_it_was_trained_on(name):
+    """The book's own benchmark, the one its config names, at its size and number of videos: never a photograph."""
+    cfg, said = zoo.entry_config(name), zoo.ENTRIES[name]["trained_on"]
+    kind = "pose" if cfg["method"] == "frgan-pose" else "face"
+    assert cfg["data"] == "synthetic" and f"synthetic {kind} benchmark only" in said and "never a photograph" in said
+    assert f"{cfg['image_size']} px" in said.replace("-px", " px")
+    assert f"{cfg['videos']} training videos per {'action' if kind == 'pose' else 'expression'}" in said
+    if name in SHIPPED:
+        assert said in next(line for line in zoo.listing() if line.startswith(f"zoo:{name} "))
 
 
 def test_every_recipe_builds_a_valid_config():
@@ -99,6 +112,7 @@ def smoke_run(tmp_path_factory):
     return cfg, out
 
 
+@pytest.mark.slow
 def test_snapshots_keep_the_generator_at_the_asked_steps(smoke_run, tmp_path):
     cfg, out = smoke_run
     snaps = sorted(p.name for p in (out / "snapshots").iterdir())
@@ -113,6 +127,7 @@ def test_snapshots_keep_the_generator_at_the_asked_steps(smoke_run, tmp_path):
     assert i2vlib.load(out / "snapshots" / "step-4.pt").step == 4
 
 
+@pytest.mark.slow
 def test_a_resumed_run_takes_the_same_snapshots(smoke_run, tmp_path, monkeypatch):
     cfg, out = smoke_run
     trainer, calls = get_method("affinegan").Trainer, []
@@ -144,6 +159,7 @@ def exported(smoke_run, tmp_path_factory):
     return cfg, export(out, "affinegan-smoke", dest, progress=False)
 
 
+@pytest.mark.slow
 def test_export_ships_fp16_weights_with_the_loss_log_the_curve_and_the_scores(exported, smoke_run):
     cfg, file = exported
     ckpt = read_checkpoint(file)
@@ -172,12 +188,13 @@ def shipped_smoke(exported, monkeypatch):
     cfg, file = exported
     monkeypatch.setattr(zoo, "HERE", file.parent)
     monkeypatch.setitem(zoo.ENTRIES, "affinegan-smoke",
-                        {"method": "affinegan", "config": {}, "about": "test"})
+                        {"method": "affinegan", "config": {}, "about": "test", "trained_on": zoo.FACES})
     monkeypatch.setattr(zoo, "entry_config", lambda name: cfg if name == "affinegan-smoke" else None)
     monkeypatch.delenv("I2V_RETRAIN", raising=False)
     return cfg, file
 
 
+@pytest.mark.slow
 def test_a_chapter_gets_the_zoo_model_for_its_exact_config_and_trains_otherwise(shipped_smoke, tmp_path,
                                                                                  monkeypatch):
     cfg, file = shipped_smoke
@@ -191,6 +208,7 @@ def test_a_chapter_gets_the_zoo_model_for_its_exact_config_and_trains_otherwise(
     assert run.is_dir() and read_checkpoint(run)["step"] == 6
 
 
+@pytest.mark.slow
 def test_zoo_names_work_in_load_generate_and_evaluate(shipped_smoke, tmp_path, capsys):
     assert i2vlib.load("zoo:affinegan-smoke").step == 6
     assert main(["generate", "zoo:affinegan-smoke", "synthetic:1", "--intensities", "0", "1",
@@ -207,6 +225,7 @@ def test_zoo_names_work_in_load_generate_and_evaluate(shipped_smoke, tmp_path, c
     assert main(["zoo", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["affinegan-smoke"]
     assert shown["steps"] == 6 and shown["scores"] == zoo.record("affinegan-smoke")["scores"]
+    assert shown["trained_on"] == zoo.FACES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,6 +316,7 @@ def frgan_smoke(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_an_frgan_face_model_is_scored_on_table_1s_protocol(frgan_smoke):
     s = measure(frgan_smoke["faces"], videos=1, frames=4)
     assert set(s["per_expression"]) == {"happy", "anger"}
@@ -313,6 +333,7 @@ def test_an_frgan_face_model_is_scored_on_table_1s_protocol(frgan_smoke):
     assert len([r for r in zoo_targets(s, ["happy", "anger"], "frgan") if r["score"] == "acd_i_ratio"]) == 1
 
 
+@pytest.mark.slow
 def test_an_frgan_pose_model_is_scored_on_the_pose_protocol(frgan_smoke):
     s = measure(frgan_smoke["pose"])
     assert s["mse_lstm_over_hold"] == pytest.approx(s["mse_lstm"] / s["mse_hold"], rel=1e-4)

@@ -9,7 +9,8 @@ script ``book/_static/i2v-live.js`` draws it. When the HTML has been written, th
   hash is checked (cached in ``_build/vendor``), so that no page loads code from a CDN;
 * ``models/NAME.onnx``: every zoo model a page names, written by :func:`i2vlib.onnx_export.to_onnx` (cached by the zoo
   file's hash), and ``faces/``: benchmark faces of test identities, which no model saw in training;
-* ``manifest.json``: each model's file, expressions, size and description, and the faces.
+* ``manifest.json``: each model's file, expressions, size, description, what it was trained on and the zoo's checks it
+  fails (in words, :func:`failed_checks`), the runtime's size, and the faces.
 """
 
 from __future__ import annotations
@@ -72,6 +73,24 @@ def vendor_runtime(cache: Path, dest: Path) -> None:
             (dest / Path(name).name).write_bytes(tar.extractfile(f"package/{name}").read())
 
 
+def failed_checks(name: str) -> list[str]:
+    """The zoo's checks (:func:`i2vlib.claims.health.zoo_health`) that zoo model ``name`` fails, each in words with its
+    value and bound, e.g. "texture (1 = the truth's) 1.81, at most 1.5"."""
+    from i2vlib import zoo
+    from i2vlib.claims import health
+
+    record = zoo.record(name)
+    method = zoo.ENTRIES[name]["method"]
+    judged = health.zoo_health(method, record["scores"])
+    says = {c.name: c for c in health.checks_for(method, "zoo")}
+    out = []
+    for check in judged["failed"]:
+        c, v = says[check], judged["checks"][check]
+        value = "not measured" if v["value"] is None else f"{v['value']:.2f}"
+        out.append(f"{c.says} {value}, {'at most' if c.at_most else 'at least'} {c.bound:g}")
+    return out
+
+
 def export_models(names: list[str], cache: Path, dest: Path) -> dict:
     """Each zoo model of ``names`` as ``dest/NAME.onnx``; returns the manifest's entries."""
     import i2vlib
@@ -92,7 +111,8 @@ def export_models(names: list[str], cache: Path, dest: Path) -> dict:
             raise ExtensionError(f"i2v-live: zoo:{name} renders a fixed clip; the live widget shows frame models")
         shutil.copyfile(cached, dest / f"{name}.onnx")
         entries[name] = {"file": f"{name}.onnx", "expressions": meta["expressions"], "image_size": meta["image_size"],
-                         "about": zoo.ENTRIES[name]["about"], "bytes": (dest / f"{name}.onnx").stat().st_size}
+                         "about": zoo.ENTRIES[name]["about"], "trained_on": zoo.ENTRIES[name]["trained_on"],
+                         "bytes": (dest / f"{name}.onnx").stat().st_size, "fails": failed_checks(name)}
     return entries
 
 
@@ -121,7 +141,8 @@ def write_site(out: Path, names: list[str], cache: Path) -> dict:
     vendor_runtime(cache, out / "ort")
     models = export_models(names, cache, out / "models")
     faces = write_faces(max(m["image_size"] for m in models.values()), out / "faces")
-    manifest = {"models": models, "faces": faces, "onnxruntime_web": ORT_VERSION}
+    runtime = sum((out / "ort" / Path(name).name).stat().st_size for name in ORT_FILES)
+    manifest = {"models": models, "faces": faces, "onnxruntime_web": ORT_VERSION, "runtime_bytes": runtime}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 

@@ -13,66 +13,16 @@ with the reason.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import I2VError, check_names
-from .rules import (ALPHA, BORDERLINE, BUDGET_DEPENDENT, CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED,
-                    VERDICTS, AtLeast, AtMost, Better, Between, NotTested, Ratio, Rule, spread, untested)
+from . import affinegan, fan, frgan
+from .claim import CHOICE_DATA, PAPERS, Choice, Claim
+from .rules import (ALPHA, BORDERLINE, BUDGET_DEPENDENT, CONTRADICTED, INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTED,
+                    PARTLY, REPRODUCED, VERDICTS, AtLeast, AtMost, Better, Between, NotTested, Ratio, Rule, spread, untested)
 from .stats import Effect, holm, interaction, mean_interval, welch
-
-PAPERS = ("affinegan", "fan", "frgan")
-_SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-_KEY = re.compile(r"[a-z][a-z0-9_]*")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim of a paper, with the measurement that tests it and the rule that judges it.
-
-    ``measure`` is the key of the measurement the chapter supplies (its shape: ``rule.expects``);
-    ``measured_as`` says in one sentence how it is measured and in what units; ``chapter`` is the
-    notebook that supplies it (``notebooks/<chapter>.ipynb``); ``family`` names its Holm family where the first place
-    of ``where`` does not (:func:`family`).
-    """
-
-    id: str
-    paper: str
-    where: str
-    words: str
-    measure: str
-    measured_as: str
-    rule: Rule
-    chapter: str
-    family: str = ""
-
-    def __post_init__(self):
-        for name in ("id", "paper", "where", "words", "measure", "measured_as", "chapter"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
-                raise ValueError(f"claim {self.id!r}: {name} must be a non-empty string")
-        if not _SLUG.fullmatch(self.id) or not _KEY.fullmatch(self.measure):
-            raise ValueError(f"claim {self.id!r}: the id must be a slug and the measure a plain name")
-        if self.paper not in PAPERS:
-            raise ValueError(f"claim {self.id!r}: unknown paper {self.paper!r}")
-        if not isinstance(self.rule, Rule):
-            raise ValueError(f"claim {self.id!r}: the rule must be a Rule")
-
-
-class Choice(NamedTuple):
-    """A recipe choice the book made after looking at measurements, which the paper's claims tables disclose:
-    ``what`` was chosen over what, by ``study`` (the module or chapter that measured it), looking at ``data``
-    (one of :data:`CHOICE_DATA`). A choice made on the test identities may flatter claims measured on them."""
-
-    what: str
-    study: str
-    data: str
-
-
-CHOICE_DATA = ("validation identities", "test identities")
-
 
 class Row(NamedTuple):
     """One line of a claims table; on a ladder, ``interaction_p`` is the test of whether the claim's effect differs
@@ -85,27 +35,23 @@ class Row(NamedTuple):
     interaction_p: float | None = None
 
 
+_MODULES = {"affinegan": affinegan, "fan": fan, "frgan": frgan}
+
+
 def registry(paper: str) -> list[Claim]:
     """The claims of ``paper`` (``affinegan``, ``fan``, ``frgan``), from ``i2vlib/claims/<paper>.py``."""
     (paper,) = check_names([paper], PAPERS, "paper")
-    name = f"{__name__}.{paper}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name != name:
-            raise
-        raise I2VError(f"no claims registered for {paper} yet ({name} does not exist)") from None
-    claims = list(module.CLAIMS)
+    claims = list(_MODULES[paper].CLAIMS)
     ids = [c.id for c in claims]
     if len(set(ids)) != len(ids) or any(c.paper != paper for c in claims):
-        raise ValueError(f"{name}: claim ids must be unique and every claim's paper {paper!r}")
+        raise ValueError(f"{paper}: claim ids must be unique and every claim's paper {paper!r}")
     return claims
 
 
 def choices(paper: str) -> list[Choice]:
     """The recipe choices behind the measurements of ``paper``'s claims (``CHOICES`` of its module)."""
-    registry(paper)
-    out = list(importlib.import_module(f"{__name__}.{paper}").CHOICES)
+    (paper,) = check_names([paper], PAPERS, "paper")
+    out = list(_MODULES[paper].CHOICES)
     if any(not isinstance(c, Choice) or c.data not in CHOICE_DATA for c in out):
         raise ValueError(f"{paper}: every choice must be a Choice whose data is one of {', '.join(CHOICE_DATA)}")
     return out
@@ -121,24 +67,32 @@ def expected(paper) -> dict[str, str]:
 
 
 _FAMILY = re.compile(r"(Table\s*\d+|Fig\.\s*\d+|§\s*\d+(?:\.\d+)?)")
+# How the comparative claims are grouped into Holm families: by the protocol table whose runs they compare (protocol
+# v2), by the table, figure or section of the paper their ``where`` names first (v1, 2026-11-27), or one family for
+# every claim judged together (a chapter's, before 2026-11-27).
+FAMILIES = ("table", "where", "all")
 
 
-def family(claim: Claim) -> str:
-    """The Holm family of a comparative claim: the table, figure or section of its paper that its ``where`` names first
-    (its own place; a later one is where the paper also shows it), e.g. "Table 2" for "Table 2, §4.1.3" and "§4.4"
-    for "§4.4; Table 1". The comparisons of one family are judged together, as the paper groups them."""
-    if claim.family:
-        return claim.family
+def family(claim: Claim, families: str = "table") -> str:
+    """The Holm family of a comparative claim (:data:`FAMILIES`). Under protocol v2 the protocol table its measurement
+    reads (one family per table of the experiment and rung: every comparison of an ablation set, or of a paper's
+    table with its baselines, judged together); ``"where"``: the table, figure or section its ``where`` names first
+    (``where_family`` where set), e.g. "Table 2" for "Table 2, §4.1.3"; ``"all"``: one family."""
+    if families == "table":
+        return claim.measurement.table
+    if families == "all":
+        return ""
+    if claim.where_family:
+        return claim.where_family
     found = _FAMILY.search(claim.where)
     return " ".join(found.group(1).split()) if found else claim.where
 
 
-def verdicts(paper, measurements: Mapping, by_family: bool = True) -> list[Row]:
+def verdicts(paper, measurements: Mapping, families: str = "table") -> list[Row]:
     """One :class:`Row` per claim of ``paper`` (a paper's name, or a list of claims), judged on
     ``measurements`` ({measure: measurement}); keys no claim uses are ignored. The p-values of the comparative claims
-    of one :func:`family` (one table or figure of the paper) are Holm-adjusted together (:class:`~.rules.Better`);
-    ``by_family=False`` adjusts all of them together, the rule before 2026-11-27 (:mod:`.log`: one family per
-    chapter)."""
+    of one :func:`family` are Holm-adjusted together (:class:`~.rules.Better`); ``families`` chooses how
+    (:data:`FAMILIES`; the registry log's replays use the earlier ones)."""
     claims = _claims(paper)
     if not isinstance(measurements, Mapping):
         raise I2VError(f"measurements should be a dict keyed by measure, got {type(measurements).__name__}")
@@ -151,7 +105,7 @@ def verdicts(paper, measurements: Mapping, by_family: bool = True) -> list[Row]:
     for c in claims:
         p = _checked(c, lambda: c.rule.p_value(measurements[c.measure]))
         if p is not None:
-            tested.setdefault(family(c) if by_family else "", {})[c.id] = p
+            tested.setdefault(family(c, families), {})[c.id] = p
     adjusted = {cid: q for ps in tested.values() for cid, q in zip(ps, holm(list(ps.values())))}
     rows = []
     for c in claims:
@@ -161,35 +115,42 @@ def verdicts(paper, measurements: Mapping, by_family: bool = True) -> list[Row]:
     return rows
 
 
-def families(paper) -> dict[str, list[str]]:
+def families_of(paper, families: str = "table") -> dict[str, list[str]]:
     """``{family: the ids of its comparative claims}`` of ``paper`` (a paper's name, or a list of claims)."""
     out: dict[str, list[str]] = {}
     for c in _claims(paper):
         if isinstance(c.rule, Better):
-            out.setdefault(family(c), []).append(c.id)
+            out.setdefault(family(c, families), []).append(c.id)
     return out
 
 
-LADDER_RULE = (
-    "A claim judged at several budgets reads *budget-dependent* only when its verdicts there differ **and** its effect "
-    "differs between the budgets: Welch's test of the difference of the two effects (the difference of two arms' "
-    "means, or a mean), p < 0.05. Otherwise its verdict is the one at the budget with the most seeds (at equal seeds, "
-    "the larger budget), and the other budget's measurement stands beside it. This rule was fixed on 2026-11-27, "
-    "after both budgets had been recorded; before it, any two differing verdicts read budget-dependent.")
+# How a claim judged at several budgets reads (the registry log's replays use the earlier rules).
+RUNG_RULES = {
+    "v2": "A claim judged at several budgets reads a verdict only where every budget that tested it gives that "
+          "verdict. Where they differ, it reads *budget-dependent* if its effect differs between the smallest and the "
+          "largest of them (Welch's test of the difference of the two effects, p < 0.05), and *inconclusive* "
+          "otherwise: the seeds do not tell a change with the budget from noise. A budget at which a gate failed "
+          "or an arm is not recorded tests nothing and does not vote. Fixed with protocol v2, before its "
+          "confirmatory round.",
+    "most seeds": "Where the budgets' verdicts differ and the effect does not differ between them (p >= 0.05), the "
+                  "verdict of the budget with the most seeds (at a tie, the larger); budget-dependent where it does "
+                  "(2026-11-27 to protocol v2).",
+    "any difference": "Budget-dependent wherever the budgets' verdicts differ (2026-11-25 to 2026-11-27).",
+}
+LADDER_RULE = RUNG_RULES["v2"]
 
 
-def ladder(paper, rungs: Mapping, interaction_test: bool = True, by_family: bool = True) -> list[Row]:
+def ladder(paper, rungs: Mapping, rung_rule: str = "v2", families: str = "table") -> list[Row]:
     """One :class:`Row` per claim of ``paper`` judged at every rung of a budget ladder, ``rungs`` = {the rung's label
     (e.g. "1000 steps, 5 seeds"): measurements} from the smallest budget up, each rung with its own Holm families
-    (:func:`verdicts`). A row shows each rung's measurement and verdict and judges by :data:`LADDER_RULE`: where the
-    rungs that tested the claim agree, their verdict; where they differ, "budget-dependent" if the effect differs
-    between the first and the last of them (:func:`~.stats.interaction`, p < :data:`ALPHA`), else the verdict of
-    the rung with the most seeds (the later at a tie). One rung gives :func:`verdicts`'s rows.
-    ``interaction_test=False`` replays the rule of 2026-11-25 to 2026-11-27 (:mod:`.log`): budget-dependent wherever
-    the verdicts differ; ``by_family`` as :func:`verdicts`."""
+    (:func:`verdicts`). A row shows each rung's measurement and verdict and judges by ``rung_rule``
+    (:data:`RUNG_RULES`): where the rungs that tested the claim agree, their verdict; where they differ,
+    "budget-dependent" if the effect differs between the first and the last of them (:func:`~.stats.interaction`,
+    p < :data:`ALPHA`), else "inconclusive" (v2). One rung gives :func:`verdicts`'s rows."""
     if not isinstance(rungs, Mapping) or not rungs:
         raise I2VError("a ladder needs at least one rung: {label: measurements}")
-    judged = {label: verdicts(paper, m, by_family) for label, m in rungs.items()}
+    check_names([rung_rule], tuple(RUNG_RULES), "rung rule")
+    judged = {label: verdicts(paper, m, families) for label, m in rungs.items()}
     if len(judged) == 1:
         return next(iter(judged.values()))
     rows = []
@@ -204,7 +165,7 @@ def ladder(paper, rungs: Mapping, interaction_test: bool = True, by_family: bool
             verdict = NOT_TESTED
         elif len({at[label].verdict for label in tested}) == 1:
             verdict = at[tested[0]].verdict
-        elif not interaction_test:
+        elif rung_rule == "any difference":
             verdict = BUDGET_DEPENDENT
         else:
             effects = {label: _checked(claim, lambda: claim.rule.effect(rungs[label][claim.measure]))
@@ -213,6 +174,10 @@ def ladder(paper, rungs: Mapping, interaction_test: bool = True, by_family: bool
             if p is not None and p < ALPHA:
                 verdict = BUDGET_DEPENDENT
                 shown += f"; the effect differs between budgets (interaction p = {p:.2g})"
+            elif rung_rule == "v2":
+                verdict = INCONCLUSIVE
+                shown += ("; the verdicts differ but the effect does not differ between budgets "
+                          + ("(no spread to test)" if p is None else f"(interaction p = {p:.2g})"))
             else:
                 most = max(reversed(tested), key=lambda label: effects[label].seeds)
                 verdict = at[most].verdict
@@ -284,11 +249,11 @@ def table(paper, measurements: Mapping | None = None, rungs: Mapping | None = No
     return "\n".join([head, *lines])
 
 
-from . import evidence, health  # noqa: E402  (they use the rules above; chapters reach them as i2v.claims.*)
+from . import evidence, health, measurement  # noqa: E402  (chapters reach them as i2v.claims.*)
 
-__all__ = ["evidence", "health", "PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY", "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED",
-           "BUDGET_DEPENDENT", "ladder", "LADDER_RULE", "interaction", "Effect", "rows_of",
-           "NotTested", "untested", "Rule", "AtLeast", "AtMost", "Between", "Ratio", "Better", "Claim", "Choice",
-           "CHOICE_DATA",
-           "Row", "registry", "choices", "expected", "verdicts", "family", "families", "counts", "table", "markdown_cell", "spread", "welch", "holm",
-           "mean_interval", "ALPHA"]
+__all__ = ["evidence", "health", "measurement", "PAPERS", "VERDICTS", "REPRODUCED", "BORDERLINE", "PARTLY",
+           "NOT_REPRODUCED", "CONTRADICTED", "NOT_TESTED", "BUDGET_DEPENDENT", "INCONCLUSIVE", "ladder", "LADDER_RULE",
+           "RUNG_RULES", "FAMILIES", "interaction", "Effect", "rows_of", "NotTested", "untested", "Rule", "AtLeast",
+           "AtMost", "Between", "Ratio", "Better", "Claim", "Choice", "CHOICE_DATA", "Row", "registry", "choices",
+           "expected", "verdicts", "family", "families_of", "counts", "table", "markdown_cell", "spread", "welch",
+           "holm", "mean_interval", "ALPHA"]

@@ -33,11 +33,12 @@ class Change(NamedTuple):
 
     date: str
     commit: str
-    kind: str          # "verdict rule", "band", "rename", "merge", "recipe choice", "health check"
-    what: str
+    kind: str          # "verdict rule", "band", "rename", "merge", "recipe choice", "health check", "gate",
+    what: str          # "measurement", "claim", "round", "log"
     records: bool
     why: str
     replay: str = ""
+    protocol: str = ""   # the protocol id after the change (protocol v2 on): tests hold the last to protocol_id()
 
 
 CHANGES = [
@@ -105,6 +106,13 @@ CHANGES = [
            "AffineGAN's decoder keeps the paper's transposed convolutions (the upsampling study)", True,
            "resizing then convolving did not lower the texture error on validation identities by the margin its "
            "rule asked"),
+    # Logged on 2026-11-29 (issue 71's review found it missing), like the other entries of that review below.
+    Change("2026-11-27", "75fffbb", "measurement",
+           "ACD-I comparisons judged on each seed's distance from the true videos' ACD-I (|ln(ACD-I / truth's)|, the "
+           "ratio floored at 0.5) instead of the raw ACD-I, lower being better (AffineGAN's Table 2, FRGAN's Table "
+           "1)", True,
+           "a copy of the input scores 0 ACD-I, so 'lower' rewarded not moving; the log diffed only the rules' words, "
+           "so this change of how a claim is measured did not show in it", "raw ACD-I"),
     Change("2026-11-28", "471c1ce", "health check",
            "GANimation's attention check (mean A <= 0.95 at the end of training) is shown but no longer gates; "
            "moves, reconstructs and au_head still do", True,
@@ -124,6 +132,15 @@ CHANGES = [
            "face_psnr passes frames whose face and colours are wrong (a blank frame of the right mean colour scores "
            "16.5 dB); written before FGST as released was recorded at its own budget, whose earlier runs rendered a "
            "blurred face in colours the input does not have", "no identity check"),
+    # Changes made before protocol v2 that the log did not have (found by the review of 2026-11-29, issue 71).
+    Change("2026-11-28", "01a8194", "recipe choice",
+           "MoCoGAN with its official training command's instance noise (sigma 0.1 before each critic convolution)",
+           True,
+           "made after its arm had failed its health checks at four times the budget (input_learned, face_psnr); its "
+           "earlier records left the records, so no replay can judge them again"),
+    Change("2026-11-28", "f55eb33", "recipe choice",
+           "The pose VideoGAN at its official code's learning rate, 2e-4, instead of the book profile's 1e-3", True,
+           "made after its arm had failed near_hold at four times the budget; its earlier records left the records"),
     Change("2026-11-29", "66678f4", "recipe choice",
            "FGST as released trains 16 times AffineGAN Table 2's budget at every rung (was 8): 16000 steps at the "
            "first rung, 64000 at the second; its records at 8 times left the records", True,
@@ -131,10 +148,66 @@ CHANGES = [
            "before seeds 3 and 4 were measured past 8 times (benchmarks/fgst_budget.py, commit c8ff596: of 12 and "
            "then 16 times, the smallest at which 4 of 5 seeds pass) found 3 of 5 at 12 times and 5 of 5 at 16 times "
            "(i2vlib/studies/fgst_multiple.json)"),
+    Change("2026-11-29", "c8ff596", "recipe choice",
+           "FGST's budget multiple (16 times the table's) was chosen by a rule written after the 8 times results and "
+           "one 16 times seed were known", True,
+           "the rule took its two claims from contradicted (8 times, 2 of 5 seeds failing face_psnr) to reproduced; "
+           "the records at 8 times left the records, so no replay judges them (the exploratory verdicts on FGST rest "
+           "on that choice; the confirmatory round keeps 16 times, declared before its runs)"),
+    Change("2026-11-29", "", "log",
+           "Twenty claims fixed in 2242275 (AffineGAN's Table 2, Fan et al.'s HP claims, FRGAN's Tables 1 and 3) "
+           "said 'records: none'; records of the paper's arms they compare existed (i2vlib/zoo/records.json held "
+           "88), only the baselines' did not: 'before'", True,
+           "the log's history was derived from the baselines' records alone"),
+    # Protocol v2 (issue 71): the experiment declared once and hashed (i2vlib/protocol); the exploratory round's
+    # records judged under it, each change with its replay.
+    Change("2026-11-29", "", "gate",
+           "Gates by role, bounds from model-free references (i2vlib/protocol/gates.py, references.json): a "
+           "comparator (the paper's full model, a baseline) must render a face, move toward the truth (the "
+           "instrument's intensity rises with a, the landmarks move, or the change-region error lies a quarter of the "
+           "way from the copy's to the truth's) and keep its identity; an ablation arm the paper predicts worse only "
+           "finite and not collapsed; the pose VideoGAN gated pooled like its rivals. Replaces protocol v1's health "
+           "checks (face_psnr, moves, identity, reconstructs, au_head, input_learned, near_hold, beats_hold)", True,
+           "a copy of the input slid by 2 px passed v1's checks and 'beat' AffineGAN on ACD; quality bounds on "
+           "ablation arms made the degradation their paper predicts untestable", "protocol v1 gates"),
+    Change("2026-11-29", "", "verdict rule",
+           "The rung rule: a verdict only where every budget that tested a claim agrees; where they differ, "
+           "budget-dependent if the effect differs between them, else inconclusive (was: the verdict of the budget "
+           "with the most seeds)", True,
+           "the rule of 2026-11-27 let the first rung's verdict stand over the second's in 11 labels",
+           "protocol v1 rung rule"),
+    Change("2026-11-29", "", "verdict rule",
+           "One Holm family per table of the experiment and rung (was: per table or figure of the paper a claim's "
+           "'where' names first)", True,
+           "15 of 76 tested comparisons were families of one; the comparisons of one set of runs are judged together",
+           "protocol v1 families"),
+    Change("2026-11-29", "", "measurement",
+           "AffineGAN's five claims on its own model (self-reconstruction, monotone progress, peak at one, Eq. 5's "
+           "intensities, a within range) judged on the full arm's seeds at every rung, as Fan et al.'s are, instead "
+           "of on zoo:affinegan-happy alone", True,
+           "one shipped model has no seeds: its verdict cannot be confirmed on fresh ones", "claims on the zoo model"),
+    Change("2026-11-29", "", "claim",
+           "FRGAN's mask-marks-the-motion and pose-feature-loss retired; AffineGAN's two GANimation ACD claims worded "
+           "as what Table 2 lists (its text asserts no advantage over GANimation); GANimation's exact action units "
+           "stated as a departure in its claims", True,
+           "the first read a testable claim into 'Intuitively, m ... highlights where the motion occurs', the second "
+           "a performance claim into a recipe sentence (claims.frgan.RETIRED)"),
+    Change("2026-11-29", "", "recipe choice",
+           "FGST's perceptual loss reads features of its own network (an identity network trained on other "
+           "identities with another seed) instead of the identity instrument's trunk, which measures ACD-I and the "
+           "identity gate; the exploratory round's FGST runs keep the instrument's", True,
+           "no arm may train on a network that measures a claim or a gate"),
+    Change("2026-11-29", "", "round",
+           "The confirmatory round declared: seeds 100-104 at the first rung and 100-102 at the second, every arm "
+           "of every table, recorded under this protocol; its verdicts are the book's, the exploratory round's stand "
+           "beside them", True,
+           "the exploratory seeds were looked at while rules, gates, recipes and budgets changed",
+           protocol="af1fb5ee159d"),
 ]
 
 REPLAYS = ("two standard errors", "the old partly bands", "no borderline", "any difference", "no health checks",
-           "one family per chapter", "attention as a gate", "no identity check")
+           "one family per chapter", "attention as a gate", "no identity check", "raw ACD-I", "protocol v1 gates",
+           "protocol v1 rung rule", "protocol v1 families", "claims on the zoo model")
 
 
 @cache

@@ -29,10 +29,10 @@ from .stats import Effect, Welch, _part, mean_interval, welch
 
 REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, NOT_TESTED = (
     "reproduced", "borderline", "partly", "not reproduced", "contradicted", "not tested")
-# A claim measured at several training budgets (a ladder) whose verdict changes from one budget to another:
-# a verdict on the budget, not on the paper.
-BUDGET_DEPENDENT = "budget-dependent"
-VERDICTS = (REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, BUDGET_DEPENDENT, NOT_TESTED)
+# A claim measured at several training budgets (a ladder) whose verdict changes from one budget to another, with an
+# effect that changes too: a verdict on the budget, not on the paper; with an effect that does not: inconclusive.
+BUDGET_DEPENDENT, INCONCLUSIVE = "budget-dependent", "inconclusive"
+VERDICTS = (REPRODUCED, BORDERLINE, PARTLY, NOT_REPRODUCED, CONTRADICTED, BUDGET_DEPENDENT, INCONCLUSIVE, NOT_TESTED)
 
 
 @dataclass(frozen=True)

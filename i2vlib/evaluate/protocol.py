@@ -273,17 +273,24 @@ def _check_frames(out, t: int, size: int, generator) -> np.ndarray:
     return out
 
 
-def table(results: dict, keys=SCORE_KEYS, reference: bool = True) -> str:
-    """A plain-text table of ``{name: evaluate(...) result}`` (one row per method, plus the reference)."""
+def table(results: dict, keys=SCORE_KEYS, reference: bool = True, columns: int = 100) -> str:
+    """A plain-text table of ``{name: evaluate(...) result}`` (one row per method, plus the reference), no line
+    wider than ``columns`` characters: the scores that do not fit beside the names continue in further blocks
+    below, each with the names again (a terminal of 100 columns shows it unwrapped)."""
     rows = [(name, r["scores"]) for name, r in results.items()]
     if reference and results:
         rows.append(("reference (ground truth)", next(iter(results.values()))["reference"]))
     width = max(len(n) for n, _ in rows)
-    cols = [max(8, len(k)) + 2 for k in keys]
-    head = " " * width + "".join(f"{k:>{c}s}" for k, c in zip(keys, cols))
+    cols = {k: max(8, len(k)) + 2 for k in keys}
+    blocks = [[]]
+    for k in keys:
+        if blocks[-1] and width + sum(cols[j] for j in blocks[-1]) + cols[k] > columns:
+            blocks.append([])
+        blocks[-1].append(k)
 
     def fmt(v, c):
         return f"{'-':>{c}s}" if v is None else f"{v:{c}.3f}"
 
-    return "\n".join([head] + [f"{n:<{width}s}" + "".join(fmt(s.get(k), c) for k, c in zip(keys, cols))
-                               for n, s in rows])
+    return "\n\n".join("\n".join([" " * width + "".join(f"{k:>{cols[k]}s}" for k in block)] +
+                                  [f"{n:<{width}s}" + "".join(fmt(s.get(k), cols[k]) for k in block) for n, s in rows])
+                        for block in blocks)

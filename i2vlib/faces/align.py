@@ -106,12 +106,14 @@ def box_transform(landmarks, box, size: int, inverse: bool = False) -> np.ndarra
     return out.astype(np.float32)
 
 
-def paste_back(crop_image: np.ndarray, image: np.ndarray, box, feather: float = 0.0) -> np.ndarray:
+def paste_back(crop_image: np.ndarray, image: np.ndarray, box, feather: float = 0.0, mask=None) -> np.ndarray:
     """Put a (generated) crop back into a copy of the photo it was cut from.
 
     The crop is resized to the box and written where the box overlaps the image.
     ``feather``: blend a border of this fraction of the side linearly into the photo, so
-    a generated face has no hard seam. Returns the new image; ``image`` is untouched.
+    a generated face has no hard seam. ``mask`` (instead of ``feather``): the box's own blend
+    weights, a box-sized array in [0, 1] (1 takes the crop's pixel, 0 keeps the photo's). Pixels
+    outside the box are never touched. Returns the new image; ``image`` is untouched.
     """
     image = np.asarray(image)
     crop_image = np.asarray(crop_image)
@@ -126,13 +128,21 @@ def paste_back(crop_image: np.ndarray, image: np.ndarray, box, feather: float = 
     ys, xs = slice(max(y0, 0), min(y1, h)), slice(max(x0, 0), min(x1, w))
     if ys.start >= ys.stop or xs.start >= xs.stop:
         return out
-    part = big[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
-    if feather > 0:
+    inside = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+    part = big[inside]
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.float64)
+        if mask.shape != (y1 - y0, x1 - x0) or not (np.isfinite(mask).all() and 0 <= mask.min() and mask.max() <= 1):
+            raise I2VError(f"a paste mask holds one weight in [0, 1] per pixel of the {x1 - x0} x {y1 - y0} box, "
+                           f"got shape {mask.shape}")
+    elif feather > 0:
         ramp = max(1.0, feather * (x1 - x0))
         yy = np.arange(y1 - y0)[:, None]
         xx = np.arange(x1 - x0)[None, :]
         edge = np.minimum(np.minimum(yy, y1 - y0 - 1 - yy), np.minimum(xx, x1 - x0 - 1 - xx))
-        alpha = np.clip((edge + 1) / ramp, 0, 1)[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+        mask = np.clip((edge + 1) / ramp, 0, 1)
+    if mask is not None:
+        alpha = mask[inside]
         if part.ndim == 3:
             alpha = alpha[..., None]
         part = alpha * part + (1 - alpha) * out[ys, xs]

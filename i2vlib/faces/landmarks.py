@@ -9,7 +9,8 @@
 
 Every backend has ``detect(image) -> Face`` (the highest-scoring face; :class:`NoFaceError`
 when there is none) and ``landmarks_in_box(image, box) -> 68 x 2`` (no detection: the
-landmarks of the face inside a box found earlier, e.g. on a clip's neutral frame).
+landmarks of the face inside a box found earlier, e.g. on a clip's neutral frame); dlib's also has
+``faces(image)``, every face of a photo, the largest first (:mod:`i2vlib.faces.paste` picks one of them).
 
 Boxes are ``(x0, y0, x1, y1)`` pixel indices, half-open: the box holds columns
 ``x0 .. x1-1`` and rows ``y0 .. y1-1``.
@@ -31,6 +32,9 @@ BACKENDS = ("dlib", "face-alignment", "ground-truth")
 # dlib's HOG detector reports a box only above score 0 by default; asking down to -0.2
 # keeps faint but real faces (small, grey, partly lit). We take the best box anyway.
 DLIB_ADJUST_THRESHOLD = -0.2
+# Beside the best face, a photo's other faces count from this score: the detector's weak boxes are seldom faces (on
+# the astronaut's space suit it finds one at -0.05 to 0.12, where her face and Grace Hopper's score 1.1 to 1.5).
+DLIB_OTHER_FACES = 0.5
 
 
 @dataclass
@@ -111,30 +115,37 @@ class DlibBackend:
         self._models = dlib_models()
 
     def detect(self, image, upsample: int | None = None) -> Face:
-        """The highest-scoring face in ``image``.
+        """The highest-scoring face in ``image`` (of :meth:`faces`)."""
+        return max(self.faces(image, upsample), key=lambda face: face.score)
+
+    def faces(self, image, upsample: int | None = None) -> list[Face]:
+        """Every face in ``image``, the largest (by the detector's box) first; :class:`NoFaceError` when there is none.
 
         ``upsample``: how many times the detector doubles the image to find small faces.
-        ``None`` tries 0 first and upsamples only while no confident face has been found
-        (twice for images under 256 px), which keeps large photos fast.
+        ``None`` tries 0 first and upsamples only while no confident face (score >= 0) has been found
+        (twice for images under 256 px), which keeps large photos fast. The faces: the best-scoring box,
+        and the others of its level that score at least :data:`DLIB_OTHER_FACES`.
         """
         image = as_image(image)
         if upsample is None:
             levels = range(3 if min(image.shape[:2]) < 256 else 2)
         else:
             levels = [int(upsample)]
-        best = None
+        best, others = None, []
         for level in levels:
             rects, scores, _ = self._models["detector"].run(image, level, DLIB_ADJUST_THRESHOLD)
             for rect, score in zip(rects, scores):
                 if best is None or score > best[1]:
                     best = (rect, float(score))
+            others = [(rect, float(score)) for rect, score in zip(rects, scores) if score >= DLIB_OTHER_FACES]
             if best is not None and best[1] >= 0:
                 break
         if best is None:
             raise NoFaceError("no face found in the image")
-        rect, score = best
-        box = (rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1)
-        return Face(self._predict(image, rect), box, score)
+        chosen = [best] + [(rect, score) for rect, score in others if rect != best[0]]
+        faces = [Face(self._predict(image, rect), (rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1),
+                      score) for rect, score in chosen]
+        return sorted(faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
     def landmarks_in_box(self, image, box) -> np.ndarray:
         """68 x 2 landmarks of the face inside ``box`` (no detection)."""

@@ -39,11 +39,11 @@ from .. import metrics
 from ..clip_record import EXPRESSIONS
 from ..data.clips import to_tensor
 from ..data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
-from ..errors import ArgumentParser, command_line, whole_number
+from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..io import write_json
 from ..outputs import check_output
 from .benchmark import SyntheticInstrument, inverse_response, save_weights, strongest_expression
-from .nets import SIZE, build, n_parameters
+from .nets import NETS, SIZE, build, n_parameters
 
 FULL = {"identities": 8000, "views": 4, "steps": 6000, "other_steps": 1500, "batch": 128, "id_batch": 64}
 QUICK = {"identities": 300, "views": 4, "steps": 300, "other_steps": 300, "batch": 64, "id_batch": 32}
@@ -96,9 +96,20 @@ def no_face(rng: np.random.Generator, face: np.ndarray | None = None) -> np.ndar
     return np.clip(img + 0.5, 0, 255).astype(np.uint8)
 
 
+def train_identities(count: int, offset: int = 0, bench_seed: int = 0) -> tuple[SyntheticBenchmark, np.ndarray]:
+    """The benchmark (seed ``bench_seed``) and the indices of its TRAIN identities ``offset`` ... ``offset + count - 1``
+    (in index order)."""
+    # Identity i belongs to the split i % 10 picks (0-7: train), so a benchmark with more than the
+    # default 3000 identities has more training identities and the same test identities.
+    last = offset + count
+    bench = SyntheticBenchmark(size=SIZE, seed=bench_seed, n_identities=max(3000, 10 * (last // 8 + 1)))
+    return bench, bench.identities("train")[offset:last]
+
+
 def training_set(identities: int, views: int, seed: int = 0, sessions: int = 2, negatives: float = 0.1,
-                 backdrop: float = 0.5, progress: bool = True) -> dict:
-    """Render random views of the first ``identities`` TRAIN identities, plus images without a face.
+                 backdrop: float = 0.5, progress: bool = True, offset: int = 0, bench_seed: int = 0) -> dict:
+    """Render random views of ``identities`` TRAIN identities, from the ``offset``-th on (the first by default), of
+    the benchmark with seed ``bench_seed``, plus images without a face; ``seed`` draws the views.
 
     Each identity is filmed in ``sessions`` sessions (a session is in front of a new
     background with probability ``backdrop``): one neutral frame and ``views / sessions``
@@ -109,10 +120,7 @@ def training_set(identities: int, views: int, seed: int = 0, sessions: int = 2, 
     """
     from tqdm.auto import tqdm
 
-    # Identity i belongs to the split i % 10 picks (0-7: train), so a benchmark with more than the
-    # default 3000 identities has more training identities and the same test identities.
-    bench = SyntheticBenchmark(size=SIZE, seed=seed, n_identities=max(3000, 10 * (identities // 8 + 1)))
-    ids = bench.identities("train")[:identities]
+    bench, ids = train_identities(identities, offset, bench_seed)
     rng = np.random.default_rng([seed, 0x1A5])
     per_session = max(1, views // sessions)
     rows, neutral = [], []
@@ -136,7 +144,7 @@ def training_set(identities: int, views: int, seed: int = 0, sessions: int = 2, 
             "expression": pad([EXPRESSIONS.index(r["expression"]) for r in rows], (), np.int64),
             "neutral": np.concatenate([neutral, np.arange(n_faces, n)]).astype(np.int64),
             "face": np.arange(n) < n_faces,
-            "per_identity": sessions * (per_session + 1), "identities": len(ids)}
+            "per_identity": sessions * (per_session + 1), "identities": len(ids), "indices": ids}
 
 
 # ---------------------------------------------------------------------------- training
@@ -170,15 +178,19 @@ def strength_objective(pred: torch.Tensor, target: torch.Tensor, expression: tor
 
 
 def train(data: dict, steps: int, batch: int = 128, id_batch: int = 64, other_steps: int | None = None,
-          lr: float = 3e-3, seed: int = 0, progress: bool = True) -> dict:
-    """Train the three networks on a rendered :func:`training_set`; returns them (eval mode).
+          lr: float = 3e-3, seed: int = 0, progress: bool = True, networks=tuple(NETS)) -> dict:
+    """Train the ``networks`` (by default all three) on a rendered :func:`training_set`; returns them (eval mode).
 
     The expression network trains for ``steps`` steps; the landmark and identity networks,
     which learn much faster, for the first ``other_steps`` (default: all) of them. Each group
-    has its own AdamW optimiser and one-cycle learning-rate schedule.
+    has its own AdamW optimiser and one-cycle learning-rate schedule. A network left out of
+    ``networks`` draws no batches, so the others' batches differ from those of all three.
     """
     from tqdm.auto import tqdm
 
+    unknown = set(networks) - set(NETS)
+    if unknown or not networks:
+        raise I2VError(f"networks to train: some of {', '.join(NETS)}; got {list(networks)}")
     torch.manual_seed(seed)
     rng = np.random.default_rng([seed, 0x7A1])
     other_steps = min(steps, other_steps or steps)
@@ -186,6 +198,9 @@ def train(data: dict, steps: int, batch: int = 128, id_batch: int = 64, other_st
     groups = {"expression": (["expression"], steps), "other": (["landmarks", "identity"], other_steps)}
     opts, scheds = {}, {}
     for g, (names, n) in groups.items():
+        names = [k for k in names if k in networks]
+        if not names:
+            continue
         opts[g] = torch.optim.AdamW([p for k in names for p in nets[k].parameters()], lr=lr, weight_decay=1e-4)
         scheds[g] = torch.optim.lr_scheduler.OneCycleLR(opts[g], max_lr=lr, total_steps=n, pct_start=0.1)
     for m in nets.values():
@@ -200,34 +215,41 @@ def train(data: dict, steps: int, batch: int = 128, id_batch: int = 64, other_st
     bar = tqdm(range(steps), desc="train instruments", unit="step", disable=not progress)
     post = {}
     for step in bar:
-        # Expression strengths: a face and the neutral face of its session.
-        idx = faces[rng.integers(len(faces), size=batch)]
-        strength = nets["expression"](to_tensor(frames[idx]), to_tensor(frames[neutral[idx]]))
-        loss_st = strength_objective(strength, st_all[idx], ex_all[idx])
-        opts["expression"].zero_grad(set_to_none=True)
-        loss_st.backward()
-        opts["expression"].step()
-        scheds["expression"].step()
-        post["st"] = f"{loss_st.item():.3f}"
-        if step < other_steps:
-            # Landmarks and the face score: any image, with or without a face.
-            idx = rng.integers(len(frames), size=batch)
-            face = face_all[idx]
-            lm, logit = nets["landmarks"](to_tensor(frames[idx]))
-            loss_face = F.binary_cross_entropy_with_logits(logit, face.float())
-            loss_lm = F.smooth_l1_loss(lm[face], lm_all[idx][face], beta=0.5) if face.any() else lm.sum() * 0
-            # Identity: two different frames of each of id_batch identities.
-            who = rng.choice(n_ids, size=min(id_batch, n_ids), replace=False)
-            pick = np.array([rng.choice(per_id, 2, replace=False) for _ in who]) + (who * per_id)[:, None]
-            z = nets["identity"](to_tensor(frames[np.concatenate([pick[:, 0], pick[:, 1]])]))
-            loss_id = info_nce(z[:len(who)], z[len(who):])
+        if "expression" in networks:
+            # Expression strengths: a face and the neutral face of its session.
+            idx = faces[rng.integers(len(faces), size=batch)]
+            strength = nets["expression"](to_tensor(frames[idx]), to_tensor(frames[neutral[idx]]))
+            loss_st = strength_objective(strength, st_all[idx], ex_all[idx])
+            opts["expression"].zero_grad(set_to_none=True)
+            loss_st.backward()
+            opts["expression"].step()
+            scheds["expression"].step()
+            post["st"] = f"{loss_st.item():.3f}"
+        if step < other_steps and "other" in opts:
+            loss = 0
+            if "landmarks" in networks:
+                # Landmarks and the face score: any image, with or without a face.
+                idx = rng.integers(len(frames), size=batch)
+                face = face_all[idx]
+                lm, logit = nets["landmarks"](to_tensor(frames[idx]))
+                loss_face = F.binary_cross_entropy_with_logits(logit, face.float())
+                loss_lm = F.smooth_l1_loss(lm[face], lm_all[idx][face], beta=0.5) if face.any() else lm.sum() * 0
+                loss = loss + loss_lm + loss_face
+                post["lm"] = f"{loss_lm.item():.2f}"
+            if "identity" in networks:
+                # Identity: two different frames of each of id_batch identities.
+                who = rng.choice(n_ids, size=min(id_batch, n_ids), replace=False)
+                pick = np.array([rng.choice(per_id, 2, replace=False) for _ in who]) + (who * per_id)[:, None]
+                z = nets["identity"](to_tensor(frames[np.concatenate([pick[:, 0], pick[:, 1]])]))
+                loss_id = info_nce(z[:len(who)], z[len(who):])
+                loss = loss + loss_id
+                post["id"] = f"{loss_id.item():.2f}"
             opts["other"].zero_grad(set_to_none=True)
-            (loss_lm + loss_face + loss_id).backward()
+            loss.backward()
             opts["other"].step()
             scheds["other"].step()
-            post.update(lm=f"{loss_lm.item():.2f}", id=f"{loss_id.item():.2f}")
         bar.set_postfix(post, refresh=False)
-    return {k: m.eval() for k, m in nets.items()}
+    return {k: m.eval() for k, m in nets.items() if k in networks}
 
 
 # ---------------------------------------------------------------------------- held-out accuracy
@@ -266,27 +288,8 @@ def assess(instrument, videos: int = 70, triplets: int = 1000, negatives: int = 
         hits.extend(strongest_expression(m.strength[strong]) == e)
 
     rng = np.random.default_rng([seed, 0x3E7])
+    acc = identity_accuracy(lambda frames: instrument.measure(frames).embedding, triplets, rng, bench)
     test_ids = bench.identities("test")
-    acc = {}
-    for name in ("triplet_accuracy", "triplet_accuracy_hard"):
-        hard = name.endswith("hard")
-        anchors, positives, negs = [], [], []
-        for i, j in (rng.choice(test_ids, 2, replace=False) for _ in range(triplets)):
-            anchor = bench.identity(int(i))
-            other = bench.identity(int(j))
-            if hard:  # the same person in front of another backdrop, another person in front of this one
-                other = replace(other, look={**other.look, "bg": anchor.look["bg"], "shirt": anchor.look["shirt"]})
-            anchors.append(random_view(anchor, rng)["image"])
-            positives.append(random_view(new_backdrop(anchor, rng) if hard else anchor, rng)["image"])
-            negs.append(random_view(other, rng)["image"])
-        za, zp, zn = (instrument.measure(np.stack(v)).embedding for v in (anchors, positives, negs))
-        dp, dn = np.linalg.norm(za - zp, axis=1), np.linalg.norm(za - zn, axis=1)
-        ok = ~(np.isnan(dp) | np.isnan(dn))
-        acc[name] = float(np.mean(dp[ok] < dn[ok])) if ok.any() else math.nan
-        if not hard:
-            acc["same_identity_distance"] = metrics.nanmean(dp)
-            acc["other_identity_distance"] = metrics.nanmean(dn)
-
     faces = [random_view(bench.identity(int(i)), rng)["image"] for i in rng.choice(test_ids, negatives)]
     fakes = np.stack([no_face(rng, f) for f in faces])
     return {
@@ -300,6 +303,37 @@ def assess(instrument, videos: int = 70, triplets: int = 1000, negatives: int = 
         "held_out": {"videos": videos, "frames": n_faces, "triplets": triplets, "no_face_images": negatives,
                      "split": "test", "size": SIZE},
     }
+
+
+def identity_accuracy(embed, triplets: int = 1000, rng: np.random.Generator | int = 0, bench=None) -> dict:
+    """The identity part of :func:`assess` for any ``embed``, frames (N x 64 x 64 x 3 uint8) -> embeddings (N x D,
+    NaN rows for frames without a face): ``triplet_accuracy``, ``triplet_accuracy_hard`` and the mean distances of
+    two views of one person and of two people. ``rng``: a generator, which the draws advance, or the ``seed`` of
+    :func:`assess` (the same triplets); ``bench``: the benchmark of the test identities (default seed 0)."""
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng([rng, 0x3E7])
+    bench = SyntheticBenchmark(size=SIZE) if bench is None else bench
+    test_ids = bench.identities("test")
+    acc = {}
+    for name in ("triplet_accuracy", "triplet_accuracy_hard"):
+        hard = name.endswith("hard")
+        anchors, positives, negs = [], [], []
+        for i, j in (rng.choice(test_ids, 2, replace=False) for _ in range(triplets)):
+            anchor = bench.identity(int(i))
+            other = bench.identity(int(j))
+            if hard:  # the same person in front of another backdrop, another person in front of this one
+                other = replace(other, look={**other.look, "bg": anchor.look["bg"], "shirt": anchor.look["shirt"]})
+            anchors.append(random_view(anchor, rng)["image"])
+            positives.append(random_view(new_backdrop(anchor, rng) if hard else anchor, rng)["image"])
+            negs.append(random_view(other, rng)["image"])
+        za, zp, zn = (np.asarray(embed(np.stack(v))) for v in (anchors, positives, negs))
+        dp, dn = np.linalg.norm(za - zp, axis=1), np.linalg.norm(za - zn, axis=1)
+        ok = ~(np.isnan(dp) | np.isnan(dn))
+        acc[name] = float(np.mean(dp[ok] < dn[ok])) if ok.any() else math.nan
+        if not hard:
+            acc["same_identity_distance"] = metrics.nanmean(dp)
+            acc["other_identity_distance"] = metrics.nanmean(dn)
+    return acc
 
 
 # ---------------------------------------------------------------------------- one command

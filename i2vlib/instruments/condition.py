@@ -316,13 +316,21 @@ class Fitted:
       the first frame, rigid motion removed, in template units.
     """
 
-    def __init__(self, table: ExpressionTable, instrument: str = "synthetic", linear: bool = False, fitter=None):
+    def __init__(self, table: ExpressionTable, instrument: str = "synthetic", linear: bool = False, fitter=None,
+                 known=None):
         if instrument not in INSTRUMENTS:
             raise I2VError(f"unknown landmark instrument {instrument!r}; choose one of {', '.join(INSTRUMENTS)}")
         self.table, self.instrument, self.linear, self.fitter = table, instrument, linear, fitter
         self.key = ("linear" if linear else "fitted", instrument)
+        # L0 where it is known already (a photo's face, landmarked by dlib before it was cropped:
+        # i2vlib.faces.paste); else the instrument measures it on the image
+        self.known = None if known is None else np.asarray(known, np.float64).reshape(68, 2)
+        if self.known is not None:
+            self.key += ("known", self.known.tobytes())
 
     def source(self, image: np.ndarray) -> np.ndarray:
+        if self.known is not None:
+            return self.known
         return measure_landmarks(image[None], self.instrument)[0]
 
     def expression(self, neutral: np.ndarray, mix: dict) -> np.ndarray:

@@ -48,9 +48,15 @@ The released losses, exactly: ``train_flow2rgb.lua`` computes an MSE of the fram
 gradient of its loss network, VGG-19 (``vgg_normalised.t7``) with an MSE at five of its layers, weight 1 each: the
 network's first layer, a 1 x 1 convolution that turns RGB in [0, 1] into VGG's mean-free BGR in grey levels (so the
 frames' squared error in 0-255 units), then relu1_1, relu2_1, relu3_1 and relu4_1. Here ``mse`` is the first (the
-frames' squared error in grey levels) and ``perceptual`` the four others, with the features of the book's identity
-instrument (:mod:`i2vlib.instruments`, the network behind ACD-I): the outputs of its trunk's four stages, at 1/2 ...
-1/16 of the frame, for VGG's four at 1 ... 1/8. VGG's weights are not available offline.
+frames' squared error in grey levels) and ``perceptual`` the four others, with the features of an identity network
+of FGST's own (``perceptual_net="own"``, :mod:`.perceptual`): the outputs of its trunk's four stages, at 1/2 ... 1/16
+of the frame, for VGG's four at 1 ... 1/8. VGG's weights are not available offline. The network has the design and
+the objective of the book's identity instrument (:mod:`i2vlib.instruments`) but not its weights: it was trained with
+another seed on 8000 training identities the instrument never saw, because a baseline whose loss reads the
+instrument's features learns to please the network that judges it (ACD-I, the ``identity`` health gate; issue 71).
+The first version read the instrument's trunk itself (``perceptual_net="instrument"``), kept as a named variant: FGST's
+records until 2026-11-29 were trained with it, and their configs, which lack the option, are read as it and keep their
+hashes (:func:`perceptual_net_of`).
 
 The released code and the book's (``design="released"``):
 
@@ -72,7 +78,10 @@ code size                 ``z_dim`` = 2000                                 2000 
                                                                            the code layer's channels, a width
 flow bound B              5 pixels at 128 px (``MulConstant(5)``)          5 x size / 128 pixels (2.5 at 64 px)
 q's input                 [5 I0, F] x 0.2, I0 in [0, 1]                    [I0, F / B], I0 in [-1, 1], the book's range
-perceptual loss           VGG-19 features (above)                          the identity instrument's trunk (above)
+perceptual loss           VGG-19 features (above)                          the trunk of an identity network of FGST's
+                                                                           own (above, ``perceptual_net="own"``), not
+                                                                           the identity instrument's, which judges it
+                                                                           (ACD-I, the ``identity`` gate)
 schedule                  two scripts, one per phase: Adam at 2e-5         one run, both phases side by side, each its
                           (3D-cVAE) and 1e-4 (flow2rgb), batch 4, up to    own Adam parameter group: the same rates in
                           5000 epochs of 1000 samples, the lowest          the paper profile, 5 times them in the book
@@ -81,7 +90,7 @@ Adam's betas              ``beta=`` passed, a key ``optim.adam`` does      (0.9,
                           not read: its defaults (0.9, 0.999)
 steps                     up to 5000 epochs of 1000 samples per phase      the profile's; AffineGAN Table 2's arm trains
                           (1.25M steps of batch 4)                         16 times that table's budget at every rung
-                                                                           (:data:`i2vlib.records.comparisons.
+                                                                           (:data:`i2vlib.protocol.tables.
                                                                            OWN_BUDGET`): at the budget it renders no face
 learning rate             constant                                         constant (``decay_from`` = 1)
 generation's z            a fresh N(0, I) draw per call (``test.lua``)     one N(0, I) draw per model, seeded by the
@@ -125,11 +134,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import api, losses
-from ..config import training_config
+from ..config import RENAMED, training_config
 from ..data.clips import from_tensor
 from ..errors import I2VError
-from .fgst_parts import (RELEASED_SIZE, BookGenerator, FGSTGenerator, Perceptual, consecutive_flows, kl_divergence,
-                         optical_flow)
+from .fgst_parts import (PERCEPTUAL_NETS, RELEASED_SIZE, BookGenerator, FGSTGenerator, Perceptual, consecutive_flows,
+                         kl_divergence, optical_flow)
 from .frgan_parts import VideoCritic
 from .gan import GANTrainer, linear_decay
 from .vgan import positions
@@ -155,6 +164,9 @@ STATED = {
     "steps": f"{_CODE}: --nEpochs 5000 of --epochSize 1000 samples at batch 4, each phase",
     "norm": f"{_CODE}: batch norm in the 3D-cVAE's volumetric layers (none in its image encoder or flow2rgb)",
     "weights": f"{_CODE}: L1 of the flows 1, KL --KLWeight 0.1; flow2rgb's loss network at weight 1 per layer",
+    "perceptual_net": f"{_CODE}: VGG-19 (vgg_normalised.t7), not available offline; here an identity network of "
+                      "FGST's own (i2vlib.models.perceptual), trained apart from the identity instrument that "
+                      "judges it",
 }
 UNSTATED = {
     "expressions": "one model per expression, as the book's other baselines (AffineGAN does not say)",
@@ -166,7 +178,7 @@ BOOK_WEIGHTS = {"flow": 1.0, "kl": 0.01, "rec": 10.0, "gan": 1.0}
 # Each design's options and profile changes; the book design's are those its records were trained with.
 OPTIONS = {
     "released": {"design": "released", "length": LENGTH, "z_dim": RELEASED_Z, "lr_flow": 2e-5, "norm": "batch",
-                 "betas": [0.9, 0.999], "decay_from": 1.0, "weights": RELEASED_WEIGHTS},
+                 "betas": [0.9, 0.999], "decay_from": 1.0, "perceptual_net": "own", "weights": RELEASED_WEIGHTS},
     "book": {"design": "book", "length": LENGTH, "z_dim": Z_DIM, "weights": BOOK_WEIGHTS},
 }
 CHANGES = {
@@ -192,6 +204,21 @@ def design_of(overrides: dict) -> str:
     return "book" if set(overrides.get("weights") or {}) & {"rec", "gan"} else "released"
 
 
+# The options of every released config when ``perceptual_net`` was added (2026-11-29), but ``method`` and ``profile``:
+# a config that names them all and not ``perceptual_net`` was saved before the option existed.
+BEFORE_PERCEPTUAL_NET = frozenset({
+    "augment", "batch", "betas", "checkpoint_every", "critic_steps", "d_layers", "data", "decay_from", "design", "ema",
+    "expressions", "frames", "image_size", "jitter", "length", "lr", "lr_d", "lr_flow", "ndf", "ngf", "norm", "seed",
+    "spectral_norm", "steps", "train_curves", "videos", "weights", "z_dim"})
+
+
+def perceptual_net_of(overrides: dict) -> str:
+    """The perceptual features of a released config given without ``perceptual_net``: the instrument's for a config
+    saved before the option existed (it names every option of :data:`BEFORE_PERCEPTUAL_NET`: FGST's records until
+    2026-11-29, and their runs' checkpoints), else FGST's own."""
+    return "instrument" if BEFORE_PERCEPTUAL_NET <= {RENAMED.get(k, k) for k in overrides} else "own"
+
+
 # ------------------------------------------------------------------------------------------------ training
 class Trainer(GANTrainer):
     """FGST's networks, batches and loss terms; ``design`` picks the released code's (default) or the book's."""
@@ -202,8 +229,8 @@ class Trainer(GANTrainer):
                 "kl": ("kl", "KL(q(z | I0, F) || N(0, I)), summed over z and the batch: the 3D-cVAE's prior term"),
                 "mse": ("mse", "|I^ - I|^2 in grey levels: flow2rgb's frame two steps on (its loss network's first "
                                "layer)"),
-                "perceptual": ("perceptual", "sum_l |phi_l(I^) - phi_l(I)|^2: the identity instrument's four stages "
-                                             "for VGG-19's relu1_1 ... relu4_1")}
+                "perceptual": ("perceptual", "sum_l |phi_l(I^) - phi_l(I)|^2: the four stages of an identity network's "
+                                             "trunk (perceptual_net) for VGG-19's relu1_1 ... relu4_1")}
     book_critics = ("d_video",)
     book_d_losses = {"d_v": ("gan", "the cross-entropy GAN loss of the 3-D critic D on [I0, I_1:T] against "
                                     "[I0, I^_1:T]")}
@@ -218,6 +245,8 @@ class Trainer(GANTrainer):
         design = design_of(overrides) if design is None else design
         if design not in DESIGNS:
             raise I2VError(f"fgst option design={design!r}; choose one of {', '.join(DESIGNS)}")
+        if design == "released" and overrides.get("perceptual_net") is None:
+            overrides = {**overrides, "perceptual_net": perceptual_net_of({**overrides, "design": design})}
         cfg = training_config(cls.name, profile, OPTIONS[design], CHANGES[design], {**overrides, "design": design})
         return cls.check_config(cfg)
 
@@ -235,6 +264,9 @@ class Trainer(GANTrainer):
         if isinstance(z, bool) or not isinstance(z, int) or not 1 <= z <= 4096:
             raise I2VError(f"fgst option z_dim (the 3D-cVAE's code size) must be an integer in [1, 4096], got {z!r}")
         if cfg["design"] == "released":
+            if cfg["perceptual_net"] not in PERCEPTUAL_NETS:
+                raise I2VError(f"fgst option perceptual_net={cfg['perceptual_net']!r}; choose one of "
+                               f"{', '.join(PERCEPTUAL_NETS)}")
             lr = cfg["lr_flow"]
             if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
                 raise I2VError(f"fgst option lr_flow (the 3D-cVAE's learning rate) must be a number in (0, 1], "
@@ -253,7 +285,10 @@ class Trainer(GANTrainer):
                  {"params": g.renderer.parameters()}], lr=float(self.cfg["lr"]), betas=tuple(self.cfg["betas"]))
             self.schedulers = linear_decay(self.optimizers, self.cfg["steps"], self.cfg["decay_from"])
             if self.weight("perceptual") > 0:
-                self.perceptual = Perceptual.load()
+                self.perceptual = Perceptual.load(self.cfg["perceptual_net"])
+
+    def loss_networks(self) -> dict[str, nn.Module]:
+        return {} if self.perceptual is None else {"perceptual": self.perceptual}
 
     def build(self) -> dict[str, nn.Module]:
         if self.cfg["design"] == "released":

@@ -9,7 +9,8 @@ and Model, and the list of where it departs from the released code) is :mod:`.fg
   ``F^_1:T = B tanh(D(e + e * z))`` with ``e = E(I0)``; :class:`FlowToFrame`, phase 2, ``G(W, F) = Dec([C(W), P(F)])``
   on VGG-19's layers up to conv4_1 (:func:`vgg_encoder`, :func:`vgg_decoder`), chained as
   ``I^_t = G(warp(I^_{t-1}, F^_t), F^_t)``; :class:`FGSTGenerator`, the two in turn; :class:`Perceptual`, the
-  features of ``sum_l |phi_l(I^) - phi_l(I)|^2``;
+  features of ``sum_l |phi_l(I^) - phi_l(I)|^2`` (FGST's own network, :mod:`.perceptual`, or the identity
+  instrument's, :data:`PERCEPTUAL_NETS`);
 * the book design: :class:`BookCVAE` (``F_t`` back to the input), :class:`BookSynthesis`
   (``I^_t = m_t * W_t + (1 - m_t) * R_t``, ``W_t = warp(I0, F_t)``) and :class:`BookGenerator`.
 """
@@ -26,9 +27,12 @@ from torch import nn
 from ..errors import I2VError
 from ..instruments import get_instrument
 from ..nn import UNetDecoder, UNetEncoder, init_weights, norm_3d, unet_levels
+from . import perceptual
 from .frgan_parts import levels
 
 RELEASED_SIZE = 128  # the released code's --imageSize
+# Where the perceptual loss's features come from: FGST's own network, or the identity instrument (the first version).
+PERCEPTUAL_NETS = ("own", "instrument")
 MAX_FLOW = 5.0      # the released VolDecoder's bound on a flow, in pixels at 128 px
 
 # cv2.calcOpticalFlowFarneback's parameters: the values of OpenCV's optical-flow tutorial.
@@ -205,9 +209,9 @@ class FGSTGenerator(nn.Module):
 
 
 class Perceptual(nn.Module):
-    """The perceptual loss's features: the outputs of the four stages of the identity instrument's trunk
-    (:class:`i2vlib.instruments.nets.IdentityNet`, 64-px frames, at 32 ... 4 px), frozen, standing for VGG-19's
-    relu1_1 ... relu4_1."""
+    """The perceptual loss's features, standing for VGG-19's relu1_1 ... relu4_1: the outputs of the four stages of
+    an identity network's trunk (:class:`i2vlib.instruments.nets.IdentityNet`, 64-px frames, at 32 ... 4 px), frozen:
+    FGST's own (:mod:`.perceptual`, trained apart from the instruments) or the identity instrument's."""
 
     size = 64
 
@@ -219,8 +223,13 @@ class Perceptual(nn.Module):
         self.requires_grad_(False).eval()
 
     @classmethod
-    def load(cls) -> Perceptual:
-        """A frozen copy of the shipped synthetic instrument's identity trunk (its batch norms in eval mode)."""
+    def load(cls, net: str = "own") -> Perceptual:
+        """``net`` (one of :data:`PERCEPTUAL_NETS`): ``"own"``, the shipped features of :mod:`.perceptual`;
+        ``"instrument"``, a frozen copy of the synthetic instrument's identity trunk (its batch norms in eval mode)."""
+        if net not in PERCEPTUAL_NETS:
+            raise I2VError(f"perceptual features {net!r}; choose one of {', '.join(PERCEPTUAL_NETS)}")
+        if net == "own":
+            return cls(perceptual.load())
         return cls(copy.deepcopy(get_instrument("synthetic").nets["identity"].features))
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -60,15 +60,16 @@ class Model(api.NetworkModel):
         return cls(net, cfg, device, refiner)
 
     # -- G_C ----------------------------------------------------------------------------
-    def g_c(self, condition=None):
-        """The condition generator for ``condition`` (default :attr:`condition`)."""
+    def g_c(self, condition=None, known=None):
+        """The condition generator for ``condition`` (default :attr:`condition`); ``known``: the input face's 68
+        landmarks, where they are known already (a fitted G_C then takes them as L0 instead of measuring them)."""
         condition = self.condition if condition is None else condition
         if isinstance(condition, str):
             if condition not in ("fitted", "linear", "landmarks"):
                 raise I2VError(f"unknown condition {condition!r}; choose fitted, linear, landmarks or an "
                                "i2vlib.instruments.condition.Oracle")
             fitter = get_fitter() if condition == "fitted" and self.instrument == "synthetic" else None
-            return Fitted(self.table, self.instrument, linear=condition == "linear", fitter=fitter)
+            return Fitted(self.table, self.instrument, linear=condition == "linear", fitter=fitter, known=known)
         if not all(hasattr(condition, k) for k in ("source", "expression", "retarget", "key")):
             raise I2VError(f"a condition is 'fitted', 'linear', 'landmarks' or an i2vlib.instruments.condition.Oracle, "
                            f"got {type(condition).__name__}")
@@ -86,13 +87,20 @@ class Model(api.NetworkModel):
         return gc.expression(neutral, api.check_intensities(intensities, self.expressions, expression))
 
     # -- the API ------------------------------------------------------------------------
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, condition=None):
-        """:meth:`i2vlib.api.Model.generate`, with G_C chosen by ``condition`` (see :meth:`g_c`)."""
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, condition=None,
+                 face="auto", paste: bool = True):
+        """:meth:`i2vlib.api.Model.generate`, with G_C chosen by ``condition`` (see :meth:`g_c`; a photo's face is
+        conditioned by the fitted G_C on the landmarks dlib found, :meth:`face_options`)."""
         self._active = self.g_c(condition)
         try:
-            return super().generate(image, intensities, expression, as_tensor)
+            return super().generate(image, intensities, expression, as_tensor, face=face, paste=paste)
         finally:
             self._active = None
+
+    def face_options(self, landmarks) -> dict:
+        """A photo's face crop: the fitted G_C takes the landmarks dlib found as L0 (a benchmark model's instrument
+        finds no landmarks on a photograph)."""
+        return {"condition": self.g_c("fitted", known=landmarks)}
 
     def retarget(self, image, reference, condition=None, as_tensor: bool = False):
         """``image`` performing the motion of ``reference``: T x H x W x 3 uint8 (one frame per reference frame).

@@ -65,6 +65,9 @@ class Trainer(frgan.Trainer):
             if self.weight("feat") > 0:
                 self.instrument = load_instrument()
 
+    def loss_networks(self) -> dict:
+        return {} if self.instrument is None else {"feat": self.instrument}
+
     def sampler(self):
         if self._sampler is None:
             self._sampler = PoseVideos(self.cfg)
@@ -106,9 +109,13 @@ class Model(api.Model):
         cfg, net, refiner = load_networks(ckpt)
         return cls(net, cfg, device, refiner)
 
-    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False):
+    def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False, face="auto",
+                 paste: bool = True):
         raise I2VError(f"a {NAME} model forecasts frames from observed joints (Model.forecast, the FRGAN pose "
                        "chapter), not from intensities")
+
+    def animate(self, photo, intensities, expression: str | None = None, face=None, paste: bool = True):
+        return self.generate(photo, intensities, expression)     # the same refusal: a pose model animates no face
 
     def forecast(self, image, joints_source, joints, as_tensor: bool = False):
         """``image`` (S x S x 3 uint8, the last observed frame) moved to each pose of ``joints`` (T x 13 x 2

@@ -8,7 +8,10 @@ A method declares
 * its data: ``sample(rng)`` returns one batch (through :class:`i2vlib.data.sampling.Sampler`);
 * its losses: ``forward(batch)`` runs the generator once, ``d_terms(batch, out)`` and
   ``g_terms(batch, out)`` return named loss terms as zero-argument functions; ``d_losses`` and
-  ``g_losses`` map each name to its weight key and its equation in the paper.
+  ``g_losses`` map each name to its weight key and its equation in the paper; ``loss_networks()``
+  returns the frozen networks from outside the method that its terms read (FGST's perceptual features,
+  Eq. 15's pose network), which must never be one that measures a claim or a gate
+  (``tests/test_loss_networks.py`` holds every method to it).
 
 The base does the rest: weights (a weight of 0 removes the term *and its computation*), the
 critics frozen during the generator's half, Adam optimisers with pix2pix's linear decay (the critics'
@@ -105,6 +108,11 @@ class GANTrainer:
     def g_terms(self, batch: dict, out: dict) -> dict:
         """The generators' loss terms: ``{name: zero-argument function}`` for the names of ``g_losses``."""
         raise NotImplementedError
+
+    def loss_networks(self) -> dict[str, nn.Module]:
+        """The frozen networks from outside the method that its loss terms read, by name (none by default): a
+        network that measures a claim or a gate must never be among them."""
+        return {}
 
     def monitor(self, batch: dict, out: dict) -> dict:
         """Values logged beside the losses (names in ``monitors``), computed after the update."""

@@ -6,6 +6,7 @@ file per recorded run (``recorded/`` beside it for the comparisons), keyed by it
 recipe studies declared in :mod:`i2vlib.studies` on the same store (scored snapshots, one file per run);
 :mod:`.comparisons` declares the papers' comparison tables (arms,
 seeds, budget ladder) and :mod:`.ablations` turns them into configs, measurements and recording jobs
-(``make records``); :mod:`.verify` trains a few recorded runs again (``make verify-records``); :mod:`.origin` says
+(``make records``, run on a job engine by :mod:`.engine`); :mod:`.verify` trains a few recorded runs again
+(``make verify-records``); :mod:`.origin` says
 where a chapter's model came from; :mod:`.verdicts` judges every claim from the records (``i2v claims``).
 """

@@ -1,11 +1,16 @@
 """The seeded comparisons behind the ablation chapters' claims, and their recorded measurements.
 
-    python -m i2vlib.records.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--workers N]   # make records
+    python -m i2vlib.records.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--round R] [--workers N]
+        [--engine local|slurm|debug] [--retries N] [--partition P --time MINUTES --cpus N] [--jobs-folder DIR]
 
-records every run of the papers' comparisons not recorded yet, as one queue over papers and rungs
-(:func:`i2vlib.records.store.record`, :func:`jobs`).
+(``make records``) records every run of the papers' comparisons not recorded yet, as one queue of jobs over papers and
+rungs (:func:`i2vlib.records.store.record`, :func:`jobs`) on a job engine (:mod:`i2vlib.records.engine`, submitit):
+processes on this machine by default, one one-thread job per core, or ``--engine slurm`` jobs of a SLURM cluster.
+Run again, it resumes: recorded keys are skipped and runs resume from their checkpoints. It prints the jobs done,
+running and left with the training time left; a failed job is tried again ``--retries`` times, and one that failed
+every try is named at the end, with exit status 1.
 
-The comparisons are declared in :mod:`i2vlib.records.comparisons` (the arms, seeds, budgets, measures and budget ladder,
+The comparisons are declared in :mod:`i2vlib.protocol.tables` (the arms, seeds, budgets, measures and budget ladder,
 the papers' comparison tables with their baselines); this module makes their runs' configs (:func:`arm_configs`) and
 measurements (:func:`comparison`). The book profile's measurements are recorded in ``recorded/``
 (:mod:`i2vlib.records.store`), so ``make book`` reads them instead of training the arms, and a run this module has not
@@ -24,13 +29,12 @@ import sys
 import time
 
 from ..errors import ArgumentParser, I2VError, check_names, command_line
-from ..models import get_method
 from ..models.frgan import PAPER_WEIGHTS, chapter_config
+from ..protocol.tables import (ARMS, HEADLINES, LADDER, LONGER, MEASURE, OWN_BUDGET, RECORD_ROUND, ROUNDS, SEED_GRIDS,
+                               SEEDS, SHOWN, arm_configs, measure_options)
 from ..runs import may_train, retraining
 from ..zoo import add_workers, recipe
-from . import store
-from .comparisons import (ARMS, BUDGET, HEADLINES, LADDER, LONGER, MEASURE, OWN_BUDGET, SEED_GRIDS, SEEDS,
-                          SHOWN, TABLES)
+from . import engine, store
 from .store import measured
 
 
@@ -83,46 +87,13 @@ def longer_config(paper: str, profile: str = "book", seed: int = SEEDS[0]) -> di
     return arm_configs(paper, profile, [arm], seeds=[seed], steps=times * steps)[arm][0]
 
 
-def arm_configs(paper: str, profile: str = "book", arms=None, seeds=SEEDS, multiple: int = 1, **overrides) -> dict:
-    """``{arm: [config for each seed]}`` of ``paper``'s comparison in ``profile``, every stage trained ``multiple``
-    times its budget's steps (a rung of :data:`LADDER`; an arm of :data:`OWN_BUDGET` that many times more);
-    ``overrides`` (the chapter's ``data``, ``image_size``, ``steps``; ``None`` ignored) apply to every arm."""
-    (paper,) = check_names([paper], tuple(ARMS), "paper")
-    arms = list(ARMS[paper]) if arms is None else check_names(list(arms), tuple(ARMS[paper]), f"{paper} arm")
-    shared = {**BUDGET[paper].get(profile, {}), **{k: v for k, v in overrides.items() if v is not None}}
-    out = {}
-    for arm in arms:
-        if paper in TABLES and arm in TABLES[paper][1]:    # the paper's method: its ablation arm's runs
-            own, name = TABLES[paper][0], TABLES[paper][1][arm]
-            out[arm] = arm_configs(own, profile, [name], seeds, multiple, **overrides)[name]
-            continue
-        method, change = ARMS[paper][arm]
-        own = multiple * OWN_BUDGET.get(paper, {}).get(arm, {}).get(profile, 1)
-        out[arm] = [_config(get_method(method), profile, shared, change, s, own) for s in seeds]
-    return out
-
-
-def _config(method, profile: str, shared: dict, change: dict, seed: int, multiple: int = 1) -> dict:
-    """One arm's config for ``seed`` at ``multiple`` times the budget's steps: the shared config with the arm's
-    change, whose loss weights change only the weights it names; a refine-stage change nests the config of the arm
-    without it."""
-    weights = {**shared.get("weights", {}), **change.get("weights", {})}
-    change = {**change, **({"weights": weights} if weights else {})}
-    if change.get("stage") == "refine":
-        change = {**change, "forecast": _config(method, profile, shared, {}, seed, multiple)}
-    base = {**shared, **change}
-    steps = method.default_config(profile, **base)["steps"]
-    n_expr = len(base.get("expressions", ["happy"]))
-    return method.default_config(profile, **{**base, "steps": steps * n_expr * multiple, "seed": seed})
-
-
 def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device: str = "auto",
                workers: int | None = None, progress: bool = True, multiple: int = 1, train: bool = True,
-               **overrides) -> dict:
+               round: str = "exploratory", **overrides) -> dict:
     """``{arm: [arm_scores of each seed's model]}``: recorded where the records hold them, else
     trained (side by side) and measured now (:func:`i2vlib.records.store.measured`); ``train=False``: the arms whose
     every seed is recorded, nothing trained."""
-    configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
+    configs = arm_configs(paper, profile, arms, seeds, multiple, round, **overrides)
     flat = [c for runs in configs.values() for c in runs]
     values = measured(flat, MEASURE[paper], device=device, workers=workers, progress=progress, train=train,
                       **measure_options(paper, profile))
@@ -134,7 +105,7 @@ def comparison(paper: str, profile: str = "book", arms=None, seeds=SEEDS, device
     return out
 
 
-def rungs(paper: str, profile: str = "book", arms=None, train: bool = True,
+def rungs(paper: str, profile: str = "book", arms=None, train: bool = True, round: str = "exploratory",
           **overrides) -> list[tuple[int, tuple[int, ...]]]:
     """The rungs of :data:`LADDER` a chapter shows: ``(multiple, seeds)`` (:func:`rung_arms` says which arms). The
     first rung always, with its seeds beyond :data:`SEEDS` as far as every arm has them recorded (the others train
@@ -142,19 +113,21 @@ def rungs(paper: str, profile: str = "book", arms=None, train: bool = True,
     its seeds as far as recorded for those arms. Only the book profile on the benchmark climbs the ladder; any other
     setting (a profile, a folder, a size or a number of steps) is its first rung on :data:`SEEDS`. With
     ``I2V_RETRAIN=1`` every rung is shown, and trained. ``train=False`` (or ``I2V_NO_TRAIN``): every rung shows its
-    recorded arms only, the first too, so that an arm not recorded yet does not cut the others' seeds."""
-    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, overrides, train)]
+    recorded arms only, the first too, so that an arm not recorded yet does not cut the others' seeds. ``round``: the
+    seeds of which round of :data:`~i2vlib.protocol.tables.ROUNDS` (its first three seeds stand for SEEDS)."""
+    return [(m, seeds) for m, seeds, _ in _rungs(paper, profile, arms, overrides, train, round)]
 
 
-def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None, **overrides) -> list[str]:
+def rung_arms(paper: str, multiple: int, seeds, profile: str = "book", arms=None, round: str = "exploratory",
+              **overrides) -> list[str]:
     """The arms of ``arms`` (default: all of ``paper``'s) whose runs of ``seeds`` at ``multiple`` times the budget
     are all recorded (every arm with ``I2V_RETRAIN=1``, which trains what is missing)."""
-    return _recorded_arms(paper, multiple, seeds, profile, arms, None, overrides)
+    return _recorded_arms(paper, multiple, seeds, profile, arms, None, overrides, round)
 
 
-def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> list[str]:
+def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides, round="exploratory") -> list[str]:
     """:func:`rung_arms` against ``book`` (the records, read now if None)."""
-    configs = arm_configs(paper, profile, arms, seeds, multiple, **overrides)
+    configs = arm_configs(paper, profile, arms, seeds, multiple, round, **overrides)
     if retraining():
         return list(configs)
     book, options = store.read() if book is None else book, measure_options(paper, profile)
@@ -162,22 +135,26 @@ def _recorded_arms(paper, multiple, seeds, profile, arms, book, overrides) -> li
             if all(store.key(c, MEASURE[paper], **options) in book for c in runs)]
 
 
-def _rungs(paper, profile, arms, overrides, train=True) -> list[tuple[int, tuple[int, ...], list[str]]]:
+def _rungs(paper, profile, arms, overrides, train=True,
+           round="exploratory") -> list[tuple[int, tuple[int, ...], list[str]]]:
     """:func:`rungs` with the arms each rung shows."""
-    ladder_ = LADDER[check_names([paper], tuple(ARMS), "paper")[0]]
+    check_names([paper], tuple(ARMS), "paper")
+    round_ = ROUNDS[check_names([round], tuple(ROUNDS), "round")[0]]
+    ladder_ = round_["rungs"]
     every = list(arm_configs(paper, profile, arms, [SEEDS[0]], **overrides))
     if profile != "book" or any(v is not None and k != "data" for k, v in overrides.items()) \
             or overrides.get("data", "synthetic") != "synthetic":
-        return [(ladder_[0][0], SEEDS, every)]
+        return [(LADDER[paper][0][0], SEEDS, every)]
     out, book = [], store.read()
     for i, (multiple, seeds) in enumerate(ladder_):
-        shown = every if i == 0 and train and may_train() else _recorded_arms(paper, multiple, SEEDS, profile, every, book,
-                                                                     overrides)
+        base = seeds[:round_["least"]]
+        shown = every if i == 0 and train and may_train() else _recorded_arms(paper, multiple, base, profile, every,
+                                                                              book, overrides, round)
         if not shown:
             continue
-        kept = list(SEEDS)
-        for s in (s for s in seeds if s not in SEEDS):   # as far as recorded: a rung's seeds are a prefix of LADDER's
-            if _recorded_arms(paper, multiple, [s], profile, shown, book, overrides) != shown:
+        kept = list(base)
+        for s in seeds[len(base):]:   # as far as recorded: a rung's seeds are a prefix of the round's
+            if _recorded_arms(paper, multiple, [s], profile, shown, book, overrides, round) != shown:
                 break
             kept.append(s)
         out.append((multiple, tuple(kept), shown))
@@ -185,13 +162,15 @@ def _rungs(paper, profile, arms, overrides, train=True) -> list[tuple[int, tuple
 
 
 def ladder(paper: str, profile: str = "book", arms=None, device: str = "auto", workers: int | None = None,
-           progress: bool = True, train: bool = True, **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
+           progress: bool = True, train: bool = True, round: str = "exploratory",
+           **overrides) -> dict[tuple[int, tuple[int, ...]], dict]:
     """``{(multiple, seeds): comparison}`` of every rung :func:`rungs` shows, the smallest first. The first rung
     holds every arm (``train=False``: those recorded); a larger one the arms recorded at it so far: a claim on an arm
     it lacks is not tested there (:func:`i2vlib.claims.evidence.seeds_of`), and rests on the rungs that have it."""
     train = train and may_train()
-    return {(m, seeds): comparison(paper, profile, shown, seeds, device, workers, progress, m, train, **overrides)
-            for m, seeds, shown in _rungs(paper, profile, arms, overrides, train)}
+    return {(m, seeds): comparison(paper, profile, shown, seeds, device, workers, progress, m, train, round,
+                                   **overrides)
+            for m, seeds, shown in _rungs(paper, profile, arms, overrides, train, round)}
 
 
 def rung_label(paper: str, multiple: int, seeds, profile: str = "book", missing=(), **overrides) -> str:
@@ -237,30 +216,19 @@ def data_scope(data: str) -> tuple[list[str], dict[str, str]]:
              "true intensities, and an instrument that reads expression strength"})
 
 
-def measure_options(paper: str, profile: str) -> dict:
-    """What :data:`MEASURE` measures each run of ``paper`` on: test videos (``arm_scores``), or the
-    identities and reference frames of the retargeting protocol (``retarget_scores``)."""
-    smoke = profile == "smoke"
-    if MEASURE[paper] == "retarget":
-        return {"targets": 2 if smoke else 8, "frames": 8 if smoke else 16}
-    if MEASURE[paper] == "pose":
-        return {"per_action": 1 if smoke else 4}
-    return {"videos": 2 if smoke else 12}
-
-
-def recorded_seeds(paper: str) -> dict[int, dict[str, list[int]]]:
-    """``{multiple: {arm: the seeds recorded}}`` for each rung of ``paper``'s :data:`LADDER` (book profile)."""
+def recorded_seeds(paper: str, round: str = "exploratory") -> dict[int, dict[str, list[int]]]:
+    """``{multiple: {arm: the seeds recorded}}`` for each rung of ``round`` (book profile)."""
     book, options = store.read(), measure_options(paper, "book")
     return {m: {arm: [c["seed"] for c in runs if store.key(c, MEASURE[paper], **options) in book]
-                for arm, runs in arm_configs(paper, "book", seeds=seeds, multiple=m).items()}
-            for m, seeds in LADDER[paper]}
+                for arm, runs in arm_configs(paper, "book", seeds=seeds, multiple=m, round=round).items()}
+            for m, seeds in ROUNDS[round]["rungs"]}
 
 
-def jobs(ladders: dict, arms=None) -> list[tuple]:
-    """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs of LADDER}``) in the
-    book profile: every arm's runs at each rung (only ``arms``, in their order, where given), then, where ``arms`` is
-    None, the paper's :data:`HEADLINES` and the runs :func:`pictured` adds. A record keeps its pictures where a
-    chapter shows them (:func:`pictured_keys`)."""
+def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
+    """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs: (multiple, seeds)}``)
+    of ``round`` in the book profile: every arm's runs at each rung (only ``arms``, in their order, where given),
+    then, where ``arms`` is None and the round is the exploratory one, the paper's :data:`HEADLINES` and the runs
+    :func:`pictured` adds. A record keeps its pictures where a chapter shows them (:func:`pictured_keys`)."""
     keep, out = pictured_keys(), []
 
     def job(config, paper, **extra):
@@ -270,8 +238,9 @@ def jobs(ladders: dict, arms=None) -> list[tuple]:
     for paper, ladder_ in ladders.items():
         chosen = None if arms is None else [a for a in arms if a in ARMS[paper]]
         for multiple, seeds in ladder_:
-            out += [job(c, paper) for runs in arm_configs(paper, "book", chosen, seeds, multiple).values() for c in runs]
-        if arms is None:
+            out += [job(c, paper) for runs in arm_configs(paper, "book", chosen, seeds, multiple, round).values()
+                    for c in runs]
+        if arms is None and round == "exploratory":
             out += [job(recipe(name), paper) for name in HEADLINES[paper]]
             out += [job(config, paper, **extra) for config, extra in pictured(paper, "book")]
     return out
@@ -286,31 +255,37 @@ def main(argv=None) -> int:
     p.add_argument("--rungs", nargs="*", type=int, default=None,
                    help="only these rungs of the budget ladder, as multiples of the budget (default: every rung "
                         "of LADDER, the smallest first)")
+    p.add_argument("--round", choices=list(ROUNDS), default=RECORD_ROUND,
+                   help=f"the round whose seeds to record (default: {RECORD_ROUND}, the round of record)")
     add_workers(p)
+    engine.add_arguments(p)
     p.add_argument("--list", action="store_true",
                    help="print the seeds of each arm recorded at each rung, and record nothing")
     args = p.parse_args(argv)
 
     start = time.perf_counter()
     try:
+        where = engine.from_arguments(args)
         papers = check_names(args.papers or list(ARMS), tuple(ARMS), "paper")
         if args.arms is not None:
             check_names(args.arms, tuple(dict.fromkeys(a for paper in papers for a in ARMS[paper])), "arm")
-        ladders = {paper: LADDER[paper] if args.rungs is None else [r for r in LADDER[paper] if r[0] in args.rungs]
-                   for paper in papers}
-        for paper, ladder_ in ladders.items():
-            if args.rungs is not None and len(ladder_) != len(set(args.rungs)):
-                raise I2VError(f"--rungs {' '.join(map(str, args.rungs))}: {paper}'s ladder has the rungs "
-                               f"{', '.join(str(m) for m, _ in LADDER[paper])}")
+        rungs_ = ROUNDS[args.round]["rungs"]
+        ladders = {paper: [r for r in rungs_ if args.rungs is None or r[0] in args.rungs] for paper in papers}
+        if args.rungs is not None and len([r for r in rungs_ if r[0] in args.rungs]) != len(set(args.rungs)):
+            raise I2VError(f"--rungs {' '.join(map(str, args.rungs))}: the ladder has the rungs "
+                           f"{', '.join(str(m) for m, _ in rungs_)}")
         if args.list:
             for paper, ladder_ in ladders.items():
-                recorded = recorded_seeds(paper)
+                recorded = recorded_seeds(paper, args.round)
                 for m, _ in ladder_:
                     print(f"{paper} x{m}: " + "  ".join(f"{arm} {','.join(map(str, s)) or '-'}"
                                                          for arm, s in recorded[m].items()
                                                          if args.arms is None or arm in args.arms))
             return 0
-        store.record(jobs(ladders, args.arms), workers=args.workers)
+        store.record(jobs(ladders, args.arms, args.round), workers=args.workers, engine=where)
+    except engine.JobsFailed as e:
+        print(f"ablations: error: {e}", file=sys.stderr)
+        return 1
     except I2VError as e:
         print(f"ablations: error: {e}", file=sys.stderr)
         return 2

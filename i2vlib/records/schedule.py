@@ -1,12 +1,14 @@
 """The recording queue's estimates: how long a job of :func:`i2vlib.records.store.record` trains, so that the
-longest start first and no core idles while a long run ends the queue alone, and which run directories a job trains,
-so that no two workers train one."""
+longest start first, no core idles while a long run ends the queue alone, and the driver can say how long is left
+(:mod:`.engine`); and which run directories a job trains, so that no two jobs train one."""
 
 from __future__ import annotations
 
+import os
 import statistics
 from pathlib import Path
 
+from .. import run_files
 from ..errors import I2VError
 from ..models import full_config
 from ..run_files import read_run
@@ -48,10 +50,12 @@ def job_seconds(config: dict, book: dict, root=None) -> float:
     return total
 
 
-def longest_first(queue: list, book: dict, root=None) -> list:
-    """``queue`` (``[(key, (config, ...)), ...]``) ordered by :func:`job_seconds`, the longest first (the classic
-    longest-processing-time rule for keeping parallel workers busy to the end); equal estimates keep their order."""
-    return sorted(queue, key=lambda item: -job_seconds(item[1][0], book, root))
+def longest_first(queue: list, book: dict, root=None) -> list[tuple[float, str, tuple]]:
+    """``queue`` (``[(key, (config, ...)), ...]``) as ``[(seconds, key, job), ...]`` ordered by :func:`job_seconds`,
+    the longest first (the classic longest-processing-time rule for keeping parallel workers busy to the end); equal
+    estimates keep their order."""
+    timed = [(job_seconds(job[0], book, root), k, job) for k, job in queue]
+    return sorted(timed, key=lambda item: -item[0])
 
 
 def _to_train(config: dict, root=None) -> list[tuple[dict, Path]]:
@@ -64,3 +68,21 @@ def _to_train(config: dict, root=None) -> list[tuple[dict, Path]]:
 def unfinished_runs(config: dict, root=None) -> set[str]:
     """The run directories a job on ``config`` would train: its own and its earlier stages', where not finished."""
     return {str(where) for _, where in _to_train(config, root)}
+
+
+def wait_for_runs(runs) -> None:
+    """Wait while another process trains one of the run directories ``runs``: it holds the directory's lock
+    (:func:`i2vlib.run_files.run_lock`), which the kernel releases when that process ends, however it ends. A job
+    started again after its recording was killed thus waits for the job that outlived it, then finds its run
+    trained, instead of failing on a run in use."""
+    if run_files.fcntl is None:
+        return
+    for run in sorted(runs):
+        try:
+            fd = os.open(run, os.O_RDONLY)
+        except FileNotFoundError:          # not begun: nobody trains it
+            continue
+        try:
+            run_files.fcntl.flock(fd, run_files.fcntl.LOCK_EX)
+        finally:
+            os.close(fd)

@@ -14,20 +14,21 @@ whenever that function changes what it returns, so an old record is never read a
 
 :func:`measured` is to measurements what :func:`i2vlib.runs.cached_runs` is to runs: a config
 with a record returns it; a missing one is trained (or found in the run cache or the zoo) and measured.
-:func:`record` adds measurements to the file (``make records``, :mod:`i2vlib.records.ablations`), as a queue of
-one-thread processes. ``I2V_RETRAIN=1`` ignores the records and measures afresh. Arrays (the picture strips) are
-held as PNG (in memory base64, on disk files) and come back as uint8 arrays.
+:func:`record` adds measurements to the folder (``make records``, :mod:`i2vlib.records.ablations`), as jobs on a job
+engine (:mod:`.engine`: submitit's processes on this machine, or a SLURM cluster). ``I2V_RETRAIN=1`` ignores the
+records and measures afresh. Arrays (the picture strips) are held as PNG (in memory base64, on disk files) and come
+back as uint8 arrays.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
 import os
-import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -37,34 +38,19 @@ from ..checkpoint import digest, read_checkpoint
 from ..claims.health import record_health
 from ..config import config_hash
 from ..errors import I2VError
-from ..evaluate.ablation import arm_scores
-from ..evaluate.pose_protocol import pose_scores
-from ..evaluate.retarget import retarget_scores
 from ..io import read_losses, to_json
 from ..models import full_config
 from ..outputs import atomic_path
+from ..protocol import gates
+from ..claims.declaration import protocol_id
+from ..protocol.measures import MEASURES
 from ..run_files import read_run
-from ..runs import cached_runs, load, retraining, worker_pool
+from ..runs import cached_runs, load, retraining, runs_root
 from ..zoo import LOG_WINDOW
-from .schedule import longest_first, unfinished_runs
+from .engine import Engine, Task, run_queue
+from .schedule import longest_first, unfinished_runs, wait_for_runs
 
 RECORDS = Path(__file__).resolve().parent / "recorded"
-
-
-def _arm_scores(model, **kwargs):
-    return arm_scores(model, **kwargs)
-
-
-def _retarget_scores(model, **kwargs):
-    return retarget_scores(model, **kwargs)
-
-
-def _pose_scores(model, **kwargs):
-    return pose_scores(model, **kwargs)
-
-
-# name -> (version, function of a loaded model). Raise the version when the function's output changes.
-MEASURES = {"arm": (1, _arm_scores), "retarget": (1, _retarget_scores), "pose": (4, _pose_scores)}
 
 
 def key(config: dict, measure: str = "arm", **kwargs) -> str:
@@ -138,7 +124,9 @@ def _pictures_out(value, folder: Path, stem: str):
 
 def write_record(path, key_: str, rec: dict) -> Path:
     """Write record ``key_`` (``{"config", "value", ...}``) to its own file in folder ``path``, its pictures beside
-    it; returns the file. Replaces an earlier record of the same key and nothing else."""
+    it, stamped with the protocol it is made under (:func:`i2vlib.claims.declaration.protocol_id`); returns the
+    file. Replaces an earlier record of the same key and nothing else."""
+    rec = {**rec, "protocol": protocol_id()}
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     stem = file_name(key_)
@@ -223,14 +211,32 @@ def measured(configs, measure: str = "arm", root=None, device: str = "auto", wor
     return [with_health(found[k], measure) for k in keys]
 
 
+_V1_HEALTH = [False]
+
+
+@contextmanager
+def v1_health():
+    """Within it, a record's value also carries protocol v1's health checks (``value["health"]``,
+    :func:`i2vlib.claims.health.record_health`), which only the registry log's replays read (some are slow: GANimation's
+    reads its critic against the training set's mean action units)."""
+    _V1_HEALTH[0], before = True, _V1_HEALTH[0]
+    try:
+        yield
+    finally:
+        _V1_HEALTH[0] = before
+
+
 def with_health(rec: dict, measure: str):
-    """A record's decoded value with its health beside it (``value["health"]``, :func:`i2vlib.claims.health.
-    record_health`): a pure function of the record, so a changed check applies to every record at once."""
+    """A record's decoded value with the gates of each role beside it (``value["gates"]``, :func:`i2vlib.protocol.
+    gates.judge`; within :func:`v1_health`, protocol v1's checks too): pure functions of the record, so a changed
+    gate applies to every record at once."""
     value = decode(rec["value"])
     if not isinstance(value, dict) or not isinstance(rec.get("config"), dict):
         return value
-    return {**value, "health": record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")},
-                                             measure)}
+    out = {**value, "gates": {role: gates.judge(value, measure, role) for role in gates.ROLES}}
+    if _V1_HEALTH[0]:
+        out["health"] = record_health({"config": rec["config"], "value": value, "losses": rec.get("losses")}, measure)
+    return out
 
 
 def run_losses(run) -> dict | None:
@@ -241,87 +247,65 @@ def run_losses(run) -> dict | None:
     return thin_losses(read_losses(run)) if (run / "losses.csv").is_file() else None
 
 
-def record(jobs, workers: int | None = None, root=None, path=None, progress: bool = True) -> list[str]:
+def record(jobs, workers: int | None = None, root=None, path=None, progress: bool = True,
+           engine: Engine | str = "local") -> list[str]:
     """Train, measure and add to ``path`` each of ``jobs`` not recorded there yet (all of them with
-    ``I2V_RETRAIN=1``); returns the keys recorded now.
+    ``I2V_RETRAIN=1``); returns the keys recorded now, in the order their jobs ended.
 
     A job is ``(config, measure, options, pictures)``: ``MEASURES[measure]`` with ``options`` of the model
-    ``config`` trains, recorded with its pictures or without (they weigh 20-60 kB each). The jobs form a queue for
-    ``workers`` one-thread processes on the CPU (default, and at most: one per core, each pinned to its own,
-    :func:`~i2vlib.runs.worker_pool`), longest first (:func:`.schedule.job_seconds`, from the records' own training
-    times): a free worker takes the longest job none of whose unfinished runs (its own, its earlier stages) another
-    worker is training, and trains, measures and records it, so that no core idles while a long run ends the queue
-    alone.
-    Each record is added as soon as it is made (an interrupted recording keeps what it finished, and its runs resume
-    from their checkpoints); several recording processes can share the file. At the end it prints the core-hours
-    its jobs took against the wall time of its workers. One worker trains in this process on every core, or on as
-    many threads as this process was given (``OMP_NUM_THREADS=1``: one, beside other trainings; more threads than
-    free cores make OpenMP's waiting threads spin and slow every process down many times over).
+    ``config`` trains, recorded with its pictures or without (they weigh 20-60 kB each), known by its record key
+    (:func:`key`). The jobs run on a job engine (:mod:`.engine`, submitit): by default as processes on this machine,
+    ``workers`` at a time (default, and at most: one per core, each on one thread pinned to its own core); with
+    ``engine="slurm"`` (an :class:`~.engine.Engine` with its partition, time limit and cores) as jobs of a SLURM
+    cluster; with ``"debug"`` one after the other in this process. The longest start first
+    (:func:`.schedule.longest_first`, from the records' own training times), and a job waits while one in flight
+    trains one of its runs (its own, its earlier stages: :func:`.schedule.unfinished_runs`), so that no core idles
+    while a long run ends the queue alone and no run trains twice. The driver prints each job as it ends, with the
+    jobs done, running and left and the training time left; a failed job is reported in one line and tried again
+    (``engine.retries`` times), and a job that failed every try is named at the end (:class:`~.engine.JobsFailed`,
+    after the other jobs ended).
+
+    Idempotent and resumable by record key: a key recorded in ``path`` is not queued, and a job finds it recorded
+    (by an earlier or another recording) before it trains or measures (:func:`record_job`); each record is added as
+    soon as it is made, and a run resumes from its checkpoint, so an interrupted recording (Ctrl-C, SIGTERM, a killed
+    job or driver) run again retrains no finished run and re-records no finished record; several recording
+    processes can share the folder.
     """
+    engine = engine if isinstance(engine, Engine) else Engine(engine)
     retrain = retraining()
+    path = Path(RECORDS if path is None else path).resolve()      # the job processes' folders: the driver's
+    root = Path(runs_root() if root is None else root).resolve()
 
     def recorded():       # another recording process may have added some meanwhile
         return set() if retrain else set(read(path))
 
     known = recorded()
     queue = [(k, job) for k, job in {key(c, m, **o): (c, m, o, p) for c, m, o, p in jobs}.items() if k not in known]
-    queue = longest_first(queue, read(path), root)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = max(1, min(workers or cores, cores, len(queue)))
-    done, used, began = [], 0.0, time.perf_counter()
-    if workers == 1:
-        for k, job in queue:
-            if k not in recorded():
-                start = time.perf_counter()
-                done.append(_record_job(*job, root, path, min(cores, torch.get_num_threads()), progress))
-                used += time.perf_counter() - start
-        _report_use(done, used, workers, time.perf_counter() - began, progress)
-        return done
-    with ProcessPoolExecutor(workers, **worker_pool(workers, max(1, cores // workers))) as pool:
-        busy, started = {}, {}                     # future -> the run directories its job trains; its start
-        while queue or busy:
-            training, known = set().union(*busy.values()), recorded()
-            queue = [(k, job) for k, job in queue if k not in known]
-            for k, job in list(queue):
-                if len(busy) == workers:
-                    break
-                if not (runs := unfinished_runs(job[0], root)) & training:
-                    queue.remove((k, job))
-                    if progress:
-                        print(f"recording {k}", flush=True)
-                    future = pool.submit(_record_job, *job, root, path, max(1, cores // workers), False)
-                    busy[future], started[future] = runs, time.perf_counter()
-                    training |= runs
-            if not busy:
-                break
-            finished, _ = wait(busy, return_when=FIRST_COMPLETED)
-            for future in finished:
-                del busy[future]
-                used += time.perf_counter() - started.pop(future)
-                done.append(future.result())
-                if progress:
-                    print(f"recorded {done[-1]} ({len(queue) + len(busy)} to go)", flush=True)
-    _report_use(done, used, workers, time.perf_counter() - began, progress)
-    return done
+    tasks = [Task(k, record_job, (k, c, MEASURES[m][1], o, p, root, path), seconds,
+                  functools.partial(unfinished_runs, c, root))
+             for seconds, k, (c, m, o, p) in longest_first(queue, read(path), root)]
+    folder = Path(engine.folder) if engine.folder else root.parent / "record-jobs"
+    return run_queue(tasks, engine, folder, workers, recorded, progress)
 
 
-def _report_use(done: list, used: float, workers: int, wall: float, progress: bool) -> None:
-    """One line: the core-hours the recorded jobs took against the wall time of ``workers`` one-thread workers."""
-    if progress and done:
-        print(f"recorded {len(done)} in {wall / 3600:.2f} h on {workers} worker(s): {used / 3600:.2f} core-hours of "
-              f"jobs, {used / max(workers * wall, 1e-9):.0%} of the workers' time", flush=True)
-
-
-def _record_job(config: dict, measure: str, options: dict, pictures: bool, root, path, threads: int,
-                progress: bool) -> str:
-    """One job of :func:`record`, in this process on ``threads`` threads: train (or find) the run, measure it, add
-    the record; returns its key."""
+def record_job(key_: str, config: dict, measure, options: dict, pictures: bool, root, path, threads: int = 1,
+               core: int | None = None) -> str:
+    """One job of :func:`record`, in its own process (or this one): on ``threads`` threads (pinned to ``core``
+    where given), unless ``path`` holds record ``key_`` already, train (resume, or find) the run of ``config``, measure
+    it (``measure``, the function of ``MEASURES`` the key names, with ``options``) and add the record; returns its
+    key. It first waits while another process trains one of its runs (a job that outlived a killed recording), and
+    looks for the record after that wait and again before measuring, so that a job run twice records once."""
+    if core is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
     torch.set_num_threads(threads)
-    (run,) = cached_runs([config], root=root, device="cpu", workers=1, progress=progress)
-    key_ = key(config, measure, **options)
-    if progress:
-        print(f"measuring {key_}", flush=True)
-    _add(path, key_, run, encode(MEASURES[measure][1](load(run), **options)), pictures)
+    fresh = retraining()
+    wait_for_runs(unfinished_runs(config, root))
+    if not fresh and key_ in read(path):
+        return key_
+    (run,) = cached_runs([config], root=root, device="cpu", workers=1, progress=False)
+    if not fresh and key_ in read(path):         # the other process measured it while this one found the run
+        return key_
+    _add(path, key_, run, encode(measure(load(run), **options)), pictures)
     return key_
 
 

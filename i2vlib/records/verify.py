@@ -5,8 +5,8 @@
 
 The records (:mod:`.store`, ``recorded/``) hold what the ablation chapters measure of each seeded run, so a build
 reads numbers it did not train. This check trains some of them again: for each comparison of ``PAPER ...`` and each rung
-of its budget ladder, it picks ``--runs`` runs (an arm of :data:`~.comparisons.ARMS` and one of its seeds) at random,
-seeded by ``--seed``, among those whose arm has at least :data:`~.comparisons.SEEDS` recorded at that rung, trains
+of its budget ladder, it picks ``--runs`` runs (an arm of :data:`~i2vlib.protocol.tables.ARMS` and one of its seeds) at random,
+seeded by ``--seed``, among those whose arm has at least :data:`~i2vlib.protocol.tables.SEEDS` recorded at that rung, trains
 each from scratch under ``--root`` (a fresh temporary folder by default) and measures it as its record was measured.
 Every finite number of the measurement (nested scores flattened to ``inferred.rho``; a list of numbers, such as a
 pose run's per-video errors, reduced to its mean; pictures left out) is compared with
@@ -47,7 +47,7 @@ from . import store
 
 REPORT = Path(__file__).with_name("verify_report.json")   # make verify-records' report, committed
 from .ablations import arm_configs, measure_options
-from .comparisons import ARMS, LADDER, MEASURE, SEEDS
+from ..protocol.tables import ARMS, LADDER, MEASURE, SEEDS
 
 
 def numbers(value, prefix: str = "") -> dict[str, float]:
@@ -93,7 +93,7 @@ def recorded_seeds(paper: str, arm: str, book: dict, multiple: int = 1) -> list[
 
 
 def recorded_runs(papers, book: dict) -> list[tuple[str, str, int, int]]:
-    """``(paper, arm, multiple, seed index)`` of every recorded run of an arm with at least :data:`~.comparisons.SEEDS`
+    """``(paper, arm, multiple, seed index)`` of every recorded run of an arm with at least :data:`~i2vlib.protocol.tables.SEEDS`
     recorded at that rung (:func:`recorded_seeds`)."""
     out = []
     for paper in papers:

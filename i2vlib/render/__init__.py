@@ -14,8 +14,9 @@ One module per concern, all names re-exported here (``from i2vlib import render`
 * :mod:`.files` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
   a JSON sidecar, written atomically, the two as one unit), :func:`sidecar_path`,
   :func:`download_link`, :func:`check_destination` (before rendering).
-* :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow; :func:`show_grid` shows one at twice its
+* :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow; :func:`show_grid` draws one at twice its
   pixels.
+* :mod:`.names` -- :func:`arm_name`: the arms of the experiment's tables in words, for figures and tables.
 * :mod:`.sheets` -- :func:`contact_sheet`, :func:`pose_contact_sheet`: the two benchmarks at a glance.
 * :mod:`.figures` -- matplotlib: :func:`show_frames`, :func:`animation`,
   :func:`to_jshtml` (plays with no kernel), :func:`plot_losses` (training curves).
@@ -25,20 +26,22 @@ One module per concern, all names re-exported here (``from i2vlib import render`
   call the model (readers with a kernel).
 * :mod:`.source` -- :func:`source_code` and :func:`loss_table`: the library's own code and a
   method's loss terms, read at run time and shown in a chapter.
-* :mod:`.chapter` -- :func:`setup`, :func:`show_claims`, :func:`show_verdicts`, :func:`compare`: what every chapter does
-  the same way (its setup cell, its claims table, the words that compare two measured numbers).
+* :mod:`.chapter` -- :func:`setup`, :func:`show_claims`, :func:`compare`: what every chapter does the same way (its
+  setup cell, its claims table, the words that compare two measured numbers).
+* :mod:`.findings` -- what the book found: every count from one place, each claim in words, each paper's conclusion
+  (the verdicts page; the intro and the overviews paste them).
 
 matplotlib, ipywidgets, IPython and imageio-ffmpeg are imported only by the functions that need
 them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplotlib).
 """
 
 from ..data.video import as_frames, read_sidecar, read_video
-from .chapter import (compare, number, setup, show_claims, show_facts, show_models, show_table,
-                      show_verdict_claims, show_verdicts)
-from .figures import animation, plot_losses, show_frames, to_jshtml
+from .chapter import compare, number, setup, show_claims, show_facts, show_models, show_table
+from .figures import alt, animation, plot_losses, show_frames, to_jshtml
 from .files import check_destination, download_link, save_video, sidecar_path
 from .frames import intensity_labels
 from .grid import frame_grid, show_grid
+from .names import arm_name
 from .scrub import Scrubber, scrubber
 from .sheets import contact_sheet, pose_contact_sheet
 from .source import loss_table, source_code
@@ -54,10 +57,12 @@ __all__ = [
     "download_link",
     "frame_grid",
     "show_grid",
+    "arm_name",
     "contact_sheet",
     "pose_contact_sheet",
     "intensity_labels",
     "show_frames",
+    "alt",
     "animation",
     "to_jshtml",
     "Scrubber",
@@ -72,8 +77,6 @@ __all__ = [
     "show_facts",
     "show_models",
     "show_table",
-    "show_verdicts",
-    "show_verdict_claims",
     "compare",
     "number",
 ]

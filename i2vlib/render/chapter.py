@@ -1,6 +1,6 @@
 """What every chapter does the same way: its setup, its claims table, and the words that compare two numbers.
 
-    cfg = i2v.render.setup(PROFILE, data=DATA, image_size=IMAGE_SIZE)   # checks, plot style, environment
+    cfg = i2v.render.setup(PROFILE, data=DATA, image_size=IMAGE_SIZE)   # checks, plot style, environment glued
     i2v.render.show_claims("fan", measurements)                          # the table, and its counts glued
     glue("vs_copy", i2v.render.compare(ours, copy, "higher than", "lower than"))
 
@@ -17,7 +17,6 @@ import math
 from .. import claims
 from ..config import check_data, environment, profile
 from ..errors import I2VError
-from ..records import verdicts as book
 
 # The book's plot style. A figure shows at one page pixel per figure pixel up to the content column (about 820 CSS px
 # on a 1440-px screen) and is shrunk beyond it, so a chapter keeps its figures at most FIGURE_WIDTH inches wide
@@ -34,7 +33,8 @@ PLOT_STYLE = {"figure.dpi": PLOT_DPI, "font.size": 10.5, "axes.titlesize": 11, "
 def setup(profile_name: str, data: str | None = None, benchmark: str | None = None, **overrides) -> dict:
     """A chapter's first step: its budget in ``profile_name`` (:func:`i2vlib.config.profile`, with
     ``overrides`` such as ``image_size``), ``data`` checked (when the chapter reads data), the book's plot
-    style, and the environment printed once. Returns the budget. A chapter that needs the benchmark's ground
+    style, and the environment (:func:`i2vlib.config.environment`) glued as ``environment``, for a page to paste: a
+    published page prints no banner. Returns the budget. A chapter that needs the benchmark's ground
     truth says why in ``benchmark`` (e.g. "the FRGAN chapters measure retargeting against the benchmark's
     exact ground truth"): any other ``data`` is then a one-line error."""
     import matplotlib.pyplot as plt   # the chapters' plotting package, not a dependency of the library
@@ -44,38 +44,103 @@ def setup(profile_name: str, data: str | None = None, benchmark: str | None = No
         cfg["data"] = check_data(data)
         if benchmark and cfg["data"] != "synthetic":
             raise I2VError(f"{benchmark}; DATA={data!r} has none")
+    from myst_nb import glue
+
     plt.rcParams.update(PLOT_STYLE)
-    print(environment())
+    _describe_figures()
+    glue("environment", environment(), display=False)
     return cfg
 
 
+def _describe_figures() -> None:
+    """From now on every matplotlib figure a cell shows carries alt text (:func:`i2vlib.render.figures.describe`) in
+    its output's metadata, which the book's build writes into the page (``book/_ext/i2v_html.py``). The inline
+    backend registers its own PNG printer when it draws its first figure, so one is drawn first, and ours is
+    registered again before every cell."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or "image/png" not in getattr(shell, "display_formatter", None).formatters:
+        return
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from .figures import png_with_alt
+
+    plt.close(plt.figure())                       # the inline backend's set-up, done before ours
+    formatter = shell.display_formatter.formatters["image/png"]
+
+    def register(*_):
+        formatter.for_type(Figure, png_with_alt)
+
+    register()
+    if register.__qualname__ not in {getattr(f, "__qualname__", "") for f in shell.events.callbacks["pre_execute"]}:
+        shell.events.register("pre_execute", register)
+
+
 def show_claims(paper, measurements=None, prefix: str = "claims", rungs=None) -> dict[str, int]:
-    """Display the claims table of ``paper`` (a paper's name, or a list of its claims) for ``measurements``, or for
-    the ``rungs`` of a budget ladder ({label: measurements}, :func:`i2vlib.claims.ladder`); glue how many claims have
-    each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``, and
-    say them in a line below the table with the Holm families of its comparisons (:func:`i2vlib.claims.families`),
-    and glue the rule of a ladder's verdicts as ``{prefix}_ladder_rule``
-    (:data:`i2vlib.claims.LADDER_RULE`); returns the counts."""
-    from IPython.display import Markdown, display   # a chapter's packages: imported where they are used
+    """Display the claims of ``paper`` (a paper's name, or a list of its claims) judged on ``measurements``, or on
+    the ``rungs`` of a budget ladder ({label: measurements}, :func:`i2vlib.claims.ladder`): one line per claim that
+    opens (:func:`claim_lines`), then its rules and the recipe choices behind the measurements; glue how many claims
+    have each verdict as ``{prefix}_<verdict>`` (spaces and hyphens as ``_``) and the total as ``{prefix}_total``, and
+    say them in a line below with the Holm families of its comparisons (:func:`i2vlib.claims.families_of`), and glue
+    the rule of a ladder's verdicts as ``{prefix}_ladder_rule`` (:data:`i2vlib.claims.LADDER_RULE`); returns the
+    counts."""
+    from IPython.display import HTML, Markdown, display   # a chapter's packages: imported where they are used
     from myst_nb import glue
 
-    display(Markdown(claims.table(paper, measurements, rungs)))
-    counts = claims.counts(claims.rows_of(paper, measurements, rungs))
+    rows = claims.rows_of(paper, measurements, rungs)
+    at = {label: claims.verdicts(paper, m) for label, m in rungs.items()} if rungs and len(rungs) > 1 else {}
+    rules = list(dict.fromkeys(r.rule for r in rows))
+    display(HTML(claim_lines(rows, at, rules)))
+    text = claims.table(paper, measurements, rungs)
+    if "\n\nThe rules" in text:                    # the rules and the recipe choices, as the registry words them
+        display(Markdown(text[text.index("\n\nThe rules"):].strip()))
+    counts = claims.counts(rows)
     for verdict, n in counts.items():
         glue(_glue_key(prefix, verdict), n, display=False)
     glue(f"{prefix}_total", sum(counts.values()), display=False)
     glue(f"{prefix}_ladder_rule", Markdown(claims.LADDER_RULE), display=False)
     found = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
-    families = "; ".join(f"{name} ({len(ids)})" for name, ids in claims.families(paper).items())
+    families = "; ".join(f"{name} ({len(ids)})" for name, ids in claims.families_of(paper).items())
     display(Markdown(f"**The {sum(counts.values())} claims above:** {found or 'none'}."
-                     + (f" Holm families, one per table or figure of the paper (its comparisons): {families}."
+                     + (f" Holm families, one per table of the experiment (its comparisons): {families}."
                         if families else "")))
     return counts
 
 
+def claim_lines(rows, at: dict, rules: list[str]) -> str:
+    """HTML of a claims table as a list: one ``<details>`` per claim (:class:`i2vlib.claims.Row`), its words in short
+    (:data:`i2vlib.render.findings.SHORT`), its verdict and each budget's (``at``: {rung label: rows}); opened, where
+    the paper says it and its words, how we measure it, our measurement and the rule (``rules``: their numbers)."""
+    import html
+
+    from .findings import SHORT
+
+    e = html.escape
+    items = []
+    for i, r in enumerate(rows):
+        c = r.claim
+        words = SHORT.get(f"{c.paper}/{c.id}", c.id)
+        each = " · ".join(f"{e(label.split(',')[0])}: {e(rung[i].verdict)}" for label, rung in at.items())
+        items.append(
+            f'<details class="i2v-claim"><summary><span class="i2v-claim-words">{e(words)}</span> '
+            f'<span class="i2v-claim-verdicts"><span class="i2v-verdict i2v-{r.verdict.replace(" ", "-")}">'
+            f'{e(r.verdict)}</span>' + (f' <span class="i2v-claim-explored">{each}</span>' if each else "")
+            + "</span></summary>"
+            f"<p><strong>{e(c.where)}.</strong> {e(c.words)}</p>"
+            f"<p><strong>We measure</strong> {e(c.measured_as)}</p>"
+            f"<p><strong>Our measurement:</strong> {e(r.measured)}</p>"
+            f"<p><strong>Verdict:</strong> {e(r.verdict)}, by rule {rules.index(r.rule) + 1}: {e(r.rule)}</p>"
+            "</details>")
+    return '<div class="i2v-claims">\n' + "\n".join(items) + "\n</div>"
+
+
 def show_table(rows: list[dict], columns=None) -> None:
     """Display rows of ``{column: value}`` as one Markdown table (``columns``: which, in order; default the first
-    row's keys); floats to 4 significant digits, a missing value as a dash."""
+    row's keys); floats to 4 significant digits, a missing value (or None) as a dash."""
     from IPython.display import Markdown, display
 
     columns = list(columns or (rows[0] if rows else []))
@@ -108,6 +173,8 @@ def number(v, digits: int = 2) -> str:
 
 
 def _shown(v) -> str:
+    if v is None:
+        return "—"
     if isinstance(v, float):
         return f"{v:.4g}" if math.isfinite(v) else "—"
     if isinstance(v, (list, tuple)):
@@ -115,66 +182,8 @@ def _shown(v) -> str:
     return str(v)
 
 
-def show_verdicts(rows: list[dict], prefix: str = "found") -> dict:
-    """The book's verdicts at a glance, from a :func:`i2vlib.records.verdicts.report`: one table of each paper's claims
-    per verdict and one per rung (:func:`show_verdict_claims` lists the claims). Glues ``{prefix}_<paper>_<verdict>``,
-    ``{prefix}_<verdict>`` (all papers), ``{prefix}_total`` and ``{prefix}_untested_<why>`` (``why`` a key of
-    :data:`i2vlib.records.verdicts.UNTESTED`); returns the counts ``{paper: {verdict: n}}``."""
-    from IPython.display import Markdown, display
-    from myst_nb import glue
-
-    key = lambda *words: _glue_key(prefix, *words)   # noqa: E731
-    counts = book.counts(rows)
-    shown = [v for v in claims.VERDICTS if any(c[v] for c in counts.values())]
-    total = {v: sum(c[v] for c in counts.values()) for v in claims.VERDICTS}
-    for paper, c in counts.items():
-        for v, n in c.items():
-            glue(key(paper, v), n, display=False)
-        glue(key(paper, "total"), sum(c.values()), display=False)
-    for v, n in total.items():
-        glue(key(v), n, display=False)
-    glue(key("total"), len(rows), display=False)
-    for why, n in book.why_not_tested(rows).items():
-        glue(key("untested", why), n, display=False)
-
-    lines = _head(["paper", *shown, "claims"])
-    lines += [f"| {book.SHORT[p]} | " + " | ".join(str(c[v]) for v in shown) + f" | {sum(c.values())} |"
-              for p, c in counts.items()]
-    lines.append("| **all three** | " + " | ".join(f"**{total[v]}**" for v in shown) + f" | **{len(rows)}** |")
-    display(Markdown("\n".join(lines)))
-
-    by_rung = book.rung_counts(rows)
-    lines = _head(["paper", "judged at", *shown])
-    lines += [f"| {book.SHORT[p]} | {_rung_name(label, short=True)} | " + " | ".join(str(c[v]) for v in shown) + " |"
-              for p, at in by_rung.items() for label, c in at.items()]
-    display(Markdown("**Each rung on its own** (1x and 4x the budget; zoo: the claims on shipped models):\n\n"
-                     + "\n".join(lines)))
-
-    return counts
-
-
-def show_verdict_claims(rows: list[dict]) -> None:
-    """Per paper of a :func:`i2vlib.records.verdicts.report`, one row per claim: its place in the paper, its verdict,
-    the verdict at each rung, and a link to the chapter that judges it (and shows the paper's words and our numbers)."""
-    from IPython.display import Markdown, display
-
-    for paper in dict.fromkeys(r["paper"] for r in rows):
-        lines = _head(["claim", "the paper's place", "verdict", "at each rung", "judged in"])
-        for r in (r for r in rows if r["paper"] == paper):
-            at = "; ".join(f"{_rung_name(label)}: {rung['verdict']}" for label, rung in r["rungs"].items())
-            chapter = book.claims_link(r["chapter"], book.CHAPTER_TITLES[r["chapter"]])
-            lines.append(f"| `{r['id']}` | {claims.markdown_cell(r['where'])} | **{r['verdict']}** | {at} | {chapter} |")
-        display(Markdown(f"### {book.TITLES[paper]}\n\n" + "\n".join(lines)))
-
-
 def _head(columns) -> list[str]:
     return [f"| {' | '.join(columns)} |", "|" + " --- |" * len(columns)]
-
-
-def _rung_name(label: str, short: bool = False) -> str:
-    if label == "zoo":
-        return "zoo" if short else "shipped models"
-    return f"{label}x" if short else f"{label}x the budget"
 
 
 def _glue_key(prefix: str, *words: str) -> str:

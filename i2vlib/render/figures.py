@@ -21,6 +21,49 @@ TITLE_PT = 12
 FRAME_INCHES = 1.25
 
 
+def alt(fig, text: str):
+    """Say what ``fig`` shows, for readers who cannot see it: the alt text of its picture on the page (default: its
+    titles and axis labels, :func:`describe`). Returns ``fig``."""
+    fig.i2v_alt = " ".join(str(text).split())
+    return fig
+
+
+def describe(fig) -> str:
+    """Alt text for a matplotlib figure: what :func:`alt` set, or what its titles, axis labels and legends say, e.g.
+    "Two panels: 'full' and 'mlp'. They plot inferred a against true intensity; lines: seed 0, seed 1"."""
+    said = getattr(fig, "i2v_alt", None)
+    if said:
+        return said
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    shown = [ax for ax in fig.axes if ax.get_visible() and (ax.has_data() or ax.images or ax.get_title())]
+    titles = [f"'{ax.get_title()}'" for ax in shown if ax.get_title()]
+    ys = list(dict.fromkeys(ax.get_ylabel() for ax in shown if ax.get_ylabel()))
+    xs = list(dict.fromkeys(ax.get_xlabel() for ax in shown if ax.get_xlabel()))
+    legends = [t.get_text() for ax in shown for t in (ax.get_legend().get_texts() if ax.get_legend() else [])]
+    legends += [t.get_text() for leg in getattr(fig, "legends", []) for t in leg.get_texts()]
+    names = list(dict.fromkeys(n for n in legends if n))
+    count = {1: "One panel", 2: "Two panels", 3: "Three panels"}.get(len(shown), f"{len(shown)} panels")
+    parts = [f"{count}" + (f": {', '.join(titles[:-1]) + ' and ' + titles[-1] if len(titles) > 1 else titles[0]}"
+                           if titles else "")]
+    if ys or xs:
+        parts.append(f"{'It plots' if len(shown) == 1 else 'They plot'} {' / '.join(ys) or 'a value'}"
+                     + (f" against {' / '.join(xs)}" if xs else ""))
+    elif any(ax.images for ax in shown):
+        parts.append("images")
+    if names:
+        parts.append("lines: " + ", ".join(names[:8]) + (" and more" if len(names) > 8 else ""))
+    text = ". ".join([parts[0], "; ".join(parts[1:])]) if len(parts) > 1 else parts[0]
+    return f"{suptitle}. {text}" if suptitle else text
+
+
+def png_with_alt(fig):
+    """The PNG a notebook shows of ``fig`` (as the inline backend draws it) and its alt text, as IPython's PNG
+    formatter returns them: ``(base64 PNG, {"alt": ...})``."""
+    from IPython.core.pylabtools import print_figure
+
+    return print_figure(fig, "png", bbox_inches="tight", base64=True), {"alt": describe(fig)}
+
+
 def show_frames(frames, intensities=None, title=None, labels=None):
     """A matplotlib figure of frames in a row, each titled with its intensity: 1.25 in (100 px at the book's 80 dpi)
     a frame, a row no wider than :data:`i2vlib.render.chapter.FIGURE_WIDTH` (the page's column; more frames wrap to

@@ -287,7 +287,8 @@ def download_link(path, text: str | None = None, preview: bool = True):
         width = _preview_width(path)
         size = f'width="{width}" style="image-rendering:pixelated;width:{width}px;height:auto;max-width:none"' \
             if width else 'style="image-rendering:pixelated;max-width:100%"'
-        parts.append(f'<img src="data:{kind};base64,{data}" alt="{html.escape(path.name)}" {size}>')
+        shown = f"The clip offered for download ({text})" if text else "The clip offered for download"
+        parts.append(f'<img src="data:{kind};base64,{data}" alt="{html.escape(shown)}" {size}>')
     links = [f'<a download="{html.escape(path.name)}" href="data:{kind};base64,{data}">'
              f'{html.escape(text or "download " + path.name)}</a>']
     side = sidecar_path(path)

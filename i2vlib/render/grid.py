@@ -9,8 +9,8 @@ import numpy as np
 from ..errors import I2VError
 from ..io import as_image, png_bytes, to_numpy
 
-# The book's content column is 790 CSS px wide in a 1440-px window: show_grid wraps a grid whose display would be
-# wider than PAGE_WIDTH into bands of columns, so that no page has to shrink it (the style sheet never does).
+# The book's content column is 790 CSS px wide in a 1440-px window: a picture at most PAGE_WIDTH wide fits it (the
+# style sheet never shrinks a grid; one wider than the column scrolls sideways).
 PAGE_WIDTH = 780
 # The smallest face a page may show (CSS px), and the smallest label text (CSS px) at the display scale.
 MIN_FACE_PX = 96
@@ -19,9 +19,9 @@ MIN_LABEL_PX = 10
 
 class FrameGrid(np.ndarray):
     """The ``H' x W' x 3`` uint8 image :func:`frame_grid` returns: a plain array that also knows where its cells are
-    (``layout``: the top label band, the left label strip, the pad, one cell's size, the number of rows and columns and
-    the background), so that :func:`show_grid` can wrap its columns into bands. An array derived from it (a slice, a
-    concatenation, arithmetic) has no ``layout``: its cells may have moved."""
+    (``layout``: the top label band, the left label strip, the pad, one cell's size, the number of rows and columns,
+    the background and the labels), so that :func:`show_grid` can draw it again at its display size. An array derived
+    from it (a slice, a concatenation, arithmetic) has no ``layout``: its cells may have moved."""
 
     def __new__(cls, pixels: np.ndarray, layout: dict):
         obj = np.asarray(pixels).view(cls)
@@ -144,7 +144,8 @@ def frame_grid(images, row_labels=None, col_labels=None, pad: int = 2, bg=255,
             if im is not None:
                 y, x = top + pad + r * (h + pad), left + pad + c * (w + pad)
                 canvas[y:y + h, x:x + w] = im
-    layout = {"top": top, "left": left, "pad": pad, "h": h, "w": w, "rows": n_rows, "cols": n_cols, "bg": bg_rgb}
+    layout = {"top": top, "left": left, "pad": pad, "h": h, "w": w, "rows": n_rows, "cols": n_cols, "bg": bg_rgb,
+              "row_labels": row_labels, "col_labels": col_labels}
     if not (col_labels or row_labels):
         return FrameGrid(canvas, layout)
     pil = Image.fromarray(canvas)
@@ -160,47 +161,44 @@ def frame_grid(images, row_labels=None, col_labels=None, pad: int = 2, bg=255,
     return FrameGrid(np.asarray(pil).copy(), layout)
 
 
-def wrap_grid(grid, scale: int = 2, page_width: int = PAGE_WIDTH) -> np.ndarray:
-    """``grid`` (a :func:`frame_grid`) with its columns wrapped into bands stacked top to bottom, each band with the
-    row labels on its left and its columns' labels above, so that at ``scale`` times its pixels it is at most
-    ``page_width`` CSS px wide (at least one column a band; the bands as even as they can be). A grid that fits, or an
-    array that is not a :func:`frame_grid` (one derived from it: its cells may have moved), comes back as it is."""
+def cells(grid) -> list[list[np.ndarray]]:
+    """The frames of a :func:`frame_grid`, row by row (a blank cell comes back as the background)."""
     layout = getattr(grid, "layout", None)
+    if not layout:
+        raise I2VError("cells() needs a grid made by frame_grid (an array derived from one has lost its layout)")
     pixels = np.asarray(grid)
-    if not layout or pixels.shape[1] * scale <= page_width:
-        return pixels
-    top, left, pad, h, w, n_cols = (layout[k] for k in ("top", "left", "pad", "h", "w", "cols"))
-    cell, head = w + pad, left + pad
-    fit = max(1, (page_width // scale - head) // cell)
-    if fit >= n_cols:
-        return pixels
-    n_bands = -(-n_cols // fit)
-    per_band = -(-n_cols // n_bands)
-    width = head + per_band * cell
-    gap = max(pad, h // 4)
-    bands = []
-    for j0 in range(0, n_cols, per_band):
-        j1 = min(n_cols, j0 + per_band)
-        band = np.empty((pixels.shape[0], width, 3), np.uint8)
-        band[:] = layout["bg"]
-        band[:, :head] = pixels[:, :head]
-        band[:, head:head + (j1 - j0) * cell] = pixels[:, head + j0 * cell:head + j1 * cell]
-        if bands:
-            spacer = np.empty((gap, width, 3), np.uint8)
-            spacer[:] = layout["bg"]
-            bands.append(spacer)
-        bands.append(band)
-    return np.concatenate(bands)
+    top, left, pad, h, w = (layout[k] for k in ("top", "left", "pad", "h", "w"))
+    return [[pixels[top + pad + r * (h + pad):top + pad + r * (h + pad) + h,
+                    left + pad + c * (w + pad):left + pad + c * (w + pad) + w] for c in range(layout["cols"])]
+            for r in range(layout["rows"])]
 
 
-def show_grid(grid, scale: int = 2, title: str | None = None) -> None:
-    """Display a :func:`frame_grid` in a notebook at ``scale`` times its pixels: 64-px faces show at 128 px and 11-px
-    labels at 22 px, where a matplotlib figure of fixed inches would shrink a tall grid to thumbnails. The output is
-    the grid's own pixels as a PNG with a display width, so the published page links an image file instead of
-    inlining it; the book's style sheet draws such images as pixels (no smoothing, so that a period-2 grid or a
-    speckle stays visible) and never shrinks them: a grid wider than the page's column (:data:`PAGE_WIDTH` at this
-    scale) is wrapped into bands of columns (:func:`wrap_grid`), and an array that cannot be wrapped scrolls
-    sideways. ``title`` goes above it, in bold."""
+def nearest(image: np.ndarray, scale: int) -> np.ndarray:
+    """``image`` enlarged ``scale`` times by repeating each pixel (nearest neighbour): every pixel of a frame stays a
+    sharp square, so a period-2 checkerboard or a speckle shows as it is."""
+    image = np.asarray(image)
+    return image.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def describe(grid, title: str | None = None) -> str:
+    """Alt text for a :func:`frame_grid`: its title, then what its rows and columns are."""
+    layout = getattr(grid, "layout", None) or {}
+    parts = [title] if title else []
+    rows, cols = layout.get("row_labels"), layout.get("col_labels")
+    shape = f"{layout['rows']} rows of {layout['cols']} frames" if layout else "frames"
+    parts.append(f"A grid of {shape}" + (f"; rows: {', '.join(rows)}" if rows else "")
+                 + (f"; columns: {', '.join(cols)}" if cols else ""))
+    return ". ".join(parts)
+
+
+def show_grid(grid, scale: int = 2, title: str | None = None, alt: str | None = None) -> None:
+    """Display a :func:`frame_grid` in a notebook at ``scale`` times its pixels, drawn at that size: every frame
+    enlarged by repeating its pixels (:func:`nearest`, no smoothing, so that a period-2 grid or a speckle stays
+    visible; 64-px faces show at 128 px) and its labels drawn again at the display size, sharp. Every row stays one
+    row: a grid wider than the page's column scrolls sideways (the book's style sheet never shrinks it). The output
+    is a PNG with its display width, so the published page links an image file instead of inlining it; ``alt`` says
+    what it shows (default: :func:`describe`), and the book's build writes it into the page. ``title`` goes above it,
+    in bold."""
     import html
 
     from IPython.display import HTML, Image, display
@@ -208,7 +206,14 @@ def show_grid(grid, scale: int = 2, title: str | None = None) -> None:
     scale = int(scale)
     if scale < 1:
         raise I2VError(f"scale must be a whole number >= 1; got {scale}")
-    pixels = as_image(wrap_grid(grid, scale) if getattr(grid, "layout", None) else grid, "the grid", convert=True)
+    layout = getattr(grid, "layout", None)
+    if layout:
+        pixels = frame_grid([[nearest(c, scale) for c in row] for row in cells(grid)], layout["row_labels"],
+                            layout["col_labels"], pad=layout["pad"] * scale, bg=layout["bg"])
+    else:
+        pixels = nearest(as_image(grid, "the grid", convert=True), scale)
+    pixels = np.asarray(pixels)
     if title:
         display(HTML(f"<p><strong>{html.escape(title)}</strong></p>"))
-    display(Image(data=png_bytes(pixels, optimize=True), format="png", width=pixels.shape[1] * scale))
+    display(Image(data=png_bytes(pixels, optimize=True), format="png", width=pixels.shape[1],
+                  metadata={"alt": alt or describe(grid, title)}))

@@ -31,7 +31,7 @@ _SCRUBBER_JS = """(function () {
   function show() {
     var i = Math.max(0, Math.min(order.length - 1, parseInt(range.value, 10) || 0));
     img.src = srcs[order[i]];
-    img.alt = labels[i];
+    img.alt = root.getAttribute("data-alt") + labels[i];
     label.textContent = labels[i];
     range.setAttribute("aria-valuetext", labels[i]);
   }
@@ -57,8 +57,10 @@ class Scrubber:
     a fresh id so the same object can also be displayed twice.
     """
 
-    def __init__(self, frames, intensities=None, labels=None, width: int | None = None, quality: int | None = None):
+    def __init__(self, frames, intensities=None, labels=None, width: int | None = None, quality: int | None = None,
+                 alt: str = "the frame at "):
         frames = as_frames(frames)
+        self.alt = str(alt)          # each frame's alt text: this, then its label
         t, h, w = frames.shape[:3]
         self.n_frames = int(t)
         self.labels = frame_labels(t, intensities, labels)
@@ -93,9 +95,9 @@ class Scrubber:
         js = _SCRUBBER_JS % {"id": _js(dom_id), "images": _js(self._images[1:]),
                              "order": _js(self._order), "labels": _js(self.labels)}
         return (
-            f'<div class="i2v-scrubber" id="{dom_id}" data-frames="{self.n_frames}" '
+            f'<div class="i2v-scrubber" id="{dom_id}" data-frames="{self.n_frames}" data-alt="{html.escape(self.alt)}" '
             f'style="display:inline-block;max-width:100%;margin:4px 8px 4px 0;font:13px sans-serif;text-align:center;">'
-            f'<img class="i2v-scrubber-img" src="{self._images[0]}" alt="{first}" '
+            f'<img class="i2v-scrubber-img" src="{self._images[0]}" alt="{html.escape(self.alt)}{first}" '
             f'width="{w}" height="{h}" style="display:block;width:{w}px;max-width:100%;height:auto;'
             f'image-rendering:pixelated;margin:0 auto;">'
             f'<input type="range" class="i2v-scrubber-range" min="0" max="{self.n_frames - 1}" '
@@ -128,13 +130,15 @@ def _new_scrubber_id() -> str:
     return "i2v-scrubber-" + uuid.uuid4().hex[:16]
 
 
-def scrubber(frames, intensities=None, labels=None, width: int | None = None, quality: int | None = None) -> Scrubber:
+def scrubber(frames, intensities=None, labels=None, width: int | None = None, quality: int | None = None,
+             alt: str = "the frame at ") -> Scrubber:
     """A kernel-free HTML slider over ``frames`` for the published book.
 
     The label reads ``"a = 0.25"`` from ``intensities``, or ``labels`` if given, or
     ``"frame 3 / 8"``. ``width`` is the display width in CSS pixels (default: frames scaled up by a whole factor,
     :func:`default_scale`: a small frame to about 256 px, a sheet of 64-px faces to twice its pixels). ``quality``:
     embed the frames as JPEGs of this quality (1-95), for photographic frames whose PNGs would weigh down the page;
-    default lossless PNG.
+    default lossless PNG. ``alt``: what the frames show, for readers who cannot see them; each frame's alt text is
+    ``alt`` then its label (e.g. "the happy model's frame at a = 0.25").
     """
-    return Scrubber(frames, intensities=intensities, labels=labels, width=width, quality=quality)
+    return Scrubber(frames, intensities=intensities, labels=labels, width=width, quality=quality, alt=alt)

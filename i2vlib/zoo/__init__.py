@@ -42,6 +42,13 @@ AMP = "off"
 # times in a long run), checkpoints every 1000 steps.
 _LONG = {"videos": 1000, "checkpoint_every": 1000}
 
+# What each entry was trained on (its ``trained_on``): the book's own benchmarks, never a photograph. A model meets a
+# photo far from them (i2vlib.api.domain_note says so when it does).
+FACES = ("the book's synthetic face benchmark only: drawn, flat-shaded 64-px faces, 1000 training videos per "
+         "expression; never a photograph")
+POSES = ("the book's synthetic pose benchmark only: drawn articulated figures at 64 px, 200 training videos per "
+         "action; never a photograph")
+
 # The discriminators, chosen per method by the capacity study (:mod:`i2vlib.studies.capacity`, the
 # Convergence chapter): AffineGAN's are the public code's 70x70 PatchGAN (``d_layers=5``), since
 # with the papers' "three-layer" reading it painted coloured blobs and Eq. 5 read intensities worse;
@@ -56,7 +63,8 @@ _LONG = {"videos": 1000, "checkpoint_every": 1000}
 # is evaluated and shipped; none of its other remedies (tests/test_zoo.py checks that this recipe is what it adopted).
 _AFFINEGAN = {**_LONG, "steps": 20000, "d_layers": 5, "ema": 0.999}
 _EXPERTS = {f"affinegan-{e}": {"method": "affinegan", "config": {**_AFFINEGAN, "expressions": [e]},
-                               "about": f"AffineGAN, one model for {e} (the paper's setting: one model per expression)"}
+                               "about": f"AffineGAN, one model for {e} (the paper's setting: one model per expression)",
+                               "trained_on": FACES}
             for e in EXPRESSIONS}
 # FRGAN: each stage its own entry, so that a chapter asking for G_M alone finds it and the full model's file
 # ships G_R alone (i2vlib.runs.load adds its G_M). The book's recipe (frgan.chapter_config): the public code's
@@ -77,39 +85,44 @@ _FRGAN_POSE = {"videos": 200, "checkpoint_every": 1000, "weights": _CODE_WEIGHTS
 _FRGAN_POSE_GM = {**_FRGAN_POSE, "steps": 30000, "batch": 32}
 _FRGAN = {
     "frgan-faces-forecast": {"method": "frgan", "config": _FRGAN_FACES_GM,
-                             "about": "FRGAN's G_M alone, the seven expressions (the forecast of zoo:frgan-faces)"},
+                             "about": "FRGAN's G_M alone, the seven expressions (the forecast of zoo:frgan-faces)",
+                             "trained_on": FACES},
     # G_R's adversarial weights at 0.1 (REFINE_ADVERSARIAL)
     "frgan-faces": {"method": "frgan", "config": {**_FRGAN_FACES, "stage": "refine", "steps": 5000,
                                                   "weights": {**_CODE_WEIGHTS, **REFINE_ADVERSARIAL},
                                                   "forecast": _FRGAN_FACES_GM},
-                    "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)"},
+                    "about": "FRGAN, G_M and G_R on the seven expressions (G_C: the benchmark's face model)",
+                    "trained_on": FACES},
     "frgan-pose-forecast": {"method": "frgan-pose", "config": _FRGAN_POSE_GM,
-                            "about": "FRGAN's pose G_M alone (the forecast of zoo:frgan-pose)"},
+                            "about": "FRGAN's pose G_M alone (the forecast of zoo:frgan-pose)", "trained_on": POSES},
     # The pose G_R's adversarial weights at 0.1 too (REFINE_ADVERSARIAL: at 1 it also drew specks; the study's rule as
     # first written took 1, and was changed, openly, after these results)
     "frgan-pose": {"method": "frgan-pose", "config": {**_FRGAN_POSE, "stage": "refine", "steps": 4000,
                                                       "weights": {**_CODE_WEIGHTS, **REFINE_ADVERSARIAL},
                                                       "forecast": _FRGAN_POSE_GM},
-                   "about": "FRGAN on the pose benchmark, G_M and G_R (joints from the LSTM of [39])"},
+                   "about": "FRGAN on the pose benchmark, G_M and G_R (joints from the LSTM of [39])",
+                   "trained_on": POSES},
 }
 ENTRIES = {
     **_EXPERTS,
     "affinegan-all": {"method": "affinegan",   # the paper's budget for it, 40k steps: 48 min on one core
                       "config": {**_AFFINEGAN, "steps": 40000, "expressions": list(EXPRESSIONS), "classify": 1.0},
                       "about": "AffineGAN, one unified model for the seven expressions (label planes for E_delta, "
-                               "StarGAN's classification loss)"},
+                               "StarGAN's classification loss)", "trained_on": FACES},
     "affinegan-seven": {"method": "affinegan",   # its own recipe: _AFFINEGAN may change, this file may not
                         "config": {**_LONG, "steps": 20000, "d_layers": 5, "expressions": list(EXPRESSIONS)},
                         "about": "AffineGAN's earlier seven-expression recipe: label planes without the "
                                  "classification loss, 20k steps (it draws no expression; kept for the Convergence "
-                                 "chapter's study of it)"},
+                                 "chapter's study of it)", "trained_on": FACES},
     "fan-happy": {"method": "fan", "config": {**_LONG, "steps": 10000, "d_layers": 3},
-                  "about": "Fan et al., one model for happy"},
+                  "about": "Fan et al., one model for happy", "trained_on": FACES},
     "fan-joint": {"method": "fan", "config": {**_LONG, "steps": 30000, "d_layers": 3,   # 10k left it rising
                                               "expressions": ["happy", "anger", "surprise"]},
-                  "about": "Fan et al., one joint model for happy, anger and surprise (one e_1 each)"},
+                  "about": "Fan et al., one joint model for happy, anger and surprise (one e_1 each)",
+                  "trained_on": FACES},
     "convlstm-happy": {"method": "convlstm", "config": {**_LONG, "steps": 10000, "d_layers": 5},
-                       "about": "Fan et al.'s ConvLSTM baseline (a fixed ten-frame clip), happy"},
+                       "about": "Fan et al.'s ConvLSTM baseline (a fixed ten-frame clip), happy",
+                       "trained_on": FACES},
     **_FRGAN,
 }
 
@@ -166,12 +179,13 @@ def record(name: str) -> dict:
 
 
 def listing(describe=None) -> list[str]:
-    """One line per entry: shipped or not, its steps, expressions and three headline scores (``i2v zoo``), and what
-    ``describe(method, scores)`` says of it (the command adds each entry's health)."""
+    """One line per entry: shipped or not, its steps, expressions and three headline scores (``i2v zoo``), what
+    ``describe(method, scores)`` says of it (the command adds each entry's health), what it is and was trained on."""
     lines = []
     for name, entry in ENTRIES.items():
         if name not in names():
-            lines.append(f"zoo:{name:25s} not shipped in this copy (make zoo)  {entry['about']}")
+            lines.append(f"zoo:{name:25s} not shipped in this copy (make zoo)  {entry['about']}; trained on "
+                         f"{entry['trained_on']}")
             continue
         rec = record(name)
         s = rec["scores"]
@@ -180,7 +194,7 @@ def listing(describe=None) -> list[str]:
                                              ("acd_i_ratio", "ACD-I / truth's"), ("texture", "texture")) if key in s)
         state = f"; {describe(entry['method'], s)}" if describe else ""
         lines.append(f"zoo:{name:25s} {rec['steps']} steps, {', '.join(rec['config']['expressions'])}; {shown}"
-                     f"{state}  {entry['about']}")
+                     f"{state}  {entry['about']}; trained on {entry['trained_on']}")
     return lines
 
 

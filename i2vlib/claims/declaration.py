@@ -1,0 +1,100 @@
+"""The whole experiment as one declaration, and its content hash: the protocol id.
+
+:func:`declaration` gathers, as data, everything a verdict rests on: every table's arms with their roles and full
+recipes at every rung of every round (:mod:`i2vlib.protocol.tables`), every claim with its words, rule and
+measurement (:mod:`i2vlib.claims`), the gates of each role with their bounds and the references they come from
+(:mod:`i2vlib.protocol.gates`, :mod:`i2vlib.protocol.references`), the measures' versions, the Holm families, the rung rule, and the code that turns runs into
+measurements and gates (its source, comments and docstrings left out). :func:`protocol_id` is its SHA-256, cut to 12
+hex digits: ``i2v claims --json`` prints it, every record stores the id it was made under, and the registry log's
+last entry names it (a change to any of the above after records exist needs an entry, with its replay:
+``tests/test_protocol.py``).
+
+The records made before this declaration existed (the exploratory round's) carry the named id :data:`V1`: protocol
+v1, the registry as it stood on 2026-11-29 before v2 (its rules are replayed by :mod:`i2vlib.claims.log`), which
+cannot be rebuilt as one declaration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import textwrap
+import tokenize
+from functools import cache
+
+from ..config import config_hash
+from ..models import full_config
+from ..protocol import gates, references, tables
+from ..protocol.measures import MEASURES
+from .. import claims as claims_package
+from . import RUNG_RULES, PAPERS, evidence, measurement, registry, rules, stats
+from .rules import ALPHA
+
+V1 = "v1"
+# The code that makes measurements, gates and verdicts from runs, beside the declared data: how a claim is measured
+# (measurement, evidence), judged (rules, stats, and the families and the rung rule: the package's family, verdicts
+# and ladder) and gated (gates).
+CODE = (measurement, evidence, rules, stats, gates, claims_package.family, claims_package.verdicts,
+        claims_package.ladder)
+
+
+def _code(source: str) -> str:
+    """Source code without its comments, docstrings and blank lines: what it computes, not how it is told."""
+    out, previous = [], tokenize.INDENT
+    for tok in tokenize.generate_tokens(io.StringIO(textwrap.dedent(source)).readline):
+        if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING and previous in (
+                tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL)):
+            previous = tok.type if tok.type != tokenize.STRING else previous
+            continue
+        if tok.type not in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.ENDMARKER):
+            out.append(tok.string)
+        previous = tok.type
+    return " ".join(out)
+
+
+def recipes() -> dict:
+    """``{round: {table: {multiple: {arm: the config hash of its first seed's run}}}}``: every arm's full recipe (its
+    other seeds' differ only in the seed)."""
+    out = {}
+    for name, round_ in tables.ROUNDS.items():
+        out[name] = {}
+        for table in tables.ARMS:
+            out[name][table] = {}
+            for multiple, seeds in round_["rungs"]:
+                configs = tables.arm_configs(table, "book", seeds=seeds[:1], multiple=multiple, round=name)
+                out[name][table][str(multiple)] = {arm: config_hash({**full_config(runs[0]), "seed": 0})
+                                                   for arm, runs in configs.items()}
+    return out
+
+
+def declaration() -> dict:
+    """The protocol as JSON-ready data (see the module's docstring)."""
+    refs = references.recorded()
+    return {
+        "tables": {t: {"measure": tables.MEASURE[t], "version": MEASURES[tables.MEASURE[t]][0],
+                       "arms": {arm: {"method": m, "change": change, "role": tables.ROLES[t][arm],
+                                      "predicted": tables.PREDICTED.get(t, {}).get(arm, "")}
+                                for arm, (m, change) in tables.ARMS[t].items()},
+                       "pooled": {k: list(v) for k, v in tables.POOLED.get(t, {}).items()},
+                       "own_budget": tables.OWN_BUDGET.get(t, {})} for t in tables.ARMS},
+        "rounds": {name: {"rungs": [[m, list(s)] for m, s in r["rungs"]], "least": r["least"],
+                          "changes": r["changes"]} for name, r in tables.ROUNDS.items()},
+        "recipes": recipes(),
+        "claims": [c.describe() for p in PAPERS for c in registry(p)],
+        "gates": {measure: {role: gates.describe(measure, role, refs[measure]) for role in gates.ROLES}
+                  for measure in gates.GATES},
+        "references": hashlib.sha256(json.dumps(references.encode(refs), sort_keys=True).encode()).hexdigest(),
+        "families": "table", "rung_rule": RUNG_RULES["v2"], "alpha": ALPHA,
+        "healthy_share": measurement.HEALTHY_SHARE, "floor": measurement.FLOOR,
+        "code": {f"{code.__module__}.{code.__name__}" if callable(code) else code.__name__:
+                 hashlib.sha256(_code(inspect.getsource(code)).encode()).hexdigest() for code in CODE},
+    }
+
+
+@cache
+def protocol_id() -> str:
+    """The protocol's id: the SHA-256 of :func:`declaration` (canonical JSON), its first 12 hex digits."""
+    text = json.dumps(declaration(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

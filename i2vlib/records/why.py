@@ -1,0 +1,156 @@
+"""Why each claim that is not reproduced is not: its declared reason (:data:`i2vlib.claims.reasons.REASONS`) and the
+controlled check behind it, computed from the records when the report is made (never typed).
+
+A check is a function of the report's :class:`Context` that returns a sentence with its numbers. The usual one reads
+the same claim where one thing differs: another budget (:func:`at_rung`: the exploratory round's seeds at four times
+the budget, the same recipe), or another arm that undoes a departure or redraws the benchmark (:func:`compare`).
+:data:`WHY` holds the declarations, written once the verdicts of record were known: a reason explains a verdict, it
+never changes one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..claims.measurement import per_seed
+from ..claims.reasons import REASONS
+from ..protocol import references
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check reads: each round's report rows by ``(paper, id)``, and each round's evidence
+    (:func:`i2vlib.records.verdicts.evidence_of`: ``{chapter: {rung: Evidence}}``), whose runs hold every seed's
+    measurement."""
+
+    rows: Mapping[str, Mapping[tuple[str, str], dict]]
+    made: Mapping[str, Mapping] = None
+
+    def rung(self, paper: str, claim: str, label: str, round: str) -> dict | None:
+        row = self.rows[round].get((paper, claim))
+        return None if row is None else row["rungs"].get(label)
+
+    def values(self, chapter: str, measure: str, label: str, round: str, arm: str, *path) -> list | None:
+        """Each seed's measurement at ``path`` of ``arm``, in the runs the claim ``measure`` of ``chapter`` read at
+        rung ``label`` of ``round`` (None where not recorded)."""
+        e = (self.made or {}).get(round, {}).get(chapter, {}).get(label)
+        runs = None if e is None else e.runs.get(measure, {})
+        if not runs or arm not in runs:
+            return None
+        return per_seed(runs, arm, *path)
+
+
+@dataclass(frozen=True)
+class Why:
+    """A declared reason: ``kind`` (a key of :data:`REASONS`), the reason in a sentence, and the check that backs it
+    (a function of :class:`Context` giving the evidence with its numbers)."""
+
+    kind: str
+    words: str
+    check: Callable[[Context], str]
+
+    def __post_init__(self):
+        if self.kind not in REASONS:
+            raise ValueError(f"unknown reason {self.kind!r}; one of {', '.join(REASONS)}")
+
+
+def at_rung(paper: str, claim: str, label: str = "4", round: str = "exploratory") -> Callable[[Context], str]:
+    """The check "the same claim at another rung": its verdict and measurement at rung ``label`` of ``round``."""
+    def check(ctx: Context) -> str:
+        rung = ctx.rung(paper, claim, label, round)
+        if rung is None or rung["verdict"] == "not tested":
+            return f"not measured at {label} times the budget in the {round} round yet"
+        seeds = sorted({s for arm in rung["arms"].values() for s in arm.get("seed_ids", [])})
+        return (f"at {label} times the budget ({round} round, seeds {', '.join(map(str, seeds))}): "
+                f"{rung['verdict']}, {rung['measured']}")
+    return check
+
+
+def every_rung(paper: str, claim: str) -> Callable[[Context], str]:
+    """The check "the same claim at every budget of both rounds": each rung's verdict and measurement where it was
+    tested."""
+    def check(ctx: Context) -> str:
+        out = []
+        for round in ("confirmatory", "exploratory"):
+            row = ctx.rows[round].get((paper, claim))
+            for label, rung in (row or {}).get("rungs", {}).items():
+                if rung["verdict"] != "not tested":
+                    out.append(f"{label} times the budget, {round}: {rung['verdict']}, {rung['measured']}")
+        return "; ".join(out) or "not measured yet"
+    return check
+
+
+def against_copy(chapter: str, measure: str, arms: tuple[str, ...], score: str = "psnr") -> Callable[[Context], str]:
+    """The check "the arms beside copying the input": each arm's mean ``score`` over its seeds at each budget, beside
+    what copying the input scores on the same test videos (:mod:`i2vlib.protocol.references`)."""
+    def check(ctx: Context) -> str:
+        copy = references.recorded()["arm"]["copy"][score]
+        out = []
+        for label, round in (("1", "confirmatory"), ("4", "confirmatory"), ("4", "exploratory")):
+            got = {arm: ctx.values(chapter, measure, label, round, arm, score) for arm in arms}
+            if None not in got.values():
+                out.append(f"{label} times the budget ({round}): " + ", ".join(
+                    f"{arm} {statistics.mean(v):.2f}" for arm, v in got.items()))
+        return f"copying the input scores {copy:.2f}; " + "; ".join(out)
+    return check
+
+
+def largest_a(ctx: Context) -> str:
+    """AffineGAN without L_a (Eq. 11): the largest intensity Eq. 5 infers on the test videos, per seed, beside the
+    full model's, at the first rung (confirmatory) and at four times it (exploratory)."""
+    out = []
+    for label, round in (("1", "confirmatory"), ("4", "exploratory")):
+        got = {arm: ctx.values("affinegan/ablations", "no_loss_a_outside", label, round, arm, "inferred", "max")
+               for arm in ("no_loss_on_a", "full")}
+        if None in got.values():
+            continue
+        out.append(f"at {label} times the budget ({round}) the largest a without L_a is "
+                   + ", ".join(f"{v:.2f}" for v in got["no_loss_on_a"]) + " (one per seed; with it "
+                   + ", ".join(f"{v:.2f}" for v in got["full"]) + ")")
+    return "; ".join(out) or "not measured yet"
+
+
+# "paper/id" -> Why: the claims whose reason their verdict alone does not give (see the module's docstring).
+_FAN = "fan/ablations"
+WHY: dict[str, Why] = {
+    "affinegan/no-loss-on-a-leaves-range": Why(
+        "fails", "Without L_a the intensities Eq. 5 infers shrink toward 0: none leaves [0, 1], at either budget, "
+                 "where the paper saw them leave it", largest_a),
+    "fan/f-of-i-0-is-i": Why(
+        "budget", "f(I, 0) comes closer to the input with more steps, and reaches the threshold only past the table's "
+                  "budget", every_rung("fan", "f-of-i-0-is-i")),
+    "fan/peak-at-one": Why(
+        "budget", "V(1) reaches the true peak's strength only with more steps than the table's budget",
+        every_rung("fan", "peak-at-one")),
+    "fan/landmarks-align-with-truth": Why(
+        "fails", "The generated landmarks move about three quarters of the true displacement at a = 1, at every "
+                 "budget: the curve does not align with the truth's", every_rung("fan", "landmarks-align-with-truth")),
+    "fan/convlstm-barely-moves": Why(
+        "fails", "The book's ConvLSTM (with the U-Net the paper's baselines use) moves the face more than half the "
+                 "true distance, and more with more steps", every_rung("fan", "convlstm-barely-moves")),
+    "fan/beats-convlstm": Why(
+        "benchmark", "On the benchmark's registered 64-px faces an expression changes few pixels: both models score "
+                     "below copying the input, within a fraction of a decibel of each other",
+        against_copy(_FAN, "psnr_vs_convlstm", ("full", "convlstm"))),
+    "fan/local-d-against-blur": Why(
+        "seeds", "The mouth is sharper with the local discriminator at every budget, but the seeds of the arm without "
+                 "it spread too widely for the table's Holm family of comparisons",
+        every_rung("fan", "local-d-against-blur")),
+    "fan/landmarks-place-parts": Why(
+        "fails", "The landmark error is the same with and without the landmark loss, at every budget",
+        every_rung("fan", "landmarks-place-parts")),
+    "fan/landmarks-against-blur": Why(
+        "fails", "The mouth is no sharper with the landmark loss than without it, at every budget",
+        every_rung("fan", "landmarks-against-blur")),
+}
+
+
+def declared(row: dict, ctx: Context) -> dict | None:
+    """``{"reason", "reason_words", "evidence"}`` declared for the claim of ``row``, its check run on ``ctx``, or
+    None."""
+    why = WHY.get(f"{row['paper']}/{row['id']}")
+    if why is None:
+        return None
+    return {"reason": why.kind, "reason_words": why.words, "evidence": why.check(ctx)}

@@ -1,0 +1,119 @@
+"""What the book found, as the verdicts page, the intro and the overviews state it (i2vlib.render.findings): every claim
+named in words and placed under one idea of its paper, every count from one function and adding up, and each paper's
+conclusion saying which round it reads."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from i2vlib import claims
+from i2vlib.render import findings
+
+ALL = [c for p in claims.PAPERS for c in claims.registry(p)]
+
+
+def _row(claim, verdict, explored, measured="0.5 ± 0.1 (n = 5)"):
+    """A row of i2vlib.records.verdicts.claims_json, as it reads ``claim`` judged ``verdict`` (confirmatory) and
+    ``explored`` (exploratory) at two rungs."""
+    def rungs(v):
+        said = {claims.NOT_TESTED: "not tested: full is not recorded at this budget yet"}.get(v, measured)
+        return {"1": {"verdict": v, "measured": said, "arms": {}}, "4": {"verdict": v, "measured": said, "arms": {}}}
+    from i2vlib.claims import reasons
+    row = {"paper": claim.paper, "id": claim.id, "where": claim.where, "chapter": claim.chapter, "words": claim.words,
+           "verdict": verdict, "interaction_p": None, "rungs": rungs(verdict), "round": "confirmatory",
+           "exploratory_verdict": explored, "exploratory_rungs": rungs(explored)}
+    return {**row, **reasons.reason(row)}
+
+
+@pytest.fixture(scope="module")
+def report():
+    """Every claim, the confirmatory round not recorded yet, the exploratory one cycling through the verdicts."""
+    cycle = itertools.cycle([v for v in claims.VERDICTS if v != claims.NOT_TESTED])
+    return {"protocol": "abc123", "round": "confirmatory",
+            "claims": [_row(c, claims.NOT_TESTED, next(cycle)) for c in ALL]}
+
+
+def test_every_claim_has_words_and_one_idea():
+    keys = {f"{c.paper}/{c.id}" for c in ALL}
+    assert set(findings.SHORT) == keys
+    assert all(len(w) <= 70 and w == w.strip() for w in findings.SHORT.values())
+    placed = [f"{paper}/{i}" for paper, ideas in findings.IDEAS.items() for _, ids in ideas for i in ids]
+    assert sorted(placed) == sorted(keys), "every claim under exactly one idea of its paper"
+
+
+def test_the_counts_add_up_in_each_round(report):
+    counts = findings.book_counts(report)
+    assert counts["total"] == len(ALL) == sum(counts["papers"].values())
+    for round in findings.ROUNDS:
+        c = counts[round]
+        assert sum(c["verdicts"].values()) == counts["total"]
+        assert c["tested"] == counts["total"] - c["verdicts"][claims.NOT_TESTED] == sum(c["papers_tested"].values())
+        assert sum(c["untested"].values()) == c["verdicts"][claims.NOT_TESTED]
+        assert c["changes"] == c["verdicts"][claims.BUDGET_DEPENDENT] + c["verdicts"][claims.INCONCLUSIVE]
+        for paper, by in c["papers"].items():
+            assert sum(by.values()) == counts["papers"][paper]
+    assert counts["confirmatory"]["untested"]["unrecorded"] == counts["total"]
+    keys = findings.count_keys(counts)
+    assert keys["found_total"] == len(ALL) and keys["found_exploratory_changes"] == counts["exploratory"]["changes"]
+    assert keys["found_confirmatory_untested_unrecorded"] == len(ALL)
+
+
+def test_a_count_is_marked_with_what_it_counts():
+    assert findings.marked("found_total", 67) == '<span class="i2v-count" data-count="found_total">67</span>'
+
+
+def test_a_conclusion_reads_the_exploratory_round_until_the_records_are_in(report):
+    copy = {"fan": {"seeds": 5, "acd_g": 0.59, "psnr": 24.7, "copy_acd_g": 0.20, "copy_psnr": 25.8}}
+    text = findings.conclusion(report, "fan", copy)
+    assert findings.round_for(report, "fan") == "exploratory"
+    assert "exploratory round" in text and "records come in" in text
+    assert "further from the true frames than the input itself" in text and "below the copy's" in text
+    plain = re.sub(r"<[^>]+>", "", text)
+    counted = sum(int(n) for n in re.findall(r"(\d+) (?:" + "|".join(claims.VERDICTS) + ")", plain))
+    assert counted == len(claims.registry("fan"))
+    mentioned = [idea for idea, _ in findings.IDEAS["fan"] if idea in text]
+    assert len(mentioned) == len(findings.IDEAS["fan"]), "every central idea is placed"
+    recorded = {**report, "claims": [{**r, "verdict": r["exploratory_verdict"], "rungs": r["exploratory_rungs"],
+                                      "reason": None} for r in report["claims"]]}
+    assert findings.round_for(recorded, "fan") == "confirmatory"
+
+
+def test_an_idea_holds_only_where_every_claim_that_tested_it_was_reproduced():
+    fan = [c for c in ALL if c.paper == "fan"]
+    ids = dict(findings.IDEAS["fan"])
+    idea = next(i for i, members in ids.items() if len(members) >= 2)
+    first, *rest = ids[idea]
+
+    def state(verdicts):
+        rows = [_row(c, claims.NOT_TESTED, verdicts.get(c.id, claims.NOT_TESTED)) for c in fan]
+        return dict((i, s) for i, s, _ in findings.idea_states({"claims": rows}, "fan", "exploratory"))[idea]
+
+    assert state({i: claims.REPRODUCED for i in ids[idea]}) == "held"
+    assert state({first: claims.REPRODUCED, **{i: claims.NOT_REPRODUCED for i in rest}}) == "held in part"
+    assert state({i: claims.NOT_REPRODUCED for i in ids[idea]}) == "did not hold"
+    assert state({i: claims.INCONCLUSIVE for i in ids[idea]}) == "changes with the budget"
+    assert state({}) == "not tested"
+
+
+def test_a_claim_opens_on_both_rounds_and_links_its_chapter(report):
+    row = report["claims"][0]
+    item = findings.claim_item(row)
+    assert item.startswith('<details class="i2v-claim">') and item.endswith("</details>")
+    assert findings.short(row) in item and "Confirmatory round (of record)" in item and "Exploratory round" in item
+    assert 'href="../affinegan/ablations.html#claims-affinegan-ablations"' in item
+    assert "<script" not in item
+
+
+def test_every_arm_of_every_table_has_a_name_in_words():
+    from i2vlib.protocol.tables import ARMS, POOLED
+    from i2vlib.render.names import ARM_WORDS, arm_name
+
+    for table, arms in ARMS.items():
+        assert set(ARM_WORDS[table]) == set(arms) | set(POOLED.get(table, {})), table
+        assert not [a for a in arms if re.search(r"\b[a-z]+_[a-z]+\b", arm_name(table, a))], table   # no code names
+    assert arm_name("fan", "no_local_d") == "without the local discriminator" and arm_name("fan", "no_rt") != "no_rt"
+    with pytest.raises(KeyError):
+        arm_name("fan", "nonsense")

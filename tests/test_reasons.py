@@ -1,0 +1,57 @@
+"""Every claim that is not reproduced says why, from a declared set, with the evidence of a check (i2vlib.claims.reasons,
+i2vlib.records.why)."""
+
+import pytest
+
+from i2vlib.claims import reasons
+from i2vlib.records import why
+
+
+def _row(verdict, *rungs, p=None):
+    return {"paper": "fan", "id": "x", "verdict": verdict, "interaction_p": p,
+            "rungs": {label: {"verdict": v, "measured": m, "arms": {}} for label, v, m in rungs}}
+
+
+def test_a_reproduced_claim_needs_no_reason():
+    assert reasons.reason(_row("reproduced", ("1", "reproduced", "..."))) == {"reason": None, "reason_words": "",
+                                                                                 "evidence": ""}
+
+
+@pytest.mark.parametrize("said, kind", [("not tested: vgan fails face (5 of 5 seeds)", "gate"),
+                                        ("not tested: mlp is not recorded at this budget yet", "unrecorded"),
+                                        ("not tested: needs a user study (Amazon Mechanical Turk in the paper)",
+                                         "unmeasurable"),
+                                        ("not tested: it rests on one shipped model of the zoo, not on seeds",
+                                         "zoo")])
+def test_a_claim_not_tested_gives_the_reason_its_measurement_says(said, kind):
+    got = reasons.reason(_row("not tested", ("1", "not tested", said), ("4", "not tested", said)))
+    assert got["reason"] == kind and got["reason_words"] == reasons.REASONS[kind]
+    assert got["evidence"] == said.removeprefix("not tested: ")
+
+
+def test_budgets_that_disagree_give_the_budget_or_the_seeds():
+    dependent = reasons.reason(_row("budget-dependent", ("1", "not reproduced", "a"), ("4", "reproduced", "b"),
+                                    p=0.01))
+    assert dependent["reason"] == "budget" and dependent["evidence"] == ("x1: not reproduced; x4: reproduced "
+                                                                          "(interaction p = 0.01)")
+    assert reasons.reason(_row("inconclusive", ("1", "reproduced", "a"), ("4", "borderline", "b"), p=0.4))[
+        "reason"] == "seeds"
+
+
+def test_a_declared_reason_runs_its_check_on_the_records():
+    rows = {"exploratory": {("fan", "x"): _row("reproduced", ("4", "reproduced", "+0.3 (95 % CI 0.1 to 0.5)"))},
+            "confirmatory": {("fan", "x"): _row("not reproduced", ("1", "not reproduced", "+0.1"))}}
+    rows["exploratory"]["fan", "x"]["rungs"]["4"]["arms"] = {"full": {"seed_ids": [0, 1, 2]}}
+    ctx = why.Context(rows)
+    w = why.Why("budget", "the effect needs more steps", why.at_rung("fan", "x"))
+    got = reasons.reason(rows["confirmatory"]["fan", "x"], {"reason": w.kind, "reason_words": w.words,
+                                                           "evidence": w.check(ctx)})
+    assert got["reason"] == "budget" and "seeds 0, 1, 2" in got["evidence"] and "+0.3" in got["evidence"]
+    assert "not measured" in why.at_rung("fan", "missing")(ctx)
+    with pytest.raises(ValueError, match="unknown reason"):
+        why.Why("luck", "w", why.at_rung("fan", "x"))
+
+
+def test_an_undeclared_reason_says_so():
+    assert reasons.reason(_row("not reproduced", ("1", "not reproduced", "a")))["reason_words"] == \
+        "no reason declared yet"
