@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import importlib
+import io
 import json
 import math
 import numbers
@@ -367,12 +368,18 @@ def check_image(image, what: str = "image") -> np.ndarray:
         as_tensor=True)`` returns: (x + 1) / 2 x 255) -- an array with a value below 0 is read as [-1, 1],
         one with all values in [0, 1] as [0, 1].
 
-    Anything else (a number, a string that names no file, bytes, a 4-D batch of several images, a complex or object
-    array) is one line naming ``what`` and what is accepted.
+    Anything else (a number, a string that names no file or a folder, bytes, a file opened as text, a 4-D batch of
+    several images, a complex or object array, an object of its own) is one line naming ``what`` and what is
+    accepted.
     """
     if isinstance(image, (str, os.PathLike)):
+        if os.path.isdir(image):
+            raise I2VError(f"{what} {os.fspath(image)!r} is a folder; give {IMAGE_KINDS}")
         return read_image(image)
     if hasattr(image, "read"):
+        if isinstance(image, io.TextIOBase):
+            raise I2VError(f"{what} is a file opened as text ({getattr(image, 'name', '?')!r}); open it with "
+                           "open(path, 'rb'), or give the path")
         return read_image(image)
     if is_pil(image):
         try:
@@ -382,8 +389,10 @@ def check_image(image, what: str = "image") -> np.ndarray:
     if isinstance(image, (bytes, bytearray)):
         raise I2VError(f"{what} is bytes; give {IMAGE_KINDS} (encoded bytes: io.BytesIO(data))")
     if image is None or isinstance(image, (numbers.Number, dict, set)):
-        raise I2VError(f"{what} is {type(image).__name__}; give {IMAGE_KINDS}")
+        raise I2VError(f"{what} is of type {type(image).__name__}; give {IMAGE_KINDS}")
     a = to_numpy(image, what)
+    if a.dtype == object and a.ndim == 0:          # not an array at all (a generator, an object of its own)
+        raise I2VError(f"{what} is of type {type(image).__name__}; give {IMAGE_KINDS}")
     channels_first = hasattr(image, "detach")
     return np.ascontiguousarray(_pixels(_layout(a, what, channels_first), what))
 
@@ -397,6 +406,8 @@ def _layout(a: np.ndarray, what: str, channels_first: bool) -> np.ndarray:
         a = a[..., None]
     if a.ndim == 3 and channels_first and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3, 4):
         a = np.moveaxis(a, 0, -1)
+    if a.ndim == 4 and shape[0] > 1:
+        raise I2VError(f"{what} is a batch of {shape[0]} images {shape}; give one image, H x W x 3")
     if a.ndim != 3 or 0 in a.shape:
         raise I2VError(f"{what} must be H x W x 3; got shape {shape}")
     if a.shape[-1] not in (1, 3, 4):

@@ -28,11 +28,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageSequence
-from test_bad_input import assert_clean_failure, run_cli, smoke_run_and_face, tree
+from test_bad_input import assert_clean_failure, run_cli, tree
 
 import i2vlib
 from i2vlib import I2VError, cli, errors, outputs, runs
 from i2vlib.data.clips import from_tensor
+from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.io import check_image
 from i2vlib.io import write_json
 from i2vlib.render import read_sidecar, read_video, save_video
@@ -50,9 +51,7 @@ def ws(tmp_path_factory):
     """A trained smoke run (2 steps, a checkpoint at each) and a test face."""
     root = tmp_path_factory.mktemp("ws")
     train({"method": "affinegan", "profile": "smoke", "steps": 2}, root / "run", progress=False, checkpoint_every=1)
-    smoke_run_and_face(root / "spare")              # its face, at the workspace's top
-    shutil.move(root / "spare" / "face.png", root / "face.png")
-    shutil.rmtree(root / "spare")
+    Image.fromarray(SyntheticBenchmark(64).video("test", 0).frames[0]).save(root / "face.png")   # a test face
     return root
 
 
@@ -542,6 +541,31 @@ def test_generates_own_tensor_is_accepted_back(ws):
     assert model.generate(face, torch.tensor([0.0, 0.5]).bfloat16()).shape == (2, 64, 64, 3)
 
 
+def test_a_photo_in_every_accepted_form_is_found_animated_and_pasted_back(ws):
+    """The photo pipeline (generate on an image that is not a model-sized crop, and animate) reads its photo through
+    the same check as every other image: each form gives the same frames as the array."""
+    import skimage.data
+
+    photo = np.ascontiguousarray(skimage.data.astronaut()[::2, ::2])
+    model = i2vlib.load(ws / "run")
+    want = model.generate(photo, [0.0, 1.0])
+    assert want.shape == (2, *photo.shape)
+    png = io.BytesIO()
+    Image.fromarray(photo).save(png, format="PNG")
+    forms = {"BytesIO": lambda: io.BytesIO(png.getvalue()), "a PIL image": lambda: Image.open(io.BytesIO(
+             png.getvalue())), "a channels-first float tensor": lambda: torch.from_numpy(photo / 255.0).permute(2, 0, 1),
+             "a nested list": photo.tolist}
+    for name, form in forms.items():
+        assert np.array_equal(model.generate(form(), [0.0, 1.0]), want), name
+    assert model.animate(io.BytesIO(png.getvalue()), [1.0]).box == model.animate(photo, [1.0]).box
+    back = model.generate(photo, [0.5], as_tensor=True)                # (1, 3, H, W) in [-1, 1]: a photo again
+    assert model.generate(back, [0.5]).shape == (1, *photo.shape)
+    for call in (model.generate, model.animate):
+        with pytest.raises(I2VError, match="give a path") as e:
+            call(object(), [0.5])
+        assert "\n" not in str(e.value)
+
+
 def _closed_pil(ws):
     im = Image.open(ws / "face.png")
     im.load()
@@ -560,16 +584,19 @@ REFUSED = {
     "a meta tensor": (lambda ws: torch.zeros(64, 64, 3, device="meta"), "meta device"),
     "a closed PIL image": (_closed_pil, "closed"),
     "a closed file": (_closed_file, "closed file"),
-    "a text-mode file": (lambda ws: open(ws / "face.png", encoding="latin-1"), "cannot read image"),
+    "a text-mode file": (lambda ws: open(ws / "face.png", encoding="latin-1"), "opened as text"),
     "bytes": (lambda ws: (ws / "face.png").read_bytes(), "io.BytesIO"),
     "a complex array": (lambda ws: np.zeros((8, 8, 3), np.complex64), "dtype complex64"),
     "an object array": (lambda ws: np.array([[None]], dtype=object), "dtype object"),
-    "a batch of two": (lambda ws: np.zeros((2, 8, 8, 3), np.uint8), "H x W x 3"),
+    "a batch of two": (lambda ws: np.zeros((2, 8, 8, 3), np.uint8), "a batch of 2 images"),
     "floats in [0, 255]": (lambda ws: np.full((8, 8, 3), 200.0), "[0, 1] or [-1, 1]"),
     "integers beyond 255": (lambda ws: np.full((8, 8, 3), 300), "[0, 255]"),
     "NaN": (lambda ws: np.full((8, 8, 3), np.nan), "NaN"),
     "a number": (lambda ws: 3, "give a path"),
     "None": (lambda ws: None, "give a path"),
+    "an object of its own": (lambda ws: object(), "give a path"),
+    "a generator": (lambda ws: (row for row in range(3)), "give a path"),
+    "a folder": (lambda ws: ws, "is a folder; give a path"),
     "a missing path": (lambda ws: ws / "nowhere.png", "no such image"),
     "channels-first numpy": (lambda ws: np.zeros((3, 8, 8), np.uint8), "channels-first"),
 }
