@@ -66,7 +66,8 @@ def here(ws, tmp_path, monkeypatch):
 
 def _i2v(*args, cwd, limit=None, **kwargs) -> subprocess.Popen:
     def started():
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for signum in errors.TERMINATING:       # a background job's SIGINT, nohup's SIGHUP: ignored no more
+            signal.signal(signum, signal.SIG_DFL)
         if limit is not None:
             import resource
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -87,7 +88,7 @@ def _dots(folder: Path) -> list[str]:
 BASE = {"synth": ["synth", "s"], "prepare": ["prepare", "a", "p"], "zoo": ["zoo"], "claims": ["claims"],
         "contact-sheet": ["contact-sheet", "c.png"], "train": ["train", "affinegan", "--out", "r"],
         "generate": ["generate", "m", "i.png", "--out", "o.gif"], "evaluate": ["evaluate", "m", "--out", "m.json"],
-        "export": ["export", "m", "--out", "m.onnx"]}
+        "export": ["export", "m", "--out", "m.onnx"], "gate": ["gate", "m", "--table", "affinegan"]}
 
 
 def _options():
@@ -214,9 +215,21 @@ WRITERS = {   # what writes: (module, function, i2v arguments)
 }
 
 
+@pytest.fixture()
+def signals_heard():
+    """The signals at their defaults while a test runs: a shell starts a background job (``pytest &``) with SIGINT
+    ignored, ``nohup`` with SIGHUP ignored, and a command keeps a signal it started with ignored."""
+    before = {s: signal.getsignal(s) for s in errors.TERMINATING}
+    for s in errors.TERMINATING:
+        signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
 @pytest.mark.parametrize("writer", list(WRITERS))
-def test_a_signal_while_a_file_is_written_leaves_nothing(writer, signum, here, monkeypatch, capsys):
+def test_a_signal_while_a_file_is_written_leaves_nothing(writer, signum, here, monkeypatch, capsys, signals_heard):
     module, name, args = WRITERS[writer]
     before = tree(here)
     with monkeypatch.context() as m:
