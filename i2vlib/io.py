@@ -495,7 +495,8 @@ def check_intensities(intensities, expressions, expression=None) -> dict[str, np
             raise I2VError(f"no intensities given for {name!r}: pass at least one value in [0, 1]")
         bad = a[~(np.isfinite(a) & (a >= 0) & (a <= 1))]
         if bad.size:
-            raise I2VError(f"intensities must be numbers in [0, 1]; got {float(bad[0])!r} for {name!r}")
+            odd = "" if np.isfinite(bad[0]) else ", not NaN or infinite"
+            raise I2VError(f"intensities must be numbers in [0, 1]{odd}; got {float(bad[0])!r} for {name!r}")
         out[name] = a
     if len({len(a) for a in out.values()}) > 1:
         raise I2VError("every expression of a mix needs the same number of intensities")

@@ -120,9 +120,9 @@ def test_generate_at_zero_is_the_reconstruction_path_and_shapes():
     assert t.shape == (1, 3, 64, 64) and t.dtype == torch.float32
     # a dict with the model's one expression is the same call
     assert np.array_equal(gen.generate(face, {"happy": [0.0, 0.5, 1.0]}), frames)
-    # non-square photos are centre-cropped, other sizes resized
+    # with face="whole", non-square images are centre-cropped, other sizes resized (a photo's face is found otherwise)
     big = np.zeros((100, 140, 3), np.uint8)
-    assert gen.generate(big, [0.5]).shape == (1, 64, 64, 3)
+    assert gen.generate(big, [0.5], face="whole").shape == (1, 64, 64, 3)
 
 
 @pytest.mark.slow
