@@ -31,7 +31,7 @@ EXTRAS = ("colab",)
 # Notebooks that need more than the colab extra: the Data chapter prepares photographs with dlib, and
 # the quickstart crops a real photo with it (faces); the Baselines chapter runs FGST's optical flow (flow).
 NOTEBOOK_EXTRAS = {"data/data.ipynb": ("colab", "faces"), "quickstart.ipynb": ("colab", "faces"),
-                   "baselines/baselines.ipynb": ("colab", "flow")}
+                   "baselines/baselines.ipynb": ("colab", "flow"), "baselines/derivation.ipynb": ("colab", "flow")}
 METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4"}}
 MARKER = '"google.colab" in sys.modules'
 
