@@ -12,7 +12,6 @@ worth using on the CPU only if it is faster and these numbers stay within their 
 
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 import tempfile
@@ -33,12 +32,13 @@ from i2vlib.io import log_tenth  # noqa: E402
 from i2vlib.runs import load  # noqa: E402
 from i2vlib.train import train  # noqa: E402
 from i2vlib.evaluate.zoo_scores import measure  # noqa: E402
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 KEYS = ("strength_ratio", "acd_i_ratio", "psnr", "expression_accuracy", "inferred_intensity_rho")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--videos", type=int, default=6, help="unseen test videos the scores are measured on")

@@ -11,7 +11,6 @@ warm-up) is reported apart. Needs Debian's chromium and chromium-driver.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import http.server
 import importlib.util
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import emit  # noqa: E402
 from i2vlib import __version__  # noqa: E402
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PAGE = """<!doctype html><meta charset="utf-8"><title>i2v-live benchmark</title>
@@ -98,7 +98,7 @@ def measure(driver, url: str, name: str, frames: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["affinegan-happy", "fan-joint"])
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--out", type=Path, help="also write the JSON here")

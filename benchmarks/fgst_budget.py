@@ -55,7 +55,6 @@ to it)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -72,7 +71,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from i2vlib import metrics  # noqa: E402
 from i2vlib.checkpoint import CHECKPOINT, read_checkpoint  # noqa: E402
 from i2vlib.claims.health import BLANK_FRAME_PSNR, HEALTHY_SHARE, record_health  # noqa: E402
-from i2vlib.errors import I2VError  # noqa: E402
+from i2vlib.errors import ArgumentParser, I2VError  # noqa: E402
 from i2vlib.evaluate.ablation import arm_scores  # noqa: E402
 from i2vlib.evaluate.measures import test_clips  # noqa: E402
 from i2vlib.evaluate.protocol import evaluate  # noqa: E402
@@ -280,7 +279,7 @@ def frames(run: Path, steps, out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(prog="fgst_budget.py", description=__doc__.splitlines()[0])
+    ap = ArgumentParser(prog="fgst_budget.py", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train")
     t.add_argument("--seed", type=int, required=True)

@@ -14,7 +14,6 @@ each width. Needs chromium and chromium-driver (apt) and selenium.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from page_weight import CHROMEDRIVER, CHROMIUM, pages, serve  # noqa: E402  (a script beside this one)
+
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 WIDTHS = (1280, 390)
 MEASURE = """
@@ -97,7 +98,7 @@ def measure(html: Path, shots: Path | None = None, shoot=(), settle: float = 1.0
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("html", type=Path, help="a built book's HTML folder (OUT/_build/html)")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     ap.add_argument("--screenshots", type=Path, help="a folder for the screenshots of the pages --shoot names")

@@ -11,7 +11,6 @@ chromium-driver (apt) and selenium.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import gzip
 import http.server
@@ -20,6 +19,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from i2vlib.errors import ArgumentParser
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SKIP = ("genindex.html", "search.html", "py-modindex.html")
@@ -100,7 +101,7 @@ def weigh(html: Path, compress: bool, settle: float = 2.5) -> dict[str, int]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("html", type=Path, help="a built book's HTML folder (OUT/_build/html)")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args(argv)

@@ -35,7 +35,6 @@ the same width and data, whose snapshots are kept at the same steps), one 64 px 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import runpy
@@ -54,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 from i2vlib import api  # noqa: E402
 from i2vlib.data.folders import write_affinegan  # noqa: E402
 from i2vlib.data.sampling import training_source  # noqa: E402
-from i2vlib.errors import I2VError  # noqa: E402
+from i2vlib.errors import ArgumentParser, I2VError  # noqa: E402
 from i2vlib.io import write_json  # noqa: E402
 from i2vlib.zoo import entry_config  # noqa: E402
 
@@ -251,7 +250,7 @@ def frames(public: str, run: str, book_run: str, steps, out: str, faces: int = 2
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="public_affinegan.py", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="public_affinegan.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("data")
     d.add_argument("out")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from i2vlib.errors import ArgumentParser
+
 
 def emit(result: dict, out: Path | None) -> None:
     text = json.dumps(result, indent=2)
@@ -24,7 +26,7 @@ def emit(result: dict, out: Path | None) -> None:
 def renderer_options(description: str, sizes: list[int]) -> argparse.Namespace:
     """The command line of a renderer benchmark (one core, ``--seconds`` per measurement, the median of
     ``--repeats``)."""
-    ap = argparse.ArgumentParser(description=description)
+    ap = ArgumentParser(description=description)
     ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     ap.add_argument("--repeats", type=int, default=3, help="measurements per figure; the median is reported")
     ap.add_argument("--sizes", type=int, nargs="+", default=sizes)

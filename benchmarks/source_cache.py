@@ -14,7 +14,6 @@ two arms share the machine at the same time, so a load that slows one slows the 
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import sys
 import tempfile
@@ -28,6 +27,7 @@ sys.path.insert(0, str(HERE))
 from report import emit  # noqa: E402
 from i2vlib import __version__, zoo  # noqa: E402
 from i2vlib.io import read_losses  # noqa: E402
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 ARMS = ("before", "now")
 OLD_CLIPS = 4096
@@ -59,7 +59,7 @@ def rates(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipes", nargs="+", default=["affinegan-all", "frgan-faces-forecast"])
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--out", type=Path)

@@ -46,7 +46,6 @@ GEMM layer by layer).
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -65,6 +64,7 @@ from i2vlib.config import resolve_device  # noqa: E402
 from i2vlib.data.synthetic import SyntheticBenchmark  # noqa: E402
 from i2vlib.models import get_method  # noqa: E402
 from i2vlib.train import autocast_for, to_device  # noqa: E402
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 
 def _sync(device):
@@ -186,7 +186,7 @@ def slider_latency(method, size: int, device: torch.device, repeats: int, profil
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", default="affinegan", choices=["affinegan", "fan", "frgan"])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the book's machines have 2 cores)")

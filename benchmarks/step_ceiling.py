@@ -28,7 +28,6 @@ The profiler's self times count its own overhead into small operations, so ``con
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -46,6 +45,7 @@ from report import emit, machine  # noqa: E402
 from step_speed import PUBLIC_RECIPE, default_recipes, trainer_and_batches  # noqa: E402
 from i2vlib import __version__, zoo  # noqa: E402
 from i2vlib.train import resident_heap  # noqa: E402
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 WARMUP = 2
 REPEATS = 7                              # timings of a layer; the best is kept
@@ -166,7 +166,7 @@ def recipe(name: str, steps: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipes", nargs="+", help=f"zoo entries, or {PUBLIC_RECIPE} (the book's AffineGAN at the public "
                     "code's architecture); default: every recipe step_speed.py times, then "
                     f"{PUBLIC_RECIPE}")

@@ -54,6 +54,7 @@ from report import emit  # noqa: E402
 from i2vlib import __version__, zoo  # noqa: E402
 from i2vlib.models import get_method  # noqa: E402
 from i2vlib.train import autocast_for, resident_heap, to_device  # noqa: E402
+from i2vlib.errors import ArgumentParser  # noqa: E402
 
 PUBLIC_RECIPE = "public-code"            # the book's AffineGAN at the public code's architecture
 VARIANTS = {"before": {"heap": False}, "loop": {}, "fused": {"fused_adam": True},
@@ -208,7 +209,7 @@ def side_by_side(public: str, threads: int, rounds: int, steps: int, variants) -
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--public", help="the public AffineGAN code's folder: time it beside the book's step")
     ap.add_argument("--threads", type=int, default=2, help="threads of the side-by-side run (the recipes run on one)")
     ap.add_argument("--recipes", nargs="*", help="zoo entries to time on one thread (no names: every entry)")

@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import fnmatch
 import json
@@ -50,6 +49,7 @@ HIDDEN = ("hide-input", "remove-input", "remove-cell", "hide-cell")
 
 sys.path.insert(0, str(ROOT))
 from i2vlib.config import PROFILES  # noqa: E402  (the profile names)
+from i2vlib.errors import ArgumentParser  # noqa: E402  (one line per usage mistake, options in full and once)
 
 
 class BuildError(Exception):
@@ -216,7 +216,7 @@ def build_html(src: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Execute the chapter notebooks and build the i2v book.")
+    parser = ArgumentParser(description="Execute the chapter notebooks and build the i2v book.")
     parser.add_argument("--profile", default="book", help="smoke | book | paper (default: book)")
     parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
     parser.add_argument("--only", metavar="NOTEBOOK_GLOB",

@@ -15,7 +15,6 @@ goes through ``_decode``.
 from __future__ import annotations
 
 import hashlib
-import numbers
 from collections import OrderedDict
 
 import numpy as np
@@ -26,71 +25,7 @@ from .data.clips import from_tensor, normalise, to_pixels, to_tensor
 from .errors import I2VError, notes
 from .faces.align import resize
 from .faces.paste import PhotoClip, animate, takes_photo
-from .io import as_image, to_numpy
-
-MAX_FRAMES = 1000   # frames per generate call
-
-
-def check_intensities(intensities, expressions, expression=None) -> dict[str, np.ndarray]:
-    """Validate the ``intensities`` argument of :meth:`Model.generate` as ``{expression: (T,) array}``.
-
-    A list is one expression (``expression``, or the model's only one); a dict mixes several.
-    Each list is flat (a list, tuple, 1-D array or tensor; a lone number is one frame) of real numbers -- not
-    booleans, strings or nested lists, which NumPy would quietly turn into numbers -- finite and in [0, 1];
-    every list must be non-empty and of the same length.
-    """
-    if isinstance(intensities, dict):
-        if expression is not None:
-            raise I2VError("give either one expression with a list of intensities, or a mix of expressions, not both")
-        if not intensities:
-            raise I2VError("the intensities dict is empty")
-        mix = dict(intensities)
-    else:
-        if expression is None:
-            if len(expressions) != 1:
-                raise I2VError(f"this model knows several expressions ({', '.join(expressions)}); "
-                               "name the one to render (i2v generate --expression) or give a mix (--mix)")
-            expression = expressions[0]
-        mix = {expression: intensities}
-    out = {}
-    for name, values in mix.items():
-        if name not in expressions:
-            raise I2VError(f"this model cannot render {name!r}; it knows {', '.join(expressions)}")
-        a = _flat_numbers(values, f"intensities of {name!r}")
-        if a.size == 0:
-            raise I2VError(f"no intensities given for {name!r}: pass at least one value in [0, 1]")
-        if not np.all(np.isfinite(a)):
-            raise I2VError(f"intensities of {name!r} contain NaN or infinity")
-        if a.min() < 0 or a.max() > 1:
-            raise I2VError(f"intensities must lie in [0, 1]; got {a.min():g} ... {a.max():g} for {name!r}")
-        out[name] = a
-    if len({len(a) for a in out.values()}) > 1:
-        raise I2VError("every expression of a mix needs the same number of intensities")
-    n = len(next(iter(out.values())))
-    if n > MAX_FRAMES:
-        raise I2VError(f"{n} intensities: at most {MAX_FRAMES} frames are rendered in one call "
-                       "(a video of that length takes gigabytes); render it in parts")
-    return out
-
-
-def _flat_numbers(values, what: str) -> np.ndarray:
-    """``values`` as a 1-D float64 array when it is a flat sequence (or one number) of real numbers; else one line."""
-    if isinstance(values, (str, bytes)):
-        raise I2VError(f"{what} must be numbers, got a string")
-    if isinstance(values, numbers.Real) and not isinstance(values, (bool, np.bool_)):
-        return np.array([float(values)])
-    if isinstance(values, (list, tuple, range)):
-        odd = [v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))]
-        if odd:
-            kind = "a nested list" if isinstance(odd[0], (list, tuple, np.ndarray)) else type(odd[0]).__name__
-            raise I2VError(f"{what} must be a flat list of numbers in [0, 1], got {kind} ({odd[0]!r:.40})")
-        return np.asarray(values, dtype=np.float64)
-    a = to_numpy(values) if hasattr(values, "shape") or hasattr(values, "detach") else None
-    if a is None or a.ndim > 1 or a.dtype.kind not in "iuf":
-        got = (f"a {a.ndim}-D array of {a.dtype}" if a is not None else type(values).__name__)
-        raise I2VError(f"{what} must be a flat list of numbers in [0, 1], got {got}")
-    return a.astype(np.float64).reshape(-1)
-
+from .io import MAX_FRAMES, check_image, check_intensities, to_numpy
 
 def domain_note(config: dict) -> str | None:
     """What a model of ``config`` was trained on and what to expect of it on a real face, in one line (None for a
@@ -121,12 +56,12 @@ def check_joints(joints, what: str, shape: tuple, frames: bool = False) -> np.nd
 
 
 def prepare_image(image, size: int) -> np.ndarray:
-    """An image path or array as a ``size`` x ``size`` RGB uint8 array.
+    """An image (anything :func:`i2vlib.io.check_image` accepts) as a ``size`` x ``size`` RGB uint8 array.
 
     A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``. An image whose
     shorter side is under a quarter of ``size`` holds too little of a face to draw one from, and is refused.
     """
-    img = as_image(image)
+    img = check_image(image)
     h, w = img.shape[:2]
     if min(h, w) < max(1, size // 4):
         raise I2VError(f"a {w} x {h} px image is too small for a {size}-px model (its shorter side needs at least "
@@ -193,7 +128,8 @@ class Model:
                  face="auto", paste: bool = True):
         """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1] with ``as_tensor``).
 
-        ``image`` is an H x W x 3 uint8 array or a path. An image of the model's size is taken as a face cropped
+        ``image`` is a path, a file object, a PIL image, or an array or tensor (:func:`i2vlib.io.check_image`
+        names the kinds and ranges). An image of the model's size is taken as a face cropped
         as its training faces are (a benchmark frame; ``i2v prepare`` at that size). Any other is a photo: its
         largest face is found, cropped as the training faces are, animated, and each frame pasted back
         (:meth:`animate`), so the frames are the photo's size and every pixel outside the face's box is the
@@ -211,7 +147,7 @@ class Model:
             raise I2VError(f"{self.single_reason or f'this {self.method} model'} cannot mix expressions "
                            f"({', '.join(map(str, intensities))})")
         mix = check_intensities(intensities, self.expressions, expression)
-        image = as_image(image)
+        image = check_image(image)
         if takes_photo(face, image.shape, self.image_size, paste):
             clip = self.animate(image, mix, face=None if face == "auto" else face, paste=paste)
             if clip.faces > 1:

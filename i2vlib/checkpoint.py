@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 from .errors import I2VError
-from .outputs import atomic_path
+from .outputs import atomic_file
 from .version import __version__
 
 FORMAT = "i2v-checkpoint"
@@ -92,8 +92,8 @@ def save_checkpoint(path, method: str, config: dict, step: int, weights: dict, *
                "method": method, "config": json.loads(json.dumps(config)), "step": int(step),
                "weights": weights, **state}
     payload["sha256"] = digest(payload)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_file(path) as f:
+        torch.save(payload, f)
     return Path(path)
 
 

@@ -18,7 +18,7 @@ from .cli_commands import (_claims, _contact_sheet, _evaluate, _export, _gate, _
                            _zoo)
 from .clip_record import EXPRESSIONS
 from .data.curves import CURVES
-from .errors import ArgumentParser, I2VError, run_command, whole_number
+from .errors import ArgumentParser, finite_number, run_command, whole_number
 from .models import METHODS
 from .onnx_export import WEIGHTS
 from .protocol.gates import ROLES
@@ -37,7 +37,6 @@ def main(argv=None) -> int:
 
 def _run(argv) -> int:
     args = _parser().parse_args(argv)
-    _once(sys.argv[1:] if argv is None else argv)
     return args.run(args)
 
 
@@ -45,17 +44,6 @@ def _close_progress_bars() -> None:
     """Close the bars an interrupted loop left open, so that the message starts a line of its own."""
     for bar in list(getattr(tqdm, "_instances", ())):
         bar.close()
-
-
-def _once(argv) -> None:
-    """An option given twice is an error, not a silent choice of one of the two (``--set a=1 b=2`` takes several)."""
-    seen = set()
-    for token in map(str, argv):
-        name = token.split("=", 1)[0]
-        if name.startswith("--") and len(name) > 2:
-            if name in seen:
-                raise I2VError(f"{name} is given twice; give it once (it takes several values where it needs them)")
-            seen.add(name)
 
 
 class _Parser(ArgumentParser):
@@ -189,7 +177,7 @@ def _generate_parser(sub) -> None:
     g.add_argument("image", help="a photo of any size (its largest face is found, animated and pasted back), a face "
                                  "crop at the model's size (as i2v prepare writes), or synthetic:K for the neutral "
                                  "face of test identity K")
-    g.add_argument("--intensities", nargs="+", type=float, metavar="A",
+    g.add_argument("--intensities", nargs="+", type=finite_number(0, 1), metavar="A",
                    help="one frame per intensity in [0, 1] "
                         "(default: 16 values from 0 to 1; a fixed-clip baseline, convlstm, hp, vgan, mcnet, mocogan or fgst: its own)")
     g.add_argument("--expression", help="expression to render (needed when the model knows several)")
@@ -205,7 +193,7 @@ def _generate_parser(sub) -> None:
     g.add_argument("--whole-image", action="store_true",
                    help="find no face: animate the whole image, centre-cropped and squashed to the model's size")
     g.add_argument("--out", required=True, help="output .gif, .mp4, or a folder of PNGs")
-    g.add_argument("--fps", type=float, default=8.0)
+    g.add_argument("--fps", type=finite_number(), default=8.0)
     g.add_argument("--device", default="cpu")
     g.set_defaults(run=_generate)
 

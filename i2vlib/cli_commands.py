@@ -28,7 +28,7 @@ from .data.video import read_video
 from .errors import I2VError
 from .evaluate import of_model, table
 from .faces.paste import animate, takes_photo
-from .io import IMAGE_SUFFIXES, read_image, to_json, write_image, write_json
+from .io import IMAGE_SUFFIXES, json_compression, read_image, to_json, write_image, write_json
 from .models import get_method
 from .onnx_export import check_destination as onnx_destination
 from .onnx_export import to_onnx
@@ -350,6 +350,7 @@ def _said(clip, meta: dict):
 
 
 def _evaluate(args) -> None:
+    json_compression(args.out)
     check_output(args.out, "file", inputs=(args.model,))
     model = runs.load(args.model, device=args.device)
     result = of_model(model, data=args.data, split=args.split, videos=args.videos, instrument=args.instrument,

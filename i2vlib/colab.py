@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from .errors import ArgumentParser, I2VError, command_line
+from .outputs import atomic_path
 from .version import __version__
 
 REPOSITORY = "https://github.com/i2v-book/i2v-book"
@@ -129,7 +130,8 @@ def write(notebook) -> bool:
     _give_ids(nb)
     text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"   # nbformat's layout
     if text != raw:
-        path.write_text(text, encoding="utf-8")
+        with atomic_path(path) as tmp:        # a signal or a full disk leaves the notebook as it was
+            tmp.write_text(text, encoding="utf-8")
     return text != raw
 
 

@@ -261,7 +261,7 @@ def available_devices() -> list[str]:
 
 def resolve_device(device: str = "auto") -> str:
     """``auto`` picks cuda, then mps, then cpu; any other name must be a device this machine has
-    (``cpu``, ``cuda``, ``cuda:N``, ``mps``), else one line names the ones it has."""
+    (``cpu`` or ``cpu:0``, ``cuda``, ``cuda:N``, ``mps``), else one line names the ones it has."""
     have = available_devices()
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "mps" if "mps" in have else "cpu"
@@ -270,6 +270,8 @@ def resolve_device(device: str = "auto") -> str:
     except (RuntimeError, TypeError, ValueError):
         dev = None
     name = None if dev is None else "cuda" if dev.type == "cuda" and dev.index is None else str(dev)
+    if dev is not None and dev.type == "cpu" and dev.index in (None, 0):   # cpu:0 is the CPU
+        name = "cpu"
     if name is None or (name not in have and not (name == "cuda" and torch.cuda.is_available())):
         raise I2VError(f"device {device!r} is not available here; choose auto or one of {', '.join(have)}")
     return name

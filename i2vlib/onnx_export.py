@@ -77,7 +77,7 @@ def to_onnx(model, out, weights: str = "fp16") -> dict:
 
 def check_destination(out) -> Path:
     """Check before any work that ``out`` is a ``.onnx`` file that can be written."""
-    if Path(out).suffix != ".onnx":
+    if Path(out).suffix.lower() != ".onnx":
         raise I2VError(f"an ONNX model is written to a .onnx file, not {out}")
     return check_output(out, "file")
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 from . import checkpoint, distributed
-from .errors import I2VError
+from .errors import I2VError, os_error
 from .io import read_csv
 from .models import full_config
-from .outputs import atomic_path, check_name, check_output, make_folders, remove_created
+from .outputs import atomic_path, check_name, check_output, is_temporary, make_folders, remove_created
 
 try:
     import fcntl
@@ -91,8 +91,8 @@ def _check_run_dir(out: Path, resume: bool) -> None:
             raise I2VError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
         return
     if out.is_dir():
-        others = [p.name for p in out.iterdir()
-                  if p.name not in RUN_FILES and not p.name.startswith(f".{checkpoint.CHECKPOINT}.")]
+        others = [p.name for p in out.iterdir() if p.name not in RUN_FILES and not is_temporary(p.name)
+                  and not p.name.startswith(f".{checkpoint.CHECKPOINT}.")]
         if others:
             raise I2VError(f"{out} is not empty ({', '.join(sorted(others)[:3])}); choose a new or empty --out")
     check_output(out, "folder")
@@ -161,6 +161,8 @@ def _restore(trainer, config, path, ctx=distributed.Context()) -> tuple[int, flo
     if changed:
         raise I2VError(f"cannot resume {path.parent}: its run used different settings ({', '.join(changed)}); "
                        "choose another --out")
+    if ctx.main:
+        _check_record(path.parent, ckpt)
     for k, net in trainer.nets.items():
         checkpoint.load_weights(net, ckpt["weights"][k], str(path))
     for k, o in trainer.optimizers.items():
@@ -182,6 +184,33 @@ def _restore(trainer, config, path, ctx=distributed.Context()) -> tuple[int, flo
         if "cuda" in ckpt["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
     return int(ckpt["step"]), float(ckpt.get("seconds", 0.0))
+
+
+def _check_record(run: Path, ckpt: dict) -> None:
+    """What a resume keeps beside the checkpoint, as the run left it: a ``run.json`` whose method or settings differ
+    from the checkpoint's was edited (a resume takes the checkpoint's and would overwrite the edit without a word),
+    and a missing ``losses.csv`` would lose the log of every step before the checkpoint. Either is one line."""
+    if (run / "run.json").exists():
+        info = read_run(run)
+        saved, written = ckpt["config"], info.get("config", ckpt["config"])
+        lagging = info.get("step") != ckpt["step"]   # killed between the checkpoint and run.json: steps may differ
+        edits = [f"method {ckpt['method']!r} -> {info['method']!r}"] if info.get("method", ckpt["method"]) != \
+            ckpt["method"] else []
+        edits += [f"{k} {_shown(saved.get(k))} -> {_shown(written.get(k))}" for k in sorted(set(saved) | set(written))
+                  if saved.get(k) != written.get(k) and not (k == "steps" and lagging)]
+        if edits:
+            raise I2VError(f"cannot resume {run}: its run.json was edited ({'; '.join(edits)}), and a resume takes "
+                           "the run's settings from its checkpoint.pt: restore run.json, or train a new run with the "
+                           "new settings (i2v train --set KEY=VALUE --out NEW)")
+    if not (run / "losses.csv").exists():
+        raise I2VError(f"cannot resume {run}: its losses.csv is missing, the log of its steps 1-{ckpt['step']}; "
+                       f"restore it, or resume with a log that starts at step {ckpt['step'] + 1} by creating an empty "
+                       f"one (touch {run / 'losses.csv'})")
+
+
+def _shown(value) -> str:
+    text = json.dumps(value) if value is not None else "(none)"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _NoLog:
@@ -218,11 +247,22 @@ class _LossLog:
         self.writer = csv.DictWriter(self.file, ["step", "seconds", *self.names])
 
     def write(self, step: int, seconds: float, values: dict) -> None:
-        self.writer.writerow({"step": step, "seconds": f"{seconds:.3f}",
-                              **{k: f"{values[k]:.6g}" for k in self.names if k in values}})
+        with self._errors():
+            self.writer.writerow({"step": step, "seconds": f"{seconds:.3f}",
+                                  **{k: f"{values[k]:.6g}" for k in self.names if k in values}})
 
     def flush(self) -> None:
-        self.file.flush()
+        with self._errors():
+            self.file.flush()
 
     def close(self) -> None:
-        self.file.close()
+        with self._errors():
+            self.file.close()
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """A write that fails (a full disk) is one line naming the log."""
+        try:
+            yield
+        except OSError as e:
+            raise I2VError(os_error(e, self.path)) from None

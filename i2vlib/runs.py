@@ -243,7 +243,7 @@ def _store_of(path) -> Path | None:
 def read_losses(source) -> list[dict]:
     """A run's loss log (:func:`i2vlib.io.read_losses`); a zoo model's name (``"zoo:NAME"``) or file gives
     the log it ships, the means over windows of steps."""
-    if isinstance(source, str) and source.startswith(zoo.PREFIX) or Path(str(source)).suffix == ".pt":
+    if isinstance(source, str) and source.startswith(zoo.PREFIX) or Path(str(source)).suffix.lower() == ".pt":
         ckpt = checkpoint.read_checkpoint(zoo.path(source) if str(source).startswith(zoo.PREFIX) else source)
         if "zoo" not in ckpt:
             raise I2VError(f"{source} is a checkpoint without a loss log; give its run directory")

@@ -2,14 +2,16 @@
 Python API's entry points (``i2vlib.load``, ``model.generate``, each method's ``default_config``) with wrong
 types, values out of range, unknown names, missing, empty, unreadable and damaged files, and interrupted runs.
 
-    OMP_NUM_THREADS=1 python tests/battery.py [--out FILE] [--only WORD] [--jobs N]
+    OMP_NUM_THREADS=1 python tests/battery.py [--out FILE] [--only WORD] [--part N] [--jobs N]
 
 A script, not a test module (pytest does not collect it): ``tests/test_bad_input.py`` keeps each case that
 found a fault. Each CLI case runs ``i2v`` as a subprocess in a fresh folder (its ``setup`` copies what it needs
 there from a shared folder of assets, built once) and ends as one of :data:`OUTCOMES`; each case lists the
 outcomes it accepts (by default ``clean_error`` alone). An API case calls the library in this process, in a
 fresh folder too. The script prints JSON: the counts by outcome and every unacceptable case with its command
-and the tail of its stderr.
+and the tail of its stderr. ``--part 3`` runs the third battery alone (issue 75: options that mean two things,
+signals, a video and its sidecar, OS errors, the API's input types, edited runs, outputs that are not what was
+named); cases that need root (``chattr +i``, a full or read-only mount) are skipped without it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import argparse
 import json
 import math
 import os
+import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -40,14 +44,17 @@ OUTCOMES = {
     "multi_line": "a non-zero exit with more than one stderr line (no traceback)",
     "left_behind": "an error, but a new or changed file or folder remains",
     "silently_wrong": "exit 0 but the result is not what was asked",
-    "interrupted_ok": "Ctrl-C: exit 130, at most 2 stderr lines, nothing half-written left",
+    "interrupted_ok": "Ctrl-C, SIGTERM or SIGHUP: exit 130, 143 or 129, at most 2 stderr lines, nothing "
+                      "half-written or temporary left",
     "wrong_status": "an error with one line but an exit status other than 2 (or a signal)",
+    "vague": "a clean error whose line does not name what it must (the value as given, the path, the cause)",
     "timeout": "still running after the case's time limit",
     "skipped": "not run here (e.g. permissions do not bite as root)",
     "battery_error": "the battery itself failed on the case",
 }
 ERROR_OR_WORKED = ("clean_error", "worked")
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+SIGNALLED = {130: signal.SIGINT, 128 + signal.SIGTERM: signal.SIGTERM, 128 + signal.SIGHUP: signal.SIGHUP}
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 
 
@@ -56,7 +63,10 @@ class Case:
     """One bad (or borderline) input. ``args``: the ``i2v`` arguments, or ``api``: a call ``api(folder)`` in this
     process; ``setup(folder)`` makes what the case starts from; ``check(folder, stdout)`` returns why a result
     that exited 0 is not what was asked (None when it is); ``interrupt``: send SIGINT after this many seconds
-    (``keeps``: what an interrupted run may keep)."""
+    (``keeps``: what an interrupted run may keep), or ``signal`` once ``interrupt_when(folder)`` holds; ``says``: words
+    the one error line must hold; ``module``: the ``python -m`` module run (default ``i2vlib``, the ``i2v`` command);
+    ``file_limit``: a limit on the size of the files it writes (``ulimit -f``, bytes); ``teardown(folder)`` undoes
+    what ``setup`` made that the folder's removal cannot (an immutable file, a mount)."""
 
     name: str
     args: list = field(default_factory=list)   # the i2v arguments
@@ -68,6 +78,14 @@ class Case:
     keeps: tuple = ()
     needs_permissions: bool = False
     timeout: float = 180
+    signal: int = signal.SIGINT
+    interrupt_when: Callable | None = None
+    says: tuple = ()
+    module: str = "i2vlib"
+    file_limit: int | None = None
+    needs_root: bool = False
+    teardown: Callable | None = None
+    part: int = 1
 
 
 # ----------------------------------------------------------------------------- assets, built once
@@ -223,7 +241,8 @@ def tree(*roots: Path) -> dict:
     for root in roots:
         for p in sorted(root.rglob("*")):
             st = p.lstat()
-            out[str(p)] = (st.st_size, st.st_mtime_ns) if p.is_file() else "dir"
+            out[str(p)] = (("link", os.readlink(p)) if p.is_symlink() else (st.st_size, st.st_mtime_ns) if p.is_file()
+                           else ("dir",))
     return out
 
 
@@ -243,6 +262,8 @@ def run_case(case: Case, assets: Path, scratch: Path, progress: bool = False) ->
     except Exception as e:  # noqa: BLE001 -- a fault of the battery itself is reported, not fatal
         return {"outcome": "battery_error", "command": case.name, "stderr": f"{type(e).__name__}: {e}"}
     finally:
+        if case.teardown is not None:
+            case.teardown(d)
         _unlock(d)
         shutil.rmtree(d, ignore_errors=True)
         if progress:
@@ -251,13 +272,15 @@ def run_case(case: Case, assets: Path, scratch: Path, progress: bool = False) ->
 
 def _run_case(case: Case, assets: Path, d: Path) -> dict:
     """Set the case up in ``d``, run it, and classify what happened (and what changed in ``d`` and the assets)."""
-    if case.setup is not None:
-        case.setup(d)
     if case.needs_permissions and ROOT:
         return {"outcome": "skipped", "why": "running as root: permissions do not bite"}
+    if case.needs_root and not ROOT:
+        return {"outcome": "skipped", "why": "needs root (chattr, mount)"}
+    if case.setup is not None:
+        case.setup(d)
     before = tree(d, assets)
     result = run_api(case, d) if case.api is not None else run_cli(case, d, assets)
-    changed = sorted(set(tree(d, assets).items()) ^ set(before.items()))
+    changed = sorted(set(tree(d, assets).items()) ^ set(before.items()), key=repr)
     result["changed"] = sorted({str(Path(p).relative_to(d) if p.startswith(str(d)) else p) for p, _ in changed})
     result["outcome"] = classify(case, result, d)
     return result
@@ -274,19 +297,37 @@ def _unlock(d: Path) -> None:
 
 def run_cli(case: Case, d: Path, assets: Path) -> dict:
     args = [str(a) for a in case.args]
-    cmd = [sys.executable, "-m", "i2vlib", *args]   # what the i2v script runs
+    cmd = [sys.executable, "-m", case.module, *args]   # i2vlib: what the i2v script runs
     start = time.perf_counter()
-    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT: restore the default.
+
+    def started():
+        # A shell starts background jobs with SIGINT ignored (nohup: SIGHUP), and Python keeps an ignored signal:
+        # restore the defaults.
+        for signum in SIGNALLED.values():
+            signal.signal(signum, signal.SIG_DFL)
+        if case.file_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (case.file_limit, case.file_limit))
+
     # Bytes, not text=True: text mode would turn a progress bar's carriage returns into new lines.
-    proc = subprocess.Popen(cmd, cwd=d, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(cmd, cwd=d, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=started)
     try:
         if case.interrupt is not None:
             try:
                 out, err = proc.communicate(timeout=case.interrupt)   # finished before the Ctrl-C
             except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(case.signal)
                 out, err = proc.communicate(timeout=case.timeout)
+        elif case.interrupt_when is not None:
+            out = None
+            while out is None and time.perf_counter() - start < case.timeout:
+                try:
+                    out, err = proc.communicate(timeout=0.1)          # finished before the moment came
+                except subprocess.TimeoutExpired:
+                    if case.interrupt_when(d):
+                        proc.send_signal(case.signal)
+                        out, err = proc.communicate(timeout=case.timeout)
+            if out is None:
+                raise subprocess.TimeoutExpired(cmd, case.timeout)
         else:
             out, err = proc.communicate(timeout=case.timeout)
         code = proc.returncode
@@ -329,6 +370,9 @@ def shown(err: str) -> list[str]:
     return lines
 
 
+BAR = re.compile(r"\d+%\|.*\|")     # a tqdm progress bar as drawn: "evaluate affinegan: 100%|######| 1/1"
+
+
 def classify(case: Case, r: dict, d: Path) -> str:
     code, err = r["code"], r["stderr"] or ""
     lines = shown(err)
@@ -336,7 +380,7 @@ def classify(case: Case, r: dict, d: Path) -> str:
         return "timeout"
     if "Traceback" in err:
         return "traceback"
-    if code == 130:
+    if code in SIGNALLED or code == -case.signal:     # -signal: ended by it before its handlers were set (its import)
         if len(lines) > 2:
             return "multi_line"
         kept = [p for p in r["changed"] if not any(p == k or p.startswith(k + "/") for k in case.keeps)]
@@ -350,10 +394,14 @@ def classify(case: Case, r: dict, d: Path) -> str:
         return "worked"
     if r["changed"]:
         return "left_behind"
+    lines = [line for line in lines if not BAR.search(line)]   # a finished progress bar is output, not the error
     if len(lines) > 1:
         return "multi_line"
     if code != 2 or len(lines) != 1:
         return "wrong_status"
+    if not all(w in lines[0] for w in case.says):
+        r["why"] = f"the line does not say {' and '.join(map(repr, case.says))}"
+        return "vague"
     return "clean_error"
 
 
@@ -366,14 +414,30 @@ def unshipped() -> list[str]:
 
 # ----------------------------------------------------------------------------- checks of results that worked
 def frames_of(path: str, n: int) -> Callable:
-    """A check: the video at ``path`` has ``n`` frames."""
+    """A check: the video at ``path`` has ``n`` frames, and its sidecar, where it has one, says so and describes it
+    (the SHA-256 it holds, where it holds one, is the file's)."""
     def check(d: Path, stdout) -> str | None:
+        import hashlib
+
         from i2vlib.render import read_video
         p = d / path
         if not p.exists():
             return f"{path} was not written"
-        got = len(read_video(p))
-        return None if got == n else f"{path} has {got} frames, {n} asked"
+        try:
+            got = len(read_video(p))
+        except Exception as e:  # noqa: BLE001 -- what the reader says is the finding
+            return f"{path} cannot be read back: {e}"
+        if got != n:
+            return f"{path} has {got} frames, {n} asked"
+        real = Path(os.path.realpath(p))
+        side = real / "frames.json" if real.is_dir() else real.with_name(real.name + ".json")
+        if side.is_file():
+            meta = json.loads(side.read_text())
+            if meta.get("frames") != n:
+                return f"the sidecar of {path} says {meta.get('frames')} frames; the video has {n}"
+            if real.is_file() and meta.get("sha256") not in (None, hashlib.sha256(real.read_bytes()).hexdigest()):
+                return f"the sidecar of {path} describes another file"
+        return None
     return check
 
 
@@ -924,11 +988,422 @@ def api_cases(A: Path) -> list[Case]:
     return cases
 
 
+# ----------------------------------------------------------------------------- the third battery (issue 75)
+DEAD = 4999999   # a process id above Linux's largest (2**22): no process has it, as a killed writer's no longer runs
+STALE = (f".v.gif.i2v{DEAD}-abcdefgh.gif", f".v.gif.json.i2v{DEAD}-abcdefgh.json", f".fr.i2v{DEAD}-writing-abcdefgh",
+         f".fr.i2v{DEAD}-old-abcdefgh", ".v.gif.i2v-lock")
+
+
+def writing(d: Path) -> bool:
+    """Whether a write has begun in ``d``: a temporary file or folder (a dot name) is there."""
+    return any(p.name.startswith(".") for p in d.iterdir())
+
+
+def no_leftovers(d: Path, stdout) -> str | None:
+    """A check: no temporary file or folder (a dot name) is left in ``d``."""
+    left = sorted(p.name for p in d.iterdir() if p.name.startswith("."))
+    return f"left {', '.join(left)}" if left else None
+
+
+def both_checks(*checks: Callable) -> Callable:
+    def check(d: Path, stdout) -> str | None:
+        return next((why for c in checks if (why := c(d, stdout)) is not None), None)
+    return check
+
+
+def shell(*cmd) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
+
+
+def mount(size: str, ro: bool = False, fill: bool = False) -> Callable:
+    """A setup: a tmpfs of ``size`` at ``small/`` (read-only with ``ro``; ``fill``: filled up to its last byte)."""
+    def setup(d: Path) -> None:
+        (d / "small").mkdir()
+        shell("mount", "-t", "tmpfs", "-o", f"size={size}" + (",ro" if ro else ""), "tmpfs", d / "small")
+        if fill:
+            with open(d / "small" / "filler", "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                        f.flush()
+                except OSError:
+                    pass
+    return setup
+
+
+def unmount(d: Path) -> None:
+    subprocess.run(["umount", str(d / "small")], capture_output=True)
+
+
+def immutable(*names: str) -> Callable:
+    def setup(d: Path) -> None:
+        for n in names:
+            shell("chattr", "+i", d / n)
+    return setup
+
+
+def unfreeze(d: Path) -> None:
+    for p in d.rglob("*"):
+        if not p.is_symlink():
+            subprocess.run(["chattr", "-i", str(p)], capture_output=True)
+
+
+def edit_run(**config) -> Callable:
+    """A setup: the run asset, its run.json edited (``method``: the method field; the rest: config options)."""
+    def setup(d: Path) -> None:
+        info = json.loads((d / "run" / "run.json").read_text())
+        if "method" in config:
+            info["method"] = config.pop("method")
+        info["config"].update(config)
+        (d / "run" / "run.json").write_text(json.dumps(info))
+    return setup
+
+
+def logged(path: str, steps: list[int]) -> Callable:
+    """A check: the run's loss log holds exactly these steps."""
+    def check(d: Path, stdout) -> str | None:
+        import csv
+        with open(d / path / "losses.csv", newline="") as f:
+            got = [int(r["step"]) for r in csv.DictReader(f)]
+        return None if got == steps else f"its losses.csv holds steps {got}, not {steps}"
+    return check
+
+
+def save_frames(name: str, n: int = 2) -> Callable:
+    def setup(d: Path) -> None:
+        from i2vlib.render import save_video
+        save_video(np.stack([np.full((16, 16, 3), 60 * i, np.uint8) for i in range(n)]), d / name, fps=8)
+    return setup
+
+
+def third_cli_cases(A: Path) -> list[Case]:
+    """The third battery's classes at the command line: options that mean two things, signals while writing,
+    a video and its sidecar, OS errors, edited runs, outputs that are not what was named."""
+    c = lambda *names: copier(A, *names)  # noqa: E731
+    run, both = c("run"), c("run", "face.png")
+    G = ["generate", "run", "face.png"]
+    T = ["train", "affinegan", "--profile", "smoke", "--quiet"]
+    many = ["--intensities", *["0.5"] * 1000]
+    cases: list[Case] = []
+    add = cases.append
+    # ---- 1. one parser policy: no abbreviations, an option once however it is spelled
+    for name, args, says in (
+            ("generate --int, an abbreviation", [*G, "--intensities", "0", "0.5", "--int", "1", "--out", "v.gif"],
+             ("--int", "--intensities")),
+            ("generate --ou, an abbreviation", [*G, "--intensities", "0", "--out", "a.gif", "--ou", "b.gif"],
+             ("--ou",)),
+            ("generate --fp=30, an abbreviation with =", [*G, "--intensities", "0", "--fps=8", "--fp=30", "--out",
+                                                          "v.gif"], ("--fp",)),
+            ("generate --fps=8 --fps 30", [*G, "--intensities", "0", "--fps=8", "--fps", "30", "--out", "v.gif"],
+             ("--fps", "twice")),
+            ("generate --out=a.gif --out b.gif", [*G, "--intensities", "0", "--out=a.gif", "--out", "b.gif"],
+             ("--out", "twice")),
+            ("claims --pap fan --paper frgan", ["claims", "--pap", "fan", "--paper", "frgan"], ("--pap",)),
+            ("claims --json --js", ["claims", "--json", "--js"], ("--js",)),
+            ("zoo --js", ["zoo", "--js"], ("--js",)),
+            ("train --ste 1", [*T, "--out", "r", "--ste", "1"], ("--ste",)),
+            ("train --quiet twice", [*T, "--out", "r", "--steps", "1", "--quiet"], ("--quiet", "twice")),
+            ("train --set=batch=2 --set batch=3", [*T, "--out", "r", "--steps", "1", "--set=batch=2", "--set",
+                                                   "batch=3"], ("--set", "twice")),
+            ("evaluate --vid 1", ["evaluate", "run", "--out", "m.json", "--vid", "1"], ("--vid",)),
+            ("synth --siz 32", ["synth", "s", "--siz", "32"], ("--siz",)),
+            ("export --wei fp32", ["export", "run", "--out", "m.onnx", "--wei", "fp32"], ("--wei",)),
+            ("prepare --overw", ["prepare", "angry", "p", "--overw"], ("--overw",)),
+            ("contact-sheet --see 1", ["contact-sheet", "c.png", "--see", "1"], ("--see",))):
+        add(Case(name, args, setup=c("run", "face.png", "angry"), says=says))
+    cannot = "/proc/i2v-cannot-exist"
+    for module, args, says in (
+            ("i2vlib.records.ablations", ["--lis"], ("--lis",)),
+            ("i2vlib.records.verify", ["--seed", "1", "--seed", "2", "--runs", "x"], ("--seed", "twice")),
+            ("i2vlib.studies.eq5", ["--workers", "1", "--workers=2", "--seeds", "x"], ("--workers", "twice")),
+            ("i2vlib.studies.capacity", ["--seeds", "-1e-300"], ("'-1e-300'",)),
+            ("i2vlib.instruments.fitter", ["--out", "a.pt", "--out=b.pt", "--steps", "x"], ("--out", "twice")),
+            ("i2vlib.instruments.build", ["--out", f"{cannot}/a.pt", "--assess", "--quick"], ("--assess",)),
+            ("i2vlib.instruments.pose_net", ["--step", "1", "--out", f"{cannot}/w.pt"], ("--step",)),
+            ("i2vlib.evaluate.pose_protocol", ["--ou", f"{cannot}/g.pt"], ("--ou",)),
+            ("i2vlib.colab", ["nb.ipynb", "--che"], ("--che",))):
+        add(Case(f"python -m {module} {' '.join(args)}", args, module=module, says=says, timeout=120,
+                 setup=lambda d: (d / "nb.ipynb").write_text(json.dumps(
+                     {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))))
+    # ---- 2. signals while writing; what a killed writer left, removed by the next write there
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        for out in ("v.gif", "v.mp4", "fr"):
+            add(Case(f"{sig.name} while generate writes {out}", [*G, "--out", out, *many], signal=sig,
+                     interrupt_when=writing, ok=("interrupted_ok", "worked"), setup=both,
+                     check=frames_of(out, 1000), timeout=400))
+    add(Case("SIGINT while generate writes v.gif", [*G, "--out", "v.gif", *many], interrupt_when=writing,
+             ok=("interrupted_ok", "worked"), setup=both, check=frames_of("v.gif", 1000), timeout=400))
+    add(Case("SIGTERM i2v train before its first checkpoint", [*T, "--out", "r", "--steps", "100000",
+                                                                "--checkpoint-every", "100000"],
+             signal=signal.SIGTERM, interrupt_when=lambda d: (d / "r" / "losses.csv").exists(), ok=("interrupted_ok",)))
+    add(Case("SIGHUP i2v train after a checkpoint", [*T, "--out", "r", "--steps", "100000", "--checkpoint-every", "2"],
+             signal=signal.SIGHUP, interrupt_when=lambda d: (d / "r" / "checkpoint.pt").exists(),
+             ok=("interrupted_ok",), keeps=("r",)))
+    add(Case("SIGTERM i2v synth", ["synth", "s", "--videos", "200", "--size", "128"], signal=signal.SIGTERM,
+             interrupt_when=writing, ok=("interrupted_ok",)))
+    add(Case("SIGHUP i2v prepare", ["prepare", "big", "p", "--size", "64"], signal=signal.SIGHUP,
+             interrupt_when=writing, ok=("interrupted_ok",), setup=c("big")))
+    add(Case("SIGTERM i2v evaluate", ["evaluate", "run", "--videos", "200", "--out", "m.json"], signal=signal.SIGTERM,
+             interrupt=15, ok=("interrupted_ok",), setup=run))
+
+    def stale(d: Path) -> None:
+        both(d)
+        for name in STALE:
+            if "writing" in name or "old" in name:
+                (d / name / "x").mkdir(parents=True)
+                (d / name / "x" / "0000.png").write_bytes(b"half")
+            else:
+                (d / name).write_bytes(b"half")
+
+    add(Case("generate after a killed writer's leftovers", [*G, "--intensities", "0", "1", "--out", "v.gif"],
+             ok=("worked",), setup=stale, check=both_checks(frames_of("v.gif", 2), no_leftovers)))
+    add(Case("generate frames after a killed writer's leftovers", [*G, "--intensities", "0", "1", "--out", "fr"],
+             ok=("worked",), setup=stale, check=both_checks(frames_of("fr", 2), no_leftovers)))
+    add(Case("generate over a frame folder with an immutable sidecar", [*G, "--intensities", "0", "1", "--out", "fr"],
+             setup=lambda d: (both(d), save_frames("fr")(d), immutable("fr/frames.json")(d)), teardown=unfreeze,
+             needs_root=True, says=("frames.json", "immutable"), check=no_leftovers))
+    # ---- 3. a video and its sidecar, one unit
+    for out in ("v.gif", "v.mp4", "fr"):
+        add(Case(f"generate --intensities 0 0 0 --out {out}", [*G, "--intensities", "0", "0", "0", "--out", out],
+                 ok=("worked",), setup=both, check=frames_of(out, 3)))
+    # ---- 4. OS errors: one line naming the path and the cause
+    for name, args, target in (("generate", [*G, "--intensities", "0", "--out", "v.gif"], "v.gif"),
+                               ("generate (its sidecar)", [*G, "--intensities", "0", "--out", "v.gif"], "v.gif.json"),
+                               ("evaluate", ["evaluate", "run", "--videos", "1", "--out", "m.json"], "m.json"),
+                               ("export", ["export", "run", "--out", "m.onnx"], "m.onnx"),
+                               ("contact-sheet", ["contact-sheet", "c.png", "--size", "32"], "c.png")):
+        add(Case(f"{name} onto an immutable file", args, needs_root=True, teardown=unfreeze, says=("immutable",),
+                 setup=lambda d, t=target: (both(d), (d / t).write_text("{}"),
+                                            (d / "v.gif").write_bytes(b"GIF89a") if t == "v.gif.json" else None,
+                                            immutable(t)(d))))
+    add(Case("synth --overwrite a folder that holds an immutable file", ["synth", "s", "--size", "32", "--videos", "1",
+                                                                         "--overwrite"],
+             needs_root=True, teardown=unfreeze, says=("immutable",),
+             setup=lambda d: ((d / "s").mkdir(), (d / "s" / "x.txt").write_text("x"), immutable("s/x.txt")(d))))
+    for name, args in (("generate", [*G, "--intensities", "0", "--out", "small/v.gif"]),
+                       ("evaluate", ["evaluate", "run", "--videos", "1", "--out", "small/m.json"]),
+                       ("train", [*T, "--steps", "1", "--out", "small/r"]),
+                       ("synth", ["synth", "small/s", "--size", "32", "--videos", "1"])):
+        add(Case(f"{name} onto a read-only file system", args, needs_root=True, teardown=unmount,
+                 setup=lambda d: (both(d), mount("1m", ro=True)(d)), says=("small", "Read-only file system")))
+    for name, args in (("generate a GIF", [*G, *many[:301], "--out", "small/v.gif"]),
+                       ("generate an MP4", [*G, *many[:301], "--out", "small/v.mp4"]),
+                       ("generate frames", [*G, *many[:301], "--out", "small/fr"]),
+                       ("train", [*T, "--steps", "1", "--out", "small/r"]),
+                       ("evaluate", ["evaluate", "run", "--videos", "1", "--out", "small/m.json"]),
+                       ("export", ["export", "run", "--out", "small/m.onnx"])):
+        add(Case(f"{name} onto a full disk", args, needs_root=True, teardown=unmount, timeout=300,
+                 setup=lambda d: (both(d), mount("256k", fill=True)(d)), says=("small", "No space left on device")))
+    ramp = ["--intensities", *[str(i / 1000) for i in range(1000)]]     # frames that differ: a GIF of size
+    for name, args in (("generate a GIF", [*G, *ramp, "--out", "v.gif"]),
+                       ("generate an MP4", [*G, *ramp, "--out", "v.mp4"]),
+                       ("train", [*T, "--steps", "1", "--out", "r"]),
+                       ("export", ["export", "run", "--out", "m.onnx"])):
+        add(Case(f"{name} beyond a limit on file size (ulimit -f)", args, file_limit=20_000, setup=both, timeout=400,
+                 says=("File too large",)))
+    # ---- 6. a resume of a run whose files were edited or lost
+    R = [*T, "--out", "run", "--steps", "3", "--resume"]
+    for option, value in (("lr", 0.5), ("steps", 5), ("image_size", 32), ("expressions", ["anger"]), ("ngf", 3),
+                          ("batch", 2), ("method", "fan")):
+        add(Case(f"train --resume a run whose run.json {option} was edited", R, setup=lambda d, o=option, v=value:
+                 (run(d), edit_run(**{o: v})(d)), says=("run.json", option)))
+    add(Case("train --resume without --steps, run.json steps edited", [*T, "--out", "run", "--resume"],
+             setup=lambda d: (run(d), edit_run(steps=5)(d)), says=("run.json", "steps")))
+    add(Case("train --resume a run without its losses.csv", R, setup=lambda d: (run(d), (d / "run" / "losses.csv")
+                                                                              .unlink()), says=("losses.csv",)))
+    add(Case("train --resume a run with an empty losses.csv", R, ok=("worked",),
+             setup=lambda d: (run(d), (d / "run" / "losses.csv").write_text("")),
+             check=both_checks(run_step("run", 3), logged("run", [3]))))
+    add(Case("train --resume keeps the log", R, ok=("worked",), setup=run,
+             check=both_checks(run_step("run", 3), logged("run", [1, 2, 3]))))
+    # ---- 7. outputs that are what was named
+    for out in ("v.gif.", ".gif", "-", ".MP4", "v.mp4..", "./.gif"):
+        add(Case(f"generate --out {out!r}", [*G, "--intensities", "0", "--out", out], setup=both, says=(repr(out),)
+                 if out not in ("-",) else ("'-'",)))
+    for out in ("v.GIF", "v.Mp4"):
+        add(Case(f"generate --out {out!r} (a suffix in capitals)", [*G, "--intensities", "0", "1", "--out", out],
+                 ok=("worked",), setup=both, check=frames_of(out, 2)))
+    for what, target in (("a symbolic link", "real/v.gif"), ("a dangling symbolic link", "real/new.gif")):
+        add(Case(f"generate --out {what}", [*G, "--intensities", "0", "1", "--out", "link.gif"], ok=("worked",),
+                 setup=lambda d, t=target: (both(d), (d / "real").mkdir(), (d / "real" / "v.gif").write_bytes(b"old"),
+                                            (d / "link.gif").symlink_to(t)),
+                 check=lambda d, out, t=target: ("link.gif is no longer a link" if not (d / "link.gif").is_symlink()
+                                                 else frames_of(t, 2)(d, out))))
+    add(Case("generate --out a link to a frame folder", [*G, "--intensities", "0", "1", "--out", "link"],
+             ok=("worked",), setup=lambda d: (both(d), save_frames("real")(d), (d / "link").symlink_to("real")),
+             check=lambda d, out: ("link is no longer a link" if not (d / "link").is_symlink()
+                                   else frames_of("real", 2)(d, out))))
+    add(Case("evaluate --out a link to the run's losses.csv", ["evaluate", "run", "--videos", "1", "--out", "m.json"],
+             setup=lambda d: (run(d), (d / "m.json").symlink_to("run/losses.csv")), says=("losses.csv",)))
+    for out in ("m.json.gz", "m.JSON.GZ", "m.json.xz"):
+        add(Case(f"evaluate --out {out}", ["evaluate", "run", "--videos", "1", "--out", out], ok=("worked",),
+                 setup=run, check=lambda d, stdout, o=out: _packed_json(d / o)))
+    for out in ("m.json.zip", "m.json."):
+        add(Case(f"evaluate --out {out}", ["evaluate", "run", "--videos", "1", "--out", out], setup=run,
+                 says=(out.rsplit(".", 1)[-1] if out.endswith("zip") else out,)))
+    add(Case("export --out m.ONNX", ["export", "run", "--out", "m.ONNX"], ok=("worked",), setup=run,
+             check=file_written("m.ONNX")))
+    for head in (["synth", "-", "--size", "32"], ["contact-sheet", "c.png.", "--size", "32"], [*T, "--out", "-"],
+                 ["export", "run", "--out", "-"], ["evaluate", "run", "--out", "-"]):
+        add(Case(f"{head[0]} out {'-' if '-' in head else 'c.png.'!r}", head, setup=run))
+    for value in ("-inf", "-1e-300", "1.0000000000000002", "1e400", "-.5"):
+        add(Case(f"generate --intensities {value} quoted", [*G, "--out", "v.gif", "--intensities", "0", value],
+                 setup=both, says=(value,)))
+    for value in ("-inf", "1e400"):
+        add(Case(f"generate --fps {value} quoted", [*G, "--out", "v.gif", "--intensities", "0", "--fps", value],
+                 setup=both, says=(value,)))
+    add(Case("generate --mix happy=0,1.0000000000000002 quoted", [*G, "--out", "v.gif", "--mix",
+                                                                  "happy=0,1.0000000000000002"],
+             setup=both, says=("1.0000000000000002",)))
+    for case in cases:
+        case.part = 3
+    return cases
+
+
+def _packed_json(path: Path) -> str | None:
+    """A check: ``path`` is JSON compressed as its suffix says."""
+    import bz2
+    import gzip
+    import lzma
+
+    if not path.exists():
+        return f"{path.name} was not written"
+    opener = {".gz": gzip.decompress, ".xz": lzma.decompress, ".bz2": bz2.decompress}[path.suffix.lower()]
+    try:
+        json.loads(opener(path.read_bytes()))
+    except Exception as e:  # noqa: BLE001
+        return f"{path.name} is not compressed JSON ({type(e).__name__})"
+    return None
+
+
+def _race(d: Path, writers: int = 6, rounds: int = 10) -> int:
+    """How many of ``rounds`` videos written by ``writers`` processes at once end with a sidecar that does not
+    describe the video left (its frame count, or its SHA-256 where it holds one)."""
+    import hashlib
+    from multiprocessing import get_context
+
+    from PIL import Image, ImageSequence
+
+    bad = 0
+    with get_context("fork").Pool(writers) as pool:
+        for r in range(rounds):
+            path = d / f"r{r}.gif"
+            pool.map(_race_writer, [(k, str(path)) for k in range(writers)])
+            side = json.loads(Path(f"{path}.json").read_text())
+            with Image.open(path) as im:
+                frames = sum(1 for _ in ImageSequence.Iterator(im))
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            bad += frames != side["frames"] or side.get("sha256", digest) != digest
+    return bad
+
+
+def _race_writer(job) -> None:
+    from i2vlib.render import save_video
+    k, path = job
+    frames = (np.arange(2 + k)[:, None, None, None] * 7 + 40 * k + np.zeros((1, 16, 16, 3))).astype(np.uint8)
+    save_video(frames, path, fps=8, writer=k)
+
+
+def third_api_cases(A: Path) -> list[Case]:
+    """The third battery's classes in Python: what ``generate`` takes as an image and as intensities, a video whose
+    sidecar describes another, files written one at a time by several processes."""
+    import io
+
+    import torch
+    from PIL import Image
+
+    import i2vlib
+
+    cases: list[Case] = []
+    add = cases.append
+    model = {}
+
+    def m():
+        if "m" not in model:
+            model["m"] = i2vlib.load(A / "run")
+        return model["m"]
+
+    face_path = A / "face.png"
+    face = np.asarray(Image.open(face_path).convert("RGB"))
+    frame = returns(lambda f, n=1: isinstance(f, np.ndarray) and f.shape == (n, 64, 64, 3) and f.dtype == np.uint8,
+                    "1 frame of 64 x 64 x 3 uint8")
+
+    def closed_pil():
+        im = Image.open(face_path)
+        im.load()
+        im.close()
+        return im
+
+    def closed_file():
+        f = open(face_path, "rb")
+        f.close()
+        return f
+
+    works = {"BytesIO of a PNG": lambda: io.BytesIO(face_path.read_bytes()),
+             "a file open for reading bytes": lambda: open(face_path, "rb"),
+             "a bfloat16 tensor": lambda: torch.from_numpy(face / 255.0).bfloat16(),
+             "a float16 array": lambda: (face / 255.0).astype(np.float16),
+             "floats in [-1, 1]": lambda: face / 127.5 - 1,
+             "int64 levels": lambda: face.astype(np.int64),
+             "a nested list": lambda: face.tolist(),
+             "a sparse tensor": lambda: torch.from_numpy(face).to_sparse(),
+             "a channels-first tensor": lambda: torch.from_numpy(face).permute(2, 0, 1),
+             "generate's own as_tensor frame": lambda: m().generate(face, [0.5], as_tensor=True)[0],
+             "generate's own as_tensor clip of one": lambda: m().generate(face, [0.5], as_tensor=True)}
+    for name, image in works.items():
+        add(Case(f"api generate image {name}", api=lambda d, i=image: m().generate(i(), [0.5]), ok=("worked",),
+                 check=frame))
+    refused = {"a ragged nested list": lambda: [[1, 2, 3], [1, 2]], "a meta tensor": lambda: torch.zeros(
+               64, 64, 3, device="meta"), "a closed PIL image": closed_pil, "a closed file": closed_file,
+               "a text-mode file": lambda: open(face_path, encoding="latin-1"), "bytes": lambda: face_path.read_bytes(),
+               "a complex array": lambda: face.astype(np.complex64), "an object array": lambda: np.array(
+               [[None]], dtype=object), "a batch of two": lambda: np.stack([face, face]),
+               "floats in [0, 255]": lambda: face.astype(np.float32), "a number": lambda: 3}
+    for name, image in refused.items():
+        add(Case(f"api generate image {name}", api=lambda d, i=image: m().generate(i(), [0.5])))
+    for name, value in {"bfloat16": lambda: torch.tensor([0.0, 0.5]).bfloat16(),
+                        "a sparse tensor": lambda: torch.tensor([0.0, 0.5]).to_sparse(),
+                        "a 0-d tensor": lambda: torch.tensor(0.5)}.items():
+        n = 1 if "0-d" in name else 2
+        add(Case(f"api generate intensities {name}", api=lambda d, v=value: m().generate(face, v()), ok=("worked",),
+                 check=returns(lambda f, n=n: f.shape == (n, 64, 64, 3), f"{n} frames")))
+    for name, value in {"a meta tensor": lambda: torch.zeros(2, device="meta"),
+                        "a ragged nested list": lambda: [[0.5], [0.5, 0.5]]}.items():
+        add(Case(f"api generate intensities {name}", api=lambda d, v=value: m().generate(face, v())))
+    for name, value, says in (("1.0000000000000002", [1.0000000000000002], "1.0000000000000002"),
+                              ("-1e-300", [-1e-300], "-1e-300"), ("-inf", [-math.inf], "-inf")):
+        add(Case(f"api generate intensities {name} quoted", api=lambda d, v=value: m().generate(face, v),
+                 says=(says,)))
+    for name, kw in {"expression a list": {"expression": ["happy"]}, "expression a tuple": {"expression": ("happy",)},
+                     "expression a set": {"expression": {"happy"}}}.items():
+        add(Case(f"api generate {name}", api=lambda d, k=kw: m().generate(face, [0.5], **k)))
+    add(Case("api load device 'cpu:0' works", ok=("worked",), check=frame,
+             api=lambda d: i2vlib.load(A / "run", device="cpu:0").generate(face, [0.5])))
+    add(Case("api load device 'cpu:1'", api=lambda d: i2vlib.load(A / "run", device="cpu:1")))
+
+    def swapped(d: Path):
+        save_frames("v.gif", 2)(d)
+        save_frames("w.gif", 3)(d)
+        shutil.copy(d / "w.gif", d / "v.gif")          # v.gif.json still describes the 2-frame clip
+
+    add(Case("api read_video of a GIF whose sidecar describes another", setup=swapped, says=("v.gif.json",),
+             api=lambda d: __import__("i2vlib.render").render.read_video(d / "v.gif")))
+    add(Case("api 6 processes write one GIF at once (10 rounds)", api=lambda d: _race(d), ok=("worked",),
+             check=returns(lambda bad: bad == 0, "no video beside another writer's sidecar")))
+    add(Case("api save_video of 3 equal frames to a GIF", ok=("worked",),
+             api=lambda d: __import__("i2vlib.render").render.save_video(np.zeros((3, 8, 8, 3), np.uint8), d / "z.gif"),
+             check=lambda d, out: frames_of("z.gif", 3)(d, out)))
+    for case in cases:
+        case.part = 3
+    return cases
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", help="also write the JSON report to this file")
     p.add_argument("--only", help="run the cases whose name contains this word")
+    p.add_argument("--part", type=int, choices=[1, 3], help="only the first two batteries' cases (1) or the third's")
     p.add_argument("--jobs", type=int, default=1, help="CLI cases run side by side (default 1)")
     p.add_argument("--list", action="store_true", help="list the cases and stop")
     p.add_argument("--progress", action="store_true", help="name each case on stderr as it ends")
@@ -941,7 +1416,9 @@ def main(argv=None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="i2v-battery-"))
     try:
         A = build_assets(scratch)
-        cases = cli_cases(A) + api_cases(A)
+        cases = cli_cases(A) + third_cli_cases(A) + api_cases(A) + third_api_cases(A)
+        if args.part is not None:
+            cases = [c for c in cases if c.part == args.part]
         if args.only:
             cases = [c for c in cases if args.only in c.name]
         names = Counter(c.name for c in cases)

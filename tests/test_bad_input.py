@@ -150,7 +150,7 @@ CASES = {
     "generate missing run": (["generate", "nowhere", "face.png", "--out", "v.gif"], ["no such checkpoint"]),
     "generate missing image": (["generate", "run", "none.png", "--out", "v.gif"], ["no such image"]),
     "generate not an image": (["generate", "run", "notimage.png", "--out", "v.gif"], ["cannot read image"]),
-    "generate NaN intensity": ([*GEN, "--intensities", "nan", "--out", "v.gif"], ["NaN"]),
+    "generate NaN intensity": ([*GEN, "--intensities", "nan", "--out", "v.gif"], ["not a finite number", "'nan'"]),
     "generate negative intensity": ([*GEN, "--intensities", "-1", "--out", "v.gif"], ["[0, 1]"]),
     "generate unknown expression": ([*GEN, "--expression", "anger", "--out", "v.gif"], ["cannot render 'anger'"]),
     "generate bad suffix": ([*GEN, "--out", "v.xyz"], ["unsupported video suffix"]),

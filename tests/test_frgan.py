@@ -265,7 +265,7 @@ def test_generation_api_and_bad_inputs():
         (lambda: model.generate(image, [-0.1], expression="happy"), r"\[0, 1\]"),
         (lambda: model.generate(image, [0.5], expression="anger"), "cannot render 'anger'"),
         (lambda: model.generate(image, [0.5]), "several expressions"),
-        (lambda: model.generate(np.zeros((64, 64, 3), np.float32), [0.5], expression="happy"), "uint8"),
+        (lambda: model.generate(np.full((64, 64, 3), 200, np.float32), [0.5], expression="happy"), "uint8"),
         (lambda: model.generate(np.zeros((2, 64, 64, 3), np.uint8), [0.5], expression="happy"), "H x W x 3"),
         (lambda: model.generate(np.full((64, 64, 3), 127, np.uint8), [0.5], expression="happy"), "no face"),
         (lambda: model.generate(image, [0.5], expression="happy", condition="3dmm"), "unknown condition"),

@@ -1,11 +1,15 @@
 """Videos as ``T x H x W x 3`` uint8 frames: checking them, reading them from files and frame folders.
 
 :func:`read_video` reads what :func:`i2vlib.render.save_video` writes (``.gif``, ``.mp4``, a folder of
-``0000.png, ...``) and whatever else ffmpeg decodes.
+``0000.png, ...``) and whatever else ffmpeg decodes; :func:`read_sidecar` reads its JSON sidecar. A video file
+and its sidecar are one unit: the sidecar holds the video's SHA-256, and both readers refuse a pair that
+does not agree.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -14,9 +18,62 @@ import numpy as np
 
 from ..errors import I2VError
 from ..io import as_image, read_image, to_numpy, to_rgb, to_uint8
+from ..outputs import followed
 
 READ_SUFFIXES = (".gif", ".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v")
 FRAME_NAME = re.compile(r"^(\d+)\.png$")
+FOLDER_SIDECAR = "frames.json"   # a frame folder's sidecar, inside it; a file's is beside it, NAME.json
+SIDECAR_DIGEST = "sha256"        # the sidecar's key for the SHA-256 of the video file it describes
+
+
+def file_digest(path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_sidecar(path) -> dict:
+    """The sidecar metadata of a video file or frame folder written by :func:`i2vlib.render.save_video`, checked
+    against the video: a sidecar that describes another file (another process wrote one of the two, or the video
+    was changed since) is one line."""
+    path = followed(path)
+    side = _sidecar_file(path)
+    if not side.is_file():
+        raise I2VError(f"no sidecar {side} for {path}")
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError) as e:
+        raise I2VError(f"cannot read sidecar {side}: {e}") from None
+    if not isinstance(meta, dict):
+        raise I2VError(f"{side} is not a sidecar (a JSON object)")
+    _check_agrees(path, side, meta)
+    return meta
+
+
+def _sidecar_file(path: Path) -> Path:
+    return path / FOLDER_SIDECAR if path.is_dir() else path.with_name(path.name + ".json")
+
+
+def _check_agrees(path: Path, side: Path, meta: dict) -> None:
+    """A sidecar that holds a digest must hold the video file's."""
+    if path.is_file() and meta.get(SIDECAR_DIGEST) is not None and meta[SIDECAR_DIGEST] != file_digest(path):
+        raise I2VError(f"{side} does not describe {path}: it was written for another file (two processes wrote "
+                       "them at once, or the video changed since); write the video again")
+
+
+def _check_own_sidecar(path: Path) -> None:
+    """:func:`read_video`'s check: a sidecar of save_video's beside the file must describe it (another JSON file
+    of that name is not ours to judge)."""
+    path = followed(path)
+    try:
+        meta = json.loads(_sidecar_file(path).read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(meta, dict):
+        _check_agrees(path, _sidecar_file(path), meta)
 
 
 def as_frames(frames, what: str = "frames") -> np.ndarray:
@@ -59,7 +116,8 @@ def read_video(path, max_frames: int | None = None) -> np.ndarray:
     """Read a video file or a folder of numbered PNG frames as ``T x H x W x 3`` uint8.
 
     Reads what :func:`save_video` writes (``.gif``, ``.mp4``, a folder of ``0000.png, ...``)
-    and the other formats ffmpeg decodes (``.avi``, ``.mov``, ``.webm``, ``.mkv``, ``.m4v``).
+    and the other formats ffmpeg decodes (``.avi``, ``.mov``, ``.webm``, ``.mkv``, ``.m4v``); a file whose
+    sidecar describes another file is refused (:func:`read_sidecar`).
     ``max_frames`` stops after that many frames. MP4 frames keep the even (padded) size
     they were encoded at; compare with the sidecar's ``height``/``width`` to crop.
     """
@@ -70,6 +128,8 @@ def read_video(path, max_frames: int | None = None) -> np.ndarray:
     if suffix and suffix not in READ_SUFFIXES:
         raise I2VError(f"unsupported video suffix {path.suffix!r} in {path.name}: "
                        f"read_video reads {', '.join(READ_SUFFIXES)} or a folder of PNG frames")
+    if suffix:
+        _check_own_sidecar(path)
     try:
         if not suffix:
             frames = _read_frame_folder(path, max_frames)

@@ -26,7 +26,7 @@ from ..clip_record import EXPRESSIONS
 from ..data.clips import to_tensor
 from ..errors import I2VError
 from ..faces.align import resize
-from ..outputs import atomic_path
+from ..outputs import atomic_file
 from .measurement import Measurement
 from .nets import SIZE, build
 
@@ -65,8 +65,8 @@ def save_weights(path, nets: dict, config: dict, half: bool = True) -> Path:
 
     payload = {"format": FORMAT, "version": VERSION, "size": SIZE, "expressions": list(EXPRESSIONS),
                "config": config, "weights": {n: pack(m.state_dict()) for n, m in nets.items()}}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_file(path) as f:
+        torch.save(payload, f)
     return Path(path)
 
 

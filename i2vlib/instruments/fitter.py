@@ -36,7 +36,7 @@ from ..data.synthetic import SyntheticBenchmark, actions, draw_face
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..faces.align import resize
 from ..io import write_json
-from ..outputs import atomic_path, check_output
+from ..outputs import atomic_file, check_output
 from .build import new_backdrop, random_pose
 from .condition import beta_displacement, measure_landmarks, remove_rigid, template, to_canonical
 from .nets import SIZE, n_parameters, trunk
@@ -169,8 +169,8 @@ def save(path, net: FitterNet, config: dict) -> Path:
     """Write the network's weights in half precision, atomically."""
     payload = {"format": FORMAT, "size": SIZE, "units": list(UNITS), "config": config,
                "weights": {k: v.half().clone() for k, v in net.state_dict().items() if v.is_floating_point()}}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_file(path) as f:
+        torch.save(payload, f)
     return Path(path)
 
 

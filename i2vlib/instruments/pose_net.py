@@ -35,7 +35,7 @@ from ..data.pose_benchmark import PoseBenchmark
 from ..errors import ArgumentParser, I2VError, command_line, whole_number
 from ..io import write_json
 from ..metrics import pck, pose_error
-from ..outputs import check_output
+from ..outputs import atomic_file, check_output
 from .condition import gaussians
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "pose64.pt"
@@ -180,9 +180,8 @@ def save(net: PoseNet, path, report: dict) -> None:
     """The weights in half precision (``path``) and the report beside them (``path`` with ``.json``)."""
     path = Path(path)
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "version": VERSION, "widths": [16, 32, 64], "state": state}, tmp)
-    tmp.replace(path)
+    with atomic_file(path) as f:
+        torch.save({"format": FORMAT, "version": VERSION, "widths": [16, 32, 64], "state": state}, f)
     write_json(path.with_suffix(".json"), {**report, "file_bytes": path.stat().st_size})
 
 

@@ -39,7 +39,7 @@ from ..instruments import get_instrument
 from ..instruments.build import identity_accuracy, random_view, train, train_identities, training_set
 from ..instruments.nets import SIZE, IdentityNet, n_parameters
 from ..io import write_json
-from ..outputs import atomic_path, check_output
+from ..outputs import atomic_file, check_output
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "perceptual64.pt"
 FORMAT, VERSION = "i2v-perceptual", 1
@@ -73,8 +73,8 @@ def load(path=WEIGHTS) -> nn.Sequential:
 def save(path, net: IdentityNet) -> Path:
     """Write ``net``'s trunk in half precision, atomically."""
     weights = {k: (v.half() if v.is_floating_point() else v).clone() for k, v in net.features.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, "size": SIZE, "weights": weights}, tmp)
+    with atomic_file(path) as f:
+        torch.save({"format": FORMAT, "version": VERSION, "size": SIZE, "weights": weights}, f)
     return Path(path)
 
 

@@ -44,7 +44,7 @@ from torch import nn
 
 from ..errors import I2VError
 from ..io import to_json
-from ..outputs import atomic_path
+from ..outputs import atomic_file
 
 OBSERVED, PREDICTED = 10, 32
 JOINTS = 13
@@ -245,8 +245,8 @@ def save_lstm(model: PoseLSTM, path, meta: dict | None = None, half: bool = Fals
     payload = {"format": FORMAT, "version": FORMAT_VERSION, "hidden": model.hidden, "joints": model.joints,
                "state": {k: v.detach().cpu().to(dtype or v.dtype).clone() for k, v in model.state_dict().items()},
                "meta": to_json(dict(meta or {}))}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    with atomic_file(path) as f:
+        torch.save(payload, f)
     return Path(path)
 
 

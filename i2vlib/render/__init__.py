@@ -8,11 +8,12 @@ tensors) is an :class:`~i2vlib.errors.I2VError` with a one-line message.
 
 One module per concern, all names re-exported here (``from i2vlib import render``):
 
-* :mod:`i2vlib.data.video` -- :func:`as_frames` and :func:`read_video` (what :func:`save_video` writes).
+* :mod:`i2vlib.data.video` -- :func:`as_frames`, :func:`read_video` and :func:`read_sidecar` (what
+  :func:`save_video` writes; a video and its sidecar must agree).
 * :mod:`.frames` -- :func:`intensity_labels`.
 * :mod:`.files` -- :func:`save_video` (``.gif``, ``.mp4`` or a folder of PNGs, each with
-  a JSON sidecar, written atomically), :func:`sidecar_path`,
-  :func:`read_sidecar`, :func:`download_link`, :func:`check_destination` (before rendering).
+  a JSON sidecar, written atomically, the two as one unit), :func:`sidecar_path`,
+  :func:`download_link`, :func:`check_destination` (before rendering).
 * :mod:`.grid` -- :func:`frame_grid`: labelled grids of frames with Pillow; :func:`show_grid` draws one at twice its
   pixels.
 * :mod:`.names` -- :func:`arm_name`: the arms of the experiment's tables in words, for figures and tables.
@@ -34,10 +35,10 @@ matplotlib, ipywidgets, IPython and imageio-ffmpeg are imported only by the func
 them, so ``import i2vlib.render`` stays cheap (the CLI saves GIFs without matplotlib).
 """
 
-from ..data.video import as_frames, read_video
+from ..data.video import as_frames, read_sidecar, read_video
 from .chapter import compare, number, setup, show_claims, show_facts, show_models, show_table
 from .figures import alt, animation, plot_losses, show_frames, to_jshtml
-from .files import check_destination, download_link, read_sidecar, save_video, sidecar_path
+from .files import check_destination, download_link, save_video, sidecar_path
 from .frames import intensity_labels
 from .grid import frame_grid, show_grid
 from .names import arm_name

@@ -9,52 +9,43 @@ Sidecar naming: a file ``clip.gif`` gets ``clip.gif.json`` beside it (so ``clip.
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import json
 import math
 import os
+import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from ..data.video import FRAME_NAME, as_frames
+from ..data.video import FOLDER_SIDECAR, FRAME_NAME, SIDECAR_DIGEST, as_frames, file_digest
 from ..errors import I2VError
-from ..io import to_json, write_image
-from ..outputs import atomic_dir, atomic_path, check_output
+from ..io import IMAGE_SUFFIXES, to_json, write_image
+from ..outputs import atomic_dir, atomic_paths, check_output, followed
 from ..version import __version__
 from .frames import check_fps
 from .grid import PAGE_WIDTH
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
-FOLDER_SIDECAR = "frames.json"
 # Metadata keys every sidecar carries (null when not given), and keys save_video sets itself.
 KNOWN_META = ("method", "checkpoint_hash", "intensities", "expression", "seed", "crop_box")
 RESERVED_META = ("format", "frames", "fps", "height", "width", "video_height", "video_width",
-                 "files", "i2vlib_version", "created")
+                 "files", "i2vlib_version", "created", SIDECAR_DIGEST)
+TWIN = 255   # the GIF palette's last entry: a copy of a colour, so that a frame equal to the one before stays a frame
 
 
 def sidecar_path(path) -> Path:
-    """Where :func:`save_video` puts the JSON sidecar of ``path``.
+    """Where :func:`save_video` puts the JSON sidecar of ``path`` (a symbolic link: of its target).
 
     ``clip.gif -> clip.gif.json``, ``clip.mp4 -> clip.mp4.json``, folder ``clip/`` ->
     ``clip/frames.json``.
     """
-    path = Path(path)
+    path = followed(path)
     if _output_kind(path) == "png":
         return path / FOLDER_SIDECAR
     return path.with_name(path.name + ".json")
-
-
-def read_sidecar(path) -> dict:
-    """The sidecar metadata of a video file or frame folder written by :func:`save_video`."""
-    p = sidecar_path(path)
-    if not p.is_file():
-        raise I2VError(f"no sidecar {p} for {path}")
-    try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        raise I2VError(f"cannot read sidecar {p}: {e}") from None
 
 
 def check_destination(path, fps: float = 8) -> str:
@@ -75,13 +66,21 @@ def check_destination(path, fps: float = 8) -> str:
 
 
 def _output_kind(path, raw=None) -> str:
-    """'gif', 'mp4' or 'png' (a folder): from the suffix; no suffix, a trailing slash or
-    an existing directory means a folder."""
+    """'gif', 'mp4' or 'png' (a folder): a known suffix, matched in any case, names a video; a path ending in
+    '/', an existing folder or a name without a suffix names a folder. A name that only looks like one of
+    these is refused: one that ends in a dot (``o.gif.``), a suffix alone (``.gif``), ``-`` (standard output)."""
     path = Path(path)
     raw = str(raw) if raw is not None else str(path)
-    if path.is_dir() or raw.endswith(("/", os.sep)) or path.suffix == "":
+    if path.is_dir() or raw.endswith(("/", os.sep)):
         return "png"
-    suffix = path.suffix.lower()
+    name, suffix = path.name, path.suffix.lower()
+    if name.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
+        raise I2VError(f"{raw!r} is a suffix without a name: give the video a name, e.g. clip{name}")
+    if name.endswith(".") and name.strip("."):
+        raise I2VError(f"{raw!r} ends in a dot: give a video suffix (.gif, .mp4), or no suffix for a folder of "
+                       "PNG frames")
+    if suffix == "":
+        return "png"
     if suffix in VIDEO_SUFFIXES:
         return suffix[1:]
     raise I2VError(
@@ -107,10 +106,14 @@ def save_video(frames, path, fps: float = 8, **meta) -> Path:
     See :func:`sidecar_path` for where it goes.
 
     Writes are atomic: everything goes to temporary files (a temporary sibling folder)
-    that are renamed into place only when complete; an error leaves no partial output
-    and any previous output at ``path`` untouched. Returns the output path.
+    that are renamed into place only when complete; an error or a signal leaves no partial output
+    and any previous output at ``path`` untouched. A video and its sidecar are one unit: the sidecar
+    holds the video's SHA-256 and is renamed into place first, the video last, while no other writer of
+    that name renames (:func:`i2vlib.outputs.atomic_paths`); :func:`read_video` and :func:`read_sidecar`
+    refuse a pair that does not agree. A symbolic link is written at its target. Returns the output path.
     """
-    kind, path = check_destination(path, fps), Path(path)
+    kind = check_destination(path, fps)
+    path = followed(path)
     frames = as_frames(frames)
     t, h, w = frames.shape[:3]
     bad = sorted(set(meta) & set(RESERVED_META))
@@ -129,38 +132,66 @@ def save_video(frames, path, fps: float = 8, **meta) -> Path:
     if kind == "png":
         digits = max(4, len(str(t - 1)))
         side["files"] = [f"{i:0{digits}d}.png" for i in range(t)]
-    try:
-        side_text = json.dumps(to_json(side), indent=1, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise I2VError(f"sidecar metadata is not JSON serialisable: {e}") from None
+    side_text = _sidecar_text(side)
 
     if kind == "png":
         _save_folder(frames, path, side["files"], side_text)
         return path
-    # Sidecar outermost: the video is renamed into place first, then its sidecar.
-    with atomic_path(sidecar_path(path), suffix=".json") as side_tmp:
-        with atomic_path(path) as video_tmp:
-            try:
-                if kind == "gif":
-                    _write_gif(frames, video_tmp, fps)
-                else:
-                    _write_mp4(frames, video_tmp, fps)
-            except I2VError as e:
-                raise I2VError(f"cannot write {path}: {e}") from None
-            side_tmp.write_text(side_text)
+    # The sidecar is renamed into place first, the video last (atomic_paths renames in order).
+    with atomic_paths([sidecar_path(path), path], [".json", None]) as (side_tmp, video_tmp):
+        try:
+            if kind == "gif":
+                _write_gif(frames, video_tmp, fps)
+            else:
+                _write_mp4(frames, video_tmp, fps)
+        except I2VError as e:
+            raise I2VError(f"cannot write {path}: {e}") from None
+        side[SIDECAR_DIGEST] = file_digest(video_tmp)
+        side_tmp.write_text(_sidecar_text(side))
     return path
 
 
+def _sidecar_text(side: dict) -> str:
+    try:
+        return json.dumps(to_json(side), indent=1, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise I2VError(f"sidecar metadata is not JSON serialisable: {e}") from None
+
+
 def _write_gif(frames: np.ndarray, path: Path, fps: float) -> None:
-    """An endlessly looping GIF with one palette shared by all frames (no flicker)."""
+    """An endlessly looping GIF with one palette shared by all frames (no flicker), one GIF frame per frame.
+
+    Pillow merges a frame equal to the one before into it (a longer frame), so a clip of repeated frames would
+    be fewer frames than its sidecar says: one pixel of such a frame is drawn with :data:`TWIN`, a palette entry
+    that holds the same colour as the pixel's own, and the frame stays a frame, looking the same."""
     from PIL import Image
 
     t, h, w = frames.shape[:3]
-    # Palette from (a subsample of) all frames, stacked into one tall image.
+    # Palette from (a subsample of) all frames, stacked into one tall image; its last entry is kept for TWIN.
     step = max(1, int(math.ceil(t * h * w / 2_000_000)))
     sample = Image.fromarray(np.ascontiguousarray(frames[::step].reshape(-1, w, 3)))
-    palette = sample.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    palette = sample.quantize(colors=TWIN, method=Image.Quantize.MEDIANCUT)
+    index = [np.asarray(Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE)) for f in frames]
+    colours = np.zeros((256, 3), np.uint8)
+    used = np.asarray(palette.getpalette()[:3 * TWIN], np.uint8).reshape(-1, 3)
+    colours[:len(used)] = used
+    repeats = [k for k in range(1, t) if np.array_equal(index[k], index[k - 1])]
+    if repeats:
+        twin = int(np.bincount(np.concatenate([np.unique(index[k]) for k in repeats]), minlength=256).argmax())
+        colours[TWIN] = colours[twin]
+        for k in repeats:
+            if np.array_equal(index[k], index[k - 1]):       # still equal to the frame before as drawn
+                where = np.flatnonzero(index[k] == twin)
+                if not where.size:
+                    raise I2VError(f"frame {k} equals frame {k - 1}, and a GIF would merge the two into one frame "
+                                   "(no colour of it can be drawn twice): write an .mp4 or a folder of PNG frames")
+                index[k] = index[k].copy()
+                index[k].flat[int(where[0])] = TWIN
+    images = []
+    for a in index:
+        im = Image.fromarray(a, "P")
+        im.putpalette(colours.reshape(-1).tolist())
+        images.append(im)
     duration = max(10, int(round(1000.0 / fps)))
     images[0].save(path, format="GIF", save_all=True, append_images=images[1:], loop=0,
                    duration=duration, disposal=1, optimize=False)
@@ -190,8 +221,20 @@ def _write_mp4(frames: np.ndarray, path: Path, fps: float) -> None:
     except OSError as e:
         raise I2VError(f"cannot run ffmpeg: {e}") from None
     if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise I2VError(f"ffmpeg failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
+        raise I2VError(_ffmpeg_failure(proc.stderr.decode("utf-8", "replace"), proc.returncode))
+
+
+def _ffmpeg_failure(log: str, status: int) -> str:
+    """ffmpeg's failure in one line: the cause when the system named one (its last line, "Nothing was written into
+    output file", only says that nothing was), else its last line."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    if status == -getattr(signal, "SIGXFSZ", 0):       # ended by the limit on file size (ulimit -f)
+        return os.strerror(errno.EFBIG) + " (a limit on the size of files: ulimit -f)"
+    for err in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO):
+        if any(os.strerror(err) in line for line in lines):
+            return os.strerror(err)
+    said = [line for line in lines if not line.startswith("Nothing was written")]
+    return f"ffmpeg failed: {(said or lines or [f'exit status {status}'])[-1]}"
 
 
 def _replaceable_folder(path: Path) -> bool:
