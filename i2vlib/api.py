@@ -153,9 +153,9 @@ class Model:
             if clip.faces > 1:
                 notes.warning(clip.says("face=K"))
             return to_tensor(clip.frames) if as_tensor else clip.frames
+        feats = self.features(image, tuple(mix))      # refuses an image too small first: the note comes after
         if image.shape[:2] != (self.image_size, self.image_size):
             self.note_domain()
-        feats = self.features(image, tuple(mix))
         with torch.inference_mode():
             a = {e: torch.as_tensor(v, dtype=torch.float32, device=self.device) for e, v in mix.items()}
             out = self._decode_clip(feats, a).float()

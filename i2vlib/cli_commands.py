@@ -187,7 +187,7 @@ def _train_config(args) -> dict:
     """The full config that ``i2v train`` arguments ask for (the inverse of
     :func:`i2vlib.records.origin.train_command`)."""
     method = get_method(args.method)
-    args.profile = args.profile or "book"  # the default, said by i2v train's first line (_plan)
+    args.profile = "book" if args.profile is None else args.profile  # the default, said by _plan; '' is refused
     profile(args.profile)  # validates the name
     options = _options(args.options)
     flagged = {"data": "--data", "steps": "--steps", "image_size": "--size", "expressions": "--expressions",

@@ -898,10 +898,14 @@ def api_cases(A: Path) -> list[Case]:
                  ok=ERROR_OR_WORKED if device == "cpu:0" else ("clean_error",)))
     images = {"None": None, "missing path": "nowhere.png", "NaN floats": np.full((64, 64, 3), np.nan, np.float32),
               "floats 0-255": np.full((64, 64, 3), 200.0), "5 channels": np.zeros((64, 64, 5), np.uint8),
-              "4-D": np.zeros((1, 64, 64, 3), np.uint8), "string": "", "text file": str(A / "notimage.png"),
+              "4-D batch of two": np.zeros((2, 64, 64, 3), np.uint8), "string": "", "text file": str(A / "notimage.png"),
               "negative ints": np.full((64, 64, 3), -5, np.int64), "huge": np.zeros((100000, 1, 3), np.uint8)}
     for name, image in images.items():
         add(Case(f"api generate image {name}", api=lambda d, i=image: m().generate(i, [0.5])))
+    # a batch of one is one image (io.check_image's documented 1 x H x W x 3): one frame of the model's size
+    add(Case("api generate image 4-D batch of one", api=lambda d: m().generate(np.zeros((1, 64, 64, 3), np.uint8),
+                                                                             [0.5]),
+             ok=("worked",), check=returns(lambda f: f.shape == (1, 64, 64, 3), "one 64 x 64 frame")))
     for name, value in {"None": None, "empty": [], "dict empty": {}, "dict empty list": {"happy": []},
                         "dict str": {"happy": "a"}, "set": {0.5}, "100000 values": [0.5] * 100000, "inf": [math.inf],
                         "complex": [1j], "bool": [True], "scalar": 0.5, "nested": [[0.5, 0.5]],

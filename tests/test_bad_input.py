@@ -126,6 +126,7 @@ CASES = {
     # i2v train
     "train unknown method": (["train", "nomethod", "--out", "r"], ["unknown method"]),
     "train unknown profile": (["train", "affinegan", "--profile", "huge", "--out", "r"], ["unknown profile"]),
+    "train empty profile": (["train", "affinegan", "--profile", "", "--out", "r"], ["unknown profile ''"]),
     "train missing data folder": ([*TRAIN, "--data", "nowhere", "--out", "r"], ["unknown data"]),
     "train nothing to resume": ([*TRAIN, "--out", "r", "--resume"], ["nothing to resume"]),
     "train --set without =": ([*TRAIN, "--out", "r", "--set", "mix"], ["KEY=VALUE"]),
@@ -407,3 +408,9 @@ def test_what_was_asked_and_not_done_is_an_error(ws, tmp_path, monkeypatch, caps
     assert code == 2 and len(err) == 1 and "cannot be taken" in err[0] and tree(tmp_path) == before
     with pytest.raises(I2VError, match="too small for a 64-px model"):
         i2vlib.load(ws / "run").generate(np.zeros((1, 1, 3), np.uint8), [0.5])
+    # the command line says so in its one line: the note on what the model was trained on comes only with frames
+    Image.fromarray(np.zeros((2, 64, 3), np.uint8)).save(tmp_path / "sliver.png")
+    assert_clean_failure(ws, monkeypatch, capsys, ["generate", "run", str(tmp_path / "sliver.png"), "--out", "v.gif",
+                                                   "--intensities", "0"], ["too small for a 64-px model"])
+    with pytest.raises(I2VError, match=r"a batch of 2 images"):
+        i2vlib.load(ws / "run").generate(np.zeros((2, 64, 64, 3), np.uint8), [0.5])
