@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from page_weight import CHROMEDRIVER, CHROMIUM, pages, serve  # noqa: E402  (a script beside this one)
+from page_weight import CHROMEDRIVER, CHROMIUM, check_site, pages, serve  # noqa: E402  (a script beside this one)
 
 from i2vlib.errors import ArgumentParser  # noqa: E402
 
@@ -105,11 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shoot", nargs="*", default=["notebooks/verdicts/verdicts.html"],
                     help="pages to screenshot (relative to the HTML folder)")
     args = ap.parse_args(argv)
-    if not (args.html / "index.html").is_file():
-        sys.exit(f"layout.py: error: {args.html} holds no built book (no index.html)")
-    for tool in (CHROMIUM, CHROMEDRIVER):
-        if not Path(tool).exists():
-            sys.exit(f"layout.py: error: {tool} is missing (apt-get install chromium chromium-driver)")
+    check_site(args.html, "layout.py")
     per_width = measure(args.html, args.screenshots, args.shoot)
     summary = {w: {"pages": len(by), "tables": sum(v["tables"] for v in by.values()),
                    "tables_overflowing": sum(len(v["overflowing"]) for v in by.values()),

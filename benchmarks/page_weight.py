@@ -53,6 +53,15 @@ class _Gzip(_Quiet):
     compress = True
 
 
+def check_site(html: Path, script: str) -> None:
+    """Exit in one line, named by ``script``, unless ``html`` holds a built book and headless Chromium is here."""
+    if not (html / "index.html").is_file():
+        sys.exit(f"{script}: error: {html} holds no built book (no index.html)")
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not Path(tool).exists():
+            sys.exit(f"{script}: error: {tool} is missing (apt-get install chromium chromium-driver)")
+
+
 def pages(html: Path) -> list[Path]:
     """The book's pages under ``html`` (not its static files, sources or generated indexes)."""
     return [p for p in sorted(html.rglob("*.html"))
@@ -105,11 +114,7 @@ def main(argv=None) -> int:
     ap.add_argument("html", type=Path, help="a built book's HTML folder (OUT/_build/html)")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args(argv)
-    if not (args.html / "index.html").is_file():
-        sys.exit(f"page_weight.py: error: {args.html} holds no built book (no index.html)")
-    for tool in (CHROMIUM, CHROMEDRIVER):
-        if not Path(tool).exists():
-            sys.exit(f"page_weight.py: error: {tool} is missing (apt-get install chromium chromium-driver)")
+    check_site(args.html, "page_weight.py")
     gz, raw = weigh(args.html, compress=True), weigh(args.html, compress=False)
     per_page = {rel: {"html_kb": round((args.html / rel).stat().st_size / 1024), "loaded_kb": round(gz[rel] / 1024),
                       "loaded_raw_kb": round(raw[rel] / 1024)} for rel in gz}
