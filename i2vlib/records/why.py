@@ -45,11 +45,12 @@ class Context:
 @dataclass(frozen=True)
 class Why:
     """A declared reason: ``kind`` (a key of :data:`REASONS`), the reason in a sentence, and the check that backs it
-    (a function of :class:`Context` giving the evidence with its numbers)."""
+    (a function of :class:`Context` giving the evidence with its numbers; None: :func:`every_rung` of its own
+    claim)."""
 
     kind: str
     words: str
-    check: Callable[[Context], str]
+    check: Callable[[Context], str] | None = None
 
     def __post_init__(self):
         if self.kind not in REASONS:
@@ -123,64 +124,54 @@ WHY: dict[str, Why] = {
                  "where the paper saw them leave it", largest_a),
     "fan/f-of-i-0-is-i": Why(
         "budget", "f(I, 0) comes closer to the input with more steps, and reaches the threshold only past the table's "
-                  "budget", every_rung("fan", "f-of-i-0-is-i")),
+                  "budget"),
     "fan/peak-at-one": Why(
-        "budget", "V(1) reaches the true peak's strength only with more steps than the table's budget",
-        every_rung("fan", "peak-at-one")),
+        "budget", "V(1) reaches the true peak's strength only with more steps than the table's budget"),
     "fan/landmarks-align-with-truth": Why(
         "fails", "The generated landmarks move about three quarters of the true displacement at a = 1, at every "
-                 "budget: the curve does not align with the truth's", every_rung("fan", "landmarks-align-with-truth")),
+                 "budget: the curve does not align with the truth's"),
     "fan/convlstm-barely-moves": Why(
         "fails", "The book's ConvLSTM (with the U-Net the paper's baselines use) moves the face more than half the "
-                 "true distance, and more with more steps", every_rung("fan", "convlstm-barely-moves")),
+                 "true distance, and more with more steps"),
     "fan/beats-convlstm": Why(
         "benchmark", "On the benchmark's registered 64-px faces an expression changes few pixels: both models score "
                      "below copying the input, within a fraction of a decibel of each other",
         beside("copy", _FAN, "psnr_vs_convlstm", ("full", "convlstm"))),
     "fan/local-d-against-blur": Why(
         "seeds", "The mouth is sharper with the local discriminator at every budget, but the seeds of the arm without "
-                 "it spread too widely for the table's Holm family of comparisons",
-        every_rung("fan", "local-d-against-blur")),
+                 "it spread too widely for the table's Holm family of comparisons"),
     "fan/landmarks-place-parts": Why(
-        "fails", "The landmark error is the same with and without the landmark loss, at every budget",
-        every_rung("fan", "landmarks-place-parts")),
+        "fails", "The landmark error is the same with and without the landmark loss, at every budget"),
     "fan/landmarks-against-blur": Why(
-        "fails", "The mouth is no sharper with the landmark loss than without it, at every budget",
-        every_rung("fan", "landmarks-against-blur")),
+        "fails", "The mouth is no sharper with the landmark loss than without it, at every budget"),
     "fan/rt-against-sudden-change": Why(
         "fails", "Without R_t the frames already change almost evenly, more evenly than the true videos do: the "
                  "intensity-conditioned generator leaves R_t no sudden change to remove, at either budget",
         beside("truth", _FAN, "rt_sudden_change", ("full", "no_rt"), "sudden_change")),
     "fan/rt-against-blur": Why(
-        "fails", "The mouth is as sharp without R_t as with it, at every budget",
-        every_rung("fan", "rt-against-blur")),
+        "fails", "The mouth is as sharp without R_t as with it, at every budget"),
     # FRGAN's ablations (Table 4, Penn Action poses in the paper; the pose benchmark here), declared when the first
     # rung of the confirmatory round was in.
     "frgan/eq2-beats-eq1-large-motion": Why(
         "budget", "The mask and content of Eq. 2 beat Eq. 1's difference image at every budget; at the table's budget "
-                  "the difference does not survive the table's Holm family, at four times it does",
-        every_rung("frgan", "eq2-beats-eq1-large-motion")),
+                  "the difference does not survive the table's Holm family, at four times it does"),
     "frgan/dense-decoder-identity": Why(
-        "seeds", "Dense connections give the lower ACD-I at every budget, by less than the seeds spread",
-        every_rung("frgan", "dense-decoder-identity")),
+        "seeds", "Dense connections give the lower ACD-I at every budget, by less than the seeds spread"),
     "frgan/dense-decoder-pixels": Why(
         "seeds", "Dense connections give the lower error at every budget, by less than the seeds spread within the "
-                 "table's Holm family", every_rung("frgan", "dense-decoder-pixels")),
+                 "table's Holm family"),
     "frgan/dense-connections-not-cost": Why(
         "seeds", "Dense connections give a lower error than the plain decoder of their width at every budget, by "
-                 "less than the seeds spread", every_rung("frgan", "dense-connections-not-cost")),
+                 "less than the seeds spread"),
     "frgan/refinement-consistency": Why(
-        "fails", "Refining with G_R raises ACD-C at every budget: the refined clips are less consistent, not more",
-        every_rung("frgan", "refinement-consistency")),
+        "fails", "Refining with G_R raises ACD-C at every budget: the refined clips are less consistent, not more"),
     "frgan/refinement-pixels": Why(
-        "fails", "Refining with G_R raises the error with the true poses at every budget",
-        every_rung("frgan", "refinement-pixels")),
+        "fails", "Refining with G_R raises the error with the true poses at every budget"),
     "frgan/random-jumps": Why(
         "budget", "Random jumps in time make no difference at the table's budget; at four times it the forecaster "
-                  "trained with them has the lower error", every_rung("frgan", "random-jumps")),
+                  "trained with them has the lower error"),
     "frgan/d-i-helps-refinement": Why(
-        "fails", "G_R trained with D_I has the higher error at every budget",
-        every_rung("frgan", "d-i-helps-refinement")),
+        "fails", "G_R trained with D_I has the higher error at every budget"),
 }
 
 
@@ -190,4 +181,5 @@ def declared(row: dict, ctx: Context) -> dict | None:
     why = WHY.get(f"{row['paper']}/{row['id']}")
     if why is None:
         return None
-    return {"reason": why.kind, "reason_words": why.words, "evidence": why.check(ctx)}
+    check = why.check or every_rung(row["paper"], row["id"])
+    return {"reason": why.kind, "reason_words": why.words, "evidence": check(ctx)}
