@@ -25,7 +25,8 @@ from .data.clips import from_tensor, normalise, to_pixels, to_tensor
 from .errors import I2VError, notes
 from .faces.align import resize
 from .faces.paste import PhotoClip, animate, takes_photo
-from .io import MAX_FRAMES, check_image, check_intensities, to_numpy
+from .inputs import MAX_FRAMES, check_image, check_intensities
+from .io import to_numpy
 
 def domain_note(config: dict) -> str | None:
     """What a model of ``config`` was trained on and what to expect of it on a real face, in one line (None for a
@@ -56,7 +57,7 @@ def check_joints(joints, what: str, shape: tuple, frames: bool = False) -> np.nd
 
 
 def prepare_image(image, size: int) -> np.ndarray:
-    """An image (anything :func:`i2vlib.io.check_image` accepts) as a ``size`` x ``size`` RGB uint8 array.
+    """An image (anything :func:`i2vlib.inputs.check_image` accepts) as a ``size`` x ``size`` RGB uint8 array.
 
     A non-square image is centre-cropped first; for a photo, crop the face with ``i2v prepare``. An image whose
     shorter side is under a quarter of ``size`` holds too little of a face to draw one from, and is refused.
@@ -128,7 +129,7 @@ class Model:
                  face="auto", paste: bool = True):
         """One frame per intensity: T x H x W x 3 uint8 (or a (T, 3, H, W) tensor in [-1, 1] with ``as_tensor``).
 
-        ``image`` is a path, a file object, a PIL image, or an array or tensor (:func:`i2vlib.io.check_image`
+        ``image`` is a path, a file object, a PIL image, or an array or tensor (:func:`i2vlib.inputs.check_image`
         names the kinds and ranges). An image of the model's size is taken as a face cropped
         as its training faces are (a benchmark frame; ``i2v prepare`` at that size). Any other is a photo: its
         largest face is found, cropped as the training faces are, animated, and each frame pasted back

@@ -898,7 +898,7 @@ def api_cases(A: Path) -> list[Case]:
               "negative ints": np.full((64, 64, 3), -5, np.int64), "huge": np.zeros((100000, 1, 3), np.uint8)}
     for name, image in images.items():
         add(Case(f"api generate image {name}", api=lambda d, i=image: m().generate(i, [0.5])))
-    # a batch of one is one image (io.check_image's documented 1 x H x W x 3): one frame of the model's size
+    # a batch of one is one image (inputs.check_image's documented 1 x H x W x 3): one frame of the model's size
     add(Case("api generate image 4-D batch of one", api=lambda d: m().generate(np.zeros((1, 64, 64, 3), np.uint8),
                                                                              [0.5]),
              ok=("worked",), check=returns(lambda f: f.shape == (1, 64, 64, 3), "one 64 x 64 frame")))

@@ -34,7 +34,7 @@ import i2vlib
 from i2vlib import I2VError, cli, errors, outputs, runs
 from i2vlib.data.clips import from_tensor
 from i2vlib.data.synthetic import SyntheticBenchmark
-from i2vlib.io import check_image
+from i2vlib.inputs import check_image
 from i2vlib.io import write_json
 from i2vlib.render import read_sidecar, read_video, save_video
 from i2vlib.render import files as render_files

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import I2VError
-from ..io import check_image
+from ..inputs import check_image
 from .align import box_transform, crop, crop_box, paste_back, resize
 from .landmarks import NoFaceError, get_backend
 from .masks import convex_hull
@@ -158,7 +158,7 @@ def paste_frames(frames, photo: np.ndarray, box, landmarks) -> np.ndarray:
 
 
 def animate(photo, render, size: int, face: int | None = None, paste: bool = True) -> PhotoClip:
-    """``photo`` (anything :func:`i2vlib.io.check_image` accepts) with its face animated by ``render(crop,
+    """``photo`` (anything :func:`i2vlib.inputs.check_image` accepts) with its face animated by ``render(crop,
     landmarks)``, which draws the frames (T x ``size`` x ``size`` x 3 uint8) of the aligned crop whose 68 landmarks
     (crop pixels) are given.
     ``face``: which face (1: the largest, the default); ``paste=False`` keeps the crop's frames. See the module
