@@ -10,7 +10,7 @@ import re
 import pytest
 
 from i2vlib import claims
-from i2vlib.render import findings
+from i2vlib.render import conclusions, findings
 
 ALL = [c for p in claims.PAPERS for c in claims.registry(p)]
 
@@ -40,7 +40,7 @@ def test_every_claim_has_words_and_one_idea():
     keys = {f"{c.paper}/{c.id}" for c in ALL}
     assert set(findings.SHORT) == keys
     assert all(len(w) <= 70 and w == w.strip() for w in findings.SHORT.values())
-    placed = [f"{paper}/{i}" for paper, ideas in findings.IDEAS.items() for _, ids in ideas for i in ids]
+    placed = [f"{paper}/{i}" for paper, ideas in conclusions.IDEAS.items() for _, ids in ideas for i in ids]
     assert sorted(placed) == sorted(keys), "every claim under exactly one idea of its paper"
 
 
@@ -66,30 +66,35 @@ def test_a_count_is_marked_with_what_it_counts():
 
 
 def test_a_conclusion_reads_the_exploratory_round_until_the_records_are_in(report):
-    copy = {"fan": {"seeds": 5, "acd_g": 0.59, "psnr": 24.7, "copy_acd_g": 0.20, "copy_psnr": 25.8}}
-    text = findings.conclusion(report, "fan", copy)
-    assert findings.round_for(report, "fan") == "exploratory"
+    copy = {"exploratory": {"fan": {"round": "exploratory", "seeds": 5, "acd_g": 0.59, "psnr": 24.7,
+                                    "copy_acd_g": 0.20, "copy_psnr": 25.8}},
+            "confirmatory": {"fan": {"round": "confirmatory", "seeds": 5, "acd_g": 0.15, "psnr": 26.1,
+                                     "copy_acd_g": 0.20, "copy_psnr": 25.8}}}
+    text = conclusions.conclusion(report, "fan", copy)
+    assert conclusions.round_for(report, "fan") == "exploratory"
     assert "exploratory round" in text and "records come in" in text
     assert "further from the true frames than the input itself" in text and "below the copy's" in text
     plain = re.sub(r"<[^>]+>", "", text)
     counted = sum(int(n) for n in re.findall(r"(\d+) (?:" + "|".join(claims.VERDICTS) + ")", plain))
     assert counted == len(claims.registry("fan"))
-    mentioned = [idea for idea, _ in findings.IDEAS["fan"] if idea in text]
-    assert len(mentioned) == len(findings.IDEAS["fan"]), "every central idea is placed"
+    mentioned = [idea for idea, _ in conclusions.IDEAS["fan"] if idea in text]
+    assert len(mentioned) == len(conclusions.IDEAS["fan"]), "every central idea is placed"
     recorded = {**report, "claims": [{**r, "verdict": r["exploratory_verdict"], "rungs": r["exploratory_rungs"],
                                       "reason": None} for r in report["claims"]]}
-    assert findings.round_for(recorded, "fan") == "confirmatory"
+    assert conclusions.round_for(recorded, "fan") == "confirmatory"
+    confirmed = conclusions.conclusion(recorded, "fan", copy)       # against copying, in the round it reads
+    assert "closer to the true frames" in confirmed and "first budget of the confirmatory round" in confirmed
 
 
 def test_an_idea_holds_only_where_every_claim_that_tested_it_was_reproduced():
     fan = [c for c in ALL if c.paper == "fan"]
-    ids = dict(findings.IDEAS["fan"])
+    ids = dict(conclusions.IDEAS["fan"])
     idea = next(i for i, members in ids.items() if len(members) >= 2)
     first, *rest = ids[idea]
 
     def state(verdicts):
         rows = [_row(c, claims.NOT_TESTED, verdicts.get(c.id, claims.NOT_TESTED)) for c in fan]
-        return dict((i, s) for i, s, _ in findings.idea_states({"claims": rows}, "fan", "exploratory"))[idea]
+        return dict((i, s) for i, s, _ in conclusions.idea_states({"claims": rows}, "fan", "exploratory"))[idea]
 
     assert state({i: claims.REPRODUCED for i in ids[idea]}) == "held"
     assert state({first: claims.REPRODUCED, **{i: claims.NOT_REPRODUCED for i in rest}}) == "held in part"
@@ -123,21 +128,21 @@ def test_a_gate_reason_names_the_model_and_what_it_fails_in_words():
     row = {"paper": "affinegan", "id": "acd-i-below-vgan"}
     gated = {"reason": "gate", "reason_words": "a model the claim compares fails its gates",
              "evidence": "affinegan fails direction (2 of 5 seeds)"}
-    assert findings._why_words(row, gated) == \
+    assert conclusions._why_words(row, gated) == \
         "AffineGAN fails its gates (the intensity read does not rise with the one asked for in 2 of 5 seeds)"
     odd = {**gated, "evidence": "the unified model fails something new"}
-    assert findings._why_words(row, odd) == "the unified model fails something new"      # as it is, never lost
+    assert conclusions._why_words(row, odd) == "the unified model fails something new"      # as it is, never lost
     declared = {"reason": "fails", "reason_words": "Without L_a the intensities shrink", "evidence": ""}
-    assert findings._why_words(row, declared) == "without L_a the intensities shrink"
+    assert conclusions._why_words(row, declared) == "without L_a the intensities shrink"
 
 
 def test_a_conclusion_reads_as_a_paragraph_and_as_a_list_of_the_same_sentences(report):
-    copy = {"fan": {"round": "exploratory", "seeds": 5, "acd_g": 0.59, "psnr": 24.7, "copy_acd_g": 0.20,
-                    "copy_psnr": 25.8}}
-    paragraph, listed = findings.conclusion(report, "fan", copy), findings.conclusion_list(report, "fan", copy)
+    copy = {"exploratory": {"fan": {"round": "exploratory", "seeds": 5, "acd_g": 0.59, "psnr": 24.7,
+                                    "copy_acd_g": 0.20, "copy_psnr": 25.8}}}
+    paragraph, listed = conclusions.conclusion(report, "fan", copy), conclusions.conclusion_list(report, "fan", copy)
     plain = lambda t: " ".join(re.sub(r"<[^>]+>", " ", t).split()).lower()        # noqa: E731
-    parts = findings.conclusion_parts(report, "fan", copy)
-    assert parts[0][0] == "" and parts[-1][0] == findings.COPY_HEAD
+    parts = conclusions.conclusion_parts(report, "fan", copy)
+    assert parts[0][0] == "" and parts[-1][0] == conclusions.COPY_HEAD
     for head, text in parts:
         assert plain(text) in plain(paragraph) and plain(text) in plain(listed)
     assert listed.count("<li>") == len(parts) - 1 and "Against copying the input, its model's frames" in paragraph
