@@ -111,3 +111,26 @@ def test_every_shipped_verdict_of_record_but_reproduced_says_why():
     missing = [f"{r['paper']}/{r['id']} ({r['verdict']})" for r in shipped["claims"]
                if r["verdict"] != claims.REPRODUCED and (r["reason"] not in REASONS or not r["evidence"])]
     assert not missing, "no reason declared: " + ", ".join(missing)
+
+
+def test_the_rounds_progress_counts_each_declared_run_once_and_only_records_of_the_protocol():
+    """The verdicts page's "confirmatory round so far": every run the protocol declares for the round, per table and
+    rung, is recorded or waiting; a run two tables share counts once in the total; a recorded one was made under the
+    frozen protocol, on the round's seeds."""
+    from i2vlib.protocol.tables import ROUNDS
+    from i2vlib.records import ablations, store
+
+    rows = ablations.progress("confirmatory")
+    book = store.read()
+    seeds = {m: set(s) for m, s in ROUNDS["confirmatory"]["rungs"]}
+    assert {(r["table"], r["multiple"]) for r in rows} == {(t, m) for t in ablations.ARMS for m in seeds}
+    for r in rows:
+        done = {k: v for k, v in r["runs"].items() if v is not None}
+        assert r["declared"] == len(r["runs"]) > 0 and r["recorded"] == len(done)
+        assert r["hours"] == pytest.approx(sum(done.values()) / 3600)
+        for k in done:
+            assert book[k]["protocol"] == protocol_id() and book[k]["config"]["seed"] in seeds[r["multiple"]], k
+    total = ablations.progress_total(rows)
+    union = {k for r in rows for k in r["runs"]}
+    assert total["declared"] == len(union) < sum(r["declared"] for r in rows)     # the baselines tables share runs
+    assert total["recorded"] == sum(book.get(k) is not None for k in union)

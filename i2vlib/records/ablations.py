@@ -224,6 +224,33 @@ def recorded_seeds(paper: str, round: str = "exploratory") -> dict[int, dict[str
             for m, seeds in ROUNDS[round]["rungs"]}
 
 
+def progress(round: str = RECORD_ROUND) -> list[dict]:
+    """How far ``round``'s records are, per table and rung: ``{"table", "multiple", "declared", "recorded", "hours",
+    "runs"}`` -- the runs the protocol declares (every arm, every seed of the rung), those recorded, the hours their
+    training took on one core (:func:`i2vlib.records.store.training`; a refinement arm's G_R alone), and ``runs``:
+    ``{record key: training seconds, None where not recorded}`` (a run two tables share is one run:
+    :func:`progress_total`)."""
+    book, out = store.read(), []
+    for table in ARMS:
+        options = measure_options(table, "book")
+        for multiple, seeds in ROUNDS[round]["rungs"]:
+            runs = {store.key(c, MEASURE[table], **options): None
+                    for arms in arm_configs(table, "book", seeds=seeds, multiple=multiple, round=round).values()
+                    for c in arms}
+            runs = {k: float(book[k].get("seconds", 0.0)) if k in book else None for k in runs}
+            done = [v for v in runs.values() if v is not None]
+            out.append({"table": table, "multiple": multiple, "declared": len(runs), "recorded": len(done),
+                        "hours": sum(done) / 3600, "runs": runs})
+    return out
+
+
+def progress_total(rows: list[dict]) -> dict:
+    """``{"declared", "recorded", "hours"}`` of :func:`progress`'s ``rows`` together, each run counted once."""
+    runs = {k: v for r in rows for k, v in r["runs"].items()}
+    done = [v for v in runs.values() if v is not None]
+    return {"declared": len(runs), "recorded": len(done), "hours": sum(done) / 3600}
+
+
 def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
     """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs: (multiple, seeds)}``)
     of ``round`` in the book profile: every arm's runs at each rung (only ``arms``, in their order, where given),

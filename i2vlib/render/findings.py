@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from .. import claims
 from ..claims import reasons
 from ..records import verdicts as book
+from ..records.ablations import progress_total
 
 ROUNDS = ("confirmatory", "exploratory")           # the round of record first
 ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": "exploratory round"}
@@ -288,6 +289,36 @@ def show_claim_list(report: Mapping) -> None:
     for paper in dict.fromkeys(r["paper"] for r in rows):
         items = "\n".join(claim_item(r, robust.get((paper, r["id"]))) for r in rows if r["paper"] == paper)
         display(HTML(f"<h3>{html.escape(book.TITLES[paper])}</h3>\n<div class=\"i2v-claims\">\n{items}\n</div>"))
+
+
+def glue_progress(rows: list[dict]) -> dict[str, int | str]:
+    """Glue the round's progress (:func:`i2vlib.records.ablations.progress`) as ``found_round_declared``,
+    ``found_round_recorded`` (runs, each counted once) and ``found_round_hours`` (of training on one core), marked
+    (:func:`marked`); returns them."""
+    from myst_nb import glue
+
+    total = progress_total(rows)
+    keys = {count_key("round", k): total[k] for k in ("declared", "recorded")}
+    keys[count_key("round", "hours")] = f"{total['hours']:.1f}"
+    for key, value in keys.items():
+        glue(key, Glued(str(value), marked(key, value)), display=False)
+    return keys
+
+
+def show_progress(rows: list[dict]) -> None:
+    """The round's records so far (:func:`i2vlib.records.ablations.progress`): per table (and the chapter that shows
+    it), at each budget, the runs recorded of those the protocol declares and their hours of training."""
+    from IPython.display import Markdown, display
+
+    chapter = {t: c for c, tables in book.CHAPTER_TABLES.items() for t in tables}
+    multiples = list(dict.fromkeys(r["multiple"] for r in rows))
+    lines = _head(["table (chapter)", *(f"{m}x the budget" for m in multiples)])
+    for table in dict.fromkeys(r["table"] for r in rows):
+        cells = {r["multiple"]: f"{r['recorded']} of {r['declared']} ({r['hours']:.1f} h)"
+                 for r in rows if r["table"] == table}
+        lines.append(f"| `{table}` ({book.CHAPTER_TITLES[chapter[table]]}) | "
+                     + " | ".join(cells[m] for m in multiples) + " |")
+    display(Markdown("\n".join(lines)))
 
 
 AS_BEFORE = "today's records as before it"
