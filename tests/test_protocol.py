@@ -16,10 +16,12 @@ from i2vlib.protocol import gates, references, tables
 
 
 def _as_record(measure: str, scores: dict) -> dict:
-    """A reference's stored scores in the shape of a run's record (poses: one frame per video)."""
+    """A reference's stored scores in the shape of a run's record (poses: three frames per video, with its mean error
+    and its rise from the first frame to the last)."""
     if measure != "pose":
         return scores
-    return {"mse_t": {c: [[v] for v in vs] for c, vs in scores["mse_v"].items()},
+    return {"mse_t": {c: [[m - r / 2, m, m + r / 2] for m, r in zip(vs, scores["rise_v"][c])]
+                      for c, vs in scores["mse_v"].items()},
             "change_t": {c: [[v] for v in vs] for c, vs in scores["change_v"].items()}, "actions": scores["actions"]}
 
 
@@ -33,6 +35,25 @@ def test_every_tables_comparator_gates_fail_every_degenerate_reference_and_pass_
     for name in references.MUST_PASS:
         judged = gates.judge(_as_record(measure, refs[name]), measure, gates.COMPARATOR)
         assert judged["passed"], (table, name, judged)
+
+
+@pytest.mark.parametrize("measure", ["retarget", "pose"])
+def test_follows_is_the_gate_that_fails_a_model_holding_the_true_videos_last_frame(measure):
+    """The registry log's gate change: protocol v2's gates passed the true video's last frame held in every frame on
+    retargeting and poses; 'follows' (the error must not fall as the motion grows) is the one that fails it."""
+    refs = references.recorded()[measure]
+    judged = gates.judge(_as_record(measure, refs["held last"]), measure, gates.COMPARATOR)
+    assert judged["failed"] == ["follows"], judged
+    assert gates.judge(_as_record(measure, refs["truth"]), measure, gates.COMPARATOR)["checks"]["follows"]["passed"]
+
+
+def test_a_change_of_the_gates_alone_keeps_the_records_made_before_it():
+    """Records made under the protocol before a change that touched only the gates stay records of the round (the
+    confirmatory round's first records, af1fb5ee159d); the exploratory round's (v1) never are."""
+    ids = declaration.record_protocols()
+    assert ids[0] == declaration.protocol_id() and "af1fb5ee159d" in ids and declaration.V1 not in ids
+    keeping = [c for c in log.CHANGES if c.keeps_records]
+    assert keeping and all(c.kind == "gate" or c.kind == "verdict rule" for c in keeping)
 
 
 @pytest.mark.parametrize("measure", list(gates.GATES))

@@ -29,7 +29,7 @@ from ..models import full_config
 from ..protocol import gates, references, tables
 from ..protocol.measures import MEASURES
 from .. import claims as claims_package
-from . import RUNG_RULES, PAPERS, evidence, measurement, registry, rules, stats
+from . import RUNG_RULES, PAPERS, evidence, log, measurement, registry, rules, stats
 from .rules import ALPHA
 
 V1 = "v1"
@@ -91,6 +91,19 @@ def declaration() -> dict:
         "code": {f"{code.__module__}.{code.__name__}" if callable(code) else code.__name__:
                  hashlib.sha256(_code(inspect.getsource(code)).encode()).hexdigest() for code in CODE},
     }
+
+
+def record_protocols() -> tuple[str, ...]:
+    """The protocol ids whose records are records of the current protocol: its own and, going back through the
+    registry log, those before each change that touched only how records are judged (``keeps_records``: a gate, a
+    rule), up to the first change that touched what a record is."""
+    logged = [c for c in log.CHANGES if c.protocol]
+    ids = [protocol_id()]
+    for before, change in zip(reversed(logged[:-1]), reversed(logged[1:])):
+        if not change.keeps_records:
+            break
+        ids.append(before.protocol)
+    return tuple(ids)
 
 
 @cache

@@ -21,6 +21,8 @@ gate           passes when                                                      
 ``moves``      the landmarks move at least a quarter of the truth's displacement at the end     arm
 ``toward``     the error inside the region that moves lies at least a quarter of the way from   retarget, pose
                the copy's (faces) or the held frame's (poses) to the truth's
+``follows``    the error does not fall as the motion grows: the last third's minus the first's  retarget, pose
+               at least minus a quarter of the size of the copy's rise (holding the last frame: it falls)
 ``identity``   ACD-I to the input below another test person's true video's                      arm, retarget
 ``near_hold``  the forecast's MSE at most twice holding the last observed frame                 pose
 ``finite``     its scores are finite numbers (the instrument read faces in its frames)          every measure
@@ -85,6 +87,13 @@ def _toward(err: float | None, copy: float, truth: float) -> float | None:
     return None if err is None else (copy - float(err)) / (copy - truth)
 
 
+def _motion_rise(frame_l1, third) -> float:
+    """How much a retargeted video's error grows with the motion: its frames' mean error in the last motion third
+    minus the first's (``third``: each frame's, the references')."""
+    fl, third = np.asarray(frame_l1, dtype=float), np.asarray(third)
+    return float(fl[third == third.max()].mean() - fl[third == third.min()].mean())
+
+
 def _mean_videos(value: Mapping, key: str, condition: str = "gt") -> float:
     return float(np.nanmean(np.asarray(value[key][condition], dtype=float)))
 
@@ -116,6 +125,9 @@ R_FACE = Gate("face", "PSNR of the retargeted video to the truth (dB, G_C fitted
 R_TOWARD = Gate("toward", "error inside the change region, from the copy's (0) toward the truth's (1)",
                 lambda v, r: _toward(v["fitted"]["change_l1"], r["copy"]["fitted"]["change_l1"],
                                      r["truth"]["fitted"]["change_l1"]), ">=", lambda r: QUARTER)
+R_FOLLOWS = Gate("follows", "rise of the error from the first motion third to the last (L1, oracle), against minus a "
+                             "quarter of the copy's", lambda v, r: _motion_rise(v["frame_l1"], r["third"]), ">=",
+                 lambda r: -QUARTER * _motion_rise(r["copy"]["frame_l1"], r["third"]))
 R_IDENTITY = Gate("identity", "ACD-I to the input (G_C fitted), against another target's true video's",
                   lambda v, r: _num(v["fitted"]["acd_i"]), "<", lambda r: r["another person"]["fitted"]["acd_i"])
 R_FINITE = Gate("finite", "PSNR of the retargeted video (finite: a video was rendered and read)",
@@ -130,6 +142,10 @@ P_TOWARD = Gate("toward", "MSE inside the change region (true joints), from the 
                           "truth's (1)",
                 lambda v, r: _toward(_mean_videos(v, "change_t"), _pose_ref(v, r, "copy", "change_v"),
                                      _pose_ref(v, r, "truth", "change_v")), ">=", lambda r: QUARTER)
+P_FOLLOWS = Gate("follows", "rise of the forecast's MSE (true joints) from the first third of its frames to the last, "
+                             "plus a quarter of the size of holding the last observed frame's (on the run's actions)",
+                 lambda v, r: float(np.nanmean(references.rise(v["mse_t"]["gt"])))
+                 + QUARTER * abs(_pose_ref(v, r, "copy", "rise_v")), ">=", lambda r: 0.0)
 P_FINITE = Gate("finite", "MSE of the forecast (finite)", lambda v, r: _mean_videos(v, "mse_t"), ">=",
                 lambda r: 0.0)
 P_FIGURE = Gate("figure", "MSE of the forecast (true joints) over a blank frame's", lambda v, r: _mean_videos(
@@ -137,8 +153,8 @@ P_FIGURE = Gate("figure", "MSE of the forecast (true joints) over a blank frame'
 
 GATES = {
     "arm": {COMPARATOR: (FACE, DIRECTION, MOVES, IDENTITY), ABLATION: (FINITE, DISTINCT)},
-    "retarget": {COMPARATOR: (R_FACE, R_TOWARD, R_IDENTITY), ABLATION: (R_FINITE, R_DISTINCT)},
-    "pose": {COMPARATOR: (P_NEAR_HOLD, P_TOWARD), ABLATION: (P_FINITE, P_FIGURE)},
+    "retarget": {COMPARATOR: (R_FACE, R_TOWARD, R_FOLLOWS, R_IDENTITY), ABLATION: (R_FINITE, R_DISTINCT)},
+    "pose": {COMPARATOR: (P_NEAR_HOLD, P_TOWARD, P_FOLLOWS), ABLATION: (P_FINITE, P_FIGURE)},
 }
 
 

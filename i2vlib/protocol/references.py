@@ -12,6 +12,8 @@ it scores a trained arm:
 ``blank``         every frame one flat colour, the input's mean: a model that renders no face;
 ``mean face``     the training set's mean face (on poses: its mean frame) in every frame, whatever the input: a model
                   collapsed onto one output;
+``held last``     the true video's last frame in every frame (on faces of any intensity, the true frame of the last one
+                  asked for): a model that jumps to the end of the motion and holds it;
 ``truth``         the true video: what a perfect model renders (on faces of any intensity, the true frame whose
                   intensity is nearest each one asked for).
 
@@ -46,10 +48,17 @@ from .measures import MEASURES
 
 FILE = Path(__file__).with_name("references.json")
 MEAN_FACE_IDENTITIES = 200     # training identities (faces) or videos (poses) averaged into the mean
-MUST_FAIL = ("copy", "slid 2 px", "slid 4 px", "blank", "mean face")
+MUST_FAIL = ("copy", "slid 2 px", "slid 4 px", "blank", "mean face", "held last")
 MUST_PASS = ("truth",)
 # Each measure's options, as the tables measure their arms in the book profile (tables.measure_options).
 OPTIONS = {"arm": {"videos": 12}, "retarget": {"targets": 8, "frames": 16}, "pose": {"per_action": 4}}
+
+
+def rise(errors) -> np.ndarray:
+    """How much a forecast's error grows over its horizon, per video: the mean of the last third of its frames
+    minus the first third's (``errors``: videos x frames)."""
+    thirds = np.array_split(np.asarray(errors, dtype=float), 3, axis=-1)
+    return thirds[-1].mean(axis=-1) - thirds[0].mean(axis=-1)
 
 
 def slide(image: np.ndarray, px: int) -> np.ndarray:
@@ -86,16 +95,21 @@ def _repeat(image, n):
     return np.repeat(np.asarray(image)[None], n, axis=0)
 
 
+def _held(frames: np.ndarray, hold: bool) -> np.ndarray:
+    """``frames``, or (``hold``) their last in every frame."""
+    return _repeat(frames[-1], len(frames)) if hold else frames
+
+
 class FaceReference:
     """A face reference behind the generation API: ``frame(image)`` the frame it renders at every intensity, or
     (the truth) the true video's frames, looked up by the input's neutral frame among the videos it was shown
     (:meth:`know`). It retargets (FRGAN's protocol) by rendering the reference's intensities, the truth by
-    returning the exact retargeted video."""
+    returning the exact retargeted video. ``hold``: the truth's last frame in every frame (``held last``)."""
 
     expressions = EXPRESSIONS
 
-    def __init__(self, method: str, frame=None, image_size: int = 64):
-        self.method, self.frame, self.image_size = method, frame, int(image_size)
+    def __init__(self, method: str, frame=None, image_size: int = 64, hold: bool = False):
+        self.method, self.frame, self.image_size, self.hold = method, frame, int(image_size), hold
         self.clips: dict[bytes, object] = {}
         self.retargeted: dict[bytes, np.ndarray] = {}
 
@@ -114,13 +128,13 @@ class FaceReference:
         if clip is None:
             raise I2VError("the truth answers only for the neutral frames of the test videos it was shown")
         lab = labels(clip, "true" if clip.intensity is not None else "position")
-        return clip.frames[[int(np.argmin(np.abs(lab - x))) for x in a]]
+        return _held(clip.frames[[int(np.argmin(np.abs(lab - x))) for x in a]], self.hold)
 
     def retarget(self, neutral, reference, condition=None) -> np.ndarray:
         frames = reference.frames if hasattr(reference, "frames") else np.asarray(reference)
         if self.frame is not None:
             return _repeat(self.frame(np.asarray(neutral)), len(frames))
-        return self.retargeted[np.asarray(neutral).tobytes()]
+        return _held(self.retargeted[np.asarray(neutral).tobytes()], self.hold)
 
     def __repr__(self) -> str:
         return f"<reference {self.method}>"
@@ -128,17 +142,18 @@ class FaceReference:
 
 class PoseReference:
     """A pose reference behind the forecasting API (:func:`i2vlib.evaluate.pose_protocol.forecast_video`):
-    ``frame(last observed frame)`` held over every forecast frame, or (the truth) the true future frames."""
+    ``frame(last observed frame)`` held over every forecast frame, or (the truth) the true future frames; ``hold``:
+    the true future's last frame over every forecast frame (``held last``)."""
 
-    def __init__(self, method: str, frame=None, image_size: int = 64, videos=()):
-        self.method, self.frame, self.image_size = method, frame, int(image_size)
+    def __init__(self, method: str, frame=None, image_size: int = 64, videos=(), hold: bool = False):
+        self.method, self.frame, self.image_size, self.hold = method, frame, int(image_size), hold
         self.future = {v.frames[OBSERVED - 1].tobytes(): v.frames[OBSERVED:OBSERVED + PREDICTED] for v in videos}
 
     def forecast(self, image, joints_source, joints, observed=None) -> np.ndarray:
         image = np.asarray(image)
         if self.frame is not None:
             return _repeat(self.frame(image), len(joints))
-        return self.future[image.tobytes()][:len(joints)]
+        return _held(self.future[image.tobytes()][:len(joints)], self.hold)
 
     def __repr__(self) -> str:
         return f"<reference {self.method}>"
@@ -148,16 +163,17 @@ def face_references(size: int = 64) -> dict[str, FaceReference]:
     """The face references of this module's docstring (the truth learns its videos: :meth:`FaceReference.know`)."""
     mean = mean_face(size)
     frames = {"copy": lambda im: im, "slid 2 px": lambda im: slide(im, 2), "slid 4 px": lambda im: slide(im, 4),
-              "blank": flat, "mean face": lambda im: mean, "truth": None}
-    return {name: FaceReference(name, frame, size) for name, frame in frames.items()}
+              "blank": flat, "mean face": lambda im: mean, "truth": None, "held last": None}
+    return {name: FaceReference(name, frame, size, hold=name == "held last") for name, frame in frames.items()}
 
 
 def pose_references(size: int = 64, videos=()) -> dict[str, PoseReference]:
-    """The pose references: the last observed frame held (``copy``), slid, blank, the mean frame, the truth."""
+    """The pose references: the last observed frame held (``copy``), slid, blank, the mean frame, the truth, the
+    true future's last frame held (``held last``)."""
     mean = mean_pose_frame(size)
     frames = {"copy": lambda im: im, "slid 2 px": lambda im: slide(im, 2), "slid 4 px": lambda im: slide(im, 4),
-              "blank": flat, "mean face": lambda im: mean, "truth": None}
-    return {name: PoseReference(name, frame, size, videos) for name, frame in frames.items()}
+              "blank": flat, "mean face": lambda im: mean, "truth": None, "held last": None}
+    return {name: PoseReference(name, frame, size, videos, hold=name == "held last") for name, frame in frames.items()}
 
 
 def _another_person_arm(size: int, videos: int) -> dict:
@@ -195,7 +211,7 @@ def measure_reference(measure: str, name: str, size: int = 64) -> dict:
     if measure == "pose":
         return {"mse_v": {c: v.mean(axis=1) for c, v in out["mse_t"].items()},
                 "change_v": {c: np.nanmean(v, axis=1) for c, v in out["change_t"].items()},
-                "actions": out["actions"]}
+                "rise_v": {c: rise(v) for c, v in out["mse_t"].items()}, "actions": out["actions"]}
     out = {k: v for k, v in out.items() if k not in ("strip", "mask_strip")}
     if measure == "arm" and name == "truth":      # the truth against itself: evaluate reports the infinite PSNR as null
         out["psnr"] = math.inf

@@ -24,6 +24,7 @@ import json
 import math
 import sys
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -35,7 +36,7 @@ from ..errors import ArgumentParser, check_names, command_line
 from ..evaluate import test_clips
 from ..evaluate.ablation import transfer_strength
 from ..io import write_json
-from ..protocol import references
+from ..protocol import gates, references
 from ..claims.declaration import protocol_id
 from ..protocol.tables import RECORD_ROUND, ROUNDS, TABLES
 from ..runs import load
@@ -249,6 +250,9 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None, rou
             return report(paper, made=evidence_of(round, gating="v1"))
     if name in ("raw ACD-I", "claims on the zoo model"):
         return report(paper, made=evidence_of(round, **_as_before(name)))
+    if name == "protocol v2 gates":
+        with _without_gate("follows"):
+            return report(paper, made=evidence_of(round))
     made = evidence_of(round) if made is None else made
     if name == "any difference":
         return report(paper, made=made, rung_rule="any difference")
@@ -260,6 +264,21 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None, rou
         return report(paper, made=made, families="all")
     return report(paper, made=made, rules=log.replay_rules(name, [c for p in claims.PAPERS
                                                                   for c in claims.registry(p)]))
+
+
+@contextmanager
+def _without_gate(name: str):
+    """Within it, the gate ``name`` gates no role (:data:`i2vlib.protocol.gates.GATES`): the gates as they were before
+    it was added."""
+    before = {m: dict(roles) for m, roles in gates.GATES.items()}
+    for roles in gates.GATES.values():
+        for role, kept in roles.items():
+            roles[role] = tuple(g for g in kept if g.name != name)
+    try:
+        yield
+    finally:
+        for m, roles in before.items():
+            gates.GATES[m].update(roles)
 
 
 HEADLINE = ("self-reconstruction", "monotone-progress", "peak-at-one", "eq5-infers-intensity", "a-within-range")

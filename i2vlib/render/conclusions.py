@@ -114,6 +114,7 @@ def _with_declared(row: Mapping, judged: dict) -> dict:
 # What failing each gate of i2vlib.protocol.gates (and the zoo's texture check) shows, for a reason in words.
 GATE_WORDS = {"face": "it renders no face", "direction": "the intensity read does not rise with the one asked for",
               "moves": "the landmarks barely move", "toward": "the frames do not move toward the truth",
+              "follows": "its error falls as the motion grows (it holds the end)",
               "identity": "it loses the input's identity", "near_hold": "it forecasts worse than holding the last frame",
               "finite": "its scores are not finite", "distinct": "its output ignores the input",
               "figure": "it renders no figure", "texture": "its texture is far from the truth's"}
