@@ -118,7 +118,7 @@ def _health_word(method: str, scores: dict) -> str:
 
 def _claims(args) -> None:
     snapshot = verdicts.current(say=lambda text: print(f"i2v claims: {text}", file=sys.stderr, flush=True))
-    out = {k: snapshot[k] for k in ("protocol", "round")}
+    out = {k: snapshot[k] for k in ("protocol", "records_under", "round")}
     out["claims"] = [r for r in snapshot["claims"] if args.paper in (None, r["paper"])]
     print(json.dumps(out, indent=1) if args.json else verdicts.text(out))
 

@@ -63,6 +63,7 @@ def test_the_command_prints_the_report_as_json():
     assert out.returncode == 0, out.stderr
     report_ = json.loads(out.stdout)
     assert report_["protocol"] == protocol_id() and report_["round"] == "confirmatory"
+    assert report_["records_under"] == list(record_protocols())
     rows = report_["claims"]
     assert {r["paper"] for r in rows} == {"fan"} and len(rows) == len(claims.registry("fan"))
     assert all(set(r["rungs"]) >= {"1", "4"} and set(r["exploratory_rungs"]) >= {"1", "4"} for r in rows)

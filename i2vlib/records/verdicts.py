@@ -37,7 +37,7 @@ from ..evaluate import test_clips
 from ..evaluate.ablation import transfer_strength
 from ..io import write_json
 from ..protocol import gates, references
-from ..claims.declaration import protocol_id
+from ..claims.declaration import protocol_id, record_protocols
 from ..protocol.tables import RECORD_ROUND, ROUNDS, TABLES
 from ..runs import load
 from ..version import __version__
@@ -220,7 +220,8 @@ def current(say=None) -> dict:
 
 
 def claims_json(paper: str | None = None, made: Mapping | None = None, exploratory: Mapping | None = None) -> dict:
-    """What ``i2v claims --json`` prints: the protocol's id, the round of record, and every claim with its verdict in
+    """What ``i2v claims --json`` prints: the protocol's id, the ids its records may carry (``records_under``:
+    :func:`~i2vlib.claims.declaration.record_protocols`), the round of record, and every claim with its verdict in
     that round (:func:`report`), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
     exploratory round's verdict beside it. ``made`` and ``exploratory``: the two rounds' :func:`evidence_of`, where
     made already."""
@@ -233,7 +234,8 @@ def claims_json(paper: str | None = None, made: Mapping | None = None, explorato
     rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r, why.declared(r, ctx)),
              "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]
-    return {"protocol": protocol_id(), "round": RECORD_ROUND, "claims": rows}
+    return {"protocol": protocol_id(), "records_under": list(record_protocols()), "round": RECORD_ROUND,
+            "claims": rows}
 
 
 def replay(name: str, paper: str | None = None, made: Mapping | None = None, round: str = RECORD_ROUND) -> list[dict]:
