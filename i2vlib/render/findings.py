@@ -119,14 +119,15 @@ def in_round(row: Mapping, round: str) -> dict:
 
 def book_counts(report: Mapping) -> dict:
     """Every count the book states about its verdicts, from one report (:func:`~i2vlib.records.verdicts.claims_json`):
-    ``{"protocol", "total", "papers": {paper: n}, "robust", ROUND: {"verdicts": {v: n}, "papers": {paper: {v: n}},
+    ``{"protocol", "records_under", "total", "papers": {paper: n}, "robust", ROUND: {"verdicts": {v: n}, "papers": {paper: {v: n}},
     "tested", "changes", "untested": {kind: n}, "papers_tested": {paper: n}}}``. *Tested*: a verdict other than "not tested";
     *changes*: the verdict changes with the budget (budget-dependent or inconclusive, :data:`CHANGES`); *robust*: the
     claims whose verdict of record every rule variant and the exploratory round give
     (:func:`~i2vlib.records.verdicts.robustness`; 0 for a report without them)."""
     rows = report["claims"]
     papers = list(dict.fromkeys(r["paper"] for r in rows))
-    out = {"protocol": report["protocol"], "total": len(rows),
+    out = {"protocol": report["protocol"], "records_under": ", ".join(report.get("records_under", [report["protocol"]])),
+           "total": len(rows),
            "papers": {p: sum(r["paper"] == p for r in rows) for p in papers},
            "robust": sum(r["robust"] for r in report.get("robustness", ()))}
     for round in ROUNDS:
@@ -155,7 +156,7 @@ def count_keys(counts: Mapping) -> dict[str, int | str]:
     """``{glue key: value}`` of :func:`book_counts`: ``found_total``, ``found_robust``, ``found_<paper>_total``, per round
     ``found_<round>_<verdict>``, ``found_<round>_<paper>_<verdict>``, ``found_<round>_tested``,
     ``found_<round>_<paper>_tested``, ``found_<round>_changes``, ``found_<round>_untested_<kind>``."""
-    out = {count_key(k): counts[k] for k in ("total", "protocol", "robust")}
+    out = {count_key(k): counts[k] for k in ("total", "protocol", "records_under", "robust")}
     out.update({count_key(p, "total"): n for p, n in counts["papers"].items()})
     for round in ROUNDS:
         c = counts[round]
