@@ -215,7 +215,11 @@ CHANGES = [
            "of the round", True,
            "protocol v2's gates passed a model that holds the true video's last frame, on FRGAN's retargeting (face, "
            "toward 0.55 against 0.25, identity) and on poses (near_hold, toward 0.45): found by scoring that "
-           "reference, before any verdict was read under the new gate; the guide's gates must fail held frames",
+           "reference, before any verdict was read under the new gate; the guide's gates must fail held frames. On "
+           "poses the bound reads the size of the copy's rise: signed, it asked a rising error of the periodic "
+           "actions, where the copy's error falls, which failed VGAN's jumping-jacks models (seen in the exploratory "
+           "records before the gate was committed). VGAN's flat error sits near the bound: its pooled arm's "
+           "exploratory seeds at the second rung pass 2 of 3 instead of 3 (no verdict moves)",
            "protocol v2 gates", protocol="cc4ebba61688", keeps_records=True),
 ]
 
