@@ -47,6 +47,17 @@ def test_follows_is_the_gate_that_fails_a_model_holding_the_true_videos_last_fra
     assert gates.judge(_as_record(measure, refs["truth"]), measure, gates.COMPARATOR)["checks"]["follows"]["passed"]
 
 
+def test_graded_is_the_gate_that_fails_a_face_model_whose_motion_comes_in_one_step():
+    """The input at a = 0 and the true peak at every a > 0 passed protocol v2's face gates (direction 0.41 against
+    0.25); 'graded' fails it, and passes, unmeasured, a model that renders only its own clip's frames."""
+    refs = references.recorded()["arm"]
+    judged = gates.judge(refs["jump"], "arm", gates.COMPARATOR)
+    assert judged["failed"] == ["graded"], judged
+    clip_model = {k: v for k, v in refs["truth"].items() if k != "sudden_change"}
+    assert gates.judge(clip_model, "arm", gates.COMPARATOR)["checks"]["graded"] == {
+        "value": None, "bound": judged["checks"]["graded"]["bound"], "passed": True}
+
+
 def test_a_change_of_the_gates_alone_keeps_the_records_made_before_it():
     """Records made under the protocol before a change that touched only the gates stay records of the round (the
     confirmatory round's first records, af1fb5ee159d); the exploratory round's (v1) never are."""
@@ -93,11 +104,12 @@ def test_the_shipped_references_are_what_the_references_score(one_thread):
 
 def test_gate_applies_a_tables_gates_to_any_model(one_thread):
     """The Python form of ``i2v gate``: the input slid by 2 px, scored by AffineGAN's Table 2 measure, fails
-    ``direction`` (the instrument reads no expression rising with a), though it passes ``moves`` (its landmarks
-    shift) and ``face``."""
+    ``direction`` (the instrument reads no expression rising with a) and ``graded`` (its frames never change: no step
+    to measure), though it passes ``moves`` (its landmarks shift) and ``face``."""
     slid = references.reference_model("arm", "slid 2 px")
     result = gates.gate(slid, "affinegan-baselines")
-    assert result["failed"] == ["direction"] and result["checks"]["moves"]["passed"]
+    assert result["failed"] == ["direction", "graded"] and result["checks"]["moves"]["passed"]
+    assert result["checks"]["graded"]["value"] is None
 
 
 def test_i2v_gate_exits_1_for_a_failing_model_and_refuses_an_unknown_reference():

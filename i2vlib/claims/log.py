@@ -221,11 +221,24 @@ CHANGES = [
            "records before the gate was committed). VGAN's flat error sits near the bound: its pooled arm's "
            "exploratory seeds at the second rung pass 2 of 3 instead of 3 (no verdict moves)",
            "protocol v2 gates", protocol="cc4ebba61688", keeps_records=True),
+    Change("2026-11-29", "", "gate",
+           "A gate 'graded' for the comparators of the face tables that render any intensity: the largest change "
+           "between neighbouring frames over the mean change (41 frames, a = 0 ... 1) must lie at least a quarter of "
+           "the way from a jump's toward the truth's; a model that renders only its own clip's frames (HP, "
+           "ConvLSTM, VGAN, FGST) has no such measurement and passes it unmeasured. And 'jump' (the input, then the "
+           "true video's last frame held) among the references every table's gates must fail. Only the gates "
+           "changed: the round's records stay records of it", True,
+           "the face gates passed a model that shows the input at a = 0 and the true peak at every a > 0 (direction "
+           "0.41 against 0.25, moves, face, identity): found by scoring that reference after 'follows', before any "
+           "verdict was read under the new gate. Its largest step is 40 times the mean, the truth's 3.9; a model "
+           "whose clip jumps (HP, by its paper's account) is not gated by it",
+           "no graded gate", protocol="6f8940af8d63", keeps_records=True),
 ]
 
 REPLAYS = ("two standard errors", "the old partly bands", "no borderline", "any difference", "no health checks",
            "one family per chapter", "attention as a gate", "no identity check", "raw ACD-I", "protocol v1 gates",
-           "protocol v1 rung rule", "protocol v1 families", "claims on the zoo model", "protocol v2 gates")
+           "protocol v1 rung rule", "protocol v1 families", "claims on the zoo model", "protocol v2 gates",
+           "no graded gate")
 
 
 @cache

@@ -14,6 +14,8 @@ it scores a trained arm:
                   collapsed onto one output;
 ``held last``     the true video's last frame in every frame (on faces of any intensity, the true frame of the last one
                   asked for): a model that jumps to the end of the motion and holds it;
+``jump``          the input first (on faces of any intensity: wherever a = 0), then the true video's last frame held: a
+                  model whose motion comes in one step;
 ``truth``         the true video: what a perfect model renders (on faces of any intensity, the true frame whose
                   intensity is nearest each one asked for).
 
@@ -48,8 +50,9 @@ from .measures import MEASURES
 
 FILE = Path(__file__).with_name("references.json")
 MEAN_FACE_IDENTITIES = 200     # training identities (faces) or videos (poses) averaged into the mean
-MUST_FAIL = ("copy", "slid 2 px", "slid 4 px", "blank", "mean face", "held last")
+MUST_FAIL = ("copy", "slid 2 px", "slid 4 px", "blank", "mean face", "held last", "jump")
 MUST_PASS = ("truth",)
+ENDS = ("held last", "jump")     # the truth's video, ended otherwise (:func:`_ended`)
 # Each measure's options, as the tables measure their arms in the book profile (tables.measure_options).
 OPTIONS = {"arm": {"videos": 12}, "retarget": {"targets": 8, "frames": 16}, "pose": {"per_action": 4}}
 
@@ -95,21 +98,28 @@ def _repeat(image, n):
     return np.repeat(np.asarray(image)[None], n, axis=0)
 
 
-def _held(frames: np.ndarray, hold: bool) -> np.ndarray:
-    """``frames``, or (``hold``) their last in every frame."""
-    return _repeat(frames[-1], len(frames)) if hold else frames
+def _ended(frames: np.ndarray, end: str | None, first: np.ndarray, at_first) -> np.ndarray:
+    """``frames`` as they are (``end`` None), their last in every frame (``"held last"``), or ``first`` where
+    ``at_first`` and their last elsewhere (``"jump"``)."""
+    if end is None:
+        return frames
+    out = _repeat(frames[-1], len(frames))
+    if end == "jump":
+        out[np.asarray(at_first, dtype=bool)] = first
+    return out
 
 
 class FaceReference:
     """A face reference behind the generation API: ``frame(image)`` the frame it renders at every intensity, or
     (the truth) the true video's frames, looked up by the input's neutral frame among the videos it was shown
     (:meth:`know`). It retargets (FRGAN's protocol) by rendering the reference's intensities, the truth by
-    returning the exact retargeted video. ``hold``: the truth's last frame in every frame (``held last``)."""
+    returning the exact retargeted video. ``end``: the truth's last frame held (``held last``), or reached in one step
+    from the input (``jump``)."""
 
     expressions = EXPRESSIONS
 
-    def __init__(self, method: str, frame=None, image_size: int = 64, hold: bool = False):
-        self.method, self.frame, self.image_size, self.hold = method, frame, int(image_size), hold
+    def __init__(self, method: str, frame=None, image_size: int = 64, end: str | None = None):
+        self.method, self.frame, self.image_size, self.end = method, frame, int(image_size), end
         self.clips: dict[bytes, object] = {}
         self.retargeted: dict[bytes, np.ndarray] = {}
 
@@ -128,13 +138,14 @@ class FaceReference:
         if clip is None:
             raise I2VError("the truth answers only for the neutral frames of the test videos it was shown")
         lab = labels(clip, "true" if clip.intensity is not None else "position")
-        return _held(clip.frames[[int(np.argmin(np.abs(lab - x))) for x in a]], self.hold)
+        return _ended(clip.frames[[int(np.argmin(np.abs(lab - x))) for x in a]], self.end, image, a == 0)
 
     def retarget(self, neutral, reference, condition=None) -> np.ndarray:
         frames = reference.frames if hasattr(reference, "frames") else np.asarray(reference)
         if self.frame is not None:
             return _repeat(self.frame(np.asarray(neutral)), len(frames))
-        return _held(self.retargeted[np.asarray(neutral).tobytes()], self.hold)
+        truth = self.retargeted[np.asarray(neutral).tobytes()]
+        return _ended(truth, self.end, np.asarray(neutral), np.arange(len(truth)) == 0)
 
     def __repr__(self) -> str:
         return f"<reference {self.method}>"
@@ -142,18 +153,20 @@ class FaceReference:
 
 class PoseReference:
     """A pose reference behind the forecasting API (:func:`i2vlib.evaluate.pose_protocol.forecast_video`):
-    ``frame(last observed frame)`` held over every forecast frame, or (the truth) the true future frames; ``hold``:
-    the true future's last frame over every forecast frame (``held last``)."""
+    ``frame(last observed frame)`` held over every forecast frame, or (the truth) the true future frames; ``end``:
+    the true future's last frame over every forecast frame (``held last``), or after the last observed frame
+    (``jump``)."""
 
-    def __init__(self, method: str, frame=None, image_size: int = 64, videos=(), hold: bool = False):
-        self.method, self.frame, self.image_size, self.hold = method, frame, int(image_size), hold
+    def __init__(self, method: str, frame=None, image_size: int = 64, videos=(), end: str | None = None):
+        self.method, self.frame, self.image_size, self.end = method, frame, int(image_size), end
         self.future = {v.frames[OBSERVED - 1].tobytes(): v.frames[OBSERVED:OBSERVED + PREDICTED] for v in videos}
 
     def forecast(self, image, joints_source, joints, observed=None) -> np.ndarray:
         image = np.asarray(image)
         if self.frame is not None:
             return _repeat(self.frame(image), len(joints))
-        return _held(self.future[image.tobytes()][:len(joints)], self.hold)
+        future = self.future[image.tobytes()][:len(joints)]
+        return _ended(future, self.end, image, np.arange(len(future)) == 0)
 
     def __repr__(self) -> str:
         return f"<reference {self.method}>"
@@ -163,17 +176,19 @@ def face_references(size: int = 64) -> dict[str, FaceReference]:
     """The face references of this module's docstring (the truth learns its videos: :meth:`FaceReference.know`)."""
     mean = mean_face(size)
     frames = {"copy": lambda im: im, "slid 2 px": lambda im: slide(im, 2), "slid 4 px": lambda im: slide(im, 4),
-              "blank": flat, "mean face": lambda im: mean, "truth": None, "held last": None}
-    return {name: FaceReference(name, frame, size, hold=name == "held last") for name, frame in frames.items()}
+              "blank": flat, "mean face": lambda im: mean, "truth": None, **dict.fromkeys(ENDS)}
+    return {name: FaceReference(name, frame, size, end=name if name in ENDS else None)
+            for name, frame in frames.items()}
 
 
 def pose_references(size: int = 64, videos=()) -> dict[str, PoseReference]:
     """The pose references: the last observed frame held (``copy``), slid, blank, the mean frame, the truth, the
-    true future's last frame held (``held last``)."""
+    true future's last frame held (``held last``) or reached in one step (``jump``)."""
     mean = mean_pose_frame(size)
     frames = {"copy": lambda im: im, "slid 2 px": lambda im: slide(im, 2), "slid 4 px": lambda im: slide(im, 4),
-              "blank": flat, "mean face": lambda im: mean, "truth": None, "held last": None}
-    return {name: PoseReference(name, frame, size, videos, hold=name == "held last") for name, frame in frames.items()}
+              "blank": flat, "mean face": lambda im: mean, "truth": None, **dict.fromkeys(ENDS)}
+    return {name: PoseReference(name, frame, size, videos, end=name if name in ENDS else None)
+            for name, frame in frames.items()}
 
 
 def _another_person_arm(size: int, videos: int) -> dict:

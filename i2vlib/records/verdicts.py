@@ -24,7 +24,7 @@ import json
 import math
 import sys
 from collections.abc import Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -252,8 +252,8 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None, rou
             return report(paper, made=evidence_of(round, gating="v1"))
     if name in ("raw ACD-I", "claims on the zoo model"):
         return report(paper, made=evidence_of(round, **_as_before(name)))
-    if name == "protocol v2 gates":
-        with _without_gate("follows"):
+    if name in ("protocol v2 gates", "no graded gate"):
+        with _without_gate("graded"), _without_gate("follows") if name == "protocol v2 gates" else nullcontext():
             return report(paper, made=evidence_of(round))
     made = evidence_of(round) if made is None else made
     if name == "any difference":
@@ -310,11 +310,12 @@ def _as_before(name: str) -> dict:
         "zoo", path=(c.measure,))) for c in mine}, "zoo": zoo}
 
 
-# Changes that protocol v2 replaced in turn: their replays are compared with the replay of what they became (protocol
-# v1's checks, rung rule and families), not with today's rules, so that each entry shows its own effect.
+# Changes that a later change replaced in turn: their replays are compared with the replay of what they became
+# (protocol v1's checks, rung rule and families; protocol v2's gates before 'graded'), not with today's rules, so that
+# each entry shows its own effect.
 SUPERSEDED = {"no health checks": "protocol v1 gates", "attention as a gate": "protocol v1 gates",
               "no identity check": "protocol v1 gates", "any difference": "protocol v1 rung rule",
-              "one family per chapter": "protocol v1 families"}
+              "one family per chapter": "protocol v1 families", "protocol v2 gates": "no graded gate"}
 
 
 def log_rows(made: Mapping | None = None, round: str = "exploratory") -> list[dict]:
@@ -340,7 +341,8 @@ def log_rows(made: Mapping | None = None, round: str = "exploratory") -> list[di
             word = "now" if after is None else "after it"
             moved = [f"{SHORT[p]} {i}: {then[p, i]}, {word} {v}" for (p, i), v in now.items() if then[p, i] != v]
             effect = (f"judged as before it, {len(moved)} of {len(now)} verdicts differ"
-                      + (f" from what the rule it became gave, until protocol v2 replaced it ({after})"
+                      + (f" from what the rules after it gave, until a later change replaced them (replayed as "
+                         f"{after!r})"
                          if after else "") + (": " + "; ".join(moved) if moved else ""))
         out.append({"date": c.date, "commit": c.commit or "this one", "change": f"{c.kind}: {c.what}",
                     "records then": "yes" if c.records else "no", "why": c.why, "today's records as before it": effect})

@@ -115,6 +115,7 @@ def _with_declared(row: Mapping, judged: dict) -> dict:
 GATE_WORDS = {"face": "it renders no face", "direction": "the intensity read does not rise with the one asked for",
               "moves": "the landmarks barely move", "toward": "the frames do not move toward the truth",
               "follows": "its error falls as the motion grows (it holds the end)",
+              "graded": "its change comes in one step",
               "identity": "it loses the input's identity", "near_hold": "it forecasts worse than holding the last frame",
               "finite": "its scores are not finite", "distinct": "its output ignores the input",
               "figure": "it renders no figure", "texture": "its texture is far from the truth's"}
