@@ -135,3 +135,20 @@ def test_the_rounds_progress_counts_each_declared_run_once_and_only_records_of_t
     union = {k for r in rows for k in r["runs"]}
     assert total["declared"] == len(union) < sum(r["declared"] for r in rows)     # the baselines tables share runs
     assert total["recorded"] == sum(book.get(k) is not None for k in union)
+
+
+def test_a_replay_without_a_gate_leaves_the_gates_and_the_protocol_id_as_they_were():
+    """The registry log's gate replays take a gate out while they judge, and put it back; the protocol's id, which
+    hashes the gates, is the current one even when first asked for inside a replay."""
+    from i2vlib.claims import declaration
+    from i2vlib.protocol import gates
+
+    before = {m: dict(roles) for m, roles in gates.GATES.items()}
+    declaration.protocol_id.cache_clear()
+    try:
+        with verdicts._without_gate("follows"):
+            assert all(g.name != "follows" for roles in gates.GATES.values() for gs in roles.values() for g in gs)
+            inside = declaration.protocol_id()
+    finally:
+        declaration.protocol_id.cache_clear()
+    assert gates.GATES == before and inside == declaration.protocol_id()

@@ -271,7 +271,8 @@ def replay(name: str, paper: str | None = None, made: Mapping | None = None, rou
 @contextmanager
 def _without_gate(name: str):
     """Within it, the gate ``name`` gates no role (:data:`i2vlib.protocol.gates.GATES`): the gates as they were before
-    it was added."""
+    it was added. The protocol's id is taken first: it hashes the gates as they are."""
+    protocol_id()
     before = {m: dict(roles) for m, roles in gates.GATES.items()}
     for roles in gates.GATES.values():
         for role, kept in roles.items():
