@@ -25,7 +25,8 @@ gate           passes when                                                      
 ``toward``     the error inside the region that moves lies at least a quarter of the way from   retarget, pose
                the copy's (faces) or the held frame's (poses) to the truth's
 ``follows``    the error does not fall as the motion grows: the last third's minus the first's  retarget, pose
-               at least minus a quarter of the size of the copy's rise (holding the last frame: it falls)
+               at least minus a quarter of the copy's rise (poses: of its size, for on periodic
+               actions the copy's error falls); holding the last frame, it falls
 ``identity``   ACD-I to the input below another test person's true video's                      arm, retarget
 ``near_hold``  the forecast's MSE at most twice holding the last observed frame                 pose
 ``finite``     its scores are finite numbers (the instrument read faces in its frames)          every measure
