@@ -13,6 +13,7 @@ from i2vlib import claims
 from i2vlib.claims import log, measurement
 from i2vlib.claims import declaration
 from i2vlib.protocol import gates, references, tables
+from scripts import load_script
 
 
 def _as_record(measure: str, scores: dict) -> dict:
@@ -205,3 +206,19 @@ def test_a_pooled_arm_joins_its_models_videos_and_is_gated_on_them():
     (vgan,) = runs["vgan"]
     assert vgan["actions"] == ["jumping_jacks"] * 2 + ["tennis_forehand"] * 2
     assert np.asarray(vgan["mse_t"]["gt"]).shape == (4, 3)
+
+
+# The degenerate models of benchmarks/gate_probes.py that the comparator gates must fail, and the gate that does.
+PROBES_FAILED = {("arm", "held last"): "direction", ("arm", "jump"): "graded", ("arm", "late jump"): "graded",
+                 ("arm", "reversed"): "direction", ("arm", "shuffled"): "direction",
+                 ("retarget", "held last"): "follows", ("retarget", "jump"): "follows",
+                 ("retarget", "late jump"): "toward", ("retarget", "reversed"): "toward"}
+
+
+@pytest.mark.parametrize("measure,name", sorted(PROBES_FAILED))
+def test_the_comparator_gates_fail_a_degenerate_model_built_from_the_truth(measure, name, one_thread):
+    """The truth's frames held, reached in one step (at the start or the end), reversed or shuffled: each fails a
+    comparator gate of its measure. (Two probes pass, and the benchmark says so: a crossfade, a real method; and on
+    retargeting the true frames shuffled, whose order no gate reads.)"""
+    probes = load_script("benchmarks/gate_probes.py")
+    assert PROBES_FAILED[measure, name] in probes.probe(measure, name)["failed"]
