@@ -158,14 +158,14 @@ CHANGES = [
            "the rule took its two claims from contradicted (8 times, 2 of 5 seeds failing face_psnr) to reproduced; "
            "the records at 8 times left the records, so no replay judges them (the exploratory verdicts on FGST rest "
            "on that choice; the confirmatory round keeps 16 times, declared before its runs)"),
-    Change("2026-11-29", "", "log",
+    Change("2026-11-29", "14ba7f3", "log",
            "Twenty claims fixed in 2242275 (AffineGAN's Table 2, Fan et al.'s HP claims, FRGAN's Tables 1 and 3) "
            "said 'records: none'; records of the paper's arms they compare existed (i2vlib/zoo/records.json held "
            "88), only the baselines' did not: 'before'", True,
            "the log's history was derived from the baselines' records alone"),
     # Protocol v2 (issue 71): the experiment declared once and hashed (i2vlib/protocol); the exploratory round's
     # records judged under it, each change with its replay.
-    Change("2026-11-29", "", "gate",
+    Change("2026-11-29", "14ba7f3", "gate",
            "Gates by role, bounds from model-free references (i2vlib/protocol/gates.py, references.json): a "
            "comparator (the paper's full model, a baseline) must render a face, move toward the truth (the "
            "instrument's intensity rises with a, the landmarks move, or the change-region error lies a quarter of the "
@@ -174,40 +174,40 @@ CHANGES = [
            "checks (face_psnr, moves, identity, reconstructs, au_head, input_learned, near_hold, beats_hold)", True,
            "a copy of the input slid by 2 px passed v1's checks and 'beat' AffineGAN on ACD; quality bounds on "
            "ablation arms made the degradation their paper predicts untestable", "protocol v1 gates"),
-    Change("2026-11-29", "", "verdict rule",
+    Change("2026-11-29", "14ba7f3", "verdict rule",
            "The rung rule: a verdict only where every budget that tested a claim agrees; where they differ, "
            "budget-dependent if the effect differs between them, else inconclusive (was: the verdict of the budget "
            "with the most seeds)", True,
            "the rule of 2026-11-27 let the first rung's verdict stand over the second's in 11 labels",
            "protocol v1 rung rule"),
-    Change("2026-11-29", "", "verdict rule",
+    Change("2026-11-29", "14ba7f3", "verdict rule",
            "One Holm family per table of the experiment and rung (was: per table or figure of the paper a claim's "
            "'where' names first)", True,
            "15 of 76 tested comparisons were families of one; the comparisons of one set of runs are judged together",
            "protocol v1 families"),
-    Change("2026-11-29", "", "measurement",
+    Change("2026-11-29", "14ba7f3", "measurement",
            "AffineGAN's five claims on its own model (self-reconstruction, monotone progress, peak at one, Eq. 5's "
            "intensities, a within range) judged on the full arm's seeds at every rung, as Fan et al.'s are, instead "
            "of on zoo:affinegan-happy alone", True,
            "one shipped model has no seeds: its verdict cannot be confirmed on fresh ones", "claims on the zoo model"),
-    Change("2026-11-29", "", "claim",
+    Change("2026-11-29", "14ba7f3", "claim",
            "FRGAN's mask-marks-the-motion and pose-feature-loss retired; AffineGAN's two GANimation ACD claims worded "
            "as what Table 2 lists (its text asserts no advantage over GANimation); GANimation's exact action units "
            "stated as a departure in its claims", True,
            "the first read a testable claim into 'Intuitively, m ... highlights where the motion occurs', the second "
            "a performance claim into a recipe sentence (claims.frgan.RETIRED)"),
-    Change("2026-11-29", "", "recipe choice",
+    Change("2026-11-29", "14ba7f3", "recipe choice",
            "FGST's perceptual loss reads features of its own network (an identity network trained on other "
            "identities with another seed) instead of the identity instrument's trunk, which measures ACD-I and the "
            "identity gate; the exploratory round's FGST runs keep the instrument's", True,
            "no arm may train on a network that measures a claim or a gate"),
-    Change("2026-11-29", "", "round",
+    Change("2026-11-29", "14ba7f3", "round",
            "The confirmatory round declared: seeds 100-104 at the first rung and 100-102 at the second, every arm "
            "of every table, recorded under this protocol; its verdicts are the book's, the exploratory round's stand "
            "beside them", True,
            "the exploratory seeds were looked at while rules, gates, recipes and budgets changed",
            protocol="af1fb5ee159d"),
-    Change("2026-11-29", "", "gate",
+    Change("2026-11-29", "9272d7e", "gate",
            "A gate 'follows' for the comparators of the retargeting and pose tables: a video's error must not fall "
            "as the motion grows (its last third's minus its first third's at least minus a quarter of the copy's "
            "rise), and 'held last' (the true video's last frame in every frame) among the references every table's "
@@ -221,7 +221,7 @@ CHANGES = [
            "records before the gate was committed). VGAN's flat error sits near the bound: its pooled arm's "
            "exploratory seeds at the second rung pass 2 of 3 instead of 3 (no verdict moves)",
            "protocol v2 gates", protocol="cc4ebba61688", keeps_records=True),
-    Change("2026-11-29", "", "gate",
+    Change("2026-11-29", "884d3b5", "gate",
            "A gate 'graded' for the comparators of the face tables that render any intensity: the largest change "
            "between neighbouring frames over the mean change (41 frames, a = 0 ... 1) must lie at least a quarter of "
            "the way from a jump's toward the truth's; a model that renders only its own clip's frames (HP, "
