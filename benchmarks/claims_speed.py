@@ -20,6 +20,9 @@ from pathlib import Path
 
 from i2vlib.errors import ArgumentParser
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import emit  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,7 +35,7 @@ def timed(argv: list[str]) -> float:
 def main() -> None:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--out", help="also write the JSON here")
+    p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args()
     from i2vlib.records import verdicts
 
@@ -45,10 +48,7 @@ def main() -> None:
     out["judged anew (python -m i2vlib.records.verdicts)"] = {"seconds": round(timed(
         [sys.executable, "-c", "from i2vlib.records import verdicts; verdicts.snapshot()"]), 1)}
     out["load average after"] = os.getloadavg()
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(out, args.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ answered ('follows', 'graded'). Prints JSON: per measure and probe, each gate's 
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,9 @@ import numpy as np
 from i2vlib.errors import ArgumentParser
 from i2vlib.protocol import gates, references
 from i2vlib.protocol.measures import MEASURES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import emit  # noqa: E402
 
 # What each probe renders from the true frames (ordered by intensity, or in time) and the input.
 PROBES = {
@@ -62,13 +65,10 @@ def probe(measure: str, name: str) -> dict:
 
 def main() -> None:
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", help="also write the JSON here")
+    p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args()
     out = {measure: {name: probe(measure, name) for name in PROBES} for measure in ("arm", "retarget")}
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(out, args.out)
 
 
 if __name__ == "__main__":
