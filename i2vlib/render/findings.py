@@ -195,9 +195,13 @@ def marked(key: str, value) -> str:
 def glue_counts(counts: Mapping) -> dict[str, int | str]:
     """Glue every count of :func:`book_counts` (:func:`count_keys`), marked (:func:`marked`); a page pastes one with
     ``{glue}`/notebooks/verdicts/verdicts.ipynb::found_total```. Returns the keys and values."""
+    return glue_marked(count_keys(counts))
+
+
+def glue_marked(keys: Mapping[str, int | str]) -> Mapping[str, int | str]:
+    """Glue each value of ``keys`` under its key, marked with what it counts (:func:`marked`); returns ``keys``."""
     from myst_nb import glue
 
-    keys = count_keys(counts)
     for key, value in keys.items():
         glue(key, Glued(str(value), marked(key, value)), display=False)
     return keys
@@ -296,14 +300,10 @@ def glue_progress(rows: list[dict]) -> dict[str, int | str]:
     """Glue the round's progress (:func:`i2vlib.records.ablations.progress`) as ``found_round_declared``,
     ``found_round_recorded`` (runs, each counted once) and ``found_round_hours`` (of training on one core), marked
     (:func:`marked`); returns them."""
-    from myst_nb import glue
-
     total = progress_total(rows)
     keys = {count_key("round", k): total[k] for k in ("declared", "recorded")}
     keys[count_key("round", "hours")] = f"{total['hours']:.1f}"
-    for key, value in keys.items():
-        glue(key, Glued(str(value), marked(key, value)), display=False)
-    return keys
+    return glue_marked(keys)
 
 
 def show_progress(rows: list[dict]) -> None:
