@@ -10,6 +10,7 @@ import re
 import pytest
 
 from i2vlib import claims
+from i2vlib.claims import reasons
 from i2vlib.render import conclusions, findings
 
 ALL = [c for p in claims.PAPERS for c in claims.registry(p)]
@@ -21,7 +22,6 @@ def _row(claim, verdict, explored, measured="0.5 ± 0.1 (n = 5)"):
     def rungs(v):
         said = {claims.NOT_TESTED: "not tested: full is not recorded at this budget yet"}.get(v, measured)
         return {"1": {"verdict": v, "measured": said, "arms": {}}, "4": {"verdict": v, "measured": said, "arms": {}}}
-    from i2vlib.claims import reasons
     row = {"paper": claim.paper, "id": claim.id, "where": claim.where, "chapter": claim.chapter, "words": claim.words,
            "verdict": verdict, "interaction_p": None, "rungs": rungs(verdict), "round": "confirmatory",
            "exploratory_verdict": explored, "exploratory_rungs": rungs(explored)}
@@ -84,6 +84,29 @@ def test_a_conclusion_reads_the_exploratory_round_until_the_records_are_in(repor
     assert conclusions.round_for(recorded, "fan") == "confirmatory"
     confirmed = conclusions.conclusion(recorded, "fan", copy)       # against copying, in the round it reads
     assert "closer to the true frames" in confirmed and "first budget of the confirmatory round" in confirmed
+
+
+def test_a_verdict_waiting_for_a_rung_is_provisional_and_the_conclusion_waits_too(report):
+    """A claim judged at the first rung while the second is not recorded yet has a verdict, but a provisional one: it
+    is counted, marked on its line, and its paper's conclusion keeps reading the exploratory round."""
+    def half(r):
+        waiting = {"verdict": claims.NOT_TESTED, "measured": "not tested: full is not recorded at this budget yet"}
+        rungs = {"1": {"verdict": claims.REPRODUCED, "measured": "0.5 ± 0.1 (n = 5)", "arms": {}},
+                 "4": {**waiting, "arms": {}}}
+        return {**r, "verdict": claims.REPRODUCED, "rungs": rungs}
+    half_done = {**report, "claims": [half(r) if r["paper"] == "fan" else r for r in report["claims"]]}
+    fan = [r for r in half_done["claims"] if r["paper"] == "fan"]
+    assert all(reasons.waits(r) == ["4"] for r in fan)
+    counts = findings.book_counts(half_done)
+    assert counts["confirmatory"]["provisional"] == counts["total"]      # fan's wait at 4x, the others at both
+    assert counts["confirmatory"]["verdicts"][claims.REPRODUCED] == len(fan)
+    assert counts["exploratory"]["provisional"] == 0
+    assert conclusions.round_for(half_done, "fan") == "exploratory"
+    assert "provisional: 4x not recorded yet" in findings.claim_item(fan[0])
+    done = {**half_done, "claims": [{**r, "rungs": {**r["rungs"], "4": r["rungs"]["1"]}} for r in fan]}
+    assert conclusions.round_for(done, "fan") == "confirmatory"
+    assert "provisional" not in findings.claim_item(done["claims"][0])
+    assert findings.book_counts(done)["confirmatory"]["provisional"] == 0
 
 
 def test_an_idea_holds_only_where_every_claim_that_tested_it_was_reproduced():

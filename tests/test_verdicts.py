@@ -68,6 +68,8 @@ def test_the_command_prints_the_report_as_json():
     assert {r["paper"] for r in rows} == {"fan"} and len(rows) == len(claims.registry("fan"))
     assert all(set(r["rungs"]) >= {"1", "4"} and set(r["exploratory_rungs"]) >= {"1", "4"} for r in rows)
     assert all(r["round"] == "confirmatory" and r["exploratory_verdict"] in claims.VERDICTS for r in rows)
+    for r in rows:       # a rung waiting for its records tests nothing yet; the exploratory round waits for none
+        assert all(r["rungs"][label]["verdict"] == claims.NOT_TESTED for label in r["waits_for"])
     for r in rows:
         for rung in r["rungs"].values():
             assert all(isinstance(arm["seed_ids"], list) and len(arm["seed_ids"]) == arm["seeds"]

@@ -23,6 +23,14 @@ REASONS = {
     "seeds": "the seeds cannot tell the effect from noise (at a budget, or between the budgets)",
     "zoo": "it rests on one shipped model: a round of fresh seeds judges it on none",
 }
+UNRECORDED = "not recorded"     # what a rung says whose arm has no record yet (:mod:`i2vlib.claims.measurement`)
+
+
+def waits(row: dict) -> list[str]:
+    """The rungs (labels) of one claim of a report at which an arm is not recorded yet: its verdict rests on the
+    other rungs until their records are in."""
+    return [label for label, rung in row["rungs"].items()
+            if rung["verdict"] == NOT_TESTED and UNRECORDED in rung["measured"]]
 
 
 def reason(row: dict, declared: dict | None = None) -> dict:
@@ -36,7 +44,7 @@ def reason(row: dict, declared: dict | None = None) -> dict:
     said = [rung["measured"] for rung in row["rungs"].values() if rung["verdict"] == NOT_TESTED]
     if verdict == NOT_TESTED:
         text = " ".join(said)
-        kind = ("gate" if " fails " in text else "unrecorded" if "not recorded" in text else
+        kind = ("gate" if " fails " in text else "unrecorded" if UNRECORDED in text else
                 "zoo" if "one shipped model" in text else "unmeasurable")
         return {"reason": kind, "reason_words": REASONS[kind], "evidence": said[0].removeprefix("not tested: ")}
     if verdict in (BUDGET_DEPENDENT, INCONCLUSIVE):

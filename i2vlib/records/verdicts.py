@@ -222,7 +222,8 @@ def current(say=None) -> dict:
 def claims_json(paper: str | None = None, made: Mapping | None = None, exploratory: Mapping | None = None) -> dict:
     """What ``i2v claims --json`` prints: the protocol's id, the ids its records may carry (``records_under``:
     :func:`~i2vlib.claims.declaration.record_protocols`), the round of record, and every claim with its verdict in
-    that round (:func:`report`), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
+    that round (:func:`report`), the rungs at which it waits for records (``waits_for``: its verdict is provisional
+    until they are in), its reason where it is not reproduced (:func:`i2vlib.claims.reasons.reason`), and the
     exploratory round's verdict beside it. ``made`` and ``exploratory``: the two rounds' :func:`evidence_of`, where
     made already."""
     made = evidence_of(RECORD_ROUND) if made is None else made
@@ -231,7 +232,7 @@ def claims_json(paper: str | None = None, made: Mapping | None = None, explorato
     exploratory = {(r["paper"], r["id"]): r for r in report(paper, explored)}
     ctx = why.Context({RECORD_ROUND: {(r["paper"], r["id"]): r for r in confirmatory}, "exploratory": exploratory},
                       {RECORD_ROUND: made, "exploratory": explored})
-    rows = [{**r, "round": RECORD_ROUND, **reasons.reason(r, why.declared(r, ctx)),
+    rows = [{**r, "round": RECORD_ROUND, "waits_for": reasons.waits(r), **reasons.reason(r, why.declared(r, ctx)),
              "exploratory_verdict": exploratory[r["paper"], r["id"]]["verdict"],
              "exploratory_rungs": exploratory[r["paper"], r["id"]]["rungs"]} for r in confirmatory]
     return {"protocol": protocol_id(), "records_under": list(record_protocols()), "round": RECORD_ROUND,
@@ -417,7 +418,8 @@ def why_not_tested(rows: list[dict]) -> dict[str, int]:
     for r in rows:
         if r["verdict"] == claims.NOT_TESTED:
             said = " ".join(rung["measured"] for rung in r["rungs"].values())
-            out["unhealthy" if " fails " in said else "unrecorded" if "not recorded" in said else "unmeasurable"] += 1
+            kind = "unhealthy" if " fails " in said else "unrecorded" if reasons.UNRECORDED in said else "unmeasurable"
+            out[kind] += 1
     return out
 
 
@@ -432,8 +434,9 @@ def text(report_: dict) -> str:
     for r in rows:
         at = "; ".join(f"x{label}: {rung['verdict']}" if label != "zoo" else f"zoo: {rung['verdict']}"
                        for label, rung in r["rungs"].items())
+        waits = f" (provisional: x{', x'.join(r['waits_for'])} not recorded yet)" if r["waits_for"] else ""
         lines.append(f"{r['paper']:9s} {r['id']:40s} {r['verdict']:16s} (exploratory {r['exploratory_verdict']}) "
-                     f"{at}")
+                     f"{at}{waits}")
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ words), and how its model compares with copying the input.
     glue_conclusions(report, against_copy())            # conclusion_<paper>: a paragraph; _list: the verdicts page's
 
 A conclusion reads one round (:func:`round_for`): the confirmatory round once every claim of the paper has its
-records there, the exploratory round until then, and says which. Its counts are :mod:`.findings`'.
+records there at every rung, the exploratory round until then, and says which. Its counts are :mod:`.findings`'.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import claims
+from ..claims import reasons
 from ..protocol import references
 from ..records import verdicts as book
 from .findings import ROUND_WORDS, ROUNDS, Glued, book_counts, count_key, in_round, marked
@@ -88,11 +89,10 @@ NEGATIVE = (claims.NOT_REPRODUCED, claims.CONTRADICTED)
 
 
 def round_for(report: Mapping, paper: str) -> str:
-    """The round a paper's conclusion reads: the confirmatory round once none of its claims waits for a record there,
-    the exploratory round until then."""
+    """The round a paper's conclusion reads: the confirmatory round once none of its claims waits for a record there
+    at any rung (:func:`~i2vlib.claims.reasons.waits`), the exploratory round until then."""
     rows = [r for r in report["claims"] if r["paper"] == paper]
-    waiting = [r for r in rows if in_round(r, "confirmatory")["reason"] == "unrecorded"]
-    return "exploratory" if waiting else "confirmatory"
+    return "exploratory" if any(reasons.waits(in_round(r, "confirmatory")) for r in rows) else "confirmatory"
 
 
 def _listed(items: list[str]) -> str:
@@ -233,7 +233,7 @@ def conclusion_parts(report: Mapping, paper: str, copy: Mapping | None = None) -
     counts = book_counts(report)
     c = counts[round]["papers"][paper]
     found = ", ".join(f"{marked(count_key(round, paper, v), n)} {v}" for v, n in c.items() if n)
-    waiting = round == "exploratory" and counts["confirmatory"]["untested"]["unrecorded"]
+    waiting = round == "exploratory" and counts["confirmatory"]["provisional"]
     source = f"in the {ROUND_WORDS[round]}" + (", while the confirmatory round's records come in" if waiting else "")
     parts = [("", f"Of its {marked(count_key(paper, 'total'), counts['papers'][paper])} claims, {source}: {found}.")]
     states = idea_states(report, paper, round)

@@ -119,11 +119,13 @@ def in_round(row: Mapping, round: str) -> dict:
 
 def book_counts(report: Mapping) -> dict:
     """Every count the book states about its verdicts, from one report (:func:`~i2vlib.records.verdicts.claims_json`):
-    ``{"protocol", "records_under", "total", "papers": {paper: n}, "robust", ROUND: {"verdicts": {v: n}, "papers": {paper: {v: n}},
-    "tested", "changes", "untested": {kind: n}, "papers_tested": {paper: n}}}``. *Tested*: a verdict other than "not tested";
-    *changes*: the verdict changes with the budget (budget-dependent or inconclusive, :data:`CHANGES`); *robust*: the
-    claims whose verdict of record every rule variant and the exploratory round give
-    (:func:`~i2vlib.records.verdicts.robustness`; 0 for a report without them)."""
+    ``{"protocol", "records_under", "total", "papers": {paper: n}, "robust", ROUND: {"verdicts": {v: n},
+    "papers": {paper: {v: n}}, "tested", "changes", "provisional", "untested": {kind: n}, "papers_tested":
+    {paper: n}}}``. *Tested*: a verdict other than "not tested"; *changes*: the verdict changes with the budget
+    (budget-dependent or inconclusive, :data:`CHANGES`); *provisional*: a rung of the claim waits for its records
+    (:func:`~i2vlib.claims.reasons.waits`): its verdict may still change; *robust*: the claims whose verdict of
+    record every rule variant and the exploratory round give (:func:`~i2vlib.records.verdicts.robustness`; 0 for a
+    report without them)."""
     rows = report["claims"]
     papers = list(dict.fromkeys(r["paper"] for r in rows))
     out = {"protocol": report["protocol"], "records_under": ", ".join(report.get("records_under", [report["protocol"]])),
@@ -140,7 +142,8 @@ def book_counts(report: Mapping) -> dict:
             per_paper[paper][j["verdict"]] += 1
             if j["verdict"] == claims.NOT_TESTED:
                 untested[j["reason"]] += 1
-        out[round] = {"verdicts": verdicts, "papers": per_paper, "untested": untested,
+        provisional = sum(bool(reasons.waits(j)) for _, j in judged)
+        out[round] = {"verdicts": verdicts, "papers": per_paper, "untested": untested, "provisional": provisional,
                       "tested": len(rows) - verdicts[claims.NOT_TESTED],
                       "papers_tested": {p: out["papers"][p] - c[claims.NOT_TESTED] for p, c in per_paper.items()},
                       "changes": sum(verdicts[v] for v in CHANGES)}
@@ -155,7 +158,8 @@ def count_key(*words) -> str:
 def count_keys(counts: Mapping) -> dict[str, int | str]:
     """``{glue key: value}`` of :func:`book_counts`: ``found_total``, ``found_robust``, ``found_<paper>_total``, per round
     ``found_<round>_<verdict>``, ``found_<round>_<paper>_<verdict>``, ``found_<round>_tested``,
-    ``found_<round>_<paper>_tested``, ``found_<round>_changes``, ``found_<round>_untested_<kind>``."""
+    ``found_<round>_<paper>_tested``, ``found_<round>_changes``, ``found_<round>_provisional``,
+    ``found_<round>_untested_<kind>``."""
     out = {count_key(k): counts[k] for k in ("total", "protocol", "records_under", "robust")}
     out.update({count_key(p, "total"): n for p, n in counts["papers"].items()})
     for round in ROUNDS:
@@ -167,6 +171,7 @@ def count_keys(counts: Mapping) -> dict[str, int | str]:
         out.update({count_key(round, p, "changes"): sum(by[v] for v in CHANGES) for p, by in c["papers"].items()})
         out[count_key(round, "tested")] = c["tested"]
         out[count_key(round, "changes")] = c["changes"]
+        out[count_key(round, "provisional")] = c["provisional"]
     return out
 
 
@@ -259,14 +264,17 @@ def _robust_words(robust: Mapping) -> str:
 
 
 def claim_item(row: Mapping, robust: Mapping | None = None) -> str:
-    """One claim as an HTML ``<details>``: its words, its verdict of record and the exploratory one; opened, the
-    paper's place and words, each round's verdict at each budget with what was measured, why it is not reproduced,
-    whether the verdict is robust (``robust``: its row of :func:`~i2vlib.records.verdicts.robustness`), and a link to
-    the chapter that judges it."""
+    """One claim as an HTML ``<details>``: its words, its verdict of record (provisional where a rung of it waits for
+    its records) and the exploratory one; opened, the paper's place and words, each round's verdict at each budget
+    with what was measured, why it is not reproduced, whether the verdict is robust (``robust``: its row of
+    :func:`~i2vlib.records.verdicts.robustness`), and a link to the chapter that judges it."""
     e = html.escape
     record, explored = in_round(row, "confirmatory"), in_round(row, "exploratory")
+    waits = reasons.waits(record)
+    pending = (f"<span class=\"i2v-claim-explored\">provisional: "
+               f"{e(', '.join(map(_rung_words, waits)))} not recorded yet</span> ") if waits else ""
     lines = [f"<details class=\"i2v-claim\"><summary><span class=\"i2v-claim-words\">{e(short(row))}</span> "
-             f"<span class=\"i2v-claim-verdicts\">{_verdict_span(record['verdict'])} "
+             f"<span class=\"i2v-claim-verdicts\">{_verdict_span(record['verdict'])} {pending}"
              f"<span class=\"i2v-claim-explored\">exploratory: {_verdict_span(explored['verdict'])}</span></span>"
              "</summary>",
              f"<p><strong>{e(row['where'])}.</strong> {e(row['words'])}</p>", "<ul>"]
