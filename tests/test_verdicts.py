@@ -76,6 +76,20 @@ def test_the_command_prints_the_report_as_json():
                        for arm in rung["arms"].values())
 
 
+def test_the_command_says_which_verdicts_wait_for_a_rung():
+    def row(id_, waits):
+        rungs = {"1": {"verdict": claims.REPRODUCED, "measured": "0.9 (n = 5)", "arms": {}},
+                 "4": {"verdict": claims.NOT_TESTED, "measured": "not tested: full is not recorded at this budget yet",
+                       "arms": {}} if waits else {"verdict": claims.REPRODUCED, "measured": "0.9 (n = 3)", "arms": {}}}
+        return {"paper": "fan", "id": id_, "verdict": claims.REPRODUCED, "rungs": rungs,
+                "exploratory_verdict": claims.REPRODUCED, "waits_for": ["4"] if waits else []}
+    lines = verdicts.text({"protocol": "abc", "round": "confirmatory",
+                           "claims": [row("a", True), row("b", False)]}).splitlines()
+    assert "1 of 2 provisional" in lines[0]
+    a, b = (next(line for line in lines if line.startswith(f"fan       {i} ")) for i in "ab")
+    assert a.endswith("(provisional: x4 not recorded yet)") and "provisional" not in b
+
+
 def test_a_bad_paper_is_one_line():
     out = subprocess.run([sys.executable, "-m", "i2vlib.cli", "claims", "--paper", "pix2pix"], capture_output=True,
                          text=True, timeout=120)

@@ -424,11 +424,13 @@ def why_not_tested(rows: list[dict]) -> dict[str, int]:
 
 
 def text(report_: dict) -> str:
-    """What ``i2v claims`` prints: the protocol's id, the counts per paper in the round of record and the exploratory
-    round, then one line per claim with both rounds' verdicts and its rungs'."""
+    """What ``i2v claims`` prints: the protocol's id, how many verdicts are provisional, the counts per paper in the
+    round of record, then one line per claim with both rounds' verdicts and its rungs'."""
     rows = report_["claims"]
+    waiting = sum(bool(r["waits_for"]) for r in rows)
     lines = [f"protocol {report_['protocol']}; verdicts of the {report_['round']} round (the exploratory round's "
-             f"beside them)"]
+             f"beside them)" + (f"; {waiting} of {len(rows)} provisional: a rung of theirs waits for its records"
+                                if waiting else "")]
     for paper, c in counts(rows).items():
         lines.append(f"{paper}: " + ", ".join(f"{n} {v}" for v, n in c.items() if n))
     for r in rows:
