@@ -132,8 +132,9 @@ def test_every_shipped_verdict_of_record_but_reproduced_says_why():
 
 def test_the_rounds_progress_counts_each_declared_run_once_and_only_records_of_the_protocol():
     """The verdicts page's "confirmatory round so far": every run the protocol declares for the round, per table and
-    rung, is recorded or waiting; a run two tables share counts once in the total; a recorded one was made under the
-    frozen protocol (or one whose records the current protocol keeps), on the round's seeds."""
+    rung, is recorded or waiting, with its expected training time; a run two tables share counts once in the total; a
+    recorded one was made under the frozen protocol (or one whose records the current protocol keeps), on the round's
+    seeds."""
     from i2vlib.protocol.tables import ROUNDS
     from i2vlib.records import ablations, store
 
@@ -151,6 +152,12 @@ def test_the_rounds_progress_counts_each_declared_run_once_and_only_records_of_t
     union = {k for r in rows for k in r["runs"]}
     assert total["declared"] == len(union) < sum(r["declared"] for r in rows)     # the baselines tables share runs
     assert total["recorded"] == sum(book.get(k) is not None for k in union)
+    for r in rows:       # each run left has its expected training time, and only a run left has one
+        assert set(r["expected"]) == {k for k, v in r["runs"].items() if v is None}
+        assert all(v >= 0 for v in r["expected"].values())     # 0: trained here already, not recorded yet
+    expected = {k: v for r in rows for k, v in r["expected"].items()}
+    assert total["left_hours"] == pytest.approx(sum(expected.values()) / 3600)
+    assert total["left_hours"] > 0 or total["recorded"] == total["declared"]
 
 
 def test_a_replay_without_a_gate_leaves_the_gates_and_the_protocol_id_as_they_were():

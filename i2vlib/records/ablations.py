@@ -34,7 +34,7 @@ from ..protocol.tables import (ARMS, HEADLINES, LADDER, LONGER, MEASURE, OWN_BUD
                                SEEDS, SHOWN, arm_configs, measure_options)
 from ..runs import may_train, retraining
 from ..zoo import add_workers, recipe
-from . import engine, store
+from . import engine, schedule, store
 from .store import measured
 
 
@@ -226,29 +226,35 @@ def recorded_seeds(paper: str, round: str = "exploratory") -> dict[int, dict[str
 
 def progress(round: str = RECORD_ROUND) -> list[dict]:
     """How far ``round``'s records are, per table and rung: ``{"table", "multiple", "declared", "recorded", "hours",
-    "runs"}`` -- the runs the protocol declares (every arm, every seed of the rung), those recorded, the hours their
-    training took on one core (:func:`i2vlib.records.store.training`; a refinement arm's G_R alone), and ``runs``:
-    ``{record key: training seconds, None where not recorded}`` (a run two tables share is one run:
-    :func:`progress_total`)."""
+    "runs", "expected"}`` -- the runs the protocol declares (every arm, every seed of the rung), those recorded, the
+    hours their training took on one core (:func:`i2vlib.records.store.training`; a refinement arm's G_R alone),
+    ``runs``: ``{record key: training seconds, None where not recorded}`` (a run two tables share is one run:
+    :func:`progress_total`), and ``expected``: ``{record key: seconds}``, how long each run not recorded yet is
+    expected to train (:func:`i2vlib.records.schedule.job_seconds`, as the recording queue estimates it)."""
     book, out = store.read(), []
     for table in ARMS:
         options = measure_options(table, "book")
         for multiple, seeds in ROUNDS[round]["rungs"]:
-            runs = {store.key(c, MEASURE[table], **options): None
-                    for arms in arm_configs(table, "book", seeds=seeds, multiple=multiple, round=round).values()
-                    for c in arms}
-            runs = {k: float(book[k].get("seconds", 0.0)) if k in book else None for k in runs}
+            configs = {store.key(c, MEASURE[table], **options): c
+                       for arms in arm_configs(table, "book", seeds=seeds, multiple=multiple, round=round).values()
+                       for c in arms}
+            runs = {k: float(book[k].get("seconds", 0.0)) if k in book else None for k in configs}
             done = [v for v in runs.values() if v is not None]
             out.append({"table": table, "multiple": multiple, "declared": len(runs), "recorded": len(done),
-                        "hours": sum(done) / 3600, "runs": runs})
+                        "hours": sum(done) / 3600, "runs": runs,
+                        "expected": {k: schedule.job_seconds(configs[k], book) for k, v in runs.items() if v is None}})
     return out
 
 
 def progress_total(rows: list[dict]) -> dict:
-    """``{"declared", "recorded", "hours"}`` of :func:`progress`'s ``rows`` together, each run counted once."""
+    """``{"declared", "recorded", "hours", "left_hours"}`` of :func:`progress`'s ``rows`` together, each
+    run counted once: ``left_hours``, the training the runs not recorded yet are expected to take on one core (their
+    ``expected`` seconds)."""
     runs = {k: v for r in rows for k, v in r["runs"].items()}
+    expected = {k: v for r in rows for k, v in r["expected"].items()}
     done = [v for v in runs.values() if v is not None]
-    return {"declared": len(runs), "recorded": len(done), "hours": sum(done) / 3600}
+    return {"declared": len(runs), "recorded": len(done), "hours": sum(done) / 3600,
+            "left_hours": sum(expected.values()) / 3600}
 
 
 def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
