@@ -16,6 +16,7 @@ import time
 import pytest
 import torch
 
+from i2vlib.errors import I2VError
 from i2vlib.records import ablations, engine, store
 from i2vlib.runs import run_dir
 from i2vlib.zoo import recipe
@@ -202,7 +203,8 @@ def test_the_engine_s_options_and_missing_commands_are_one_line_errors(tmp_path,
     monkeypatch.setattr(engine.shutil, "which", lambda command: None)
     for argv, message in ((["--partition", "cpu"], "--partition: only with --engine slurm"),
                           (["--time", "60", "--cpus", "4"], "--time, --cpus: only with --engine slurm"),
-                          (["--engine", "slurm"], "no sbatch or srun here")):
+                          (["--engine", "slurm"], "no sbatch or srun here"),
+                          (["--device", "tpu"], "device 'tpu' is not available here")):
         assert ablations.main(["affinegan", *argv]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err and "Traceback" not in err
@@ -223,8 +225,39 @@ def test_slurm_jobs_get_the_partition_time_and_cores_asked_for(tmp_path, monkeyp
     script = engine.executor(where, tmp_path)._executor._make_submission_file_text("python -m job", "uid")
     for line in ("--partition=cpu", "--time=60", "--cpus-per-task=4", "--signal=USR2@"):   # USR2: requeue, resume
         assert f"#SBATCH {line}" in script
+    assert "--gpus-per-node" not in script
     assert engine.placement(where, None, 7) == (7, 4, [])             # every job in flight, 4 threads each
     assert engine.placement(where, 3, 7) == (3, 4, [])
+    on_gpu = engine.from_arguments(p.parse_args(["--engine", "slurm", "--device", "cuda:1"]))   # no GPU on this node
+    assert "#SBATCH --gpus-per-node=2" in engine.executor(on_gpu, tmp_path)._executor._make_submission_file_text(
+        "python -m job", "uid")
+    with pytest.raises(I2VError, match="a SLURM job trains on cpu, cuda or cuda:N"):
+        engine.from_arguments(p.parse_args(["--engine", "slurm", "--device", "gpu"]))
+
+
+def test_the_jobs_train_on_the_engine_s_device(tmp_path, monkeypatch):
+    _, jobs, keys = _setup(tmp_path, monkeypatch, (0,))
+    p = argparse.ArgumentParser()
+    engine.add_arguments(p)
+    assert engine.from_arguments(p.parse_args([])).device == "cpu"
+    where = engine.from_arguments(p.parse_args(["--engine", "debug", "--device", "cpu:0"]))
+    assert where.device == "cpu"
+    asked, real = [], store.cached_runs
+    monkeypatch.setattr(store, "cached_runs", lambda configs, **kw: asked.append(kw["device"]) or real(configs, **kw))
+    assert store.record(jobs, root=tmp_path / "runs", path=tmp_path / "book", progress=False, engine=where) == keys
+    assert asked == ["cpu"]
+    assert "devices" not in store.read(tmp_path / "book")[keys[0]]      # a record without devices trained on a CPU
+
+
+@pytest.mark.parametrize("device, visible", [("cpu", ""), ("cuda", "0"), ("cuda:1", "0,1")])
+def test_a_local_job_sees_the_gpu_its_engine_trains_on(tmp_path, device, visible):
+    """submitit hides every GPU from a local job that asks for none (CUDA_VISIBLE_DEVICES): a recording on cuda:N
+    asks for GPUs 0 to N, so that its jobs train on the GPU it names (a real job process, on a machine with no GPU)."""
+    def visible_gpus():           # a closure, so that submitit sends it to the job process by value
+        return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    where = engine.Engine("local", device=device)
+    assert engine.executor(where, tmp_path).submit(visible_gpus).result() == visible
 
 
 def _sleeper(folder):

@@ -61,7 +61,7 @@ def test_the_queue_starts_the_longest_jobs_first(tmp_path, monkeypatch):
             (ag.default_config("smoke", steps=50, seed=1), "arm", {}, False)]                # 5 s
     started = []
 
-    def fake_job(key, config, measure, options, pictures, root, path_, threads, core):
+    def fake_job(key, config, measure, options, pictures, root, path_, device, threads, core):
         started.append((config["method"], config["steps"]))
         return key
 

@@ -2,10 +2,12 @@
 
     python -m i2vlib.records.ablations [PAPER ...] [--arms ARM ...] [--rungs M ...] [--round R] [--workers N]
         [--engine local|slurm|debug] [--retries N] [--partition P --time MINUTES --cpus N] [--jobs-folder DIR]
+        [--device cpu|cuda[:N]]
 
 (``make records``) records every run of the papers' comparisons not recorded yet, as one queue of jobs over papers and
 rungs (:func:`i2vlib.records.store.record`, :func:`jobs`) on a job engine (:mod:`i2vlib.records.engine`, submitit):
-processes on this machine by default, one one-thread job per core, or ``--engine slurm`` jobs of a SLURM cluster.
+processes on this machine by default, one one-thread job per core, or ``--engine slurm`` jobs of a SLURM cluster;
+``--device cuda`` trains every job's runs on a GPU (the jobs in flight share it; each record names the device).
 Run again, it resumes: recorded keys are skipped and runs resume from their checkpoints. It prints the jobs done,
 running and left with the training time left; a failed job is tried again ``--retries`` times, and one that failed
 every try is named at the end, with exit status 1.

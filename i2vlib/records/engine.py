@@ -16,6 +16,7 @@ submitit is an optional dependency (``pip install 'i2vlib[records]'``): the libr
 from __future__ import annotations
 
 import argparse
+import re
 import contextlib
 import os
 import shutil
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import resolve_device
 from ..errors import I2VError, whole_number
 
 ENGINES = ("local", "slurm", "debug")
@@ -50,13 +52,16 @@ class JobsFailed(I2VError):
 class Engine:
     """Where the jobs run: ``name`` one of :data:`ENGINES`; ``retries``: the tries after a failure; SLURM's
     ``partition`` (None: the cluster's default), ``minutes`` (each job's time limit) and ``cpus`` (each job's cores and
-    threads); ``folder``: submitit's job files and logs (default ``_build/record-jobs`` beside the runs)."""
+    threads); ``folder``: submitit's job files and logs (default ``_build/record-jobs`` beside the runs); ``device``:
+    where each job trains its runs (``cpu``, the default, on its one pinned thread; ``cuda`` on the machine's GPU,
+    which the jobs in flight share; a record names the devices its run trained on)."""
     name: str = "local"
     retries: int = RETRIES
     partition: str | None = None
     minutes: int = SLURM_MINUTES
     cpus: int = 1
     folder: str | None = None
+    device: str = "cpu"
 
     def __post_init__(self):
         if self.name not in ENGINES:
@@ -107,6 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--engine slurm: cores (and threads) of each job (default 1)")
     parser.add_argument("--jobs-folder", default=None, metavar="DIR",
                         help="submitit's job files and logs (default: _build/record-jobs)")
+    parser.add_argument("--device", default="cpu",
+                        help="the device each job trains on: cpu (the default; one pinned thread per job) or a GPU "
+                             "that the jobs in flight share (cuda, cuda:N); its records name it")
 
 
 def from_arguments(args: argparse.Namespace) -> Engine:
@@ -116,7 +124,14 @@ def from_arguments(args: argparse.Namespace) -> Engine:
         if given:
             raise I2VError(f"{', '.join(given)}: only with --engine slurm")
     return Engine(args.engine, args.retries, args.partition, args.time or SLURM_MINUTES, args.cpus or 1,
-                  args.jobs_folder)
+                  args.jobs_folder, cluster_device(args.device) if args.engine == "slurm" else resolve_device(args.device))
+
+
+def cluster_device(name: str) -> str:
+    """A SLURM job's device, named on a login node that may have no GPU: ``cpu``, ``cuda`` or ``cuda:N``."""
+    if re.fullmatch(r"cpu|cuda(:\d+)?", name) is None:
+        raise I2VError(f"--device {name!r}: a SLURM job trains on cpu, cuda or cuda:N")
+    return name
 
 
 def executor(engine: Engine, folder: Path):
@@ -130,11 +145,14 @@ def executor(engine: Engine, folder: Path):
         raise I2VError("--engine slurm: no sbatch or srun here; run the command on a login node of the SLURM cluster")
     extra = {"slurm_max_num_timeout": REQUEUES} if engine.name == "slurm" else {}
     ex = submitit.AutoExecutor(folder=folder, cluster=engine.name, **extra)
+    # submitit hides every GPU from a job that asks for none: a job on cuda:N asks for GPUs 0 to N
+    gpus = {"gpus_per_node": int(engine.device.partition(":")[2] or 0) + 1} if engine.device.startswith("cuda") else {}
     if engine.name == "slurm":
         ex.update_parameters(name="i2v-record", timeout_min=engine.minutes, cpus_per_task=engine.cpus, nodes=1,
-                             tasks_per_node=1, **({"slurm_partition": engine.partition} if engine.partition else {}))
+                             tasks_per_node=1, **({"slurm_partition": engine.partition} if engine.partition else {}),
+                             **gpus)
     elif engine.name == "local":
-        ex.update_parameters(name="i2v-record", timeout_min=LOCAL_MINUTES)
+        ex.update_parameters(name="i2v-record", timeout_min=LOCAL_MINUTES, **gpus)
     return ex
 
 

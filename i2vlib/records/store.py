@@ -281,17 +281,17 @@ def record(jobs, workers: int | None = None, root=None, path=None, progress: boo
 
     known = recorded()
     queue = [(k, job) for k, job in {key(c, m, **o): (c, m, o, p) for c, m, o, p in jobs}.items() if k not in known]
-    tasks = [Task(k, record_job, (k, c, MEASURES[m][1], o, p, root, path), seconds,
+    tasks = [Task(k, record_job, (k, c, MEASURES[m][1], o, p, root, path, engine.device), seconds,
                   functools.partial(unfinished_runs, c, root))
              for seconds, k, (c, m, o, p) in longest_first(queue, read(path), root)]
     folder = Path(engine.folder) if engine.folder else root.parent / "record-jobs"
     return run_queue(tasks, engine, folder, workers, recorded, progress)
 
 
-def record_job(key_: str, config: dict, measure, options: dict, pictures: bool, root, path, threads: int = 1,
-               core: int | None = None) -> str:
+def record_job(key_: str, config: dict, measure, options: dict, pictures: bool, root, path, device: str = "cpu",
+               threads: int = 1, core: int | None = None) -> str:
     """One job of :func:`record`, in its own process (or this one): on ``threads`` threads (pinned to ``core``
-    where given), unless ``path`` holds record ``key_`` already, train (resume, or find) the run of ``config``, measure
+    where given), training on ``device``, unless ``path`` holds record ``key_`` already, train (resume, or find) the run of ``config``, measure
     it (``measure``, the function of ``MEASURES`` the key names, with ``options``) and add the record; returns its
     key. It first waits while another process trains one of its runs (a job that outlived a killed recording), and
     looks for the record after that wait and again before measuring, so that a job run twice records once."""
@@ -302,7 +302,7 @@ def record_job(key_: str, config: dict, measure, options: dict, pictures: bool, 
     wait_for_runs(unfinished_runs(config, root))
     if not fresh and key_ in read(path):
         return key_
-    (run,) = cached_runs([config], root=root, device="cpu", workers=1, progress=False)
+    (run,) = cached_runs([config], root=root, device=device, workers=1, progress=False)
     if not fresh and key_ in read(path):         # the other process measured it while this one found the run
         return key_
     _add(path, key_, run, encode(measure(load(run), **options)), pictures)
