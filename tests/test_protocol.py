@@ -5,6 +5,7 @@ import json
 import math
 import subprocess
 import sys
+import tokenize
 
 import numpy as np
 import pytest
@@ -180,6 +181,48 @@ def test_the_protocol_id_ignores_comments_and_docstrings_but_not_code():
     assert declaration._code(a) == declaration._code(b) != declaration._code(c)
 
 
+def test_the_protocol_id_reads_an_f_string_as_its_source_text_on_every_python(monkeypatch):
+    """Python 3.12's tokenize splits an f-string into parts (PEP 701); the code's hash reads each as one string, as
+    3.11 does, so that Colab's Python and this one give one id. The 3.12 tokens are written out here, so that the
+    check runs on 3.11 too (and on 3.12, the real tokenizer below)."""
+    source = 'x = f"a{b:>{w}}"  # c\ny = (f"""p\n{q}""")\n'
+    expected = 'x = f"a{b:>{w}}" y = ( f"""p\n{q}""" )'
+    assert declaration._code(source) == expected
+    T, op, name, middle, start, end = tokenize.TokenInfo, tokenize.OP, tokenize.NAME, -3, -1, -2
+    py312 = [T(name, "x", (1, 0), (1, 1), ""), T(op, "=", (1, 2), (1, 3), ""), T(start, 'f"', (1, 4), (1, 6), ""),
+             T(middle, "a", (1, 6), (1, 7), ""), T(op, "{", (1, 7), (1, 8), ""), T(name, "b", (1, 8), (1, 9), ""),
+             T(op, ":", (1, 9), (1, 10), ""), T(middle, ">", (1, 10), (1, 11), ""), T(op, "{", (1, 11), (1, 12), ""),
+             T(name, "w", (1, 12), (1, 13), ""), T(op, "}", (1, 13), (1, 14), ""), T(op, "}", (1, 14), (1, 15), ""),
+             T(end, '"', (1, 15), (1, 16), ""), T(tokenize.COMMENT, "# c", (1, 18), (1, 21), ""),
+             T(tokenize.NEWLINE, "\n", (1, 21), (1, 22), ""), T(name, "y", (2, 0), (2, 1), ""),
+             T(op, "=", (2, 2), (2, 3), ""), T(op, "(", (2, 4), (2, 5), ""), T(start, 'f"""', (2, 5), (2, 9), ""),
+             T(middle, "p\n", (2, 9), (3, 0), ""), T(op, "{", (3, 0), (3, 1), ""), T(name, "q", (3, 1), (3, 2), ""),
+             T(op, "}", (3, 2), (3, 3), ""), T(end, '"""', (3, 3), (3, 6), ""), T(op, ")", (3, 6), (3, 7), ""),
+             T(tokenize.NEWLINE, "\n", (3, 7), (3, 8), ""), T(tokenize.ENDMARKER, "", (4, 0), (4, 0), "")]
+    monkeypatch.setattr(declaration, "FSTRING_START", start)
+    monkeypatch.setattr(declaration, "FSTRING_END", end)
+    monkeypatch.setattr(declaration.tokenize, "generate_tokens", lambda readline: iter(py312))
+    assert declaration._code(source) == expected
+
+
+def test_an_id_that_python_3_12_gave_a_protocol_keeps_that_protocol_s_records():
+    for alias, protocol in declaration.PYTHON_312_IDS.items():
+        assert alias in declaration.record_protocols() or protocol not in declaration.record_protocols()
+    assert "b0a453c086e4" in declaration.record_protocols()     # af1fb5ee159d's, on the lent H200's Python 3.12
+
+
+@pytest.mark.skipif(subprocess.run(["git", "cat-file", "-e", "d45586f^{commit}"], capture_output=True).returncode != 0,
+                    reason="a clone without the commit that froze protocol v2")
+def test_python_3_12_hashed_the_frozen_protocol_v2_to_the_id_its_gpu_records_carry():
+    """The evidence for PYTHON_312_IDS: d45586f's declaration, its f-strings split as 3.12 splits them, hashes to
+    the id the H200's records carry; hashed as written, to af1fb5ee159d."""
+    out = subprocess.run([sys.executable, "benchmarks/protocol_on_python_3_12.py"], capture_output=True, text=True,
+                         check=True)
+    found = json.loads(out.stdout)
+    assert (found["id"], found["id_on_python_3_12"], found["match"]) == ("af1fb5ee159d", "b0a453c086e4", True)
+    assert declaration.PYTHON_312_IDS == {found["id_on_python_3_12"]: found["id"]}
+
+
 def test_the_registry_logs_last_protocol_entry_names_the_current_protocol():
     """A change to the declaration after records exist needs a registry entry (its replay, and the new id)."""
     logged = [c.protocol for c in log.CHANGES if c.protocol]
@@ -191,7 +234,7 @@ def test_the_registry_logs_last_protocol_entry_names_the_current_protocol():
 def test_every_record_carries_the_protocol_it_was_made_under():
     from i2vlib.records import store
 
-    ids = {c.protocol for c in log.CHANGES if c.protocol} | {declaration.V1}
+    ids = {c.protocol for c in log.CHANGES if c.protocol} | {declaration.V1} | set(declaration.PYTHON_312_IDS)
     for path in sorted(store.RECORDS.glob("*.json")):
         rec = json.loads(path.read_text())
         assert rec.get("protocol") in ids, (path.name, rec.get("protocol"))

@@ -33,6 +33,10 @@ from . import RUNG_RULES, PAPERS, evidence, log, measurement, registry, rules, s
 from .rules import ALPHA
 
 V1 = "v1"
+# The id a protocol's declaration hashed to on Python 3.12 before _tokens read f-strings as 3.11 does: the records a
+# lent H200 made on 2026-11-30 carry it. Emulating 3.12's f-string tokens on the declaration of commit d45586f
+# (af1fb5ee159d) gives b0a453c086e4 exactly (benchmarks/protocol_on_python_3_12.py); nothing else differs.
+PYTHON_312_IDS = {"b0a453c086e4": "af1fb5ee159d"}
 # The code that makes measurements, gates and verdicts from runs, beside the declared data: how a claim is measured
 # (measurement, evidence), judged (rules, stats, and the families and the rung rule: the package's family, verdicts
 # and ladder) and gated (gates).
@@ -43,7 +47,7 @@ CODE = (measurement, evidence, rules, stats, gates, claims_package.family, claim
 def _code(source: str) -> str:
     """Source code without its comments, docstrings and blank lines: what it computes, not how it is told."""
     out, previous = [], tokenize.INDENT
-    for tok in tokenize.generate_tokens(io.StringIO(textwrap.dedent(source)).readline):
+    for tok in _tokens(textwrap.dedent(source)):
         if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING and previous in (
                 tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL)):
             previous = tok.type if tok.type != tokenize.STRING else previous
@@ -52,6 +56,28 @@ def _code(source: str) -> str:
             out.append(tok.string)
         previous = tok.type
     return " ".join(out)
+
+
+FSTRING_START, FSTRING_END = (getattr(tokenize, name, None) for name in ("FSTRING_START", "FSTRING_END"))
+
+
+def _tokens(source: str):
+    """``source``'s tokens, each f-string one STRING token of its source text, on every Python: from 3.12 on,
+    tokenize splits an f-string into FSTRING_START, its parts and FSTRING_END (PEP 701), which made the protocol's id
+    depend on the Python that hashed it (the records a lent GPU's Python 3.12 made carried b0a453c086e4 for
+    af1fb5ee159d: :data:`PYTHON_312_IDS`)."""
+    lines, depth, start = source.splitlines(keepends=True), 0, None
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == FSTRING_START:
+            depth, start = depth + 1, start if depth else tok.start
+        elif depth and tok.type == FSTRING_END:
+            depth -= 1
+            if not depth:
+                (r0, c0), (r1, c1) = start, tok.end
+                text = "".join(lines[r0 - 1:r1])[c0:len("".join(lines[r0 - 1:r1 - 1])) + c1]
+                yield tokenize.TokenInfo(tokenize.STRING, text, start, tok.end, tok.line)
+        elif not depth:
+            yield tok
 
 
 def recipes() -> dict:
@@ -96,14 +122,15 @@ def declaration() -> dict:
 def record_protocols() -> tuple[str, ...]:
     """The protocol ids whose records are records of the current protocol: its own and, going back through the
     registry log, those before each change that touched only how records are judged (``keeps_records``: a gate, a
-    rule), up to the first change that touched what a record is."""
+    rule), up to the first change that touched what a record is; and the id Python 3.12 gave each of them before
+    :func:`_tokens` (:data:`PYTHON_312_IDS`)."""
     logged = [c for c in log.CHANGES if c.protocol]
     ids = [protocol_id()]
     for before, change in zip(reversed(logged[:-1]), reversed(logged[1:])):
         if not change.keeps_records:
             break
         ids.append(before.protocol)
-    return tuple(ids)
+    return (*ids, *(alias for alias, protocol in PYTHON_312_IDS.items() if protocol in ids))
 
 
 @cache
