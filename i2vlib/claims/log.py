@@ -233,6 +233,13 @@ CHANGES = [
            "verdict was read under the new gate. Its largest step is 40 times the mean, the truth's 3.9; a model "
            "whose clip jumps (HP, by its paper's account) is not gated by it",
            "no graded gate", protocol="6f8940af8d63", keeps_records=True),
+    Change("2026-11-30", "a75a019", "log",
+           "The protocol's code hash reads each f-string as one string on every Python, as 3.11 does; b0a453c086e4, "
+           "the id the confirmatory records a lent H200 trained carry (its Python 3.12 split f-strings into parts, "
+           "PEP 701), is af1fb5ee159d's, so those records are the round's (declaration.PYTHON_312_IDS). Nothing "
+           "the declaration holds changed, and the id on 3.11 is the same", True,
+           "benchmarks/protocol_on_python_3_12.py: d45586f's declaration hashed with 3.12's f-string tokens gives "
+           "b0a453c086e4 exactly; the records name the H200 as their device"),
 ]
 
 REPLAYS = ("two standard errors", "the old partly bands", "no borderline", "any difference", "no health checks",
