@@ -145,13 +145,15 @@ def test_the_rounds_progress_counts_each_declared_run_once_and_only_records_of_t
     for r in rows:
         done = {k: v for k, v in r["runs"].items() if v is not None}
         assert r["declared"] == len(r["runs"]) > 0 and r["recorded"] == len(done)
-        assert r["hours"] == pytest.approx(sum(done.values()) / 3600)
+        assert set(r["accelerated"]) == {k for k in done if "devices" in book[k]}   # not one core's seconds
+        assert r["hours"] == pytest.approx(sum(v for k, v in done.items() if k not in r["accelerated"]) / 3600)
         for k in done:
             assert book[k]["protocol"] in record_protocols() and book[k]["config"]["seed"] in seeds[r["multiple"]], k
     total = ablations.progress_total(rows)
     union = {k for r in rows for k in r["runs"]}
     assert total["declared"] == len(union) < sum(r["declared"] for r in rows)     # the baselines tables share runs
     assert total["recorded"] == sum(book.get(k) is not None for k in union)
+    assert total["accelerated"] == len({k for r in rows for k in r["accelerated"]}) > 0   # the H200's, 2026-11-30
     for r in rows:       # each run left has its expected training time, and only a run left has one
         assert set(r["expected"]) == {k for k, v in r["runs"].items() if v is None}
         assert all(v >= 0 for v in r["expected"].values())     # 0: trained here already, not recorded yet

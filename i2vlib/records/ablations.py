@@ -228,11 +228,13 @@ def recorded_seeds(paper: str, round: str = "exploratory") -> dict[int, dict[str
 
 def progress(round: str = RECORD_ROUND) -> list[dict]:
     """How far ``round``'s records are, per table and rung: ``{"table", "multiple", "declared", "recorded", "hours",
-    "runs", "expected"}`` -- the runs the protocol declares (every arm, every seed of the rung), those recorded, the
-    hours their training took on one core (:func:`i2vlib.records.store.training`; a refinement arm's G_R alone),
-    ``runs``: ``{record key: training seconds, None where not recorded}`` (a run two tables share is one run:
-    :func:`progress_total`), and ``expected``: ``{record key: seconds}``, how long each run not recorded yet is
-    expected to train (:func:`i2vlib.records.schedule.job_seconds`, as the recording queue estimates it)."""
+    "runs", "accelerated", "expected"}`` -- the runs the protocol declares (every arm, every seed of the rung), those
+    recorded, the hours their training took on one core (:func:`i2vlib.records.store.training`; a refinement arm's
+    G_R alone; a run trained on an accelerator, whose seconds are not one core's, left out), ``runs``: ``{record key:
+    training seconds, None where not recorded}`` (a run two tables share is one run: :func:`progress_total`),
+    ``accelerated``: the keys of the recorded runs that trained on an accelerator, and ``expected``: ``{record key:
+    seconds}``, how long each run not recorded yet is expected to train on one core
+    (:func:`i2vlib.records.schedule.job_seconds`, as the recording queue estimates it)."""
     book, out = store.read(), []
     for table in ARMS:
         options = measure_options(table, "book")
@@ -241,22 +243,26 @@ def progress(round: str = RECORD_ROUND) -> list[dict]:
                        for arms in arm_configs(table, "book", seeds=seeds, multiple=multiple, round=round).values()
                        for c in arms}
             runs = {k: float(book[k].get("seconds", 0.0)) if k in book else None for k in configs}
-            done = [v for v in runs.values() if v is not None]
-            out.append({"table": table, "multiple": multiple, "declared": len(runs), "recorded": len(done),
-                        "hours": sum(done) / 3600, "runs": runs,
+            accelerated = sorted(k for k in configs if k in book and "devices" in book[k])
+            done = [v for k, v in runs.items() if v is not None and k not in accelerated]
+            out.append({"table": table, "multiple": multiple, "declared": len(runs),
+                        "recorded": len(done) + len(accelerated), "hours": sum(done) / 3600, "runs": runs,
+                        "accelerated": accelerated,
                         "expected": {k: schedule.job_seconds(configs[k], book) for k, v in runs.items() if v is None}})
     return out
 
 
 def progress_total(rows: list[dict]) -> dict:
-    """``{"declared", "recorded", "hours", "left_hours"}`` of :func:`progress`'s ``rows`` together, each
-    run counted once: ``left_hours``, the training the runs not recorded yet are expected to take on one core (their
+    """``{"declared", "recorded", "accelerated", "hours", "left_hours"}`` of :func:`progress`'s ``rows`` together,
+    each run counted once: ``hours`` of training on one core (the runs trained on an accelerator, ``accelerated`` of
+    them, left out), ``left_hours``, the training the runs not recorded yet are expected to take on one core (their
     ``expected`` seconds)."""
     runs = {k: v for r in rows for k, v in r["runs"].items()}
+    accelerated = {k for r in rows for k in r.get("accelerated", ())}
     expected = {k: v for r in rows for k, v in r["expected"].items()}
-    done = [v for v in runs.values() if v is not None]
-    return {"declared": len(runs), "recorded": len(done), "hours": sum(done) / 3600,
-            "left_hours": sum(expected.values()) / 3600}
+    done = [v for k, v in runs.items() if v is not None and k not in accelerated]
+    return {"declared": len(runs), "recorded": len(done) + len(accelerated), "accelerated": len(accelerated),
+            "hours": sum(done) / 3600, "left_hours": sum(expected.values()) / 3600}
 
 
 def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:

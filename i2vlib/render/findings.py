@@ -306,18 +306,19 @@ def show_claim_list(report: Mapping) -> None:
 
 def glue_progress(rows: list[dict]) -> dict[str, int | str]:
     """Glue the round's progress (:func:`i2vlib.records.ablations.progress`) as ``found_round_declared``,
-    ``found_round_recorded`` (runs, each counted once), ``found_round_hours`` (of training on one core) and
+    ``found_round_recorded`` (runs, each counted once), ``found_round_hours`` (of training on one core),
+    ``found_round_accelerated`` (the runs trained on a GPU instead, not in those hours) and
     ``found_round_left_hours`` (the training expected for the runs left), marked (:func:`marked`); returns them."""
     total = progress_total(rows)
-    keys = {count_key("round", k): total[k] for k in ("declared", "recorded")}
+    keys = {count_key("round", k): total[k] for k in ("declared", "recorded", "accelerated")}
     keys |= {count_key("round", k): f"{total[k]:.1f}" for k in ("hours", "left_hours")}
     return glue_marked(keys)
 
 
 def show_progress(rows: list[dict]) -> None:
     """The round's records so far (:func:`i2vlib.records.ablations.progress`): per table (and the chapter that shows
-    it), at each budget, the runs recorded of those the protocol declares, their hours of training and the hours the
-    runs left are expected to take."""
+    it), at each budget, the runs recorded of those the protocol declares, their hours of training on one core (and
+    how many trained on a GPU instead) and the hours the runs left are expected to take."""
     from IPython.display import Markdown, display
 
     chapter = {t: c for c, tables in book.CHAPTER_TABLES.items() for t in tables}
@@ -325,6 +326,7 @@ def show_progress(rows: list[dict]) -> None:
     lines = _head(["table (chapter)", *(f"{m}x the budget" for m in multiples)])
     for table in dict.fromkeys(r["table"] for r in rows):
         cells = {r["multiple"]: f"{r['recorded']} of {r['declared']} ({r['hours']:.1f} h"
+                 + (f", and {len(r['accelerated'])} on a GPU" if r.get("accelerated") else "")
                  + (f"; about {sum(r['expected'].values()) / 3600:.1f} h left)" if r["expected"] else ")")
                  for r in rows if r["table"] == table}
         lines.append(f"| `{table}` ({book.CHAPTER_TITLES[chapter[table]]}) | "
