@@ -49,7 +49,8 @@ zoo: $(STAMP)
 # jobs run on submitit (i2vlib/records/engine.py): one one-thread process per core here, longest first, printing
 # done / running / left and the time left; a failed job is retried (--retries) and named at the end (exit 1). What is
 # recorded is kept and runs resume from their checkpoints, so run it again to continue. On a SLURM cluster:
-# python -m i2vlib.records.ablations --engine slurm --partition P --time MINUTES --cpus N. Part of it:
+# python -m i2vlib.records.ablations --engine slurm --partition P --time MINUTES --cpus N. On a GPU (the jobs in
+# flight share it; each record names it): ... --device cuda --workers N. Part of it:
 # python -m i2vlib.records.ablations PAPER --rungs 4 --arms ARM...; what is recorded so far: ... --list.
 records: $(STAMP)
 	$(PY) -m i2vlib.records.ablations
