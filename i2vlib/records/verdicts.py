@@ -407,22 +407,6 @@ def rung_counts(rows: list[dict]) -> dict[str, dict[str, dict[str, int]]]:
             for p, by in out.items()}
 
 
-UNTESTED = {"unhealthy": "an arm fails its health checks", "unrecorded": "an arm is not recorded yet",
-            "unmeasurable": "the benchmark cannot measure it (a user study, data it does not have)"}
-
-
-def why_not_tested(rows: list[dict]) -> dict[str, int]:
-    """How many claims are not tested at any rung, by why (:data:`UNTESTED`'s keys); an unhealthy arm at one rung
-    and an unrecorded one at another counts as unhealthy."""
-    out = dict.fromkeys(UNTESTED, 0)
-    for r in rows:
-        if r["verdict"] == claims.NOT_TESTED:
-            said = " ".join(rung["measured"] for rung in r["rungs"].values())
-            kind = "unhealthy" if " fails " in said else "unrecorded" if reasons.UNRECORDED in said else "unmeasurable"
-            out[kind] += 1
-    return out
-
-
 def text(report_: dict) -> str:
     """What ``i2v claims`` prints: the protocol's id, how many verdicts are provisional, the counts per paper in the
     round of record, then one line per claim with both rounds' verdicts and its rungs'."""
