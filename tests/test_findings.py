@@ -56,6 +56,9 @@ def test_the_counts_add_up_in_each_round(report):
         for paper, by in c["papers"].items():
             assert sum(by.values()) == counts["papers"][paper]
     assert counts["confirmatory"]["untested"]["unrecorded"] == counts["total"]
+    said = findings.book_counts({**report, "records_under": ["6f8940af8d63", "af1fb5ee159d", "b0a453c086e4"]})
+    assert said["records_under"] == ("6f8940af8d63, af1fb5ee159d, b0a453c086e4 (af1fb5ee159d as Python 3.12 hashed "
+                                     "it)")                   # an id of another Python says whose it is
     keys = findings.count_keys(counts)
     assert keys["found_total"] == len(ALL) and keys["found_exploratory_changes"] == counts["exploratory"]["changes"]
     assert keys["found_confirmatory_untested_unrecorded"] == len(ALL)

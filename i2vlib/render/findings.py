@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from .. import claims
 from ..claims import reasons
+from ..claims.declaration import PYTHON_312_IDS
 from ..records import verdicts as book
 from ..records.ablations import progress_total
 
@@ -128,7 +129,9 @@ def book_counts(report: Mapping) -> dict:
     report without them)."""
     rows = report["claims"]
     papers = list(dict.fromkeys(r["paper"] for r in rows))
-    out = {"protocol": report["protocol"], "records_under": ", ".join(report.get("records_under", [report["protocol"]])),
+    out = {"protocol": report["protocol"], "records_under": ", ".join(
+               f"{i} ({PYTHON_312_IDS[i]} as Python 3.12 hashed it)" if i in PYTHON_312_IDS else i
+               for i in report.get("records_under", [report["protocol"]])),
            "total": len(rows),
            "papers": {p: sum(r["paper"] == p for r in rows) for p in papers},
            "robust": sum(r["robust"] for r in report.get("robustness", ()))}
