@@ -34,8 +34,8 @@ from .rules import ALPHA
 
 V1 = "v1"
 # The id a protocol's declaration hashed to on Python 3.12 before _tokens read f-strings as 3.11 does: the records a
-# lent H200 made on 2026-11-30 carry it. Emulating 3.12's f-string tokens on the declaration of commit d45586f
-# (af1fb5ee159d) gives b0a453c086e4 exactly (benchmarks/protocol_on_python_3_12.py); nothing else differs.
+# lent H200 made on 2026-11-30 carry it. The declaration of commit d45586f (af1fb5ee159d) hashes to b0a453c086e4 on
+# Python 3.12.1, and on 3.11 with 3.12's f-string tokens emulated (benchmarks/protocol_on_python_3_12.py).
 PYTHON_312_IDS = {"b0a453c086e4": "af1fb5ee159d"}
 # The code that makes measurements, gates and verdicts from runs, beside the declared data: how a claim is measured
 # (measurement, evidence), judged (rules, stats, and the families and the rung rule: the package's family, verdicts

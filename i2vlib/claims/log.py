@@ -238,8 +238,9 @@ CHANGES = [
            "the id the confirmatory records a lent H200 trained carry (its Python 3.12 split f-strings into parts, "
            "PEP 701), is af1fb5ee159d's, so those records are the round's (declaration.PYTHON_312_IDS). Nothing "
            "the declaration holds changed, and the id on 3.11 is the same", True,
-           "benchmarks/protocol_on_python_3_12.py: d45586f's declaration hashed with 3.12's f-string tokens gives "
-           "b0a453c086e4 exactly; the records name the H200 as their device"),
+           "d45586f's declaration hashes to b0a453c086e4 on Python 3.12.1, and on 3.11 with 3.12's f-string tokens "
+           "emulated (benchmarks/protocol_on_python_3_12.py); before the change, the registry test failed on 3.12 "
+           "(the current protocol read ecb80cb0b32f there); the records name the H200 as their device"),
 ]
 
 REPLAYS = ("two standard errors", "the old partly bands", "no borderline", "any difference", "no health checks",
