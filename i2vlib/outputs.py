@@ -205,7 +205,7 @@ def atomic_dir(path):
     created = make_folders(path.parent, path)
     sweep(path.parent)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=_prefix(path.name, "writing-"), dir=path.parent))
+        tmp = _temporary_folder(path, "writing-")
     except OSError as e:
         remove_created(created)
         raise I2VError(os_error(e, _short(path))) from None
@@ -223,6 +223,12 @@ def atomic_dir(path):
         if cause is not None:
             raise I2VError(os_error(cause, _short(path))) from None
         raise
+
+
+def _temporary_folder(path: Path, kind: str) -> Path:
+    """A new hidden folder beside ``path``, named as the user named ``path`` (relative where it is): from Python 3.12
+    on, mkdtemp returns an absolute name, which a message about a file in it then showed instead of ``path``."""
+    return path.parent / Path(tempfile.mkdtemp(prefix=_prefix(path.name, kind), dir=path.parent)).name
 
 
 def os_cause(e: BaseException) -> OSError | None:
@@ -247,7 +253,7 @@ def _swap(new: Path, path: Path) -> None:
     blocked = unremovable(path)
     if blocked:
         raise I2VError(f"cannot replace {_short(path)}: {blocked}")
-    old = Path(tempfile.mkdtemp(prefix=_prefix(path.name, "old-"), dir=path.parent))
+    old = _temporary_folder(path, "old-")
     try:
         os.rename(path, old / "x")
     except BaseException:
