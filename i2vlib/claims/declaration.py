@@ -73,8 +73,8 @@ def _tokens(source: str):
         elif depth and tok.type == FSTRING_END:
             depth -= 1
             if not depth:
-                (r0, c0), (r1, c1) = start, tok.end
-                text = "".join(lines[r0 - 1:r1])[c0:len("".join(lines[r0 - 1:r1 - 1])) + c1]
+                (first, column), (last, end) = start, tok.end
+                text = ("".join(lines[first - 1:last - 1]) + lines[last - 1][:end])[column:]
                 yield tokenize.TokenInfo(tokenize.STRING, text, start, tok.end, tok.line)
         elif not depth:
             yield tok

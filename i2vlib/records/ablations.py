@@ -243,7 +243,7 @@ def progress(round: str = RECORD_ROUND) -> list[dict]:
                        for arms in arm_configs(table, "book", seeds=seeds, multiple=multiple, round=round).values()
                        for c in arms}
             runs = {k: float(book[k].get("seconds", 0.0)) if k in book else None for k in configs}
-            accelerated = sorted(k for k in configs if k in book and "devices" in book[k])
+            accelerated = sorted(k for k in configs if k in book and schedule.on_accelerator(book[k]))
             done = [v for k, v in runs.items() if v is not None and k not in accelerated]
             out.append({"table": table, "multiple": multiple, "declared": len(runs),
                         "recorded": len(done) + len(accelerated), "hours": sum(done) / 3600, "runs": runs,

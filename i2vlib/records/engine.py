@@ -16,9 +16,9 @@ submitit is an optional dependency (``pip install 'i2vlib[records]'``): the libr
 from __future__ import annotations
 
 import argparse
-import re
 import contextlib
 import os
+import re
 import shutil
 import signal
 import threading
@@ -123,8 +123,9 @@ def from_arguments(args: argparse.Namespace) -> Engine:
         given = [f"--{name}" for name in ("partition", "time", "cpus") if getattr(args, name) is not None]
         if given:
             raise I2VError(f"{', '.join(given)}: only with --engine slurm")
+    device = cluster_device(args.device) if args.engine == "slurm" else resolve_device(args.device)
     return Engine(args.engine, args.retries, args.partition, args.time or SLURM_MINUTES, args.cpus or 1,
-                  args.jobs_folder, cluster_device(args.device) if args.engine == "slurm" else resolve_device(args.device))
+                  args.jobs_folder, device)
 
 
 def cluster_device(name: str) -> str:

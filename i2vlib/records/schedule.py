@@ -18,6 +18,12 @@ from ..runs import earlier_stages, is_finished, locate
 SHAPE = ("image_size", "batch", "ngf", "ndf", "d_layers", "stage", "clip_length", "critic_steps")
 
 
+def on_accelerator(rec: dict) -> bool:
+    """Whether a record's run trained (in part) on an accelerator: its record names the devices
+    (:func:`i2vlib.records.store.record_job`), and its seconds are not one core's."""
+    return "devices" in rec
+
+
 def step_seconds(config: dict, book: dict) -> float:
     """The seconds a training step of ``config`` takes on this machine, from the records of ``book`` (their
     ``seconds`` over their ``steps``): the median of the records of its method at the same :data:`SHAPE`, else of
@@ -25,7 +31,7 @@ def step_seconds(config: dict, book: dict) -> float:
     def per_step(match):
         return [rec["seconds"] / rec["config"]["steps"] for rec in book.values()
                 if isinstance(rec.get("seconds"), (int, float)) and isinstance(rec.get("config"), dict)
-                and "devices" not in rec                      # trained (in part) on an accelerator
+                and not on_accelerator(rec)
                 and rec["config"].get("steps") and match(rec["config"])]
 
     shape = {k: config.get(k) for k in SHAPE}

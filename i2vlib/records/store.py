@@ -291,10 +291,11 @@ def record(jobs, workers: int | None = None, root=None, path=None, progress: boo
 def record_job(key_: str, config: dict, measure, options: dict, pictures: bool, root, path, device: str = "cpu",
                threads: int = 1, core: int | None = None) -> str:
     """One job of :func:`record`, in its own process (or this one): on ``threads`` threads (pinned to ``core``
-    where given), training on ``device``, unless ``path`` holds record ``key_`` already, train (resume, or find) the run of ``config``, measure
-    it (``measure``, the function of ``MEASURES`` the key names, with ``options``) and add the record; returns its
-    key. It first waits while another process trains one of its runs (a job that outlived a killed recording), and
-    looks for the record after that wait and again before measuring, so that a job run twice records once."""
+    where given), unless ``path`` holds record ``key_`` already, train (resume, or find) the run of ``config`` on
+    ``device``, measure it (``measure``, the function of ``MEASURES`` the key names, with ``options``) and add the
+    record; returns its key. It first waits while another process trains one of its runs (a job that outlived a
+    killed recording), and looks for the record after that wait and again before measuring, so that a job run twice
+    records once."""
     if core is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
     torch.set_num_threads(threads)
