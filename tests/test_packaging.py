@@ -1,6 +1,9 @@
-"""Set-up files agree with each other: every pyproject requirement is pinned in environment.yml."""
+"""Set-up files agree with each other: every pyproject requirement is pinned in environment.yml, and every data file
+of the library is shipped with it."""
 
+import fnmatch
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,30 @@ def test_the_venv_of_the_readme_opens_the_quickstart_in_jupyterlab():
     assert "lab" in installed.split(",") and "jupyterlab" in {_name(r) for r in extras["lab"]}, installed
     readme = (ROOT / "README.md").read_text()
     assert "make install" in readme and ".venv/bin/jupyter lab notebooks/quickstart.ipynb" in readme
+
+
+def _shipped(relative: Path, patterns: list[str]) -> bool:
+    """Whether a package-data glob (``*`` within one folder, as setuptools reads it) names ``relative``."""
+    return any(len(p.split("/")) == len(relative.parts)
+               and all(fnmatch.fnmatchcase(part, glob) for part, glob in zip(relative.parts, p.split("/")))
+               for p in patterns)
+
+
+def test_every_data_file_of_the_library_is_in_its_package_data():
+    """A file the library reads that package-data does not name is missing from a wheel, and so from every
+    ``pip install`` that is not editable (Colab's): protocol/references.json was, and every gate failed there."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "i2vlib"], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    missing = []
+    for name in listed.stdout.split():
+        path = ROOT / name
+        if path.suffix == ".py" or not path.exists():
+            continue
+        package = next(p for p in path.parents if (p / "__init__.py").exists())
+        key = ".".join(package.relative_to(ROOT).parts)
+        if not _shipped(path.relative_to(package), data.get(key, [])):
+            missing.append(name)
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
