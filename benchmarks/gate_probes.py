@@ -1,12 +1,14 @@
-"""Degenerate models the comparator gates should fail, built from the truth, scored by each face measure and judged.
+"""Degenerate models the comparator gates should fail, built from the truth, scored by each measure and judged.
 
-    python benchmarks/gate_probes.py [--out benchmarks/results/gate_probes.json]
+    python benchmarks/gate_probes.py [--out i2vlib/protocol/gate_probes.json]
 
 A probe of the protocol's gates (:mod:`i2vlib.protocol.gates`) beyond the references they must fail
 (:data:`i2vlib.protocol.references.MUST_FAIL`): each probe reorders or replaces the true video's frames, and is
-scored by the ablation protocol (``arm``) and FRGAN's retargeting (``retarget``) exactly as a table scores its arms.
+scored by the ablation protocol (``arm``), FRGAN's retargeting (``retarget``) and its pose forecasting (``pose``: the
+true future's frames, the last observed frame as the input) exactly as a table scores its arms.
 A probe a comparator gate passes is a model that could enter a claim, which is what the registry log's gate changes
 answered ('follows', 'graded'). Prints JSON: per measure and probe, each gate's value and bound, and the gates failed.
+The book's gates section (the baselines chapter) shows the shipped copy, ``i2vlib/protocol/gate_probes.json``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Probe:
 
     def __init__(self, truth, name: str):
         self.truth, self.method, self.render = truth, name, PROBES[name]
-        self.expressions, self.image_size = truth.expressions, truth.image_size
+        self.expressions, self.image_size = getattr(truth, "expressions", ()), truth.image_size
 
     def generate(self, image, intensities, expression=None) -> np.ndarray:
         a = np.atleast_1d(np.asarray(intensities, dtype=float))
@@ -52,6 +54,9 @@ class Probe:
 
     def retarget(self, neutral, reference, condition=None) -> np.ndarray:
         return self.render(self.truth.retarget(neutral, reference, condition), np.asarray(neutral))
+
+    def forecast(self, image, joints_source, joints, observed=None) -> np.ndarray:
+        return self.render(self.truth.forecast(image, joints_source, joints, observed), np.asarray(image))
 
 
 def probe(measure: str, name: str) -> dict:
@@ -67,7 +72,7 @@ def main() -> None:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args()
-    out = {measure: {name: probe(measure, name) for name in PROBES} for measure in ("arm", "retarget")}
+    out = {measure: {name: probe(measure, name) for name in PROBES} for measure in ("arm", "retarget", "pose")}
     emit(out, args.out)
 
 

@@ -257,7 +257,7 @@ def test_a_pooled_arm_joins_its_models_videos_and_is_gated_on_them():
 PROBES_FAILED = {("arm", "held last"): "direction", ("arm", "jump"): "graded", ("arm", "late jump"): "graded",
                  ("arm", "reversed"): "direction", ("arm", "shuffled"): "direction",
                  ("retarget", "held last"): "follows", ("retarget", "jump"): "follows",
-                 ("retarget", "late jump"): "toward", ("retarget", "reversed"): "toward"}
+                 ("retarget", "late jump"): "toward", ("retarget", "reversed"): "toward", ("pose", "late jump"): "toward"}
 
 
 @pytest.mark.parametrize("measure,name", sorted(PROBES_FAILED))
@@ -267,3 +267,21 @@ def test_the_comparator_gates_fail_a_degenerate_model_built_from_the_truth(measu
     retargeting the true frames shuffled, whose order no gate reads.)"""
     probes = load_script("benchmarks/gate_probes.py")
     assert PROBES_FAILED[measure, name] in probes.probe(measure, name)["failed"]
+
+
+def test_the_shipped_gate_probes_are_judged_by_the_gates_of_the_protocol():
+    """The probes the book shows (i2vlib/protocol/gate_probes.json, written by benchmarks/gate_probes.py): every
+    comparator gate of each measure, at its bound today, and a probe's failed gates those whose value misses it."""
+    shipped = json.loads((Path(references.__file__).parent / "gate_probes.json").read_text())
+    refs = references.recorded()
+    assert set(shipped) == {"arm", "retarget", "pose"}
+    for measure, probes in shipped.items():
+        comparator = {g.name: g for g in gates.GATES[measure][gates.COMPARATOR]}
+        for name, probe in probes.items():
+            assert set(probe["checks"]) == set(comparator), (measure, name)
+            failed = []
+            for gate, check in probe["checks"].items():
+                assert check["bound"] == pytest.approx(comparator[gate].bound(refs[measure]), abs=1e-4)
+                if check["value"] is None or not gates.OPS[comparator[gate].op](check["value"], check["bound"]):
+                    failed.append(gate)
+            assert sorted(failed) == sorted(probe["failed"]), (measure, name)
