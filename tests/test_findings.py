@@ -62,6 +62,18 @@ def test_the_counts_add_up_in_each_round(report):
     keys = findings.count_keys(counts)
     assert keys["found_total"] == len(ALL) and keys["found_exploratory_changes"] == counts["exploratory"]["changes"]
     assert keys["found_confirmatory_untested_unrecorded"] == len(ALL)
+    assert sum(counts["why"].values()) == 0                     # nothing is tested in the round of record yet
+
+
+def test_every_tested_verdict_of_record_but_reproduced_is_counted_by_its_reason(report):
+    """A rung rule's verdict gives its reason (budget, seeds); the rows here declare none for the others."""
+    rows = [_row(c, v, v) for c, v in zip(ALL, itertools.cycle(claims.VERDICTS))]
+    why = findings.book_counts({**report, "claims": rows})["why"]
+    judged = [r for r in rows if r["verdict"] not in (claims.REPRODUCED, claims.NOT_TESTED)]
+    assert sum(why.values()) == len(judged) and set(why) == set(findings.WHY)
+    assert why["undeclared"] == sum(r["reason"] is None for r in judged) > 0
+    assert why["budget"] == sum(r["verdict"] == claims.BUDGET_DEPENDENT for r in rows)
+    assert findings.count_keys(findings.book_counts({**report, "claims": rows}))["found_why_seeds"] == why["seeds"]
 
 
 def test_a_count_is_marked_with_what_it_counts():

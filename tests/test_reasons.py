@@ -55,3 +55,43 @@ def test_a_declared_reason_runs_its_check_on_the_records():
 def test_an_undeclared_reason_says_so():
     assert reasons.reason(_row("not reproduced", ("1", "not reproduced", "a")))["reason_words"] == \
         "no reason declared yet"
+
+
+class _Made:
+    """An Evidence stand-in: one claim's rule and measurement at one rung."""
+
+    def __init__(self, claim, measurement):
+        self.claims, self.measurements = {claim.measure: claim}, {claim.measure: measurement}
+
+
+def test_more_seeds_judges_both_rounds_seeds_together():
+    """Three seeds a round cannot tell a difference of one spread from noise; the six of both rounds can, and the
+    check says so before Holm's adjustment, then gives each round's rungs. Rounds that disagree stay within noise
+    together; a measurement a gate kept out is not pooled."""
+    from i2vlib.claims import rules
+    from i2vlib.claims.claim import Claim
+    from i2vlib.claims.measurement import compare
+
+    better = rules.Better(arm="full", baseline="plain")
+    claim = Claim(id="x", paper="fan", where="Table 1", words="w", measure="m", measured_as="s",
+                  chapter="fan/ablations", rule=better,
+                  measurement=compare("fan", {"full": "full", "plain": "plain"}, "s"))
+    rows = {r: {("fan", "x"): {**_row("not reproduced", ("1", "not reproduced", "one round")),
+                               "chapter": "fan/ablations"}} for r in ("confirmatory", "exploratory")}
+
+    def check(confirmatory, exploratory):
+        made = {r: {"fan/ablations": {"1": _Made(claim, m)}}
+                for r, m in (("confirmatory", confirmatory), ("exploratory", exploratory))}
+        return why.more_seeds("fan", "x")(why.Context(rows, made))
+
+    one = {"full": [1.0, 2.0, 3.0], "plain": [0.0, 1.0, 2.0]}
+    other = {"full": [1.2, 2.2, 3.2], "plain": [-0.2, 0.8, 1.8]}
+    assert better.assess(one)[0] == better.assess(other)[0] == "not reproduced"
+    text = check(one, other)
+    assert text.startswith("both rounds' seeds together, before Holm's adjustment: at 1 times the budget, reproduced")
+    assert "(n = 6)" in text and "Each round: 1 times the budget" in text
+
+    reversed_ = {"full": [0.0, 1.0, 2.0], "plain": [1.0, 2.0, 3.0]}
+    assert "at 1 times the budget, not reproduced" in check(one, reversed_)
+    assert not check(one, rules.NotTested("plain fails face (3 of 3 seeds)")).startswith("both rounds")
+    assert why._pooled({"a": [1.0], "copy": 2.0}, {"a": [3.0], "copy": 2.5}) is None   # references that differ

@@ -31,6 +31,8 @@ ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": 
 # budget-dependent (the effect differs between the budgets) or inconclusive (it does not).
 CHANGES = (claims.BUDGET_DEPENDENT, claims.INCONCLUSIVE)
 UNTESTED = ("unrecorded", "gate", "unmeasurable", "zoo")   # reasons.REASONS' kinds of a "not tested" verdict
+# ... and of a tested verdict other than "reproduced" (a claim of record without one: "undeclared").
+WHY = tuple(k for k in reasons.REASONS if k not in UNTESTED) + ("undeclared",)
 
 # Each claim in a few words (the verdicts page's list, the conclusions); its full words stand in its chapter.
 SHORT = {
@@ -120,13 +122,14 @@ def in_round(row: Mapping, round: str) -> dict:
 
 def book_counts(report: Mapping) -> dict:
     """Every count the book states about its verdicts, from one report (:func:`~i2vlib.records.verdicts.claims_json`):
-    ``{"protocol", "records_under", "total", "papers": {paper: n}, "robust", ROUND: {"verdicts": {v: n},
-    "papers": {paper: {v: n}}, "tested", "changes", "provisional", "untested": {kind: n}, "papers_tested":
+    ``{"protocol", "records_under", "total", "papers": {paper: n}, "robust", "why": {kind: n}, ROUND: {"verdicts":
+    {v: n}, "papers": {paper: {v: n}}, "tested", "changes", "provisional", "untested": {kind: n}, "papers_tested":
     {paper: n}}}``. *Tested*: a verdict other than "not tested"; *changes*: the verdict changes with the budget
     (budget-dependent or inconclusive, :data:`CHANGES`); *provisional*: a rung of the claim waits for its records
     (:func:`~i2vlib.claims.reasons.waits`): its verdict may still change; *robust*: the claims whose verdict of
     record every rule variant and the exploratory round give (:func:`~i2vlib.records.verdicts.robustness`; 0 for a
-    report without them)."""
+    report without them); *why*: the reasons (:data:`WHY`) of the verdicts of record that are tested and not
+    reproduced."""
     rows = report["claims"]
     papers = list(dict.fromkeys(r["paper"] for r in rows))
     out = {"protocol": report["protocol"], "records_under": ", ".join(
@@ -134,7 +137,11 @@ def book_counts(report: Mapping) -> dict:
                for i in report.get("records_under", [report["protocol"]])),
            "total": len(rows),
            "papers": {p: sum(r["paper"] == p for r in rows) for p in papers},
-           "robust": sum(r["robust"] for r in report.get("robustness", ()))}
+           "robust": sum(r["robust"] for r in report.get("robustness", ())),
+           "why": dict.fromkeys(WHY, 0)}
+    for r in rows:
+        if r["verdict"] not in (claims.REPRODUCED, claims.NOT_TESTED):
+            out["why"][r.get("reason") or "undeclared"] += 1
     for round in ROUNDS:
         judged = [(r["paper"], in_round(r, round)) for r in rows]
         verdicts = dict.fromkeys(claims.VERDICTS, 0)
@@ -162,8 +169,9 @@ def count_keys(counts: Mapping) -> dict[str, int | str]:
     """``{glue key: value}`` of :func:`book_counts`: ``found_total``, ``found_robust``, ``found_<paper>_total``, per round
     ``found_<round>_<verdict>``, ``found_<round>_<paper>_<verdict>``, ``found_<round>_tested``,
     ``found_<round>_<paper>_tested``, ``found_<round>_changes``, ``found_<round>_provisional``,
-    ``found_<round>_untested_<kind>``."""
+    ``found_<round>_untested_<kind>``, ``found_why_<kind>``."""
     out = {count_key(k): counts[k] for k in ("total", "protocol", "records_under", "robust")}
+    out.update({count_key("why", k): n for k, n in counts["why"].items()})
     out.update({count_key(p, "total"): n for p, n in counts["papers"].items()})
     for round in ROUNDS:
         c = counts[round]
