@@ -3,7 +3,8 @@ controlled check behind it, computed from the records when the report is made (n
 
 A check is a function of the report's :class:`Context` that returns a sentence with its numbers. The usual one reads
 the same claim where one thing differs: another budget (:func:`at_rung`: the exploratory round's seeds at four times
-the budget, the same recipe), or another arm that undoes a departure or redraws the benchmark (:func:`compare`).
+the budget, the same recipe), more seeds (:func:`more_seeds`: both rounds' seeds together), or a model-free reference
+beside the arms (:func:`beside`: copying the input, the true videos).
 :data:`WHY` holds the declarations, written once the verdicts of record were known: a reason explains a verdict, it
 never changes one.
 """
