@@ -56,7 +56,7 @@ class Context:
 class Why:
     """A declared reason: ``kind`` (a key of :data:`REASONS`), the reason in a sentence, and the check that backs it
     (a function of :class:`Context` giving the evidence with its numbers; None: :func:`more_seeds` of its own claim
-    for the reason 'seeds', else :func:`every_rung`)."""
+    for the reasons of :data:`MORE_SEEDS`, else :func:`every_rung`)."""
 
     kind: str
     words: str
@@ -111,11 +111,15 @@ def _pooled(first, second):
     return out
 
 
+# The reasons that more seeds tell apart (:func:`more_seeds`): where both rounds' seeds together tell the claimed
+# effect from noise, one round's seeds were too few ('seeds'); where they do not, the claim fails on the benchmark.
+MORE_SEEDS = ("seeds", "fails")
+
+
 def more_seeds(paper: str, claim: str) -> Callable[[Context], str]:
-    """The check "more seeds", for the reason 'seeds': the claim's rule on the seeds of both rounds together at each
+    """The check "more seeds" (:data:`MORE_SEEDS`): the claim's rule on the seeds of both rounds together at each
     budget where both tested it (the rounds differ only in their seeds: :data:`~i2vlib.protocol.tables.ROUNDS`),
-    before Holm's adjustment, then each round's rungs (:func:`every_rung`). Where the seeds together tell the effect
-    from noise, one round's were too few; where they do not, the effect is small beside the seeds' spread."""
+    before Holm's adjustment, then each round's rungs (:func:`every_rung`)."""
     def check(ctx: Context) -> str:
         out = []
         for label in ("1", "4"):
@@ -265,5 +269,5 @@ def declared(row: dict, ctx: Context) -> dict | None:
     why = WHY.get(f"{row['paper']}/{row['id']}")
     if why is None:
         return None
-    check = why.check or (more_seeds if why.kind == "seeds" else every_rung)(row["paper"], row["id"])
+    check = why.check or (more_seeds if why.kind in MORE_SEEDS else every_rung)(row["paper"], row["id"])
     return {"reason": why.kind, "reason_words": why.words, "evidence": check(ctx)}
