@@ -150,6 +150,19 @@ def test_a_claim_opens_on_both_rounds_and_links_its_chapter(report):
     assert "<script" not in item
 
 
+def test_only_the_round_of_record_says_a_reason_is_not_declared(report):
+    """Reasons are declared for the verdicts of record: an exploratory "not reproduced" shows no "Why", one the
+    verdict explains (a gate) does, and a verdict of record without a declared reason says so."""
+    claim = ALL[0]
+    row = _row(claim, claims.NOT_REPRODUCED, claims.NOT_REPRODUCED)
+    item = findings.claim_item(row)
+    assert item.count("no reason declared yet") == 1
+    assert item.index("no reason declared yet") < item.index("Exploratory round")
+    gated = {**row, "exploratory_verdict": claims.NOT_TESTED, "exploratory_rungs": {"1": {
+        "verdict": claims.NOT_TESTED, "measured": "not tested: vgan fails face (5 of 5 seeds)", "arms": {}}}}
+    assert "Why: a model the claim compares fails its gates" in findings.claim_item(gated).split("Exploratory")[1]
+
+
 def test_every_arm_of_every_table_has_a_name_in_words():
     from i2vlib.protocol.tables import ARMS, POOLED
     from i2vlib.render.names import ARM_WORDS, arm_name

@@ -292,8 +292,10 @@ def claim_item(row: Mapping, robust: Mapping | None = None) -> str:
     for round, j in (("confirmatory", record), ("exploratory", explored)):
         at = "; ".join(f"{_rung_words(label)}: {e(rung['verdict'])} ({e(rung['measured'])})"
                        for label, rung in j["rungs"].items())
+        # Reasons are declared for the round of record; the exploratory round shows only those its verdict gives.
+        shown = j["reason_words"] and (round == "confirmatory" or j["reason"] is not None)
         why = f" <em>Why: {e(j['reason_words'])}" + (f": {e(j['evidence'])}" if j["evidence"] else "") + ".</em>" \
-            if j["reason_words"] else ""
+            if shown else ""
         lines.append(f"<li>{e(ROUND_WORDS[round].capitalize())}: <strong>{e(j['verdict'])}</strong>. {at}.{why}</li>")
     if robust is not None:
         lines.append(f"<li>{e(_robust_words(robust))}</li>")
