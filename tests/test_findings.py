@@ -70,7 +70,7 @@ def test_every_tested_verdict_of_record_but_reproduced_is_counted_by_its_reason(
     rows = [_row(c, v, v) for c, v in zip(ALL, itertools.cycle(claims.VERDICTS))]
     why = findings.book_counts({**report, "claims": rows})["why"]
     judged = [r for r in rows if r["verdict"] not in (claims.REPRODUCED, claims.NOT_TESTED)]
-    assert sum(why.values()) == len(judged) and set(why) == set(findings.WHY)
+    assert sum(why.values()) == len(judged) and set(why) == set(findings.WHY_KINDS)
     assert why["undeclared"] == sum(r["reason"] is None for r in judged) > 0
     assert why["budget"] == sum(r["verdict"] == claims.BUDGET_DEPENDENT for r in rows)
     assert findings.count_keys(findings.book_counts({**report, "claims": rows}))["found_why_seeds"] == why["seeds"]

@@ -32,7 +32,7 @@ ROUND_WORDS = {"confirmatory": "confirmatory round (of record)", "exploratory": 
 CHANGES = (claims.BUDGET_DEPENDENT, claims.INCONCLUSIVE)
 UNTESTED = ("unrecorded", "gate", "unmeasurable", "zoo")   # reasons.REASONS' kinds of a "not tested" verdict
 # ... and of a tested verdict other than "reproduced" (a claim of record without one: "undeclared").
-WHY = tuple(k for k in reasons.REASONS if k not in UNTESTED) + ("undeclared",)
+WHY_KINDS = tuple(k for k in reasons.REASONS if k not in UNTESTED) + ("undeclared",)
 
 # Each claim in a few words (the verdicts page's list, the conclusions); its full words stand in its chapter.
 SHORT = {
@@ -128,7 +128,7 @@ def book_counts(report: Mapping) -> dict:
     (budget-dependent or inconclusive, :data:`CHANGES`); *provisional*: a rung of the claim waits for its records
     (:func:`~i2vlib.claims.reasons.waits`): its verdict may still change; *robust*: the claims whose verdict of
     record every rule variant and the exploratory round give (:func:`~i2vlib.records.verdicts.robustness`; 0 for a
-    report without them); *why*: the reasons (:data:`WHY`) of the verdicts of record that are tested and not
+    report without them); *why*: the reasons (:data:`WHY_KINDS`) of the verdicts of record that are tested and not
     reproduced."""
     rows = report["claims"]
     papers = list(dict.fromkeys(r["paper"] for r in rows))
@@ -138,7 +138,7 @@ def book_counts(report: Mapping) -> dict:
            "total": len(rows),
            "papers": {p: sum(r["paper"] == p for r in rows) for p in papers},
            "robust": sum(r["robust"] for r in report.get("robustness", ())),
-           "why": dict.fromkeys(WHY, 0)}
+           "why": dict.fromkeys(WHY_KINDS, 0)}
     for r in rows:
         if r["verdict"] not in (claims.REPRODUCED, claims.NOT_TESTED):
             out["why"][r.get("reason") or "undeclared"] += 1
