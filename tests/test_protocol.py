@@ -257,7 +257,8 @@ def test_a_pooled_arm_joins_its_models_videos_and_is_gated_on_them():
 PROBES_FAILED = {("arm", "held last"): "direction", ("arm", "jump"): "graded", ("arm", "late jump"): "graded",
                  ("arm", "reversed"): "direction", ("arm", "shuffled"): "direction",
                  ("retarget", "held last"): "follows", ("retarget", "jump"): "follows",
-                 ("retarget", "late jump"): "toward", ("retarget", "reversed"): "toward", ("pose", "late jump"): "toward"}
+                 ("retarget", "late jump"): "toward", ("retarget", "reversed"): "toward",
+                 ("pose", "late jump"): "toward"}
 
 
 @pytest.mark.parametrize("measure,name", sorted(PROBES_FAILED))
