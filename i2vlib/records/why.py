@@ -104,7 +104,7 @@ def _pooled(first, second):
     for k in first:
         if isinstance(first[k], list) and isinstance(second[k], list):
             out[k] = list(first[k]) + list(second[k])
-        elif first[k] == second[k]:
+        elif isinstance(first[k], (int, float)) and first[k] == second[k]:
             out[k] = first[k]
         else:
             return None
