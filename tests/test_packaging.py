@@ -2,6 +2,8 @@
 of the library is shipped with it."""
 
 import fnmatch
+import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -71,3 +73,50 @@ def test_every_data_file_of_the_library_is_in_its_package_data():
         if not _shipped(path.relative_to(package), data.get(key, [])):
             missing.append(name)
     assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
+
+
+def _ran(command, **options) -> str:
+    """The stdout of ``command``; its stderr in the failure where it fails."""
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, **options)
+    assert done.returncode == 0, f"{' '.join(map(str, command))}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_the_wheel_installed_alone_judges_every_claim(tmp_path):
+    """The library as a non-editable install has it (Colab's ``pip install ... @ git+...``): a wheel built from the
+    tracked files, installed without its dependencies into a fresh venv (which finds them on PYTHONPATH, where no
+    .pth file and so no editable i2vlib is read), prints every claim under the protocol id computed here."""
+    import shutil
+    import site
+    import sys
+    import venv
+    from importlib.metadata import version
+
+    from i2vlib import claims
+    from i2vlib.claims import declaration
+
+    try:
+        listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    if int(version("setuptools").split(".")[0]) < 77:
+        pytest.skip("the build backend, setuptools>=77, is not installed here")
+    source = tmp_path / "source"
+    for name in listed.stdout.splitlines():
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    _ran([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
+          tmp_path / "wheel", source])
+    (wheel,) = (tmp_path / "wheel").glob("i2vlib-*.whl")
+    venv.create(tmp_path / "venv", with_pip=False)
+    python = tmp_path / "venv" / "bin" / "python"
+    target = _ran([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).strip()
+    _ran([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target, wheel])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(site.getsitepackages()), "OMP_NUM_THREADS": "1"}
+    where = _ran([python, "-c", "import i2vlib; print(i2vlib.__file__)"], cwd=tmp_path, env=env).strip()
+    assert Path(where).is_relative_to(target), where
+    said = json.loads(_ran([python, "-m", "i2vlib.cli", "claims", "--json"], cwd=tmp_path, env=env))
+    assert said["protocol"] == declaration.protocol_id()
+    assert len(said["claims"]) == sum(len(claims.registry(p)) for p in claims.PAPERS)
