@@ -85,12 +85,11 @@ def _ran(command, **options) -> str:
 @pytest.mark.slow
 def test_the_wheel_installed_alone_judges_every_claim(tmp_path):
     """The library as a non-editable install has it (Colab's ``pip install ... @ git+...``): a wheel built from the
-    tracked files, installed without its dependencies into a fresh venv (which finds them on PYTHONPATH, where no
-    .pth file and so no editable i2vlib is read), prints every claim under the protocol id computed here."""
+    tracked files, installed without its dependencies into a folder first on PYTHONPATH (before any site folder, and
+    before an editable install's finder, which comes after the path's), prints every claim under the protocol id
+    computed here."""
     import shutil
-    import site
     import sys
-    import venv
     from importlib.metadata import version
 
     from i2vlib import claims
@@ -102,7 +101,7 @@ def test_the_wheel_installed_alone_judges_every_claim(tmp_path):
         pytest.skip("not a git checkout")
     if int(version("setuptools").split(".")[0]) < 77:
         pytest.skip("the build backend, setuptools>=77, is not installed here")
-    source = tmp_path / "source"
+    source, target = tmp_path / "source", tmp_path / "installed"
     for name in listed.stdout.splitlines():
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
@@ -110,13 +109,10 @@ def test_the_wheel_installed_alone_judges_every_claim(tmp_path):
     _ran([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
           tmp_path / "wheel", source])
     (wheel,) = (tmp_path / "wheel").glob("i2vlib-*.whl")
-    venv.create(tmp_path / "venv", with_pip=False)
-    python = tmp_path / "venv" / "bin" / "python"
-    target = _ran([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).strip()
     _ran([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target, wheel])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(site.getsitepackages()), "OMP_NUM_THREADS": "1"}
-    where = _ran([python, "-c", "import i2vlib; print(i2vlib.__file__)"], cwd=tmp_path, env=env).strip()
+    env = {**os.environ, "PYTHONPATH": str(target), "OMP_NUM_THREADS": "1"}
+    where = _ran([sys.executable, "-c", "import i2vlib; print(i2vlib.__file__)"], cwd=tmp_path, env=env).strip()
     assert Path(where).is_relative_to(target), where
-    said = json.loads(_ran([python, "-m", "i2vlib.cli", "claims", "--json"], cwd=tmp_path, env=env))
+    said = json.loads(_ran([sys.executable, "-m", "i2vlib.cli", "claims", "--json"], cwd=tmp_path, env=env))
     assert said["protocol"] == declaration.protocol_id()
     assert len(said["claims"]) == sum(len(claims.registry(p)) for p in claims.PAPERS)
