@@ -49,6 +49,18 @@ def pictured(paper: str, profile: str = "book") -> list[tuple[dict, dict]]:
     return out
 
 
+# The controlled check of the reason "budget" (:mod:`i2vlib.records.why`): a table's arm trained this many times the
+# first rung's budget, on the first seed of SEEDS, its recipe otherwise unchanged. A claim whose reason says more steps
+# would reproduce it is judged by its own rule on this one run (declared 2026-11-30, before the runs trained).
+BUDGET_CHECKS = {"fan": {"full": 16}, "affinegan": {"full": 16}}
+
+
+def budget_checks(profile: str = "book") -> dict[str, dict[str, dict]]:
+    """``{paper: {arm: config}}`` of :data:`BUDGET_CHECKS`' runs."""
+    return {paper: {arm: arm_configs(paper, profile, [arm], [SEEDS[0]], multiple)[arm][0]
+                    for arm, multiple in arms.items()} for paper, arms in BUDGET_CHECKS.items()}
+
+
 def chapter_runs(profile: str = "book") -> dict[str, list[dict]]:
     """``{paper: configs}`` of the runs a chapter shows beside the comparisons' arms, recorded with the paper's
     measure (:data:`MEASURE`, :func:`measure_options`) so that ``make book`` trains nothing: FRGAN's G_M at the public
@@ -268,8 +280,8 @@ def progress_total(rows: list[dict]) -> dict:
 def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
     """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs: (multiple, seeds)}``)
     of ``round`` in the book profile: every arm's runs at each rung (only ``arms``, in their order, where given),
-    then, where ``arms`` is None and the round is the exploratory one, the paper's :data:`HEADLINES` and the runs
-    :func:`pictured` adds. A record keeps its pictures where a chapter shows them (:func:`pictured_keys`)."""
+    then, where ``arms`` is None and the round is the exploratory one, the paper's :data:`HEADLINES`, the runs
+    :func:`pictured` adds and its :data:`BUDGET_CHECKS`. A record keeps its pictures where a chapter shows them (:func:`pictured_keys`)."""
     keep, out = pictured_keys(), []
 
     def job(config, paper, **extra):
@@ -284,6 +296,7 @@ def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
         if arms is None and round == "exploratory":
             out += [job(recipe(name), paper) for name in HEADLINES[paper]]
             out += [job(config, paper, **extra) for config, extra in pictured(paper, "book")]
+            out += [job(config, paper) for config in budget_checks("book").get(paper, {}).values()]
     return out
 
 
