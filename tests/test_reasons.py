@@ -95,3 +95,31 @@ def test_more_seeds_judges_both_rounds_seeds_together():
     assert "at 1 times the budget, not reproduced" in check(one, reversed_)
     assert not check(one, rules.NotTested("plain fails face (3 of 3 seeds)")).startswith("both rounds")
     assert why._pooled({"a": [1.0], "copy": 2.0}, {"a": [3.0], "copy": 2.5}) is None   # references that differ
+
+
+def test_a_larger_budget_judges_the_claim_s_own_rule_on_one_longer_run(monkeypatch):
+    """The reason "budget" is backed by the claim's rule on its arm's run at BUDGET_CHECKS' multiple: reproduced
+    there, the reason holds; until the run is recorded, the evidence says so; a claim on another table keeps each
+    round's rungs only."""
+    from i2vlib.claims import rules
+    from i2vlib.claims.claim import Claim
+    from i2vlib.claims.measurement import seeds
+
+    claim = Claim(id="x", paper="fan", where="Eq. 2", words="w", measure="m", measured_as="s",
+                  chapter="fan/ablations", rule=rules.AtLeast(30, partly=20), measurement=seeds("fan", "full", "s"))
+    rows = {r: {("fan", "x"): {**_row("partly", ("1", "partly", "25 ± 1 (n = 5)")), "chapter": "fan/ablations"}}
+            for r in ("confirmatory", "exploratory")}
+    ctx = why.Context(rows, {r: {"fan/ablations": {"1": _Made(claim, [25.0, 26.0, 25.5])}} for r in rows})
+    monkeypatch.setattr(why, "BUDGET_CHECKS", {"fan": {"full": 16}})
+    monkeypatch.setattr(why, "budget_checks", lambda: {"fan": {"full": {"seed": 0, "steps": 16000}}})
+    recorded = [{"s": 32.5}]
+    monkeypatch.setattr(why.store, "measured", lambda configs, measure, train, **options: recorded)
+    text = why.longer("fan", "x")(ctx)
+    assert text.startswith("one run at 16 times the budget (seed 0, the recipe otherwise the table's): reproduced, 32.5")
+    assert "Each round: 1 times the budget, confirmatory: partly" in text
+    recorded[0] = {"s": 27.0}
+    assert ": partly, 27" in why.longer("fan", "x")(ctx)
+    recorded[0] = None
+    assert why.longer("fan", "x")(ctx).startswith("a run at 16 times the budget is not recorded yet")
+    monkeypatch.setattr(why, "budget_checks", lambda: {})
+    assert why.longer("fan", "x")(ctx).startswith("1 times the budget, confirmatory")
