@@ -115,7 +115,8 @@ def test_a_larger_budget_judges_the_claim_s_own_rule_on_one_longer_run(monkeypat
     recorded = [{"s": 32.5}]
     monkeypatch.setattr(why.store, "measured", lambda configs, measure, train, **options: recorded)
     text = why.longer("fan", "x")(ctx)
-    assert text.startswith("one run at 16 times the budget (seed 0, the recipe otherwise the table's): reproduced, 32.5")
+    assert text.startswith("one run at 16 times the budget (seed 0, the recipe otherwise the table's): "
+                           "reproduced, 32.5")
     assert "Each round: 1 times the budget, confirmatory: partly" in text
     recorded[0] = {"s": 27.0}
     assert ": partly, 27" in why.longer("fan", "x")(ctx)

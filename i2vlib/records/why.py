@@ -170,11 +170,12 @@ def longer(paper: str, claim: str) -> Callable[[Context], str]:
         arms = list(configs)
         values = store.measured([configs[a] for a in arms], MEASURE[table], train=False,
                                 **measure_options(table, "book"))
+        multiple = BUDGET_CHECKS[table][arms[0]]
         if None in values:
-            return f"a run at {BUDGET_CHECKS[table][arms[0]]} times the budget is not recorded yet. Each round: {rounds}"
+            return f"a run at {multiple} times the budget is not recorded yet. Each round: {rounds}"
         verdict, shown = c.rule.assess(measure(c.measurement, {a: [v] for a, v in zip(arms, values)}, {}))
-        return (f"one run at {BUDGET_CHECKS[table][arms[0]]} times the budget (seed {configs[arms[0]]['seed']}, the "
-                f"recipe otherwise the table's): {verdict}, {shown}. Each round: {rounds}")
+        return (f"one run at {multiple} times the budget (seed {configs[arms[0]]['seed']}, the recipe otherwise the "
+                f"table's): {verdict}, {shown}. Each round: {rounds}")
     return check
 
 
