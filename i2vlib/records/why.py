@@ -46,24 +46,29 @@ class Context:
             return None
         return per_seed(runs, arm, *path)
 
+    def _evidence(self, paper: str, claim: str, round: str) -> dict:
+        """``{rung: Evidence}`` of the chapter that judges the claim, in ``round`` (empty where none)."""
+        row = self.rows.get(round, {}).get((paper, claim))
+        return {} if row is None else (self.made or {}).get(round, {}).get(row["chapter"], {})
+
     def claim(self, paper: str, claim: str):
         """The claim as its chapter's evidence holds it (:class:`i2vlib.claims.Claim`; None where no round measured
         it)."""
-        for round, chapters in (self.made or {}).items():
-            row = self.rows.get(round, {}).get((paper, claim))
-            for e in ({} if row is None else chapters.get(row["chapter"], {})).values():
-                found = next((c for c in e.claims.values() if (c.paper, c.id) == (paper, claim)), None)
-                if found is not None:
-                    return found
-        return None
+        found = (_claim_in(e, paper, claim) for round in (self.made or {})
+                 for e in self._evidence(paper, claim, round).values())
+        return next((c for c in found if c is not None), None)
 
     def measured(self, paper: str, claim: str, label: str, round: str) -> tuple | None:
         """``(rule, measurement)`` of the claim at rung ``label`` of ``round`` as its chapter measured it (None where
         not measured)."""
-        row = self.rows[round].get((paper, claim))
-        e = None if row is None else (self.made or {}).get(round, {}).get(row["chapter"], {}).get(label)
-        c = None if e is None else next((c for c in e.claims.values() if (c.paper, c.id) == (paper, claim)), None)
+        e = self._evidence(paper, claim, round).get(label)
+        c = None if e is None else _claim_in(e, paper, claim)
         return None if c is None else (c.rule, e.measurements[c.measure])
+
+
+def _claim_in(e, paper: str, claim: str):
+    """Claim ``paper/claim`` among those one Evidence measured, or None."""
+    return next((c for c in e.claims.values() if (c.paper, c.id) == (paper, claim)), None)
 
 
 @dataclass(frozen=True)
@@ -223,8 +228,8 @@ WHY: dict[str, Why] = {
     "affinegan/self-reconstruction": Why(
         "budget", "The input comes back at a = 0 more closely with more steps; at four times the table's budget its "
                   "interval still straddles the paper's threshold", longer("affinegan", "self-reconstruction")),
-    # Declared 'budget' at four times the budget; 'fails' since the run of BUDGET_CHECKS (2026-11-30) read "partly",
-    # which the rule of `longer`, written before it trained, reads against the budget.
+    # Declared 'budget' at four times the budget; 'fails' since the run of BUDGET_CHECKS read "partly" (2026-11-30):
+    # by the rule of `longer`, written before that run trained, more steps alone do not reproduce it.
     "affinegan/eq5-infers-intensity": Why(
         "fails", "Eq. 5's intensities agree with the true ones more closely from one to four times the table's "
                  "budget, but short of the threshold, and the longer run of the check comes no closer: more steps "
