@@ -55,16 +55,21 @@ def _shipped(relative: Path, patterns: list[str]) -> bool:
                for p in patterns)
 
 
+def _tracked(*paths: str) -> list[str]:
+    """The files git tracks (under ``paths``), or the test skipped outside a git checkout."""
+    try:
+        listed = subprocess.run(["git", "ls-files", *paths], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return listed.stdout.splitlines()
+
+
 def test_every_data_file_of_the_library_is_in_its_package_data():
     """A file the library reads that package-data does not name is missing from a wheel, and so from every
     ``pip install`` that is not editable (Colab's): protocol/references.json was, and every gate failed there."""
-    try:
-        listed = subprocess.run(["git", "ls-files", "i2vlib"], cwd=ROOT, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     missing = []
-    for name in listed.stdout.split():
+    for name in _tracked("i2vlib"):
         path = ROOT / name
         if path.suffix == ".py" or not path.exists():
             continue
@@ -95,14 +100,11 @@ def test_the_wheel_installed_alone_judges_every_claim(tmp_path):
     from i2vlib import claims
     from i2vlib.claims import declaration
 
-    try:
-        listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
+    tracked = _tracked()
     if int(version("setuptools").split(".")[0]) < 77:
         pytest.skip("the build backend, setuptools>=77, is not installed here")
     source, target = tmp_path / "source", tmp_path / "installed"
-    for name in listed.stdout.splitlines():
+    for name in tracked:
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)

@@ -141,7 +141,7 @@ def more_seeds(paper: str, claim: str) -> Callable[[Context], str]:
     before Holm's adjustment, then each round's rungs (:func:`every_rung`)."""
     def check(ctx: Context) -> str:
         out = []
-        for label in ("1", "4"):
+        for label in ctx.rows["confirmatory"].get((paper, claim), {}).get("rungs", {}):
             got = [ctx.measured(paper, claim, label, round) for round in ("confirmatory", "exploratory")]
             if None in got or any(untested(m) is not None for _, m in got):
                 continue
