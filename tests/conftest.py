@@ -44,6 +44,15 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_record_lock(tmp_path_factory):
+    """Each test worker records under a lock of its own (i2vlib.records.engine.one_local_recording): neither the other
+    worker's tests nor a recording that runs on this machine beside the suite refuse a test's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("I2V_RECORD_LOCK", str(tmp_path_factory.getbasetemp() / "record.lock"))
+        yield
+
+
 @pytest.fixture
 def one_thread():
     """One torch thread: CPU kernels may split their sums differently with more, and a recorded

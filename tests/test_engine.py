@@ -215,6 +215,24 @@ def test_the_engine_s_options_and_missing_commands_are_one_line_errors(tmp_path,
     assert list(tmp_path.iterdir()) == []                           # nothing written, no job folder
 
 
+def test_a_second_local_recording_on_one_machine_refuses_to_start(tmp_path, capsys, monkeypatch):
+    """Two recordings side by side would oversubscribe the cores: the second says so in one line, exits 2 and
+    writes nothing; once the first has ended, the same command records."""
+    _, jobs, keys = _setup(tmp_path, monkeypatch, (0,))
+    monkeypatch.setattr(ablations, "jobs", lambda *a, **k: jobs)
+    monkeypatch.setattr(store, "RECORDS", tmp_path / "recorded")
+    monkeypatch.setenv("I2V_REPO_ROOT", str(tmp_path / "repo"))
+    argv = ["affinegan", "--workers", "1"]
+    with engine.one_local_recording():                      # the first recording
+        assert ablations.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"another recording runs on this machine (process {os.getpid()}" in err
+        assert not (tmp_path / "repo").exists() and not (tmp_path / "recorded").exists()
+    assert ablations.main(argv) == 0
+    assert list(store.read(tmp_path / "recorded")) == keys
+
+
 def test_slurm_jobs_get_the_partition_time_and_cores_asked_for(tmp_path, monkeypatch):
     """Without a cluster: the batch script submitit would submit, from the command's options."""
     monkeypatch.setattr(shutil, "which", lambda command, *a, **k: f"/usr/bin/{command}")

@@ -5,7 +5,8 @@ after the other in this process (its ``DebugExecutor``, where a debugger or a te
 This module is the driver: it keeps at most ``workers`` jobs in flight, starts the longest first, never starts a job
 that would train a run another job in flight trains (FRGAN's G_R and its arm G_M share their G_M), retries a failed
 job a declared number of times (:data:`RETRIES`) and reports each failure in one line, prints progress as jobs
-finish (done, running, left, the training time left), and on Ctrl-C or SIGTERM cancels the jobs in flight. A job is
+finish (done, running, left, the training time left), and on Ctrl-C or SIGTERM cancels the jobs in flight. One
+local recording runs on a machine at a time (:func:`one_local_recording`). A job is
 known by its record key; what makes it idempotent and resumable (a recorded key is never run again, a run resumes
 from its checkpoint) is the job's own doing (:func:`i2vlib.records.store.record_job`).
 
@@ -21,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ SLURM_MINUTES = 240        # a SLURM job's time limit; a job that reaches it is 
 REQUEUES = 30              # how often SLURM may requeue one job (preempted or out of time) before it fails
 LOCAL_MINUTES = 7 * 24 * 60   # a local job has no time limit of its own; submitit's LocalExecutor wants one
 POLL_SECONDS = {"local": 0.5, "slurm": 15.0, "debug": 0.0}
+LOCK_ENV = "I2V_RECORD_LOCK"   # the lock file of :func:`one_local_recording` (default: in the temporary folder)
 
 
 class JobsFailed(I2VError):
@@ -180,10 +183,17 @@ def run_queue(tasks: list[Task], engine: Engine, folder, workers: int | None = N
     of the jobs that succeeded, in the order they ended. A task whose key ``recorded()`` holds when a slot frees is
     dropped; a failed job is retried ``engine.retries`` times (first in the queue), then, once every other job has
     ended, :class:`JobsFailed` names it. Ctrl-C or SIGTERM cancels the jobs in flight (a job process ends) and
-    raises KeyboardInterrupt: what ended is kept, and the command run again resumes."""
+    raises KeyboardInterrupt: what ended is kept, and the command run again resumes. A local queue refuses to start
+    while another runs on this machine (:func:`one_local_recording`)."""
     queue = list(tasks)
     if not queue:
         return []
+    with one_local_recording() if engine.name == "local" else contextlib.nullcontext():
+        return _drive(queue, engine, folder, workers, recorded, progress)
+
+
+def _drive(queue: list[Task], engine: Engine, folder, workers, recorded, progress) -> list[str]:
+    """:func:`run_queue`'s loop."""
     ex = executor(engine, folder)
     slots, threads, cores = placement(engine, workers, len(queue))
     free, running, tries, failed, done = list(range(slots)), {}, {}, {}, []
@@ -253,6 +263,30 @@ def run_queue(tasks: list[Task], engine: Engine, folder, workers: int | None = N
     if failed:
         raise JobsFailed(failed, engine.retries + 1, folder if engine.name != "debug" else None)
     return done
+
+
+@contextlib.contextmanager
+def one_local_recording():
+    """Hold this machine's recording lock (the file ``$I2V_RECORD_LOCK``, by default ``i2v-record.lock`` in the
+    temporary folder) while a local recording runs; a second one refuses to start. Each local job is pinned to a core
+    and a lone job takes every core as threads (:func:`placement`), so two recordings side by side would put two
+    threads on each core and slow every step many times over. The lock is the kernel's (``flock``): it goes with the
+    process that held it, however that process ends."""
+    import fcntl
+
+    path = Path(os.environ.get(LOCK_ENV) or Path(tempfile.gettempdir()) / "i2v-record.lock")
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise I2VError(f"another recording runs on this machine (process {holder}, lock {path}); its jobs hold "
+                           "the cores: let it end, or stop it (Ctrl-C, or kill -TERM it) and run this again") from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
 
 
 def _tidy(job) -> None:
