@@ -389,7 +389,7 @@ def _severe_errors(log: list[dict]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
         reason = f"headless browser test needs {', '.join(missing)} (apt-get install chromium chromium-driver)"
@@ -403,7 +403,7 @@ def browser():
     opts.binary_location = CHROMIUM
     for arg in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1400,1000"]:
+                "--window-size=1400,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
         opts.add_argument(arg)
     # The console, and every request a page makes (the performance log's network events).
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

@@ -33,7 +33,8 @@ def _free_port() -> int:
 
 
 def _torchrun(out, *args, timeout=300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    # TMPDIR: torchrun's own folders (torchelastic_*) go beside the run, not into the machine's temporary folder
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "TMPDIR": str(out.parent)}
     sets = [f"{k}={json.dumps(v)}" for k, v in OPTIONS.items()]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
            "--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m", "i2vlib.cli", "train", "fan",

@@ -272,7 +272,7 @@ def one_local_recording():
     and a lone job takes every core as threads (:func:`placement`), so two recordings side by side would put two
     threads on each core and slow every step many times over. The lock is the kernel's (``flock``): it goes with the
     process that held it, however that process ends."""
-    import fcntl
+    import fcntl                 # POSIX only, as is submitit's local executor: imported where it is needed
 
     path = Path(os.environ.get(LOCK_ENV) or Path(tempfile.gettempdir()) / "i2v-record.lock")
     with open(path, "a+") as f:
