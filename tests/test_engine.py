@@ -231,6 +231,10 @@ def test_a_second_local_recording_on_one_machine_refuses_to_start(tmp_path, caps
         assert not (tmp_path / "repo").exists() and not (tmp_path / "recorded").exists()
     assert ablations.main(argv) == 0
     assert list(store.read(tmp_path / "recorded")) == keys
+    monkeypatch.setenv(engine.LOCK_ENV, str(tmp_path / "no" / "such" / "lock"))
+    with pytest.raises(I2VError, match=r"cannot open the recording lock .*lock: No such file or directory"):
+        engine.run_queue([engine.Task("k", print, (), 1.0)], engine.Engine(), tmp_path / "jobs")
+    assert not (tmp_path / "jobs").exists()
 
 
 def test_slurm_jobs_get_the_partition_time_and_cores_asked_for(tmp_path, monkeypatch):

@@ -267,15 +267,19 @@ def _drive(queue: list[Task], engine: Engine, folder, workers, recorded, progres
 
 @contextlib.contextmanager
 def one_local_recording():
-    """Hold this machine's recording lock (the file ``$I2V_RECORD_LOCK``, by default ``i2v-record.lock`` in the
-    temporary folder) while a local recording runs; a second one refuses to start. Each local job is pinned to a core
+    """Hold this machine's recording lock (the file ``$I2V_RECORD_LOCK``, by default ``i2v-record-<uid>.lock`` in the
+    temporary folder: one per user) while a local recording runs; a second one refuses to start. Each local job is pinned to a core
     and a lone job takes every core as threads (:func:`placement`), so two recordings side by side would put two
     threads on each core and slow every step many times over. The lock is the kernel's (``flock``): it goes with the
     process that held it, however that process ends."""
     import fcntl                 # POSIX only, as is submitit's local executor: imported where it is needed
 
-    path = Path(os.environ.get(LOCK_ENV) or Path(tempfile.gettempdir()) / "i2v-record.lock")
-    with open(path, "a+") as f:
+    path = Path(os.environ.get(LOCK_ENV) or Path(tempfile.gettempdir()) / f"i2v-record-{os.getuid()}.lock")
+    try:
+        f = open(path, "a+")
+    except OSError as e:
+        raise I2VError(f"cannot open the recording lock {path}: {e.strerror} (${LOCK_ENV} names another)") from None
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
