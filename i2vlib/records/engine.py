@@ -267,11 +267,11 @@ def _drive(queue: list[Task], engine: Engine, folder, workers, recorded, progres
 
 @contextlib.contextmanager
 def one_local_recording():
-    """Hold this machine's recording lock (the file ``$I2V_RECORD_LOCK``, by default ``i2v-record-<uid>.lock`` in the
-    temporary folder: one per user) while a local recording runs; a second one refuses to start. Each local job is pinned to a core
-    and a lone job takes every core as threads (:func:`placement`), so two recordings side by side would put two
-    threads on each core and slow every step many times over. The lock is the kernel's (``flock``): it goes with the
-    process that held it, however that process ends."""
+    """Hold the recording lock (the file ``$I2V_RECORD_LOCK``, by default ``i2v-record-<uid>.lock`` in the temporary
+    folder, one per user since another user's file would not open) while a local recording runs; a second one
+    refuses to start. Each local job is pinned to a core and a lone job takes every core as threads
+    (:func:`placement`), so two recordings side by side would put two threads on each core and slow every step many
+    times over. The lock is the kernel's (``flock``): it goes with the process that held it, however that ends."""
     import fcntl                 # POSIX only, as is submitit's local executor: imported where it is needed
 
     path = Path(os.environ.get(LOCK_ENV) or Path(tempfile.gettempdir()) / f"i2v-record-{os.getuid()}.lock")
