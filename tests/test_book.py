@@ -403,12 +403,14 @@ def browser(tmp_path_factory):
     opts.binary_location = CHROMIUM
     for arg in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1400,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+                "--window-size=1400,1000"]:
         opts.add_argument(arg)
     # The console, and every request a page makes (the performance log's network events).
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     opts.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    # TMPDIR: Chromium's profile and socket folders go under the test's, not into the machine's temporary folder
+    tmp = {**os.environ, "TMPDIR": str(tmp_path_factory.mktemp("chromium"))}
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, env=tmp), options=opts)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(60)
     yield driver

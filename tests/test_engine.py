@@ -9,9 +9,12 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -144,6 +147,57 @@ def test_an_interrupted_recording_cancels_its_jobs_and_resumes(tmp_path, capsys,
         os.kill(pid, 0)                                               # the job's process has ended
     assert not book.exists() and _calls(tmp_path) == []
     assert store.record(jobs, root=runs, path=book, engine=where) == [k] and _calls(tmp_path) == [0]
+
+
+_TASK = """
+import pathlib, sys, time
+from i2vlib.records.engine import Resumable
+folder = pathlib.Path(sys.argv[1])
+def job():
+    (folder / "started").touch()
+    time.sleep(float(sys.argv[2]))
+    (folder / "ended").touch()
+Resumable(job)()
+"""
+_CONTROLLER = """
+import os, pathlib, subprocess, sys, time
+env = dict(os.environ, SUBMITIT_EXECUTOR="local", SUBMITIT_LOCAL_JOB_ID=str(os.getpid()))
+env.pop("SUBMITIT_LOCAL_WITH_SHELL", None)
+folder, mode, seconds = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+task = subprocess.Popen([sys.executable, "-c", sys.argv[4], str(folder), seconds], env=env)
+print(task.pid, flush=True)
+if mode == "wait":
+    task.wait()
+while mode == "started" and not (folder / "started").exists():
+    time.sleep(0.05)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an orphan's zombie, which nobody may reap here, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.parametrize("mode, seconds, made", [("wait", "0", {"started", "ended"}),   # its controller waits
+                                                 ("at-once", "0", set()),     # ended before the job began
+                                                 ("started", "60", {"started"})])   # ended while the job trains
+def test_a_local_job_ends_with_the_controller_that_started_it(tmp_path, mode, seconds, made):
+    """A cancelled controller kills the tasks it knows of; a task it started a moment before the cancel arrived is not
+    among them (an interrupted recording once recorded such a job after it said it had cancelled every job). The
+    task ends with its controller instead: before its job begins, or while it runs."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux's parent-death signal and /proc")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    controller = subprocess.run([sys.executable, "-c", _CONTROLLER, str(tmp_path), mode, seconds, _TASK],
+                                env=env, capture_output=True, text=True, timeout=120, check=True)
+    pid, deadline = int(controller.stdout.split()[0]), time.monotonic() + 60
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+    assert {p.name for p in tmp_path.iterdir()} == made
 
 
 def test_a_job_run_twice_waits_for_the_other_and_records_once(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -91,12 +92,30 @@ class Resumable:
         self.fn = fn
 
     def __call__(self, *args, **kwargs):
+        _end_with_local_controller()
         return self.fn(*args, **kwargs)
 
     def checkpoint(self, *args, **kwargs):
         from submitit.helpers import DelayedSubmission
 
         return DelayedSubmission(self, *args, **kwargs)
+
+
+def _end_with_local_controller() -> None:
+    """In a job of submitit's local executor: die with the controller process that started it. A cancelled job's
+    controller kills the tasks it knows of, but one it started a moment before the cancel arrived is not on its list
+    yet and would train on, and record, after its recording was interrupted. Linux's parent-death signal covers the
+    rest of the job's life; a controller already gone before it was set ends the job here."""
+    if os.environ.get("SUBMITIT_EXECUTOR") != "local":
+        return
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    controller = os.environ.get("SUBMITIT_LOCAL_JOB_ID")      # the controller's pid, unless a shell started it
+    if not os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") and str(os.getppid()) != controller:
+        raise SystemExit(f"the recording that started this job (controller {controller}) has ended")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
