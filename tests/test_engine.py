@@ -121,10 +121,15 @@ def test_a_recording_whose_job_was_killed_resumes_without_retraining_a_finished_
     assert _stamps(run_dir(c, runs) for c in configs) == before      # no run trained again
 
 
-def test_an_interrupted_recording_cancels_its_jobs_and_resumes(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("sigint", [signal.default_int_handler, signal.SIG_IGN], ids=["foreground", "background"])
+def test_an_interrupted_recording_cancels_its_jobs_and_resumes(tmp_path, capsys, monkeypatch, request, sigint):
     """SIGTERM of the recording (as Ctrl-C) while its job runs: the job's process ends with it, nothing is recorded,
-    and the recording run again records the job."""
+    and the recording run again records the job. Also for a recording started with SIGINT ignored (``cmd &`` in a
+    script, ``nohup``), whose jobs would otherwise inherit it and ignore submitit's cancel: a smoke job then recorded
+    in the seconds before it was killed."""
     configs, jobs, (k,) = _setup(tmp_path, monkeypatch, (0,))
+    before = signal.signal(signal.SIGINT, sigint)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, before))
     book, runs, where = tmp_path / "recorded", tmp_path / "runs", engine.Engine(folder=str(tmp_path / "j"))
     sleep, interrupted = time.sleep, []
 

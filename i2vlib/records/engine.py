@@ -233,8 +233,9 @@ def _drive(queue: list[Task], engine: Engine, folder, workers, recorded, progres
                 if (runs := task.runs()) & training:    # its run, or its earlier stage, trains in another job
                     continue
                 slot = free.pop(0)
-                job = ex.submit(Resumable(task.fn), *task.args, threads=threads,
-                                core=cores[slot] if cores else None)
+                with _children_take_sigint():
+                    job = ex.submit(Resumable(task.fn), *task.args, threads=threads,
+                                    core=cores[slot] if cores else None)
                 if engine.name == "local":
                     job._results_timeout_s = 1       # its process has ended when done(): no shared disk to wait for
                 running[job] = (task, slot, runs, time.perf_counter())
@@ -361,6 +362,22 @@ def _cancel(running: dict, engine: Engine, wait_s: float = 15.0) -> None:
                 for pid in (*_descendants(process.pid), process.pid):
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _children_take_sigint():
+    """While a job is submitted, SIGINT is caught (and dropped) instead of ignored, so that the job's processes start
+    with SIGINT at its default. A command started as ``cmd &`` in a script or under ``nohup`` runs with SIGINT
+    ignored, and an ignored signal is inherited across ``exec``: its local jobs would ignore the SIGINT by which
+    submitit cancels them, and train on, and record, until :func:`_cancel` kills them."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _descendants(pid: int) -> list[int]:
