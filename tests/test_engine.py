@@ -191,8 +191,8 @@ def _alive(pid: int) -> bool:
                                                  ("started", "60", {"started"})])   # ended while the job trains
 def test_a_local_job_ends_with_the_controller_that_started_it(tmp_path, mode, seconds, made):
     """A cancelled controller kills the tasks it knows of; a task it started a moment before the cancel arrived is not
-    among them (an interrupted recording once recorded such a job after it said it had cancelled every job). The
-    task ends with its controller instead: before its job begins, or while it runs."""
+    among them yet, and a controller killed outright kills none. The task ends with its controller instead: before
+    its job begins, or while it runs."""
     if not sys.platform.startswith("linux"):
         pytest.skip("Linux's parent-death signal and /proc")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

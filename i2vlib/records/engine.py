@@ -102,10 +102,11 @@ class Resumable:
 
 
 def _end_with_local_controller() -> None:
-    """In a job of submitit's local executor: die with the controller process that started it. A cancelled job's
+    """In a job of submitit's local executor: die with the controller process that started it. A cancelled
     controller kills the tasks it knows of, but one it started a moment before the cancel arrived is not on its list
-    yet and would train on, and record, after its recording was interrupted. Linux's parent-death signal covers the
-    rest of the job's life; a controller already gone before it was set ends the job here."""
+    yet, and a controller killed outright kills none: such a task would train on, and record, after its recording
+    ended. Linux's parent-death signal covers the rest of the job's life; a controller already gone before it was set
+    ends the job here."""
     if os.environ.get("SUBMITIT_EXECUTOR") != "local":
         return
     if sys.platform.startswith("linux"):
