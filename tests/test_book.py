@@ -904,11 +904,12 @@ def test_the_live_widget_animates_a_photo_in_a_face_box_and_pastes_it_back(widge
 CODE_LINES_LIMIT = 40
 
 
-def test_no_table_overflows_the_column_and_code_stays_out_of_the_way(book, site, tmp_path, monkeypatch):
+def test_no_table_overflows_the_column_and_code_stays_out_of_the_way(book, site, tmp_path_factory, monkeypatch):
     """At a laptop's 1280 CSS px no table of any page is wider than the text column (benchmarks/layout.py measures
     the same), and a page whose code does not teach shows at most CODE_LINES_LIMIT lines of it without a click."""
     _require_build(book)
-    monkeypatch.setenv("TMPDIR", str(tmp_path))         # Chromium's profile and socket folders: under the test's
+    # Chromium's profile and socket folders under the test's; a short path, since a socket's is at most 107 bytes
+    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("chromium")))
     layout = load_script("benchmarks/layout.py", "i2v_layout")
     driver = layout.driver_at(1280)
     problems = []
