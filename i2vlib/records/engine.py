@@ -299,7 +299,8 @@ def one_local_recording():
     try:
         f = open(path, "a+")
     except OSError as e:
-        raise I2VError(f"cannot open the recording lock {path}: {e.strerror} (${LOCK_ENV} names another)") from None
+        raise I2VError(f"cannot open the recording lock {path}: {e.strerror} "
+                       f"(set ${LOCK_ENV} to a file that can be opened)") from None
     with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
