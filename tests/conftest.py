@@ -23,6 +23,8 @@ import pytest
 import torch
 from filelock import FileLock
 
+from i2vlib.records.engine import LOCK_ENV
+
 pytest_plugins = ["durations"]       # --durations-json PATH: every test's seconds (tests/durations.py)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +51,7 @@ def own_record_lock(tmp_path_factory):
     """Each test worker records under a lock of its own (i2vlib.records.engine.one_local_recording): neither the other
     worker's tests nor a recording that runs on this machine beside the suite refuse a test's."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("I2V_RECORD_LOCK", str(tmp_path_factory.getbasetemp() / "record.lock"))
+        mp.setenv(LOCK_ENV, str(tmp_path_factory.getbasetemp() / "record.lock"))
         yield
 
 

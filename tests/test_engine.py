@@ -367,7 +367,7 @@ def test_a_cancelled_job_that_ignores_its_signal_is_killed(tmp_path):
     pid = int((tmp_path / "started").read_text())
     engine._cancel({job: None}, engine.Engine("local"), wait_s=1.0)
     for _ in range(50):
-        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+        if not _alive(pid):
             break
         time.sleep(0.1)
     else:
