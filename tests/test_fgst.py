@@ -260,17 +260,24 @@ def test_fgst_trains_on_its_own_features_and_the_instruments_are_the_old_hash(pr
 
 
 def test_every_fgst_record_still_hashes_to_its_key():
-    """FGST's records were made with the identity instrument's features, before ``perceptual_net`` existed: each
-    stored config hashes to its key, as stored and as read back (read as the instrument's features); with FGST's own
-    features it would hash differently."""
+    """FGST's records made before ``perceptual_net`` existed (with the identity instrument's features) store no
+    ``perceptual_net``: each stored config hashes to its key, as stored and as read back (read as the instrument's
+    features); with FGST's own features it would hash differently. Records made after it (the confirmatory round's,
+    on FGST's own features) store it, and hash to their key as stored."""
     records = {k: r["config"] for k, r in store.read().items() if k.startswith("fgst-")}
-    released = [k for k, c in records.items() if c.get("design") == "released"]
+    own = {k: c for k, c in records.items() if "perceptual_net" in c}
+    released = [k for k, c in records.items() if c.get("design") == "released" and k not in own]
     assert records and released
+    for key, cfg in own.items():
+        assert cfg["perceptual_net"] == "own" and config_hash(cfg) == config_hash(full_config(cfg)), key
+        assert key.startswith(f"fgst-{config_hash(cfg)}/"), key
     for key, cfg in records.items():
+        if key in own:
+            continue
         head, _, args = key.partition("?")
         wanted, measure = head.split("/")[0].removeprefix("fgst-"), head.split("/")[1].split("@")[0]
         full = full_config(cfg)
-        assert "perceptual_net" not in cfg and config_hash(cfg) == config_hash(full) == wanted, key
+        assert config_hash(cfg) == config_hash(full) == wanted, key
         assert store.key(cfg, measure, **(json.loads(args) if args else {})) == key
         if key in released:
             assert full["perceptual_net"] == "instrument", key
