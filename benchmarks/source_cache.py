@@ -44,7 +44,7 @@ def run_arm(recipe: str, arm: str, steps: int, out: str) -> None:
     torch.set_num_threads(1)
     cfg = {**zoo.entry_config(recipe), "steps": steps, "checkpoint_every": steps}
     if arm == "before":                 # the training source's first clip, as the run will render it
-        clips.CACHE_BYTES = OLD_CLIPS * clips._nbytes(training_source(cfg)[0])
+        clips.CACHE_BYTES = OLD_CLIPS * training_source(cfg)[0].nbytes
     train(cfg, out, device="cpu", progress=False)
 
 

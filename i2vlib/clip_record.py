@@ -3,7 +3,8 @@ benchmark's expressions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,6 +40,16 @@ class Clip:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of its arrays (frames, landmarks, intensities, masks)."""
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+    def copy(self) -> Clip:
+        """A copy that shares nothing that can change with this clip."""
+        return replace(self, **{k: v.copy() for k, v in vars(self).items() if isinstance(v, np.ndarray)},
+                       frame_names=list(self.frame_names), meta=copy.deepcopy(self.meta))
 
     @property
     def size(self) -> tuple[int, int]:

@@ -107,7 +107,7 @@ def test_the_source_keeps_as_many_rendered_clips_as_its_memory_budget_holds(monk
     from i2vlib.data import clips
 
     bench = SyntheticBenchmark(size=64, seed=0, n_identities=100, frames=(10, 10))
-    one = clips._nbytes(bench.video("train", 0, expression="happy", curve="linear"))
+    one = bench.video("train", 0, expression="happy", curve="linear").nbytes
     monkeypatch.setattr(clips, "CACHE_BYTES", 3 * one)
     videos = SyntheticVideos(bench, "train", 5, expressions=("happy",))
     first = [videos[i] for i in range(5)]

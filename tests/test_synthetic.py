@@ -5,6 +5,7 @@ import pytest
 
 from i2vlib import EXPRESSIONS, I2VError
 from i2vlib.data.curves import CURVES, intensity_curve
+from i2vlib.data import synthetic
 from i2vlib.data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
 from i2vlib.faces.masks import mouth_mask
 
@@ -21,6 +22,29 @@ def test_videos_are_deterministic_from_the_seed(bench):
     np.testing.assert_array_equal(a.landmarks, b.landmarks)
     c = SyntheticBenchmark(size=64, seed=1, n_identities=200).video("train", 3)
     assert not np.array_equal(a.frames[0], c.frames[0])
+
+
+def test_a_held_out_video_drawn_again_is_the_same_and_each_caller_owns_its_copy(monkeypatch):
+    bench = SyntheticBenchmark(size=64, seed=0, n_identities=200)
+    monkeypatch.setattr(synthetic, "_DRAWN", synthetic._Drawn(limit=0))         # nothing kept: drawn anew
+    fresh = bench.video("test", 1, n_frames=16)
+    kept = synthetic._Drawn(limit=3 * fresh.nbytes)                             # three 16-frame videos
+    monkeypatch.setattr(synthetic, "_DRAWN", kept)
+    first = bench.video("test", 1, n_frames=16)
+    assert len(kept.clips) == 1 and kept.bytes == first.nbytes
+    first.frames[:] = 0                                   # a caller's change stays in its copy
+    first.meta["curve"] = "changed"
+    again = bench.video("test", 1, n_frames=16)
+    assert again.meta == fresh.meta
+    for name in ("frames", "landmarks", "intensity", "masks"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(fresh, name))
+    again.frames[:] = 0                                   # the kept one's copy too
+    np.testing.assert_array_equal(bench.video("test", 1, n_frames=16).frames, fresh.frames)
+    for i in range(2, 6):                                  # the least recently used are forgotten past the limit
+        bench.video("test", i, n_frames=16)
+    assert kept.bytes <= kept.limit and [key[7] for key in kept.clips] == [3, 4, 5]
+    bench.video("train", 0, n_frames=16)                   # training videos are their dataset's to keep
+    assert [key[6] for key in kept.clips] == ["test"] * 3
 
 
 def test_splits_are_identity_disjoint_and_cover_everyone(bench):

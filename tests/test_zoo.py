@@ -54,6 +54,7 @@ def test_a_shipped_entry_is_what_the_current_code_would_train(name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.slow
+@pytest.mark.xdist_group("zoo-scores")    # on one worker, in turn: entries of the same expressions share test videos
 def test_a_shipped_entry_reproduces_its_recorded_scores(name, one_thread):
     recorded = zoo.record(name)["scores"]
     again = measure(i2vlib.load(f"zoo:{name}"))

@@ -64,17 +64,12 @@ class SyntheticVideos:
         if i not in self._cache:
             clip = self.bench.video(self.split, i, expressions=self.expressions, curves=self.curves)
             if self._cache_size is None:
-                self._cache_size = max(1, CACHE_BYTES // _nbytes(clip))
+                self._cache_size = max(1, CACHE_BYTES // clip.nbytes)
             self._cache[i] = clip
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(i)
         return self._cache[i]
-
-
-def _nbytes(clip: Clip) -> int:
-    """The bytes of a clip's arrays (frames, landmarks, intensities, masks)."""
-    return sum(v.nbytes for v in vars(clip).values() if isinstance(v, np.ndarray))
 
 
 def labels(clip: Clip, kind: str = "true") -> np.ndarray:
