@@ -188,7 +188,8 @@ class SyntheticBenchmark:
               n_frames: int | None = None, expressions=EXPRESSIONS, curves=("linear",)) -> Clip:
         """Video ``index`` of a split. Unless given, the expression cycles through ``expressions``,
         the intensity curve (:data:`~.curves.CURVES`) through ``curves``; identity and length are
-        drawn from the seed."""
+        drawn from the seed. A held-out video (val, test) is drawn once per process and then copied
+        (:data:`DRAWN_BYTES`)."""
         expressions = check_expressions(expressions)
         expression = expression or expressions[index % len(expressions)]
         check_expressions([expression])
