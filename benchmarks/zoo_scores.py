@@ -19,21 +19,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from report import emit, machine  # noqa: E402
 import i2vlib  # noqa: E402
 from i2vlib import __version__, zoo  # noqa: E402
 from i2vlib.errors import ArgumentParser  # noqa: E402
 from i2vlib.evaluate.zoo_scores import measure  # noqa: E402
+from test_zoo import TOLERANCE, _flat  # noqa: E402  (the test's tolerance and its flattening of nested scores)
 
 ENTRIES = ("affinegan-seven", "affinegan-all", "affinegan-happy", "fan-happy", "convlstm-happy")
-
-
-def _flat(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
 
 
 def reproduced(again: dict, recorded: dict, tolerance: dict) -> bool:
@@ -51,8 +46,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_zoo import TOLERANCE  # the tolerance the test holds a shipped entry's scores to
 
     rows = {}
     for name in args.entries:

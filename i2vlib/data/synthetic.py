@@ -198,15 +198,16 @@ class SyntheticBenchmark:
         check_curves([curve])
         key = (self.size, self.seed, self.n_identities, self.frames, self.jitter, self.noise, split, int(index),
                expression, curve, n_frames)
-        if split != "train" and key in _DRAWN:
-            return _DRAWN.get(key)
+        held_out = split != "train"
+        if held_out and (kept := _DRAWN.get(key)) is not None:
+            return kept
         rng = np.random.default_rng([self.seed, SPLITS.index(split) if split in SPLITS else 9,
                                      EXPRESSIONS.index(expression), index])
         ids = self.identities(split)
         ident = self.identity(ids[rng.integers(len(ids))])
         n = n_frames or int(rng.integers(self.frames[0], self.frames[1] + 1))
         clip = self.draw_video(ident, expression, curve, n, rng, split, f"id{ident.index:05d}_v{index:04d}")
-        if split != "train":
+        if held_out:
             _DRAWN.put(key, clip)
         return clip
 
@@ -240,10 +241,9 @@ class _Drawn:
     def __init__(self, limit: int):
         self.limit, self.bytes, self.clips = limit, 0, OrderedDict()
 
-    def __contains__(self, key) -> bool:
-        return key in self.clips
-
-    def get(self, key) -> Clip:
+    def get(self, key) -> Clip | None:
+        if key not in self.clips:
+            return None
         self.clips.move_to_end(key)
         return self.clips[key].copy()
 
