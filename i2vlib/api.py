@@ -15,7 +15,6 @@ goes through ``_decode``.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -27,6 +26,7 @@ from .faces.align import resize
 from .faces.paste import PhotoClip, animate, takes_photo
 from .inputs import MAX_FRAMES, check_image, check_intensities
 from .io import to_numpy
+from .lru import LRU
 
 def domain_note(config: dict) -> str | None:
     """What a model of ``config`` was trained on and what to expect of it on a real face, in one line (None for a
@@ -91,7 +91,7 @@ class Model:
     def __init__(self, config: dict, device: str = "cpu"):
         self.config = dict(config)
         self.device = torch.device(device)
-        self._cache: OrderedDict = OrderedDict()
+        self._cache = LRU(8)    # encoder features of the last few images (see features)
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, device="cpu") -> Model:
@@ -117,13 +117,11 @@ class Model:
         """Encoder features of ``image``, computed once and cached (a few images are kept)."""
         img = prepare_image(image, self.image_size)
         key = (hashlib.sha1(img.tobytes()).hexdigest(), tuple(expressions))
-        if key not in self._cache:
+
+        def encode():
             with torch.inference_mode():
-                self._cache[key] = self._encode(to_tensor(img).unsqueeze(0).to(self.device), tuple(expressions))
-            if len(self._cache) > 8:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(key)
-        return self._cache[key]
+                return self._encode(to_tensor(img).unsqueeze(0).to(self.device), tuple(expressions))
+        return self._cache.remember(key, encode)
 
     def generate(self, image, intensities, expression: str | None = None, as_tensor: bool = False,
                  face="auto", paste: bool = True):

@@ -8,6 +8,7 @@ from i2vlib.data.curves import CURVES, intensity_curve
 from i2vlib.data import synthetic
 from i2vlib.data.synthetic import HeadPose, SyntheticBenchmark, draw_face, response
 from i2vlib.faces.masks import mouth_mask
+from i2vlib.lru import LRU, nbytes
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,12 @@ def test_videos_are_deterministic_from_the_seed(bench):
 
 def test_a_held_out_video_drawn_again_is_the_same_and_each_caller_owns_its_copy(monkeypatch):
     bench = SyntheticBenchmark(size=64, seed=0, n_identities=200)
-    monkeypatch.setattr(synthetic, "_DRAWN", synthetic._Drawn(limit=0))         # nothing kept: drawn anew
+    monkeypatch.setattr(synthetic, "_DRAWN", LRU(0, nbytes))                    # nothing kept: drawn anew
     fresh = bench.video("test", 1, n_frames=16)
-    kept = synthetic._Drawn(limit=3 * fresh.nbytes)                             # three 16-frame videos
+    kept = LRU(3 * fresh.nbytes, nbytes)                                        # three 16-frame videos
     monkeypatch.setattr(synthetic, "_DRAWN", kept)
     first = bench.video("test", 1, n_frames=16)
-    assert len(kept.clips) == 1 and kept.bytes == first.nbytes
+    assert len(kept) == 1 and kept.total == first.nbytes
     first.frames[:] = 0                                   # a caller's change stays in its copy
     first.meta["curve"] = "changed"
     again = bench.video("test", 1, n_frames=16)
@@ -42,9 +43,9 @@ def test_a_held_out_video_drawn_again_is_the_same_and_each_caller_owns_its_copy(
     np.testing.assert_array_equal(bench.video("test", 1, n_frames=16).frames, fresh.frames)
     for i in range(2, 6):                                  # the least recently used are forgotten past the limit
         bench.video("test", i, n_frames=16)
-    assert kept.bytes <= kept.limit and [key[7] for key in kept.clips] == [3, 4, 5]
+    assert kept.total <= kept.limit and [key[7] for key in kept] == [3, 4, 5]
     bench.video("train", 0, n_frames=16)                   # training videos are their dataset's to keep
-    assert [key[6] for key in kept.clips] == ["test"] * 3
+    assert [key[6] for key in kept] == ["test"] * 3
 
 
 def test_splits_are_identity_disjoint_and_cover_everyone(bench):

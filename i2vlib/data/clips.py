@@ -11,7 +11,6 @@ uses Fan et al.'s label a = t / (T - 1) from the frame's place in the video.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch
 from ..clip_record import EXPRESSIONS, Clip
 from ..errors import I2VError
 from ..faces.align import box_transform, crop
+from ..lru import LRU, nbytes
 from .curves import check_curves
 from .synthetic import SyntheticBenchmark, check_expressions
 
@@ -43,7 +43,7 @@ class SyntheticVideos:
 
     The expression of video ``i`` cycles through ``expressions``, its intensity curve through
     ``curves`` (names from :data:`~.curves.CURVES`). ``cache``: how many rendered clips are kept (default: as many
-    as :data:`CACHE_BYTES` holds, judged by the first clip rendered); the rest are rendered again when drawn.
+    as :data:`CACHE_BYTES` holds, the least recently used forgotten); the rest are rendered again when drawn.
     """
 
     def __init__(self, bench: SyntheticBenchmark, split: str, n: int, expressions=EXPRESSIONS,
@@ -51,8 +51,7 @@ class SyntheticVideos:
         self.bench, self.split, self.n = bench, split, n
         self.expressions, self.curves = check_expressions(expressions), check_curves(curves)
         bench.identities(split)  # validates the split name
-        self._cache: OrderedDict[int, Clip] = OrderedDict()
-        self._cache_size = cache
+        self._cache = LRU(CACHE_BYTES, nbytes) if cache is None else LRU(cache)
 
     def __len__(self) -> int:
         return self.n
@@ -61,15 +60,8 @@ class SyntheticVideos:
         if not -self.n <= i < self.n:
             raise IndexError(i)
         i %= self.n
-        if i not in self._cache:
-            clip = self.bench.video(self.split, i, expressions=self.expressions, curves=self.curves)
-            if self._cache_size is None:
-                self._cache_size = max(1, CACHE_BYTES // clip.nbytes)
-            self._cache[i] = clip
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(i)
-        return self._cache[i]
+        return self._cache.remember(
+            i, lambda: self.bench.video(self.split, i, expressions=self.expressions, curves=self.curves))
 
 
 def labels(clip: Clip, kind: str = "true") -> np.ndarray:

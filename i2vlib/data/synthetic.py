@@ -16,7 +16,6 @@ in two splits. Everything is a pure function of ``(seed, ...)``.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,6 +24,7 @@ import numpy as np
 from ..clip_record import EXPRESSIONS, Clip
 from ..errors import I2VError, check_names
 from ..faces.masks import mouth_mask
+from ..lru import LRU, nbytes
 from . import face_paint, face_shape
 from .curves import check_curves, intensity_curve
 
@@ -200,7 +200,7 @@ class SyntheticBenchmark:
                expression, curve, n_frames)
         held_out = split != "train"
         if held_out and (kept := _DRAWN.get(key)) is not None:
-            return kept
+            return kept.copy()                 # each caller its own copy: no caller's change reaches another
         rng = np.random.default_rng([self.seed, SPLITS.index(split) if split in SPLITS else 9,
                                      EXPRESSIONS.index(expression), index])
         ids = self.identities(split)
@@ -208,7 +208,7 @@ class SyntheticBenchmark:
         n = n_frames or int(rng.integers(self.frames[0], self.frames[1] + 1))
         clip = self.draw_video(ident, expression, curve, n, rng, split, f"id{ident.index:05d}_v{index:04d}")
         if held_out:
-            _DRAWN.put(key, clip)
+            _DRAWN.put(key, clip.copy())
         return clip
 
     def draw_video(self, ident: Identity, expression: str, curve: str, n: int, rng: np.random.Generator,
@@ -234,24 +234,4 @@ class SyntheticBenchmark:
             yield self.video(split, i, **kwargs)
 
 
-class _Drawn:
-    """The held-out videos drawn so far, the least recently used forgotten past :data:`DRAWN_BYTES`. Each caller gets
-    its own copy, so that no caller's change reaches another."""
-
-    def __init__(self, limit: int):
-        self.limit, self.bytes, self.clips = limit, 0, OrderedDict()
-
-    def get(self, key) -> Clip | None:
-        if key not in self.clips:
-            return None
-        self.clips.move_to_end(key)
-        return self.clips[key].copy()
-
-    def put(self, key, clip: Clip) -> None:
-        self.clips[key] = clip.copy()
-        self.bytes += clip.nbytes
-        while self.bytes > self.limit and self.clips:
-            self.bytes -= self.clips.popitem(last=False)[1].nbytes
-
-
-_DRAWN = _Drawn(DRAWN_BYTES)
+_DRAWN = LRU(DRAWN_BYTES, nbytes)   # the held-out videos drawn so far

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from ..clip_record import EXPRESSIONS
 from ..data.clips import to_tensor
 from ..errors import I2VError
 from ..faces.align import resize
+from ..lru import LRU
 from ..outputs import atomic_file
 from .measurement import Measurement
 from .nets import SIZE, build
@@ -87,8 +87,7 @@ class SyntheticInstrument:
         self.nets = {k: m.eval() for k, m in nets.items()}
         self.config = dict(config or {})
         self.path = None if path is None else Path(path)
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache
+        self._cache = LRU(cache)
 
     @classmethod
     def load(cls, path=None) -> SyntheticInstrument:
@@ -159,19 +158,18 @@ class SyntheticInstrument:
         out["landmarks"] = (out["landmarks"] + 0.5) * scale - 0.5
         return out
 
+    def _face(self, x: torch.Tensor) -> dict:
+        """What one frame (1, 3, 64, 64) says whatever the neutral face: face logit, landmarks, embedding."""
+        lm, logit = self.nets["landmarks"](x)
+        return {"face_logit": logit.numpy()[0], "landmarks": lm.numpy()[0],
+                "embedding": self.nets["identity"](x).numpy()[0]}
+
     def _one(self, x: torch.Tensor, n: torch.Tensor, n_key: bytes) -> dict:
-        key = hashlib.sha1(x.numpy().tobytes()).digest()
-        if key not in self._cache:
-            lm, logit = self.nets["landmarks"](x)
-            self._cache[key] = {"face_logit": logit.numpy()[0], "landmarks": lm.numpy()[0],
-                                "embedding": self.nets["identity"](x).numpy()[0]}
-        row = self._cache[key]
-        self._cache.move_to_end(key)
+        """One frame's measurement; its strengths remembered per neutral face (``n_key``)."""
+        row = self._cache.remember(hashlib.sha1(x.numpy().tobytes()).digest(), lambda: self._face(x))
         if n_key not in row:
             shifted = torch.cat([torch.roll(x, (dy, dx), dims=(2, 3)) for dx, dy in self.SHIFTS])
             row[n_key] = self.nets["expression"](shifted, n).clamp(0.0, 1.0).mean(0).numpy()
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
         return {"face_logit": row["face_logit"], "landmarks": row["landmarks"].copy(),
                 "embedding": row["embedding"].copy(), "strength": row[n_key].copy()}
 

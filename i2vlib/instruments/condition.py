@@ -27,7 +27,6 @@ Gaussian per landmark (the paper's pose maps, §3.1).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -39,6 +38,7 @@ from ..data.face_shape import SHAPE_PRIOR, landmarks
 from ..data.synthetic import HeadPose, actions, make_identity
 from ..errors import I2VError
 from ..faces.landmarks import NoFaceError, get_backend
+from ..lru import LRU, nbytes
 from . import get_instrument
 from .benchmark import FACE_THRESHOLD
 from .measurement import INSTRUMENTS
@@ -74,8 +74,7 @@ def map_channels(kind: str) -> int:
 
 
 SUPERSAMPLING = 4                # the dense map is drawn 4x larger and box-filtered down (anti-aliasing)
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_BYTES = 256 << 20        # drawn maps kept by their landmarks (training draws the same frames again)
+_DRAWN = LRU(256 << 20, nbytes)  # drawn maps kept by their landmarks (training draws the same frames again)
 
 
 def _draw(lm: np.ndarray, size: int) -> np.ndarray:
@@ -105,13 +104,7 @@ def _draw(lm: np.ndarray, size: int) -> np.ndarray:
 
 
 def _dense(lm: np.ndarray, size: int) -> np.ndarray:
-    key = (size, lm.astype(np.float32).tobytes())
-    if key not in _CACHE:
-        _CACHE[key] = _draw(lm, size)
-        while len(_CACHE) * _CACHE[key].nbytes > _CACHE_BYTES:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return _CACHE[key]
+    return _DRAWN.remember((size, lm.astype(np.float32).tobytes()), lambda: _draw(lm, size))
 
 
 def motion_maps(landmarks, size: int, kind: str = "dense") -> torch.Tensor:

@@ -6,14 +6,15 @@ dlib finds no face is reported as undetected (NaN rows), not replaced by anythin
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections import OrderedDict
 
 import numpy as np
 
 from ..faces.embed import face_descriptor
 from ..faces.landmarks import NoFaceError, get_backend
 from ..io import as_image
+from ..lru import LRU
 from .measurement import Measurement
 
 
@@ -32,8 +33,7 @@ class DlibInstrument:
         self.jitters = int(jitters)
         # dlib's descriptor costs about a tenth of a second per face on a CPU; a frame seen before
         # (the ground truth, scored again for every method; a still video) is looked up instead.
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache
+        self._cache = LRU(cache)
 
     def measure(self, frames, neutral=None) -> Measurement:
         """Detect, landmark and describe each frame; frames without a face get NaN rows.
@@ -49,20 +49,19 @@ class DlibInstrument:
         for i, frame in enumerate(frames):
             image = as_image(frame)
             key = hashlib.sha1(image.tobytes() + str(image.shape).encode()).digest()
-            if key not in self._cache:
-                try:
-                    found = self.backend.detect(image)
-                    self._cache[key] = (found.landmarks,
-                                        face_descriptor(image, found.landmarks, jitters=self.jitters))
-                except NoFaceError:
-                    self._cache[key] = None
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-            self._cache.move_to_end(key)
-            if self._cache[key] is not None:
+            found = self._cache.remember(key, functools.partial(self._describe, image))
+            if found is not None:
                 face[i] = True
-                lms[i], emb[i] = self._cache[key]
+                lms[i], emb[i] = found
         return Measurement(face=face, embedding=emb, landmarks=lms, strength=None, expressions=())
+
+    def _describe(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The largest face's landmarks and descriptor, or None where dlib finds no face."""
+        try:
+            found = self.backend.detect(image)
+        except NoFaceError:
+            return None
+        return found.landmarks, face_descriptor(image, found.landmarks, jitters=self.jitters)
 
     def __repr__(self) -> str:
         return "<DlibInstrument: HOG detector, 68-point predictor, 128-d face descriptor>"

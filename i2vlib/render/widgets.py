@@ -6,27 +6,21 @@ ipywidgets is imported inside each function, so importing :mod:`i2vlib.render` s
 from __future__ import annotations
 
 import html
-from collections import OrderedDict
 
 from ..errors import I2VError
 from ..io import as_image, png_bytes
+from ..lru import LRU
 
 
 class _RenderCache:
     """Remember the last few rendered PNGs, so scrubbing back and forth costs nothing."""
 
     def __init__(self, render_fn, size: int = 64):
-        self.render_fn, self.size, self.store = render_fn, size, OrderedDict()
+        self.render_fn, self.store = render_fn, LRU(size)
 
     def __call__(self, key, arg) -> bytes:
-        if key in self.store:
-            self.store.move_to_end(key)
-            return self.store[key]
-        png = png_bytes(as_image(self.render_fn(arg), "render_fn output", convert=True))
-        self.store[key] = png
-        if len(self.store) > self.size:
-            self.store.popitem(last=False)
-        return png
+        return self.store.remember(
+            key, lambda: png_bytes(as_image(self.render_fn(arg), "render_fn output", convert=True)))
 
 
 def _slider(widgets, a_min, a_max, step, value, description):
