@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,15 @@ def test_no_upper_bounds_on_torch_or_numpy():
     for dep in deps:
         if _name(dep) in ("torch", "numpy"):
             assert "<" not in dep and "==" not in dep, dep
+
+
+def test_a_chapter_kernel_does_not_build_iri_grammars():
+    """A chapter's first ``glue`` imports nbformat and so jsonschema's format checkers; the book's environment keeps
+    the jsonschema whose checkers do not import rfc3987-syntax (about 2 s of every kernel; see pyproject.toml)."""
+    code = ("import sys\nfrom myst_nb import glue\nglue('steps', 40, display=False)\n"
+            "print('rfc3987_syntax' in sys.modules, 'nbformat' in sys.modules)")
+    said = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert said[-2:] == ["False", "True"], said
 
 
 def test_the_venv_of_the_readme_opens_the_quickstart_in_jupyterlab():
