@@ -13,7 +13,7 @@ from i2vlib import I2VError
 from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.models import get_method
 from i2vlib.train import train
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 CLIPS = {"convlstm": 10, "hp": 10, "vgan": 8, "mcnet": 8, "mocogan": 8, "fgst": 8}   # frames of each fixed clip
 UNEXPORTABLE = {"hp": "hp models cannot be exported"}                                 # its landmarks: an instrument's
@@ -21,18 +21,18 @@ UNEXPORTABLE = {"hp": "hp models cannot be exported"}                           
 
 @pytest.mark.parametrize("method", CLIPS)
 @pytest.mark.slow
-def test_a_fixed_clip_baseline_from_the_command_line(method, tmp_path):
+def test_a_fixed_clip_baseline_from_the_command_line(method, tmp_path, capsys):
     run = tmp_path / "run"
     r = i2v("train", method, "--profile", "smoke", "--steps", 2, "--out", run, "--quiet")
     assert r.returncode == 0, r.stderr
-    r = i2v("generate", run, "synthetic:0", "--out", tmp_path / "v.gif")
+    r = i2v_here(capsys, "generate", run, "synthetic:0", "--out", tmp_path / "v.gif")
     assert r.returncode == 0 and (tmp_path / "v.gif").exists(), r.stderr
-    r = i2v("generate", run, "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
+    r = i2v_here(capsys, "generate", run, "synthetic:0", "--intensities", 0.5, "--out", tmp_path / "x.gif")
     assert_one_line_error(r, f"fixed clip of {CLIPS[method]} frames", "got 1 intensities")
     assert not (tmp_path / "x.gif").exists()
-    r = i2v("evaluate", run, "--videos", 1, "--out", tmp_path / "e.json")
+    r = i2v_here(capsys, "evaluate", run, "--videos", 1, "--out", tmp_path / "e.json")
     assert r.returncode == 0 and (tmp_path / "e.json").exists(), r.stderr
-    r = i2v("export", run, "--out", tmp_path / "m.onnx")
+    r = i2v_here(capsys, "export", run, "--out", tmp_path / "m.onnx")
     if method in UNEXPORTABLE:
         assert_one_line_error(r, UNEXPORTABLE[method])
         assert not (tmp_path / "m.onnx").exists()

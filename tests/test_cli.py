@@ -1,4 +1,5 @@
-"""The `i2v` command, run as a user runs it: a subprocess, its exit status and its one-line errors."""
+"""The `i2v` command, run as a user runs it: a subprocess, its exit status and its one-line errors (a test's later
+calls run it in the test's process, entered the same way: :func:`i2v_here`)."""
 
 import json
 import subprocess
@@ -15,6 +16,21 @@ from i2vlib.data.synthetic import SyntheticBenchmark
 def i2v(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "i2vlib.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=300)
+
+
+def i2v_here(capsys, *args):
+    """``i2v ARGS`` in this process, entered as the ``i2v`` script enters it, with what :func:`i2v` gives: its exit
+    status, output and errors. A test runs the command once as a subprocess; its next calls here (a subprocess
+    mostly imports torch: about 2.5 s of one core)."""
+    from i2vlib.__main__ import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:                # a usage mistake: argparse's exit
+        code = e.code
+    said = capsys.readouterr()
+    return subprocess.CompletedProcess(["i2v", *map(str, args)], code, said.out, said.err)
 
 
 def assert_one_line_error(result, *words):
@@ -96,7 +112,7 @@ def test_synth_refuses_a_non_empty_folder_unless_told(tmp_path):
 
 
 @pytest.mark.slow
-def test_prepare_on_photos_and_bad_sources(tmp_path):
+def test_prepare_on_photos_and_bad_sources(tmp_path, capsys):
     import matplotlib
     from skimage import data
 
@@ -112,33 +128,33 @@ def test_prepare_on_photos_and_bad_sources(tmp_path):
     assert len(clips) == 2 and clips[0].frames.shape == (1, 96, 96, 3) and clips[0].landmarks.shape == (1, 68, 2)
 
     (tmp_path / "empty").mkdir()
-    assert_one_line_error(i2v("prepare", tmp_path / "empty", tmp_path / "o1"))
+    assert_one_line_error(i2v_here(capsys, "prepare", tmp_path / "empty", tmp_path / "o1"))
     noface = tmp_path / "noface"
     noface.mkdir()
     Image.fromarray(data.coffee()).save(noface / "coffee.png")
-    assert_one_line_error(i2v("prepare", noface, tmp_path / "o2"), "no face")
+    assert_one_line_error(i2v_here(capsys, "prepare", noface, tmp_path / "o2"), "no face")
     bad = tmp_path / "corrupt"
     bad.mkdir()
     (bad / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    assert_one_line_error(i2v("prepare", bad, tmp_path / "o3"), "broken.png")
-    assert_one_line_error(i2v("prepare", tmp_path / "missing", tmp_path / "o4"))
+    assert_one_line_error(i2v_here(capsys, "prepare", bad, tmp_path / "o3"), "broken.png")
+    assert_one_line_error(i2v_here(capsys, "prepare", tmp_path / "missing", tmp_path / "o4"))
     assert not any((tmp_path / f"o{i}").exists() for i in range(1, 5))
 
 
 @pytest.mark.slow
-def test_contact_sheet(tmp_path):
+def test_contact_sheet(tmp_path, capsys):
     r = i2v("contact-sheet", tmp_path / "sheet.png", "--size", 48, "--identities", 9, 19)
     assert r.returncode == 0, r.stderr
     w, h = Image.open(tmp_path / "sheet.png").size
     assert h > 7 * 48 and w > 10 * 48
-    assert_one_line_error(i2v("contact-sheet", tmp_path / "x.png", "--identities", 99999), "out of range")
+    assert_one_line_error(i2v_here(capsys, "contact-sheet", tmp_path / "x.png", "--identities", 99999), "out of range")
 
 
 @pytest.mark.slow
-def test_usage_mistakes_are_one_line_too(tmp_path):
+def test_usage_mistakes_are_one_line_too(tmp_path, capsys):
     assert_one_line_error(i2v("synth", tmp_path / "o", "--videos", 0), "--videos", "must lie in [1, 10000]")
-    assert_one_line_error(i2v("synth"), "required")
-    assert_one_line_error(i2v("transmogrify"), "invalid choice")
+    assert_one_line_error(i2v_here(capsys, "synth"), "required")
+    assert_one_line_error(i2v_here(capsys, "transmogrify"), "invalid choice")
     assert not (tmp_path / "o").exists()
 
 
@@ -190,21 +206,16 @@ def test_generate_on_a_photo_changes_its_face_and_nothing_else(real_photos, tmp_
 
 
 def test_generate_on_a_photo_without_a_face_and_the_options_that_skip_or_keep_the_crop(real_photos, tmp_path, capsys):
-    from i2vlib.cli import main
-
     r = i2v("generate", "zoo:fan-happy", real_photos / "coffee.png", "--out", tmp_path / "cup")
     assert_one_line_error(r, "no face found", "--whole-image")
     assert not (tmp_path / "cup").exists()
 
-    def run(*args):                        # the rest in this process: a subprocess mostly imports torch
-        try:
-            code = main(["generate", "zoo:fan-happy", *map(str, args)])
-        except SystemExit as e:            # a usage mistake: argparse's exit
-            code = e.code
-        return code, capsys.readouterr()
+    def run(*args):                        # the rest in this process
+        r = i2v_here(capsys, "generate", "zoo:fan-happy", *args)
+        return r.returncode, r.stderr
 
     code, said = run(real_photos / "coffee.png", "--out", tmp_path / "cup", "--whole-image", "--intensities", 0, 1)
-    assert code == 0 and said.err.count("synthetic benchmark") == 1, said.err
+    assert code == 0 and said.count("synthetic benchmark") == 1, said
     assert Image.open(tmp_path / "cup" / "0001.png").size == (64, 64)                  # today's squashed whole image
     assert json.loads((tmp_path / "cup" / "frames.json").read_text())["crop_box"] is None
     code, said = run(real_photos / "astronaut.png", "--out", tmp_path / "crop", "--no-paste", "--intensities", 0, 1)
@@ -214,9 +225,9 @@ def test_generate_on_a_photo_without_a_face_and_the_options_that_skip_or_keep_th
                         (["--whole-image", "--no-paste"], ["--whole-image finds no face"]),
                         (["--face", 0], ["--face", "must be at least 1"])]:
         code, said = run(real_photos / "astronaut.png", "--out", tmp_path / "x", *args)
-        assert code == 2 and all(w in said.err.strip().splitlines()[-1] for w in words), said.err
+        assert code == 2 and all(w in said.strip().splitlines()[-1] for w in words), said
     code, said = run("synthetic:1", "--out", tmp_path / "x", "--face", 1)
-    assert code == 2 and "benchmark face" in said.err
+    assert code == 2 and "benchmark face" in said
     assert not (tmp_path / "x").exists()
     code, said = run("synthetic:1", "--out", tmp_path / "s.gif", "--intensities", 0, 1)
-    assert code == 0 and "synthetic benchmark" not in said.err                         # a benchmark face: no note
+    assert code == 0 and "synthetic benchmark" not in said                         # a benchmark face: no note

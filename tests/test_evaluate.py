@@ -8,8 +8,6 @@ model; the last test runs `i2v evaluate` on a tiny model trained by `i2v train` 
 
 import json
 import math
-import subprocess
-import sys
 import warnings
 from dataclasses import replace
 
@@ -24,6 +22,8 @@ from i2vlib.data.synthetic import SyntheticBenchmark
 from i2vlib.errors import I2VError
 from i2vlib.evaluate import SCORE_KEYS, evaluate, table
 from i2vlib.evaluate.ablation import sudden_change
+
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 N = 7  # one test video per expression
 FRAMES = (6, 10)
@@ -331,18 +331,13 @@ def test_the_package_names_its_public_api():
 
 # ---------------------------------------------------------------------------- the command
 
-def i2v(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "i2vlib.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
-
-
 @pytest.mark.slow
-def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path):
+def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path, capsys):
     run = tmp_path / "run"
     r = i2v("train", "affinegan", "--data", "synthetic", "--profile", "smoke", "--steps", 5, "--out", run, "--quiet")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "metrics.json"
-    r = i2v("evaluate", run, "--data", "synthetic", "--split", "test", "--videos", 2, "--out", out)
+    r = i2v_here(capsys, "evaluate", run, "--data", "synthetic", "--split", "test", "--videos", 2, "--out", out)
     assert r.returncode == 0, r.stderr
     m = json.loads(out.read_text())
     assert m["method"] == "affinegan" and m["videos"] == 2 and m["instrument"] == "synthetic"
@@ -358,16 +353,14 @@ def test_i2v_evaluate_on_a_tiny_trained_model(tmp_path):
 
 
 @pytest.mark.slow
-def test_i2v_evaluate_errors_are_one_line(tmp_path):
-    from test_cli import assert_one_line_error
-
+def test_i2v_evaluate_errors_are_one_line(tmp_path, capsys):
     out = tmp_path / "m.json"
     assert_one_line_error(i2v("evaluate", tmp_path / "nothing", "--out", out), "nothing")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    assert_one_line_error(i2v("evaluate", bad, "--out", out), "bad.pt")
-    assert_one_line_error(i2v("evaluate", bad, "--videos", 0, "--out", out), "--videos")
-    assert_one_line_error(i2v("evaluate", bad), "--out")
+    assert_one_line_error(i2v_here(capsys, "evaluate", bad, "--out", out), "bad.pt")
+    assert_one_line_error(i2v_here(capsys, "evaluate", bad, "--videos", 0, "--out", out), "--videos")
+    assert_one_line_error(i2v_here(capsys, "evaluate", bad), "--out")
     assert not out.exists()
 
 

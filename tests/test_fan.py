@@ -10,7 +10,7 @@ from i2vlib.models import fan
 from i2vlib.nn import unet_levels
 from i2vlib.train import train
 
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 
 def _net(size=64, **kw):
@@ -188,14 +188,15 @@ def test_train_load_generate_round_trip_and_the_landmark_api(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_trains_and_generates_a_mix(tmp_path):
+def test_cli_trains_and_generates_a_mix(tmp_path, capsys):
     run = tmp_path / "run"
     r = i2v("train", "fan", "--profile", "smoke", "--steps", 2, "--expressions", "happy", "surprise",
             "--out", run, "--quiet")
     assert r.returncode == 0, r.stderr
-    r = i2v("generate", run, "synthetic:1", "--mix", "happy=0,0.5,1", "surprise=0,0.2,0.4", "--out", tmp_path / "m.gif")
+    r = i2v_here(capsys, "generate", run, "synthetic:1", "--mix", "happy=0,0.5,1", "surprise=0,0.2,0.4",
+                 "--out", tmp_path / "m.gif")
     assert r.returncode == 0 and (tmp_path / "m.gif").is_file(), r.stderr
-    r = i2v("train", "fan", "--profile", "smoke", "--set", "weights={\"q\": 1}", "--out", tmp_path / "bad")
+    r = i2v_here(capsys, "train", "fan", "--profile", "smoke", "--set", "weights={\"q\": 1}", "--out", tmp_path / "bad")
     assert_one_line_error(r, "weight")
     assert not (tmp_path / "bad" / "checkpoint.pt").exists()
 

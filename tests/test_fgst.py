@@ -20,7 +20,7 @@ from i2vlib.instruments import get_instrument
 from i2vlib.models import fgst, fgst_parts, full_config, perceptual
 from i2vlib.records import store
 
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 # The hashes of the book design's configs before ``design`` existed (its records' keys: fgst-8f5f1478e27c is the
 # Baselines chapter's seed 0), and its generator's state-dict layout then (names and shapes, smoke profile).
@@ -378,10 +378,11 @@ def test_one_book_step_moves_every_network_and_each_phase_learns_from_its_own_te
 
 
 @pytest.mark.slow
-def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(tmp_path):
+def test_cli_refuses_a_motion_code_of_no_size_and_an_unknown_design_in_one_line(tmp_path, capsys):
     r = i2v("train", "fgst", "--profile", "smoke", "--set", "z_dim=0", "--out", tmp_path / "bad", "--quiet")
     assert_one_line_error(r, "z_dim")
-    r = i2v("train", "fgst", "--profile", "smoke", "--set", "design=vae", "--out", tmp_path / "bad", "--quiet")
+    r = i2v_here(capsys, "train", "fgst", "--profile", "smoke", "--set", "design=vae", "--out", tmp_path / "bad",
+                 "--quiet")
     assert_one_line_error(r, "design='vae'")
     assert not (tmp_path / "bad").exists()
 

@@ -17,7 +17,7 @@ from i2vlib.data.synthetic import SyntheticBenchmark, actions, make_identity
 from i2vlib.models import ganimation, ganimation_parts
 from i2vlib.train import train
 
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 FACE = SyntheticBenchmark(64).frame(9, {"happy": 0.0})[0]
 K = len(ACTIONS)
@@ -282,17 +282,18 @@ def test_the_onnx_file_renders_generates_frames(run, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_trains_generates_evaluates_exports_and_refuses_folders(tmp_path):
+def test_cli_trains_generates_evaluates_exports_and_refuses_folders(tmp_path, capsys):
     r = i2v("train", "ganimation", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--expression", "surprise", "--intensities", 0, 0.5, 1,
-            "--out", tmp_path / "x.gif")
+    r = i2v_here(capsys, "generate", tmp_path / "run", "synthetic:0", "--expression", "surprise",
+                 "--intensities", 0, 0.5, 1, "--out", tmp_path / "x.gif")
     assert r.returncode == 0 and (tmp_path / "x.gif").exists(), r.stderr
-    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
+    r = i2v_here(capsys, "evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
     assert r.returncode == 0, r.stderr
-    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
+    r = i2v_here(capsys, "export", tmp_path / "run", "--out", tmp_path / "m.onnx")
     assert r.returncode == 0 and "output frame" in r.stdout, r.stderr
     (tmp_path / "videos").mkdir()
-    r = i2v("train", "ganimation", "--profile", "smoke", "--data", tmp_path / "videos", "--out", tmp_path / "r2")
+    r = i2v_here(capsys, "train", "ganimation", "--profile", "smoke", "--data", tmp_path / "videos",
+                 "--out", tmp_path / "r2")
     assert_one_line_error(r, "action units", "data=synthetic")
     assert not (tmp_path / "r2").exists()

@@ -17,7 +17,7 @@ from i2vlib.evaluate import pose_protocol
 from i2vlib.models import mathieu
 from i2vlib.train import train
 
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 
 @pytest.mark.parametrize("size, scales, history", [(64, 4, 4), (32, 2, 1), (64, 5, 2)])
@@ -147,17 +147,17 @@ def test_the_pose_protocol_scores_it_on_every_action_under_both_conditions(run, 
 
 
 @pytest.mark.slow
-def test_cli_trains_evaluates_and_refuses_what_a_pose_model_cannot_do(tmp_path):
+def test_cli_trains_evaluates_and_refuses_what_a_pose_model_cannot_do(tmp_path, capsys):
     r = i2v("train", "mathieu", "--profile", "smoke", "--steps", 2, "--out", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr
-    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
+    r = i2v_here(capsys, "evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
     assert r.returncode == 0, r.stderr
     e = json.loads((tmp_path / "e.json").read_text())
     assert e["method"] == "mathieu" and e["videos"] == len(ACTIONS) and e["scores"]["mse_lstm"] == e["scores"]["mse_gt"]
-    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
+    r = i2v_here(capsys, "export", tmp_path / "run", "--out", tmp_path / "m.onnx")
     assert_one_line_error(r, "mathieu models cannot be exported")
-    r = i2v("generate", tmp_path / "run", "synthetic:0", "--out", tmp_path / "x.gif")
+    r = i2v_here(capsys, "generate", tmp_path / "run", "synthetic:0", "--out", tmp_path / "x.gif")
     assert_one_line_error(r, "mathieu", "not from intensities")
-    r = i2v("train", "mathieu", "--profile", "smoke", "--expressions", "anger", "--out", tmp_path / "bad")
+    r = i2v_here(capsys, "train", "mathieu", "--profile", "smoke", "--expressions", "anger", "--out", tmp_path / "bad")
     assert_one_line_error(r, "no expressions")
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "x.gif").exists() and not (tmp_path / "bad").exists()

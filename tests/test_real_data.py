@@ -19,6 +19,8 @@ import pytest
 
 from i2vlib.data.folders import read_affinegan
 
+from test_cli import i2v_here
+
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 6          # frames per video
 SIDE = 160          # pixels of the source frames (prepare crops and resizes them to 64)
@@ -89,13 +91,13 @@ def test_prepare_labels_splits_and_skips(prepared):
         assert clip.intensity is None and clip.meta["landmarks"] == "dlib"
 
 
-def test_train_and_evaluate_from_the_command_line(prepared, tmp_path):
+def test_train_and_evaluate_from_the_command_line(prepared, tmp_path, capsys):
     out, _ = prepared
     for method in ("affinegan", "convlstm"):
         run, metrics = tmp_path / method, tmp_path / f"{method}.json"
         r = i2v("train", method, "--data", out, "--profile", "smoke", "--steps", 2, "--out", run, "--quiet")
         assert r.returncode == 0, r.stderr
-        r = i2v("evaluate", run, "--data", out, "--out", metrics)
+        r = i2v_here(capsys, "evaluate", run, "--data", out, "--out", metrics)
         assert r.returncode == 0, r.stderr
         m = json.loads(metrics.read_text())
         assert m["instrument"] == "dlib" and m["split"] == "test" and m["videos"] == 1   # the held-out video

@@ -23,7 +23,7 @@ from i2vlib.io import read_losses
 from i2vlib.runs import cached_run, cached_runs
 from i2vlib.train import NonFiniteLoss, train
 
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 
 def _cfg(**kw):
@@ -180,17 +180,17 @@ def test_sigkill_mid_training_then_resume_loses_at_most_the_steps_since_the_chec
 
 
 @pytest.mark.slow
-def test_cli_train_and_generate(tmp_path):
+def test_cli_train_and_generate(tmp_path, capsys):
     run = tmp_path / "run"
     r = i2v("train", "affinegan", "--profile", "smoke", "--out", run, "--steps", "2", "--quiet")
     assert r.returncode == 0 and "trained affinegan to step 2" in r.stdout, r.stderr
     assert r.stdout.splitlines()[0].startswith("training affinegan with the smoke profile: 2 steps of batch 4 at 64 px")
-    r = i2v("generate", run, "synthetic:1", "--intensities", "0", "0.5", "1", "--out", tmp_path / "v.gif")
+    r = i2v_here(capsys, "generate", run, "synthetic:1", "--intensities", "0", "0.5", "1", "--out", tmp_path / "v.gif")
     assert r.returncode == 0, r.stderr
     side = json.loads((tmp_path / "v.gif.json").read_text())
     assert side["intensities"] == [0, 0.5, 1] and side["method"] == "affinegan" and side["step"] == 2
     assert side["checkpoint_hash"] == hub.file_hash(run / "checkpoint.pt")
-    r = i2v("generate", run, "synthetic:1", "--mix", "happy=0,1", "--out", tmp_path / "frames")
+    r = i2v_here(capsys, "generate", run, "synthetic:1", "--mix", "happy=0,1", "--out", tmp_path / "frames")
     assert r.returncode == 0 and len(list((tmp_path / "frames").glob("*.png"))) == 2
 
 
@@ -244,9 +244,9 @@ def test_a_step_is_timed_without_touching_the_random_stream():
     (["generate", "{run}", "synthetic:0", "--out", "{t}/v.xyz"], []),
 ])
 @pytest.mark.slow
-def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words, smoke_run):
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, words, smoke_run, capsys):
     args = [a.format(t=tmp_path, run=smoke_run) for a in args]
-    r = i2v(*args)
+    r = i2v_here(capsys, *args)
     assert_one_line_error(r, *words)
     assert not (tmp_path / "v.gif").exists() and not (tmp_path / "r" / "checkpoint.pt").exists()
 

@@ -18,7 +18,7 @@ from i2vlib.models import frgan_pose, vgan
 from i2vlib.models.frgan_parts import VideoCritic
 from i2vlib.train import train
 
-from test_cli import assert_one_line_error, i2v
+from test_cli import assert_one_line_error, i2v, i2v_here
 
 
 @pytest.mark.parametrize("size, length", [(64, 8), (32, 31), (128, 3)])
@@ -184,16 +184,16 @@ def test_on_poses_the_protocol_scores_its_actions_videos_the_same_under_both_con
 
 
 @pytest.mark.slow
-def test_on_poses_the_cli_trains_evaluates_and_refuses_to_export(tmp_path):
+def test_on_poses_the_cli_trains_evaluates_and_refuses_to_export(tmp_path, capsys):
     r = i2v("train", "vgan", "--profile", "smoke", "--steps", 2, "--set", "benchmark=poses", "action=golf_swing",
             "--out", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr
-    r = i2v("evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
+    r = i2v_here(capsys, "evaluate", tmp_path / "run", "--videos", 1, "--out", tmp_path / "e.json")
     assert r.returncode == 0, r.stderr
     e = json.loads((tmp_path / "e.json").read_text())
     assert e["method"] == "vgan" and e["protocol"].startswith("pose forecasting") and e["videos"] == 1
-    r = i2v("export", tmp_path / "run", "--out", tmp_path / "m.onnx")
+    r = i2v_here(capsys, "export", tmp_path / "run", "--out", tmp_path / "m.onnx")
     assert_one_line_error(r, "vgan models cannot be exported", "pose model")
-    r = i2v("train", "vgan", "--profile", "smoke", "--set", "benchmark=poses", "--out", tmp_path / "bad")
+    r = i2v_here(capsys, "train", "vgan", "--profile", "smoke", "--set", "benchmark=poses", "--out", tmp_path / "bad")
     assert_one_line_error(r, "one model per action")
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "bad").exists()
