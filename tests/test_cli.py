@@ -20,8 +20,8 @@ def i2v(*args, cwd=None):
 
 def i2v_here(capsys, *args):
     """``i2v ARGS`` in this process, entered as the ``i2v`` script enters it, with what :func:`i2v` gives: its exit
-    status, output and errors. A test runs the command once as a subprocess; its next calls here (a subprocess
-    mostly imports torch: about 2.5 s of one core)."""
+    status, output and errors. A test runs the command once as a subprocess and its further calls here: a subprocess
+    mostly imports torch (about 2.5 s of one core)."""
     from i2vlib.__main__ import main
 
     capsys.readouterr()
