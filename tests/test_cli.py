@@ -24,13 +24,14 @@ def i2v_here(capsys, *args):
     mostly imports torch (about 2.5 s of one core)."""
     from i2vlib.__main__ import main
 
+    argv = [str(a) for a in args]
     capsys.readouterr()
     try:
-        code = main([str(a) for a in args])
+        code = main(argv)
     except SystemExit as e:                # a usage mistake: argparse's exit
         code = e.code
     said = capsys.readouterr()
-    return subprocess.CompletedProcess(["i2v", *map(str, args)], code, said.out, said.err)
+    return subprocess.CompletedProcess(["i2v", *argv], code, said.out, said.err)
 
 
 def assert_one_line_error(result, *words):

@@ -10,8 +10,6 @@ which measurements they could not make. dlib works offline, so all of it runs wi
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import pytest
 
 from i2vlib.data.folders import read_affinegan
 
-from test_cli import i2v_here
+from test_cli import i2v, i2v_here
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 6          # frames per video
@@ -62,18 +60,13 @@ def make_videos(root: Path) -> Path:
     return root
 
 
-def i2v(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "i2vlib.cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """``i2v prepare SRC OUT --size 64 --expression happy`` on the videos, and its summary line."""
     tmp = tmp_path_factory.mktemp("real")
     src = make_videos(tmp / "videos")
     out = tmp / "prepared"
-    r = i2v("prepare", src, out, "--size", 64, "--expression", "happy")
+    r = i2v("prepare", src, out, "--size", 64, "--expression", "happy", cwd=ROOT)
     assert r.returncode == 0, r.stderr
     return out, r.stdout
 
@@ -95,7 +88,7 @@ def test_train_and_evaluate_from_the_command_line(prepared, tmp_path, capsys):
     out, _ = prepared
     for method in ("affinegan", "convlstm"):
         run, metrics = tmp_path / method, tmp_path / f"{method}.json"
-        r = i2v("train", method, "--data", out, "--profile", "smoke", "--steps", 2, "--out", run, "--quiet")
+        r = i2v("train", method, "--data", out, "--profile", "smoke", "--steps", 2, "--out", run, "--quiet", cwd=ROOT)
         assert r.returncode == 0, r.stderr
         r = i2v_here(capsys, "evaluate", run, "--data", out, "--out", metrics)
         assert r.returncode == 0, r.stderr
