@@ -260,8 +260,8 @@ WHY: dict[str, Why] = {
                  "AffineGAN the farther: the paper's ordering is reversed on the benchmark",
         beside("truth", _BASELINES, "acd_i_vs_ganimation", ("affinegan", "ganimation"), "acd_i")),
     "affinegan/acd-g-below-ganimation": Why(
-        "fails", "GANimation's ACD-G is the lower at every budget where both were gated in; the second rung's three seeds miss "
-                 "the table's Holm family, and both rounds' seeds together reverse the paper's ordering"),
+        "fails", "GANimation's ACD-G is the lower at every budget where both were gated in; the second rung's three "
+                 "seeds miss the table's Holm family, and both rounds' seeds together reverse the paper's ordering"),
     "affinegan/ganimation-changes-less": Why(
         "fails", "GANimation's frame at a = 1 is at least as strong a smile as AffineGAN's at every budget of both "
                  "rounds, teeth showing at the second rung; it is driven by the true frames' exact action units (a "
