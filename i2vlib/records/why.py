@@ -264,7 +264,7 @@ WHY: dict[str, Why] = {
                  "seeds miss the table's Holm family, and both rounds' seeds together reverse the paper's ordering"),
     "affinegan/ganimation-changes-less": Why(
         "fails", "GANimation's frame at a = 1 is at least as strong a smile as AffineGAN's at every budget of both "
-                 "rounds, teeth showing at the second rung; it is driven by the true frames' exact action units (a "
+                 "rounds, teeth showing at the second rung; it trains on the benchmark's exact action units (a "
                  "departure), which the records do not separate from its own range of change"),
     "fan/f-of-i-0-is-i": Why(
         "budget", "f(I, 0) comes closer to the input with more steps, and reaches the threshold only past the table's "
