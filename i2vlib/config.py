@@ -73,7 +73,7 @@ POSITIVE = ("steps", "batch", "ngf", "ndf", "videos", "critic_steps")
 HASH_NEUTRAL = {"pairs_per_video": None, "load_size": None, "ema": None, "lr_d": None, "spectral_norm": False,
                 "classify": 0.0, "benchmark": "faces", "action": None, "upsample": "transposed", "design": "book",
                 "r1_penalty": 0.0, "noise": 0.0,
-                "delta_width": 1, "local_region": "mouth", "perceptual_net": "instrument"}
+                "delta_width": 1, "local_region": "mouth", "perceptual_net": "instrument", "au_source": "exact"}
 
 # The type and range of every numeric option: key -> (int or float, lowest, highest, lowest excluded). Options not
 # listed take the type of their default (a flag, a word, a list of names); ``frames``, ``betas`` and ``weights``

@@ -61,6 +61,21 @@ def budget_checks(profile: str = "book") -> dict[str, dict[str, dict]]:
                     for arm, multiple in arms.items()} for paper, arms in BUDGET_CHECKS.items()}
 
 
+# The controlled check of the reason "departure" (:mod:`i2vlib.records.why`): a table's arm with the one departure
+# undone (the option named), at the first rung on every exploratory seed of it, where every arm of the table passed
+# its gates; the claims on that arm are judged by their own rule with these runs in its place (declared 2026-12-01,
+# before the runs trained). GANimation trains on the benchmark's exact action units; its authors' data held units a
+# detector (OpenFace) measured.
+DEPARTURE_CHECKS = {"affinegan-baselines": {"ganimation": {"au_source": "fitted"}}}
+
+
+def departure_checks(profile: str = "book") -> dict[str, dict[str, list[dict]]]:
+    """``{table: {arm: [config per seed]}}`` of :data:`DEPARTURE_CHECKS`' runs."""
+    (multiple, seeds), _ = ROUNDS["exploratory"]["rungs"]
+    return {table: {arm: [{**c, **undone} for c in arm_configs(table, profile, [arm], seeds, multiple)[arm]]
+                    for arm, undone in arms.items()} for table, arms in DEPARTURE_CHECKS.items()}
+
+
 def chapter_runs(profile: str = "book") -> dict[str, list[dict]]:
     """``{paper: configs}`` of the runs a chapter shows beside the comparisons' arms, recorded with the paper's
     measure (:data:`MEASURE`, :func:`measure_options`) so that ``make book`` trains nothing: FRGAN's G_M at the public
@@ -281,7 +296,7 @@ def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
     """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs: (multiple, seeds)}``)
     of ``round`` in the book profile: every arm's runs at each rung (only ``arms``, in their order, where given),
     then, where ``arms`` is None and the round is the exploratory one, the paper's :data:`HEADLINES`, the runs
-    :func:`pictured` adds and its :data:`BUDGET_CHECKS`. A record keeps its pictures where a chapter shows them
+    :func:`pictured` adds, its :data:`BUDGET_CHECKS` and :data:`DEPARTURE_CHECKS`. A record keeps its pictures where a chapter shows them
     (:func:`pictured_keys`)."""
     keep, out = pictured_keys(), []
 
@@ -298,6 +313,7 @@ def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
             out += [job(recipe(name), paper) for name in HEADLINES[paper]]
             out += [job(config, paper, **extra) for config, extra in pictured(paper, "book")]
             out += [job(config, paper) for config in budget_checks("book").get(paper, {}).values()]
+            out += [job(config, paper) for runs in departure_checks("book").get(paper, {}).values() for config in runs]
     return out
 
 
