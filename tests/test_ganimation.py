@@ -12,6 +12,7 @@ from torch import nn
 import i2vlib
 from i2vlib import I2VError
 from i2vlib.clip_record import EXPRESSIONS
+from i2vlib.config import config_hash
 from i2vlib.data.face_shape import ACTIONS, neutral_actions
 from i2vlib.data.synthetic import SyntheticBenchmark, actions, make_identity
 from i2vlib.models import ganimation, ganimation_parts
@@ -125,6 +126,28 @@ def test_batches_are_random_frames_with_their_exact_aus_asked_for_another_frames
         want = actions(person, {clip.expression: float(clip.intensity[t])})
         assert np.allclose(ganimation_parts.frame_aus(clip, t), [want[k] for k in ACTIONS])
     assert not ganimation_parts.frame_aus(clip, 0).any() and ganimation_parts.frame_aus(clip, len(clip) - 1).any()
+
+
+def test_fitted_batches_carry_the_fitters_units_with_openfaces_missing_ones_at_zero():
+    """au_source="fitted" (the departure undone): y_o and y_f as a detector reads the frames, close to the exact units
+    but not them; the default leaves every existing run's hash as it was."""
+    cfg = ganimation.default_config("smoke", expressions=["happy", "close-eyes"], critic_steps=2, batch=6)
+    fitted = ganimation.Trainer({**cfg, "au_source": "fitted"})
+    b = fitted.sample(np.random.default_rng(0))
+    frames, exact = _frames_and_aus(fitted)
+    found = [next(i for i, f in enumerate(frames) if torch.equal(f, p)) for p in ganimation.to_pixels(b["real"])]
+    missing = [ACTIONS.index(u) for u in ganimation.NOT_IN_OPENFACE]
+    assert not b["y_o"][:, missing].any() and (b["y_f"][:, missing].abs() <= ganimation.AU_NOISE).all()
+    kept = [k for k in range(K) if k not in missing]
+    error = np.abs(b["y_o"].numpy()[:, kept] - exact[found][:, kept])
+    assert error.mean() < 0.1 and error.max() > 0                        # read, not copied
+    assert np.allclose(b["y_o"].numpy(), fitted.sample(np.random.default_rng(0))["y_o"].numpy())   # fitted once
+    before = {k: v for k, v in cfg.items() if k != "au_source"}          # a config from before the option
+    assert cfg["au_source"] == "exact" and config_hash(cfg) == config_hash(before)
+    assert config_hash({**cfg, "au_source": "fitted"}) != config_hash(before)
+    with pytest.raises(I2VError, match="au_source") as e:
+        ganimation.default_config("smoke", au_source="openface")
+    assert "\n" not in str(e.value)
 
 
 def test_config_follows_the_code_and_refuses_the_rest(tmp_path):

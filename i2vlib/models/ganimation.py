@@ -101,7 +101,11 @@ curve), and training conditions G on those strengths. No other method of the boo
 et al. learn from the frames (and an intensity label), FRGAN from landmarks (the AUs' geometry, not what they
 paint: teeth, lids, lines), and AffineGAN's GANimation from AUs that OpenFace *measured*, with its errors and gaps
 (AffineGAN §4.1.2: it "relies on AUs extracted by Openface which, however, does not compute the AUs for eyes
-movements"). Real folders of videos carry no AUs, so ``data`` must be ``synthetic``.
+movements"). Real folders of videos carry no AUs, so ``data`` must be ``synthetic``. ``au_source="fitted"`` undoes
+the departure in training (the controlled check of :data:`i2vlib.records.ablations.DEPARTURE_CHECKS`): y_o and y_f are
+the units the shipped fitter reads off each training frame against its video's neutral first frame
+(:mod:`i2vlib.instruments.fitter`, 0.014 mean error per unit on held-out faces), those OpenFace does not report
+(:data:`NOT_IN_OPENFACE`) at 0; generation is unchanged.
 
 **Generation** (the one API): ``generate(image, intensities, expression=e)`` renders frame t from
 y_f = ``actions(TYPICAL, {e: a_t})``, the benchmark's own function for the benchmark's typical person: gain 1 on
