@@ -298,8 +298,8 @@ def jobs(ladders: dict, arms=None, round: str = "exploratory") -> list[tuple]:
     """The jobs of :func:`i2vlib.records.store.record` that record ``ladders`` (``{paper: rungs: (multiple, seeds)}``)
     of ``round`` in the book profile: every arm's runs at each rung (only ``arms``, in their order, where given),
     then, where ``arms`` is None and the round is the exploratory one, the paper's :data:`HEADLINES`, the runs
-    :func:`pictured` adds, its :data:`BUDGET_CHECKS` and :data:`DEPARTURE_CHECKS`. A record keeps its pictures where a chapter shows them
-    (:func:`pictured_keys`)."""
+    :func:`pictured` adds, its :data:`BUDGET_CHECKS` and :data:`DEPARTURE_CHECKS`. A record keeps its pictures where a
+    chapter shows them (:func:`pictured_keys`)."""
     keep, out = pictured_keys(), []
 
     def job(config, paper, **extra):
