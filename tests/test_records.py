@@ -356,7 +356,8 @@ def test_shipped_records_are_current():
             wanted.add(store.key(config, measure, **options, **extra))
             measures[store.key(config, measure, **options, **extra)] = (measure, {**options, **extra})
         for config in [*ablations.chapter_runs("book").get(paper, []),      # shown beside the arms
-                       *ablations.budget_checks("book").get(paper, {}).values()]:  # the reason "budget"'s check
+                       *ablations.budget_checks("book").get(paper, {}).values(),   # the reason "budget"'s check
+                       *(c for runs in ablations.departure_checks("book").get(paper, {}).values() for c in runs)]:
             wanted.add(store.key(config, measure, **options))
             measures[store.key(config, measure, **options)] = (measure, options)
     for k, rec in shipped.items():
