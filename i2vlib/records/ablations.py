@@ -69,12 +69,13 @@ def budget_checks(profile: str = "book") -> dict[str, dict[str, dict]]:
 # {table: {arm: (the change that undoes it, what the arm then trains on)}}.
 DEPARTURE_CHECKS = {"affinegan-baselines": {
     "ganimation": ({"au_source": "fitted"}, "the action units the fitter reads off its frames, as a detector would")}}
+DEPARTURE_RUNG = ROUNDS["exploratory"]["rungs"][0]      # (multiple, seeds) of the check's runs
 
 
 def departure_checks(profile: str = "book") -> dict[str, dict[str, list[dict]]]:
     """``{table: {arm: [config per seed]}}`` of :data:`DEPARTURE_CHECKS`' runs."""
-    (multiple, seeds), _ = ROUNDS["exploratory"]["rungs"]
-    return {table: {arm: [{**c, **undone} for c in arm_configs(table, profile, [arm], seeds, multiple)[arm]]
+    multiple, seeds = DEPARTURE_RUNG
+    return {table: {arm: arm_configs(table, profile, [arm], seeds, multiple, **undone)[arm]
                     for arm, (undone, _) in arms.items()} for table, arms in DEPARTURE_CHECKS.items()}
 
 

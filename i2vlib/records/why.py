@@ -11,6 +11,7 @@ never changes one.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ from ..claims.measurement import measure, per_seed
 from ..claims.reasons import REASONS
 from ..claims.rules import NOT_TESTED, untested
 from ..protocol import references
-from ..protocol.tables import MEASURE, ROUNDS, arm_configs, measure_options
+from ..protocol.tables import MEASURE, measure_options
 from . import store
-from .ablations import BUDGET_CHECKS, DEPARTURE_CHECKS, budget_checks, departure_checks
+from .ablations import BUDGET_CHECKS, DEPARTURE_CHECKS, DEPARTURE_RUNG, budget_checks, comparison
 
 
 @dataclass(frozen=True)
@@ -197,20 +198,19 @@ def undone(paper: str, claim: str, then: Callable[[Context], str] | None = None)
         rounds = rounds[:1].upper() + rounds[1:]
         c = ctx.claim(paper, claim)
         table = None if c is None else c.measurement.table
-        checks = departure_checks().get(table, {})
+        checks = DEPARTURE_CHECKS.get(table, {})
         arms = [] if c is None else [arm for _, arm in c.measurement.arms]
         if not set(checks) & set(arms):
             return rounds
-        (multiple, seeds), _ = ROUNDS["exploratory"]["rungs"]
-        options = measure_options(table, "book")
-        recorded = {arm: store.measured(runs, MEASURE[table], train=False, **options)
-                    for arm, runs in arm_configs(table, "book", arms, seeds, multiple).items()}
-        done = {arm: store.measured(checks[arm], MEASURE[table], train=False, **options) for arm in checks}
-        if any(None in runs for runs in (*recorded.values(), *done.values())):
+        multiple, seeds = DEPARTURE_RUNG
+        runs = functools.partial(comparison, table, seeds=seeds, multiple=multiple, train=False, progress=False)
+        recorded = runs(arms=arms)
+        done = {arm: runs(arms=[arm], **checks[arm][0]).get(arm) for arm in checks}
+        if set(recorded) != set(arms) or None in done.values():
             return f"the runs with the departure undone are not recorded yet. {rounds}"
         verdict, shown = c.rule.assess(measure(c.measurement, {**recorded, **done}, {}))
         before, shown_before = c.rule.assess(measure(c.measurement, recorded, {}))
-        what = "; ".join(f"{arm} trained on {DEPARTURE_CHECKS[table][arm][1]}" for arm in done)
+        what = "; ".join(f"{arm} trained on {checks[arm][1]}" for arm in done)
         return (f"with the departure undone ({what}; the first rung, seeds {', '.join(map(str, seeds))}, before "
                 f"Holm's adjustment): {verdict}, {shown}; as recorded: {before}, {shown_before}. {rounds}")
     return check
